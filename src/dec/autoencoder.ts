@@ -1,0 +1,134 @@
+// The stacked autoencoder: encoder d→h1→…→code with ReLU between layers and a linear code,
+// decoder mirrored with a linear output. Parameter names follow the reference's PyTorch modules
+// (encoder.0, encoder.2, …; decoder.0, …) so weights load into PyTorch with load_state_dict.
+
+import { CompiledGraph, Graph, Rng, StateStore, Tensor, type Matrix, type SessionOptions } from "../engine/index.js";
+import { BuildContext, Dense, L2Normalize, ReLU, Sequential, paramInputs, type InitName, type Layer, type Param } from "../nn/index.js";
+
+export interface AutoencoderConfig {
+  /** Layer sizes including the input, e.g. [768, 256, 32] or the paper's [784, 500, 500, 2000, 10]. */
+  dims: readonly number[];
+  /** Weight initialisation (default "torch": PyTorch's nn.Linear). */
+  init?: InitName;
+  /** L2-normalise the code before the decoder during autoencoder training (the reference's quirk; off). */
+  normalizeCode?: boolean;
+}
+
+export class Autoencoder {
+  readonly dims: readonly number[];
+  readonly init: InitName;
+  readonly normalizeCode: boolean;
+  /** encoder Dense layers, input side first. */
+  readonly encoderLayers: readonly Dense[];
+  /** decoder Dense layers, code side first. */
+  readonly decoderLayers: readonly Dense[];
+  /** The weights, by state_dict name. */
+  readonly params = new StateStore();
+  private encodeGraph: Promise<CompiledGraph> | undefined;
+
+  constructor(
+    config: AutoencoderConfig,
+    rng: Rng,
+    readonly session: SessionOptions = {},
+  ) {
+    const dims = [...config.dims];
+    if (dims.length < 2 || dims.some((d) => !Number.isInteger(d) || d < 1)) {
+      throw new RangeError(`dims must be ≥ 2 positive integers (input first), got [${dims.join(", ")}]`);
+    }
+    this.dims = dims;
+    this.init = config.init ?? "torch";
+    this.normalizeCode = config.normalizeCode ?? false;
+    const L = dims.length - 1;
+    this.encoderLayers = Array.from({ length: L }, (_, i) => new Dense(`encoder.${2 * i}`, dims[i]!, dims[i + 1]!, "encoder", this.init));
+    this.decoderLayers = Array.from({ length: L }, (_, j) => new Dense(`decoder.${2 * j}`, dims[L - j]!, dims[L - j - 1]!, "decoder", this.init));
+    // Initialise in PyTorch module order, each weight then its bias.
+    for (const l of [...this.encoderLayers, ...this.decoderLayers]) {
+      for (const p of l.params) this.params.define(p.name, p.shape, p.init(rng, p.shape.reduce((a, b) => a * b, 1), l.inFeatures, l.outFeatures));
+    }
+  }
+
+  get inputDim(): number {
+    return this.dims[0]!;
+  }
+  get codeDim(): number {
+    return this.dims.at(-1)!;
+  }
+  get encoderParams(): Param[] {
+    return this.encoderLayers.flatMap((l) => [...l.params]);
+  }
+  get decoderParams(): Param[] {
+    return this.decoderLayers.flatMap((l) => [...l.params]);
+  }
+  get allParams(): Param[] {
+    return [...this.encoderParams, ...this.decoderParams];
+  }
+
+  /** Encoder layers 0..upTo-1 as one stack (ReLU after each but the code layer). */
+  encoder(upTo = this.encoderLayers.length): Sequential {
+    const L = this.encoderLayers.length;
+    const layers: Layer[] = [];
+    for (let i = 0; i < upTo; i++) {
+      layers.push(this.encoderLayers[i]!);
+      if (i < L - 1) layers.push(new ReLU());
+    }
+    return new Sequential(layers);
+  }
+
+  /** The mirrored decoder (ReLU after each layer but the output layer). */
+  decoder(): Sequential {
+    const L = this.decoderLayers.length;
+    const layers: Layer[] = [];
+    this.decoderLayers.forEach((d, j) => {
+      layers.push(d);
+      if (j < L - 1) layers.push(new ReLU());
+    });
+    return new Sequential(layers);
+  }
+
+  /** Encoder then decoder, with the optional code normalisation in between. */
+  autoencoder(): Sequential {
+    const mid: Layer[] = this.normalizeCode ? [new L2Normalize()] : [];
+    return new Sequential([this.encoder(), ...mid, this.decoder()]);
+  }
+
+  /** The code of every row of X (encoder only, never normalised), in batches. */
+  async encode(X: Matrix, batchSize = 1024): Promise<Matrix> {
+    return this.runBatched(X, this.dims.length - 1, batchSize);
+  }
+
+  /** Output of the first `layers` encoder layers (with their ReLUs), in batches. */
+  async encodeTo(X: Matrix, layers: number, batchSize = 1024): Promise<Matrix> {
+    return this.runBatched(X, layers, batchSize);
+  }
+
+  private compiledEncoder(layers: number): Promise<CompiledGraph> {
+    const build = () => {
+      const g = new Graph(`encoder_${layers}`);
+      const enc = this.encoder(layers);
+      const ctx = new BuildContext(g, paramInputs(g, enc.params));
+      const x = g.input("x", "float32", ["batch", this.inputDim]);
+      g.output(enc.forward(ctx, x).y, "code");
+      return CompiledGraph.create(g, this.session);
+    };
+    if (layers !== this.dims.length - 1) return build();
+    this.encodeGraph ??= build();
+    return this.encodeGraph;
+  }
+
+  private async runBatched(X: Matrix, layers: number, batchSize: number): Promise<Matrix> {
+    if (X.cols !== this.inputDim) throw new RangeError(`data has ${X.cols} columns, the autoencoder expects ${this.inputDim}`);
+    const graph = await this.compiledEncoder(layers);
+    const outDim = this.dims[layers]!;
+    const out = new Float32Array(X.rows * outDim);
+    const feeds: Record<string, Tensor> = {};
+    for (const p of this.encoderLayers.slice(0, layers).flatMap((l) => l.params)) feeds[p.name] = this.params.tensor(p.name);
+    for (let start = 0; start < X.rows; start += batchSize) {
+      const end = Math.min(X.rows, start + batchSize);
+      feeds.x = new Tensor(X.data.subarray(start * X.cols, end * X.cols), [end - start, X.cols]);
+      const into = new Tensor(out.subarray(start * outDim, end * outDim), [end - start, outDim]);
+      await graph.run(feeds, { code: into }, ["code"]);
+    }
+    if (layers !== this.dims.length - 1) await graph.release();
+    return { data: out, rows: X.rows, cols: outDim };
+  }
+}

@@ -1,0 +1,186 @@
+// Denoising autoencoder pretraining.
+//   end-to-end (default, the reference's): corrupt the input, reconstruct the clean input, MSE, Adam.
+//   layerwise (the paper's): each encoder layer with its mirrored decoder layer trained as a one-
+//   hidden-layer denoising autoencoder on the clean output of the layers below, then the whole
+//   stack fine-tuned end to end without noise.
+
+import { CompiledGraph, Graph, Rng, Tensor, gatherRows, type Matrix, type Value } from "../engine/index.js";
+import { Adam, BuildContext, ReLU, SGD, Sequential, TrainingStep, corrupt, mse, paramInputs, type Layer, type NoiseSpec, type Optimizer } from "../nn/index.js";
+import type { Autoencoder } from "./autoencoder.js";
+
+export type PretrainMode = "end-to-end" | "layerwise";
+
+export interface OptimizerConfig {
+  type: "adam" | "sgd";
+  lr: number;
+  momentum?: number;
+  weightDecay?: number;
+  /** Multiply the learning rate by `gamma` every `every` iterations (the paper: ÷10 every 20k). */
+  stepDecay?: { every: number; gamma: number };
+}
+
+export interface PretrainOptions {
+  mode?: PretrainMode;
+  /** End-to-end epochs (also the fine-tuning epochs after layerwise pretraining). Default 50. */
+  epochs?: number;
+  /** Epochs per layer in layerwise mode (default: `epochs`). */
+  layerEpochs?: number;
+  batchSize?: number;
+  optimizer?: OptimizerConfig;
+  noise?: NoiseSpec;
+  /** Noise during the fine-tuning stage of layerwise mode (the paper: none). */
+  finetuneNoise?: NoiseSpec;
+  clipNorm?: number | null;
+  onEpoch?: (e: EpochRecord) => void;
+}
+
+export interface EpochRecord {
+  stage: string;
+  epoch: number;
+  epochs: number;
+  /** Mean training loss over the epoch's batches (on corrupted inputs), per sample. */
+  loss: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export const PRETRAIN_DEFAULTS = {
+  mode: "end-to-end" as PretrainMode,
+  epochs: 50,
+  batchSize: 256,
+  optimizer: { type: "adam", lr: 1e-3 } as OptimizerConfig,
+  noise: { kind: "mask", factor: 0.3 } as NoiseSpec,
+};
+
+export function makeOptimizer(c: OptimizerConfig, groupLr?: Record<string, number>): Optimizer {
+  const base = { lr: c.lr, weightDecay: c.weightDecay ?? 0, ...(groupLr ? { groupLr } : {}) };
+  return c.type === "adam" ? new Adam(base) : new SGD({ ...base, momentum: c.momentum ?? 0.9 });
+}
+
+/**
+ * Runs `epochs` shuffled passes of `step` over X. The batch (clean) and its corrupted copy are
+ * gathered into reused buffers; only the last, partial batch needs buffers of its own size.
+ */
+export async function trainEpochs(
+  step: TrainingStep,
+  X: Matrix,
+  opts: { stage: string; epochs: number; batchSize: number; noise: NoiseSpec; rng: Rng; stepDecay?: { every: number; gamma: number } | undefined; groups: readonly string[]; onEpoch?: ((e: EpochRecord) => void) | undefined },
+): Promise<EpochRecord[]> {
+  const { batchSize, noise, rng } = opts;
+  const buffers = new Map<number, { clean: Tensor<Float32Array>; noisy: Tensor<Float32Array> }>();
+  const buffersFor = (rows: number) => {
+    let b = buffers.get(rows);
+    if (!b) {
+      const clean = Tensor.zeros([rows, X.cols]);
+      b = { clean, noisy: noise.kind === "none" ? clean : Tensor.zeros([rows, X.cols]) };
+      buffers.set(rows, b);
+    }
+    return b;
+  };
+  const baseLr = new Map(opts.groups.map((gr) => [gr, step.spec.optimizer.lr(gr)]));
+  const history: EpochRecord[] = [];
+  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    const t0 = performance.now();
+    const order = rng.permutation(X.rows);
+    let lossSum = 0;
+    for (let start = 0; start < X.rows; start += batchSize) {
+      const end = Math.min(X.rows, start + batchSize);
+      const rows = end - start;
+      const { clean, noisy } = buffersFor(rows);
+      gatherRows(X, order, start, end, clean.data);
+      if (noisy !== clean) corrupt(noise, clean.data, rows, X.cols, rng, noisy.data);
+      if (opts.stepDecay) {
+        const k = Math.floor(step.t / opts.stepDecay.every);
+        for (const [gr, lr] of baseLr) step.spec.optimizer.setLr(gr, lr * opts.stepDecay.gamma ** k);
+      }
+      const r = await step.run({ x_in: noisy, x_target: clean });
+      if (!Number.isFinite(r.loss)) throw new Error(`${opts.stage}: loss became ${r.loss} at epoch ${epoch} (try a lower learning rate)`);
+      lossSum += r.loss * rows;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const rec: EpochRecord = { stage: opts.stage, epoch, epochs: opts.epochs, loss: lossSum / X.rows, seconds, samplesPerSecond: X.rows / seconds };
+    history.push(rec);
+    opts.onEpoch?.(rec);
+  }
+  return history;
+}
+
+/** Reconstruction objective: net(x_in) vs x_target under MSE. */
+function reconstruction(net: Layer) {
+  return (ctx: BuildContext, inputs: Readonly<Record<string, Value>>) => {
+    const f = net.forward(ctx, inputs.x_in!);
+    const l = mse(ctx.g, f.y, inputs.x_target!);
+    return { loss: l.loss, backward: () => void f.backward(l.grad(), false) };
+  };
+}
+
+function dataInputs(dim: number) {
+  return [
+    { name: "x_in", shape: ["batch", dim] },
+    { name: "x_target", shape: ["batch", dim] },
+  ];
+}
+
+/** Pretrains `ae` in place on X and returns the per-epoch history. */
+export async function pretrainAutoencoder(ae: Autoencoder, X: Matrix, rng: Rng, options: PretrainOptions = {}): Promise<EpochRecord[]> {
+  if (X.cols !== ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the autoencoder expects ${ae.inputDim}`);
+  const mode = options.mode ?? PRETRAIN_DEFAULTS.mode;
+  const epochs = options.epochs ?? PRETRAIN_DEFAULTS.epochs;
+  const batchSize = options.batchSize ?? PRETRAIN_DEFAULTS.batchSize;
+  const optConfig = options.optimizer ?? PRETRAIN_DEFAULTS.optimizer;
+  const noise = options.noise ?? PRETRAIN_DEFAULTS.noise;
+  if (!(batchSize >= 1)) throw new RangeError(`batch size must be ≥ 1, got ${batchSize}`);
+  const history: EpochRecord[] = [];
+  const common = { batchSize, rng, stepDecay: optConfig.stepDecay, onEpoch: options.onEpoch };
+
+  if (mode === "layerwise") {
+    const L = ae.encoderLayers.length;
+    let H = X;
+    for (let i = 0; i < L; i++) {
+      const enc = ae.encoderLayers[i]!;
+      const dec = ae.decoderLayers[L - 1 - i]!;
+      // ReLU after the encoder layer except for the code; after the decoder layer except the one that reconstructs the data.
+      const net = new Sequential([enc, ...(i < L - 1 ? [new ReLU()] : []), dec, ...(i > 0 ? [new ReLU()] : [])]);
+      const step = await TrainingStep.compile(
+        { name: `pretrain_layer_${i}`, params: net.params, inputs: dataInputs(H.cols), objective: reconstruction(net), optimizer: makeOptimizer(optConfig), clipNorm: options.clipNorm ?? null },
+        ae.params,
+        ae.session,
+      );
+      history.push(...(await trainEpochs(step, H, { ...common, stage: `layer ${i + 1}/${L}`, epochs: options.layerEpochs ?? epochs, noise, groups: ["encoder", "decoder"] })));
+      await step.release();
+      if (i < L - 1) H = await ae.encodeTo(X, i + 1);
+    }
+  }
+
+  const finetuneNoise = mode === "layerwise" ? (options.finetuneNoise ?? { kind: "none", factor: 0 }) : noise;
+  const net = ae.autoencoder();
+  const step = await TrainingStep.compile(
+    { name: "pretrain", params: net.params, inputs: dataInputs(X.cols), objective: reconstruction(net), optimizer: makeOptimizer(optConfig), clipNorm: options.clipNorm ?? null },
+    ae.params,
+    ae.session,
+  );
+  history.push(...(await trainEpochs(step, X, { ...common, stage: mode === "layerwise" ? "fine-tune" : "pretrain", epochs, noise: finetuneNoise, groups: ["encoder", "decoder"] })));
+  await step.release();
+  return history;
+}
+
+/** Mean squared reconstruction error of clean inputs (no noise), computed in batches. */
+export async function reconstructionError(ae: Autoencoder, X: Matrix, batchSize = 1024): Promise<number> {
+  const g = new Graph("reconstruction_error");
+  const net = ae.autoencoder();
+  const ctx = new BuildContext(g, paramInputs(g, net.params));
+  const x = g.input("x", "float32", ["batch", X.cols]);
+  const y = net.forward(ctx, x).y;
+  g.output(g.sumAll(g.mul(g.sub(y, x), g.sub(y, x))), "sse");
+  const compiled = await CompiledGraph.create(g, ae.session);
+  const feeds: Record<string, Tensor> = {};
+  for (const p of net.params) feeds[p.name] = ae.params.tensor(p.name);
+  let sse = 0;
+  for (let s = 0; s < X.rows; s += batchSize) {
+    const e = Math.min(X.rows, s + batchSize);
+    feeds.x = new Tensor(X.data.subarray(s * X.cols, e * X.cols), [e - s, X.cols]);
+    sse += (await compiled.runOne(feeds, "sse"))[0]!;
+  }
+  await compiled.release();
+  return sse / (X.rows * X.cols);
+}

@@ -1,0 +1,30 @@
+// Row-major float32 matrices: the one data type passed between layers of the code base.
+
+export interface Matrix {
+  readonly data: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+export function matrix(data: Float32Array, rows: number, cols: number): Matrix {
+  if (data.length !== rows * cols) throw new RangeError(`matrix ${rows}x${cols} needs ${rows * cols} values, got ${data.length}`);
+  return { data, rows, cols };
+}
+
+export function zerosMatrix(rows: number, cols: number): Matrix {
+  return { data: new Float32Array(rows * cols), rows, cols };
+}
+
+/** Copies rows `index[from..to)` of `m` into `dst` (row-major, contiguous). */
+export function gatherRows(m: Matrix, index: ArrayLike<number>, from: number, to: number, dst: Float32Array): void {
+  const c = m.cols;
+  for (let i = from; i < to; i++) {
+    const r = index[i]!;
+    dst.set(m.data.subarray(r * c, r * c + c), (i - from) * c);
+  }
+}
+
+/** A view of rows [from, to) without copying. */
+export function rowSlice(m: Matrix, from: number, to: number): Matrix {
+  return { data: m.data.subarray(from * m.cols, to * m.cols), rows: to - from, cols: m.cols };
+}

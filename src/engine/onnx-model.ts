@@ -1,0 +1,93 @@
+// ONNX ModelProto serialisation through the maintained `onnx-proto` (protobufjs) bindings.
+// The only file that knows the protobuf schema.
+
+import onnxProto from "onnx-proto";
+import type { DType, Shape } from "./graph.js";
+
+const { onnx } = onnxProto;
+
+export type AttributeValue = number | { float: number } | number[] | string;
+
+export interface NodeSpec {
+  opType: string;
+  inputs: string[];
+  outputs: string[];
+  attributes: Record<string, AttributeValue>;
+  domain?: string;
+}
+
+export interface InitializerSpec {
+  name: string;
+  dtype: DType;
+  dims: number[];
+  data: Float32Array | BigInt64Array;
+}
+
+export interface ModelSpec {
+  name: string;
+  opset: number;
+  nodes: NodeSpec[];
+  inputs: Array<{ name: string; dtype: DType; shape: Shape }>;
+  outputs: Array<{ name: string; dtype: DType; shape: Shape }>;
+  initializers: InitializerSpec[];
+  docString?: string;
+}
+
+const ELEM_TYPE: Record<DType, number> = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  int64: onnx.TensorProto.DataType.INT64,
+  bool: onnx.TensorProto.DataType.BOOL,
+};
+
+function attribute(name: string, v: AttributeValue): onnxProto.onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === "number") {
+    if (!Number.isInteger(v)) throw new Error(`attribute ${name}: use { float } for non-integers`);
+    return { name, type: T.INT, i: v };
+  }
+  if (typeof v === "string") return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
+  return { name, type: T.FLOAT, f: v.float };
+}
+
+function valueInfo(v: { name: string; dtype: DType; shape: Shape }): onnxProto.onnx.IValueInfoProto {
+  return {
+    name: v.name,
+    type: {
+      tensorType: {
+        elemType: ELEM_TYPE[v.dtype],
+        shape: { dim: v.shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function tensor(init: InitializerSpec): onnxProto.onnx.ITensorProto {
+  // raw_data is little-endian bytes, which is what typed arrays hold on every platform we run on.
+  const raw = new Uint8Array(init.data.buffer, init.data.byteOffset, init.data.byteLength);
+  return { name: init.name, dataType: ELEM_TYPE[init.dtype], dims: init.dims, rawData: raw };
+}
+
+export function serializeModel(spec: ModelSpec): Uint8Array {
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: "deepclust",
+    opsetImport: [{ domain: "", version: spec.opset }],
+    ...(spec.docString !== undefined ? { docString: spec.docString } : {}),
+    graph: {
+      name: spec.name,
+      node: spec.nodes.map((n, i) => ({
+        name: `${n.opType}_${i}`,
+        opType: n.opType,
+        input: n.inputs,
+        output: n.outputs,
+        domain: n.domain ?? "",
+        attribute: Object.entries(n.attributes).map(([k, v]) => attribute(k, v)),
+      })),
+      input: spec.inputs.map(valueInfo),
+      output: spec.outputs.map(valueInfo),
+      initializer: spec.initializers.map(tensor),
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}

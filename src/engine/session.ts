@@ -1,0 +1,72 @@
+// Compiled graphs: an ONNX model loaded into an onnxruntime-node session with full graph
+// optimisation, run with named host tensors. Outputs can be written into caller-owned buffers
+// (preallocated fetches), which is how training steps avoid per-step allocation.
+
+import ort from "onnxruntime-node";
+import type { Graph } from "./graph.js";
+import { Tensor, type TensorData } from "./tensor.js";
+import { executionProviders, type Device } from "./device.js";
+
+export interface SessionOptions {
+  /** Intra-op threads (0 = onnxruntime's default: one per physical core). */
+  threads?: number;
+  device?: Device;
+}
+
+export type Feeds = Record<string, Tensor>;
+
+export class CompiledGraph {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {}
+
+  static async create(model: Graph | Uint8Array, options: SessionOptions = {}): Promise<CompiledGraph> {
+    const bytes = model instanceof Uint8Array ? model : model.toModel();
+    const session = await ort.InferenceSession.create(bytes, {
+      executionProviders: executionProviders(options.device ?? "cpu"),
+      graphOptimizationLevel: "all",
+      executionMode: "sequential",
+      intraOpNumThreads: options.threads ?? 0,
+      interOpNumThreads: 1,
+      enableCpuMemArena: true,
+      enableMemPattern: true,
+    });
+    return new CompiledGraph(session, session.inputNames, session.outputNames);
+  }
+
+  /**
+   * Runs the graph. Every output named in `into` is written into that tensor's buffer; the other
+   * outputs come back freshly allocated. Returns all requested outputs by name.
+   */
+  async run(feeds: Feeds, into: Record<string, Tensor> = {}, want: readonly string[] = this.outputNames): Promise<Record<string, TensorData>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const name of this.inputNames) {
+      const t = feeds[name];
+      if (!t) throw new Error(`missing input '${name}' (graph inputs: ${this.inputNames.join(", ")})`);
+      ortFeeds[name] = t.toOrt();
+    }
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const name of want) fetches[name] = into[name]?.toOrt() ?? null;
+    const result = await this.session.run(ortFeeds, fetches);
+    const out: Record<string, TensorData> = {};
+    for (const name of want) {
+      const pre = into[name];
+      out[name] = pre ? pre.data : (result[name]!.data as TensorData);
+    }
+    return out;
+  }
+
+  /** Convenience for single-output inference graphs returning a fresh float32 array. */
+  async runOne(feeds: Feeds, output: string = this.outputNames[0]!): Promise<Float32Array> {
+    const r = await this.run(feeds, {}, [output]);
+    return r[output] as Float32Array;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export { Tensor };

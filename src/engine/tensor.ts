@@ -1,0 +1,28 @@
+// Host tensors: a typed array plus dims. The ONNX Runtime wrapper is created once and reused,
+// so feeding the same buffer step after step allocates nothing.
+
+import ort from "onnxruntime-node";
+
+export type TensorData = Float32Array | BigInt64Array;
+
+export class Tensor<T extends TensorData = TensorData> {
+  private ortTensor: ort.Tensor | undefined;
+  constructor(
+    readonly data: T,
+    readonly dims: readonly number[],
+  ) {
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (n !== data.length) throw new Error(`tensor dims [${dims.join(",")}] need ${n} elements, data has ${data.length}`);
+  }
+  static float32(data: Float32Array, dims: readonly number[]): Tensor<Float32Array> {
+    return new Tensor(data, dims);
+  }
+  static zeros(dims: readonly number[]): Tensor<Float32Array> {
+    return new Tensor(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+  }
+  /** @internal the onnxruntime view of this buffer (engine use only). */
+  toOrt(): ort.Tensor {
+    this.ortTensor ??= new ort.Tensor(this.data instanceof Float32Array ? "float32" : "int64", this.data, this.dims);
+    return this.ortTensor;
+  }
+}

@@ -1,0 +1,14 @@
+// Input errors name the file (and row/column where there is one). The CLI maps them to exit code 2.
+
+export class InputError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+    readonly row?: number,
+    readonly column?: string,
+  ) {
+    const where = [file, row !== undefined ? `row ${row}` : null, column !== undefined ? `column '${column}'` : null].filter(Boolean).join(", ");
+    super(`${where}: ${message}`);
+    this.name = "InputError";
+  }
+}

@@ -1,0 +1,37 @@
+// Fully connected layer with PyTorch's layout: weight [out, in], bias [out], y = x·Wᵀ + b.
+
+import type { Value } from "../engine/index.js";
+import { BuildContext, type Forward, type Layer, type Param } from "./module.js";
+import { biasInit, initializers, type InitName } from "./init.js";
+
+export class Dense implements Layer {
+  readonly weight: Param;
+  readonly bias: Param;
+  readonly params: readonly Param[];
+
+  constructor(
+    readonly prefix: string,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    readonly group: string,
+    init: InitName = "torch",
+  ) {
+    this.weight = { name: `${prefix}.weight`, shape: [outFeatures, inFeatures], init: initializers[init], group };
+    this.bias = { name: `${prefix}.bias`, shape: [outFeatures], init: biasInit(init), group };
+    this.params = [this.weight, this.bias];
+  }
+
+  forward(ctx: BuildContext, x: Value): Forward {
+    const { g } = ctx;
+    const w = ctx.param(this.weight);
+    const y = g.gemm(x, w, { transB: true }, ctx.param(this.bias), this.prefix);
+    return {
+      y,
+      backward: (dy, needInputGrad) => {
+        ctx.grad(this.weight, g.gemm(dy, x, { transA: true }, null, `d_${this.weight.name}`)); // dW = dyᵀ·x
+        ctx.grad(this.bias, g.reduceSum(dy, [0], false, `d_${this.bias.name}`)); // db = Σ_rows dy
+        return needInputGrad ? g.matmul(dy, w, `d_${this.prefix}_in`) : null; // dx = dy·W
+      },
+    };
+  }
+}
