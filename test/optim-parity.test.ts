@@ -36,12 +36,11 @@ function optimizerFor(c: Case): Optimizer {
     : new SGD({ lr: 0, groupLr, momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov, weightDecay: o.weightDecay });
 }
 
-for (const c of fixture.cases) {
-  test(`${c.name}: 1 and 10 steps match PyTorch to 1e-5 relative`, async () => {
-    const ae = new Autoencoder({ dims: fixture.dims }, new Rng(0));
-    for (const [name, t] of Object.entries(fixture.initial)) ae.params.set(name, Float32Array.from(t.data));
-    const net = ae.autoencoder();
-    const step = await TrainingStep.compile(
+async function setup(c: Case) {
+  const ae = new Autoencoder({ dims: fixture.dims }, new Rng(0));
+  for (const [name, t] of Object.entries(fixture.initial)) ae.params.set(name, Float32Array.from(t.data));
+  const net = ae.autoencoder();
+  const step = await TrainingStep.compile(
       {
         name: c.name,
         params: net.params,
@@ -57,17 +56,43 @@ for (const c of fixture.cases) {
       ae.params,
       { threads: 1 },
     );
+  return { ae, step };
+}
+
+function assertMatches(ae: Autoencoder, expected: Record<string, number[]>, when: string): void {
+  for (const [name, want] of Object.entries(expected)) {
+    const k = closeness(ae.params.value(name), want, 1e-5, 1e-7);
+    assert.ok(k <= 1, `${name} after ${when} differs from PyTorch (closeness ${k.toFixed(2)})`);
+  }
+}
+
+for (const c of fixture.cases) {
+  test(`${c.name}: 1 and 10 steps match PyTorch to 1e-5 relative`, async () => {
+    const { ae, step } = await setup(c);
     for (let s = 0; s < 10; s++) {
       const r = await step.run({ x: new Tensor(Float32Array.from(fixture.batches[s]!), fixture.batchShape) });
       assert.ok(Math.abs(r.loss - c.losses[s]!) <= 1e-5 * Math.abs(c.losses[s]!), `step ${s + 1} loss ${r.loss} vs torch ${c.losses[s]}`);
       if (c.clip) assert.ok(Math.abs(r.gradNorm! - c.gradNorms[s]!) <= 1e-5 * c.gradNorms[s]!, `step ${s + 1} grad norm ${r.gradNorm} vs ${c.gradNorms[s]}`);
-      const expected = s === 0 ? c.after1 : s === 9 ? c.after10 : null;
-      if (!expected) continue;
-      for (const [name, want] of Object.entries(expected)) {
-        const k = closeness(ae.params.value(name), want, 1e-5, 1e-7);
-        assert.ok(k <= 1, `${name} after ${s + 1} step(s) differs from PyTorch (closeness ${k.toFixed(2)})`);
-      }
+      if (s === 0) assertMatches(ae, c.after1, "1 step");
     }
+    assertMatches(ae, c.after10, "10 steps");
+    await step.release();
+  });
+
+  test(`${c.name}: 10 steps in one run (one Scan over stacked batches) match PyTorch`, async () => {
+    const { ae, step } = await setup(c);
+    const [b, d] = fixture.batchShape;
+    const r = await step.runSteps({ x: new Tensor(Float32Array.from(fixture.batches.flat()), [10, b, d]) });
+    c.losses.forEach((l, s) => assert.ok(Math.abs(r.losses[s]! - l) <= 1e-5 * l, `step ${s + 1} loss ${r.losses[s]} vs torch ${l}`));
+    assert.equal(step.t, 10);
+    assertMatches(ae, c.after10, "10 steps in one run");
     await step.release();
   });
 }
+
+test("a step decay schedule multiplies the learning rate like PyTorch's StepLR stepped per iteration", async () => {
+  const { makeOptimizer } = await import("../src/dec/pretrain.js");
+  const sgd = makeOptimizer({ type: "sgd", lr: 0.1, momentum: 0.9, stepDecay: { every: 2, gamma: 0.1 } });
+  const lrs = [1, 2, 3, 4, 5].map((t) => sgd.scalarValues(t, ["encoder"])["sgd.lr/encoder"]!);
+  [0.1, 0.1, 0.01, 0.01, 0.001].forEach((want, i) => assert.ok(Math.abs(lrs[i]! - want) < 1e-12, `step ${i + 1}: ${lrs[i]}`));
+});

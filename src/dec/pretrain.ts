@@ -31,6 +31,8 @@ export interface PretrainOptions {
   /** Noise during the fine-tuning stage of layerwise mode (the paper: none). */
   finetuneNoise?: NoiseSpec;
   clipNorm?: number | null;
+  /** Training steps per onnxruntime run (default STEPS_PER_RUN); results do not depend on it. */
+  stepsPerRun?: number;
   onEpoch?: (e: EpochRecord) => void;
 }
 
@@ -53,49 +55,73 @@ export const PRETRAIN_DEFAULTS = {
 };
 
 export function makeOptimizer(c: OptimizerConfig, groupLr?: Record<string, number>): Optimizer {
-  const base = { lr: c.lr, weightDecay: c.weightDecay ?? 0, ...(groupLr ? { groupLr } : {}) };
+  const decay = c.stepDecay;
+  const base = {
+    lr: c.lr,
+    weightDecay: c.weightDecay ?? 0,
+    ...(groupLr ? { groupLr } : {}),
+    // PyTorch's StepLR stepped once per iteration: lr·γ^⌊(t−1)/every⌋.
+    ...(decay ? { schedule: (t: number) => decay.gamma ** Math.floor((t - 1) / decay.every) } : {}),
+  };
   return c.type === "adam" ? new Adam(base) : new SGD({ ...base, momentum: c.momentum ?? 0.9 });
 }
 
+/** Steps per onnxruntime run: state crosses into JS once per run (see nn/training-step.ts). */
+export const STEPS_PER_RUN = 16;
+
+export interface EpochOptions {
+  stage: string;
+  epochs: number;
+  batchSize: number;
+  noise: NoiseSpec;
+  rng: Rng;
+  stepsPerRun?: number;
+  onEpoch?: ((e: EpochRecord) => void) | undefined;
+}
+
 /**
- * Runs `epochs` shuffled passes of `step` over X. The batch (clean) and its corrupted copy are
- * gathered into reused buffers; only the last, partial batch needs buffers of its own size.
+ * Runs `epochs` shuffled passes of `step` over X. Up to `stepsPerRun` batches (clean, and their
+ * corrupted copies) are gathered into one reused [K, batch, d] buffer per run; the last, partial
+ * batch runs on its own.
  */
-export async function trainEpochs(
-  step: TrainingStep,
-  X: Matrix,
-  opts: { stage: string; epochs: number; batchSize: number; noise: NoiseSpec; rng: Rng; stepDecay?: { every: number; gamma: number } | undefined; groups: readonly string[]; onEpoch?: ((e: EpochRecord) => void) | undefined },
-): Promise<EpochRecord[]> {
+export async function trainEpochs(step: TrainingStep, X: Matrix, opts: EpochOptions): Promise<EpochRecord[]> {
   const { batchSize, noise, rng } = opts;
-  const buffers = new Map<number, { clean: Tensor<Float32Array>; noisy: Tensor<Float32Array> }>();
-  const buffersFor = (rows: number) => {
-    let b = buffers.get(rows);
+  const K = Math.max(1, opts.stepsPerRun ?? STEPS_PER_RUN);
+  const buffers = new Map<string, { clean: Tensor<Float32Array>; noisy: Tensor<Float32Array> }>();
+  const buffersFor = (k: number, rows: number) => {
+    const key = `${k}x${rows}`;
+    let b = buffers.get(key);
     if (!b) {
-      const clean = Tensor.zeros([rows, X.cols]);
-      b = { clean, noisy: noise.kind === "none" ? clean : Tensor.zeros([rows, X.cols]) };
-      buffers.set(rows, b);
+      const clean = Tensor.zeros([k, rows, X.cols]);
+      b = { clean, noisy: noise.kind === "none" ? clean : Tensor.zeros([k, rows, X.cols]) };
+      buffers.set(key, b);
     }
     return b;
   };
-  const baseLr = new Map(opts.groups.map((gr) => [gr, step.spec.optimizer.lr(gr)]));
   const history: EpochRecord[] = [];
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     const t0 = performance.now();
     const order = rng.permutation(X.rows);
     let lossSum = 0;
-    for (let start = 0; start < X.rows; start += batchSize) {
-      const end = Math.min(X.rows, start + batchSize);
-      const rows = end - start;
-      const { clean, noisy } = buffersFor(rows);
-      gatherRows(X, order, start, end, clean.data);
-      if (noisy !== clean) corrupt(noise, clean.data, rows, X.cols, rng, noisy.data);
-      if (opts.stepDecay) {
-        const k = Math.floor(step.t / opts.stepDecay.every);
-        for (const [gr, lr] of baseLr) step.spec.optimizer.setLr(gr, lr * opts.stepDecay.gamma ** k);
+    for (let start = 0; start < X.rows; ) {
+      const full = Math.floor((X.rows - start) / batchSize);
+      const k = full > 0 ? Math.min(K, full) : 1;
+      const rows = full > 0 ? batchSize : X.rows - start;
+      const { clean, noisy } = buffersFor(k, rows);
+      const per = rows * X.cols;
+      for (let i = 0; i < k; i++) {
+        const from = start + i * rows;
+        const dst = clean.data.subarray(i * per, (i + 1) * per);
+        gatherRows(X, order, from, from + rows, dst);
+        if (noisy !== clean) corrupt(noise, dst, rows, X.cols, rng, noisy.data.subarray(i * per, (i + 1) * per));
       }
-      const r = await step.run({ x_in: noisy, x_target: clean });
-      if (!Number.isFinite(r.loss)) throw new Error(`${opts.stage}: loss became ${r.loss} at epoch ${epoch} (try a lower learning rate)`);
-      lossSum += r.loss * rows;
+      const r = await step.runSteps({ x_in: noisy, x_target: clean });
+      for (let i = 0; i < k; i++) {
+        const loss = r.losses[i]!;
+        if (!Number.isFinite(loss)) throw new Error(`${opts.stage}: loss became ${loss} at epoch ${epoch} (try a lower learning rate)`);
+        lossSum += loss * rows;
+      }
+      start += k * rows;
     }
     const seconds = (performance.now() - t0) / 1000;
     const rec: EpochRecord = { stage: opts.stage, epoch, epochs: opts.epochs, loss: lossSum / X.rows, seconds, samplesPerSecond: X.rows / seconds };
@@ -131,7 +157,7 @@ export async function pretrainAutoencoder(ae: Autoencoder, X: Matrix, rng: Rng, 
   const noise = options.noise ?? PRETRAIN_DEFAULTS.noise;
   if (!(batchSize >= 1)) throw new RangeError(`batch size must be ≥ 1, got ${batchSize}`);
   const history: EpochRecord[] = [];
-  const common = { batchSize, rng, stepDecay: optConfig.stepDecay, onEpoch: options.onEpoch };
+  const common = { batchSize, rng, onEpoch: options.onEpoch, ...(options.stepsPerRun ? { stepsPerRun: options.stepsPerRun } : {}) };
 
   if (mode === "layerwise") {
     const L = ae.encoderLayers.length;
@@ -146,7 +172,7 @@ export async function pretrainAutoencoder(ae: Autoencoder, X: Matrix, rng: Rng, 
         ae.params,
         ae.session,
       );
-      history.push(...(await trainEpochs(step, H, { ...common, stage: `layer ${i + 1}/${L}`, epochs: options.layerEpochs ?? epochs, noise, groups: ["encoder", "decoder"] })));
+      history.push(...(await trainEpochs(step, H, { ...common, stage: `layer ${i + 1}/${L}`, epochs: options.layerEpochs ?? epochs, noise })));
       await step.release();
       if (i < L - 1) H = await ae.encodeTo(X, i + 1);
     }
@@ -159,7 +185,7 @@ export async function pretrainAutoencoder(ae: Autoencoder, X: Matrix, rng: Rng, 
     ae.params,
     ae.session,
   );
-  history.push(...(await trainEpochs(step, X, { ...common, stage: mode === "layerwise" ? "fine-tune" : "pretrain", epochs, noise: finetuneNoise, groups: ["encoder", "decoder"] })));
+  history.push(...(await trainEpochs(step, X, { ...common, stage: mode === "layerwise" ? "fine-tune" : "pretrain", epochs, noise: finetuneNoise })));
   await step.release();
   return history;
 }

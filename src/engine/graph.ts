@@ -2,7 +2,7 @@
 // and every op helper checks and infers shapes at build time, so a wrong backward rule fails
 // when the graph is written, not as a runtime error deep inside ONNX Runtime.
 
-import { serializeModel, type NodeSpec, type InitializerSpec, type AttributeValue } from "./onnx-model.js";
+import { serializeModel, type NodeSpec, type InitializerSpec, type AttributeValue, type GraphSpec } from "./onnx-model.js";
 
 export type DType = "float32" | "int64" | "bool";
 /** A dimension: a fixed size, or a named symbolic size such as "batch". */
@@ -15,7 +15,8 @@ export const OPSET = 18;
 export class Value {
   constructor(
     readonly graph: Graph,
-    readonly name: string,
+    /** Unique within the graph; only Graph.output may rename a value (to give an output its name). */
+    public name: string,
     readonly dtype: DType,
     readonly shape: Shape,
   ) {}
@@ -63,10 +64,29 @@ export class Graph {
   private counter = 0;
   private readonly scalarCache = new Map<string, Value>();
 
-  constructor(readonly name = "deepclust") {}
+  /** Names visible from an enclosing graph (for subgraphs such as a Scan body). */
+  private readonly outerNames = new Set<string>();
+
+  constructor(
+    readonly name = "deepclust",
+    /** The graph this one is a subgraph of: its values may be referenced through `outer`. */
+    readonly parent?: Graph,
+  ) {}
+
+  /** A value of the enclosing graph used inside this subgraph (ONNX outer-scope reference). */
+  outer(v: Value): Value {
+    if (v.graph !== this.parent) throw new GraphError(`${v.name} is not a value of the enclosing graph of ${this.name}`);
+    if (!this.outerNames.has(v.name)) {
+      this.outerNames.add(v.name);
+      this.names.add(v.name);
+    }
+    return new Value(this, v.name, v.dtype, v.shape);
+  }
 
   /** A fresh unique value name derived from `hint`. */
   fresh(hint: string): string {
+    // Subgraph names are prefixed so they never collide with (or shadow) the enclosing graph's.
+    if (this.parent) hint = `${this.name}/${hint}`;
     let name = hint;
     while (this.names.has(name)) name = `${hint}_${++this.counter}`;
     this.names.add(name);
@@ -85,13 +105,28 @@ export class Graph {
     return v;
   }
 
-  /** Marks `v` as a graph output under `name` (an Identity is inserted when the names differ). */
+  /**
+   * Marks `v` as a graph output under `name`. A value computed by a node is renamed in place, so
+   * the node writes the output directly; an Identity (a copy) is inserted only for graph inputs,
+   * initializers and values that are already outputs under another name.
+   */
   output(v: Value, name?: string): Value {
     this.own(v);
     let out = v;
     if (name !== undefined && name !== v.name) {
-      out = new Value(this, this.claim(name), v.dtype, v.shape);
-      this.nodes.push({ opType: "Identity", inputs: [v.name], outputs: [out.name], attributes: {} });
+      const producer = this.nodes.find((n) => n.outputs.includes(v.name));
+      if (producer && !this.outputs.includes(v)) {
+        this.claim(name);
+        for (const n of this.nodes) {
+          n.inputs = n.inputs.map((i) => (i === v.name ? name : i));
+          n.outputs = n.outputs.map((o) => (o === v.name ? name : o));
+        }
+        this.names.delete(v.name);
+        v.name = name;
+      } else {
+        out = new Value(this, this.claim(name), v.dtype, v.shape);
+        this.nodes.push({ opType: "Identity", inputs: [v.name], outputs: [out.name], attributes: {} });
+      }
     }
     if (this.outputs.includes(out)) throw new GraphError(`${out.name} is already an output`);
     this.outputs.push(out);
@@ -205,6 +240,9 @@ export class Graph {
   exp(x: Value, hint?: string): Value {
     return this.unary("Exp", x, hint);
   }
+  sign(x: Value, hint?: string): Value {
+    return this.unary("Sign", x, hint);
+  }
   identity(x: Value, hint?: string): Value {
     return this.unary("Identity", x, hint);
   }
@@ -291,6 +329,18 @@ export class Graph {
     return this.cast(this.reshape(shape, []), "float32");
   }
 
+  /** A [1, rows(x)] row of ones (dynamic when the batch size is symbolic). */
+  onesRow(x: Value): Value {
+    const key = `ones:${String(x.shape[0])}`;
+    const cached = typeof x.shape[0] === "string" ? this.scalarCache.get(key) : undefined;
+    if (cached) return cached;
+    const rows = this.node("Shape", [x], [{ dtype: "int64", shape: [1], hint: "rows" }], { start: 0, end: 1 })[0]!;
+    const shape = this.node("Concat", [this.ints([1]), rows], [{ dtype: "int64", shape: [2], hint: "ones_shape" }], { axis: 0 })[0]!;
+    const ones = this.node("Expand", [this.constant([1], [1, 1], "one"), shape], [{ dtype: "float32", shape: [1, x.shape[0]!], hint: "ones" }])[0]!;
+    if (typeof x.shape[0] === "string") this.scalarCache.set(key, ones); // one per symbolic batch dim
+    return ones;
+  }
+
   cast(x: Value, to: DType, hint?: string): Value {
     const code = { float32: 1, int64: 7, bool: 9 }[to];
     return this.node("Cast", [x], [{ dtype: to, shape: x.shape, hint }], { to: code })[0]!;
@@ -300,16 +350,37 @@ export class Graph {
     return this.node("Reshape", [x, this.ints(shape, "shape")], [{ dtype: x.dtype, shape, hint }])[0]!;
   }
 
-  /** Serialises the graph as an ONNX ModelProto. */
-  toModel(docString?: string): Uint8Array {
-    return serializeModel({
+  /**
+   * ONNX Scan: runs `body` once per slice along axis 0 of the scan inputs, carrying `state` from
+   * one iteration to the next. The body's inputs are the states then one slice of each scan
+   * input; its outputs are the next states then per-iteration values, stacked on axis 0.
+   */
+  scan(body: Graph, state: readonly Value[], scanInputs: readonly Value[], steps: Dim): { state: Value[]; stacked: Value[] } {
+    if (body.parent !== this) throw new GraphError(`${body.name} was not built as a subgraph of ${this.name}`);
+    const nState = state.length;
+    if (body.inputs.length !== nState + scanInputs.length) throw new GraphError(`Scan body ${body.name} has ${body.inputs.length} inputs, expected ${nState + scanInputs.length}`);
+    body.inputs.forEach((bi, i) => {
+      const outerShape = i < nState ? state[i]!.shape : scanInputs[i - nState]!.shape.slice(1);
+      if (bi.shape.length !== outerShape.length) throw new GraphError(`Scan body input ${bi.name}: rank ${bi.shape.length} vs ${outerShape.length}`);
+    });
+    const outs = body.outputs.map((o, i) => (i < nState ? { dtype: o.dtype, shape: state[i]!.shape, hint: `${o.name}_final` } : { dtype: o.dtype, shape: [steps, ...o.shape], hint: `${o.name}_all` }));
+    const values = this.node("Scan", [...state, ...scanInputs], outs, { body: { graph: body.spec() }, num_scan_inputs: scanInputs.length });
+    return { state: values.slice(0, nState), stacked: values.slice(nState) };
+  }
+
+  /** The graph as a serialisable description (also how a subgraph becomes a node attribute). */
+  spec(): GraphSpec {
+    return {
       name: this.name,
-      opset: OPSET,
       nodes: this.nodes,
       inputs: this.inputs.map((v) => ({ name: v.name, dtype: v.dtype, shape: v.shape })),
       outputs: this.outputs.map((v) => ({ name: v.name, dtype: v.dtype, shape: v.shape })),
       initializers: this.initializers,
-      ...(docString !== undefined ? { docString } : {}),
-    });
+    };
+  }
+
+  /** Serialises the graph as an ONNX ModelProto. */
+  toModel(docString?: string): Uint8Array {
+    return serializeModel({ ...this.spec(), opset: OPSET, ...(docString !== undefined ? { docString } : {}) });
   }
 }

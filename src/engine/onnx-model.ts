@@ -6,10 +6,11 @@ import type { DType, Shape } from "./graph.js";
 
 const { onnx } = onnxProto;
 
-export type AttributeValue = number | { float: number } | number[] | string;
+export type AttributeValue = number | { float: number } | number[] | string | { graph: GraphSpec };
 
 export interface NodeSpec {
   opType: string;
+  /** Value names; "" marks an omitted optional input. */
   inputs: string[];
   outputs: string[];
   attributes: Record<string, AttributeValue>;
@@ -23,13 +24,16 @@ export interface InitializerSpec {
   data: Float32Array | BigInt64Array;
 }
 
-export interface ModelSpec {
+export interface GraphSpec {
   name: string;
-  opset: number;
   nodes: NodeSpec[];
   inputs: Array<{ name: string; dtype: DType; shape: Shape }>;
   outputs: Array<{ name: string; dtype: DType; shape: Shape }>;
   initializers: InitializerSpec[];
+}
+
+export interface ModelSpec extends GraphSpec {
+  opset: number;
   docString?: string;
 }
 
@@ -47,6 +51,7 @@ function attribute(name: string, v: AttributeValue): onnxProto.onnx.IAttributePr
   }
   if (typeof v === "string") return { name, type: T.STRING, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
+  if ("graph" in v) return { name, type: T.GRAPH, g: graphProto(v.graph) };
   return { name, type: T.FLOAT, f: v.float };
 }
 
@@ -68,26 +73,30 @@ function tensor(init: InitializerSpec): onnxProto.onnx.ITensorProto {
   return { name: init.name, dataType: ELEM_TYPE[init.dtype], dims: init.dims, rawData: raw };
 }
 
+function graphProto(spec: GraphSpec): onnxProto.onnx.IGraphProto {
+  return {
+    name: spec.name,
+    node: spec.nodes.map((n, i) => ({
+      name: `${spec.name}/${n.opType}_${i}`,
+      opType: n.opType,
+      input: n.inputs,
+      output: n.outputs,
+      domain: n.domain ?? "",
+      attribute: Object.entries(n.attributes).map(([k, v]) => attribute(k, v)),
+    })),
+    input: spec.inputs.map(valueInfo),
+    output: spec.outputs.map(valueInfo),
+    initializer: spec.initializers.map(tensor),
+  };
+}
+
 export function serializeModel(spec: ModelSpec): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: "deepclust",
     opsetImport: [{ domain: "", version: spec.opset }],
     ...(spec.docString !== undefined ? { docString: spec.docString } : {}),
-    graph: {
-      name: spec.name,
-      node: spec.nodes.map((n, i) => ({
-        name: `${n.opType}_${i}`,
-        opType: n.opType,
-        input: n.inputs,
-        output: n.outputs,
-        domain: n.domain ?? "",
-        attribute: Object.entries(n.attributes).map(([k, v]) => attribute(k, v)),
-      })),
-      input: spec.inputs.map(valueInfo),
-      output: spec.outputs.map(valueInfo),
-      initializer: spec.initializers.map(tensor),
-    },
+    graph: graphProto(spec),
   });
   return onnx.ModelProto.encode(model).finish();
 }

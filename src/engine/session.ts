@@ -32,6 +32,7 @@ export class CompiledGraph {
       interOpNumThreads: 1,
       enableCpuMemArena: true,
       enableMemPattern: true,
+      ...(process.env.DEEPCLUST_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.DEEPCLUST_ORT_PROFILE } : {}),
     });
     return new CompiledGraph(session, session.inputNames, session.outputNames);
   }

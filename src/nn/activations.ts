@@ -8,8 +8,9 @@ export class ReLU implements Layer {
   forward(ctx: BuildContext, x: Value): Forward {
     const { g } = ctx;
     const y = g.relu(x);
-    // dx = dy where y > 0, else 0 (the subgradient at 0 is 0, as in PyTorch).
-    return { y, backward: (dy) => g.where(g.greater(y, g.scalar(0)), dy, g.scalar(0), "d_relu") };
+    // dx = dy·[y > 0] (the subgradient at 0 is 0, as in PyTorch). Cast+Mul runs about twice as
+    // fast as Where in onnxruntime's CPU kernels.
+    return { y, backward: (dy) => g.mul(dy, g.cast(g.greater(y, g.scalar(0)), "float32"), "d_relu") };
   }
 }
 

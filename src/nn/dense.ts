@@ -29,7 +29,8 @@ export class Dense implements Layer {
       y,
       backward: (dy, needInputGrad) => {
         ctx.grad(this.weight, g.gemm(dy, x, { transA: true }, null, `d_${this.weight.name}`)); // dW = dyᵀ·x
-        ctx.grad(this.bias, g.reduceSum(dy, [0], false, `d_${this.bias.name}`)); // db = Σ_rows dy
+        // db = Σ_rows dy, as a GEMV with a row of ones: MLAS runs it far faster than ReduceSum over axis 0.
+        ctx.grad(this.bias, g.reshape(g.matmul(g.onesRow(dy), dy), [this.outFeatures], `d_${this.bias.name}`));
         return needInputGrad ? g.matmul(dy, w, `d_${this.prefix}_in`) : null; // dx = dy·W
       },
     };

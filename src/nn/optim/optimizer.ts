@@ -31,6 +31,8 @@ export interface BaseOptions {
   groupLr?: Record<string, number>;
   /** L2 penalty added to the gradient (PyTorch's coupled weight_decay). */
   weightDecay?: number;
+  /** Learning-rate multiplier at step t (1-based), e.g. a step decay; default constant 1. */
+  schedule?: (t: number) => number;
 }
 
 export abstract class BaseOptimizer implements Optimizer {
@@ -46,6 +48,11 @@ export abstract class BaseOptimizer implements Optimizer {
 
   lr(group: string): number {
     return this.rates.get(group) ?? this.options.lr;
+  }
+
+  /** The learning rate of `group` at step t, schedule applied. */
+  protected lrAt(group: string, t: number): number {
+    return this.lr(group) * (this.options.schedule?.(t) ?? 1);
   }
   setLr(group: string, lr: number): void {
     this.rates.set(group, lr);

@@ -40,7 +40,7 @@ export class SGD extends BaseOptimizer {
   scalarValues(t: number, groups: readonly string[]): Record<string, number> {
     const out: Record<string, number> = {};
     if (this.momentum) out["sgd.grad_coef"] = t === 1 ? 1 : 1 - this.dampening;
-    for (const gr of groups) out[`sgd.lr/${gr}`] = this.lr(gr);
+    for (const gr of groups) out[`sgd.lr/${gr}`] = this.lrAt(gr, t);
     return out;
   }
 

@@ -1,0 +1,2 @@
+export { Autoencoder, type AutoencoderConfig } from "./autoencoder.js";
+export { pretrainAutoencoder, reconstructionError, trainEpochs, makeOptimizer, PRETRAIN_DEFAULTS, type PretrainOptions, type PretrainMode, type EpochRecord, type OptimizerConfig } from "./pretrain.js";

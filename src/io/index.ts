@@ -1,0 +1,4 @@
+export { InputError } from "./errors.js";
+export { readNpy, writeNpy, readNpyHeader, type NpyHeader } from "./npy.js";
+export { readIdxImages, readIdxLabels, IdxError } from "./idx.js";
+export { readSafetensors, writeSafetensors, encodeSafetensors, type NamedTensor } from "./safetensors.js";
