@@ -4,8 +4,8 @@
 
 import type { Rng } from "../engine/index.js";
 
-export type InitName = "torch" | "paper" | "glorot" | "zeros";
-export const INIT_NAMES: readonly InitName[] = ["torch", "paper", "glorot", "zeros"];
+export type InitName = "torch" | "paper" | "glorot";
+export const INIT_NAMES: readonly InitName[] = ["torch", "paper", "glorot"];
 
 /** Fills a parameter of `shape`; for a Linear layer, fanIn/fanOut are the in/out features. */
 export type Initializer = (rng: Rng, size: number, fanIn: number, fanOut: number) => Float32Array;
@@ -27,10 +27,11 @@ export const initializers = {
   },
   /** Glorot/Xavier uniform: U(±√(6/(fan_in+fan_out))). */
   glorot: (rng, size, fanIn, fanOut) => uniform(rng, size, Math.sqrt(6 / (fanIn + fanOut))),
-  zeros: (_rng, size) => new Float32Array(size),
 } satisfies Record<InitName, Initializer>;
+
+const zeros: Initializer = (_rng, size) => new Float32Array(size);
 
 /** Bias initialiser that goes with a weight initialiser (PyTorch's for "torch", zeros otherwise, as in the paper and Keras). */
 export function biasInit(weight: InitName): Initializer {
-  return weight === "torch" ? initializers.torch : initializers.zeros;
+  return weight === "torch" ? initializers.torch : zeros;
 }

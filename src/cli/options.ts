@@ -1,0 +1,43 @@
+// Parsers for option values shared by the commands; each names the option in its error.
+
+import { InvalidArgumentError } from "commander";
+
+export function int(name: string, min = 0): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got '${v}'`);
+    return n;
+  };
+}
+
+export function float(name: string, { min = -Infinity, max = Infinity } = {}): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got '${v}'`);
+    return n;
+  };
+}
+
+export function choice<T extends string>(name: string, values: readonly T[]): (v: string) => T {
+  return (v) => {
+    if (!values.includes(v as T)) throw new InvalidArgumentError(`${name} must be one of ${values.join(", ")}, got '${v}'`);
+    return v as T;
+  };
+}
+
+/** "256,32" → [256, 32]: layer sizes after the input. */
+export function dims(v: string): number[] {
+  const parts = v.split(",").map((s) => s.trim());
+  const out = parts.map(Number);
+  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p)) || out.some((n) => n < 1)) throw new InvalidArgumentError(`--dims must be comma-separated positive integers, got '${v}'`);
+  return out;
+}
+
+/**
+ * The full layer list for data of `inputDim` columns. `--dims` lists the layers after the input;
+ * the reference's full form (768,256,32) is accepted when its first entry equals the input dim.
+ */
+export function layerSizes(given: readonly number[], inputDim: number): number[] {
+  if (given.length >= 2 && given[0] === inputDim) return [...given];
+  return [inputDim, ...given];
+}

@@ -1,0 +1,142 @@
+// deepclust pretrain: denoising autoencoder pretraining on a matrix file; writes the weights
+// (safetensors, PyTorch names) and a JSON record of the run into an output directory.
+
+import { Command, Option } from "commander";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Rng, DEVICES, type Device, type Matrix } from "../engine/index.js";
+import { INIT_NAMES, NOISE_KINDS, type InitName, type NoiseKind } from "../nn/index.js";
+import { Autoencoder, PRETRAIN_DEFAULTS, pretrainAutoencoder, reconstructionError, saveAutoencoder, type PretrainMode } from "../dec/index.js";
+import { readMatrix } from "../io/index.js";
+import { choice, dims, float, int, layerSizes } from "./options.js";
+import { createProgress } from "./progress.js";
+import { UsageError } from "./errors.js";
+
+interface PretrainCliOptions {
+  dims: number[];
+  mode: PretrainMode;
+  epochs: number;
+  layerEpochs?: number;
+  batchSize: number;
+  optimizer: "adam" | "sgd";
+  lr: number;
+  momentum: number;
+  noise: NoiseKind;
+  noiseFactor: number;
+  normalizeCode: boolean;
+  init: InitName;
+  limit?: number;
+  seed: number;
+  threads: number;
+  device: Device;
+  out?: string;
+  force: boolean;
+  json: boolean;
+}
+
+/** Per-column-mean predictor's MSE: the bar a useful autoencoder must clear. */
+function meanPredictorMse(X: Matrix): number {
+  const mean = new Float64Array(X.cols);
+  for (let r = 0; r < X.rows; r++) for (let c = 0; c < X.cols; c++) mean[c]! += X.data[r * X.cols + c]!;
+  for (let c = 0; c < X.cols; c++) mean[c]! /= X.rows;
+  let s = 0;
+  for (let r = 0; r < X.rows; r++) for (let c = 0; c < X.cols; c++) s += (X.data[r * X.cols + c]! - mean[c]!) ** 2;
+  return s / (X.rows * X.cols);
+}
+
+/** Writes the directory's files under a temporary name, then renames it into place. */
+function writeDirAtomically(out: string, force: boolean, write: (dir: string) => void): void {
+  if (existsSync(out) && !force) throw new UsageError(`${out} already exists (use --force to replace it)`);
+  const tmp = `${out}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    write(tmp);
+    rmSync(out, { recursive: true, force: true });
+    renameSync(tmp, out);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export function pretrainCommand(): Command {
+  return new Command("pretrain")
+    .description("Pretrain a denoising autoencoder on a matrix of vectors (.npy, or IDX images such as MNIST)")
+    .argument("<data>", "input file: a 2-D float32/float64 .npy (rows × dims) or an IDX image file")
+    .addOption(new Option("--dims <list>", "layer sizes after the input, e.g. 256,32 or the paper's 500,500,2000,10 (768,256,32 also accepted)").argParser(dims).default([256, 32], "256,32"))
+    .option("--mode <mode>", "end-to-end (the reference) or layerwise (the paper: greedy layer-wise, then fine-tuning)", choice("--mode", ["end-to-end", "layerwise"] as const), PRETRAIN_DEFAULTS.mode)
+    .option("--epochs <n>", "end-to-end epochs (fine-tuning epochs in layerwise mode)", int("--epochs", 1), PRETRAIN_DEFAULTS.epochs)
+    .option("--layer-epochs <n>", "epochs per layer in layerwise mode (default: --epochs)", int("--layer-epochs", 1))
+    .option("--batch-size <n>", "minibatch size", int("--batch-size", 1), PRETRAIN_DEFAULTS.batchSize)
+    .option("--optimizer <name>", "adam or sgd (with momentum)", choice("--optimizer", ["adam", "sgd"] as const), "adam")
+    .option("--lr <f>", "learning rate", float("--lr", { min: 0 }), 1e-3)
+    .option("--momentum <f>", "SGD momentum", float("--momentum", { min: 0, max: 1 }), 0.9)
+    .option("--noise <kind>", `input corruption: ${NOISE_KINDS.join(", ")}`, choice("--noise", NOISE_KINDS), "mask")
+    .option("--noise-factor <f>", "mask: probability of zeroing a value; gaussian: multiple of each feature's std", float("--noise-factor", { min: 0 }), 0.3)
+    .option("--normalize-code", "L2-normalise the code before the decoder during pretraining (the reference's quirk)", false)
+    .option("--init <name>", `weight initialisation: ${INIT_NAMES.join(", ")} (torch = PyTorch's nn.Linear default; paper = N(0, 0.01²))`, choice("--init", INIT_NAMES), "torch")
+    .option("--limit <n>", "use only the first n rows", int("--limit", 1))
+    .option("--seed <n>", "seed of every random choice (initialisation, shuffling, noise)", int("--seed"), 0)
+    .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
+    .option("--device <name>", `execution provider: ${DEVICES.join(", ")}`, choice("--device", DEVICES), "cpu")
+    .option("--out <dir>", "write autoencoder.safetensors and pretrain.json here")
+    .option("--force", "replace --out if it exists", false)
+    .option("--json", "print one JSON summary on stdout and nothing else", false)
+    .action(async (data: string, o: PretrainCliOptions) => {
+      const progress = createProgress({ json: o.json });
+      if (o.out && existsSync(o.out) && !o.force) throw new UsageError(`${o.out} already exists (use --force to replace it)`);
+      const X = readMatrix(data, o.limit !== undefined ? { limit: o.limit } : {});
+      const sizes = layerSizes(o.dims, X.cols);
+      const rng = new Rng(o.seed);
+      const ae = new Autoencoder({ dims: sizes, init: o.init, normalizeCode: o.normalizeCode }, rng, { threads: o.threads, device: o.device });
+      progress.log(`pretraining ${sizes.join("→")} on ${X.rows} × ${X.cols} from ${data} (${o.mode}, ${o.noise} noise ${o.noiseFactor}, ${o.optimizer} lr ${o.lr})`);
+      const t0 = performance.now();
+      let stage = "";
+      const history = await pretrainAutoencoder(ae, X, rng, {
+        mode: o.mode,
+        epochs: o.epochs,
+        ...(o.layerEpochs !== undefined ? { layerEpochs: o.layerEpochs } : {}),
+        batchSize: o.batchSize,
+        optimizer: { type: o.optimizer, lr: o.lr, momentum: o.momentum },
+        noise: { kind: o.noise, factor: o.noiseFactor },
+        onEpoch: (e) => {
+          if (e.stage !== stage) {
+            stage = e.stage;
+            progress.start(stage, e.epochs, "epochs");
+          }
+          progress.update(e.epoch, `loss ${e.loss.toFixed(5)} | ${Math.round(e.samplesPerSecond)} samples/s`);
+          if (e.epoch === e.epochs) progress.stop();
+        },
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      const mse = await reconstructionError(ae, X);
+      const baseline = meanPredictorMse(X);
+      const summary = {
+        data: resolve(data),
+        rows: X.rows,
+        dims: sizes,
+        options: { mode: o.mode, epochs: o.epochs, layerEpochs: o.layerEpochs ?? null, batchSize: o.batchSize, optimizer: o.optimizer, lr: o.lr, noise: o.noise, noiseFactor: o.noiseFactor, normalizeCode: o.normalizeCode, init: o.init, seed: o.seed, threads: o.threads, device: o.device },
+        reconstructionMse: mse,
+        meanPredictorMse: baseline,
+        seconds,
+        samplesPerSecond: history.reduce((s, e) => s + e.samplesPerSecond, 0) / history.length,
+        history,
+        out: o.out ? resolve(o.out) : null,
+      };
+      if (o.out) {
+        const out = o.out;
+        writeDirAtomically(out, o.force, (dir) => {
+          saveAutoencoder(ae, join(dir, "autoencoder.safetensors"));
+          writeFileSync(join(dir, "pretrain.json"), JSON.stringify(summary, null, 2) + "\n");
+        });
+      }
+      if (o.json) {
+        process.stdout.write(JSON.stringify(summary) + "\n");
+        return;
+      }
+      progress.log(`final loss ${history.at(-1)!.loss.toFixed(5)} after ${history.length} epochs in ${seconds.toFixed(1)} s (${Math.round(summary.samplesPerSecond)} samples/s)`);
+      progress.log(`reconstruction MSE ${mse.toFixed(5)} (clean inputs) vs ${baseline.toFixed(5)} for predicting each feature's mean`);
+      if (o.out) progress.log(`wrote ${join(o.out, "autoencoder.safetensors")} and ${join(o.out, "pretrain.json")}`);
+    });
+}
