@@ -4,9 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng, StateStore, Tensor, type Value } from "../src/engine/index.js";
-import { Dense, L2Normalize, ReLU, Sequential, computeGradients, mse, type BuildContext, type Layer } from "../src/nn/index.js";
+import { CENTERS, Dense, L2Normalize, ReLU, Sequential, StudentTAssignment, computeGradients, klDivergence, mse, type BuildContext, type Layer } from "../src/nn/index.js";
 import { Autoencoder } from "../src/dec/autoencoder.js";
-import { closeness, forward64, mse64, numericGrad, type Op, type Params64 } from "./helpers/reference64.js";
+import { closeness, forward64, kl64, mse64, numericGrad, studentT64, type Op, type Params64 } from "./helpers/reference64.js";
 
 const ROWS = 4;
 
@@ -137,3 +137,72 @@ for (const normalizeCode of [false, true]) {
     assert.ok(closeness(grads.x_target!, numericGrad(f, t64), 2e-3, 1e-5) <= 1, "gradient of the MSE target");
   });
 }
+
+for (const alpha of [1, 2.5]) {
+  test(`Student-t assignment backward (code and centres) matches finite differences (alpha=${alpha})`, async () => {
+    const rng = new Rng(8);
+    const k = 4;
+    const dim = 3;
+    const layer = new StudentTAssignment(k, dim, alpha);
+    const store = new StateStore();
+    store.define(CENTERS, [k, dim], randn(rng, k * dim));
+    const z = randn(rng, ROWS * dim);
+    const R = randn(rng, ROWS * k);
+    const { grads, loss } = await computeGradients(
+      {
+        name: "assign",
+        params: layer.params,
+        inputs: [{ name: "z", shape: [ROWS, dim] }, { name: "r", shape: [ROWS, k] }],
+        objective: (ctx, i) => {
+          const f = layer.forward(ctx, i.z!);
+          return { loss: ctx.g.sumAll(ctx.g.mul(f.y, i.r!)), backward: () => ({ z: f.backward(i.r!, true)! }) };
+        },
+      },
+      store,
+      { z: new Tensor(z, [ROWS, dim]), r: new Tensor(R, [ROWS, k]) },
+    );
+    const z64 = Float64Array.from(z);
+    const mu64 = Float64Array.from(store.value(CENTERS));
+    const f = () => studentT64(z64, mu64, ROWS, k, dim, alpha).reduce((s, v, i) => s + v * R[i]!, 0);
+    assert.ok(Math.abs(loss - f()) < 1e-5 * Math.max(1, Math.abs(f())));
+    assert.ok(closeness(grads.z!, numericGrad(f, z64), 2e-3, 1e-5) <= 1, "gradient of the code");
+    assert.ok(closeness(grads[CENTERS]!, numericGrad(f, mu64), 2e-3, 1e-5) <= 1, "gradient of the centres");
+  });
+}
+
+test("KL(P‖Q) through the Student-t assignment matches finite differences; P gets no gradient", async () => {
+  const rng = new Rng(9);
+  const k = 5;
+  const dim = 2;
+  const layer = new StudentTAssignment(k, dim, 1);
+  const store = new StateStore();
+  store.define(CENTERS, [k, dim], randn(rng, k * dim));
+  const z = randn(rng, ROWS * dim);
+  const p = Float32Array.from({ length: ROWS * k }, () => 0.05 + rng.uniform());
+  for (let i = 0; i < ROWS; i++) {
+    let s = 0;
+    for (let j = 0; j < k; j++) s += p[i * k + j]!;
+    for (let j = 0; j < k; j++) p[i * k + j]! /= s;
+  }
+  const { grads, loss } = await computeGradients(
+    {
+      name: "kl",
+      params: layer.params,
+      inputs: [{ name: "z", shape: ["batch", dim] }, { name: "p", shape: ["batch", k] }],
+      objective: (ctx, i) => {
+        const f = layer.forward(ctx, i.z!);
+        const l = klDivergence(ctx.g, i.p!, f.y);
+        return { loss: l.loss, backward: () => ({ z: f.backward(l.grad(), true)! }) };
+      },
+    },
+    store,
+    { z: new Tensor(z, [ROWS, dim]), p: new Tensor(p, [ROWS, k]) },
+  );
+  const z64 = Float64Array.from(z);
+  const mu64 = Float64Array.from(store.value(CENTERS));
+  const p64 = Float64Array.from(p);
+  const f = () => kl64(p64, studentT64(z64, mu64, ROWS, k, dim, 1), ROWS);
+  assert.ok(Math.abs(loss - f()) < 1e-5 * Math.max(1, f()), `loss ${loss} vs ${f()}`);
+  assert.ok(closeness(grads.z!, numericGrad(f, z64), 2e-3, 1e-6) <= 1, "gradient of the code");
+  assert.ok(closeness(grads[CENTERS]!, numericGrad(f, mu64), 2e-3, 1e-6) <= 1, "gradient of the centres");
+});

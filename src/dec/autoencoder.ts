@@ -118,17 +118,16 @@ export class Autoencoder {
   private async runBatched(X: Matrix, layers: number, batchSize: number): Promise<Matrix> {
     if (X.cols !== this.inputDim) throw new RangeError(`data has ${X.cols} columns, the autoencoder expects ${this.inputDim}`);
     const graph = await this.compiledEncoder(layers);
-    const outDim = this.dims[layers]!;
-    const out = new Float32Array(X.rows * outDim);
-    const feeds: Record<string, Tensor> = {};
-    for (const p of this.encoderLayers.slice(0, layers).flatMap((l) => l.params)) feeds[p.name] = this.params.tensor(p.name);
-    for (let start = 0; start < X.rows; start += batchSize) {
-      const end = Math.min(X.rows, start + batchSize);
-      feeds.x = new Tensor(X.data.subarray(start * X.cols, end * X.cols), [end - start, X.cols]);
-      const into = new Tensor(out.subarray(start * outDim, end * outDim), [end - start, outDim]);
-      await graph.run(feeds, { code: into }, ["code"]);
-    }
+    const out = await graph.runRows(X, "x", "code", this.dims[layers]!, this.feedsFor(this.encoderLayers.slice(0, layers).flatMap((l) => l.params)), batchSize);
     if (layers !== this.dims.length - 1) await graph.release();
-    return { data: out, rows: X.rows, cols: outDim };
+    return out;
   }
+
+  /** The current weights of `params` as graph feeds. */
+  feedsFor(params: readonly Param[]): Record<string, Tensor> {
+    const feeds: Record<string, Tensor> = {};
+    for (const p of params) feeds[p.name] = this.params.tensor(p.name);
+    return feeds;
+  }
+
 }

@@ -6,6 +6,7 @@ import ort from "onnxruntime-node";
 import type { Graph } from "./graph.js";
 import { Tensor, type TensorData } from "./tensor.js";
 import { executionProviders, type Device } from "./device.js";
+import type { Matrix } from "./matrix.js";
 
 export interface SessionOptions {
   /** Intra-op threads (0 = onnxruntime's default: one per physical core). */
@@ -63,6 +64,22 @@ export class CompiledGraph {
   async runOne(feeds: Feeds, output: string = this.outputNames[0]!): Promise<Float32Array> {
     const r = await this.run(feeds, {}, [output]);
     return r[output] as Float32Array;
+  }
+
+  /**
+   * Runs a row-wise graph (input `input` [rows, cols] → output `output` [rows, outCols]) over
+   * every row of X in batches, writing into one result matrix. `fixed` feeds the other inputs
+   * (weights). Batches are views of X: nothing is copied on the way in.
+   */
+  async runRows(X: Matrix, input: string, output: string, outCols: number, fixed: Feeds, batchSize = 1024): Promise<Matrix> {
+    const out = new Float32Array(X.rows * outCols);
+    const feeds: Feeds = { ...fixed };
+    for (let start = 0; start < X.rows; start += batchSize) {
+      const end = Math.min(X.rows, start + batchSize);
+      feeds[input] = new Tensor(X.data.subarray(start * X.cols, end * X.cols), [end - start, X.cols]);
+      await this.run(feeds, { [output]: new Tensor(out.subarray(start * outCols, end * outCols), [end - start, outCols]) }, [output]);
+    }
+    return { data: out, rows: X.rows, cols: outCols };
   }
 
   async release(): Promise<void> {

@@ -3,7 +3,8 @@ export { initializers, biasInit, INIT_NAMES, type InitName, type Initializer } f
 export { Dense } from "./dense.js";
 export { ReLU, L2Normalize } from "./activations.js";
 export { Sequential } from "./sequential.js";
-export { mse, type LossResult } from "./losses.js";
+export { mse, klDivergence, type LossResult } from "./losses.js";
+export { StudentTAssignment, targetDistribution, CENTERS } from "./clustering.js";
 export { type Optimizer, type BaseOptions } from "./optim/optimizer.js";
 export { Adam, type AdamOptions } from "./optim/adam.js";
 export { SGD, type SgdOptions } from "./optim/sgd.js";

@@ -21,3 +21,21 @@ export function mse(g: Graph, pred: Value, target: Value): LossResult {
     },
   };
 }
+
+/** Smallest p and q entering a logarithm: float32's smallest normal, so log stays finite. */
+const TINY = 1.2e-38;
+
+/**
+ * KL(P‖Q) averaged over rows (PyTorch's kl_div(q.log(), p, reduction="batchmean")). P is a
+ * constant target: no gradient flows into it.
+ */
+export function klDivergence(g: Graph, p: Value, q: Value): LossResult {
+  const n = g.dimSize(q, 0);
+  const logRatio = g.sub(g.log(g.max(p, g.scalar(TINY))), g.log(g.max(q, g.scalar(TINY))));
+  const loss = g.div(g.sumAll(g.mul(p, logRatio)), n, "kl");
+  return {
+    loss,
+    // d/dq = −p / (N·q)
+    grad: (weight) => g.div(g.neg(p), g.mul(q, weight ? g.div(n, weight) : n), "d_kl"),
+  };
+}

@@ -65,3 +65,27 @@ export function closeness(a: ArrayLike<number>, b: ArrayLike<number>, rtol: numb
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (atol + rtol * Math.abs(b[i]!)));
   return worst;
 }
+
+/** Student-t soft assignment of rows of z (rows × dim) to centres mu (k × dim). */
+export function studentT64(z: Float64Array, mu: Float64Array, rows: number, k: number, dim: number, alpha: number): Float64Array {
+  const q = new Float64Array(rows * k);
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    for (let j = 0; j < k; j++) {
+      let d = 0;
+      for (let c = 0; c < dim; c++) d += (z[i * dim + c]! - mu[j * dim + c]!) ** 2;
+      const v = (1 + d / alpha) ** (-(alpha + 1) / 2);
+      q[i * k + j] = v;
+      s += v;
+    }
+    for (let j = 0; j < k; j++) q[i * k + j]! /= s;
+  }
+  return q;
+}
+
+/** KL(P‖Q) summed over the matrix and divided by its rows. */
+export function kl64(p: Float64Array, q: Float64Array, rows: number): number {
+  let s = 0;
+  for (let i = 0; i < p.length; i++) s += p[i]! * Math.log(p[i]! / q[i]!);
+  return s / rows;
+}

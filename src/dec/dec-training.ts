@@ -1,0 +1,401 @@
+// The DEC / IDEC clustering phase (Xie et al. 2016; Guo et al. 2017 for IDEC).
+//
+// Faithful default: every `updateInterval` iterations Q is computed over the whole dataset,
+// P = target(Q) is fixed until the next update, and training stops when fewer than `tol` of the
+// points changed cluster since the previous update. Encoder and centres train together in one
+// compiled step (KL(P‖Q), plus γ·reconstruction for IDEC). The reference implementation's
+// deviations are named options: target "batch", no shuffling, per-group rates, clipping,
+// freezeEncoder and selectBestByLabels.
+
+import { CompiledGraph, Graph, Rng, Tensor, gatherRows, type Matrix } from "../engine/index.js";
+import { BuildContext, StudentTAssignment, TrainingStep, klDivergence, mse, paramInputs, targetDistribution, CENTERS, type Param } from "../nn/index.js";
+import type { Autoencoder } from "./autoencoder.js";
+import { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./pretrain.js";
+
+export type ClusteringMethod = "dec" | "idec";
+export type TargetMode = "full" | "batch";
+
+export interface ClusteringOptions {
+  method?: ClusteringMethod;
+  /** Student-t degrees of freedom (default 1). */
+  alpha?: number;
+  /** IDEC: weight of the clustering loss in L_rec + γ·L_KL (default 0.1). */
+  gamma?: number;
+  /** "full": P from the whole dataset every updateInterval iterations (the paper); "batch": from each batch's own Q (the reference, pt-dec). */
+  target?: TargetMode;
+  /** Iterations between target updates / label-change checks (default: see defaultUpdateInterval). */
+  updateInterval?: number;
+  /** Stop when the fraction of points that changed cluster since the last update is below this (default 0.001; 0 disables). */
+  tol?: number;
+  maxIter?: number;
+  batchSize?: number;
+  /** Default: SGD lr 0.01, momentum 0.9 (the paper). */
+  optimizer?: OptimizerConfig;
+  /** Per-group learning rates, e.g. the reference's { encoder: 1e-6, centers: 1e-5 } with Adam. */
+  groupLr?: Partial<Record<"encoder" | "centers" | "decoder", number>>;
+  clipNorm?: number | null;
+  /** Train the centres only (the encoder stays as pretrained). */
+  freezeEncoder?: boolean;
+  /** Reshuffle the batch order every pass (default true; the reference iterates in a fixed order). */
+  shuffle?: boolean;
+  /** Keep the state with the best ACC against the labels (the reference's model selection: supervised, uses the labels). */
+  selectBestByLabels?: boolean;
+  stepsPerRun?: number;
+}
+
+export interface UpdateRecord {
+  iteration: number;
+  /** Mean training loss over the iterations since the previous update (NaN at iteration 0). */
+  loss: number;
+  /** Reconstruction and clustering parts (IDEC only). */
+  lossRec?: number;
+  lossKl?: number;
+  /** Fraction of points whose cluster changed since the previous update (NaN at iteration 0). */
+  deltaLabel: number;
+  clusterSizes: number[];
+  nonEmpty: number;
+  /** Present when labels were given: evaluation only, unless selectBestByLabels. */
+  metrics?: { acc: number; nmi: number; ari: number };
+  warnings: string[];
+  seconds: number;
+}
+
+export interface Evaluator {
+  (pred: Int32Array): { acc: number; nmi: number; ari: number };
+}
+
+export interface TrainingState {
+  iteration: number;
+  stepCount: number;
+  rng: ReturnType<Rng["getState"]>;
+  order: number[];
+  position: number;
+  previousLabels: number[];
+  history: UpdateRecord[];
+  params: Record<string, Float32Array>;
+  slots: Record<string, Float32Array>;
+  p: Float32Array | null;
+  best: { acc: number; iteration: number; params: Record<string, Float32Array> } | null;
+}
+
+export interface ClusteringHooks {
+  onUpdate?: (u: UpdateRecord) => void;
+  /** Called at update points every `checkpointEvery` updates with the full resumable state. */
+  onCheckpoint?: (state: TrainingState) => void | Promise<void>;
+  checkpointEvery?: number;
+  evaluate?: Evaluator;
+  resume?: TrainingState;
+}
+
+export interface ClusteringResult {
+  labels: Int32Array;
+  q: Matrix;
+  history: UpdateRecord[];
+  iterations: number;
+  converged: boolean;
+  /** When selectBestByLabels: the iteration whose state was kept. */
+  selectedIteration?: number;
+}
+
+/**
+ * About half an epoch between target updates, within [10, 140]: 140 on MNIST-70k with batch 256,
+ * as in the best-known Keras implementation; small datasets update every 10 iterations.
+ */
+export function defaultUpdateInterval(rows: number, batchSize: number): number {
+  return Math.min(140, Math.max(10, Math.round(rows / (2 * batchSize))));
+}
+
+export const CLUSTERING_DEFAULTS = {
+  method: "dec" as ClusteringMethod,
+  alpha: 1,
+  gamma: 0.1,
+  target: "full" as TargetMode,
+  tol: 0.001,
+  maxIter: 20_000,
+  batchSize: 256,
+  optimizer: { type: "sgd", lr: 0.01, momentum: 0.9 } as OptimizerConfig,
+};
+
+/** Arg-max per row. */
+export function argmaxRows(q: Matrix): Int32Array {
+  const labels = new Int32Array(q.rows);
+  for (let i = 0; i < q.rows; i++) {
+    let best = 0;
+    let bv = -Infinity;
+    for (let j = 0; j < q.cols; j++) {
+      const v = q.data[i * q.cols + j]!;
+      if (v > bv) {
+        bv = v;
+        best = j;
+      }
+    }
+    labels[i] = best;
+  }
+  return labels;
+}
+
+function clusterSizes(labels: Int32Array, k: number): number[] {
+  const sizes = new Array<number>(k).fill(0);
+  for (const l of labels) sizes[l]!++;
+  return sizes;
+}
+
+/** Collapse and empty-cluster warnings for an update. */
+function warningsFor(sizes: number[], rows: number, previousNonEmpty: number | null): string[] {
+  const w: string[] = [];
+  const nonEmpty = sizes.filter((s) => s > 0).length;
+  if (nonEmpty < sizes.length && (previousNonEmpty === null || nonEmpty < previousNonEmpty)) {
+    w.push(`${sizes.length - nonEmpty} of ${sizes.length} clusters are empty`);
+  }
+  const largest = Math.max(...sizes);
+  if (sizes.length > 1 && largest > 0.5 * rows) w.push(`collapse: one cluster holds ${((100 * largest) / rows).toFixed(1)} % of the points`);
+  return w;
+}
+
+/** The clustering model's inference graph: x → q (encoder, then Student-t assignment). */
+export class SoftAssigner {
+  private compiled: Promise<CompiledGraph> | undefined;
+  constructor(
+    readonly ae: Autoencoder,
+    readonly assignment: StudentTAssignment,
+    readonly centers: () => Tensor,
+  ) {}
+
+  graph(): Graph {
+    const g = new Graph("dec_predict");
+    const enc = this.ae.encoder();
+    const ctx = new BuildContext(g, paramInputs(g, [...enc.params, this.assignment.centers]));
+    const x = g.input("x", "float32", ["batch", this.ae.inputDim]);
+    g.output(this.assignment.forward(ctx, enc.forward(ctx, x).y).y, "q");
+    return g;
+  }
+
+  async predictProba(X: Matrix, batchSize = 1024): Promise<Matrix> {
+    if (X.cols !== this.ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the model expects ${this.ae.inputDim}`);
+    this.compiled ??= CompiledGraph.create(this.graph(), this.ae.session);
+    const feeds = { ...this.ae.feedsFor(this.ae.encoderParams), [CENTERS]: this.centers() };
+    return (await this.compiled).runRows(X, "x", "q", this.assignment.k, feeds, batchSize);
+  }
+
+  async release(): Promise<void> {
+    if (this.compiled) await (await this.compiled).release();
+    this.compiled = undefined;
+  }
+}
+
+/** P = target(Q) over a whole matrix, through the same graph ops as the batch target. */
+async function fullTarget(q: Matrix, session: Autoencoder["session"]): Promise<Float32Array> {
+  const g = new Graph("target");
+  g.output(targetDistribution(g, g.input("q", "float32", ["n", q.cols])), "p");
+  const c = await CompiledGraph.create(g, session);
+  const p = (await c.runOne({ q: new Tensor(q.data, [q.rows, q.cols]) }, "p")) as Float32Array;
+  await c.release();
+  return p;
+}
+
+/**
+ * Trains the encoder (and decoder, for IDEC) of `ae` and the cluster centres in place, starting
+ * from `centers` (k × code dim, e.g. from k-means). The centres live in `ae.params` under CENTERS.
+ */
+export async function trainClustering(ae: Autoencoder, X: Matrix, centers: Float32Array, rng: Rng, options: ClusteringOptions = {}, hooks: ClusteringHooks = {}): Promise<ClusteringResult> {
+  const k = centers.length / ae.codeDim;
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`centres must be k × ${ae.codeDim}, got ${centers.length} values`);
+  if (ae.params.has(CENTERS)) ae.params.set(CENTERS, centers);
+  else ae.params.define(CENTERS, [k, ae.codeDim], centers);
+  const method = options.method ?? CLUSTERING_DEFAULTS.method;
+  const target = options.target ?? CLUSTERING_DEFAULTS.target;
+  const batchSize = Math.min(options.batchSize ?? CLUSTERING_DEFAULTS.batchSize, X.rows);
+  const T = options.updateInterval ?? defaultUpdateInterval(X.rows, batchSize);
+  const tol = options.tol ?? CLUSTERING_DEFAULTS.tol;
+  const maxIter = options.maxIter ?? CLUSTERING_DEFAULTS.maxIter;
+  const K = Math.max(1, options.stepsPerRun ?? STEPS_PER_RUN);
+  const shuffle = options.shuffle ?? true;
+  if (!(T >= 1)) throw new RangeError(`updateInterval must be ≥ 1, got ${T}`);
+  if (X.cols !== ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the model expects ${ae.inputDim}`);
+  if (options.selectBestByLabels && !hooks.evaluate) throw new RangeError("selectBestByLabels needs labels");
+
+  const { step, assignment, params, hasDecoder } = await compileClusteringStep(ae, k, options);
+  const assigner = new SoftAssigner(ae, assignment, () => ae.params.tensor(CENTERS));
+
+  // Loop state (all of it restorable from a checkpoint).
+  let iteration = 0;
+  let order = rng.permutation(X.rows);
+  let position = 0;
+  let previous: Int32Array | null = null;
+  let P: Float32Array | null = null;
+  const history: UpdateRecord[] = [];
+  let best: TrainingState["best"] = null;
+  if (hooks.resume) {
+    const s = hooks.resume;
+    iteration = s.iteration;
+    step.t = s.stepCount;
+    rng.setState(s.rng);
+    order = Uint32Array.from(s.order);
+    position = s.position;
+    previous = Int32Array.from(s.previousLabels);
+    for (const [n, v] of Object.entries(s.params)) ae.params.set(n, v);
+    for (const [n, v] of Object.entries(s.slots)) step.slots.set(n, v);
+    P = s.p;
+    history.push(...s.history);
+    best = s.best;
+  }
+
+  let lossSum = 0;
+  let recSum = 0;
+  let klSum = 0;
+  let lossCount = 0;
+  let converged = false;
+  // A resumed run starts at the update point where it was saved: that update is already recorded.
+  let skipUpdate = hooks.resume !== undefined;
+  let t0 = performance.now();
+  const xBuf = new Map<number, Tensor<Float32Array>>();
+  const pBuf = new Map<number, Tensor<Float32Array>>();
+  const buf = (m: Map<number, Tensor<Float32Array>>, steps: number, cols: number) => {
+    let b = m.get(steps);
+    if (!b) m.set(steps, (b = Tensor.zeros([steps, batchSize, cols])));
+    return b;
+  };
+  // One batch index list reused per run: the next `batchSize` rows of the (re)shuffled order.
+  const batchIndex = new Uint32Array(batchSize);
+  const nextBatch = () => {
+    for (let r = 0; r < batchSize; r++) {
+      if (position === order.length) {
+        position = 0;
+        if (shuffle) order = rng.permutation(X.rows);
+      }
+      batchIndex[r] = order[position++]!;
+    }
+    return batchIndex;
+  };
+
+  const snapshot = (): Record<string, Float32Array> => {
+    const out: Record<string, Float32Array> = {};
+    for (const p of params) out[p.name] = ae.params.value(p.name).slice();
+    return out;
+  };
+
+  for (;;) {
+    if (iteration % T === 0 && !skipUpdate) {
+      const q = await assigner.predictProba(X);
+      const labels = argmaxRows(q);
+      if (target === "full") P = await fullTarget(q, ae.session);
+      const delta = previous ? labels.reduce((n, l, i) => n + (l !== previous![i] ? 1 : 0), 0) / X.rows : NaN;
+      const sizes = clusterSizes(labels, k);
+      const rec: UpdateRecord = {
+        iteration,
+        loss: lossCount ? lossSum / lossCount : NaN,
+        ...(hasDecoder && lossCount ? { lossRec: recSum / lossCount, lossKl: klSum / lossCount } : {}),
+        deltaLabel: delta,
+        clusterSizes: sizes,
+        nonEmpty: sizes.filter((s) => s > 0).length,
+        warnings: warningsFor(sizes, X.rows, history.length ? history.at(-1)!.nonEmpty : null),
+        seconds: (performance.now() - t0) / 1000,
+      };
+      if (hooks.evaluate) rec.metrics = hooks.evaluate(labels);
+      if (options.selectBestByLabels && rec.metrics && (!best || rec.metrics.acc > best.acc)) best = { acc: rec.metrics.acc, iteration, params: snapshot() };
+      history.push(rec);
+      hooks.onUpdate?.(rec);
+      previous = labels;
+      lossSum = recSum = klSum = lossCount = 0;
+      t0 = performance.now();
+      if (iteration > 0 && tol > 0 && delta < tol) {
+        converged = true;
+        break;
+      }
+      const updates = history.length;
+      if (hooks.onCheckpoint && hooks.checkpointEvery && updates % hooks.checkpointEvery === 0 && iteration < maxIter) {
+        await hooks.onCheckpoint({
+          iteration,
+          stepCount: step.t,
+          rng: rng.getState(),
+          order: Array.from(order),
+          position,
+          previousLabels: Array.from(labels),
+          history: history.map((h) => ({ ...h })),
+          params: snapshot(),
+          slots: step.slots.snapshot(),
+          p: P ? P.slice() : null,
+          best,
+        });
+      }
+    }
+    skipUpdate = false;
+    if (iteration >= maxIter) break;
+
+    // Up to the next update point, K steps per onnxruntime run.
+    const steps = Math.min(K, T - (iteration % T), maxIter - iteration);
+    const x = buf(xBuf, steps, X.cols);
+    const p = target === "full" ? buf(pBuf, steps, k) : null;
+    for (let s = 0; s < steps; s++) {
+      const idx = nextBatch();
+      gatherRows(X, idx, 0, batchSize, x.data.subarray(s * batchSize * X.cols, (s + 1) * batchSize * X.cols));
+      if (p) gatherRows({ data: P!, rows: X.rows, cols: k }, idx, 0, batchSize, p.data.subarray(s * batchSize * k, (s + 1) * batchSize * k));
+    }
+    const r = await step.runSteps(p ? { x, p } : { x });
+    for (let s = 0; s < steps; s++) {
+      if (!Number.isFinite(r.losses[s]!)) throw new Error(`${method}: loss became ${r.losses[s]} at iteration ${iteration + s + 1} (try a lower learning rate)`);
+      lossSum += r.losses[s]!;
+      if (hasDecoder) {
+        recSum += r.metrics.loss_rec![s]!;
+        klSum += r.metrics.loss_kl![s]!;
+      }
+    }
+    lossCount += steps;
+    iteration += steps;
+  }
+
+  if (best) for (const [n, v] of Object.entries(best.params)) ae.params.set(n, v);
+  const q = await assigner.predictProba(X);
+  await assigner.release();
+  await step.release();
+  return { labels: argmaxRows(q), q, history, iterations: iteration, converged, ...(best ? { selectedIteration: best.iteration } : {}) };
+}
+
+/**
+ * The compiled clustering step: KL(P‖Q) (plus reconstruction for IDEC) over the encoder, the
+ * centres and, for IDEC, the decoder; data inputs `x` [batch, d] and, for target "full", `p`.
+ */
+export async function compileClusteringStep(ae: Autoencoder, k: number, options: ClusteringOptions = {}) {
+  const method = options.method ?? CLUSTERING_DEFAULTS.method;
+  const alpha = options.alpha ?? CLUSTERING_DEFAULTS.alpha;
+  const gamma = options.gamma ?? CLUSTERING_DEFAULTS.gamma;
+  const target = options.target ?? CLUSTERING_DEFAULTS.target;
+  const assignment = new StudentTAssignment(k, ae.codeDim, alpha);
+  const enc = ae.encoder();
+  const dec = method === "idec" ? ae.decoder() : null;
+  const trainable = (p: Param) => !(options.freezeEncoder && p.group === "encoder");
+  const params = [...enc.params, assignment.centers, ...(dec ? dec.params : [])];
+
+  const step = await TrainingStep.compile(
+    {
+      name: `${method}_${target}`,
+      params,
+      trainable,
+      inputs: [{ name: "x", shape: ["batch", ae.inputDim] }, ...(target === "full" ? [{ name: "p", shape: ["batch", k] }] : [])],
+      objective: (ctx, i) => {
+        const { g } = ctx;
+        const e = enc.forward(ctx, i.x!);
+        const a = assignment.forward(ctx, e.y);
+        const p = target === "full" ? i.p! : targetDistribution(g, a.y); // batch mode: P from this batch, no gradient through it
+        const kl = klDivergence(g, p, a.y);
+        if (!dec) return { loss: kl.loss, backward: () => void e.backward(a.backward(kl.grad(), true)!, false) };
+        const d = dec.forward(ctx, e.y);
+        const rec = mse(g, d.y, i.x!);
+        const total = g.add(rec.loss, g.mul(kl.loss, g.scalar(gamma)), "idec_loss");
+        return {
+          loss: total,
+          metrics: { loss_rec: rec.loss, loss_kl: kl.loss },
+          backward: () => {
+            const dz = g.add(d.backward(rec.grad(), true)!, a.backward(kl.grad(g.scalar(gamma)), true)!);
+            e.backward(dz, false);
+          },
+        };
+      },
+      optimizer: makeOptimizer(options.optimizer ?? CLUSTERING_DEFAULTS.optimizer, options.groupLr as Record<string, number> | undefined),
+      clipNorm: options.clipNorm ?? null,
+    },
+    ae.params,
+    ae.session,
+  );
+  return { step, assignment, params, hasDecoder: dec !== null };
+}
