@@ -3,3 +3,6 @@ export { readNpy, writeNpy, readNpyHeader, type NpyHeader } from "./npy.js";
 export { readIdxImages, readIdxLabels, IdxError } from "./idx.js";
 export { readSafetensors, writeSafetensors, encodeSafetensors, type NamedTensor } from "./safetensors.js";
 export { readMatrix, validateFinite, type ReadMatrixOptions } from "./matrix-file.js";
+export { readDataset, type Dataset, type DatasetFormat, type ReadDatasetOptions } from "./dataset.js";
+export { readLabelsFile } from "./npy-labels.js";
+export { writePredictions, createPredictionWriter, formatFloat32, type Predictions, type PredictionHeader, type PredictionWriter } from "./predictions.js";

@@ -1,0 +1,226 @@
+// Accumulates a dataset row by row, as every streaming reader (CSV, JSONL, Parquet) produces it:
+// vectors go straight into one growing Float32Array (no arrays of arrays), labels and
+// pass-through columns into string columns. It owns the checks that every format shares, so a
+// ragged row or a NaN reads the same whatever the file type.
+//
+// Rows in errors are data rows counted from 1 (a CSV header is not counted; a JSONL blank line is
+// not a row): row N is X's row N − 1, the row pandas shows at index N − 1.
+
+import type { Matrix } from "../engine/index.js";
+import { InputError } from "./errors.js";
+
+export interface BuilderOptions {
+  limit?: number;
+  expectedDim?: number;
+}
+
+export class DatasetBuilder {
+  rows = 0;
+  cols = 0;
+  private data = new Float32Array(0);
+  private capacityRows = 0;
+  /**
+   * How many rows the file probably holds (at most `limit` is used), asked each time the matrix
+   * must grow: exact for Parquet, an extrapolation from the bytes read so far for text formats.
+   * A good answer means one allocation instead of a series of doublings.
+   */
+  estimateRows: () => number = () => 0;
+  private readonly labelValues: string[] = [];
+  private readonly columns = new Map<string, string[]>();
+  readonly limit: number;
+
+  constructor(
+    readonly file: string,
+    private readonly options: BuilderOptions = {},
+  ) {
+    this.limit = options.limit ?? Infinity;
+    if (!(this.limit >= 1)) throw new RangeError(`limit must be ≥ 1, got ${options.limit}`);
+  }
+
+  get full(): boolean {
+    return this.rows >= this.limit;
+  }
+
+  /** Makes room for the next row of `n` values and returns its offset; checks the dimension. */
+  private reserve(n: number, column: string | undefined): number {
+    const row = this.rows + 1;
+    if (this.rows === 0) {
+      if (n === 0) throw new InputError(this.file, "empty vector", row, column);
+      const expected = this.options.expectedDim;
+      if (expected !== undefined && n !== expected) throw new InputError(this.file, `${n} dimensions, but the model expects ${expected}`, row, column);
+      this.cols = n;
+    } else if (n !== this.cols) {
+      throw new InputError(this.file, `expected ${this.cols} values, got ${n}`, row, column);
+    }
+    if (this.rows === this.capacityRows) {
+      const cap = this.capacityRows;
+      const guess = Math.ceil(this.estimateRows());
+      // Grow by at least a quarter even when the guess is barely above: no quadratic copying.
+      const next = Math.min(guess > cap ? Math.max(guess, Math.ceil(cap * 1.25)) : Math.max(1024, cap * 2), this.limit);
+      const grown = new Float32Array(next * this.cols);
+      grown.set(this.data);
+      this.data = grown;
+      this.capacityRows = next;
+    }
+    return this.rows * this.cols;
+  }
+
+  /** A row given as already-decoded values (a JSON array, a Parquet list). */
+  pushValues(values: ArrayLike<unknown>, column: string): void {
+    const off = this.reserve(values.length, column);
+    const d = this.data;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v === "number") d[off + i] = v;
+      else if (typeof v === "bigint") d[off + i] = Number(v);
+      else throw new InputError(this.file, `non-numeric value ${describe(v)} (dimension ${i + 1})`, this.rows + 1, column);
+    }
+    this.checkFinite(off, column, values);
+    this.rows++;
+  }
+
+  /** A row given as a JSON array string, e.g. "[0.013, -0.2, ...]" (the reference CSV format). */
+  pushJsonText(text: string, column: string): void {
+    let values: unknown;
+    try {
+      values = JSON.parse(text);
+    } catch (e) {
+      throw new InputError(this.file, diagnoseJsonArray(text, (e as Error).message), this.rows + 1, column);
+    }
+    if (!Array.isArray(values)) throw new InputError(this.file, `expected a JSON array of numbers like [0.1, -0.2], got ${raw(text)}`, this.rows + 1, column);
+    this.pushValues(values, column);
+  }
+
+  /** A row spread over numeric text fields (a "wide" CSV): one dimension per column. */
+  pushFields(record: readonly string[], indices: readonly number[], names: readonly string[]): void {
+    const off = this.reserve(indices.length, undefined);
+    const d = this.data;
+    for (let i = 0; i < indices.length; i++) {
+      const s = record[indices[i]!]!;
+      const v = Number(s);
+      // Number("") and Number("  ") are 0: an empty cell is a missing value, not zero.
+      if (Number.isNaN(v) || s.trim() === "") {
+        const problem = s.trim() === "" ? "empty value" : isNanToken(s) ? `value ${s.trim()} is not finite` : `non-numeric value ${describe(s)}`;
+        throw new InputError(this.file, problem, this.rows + 1, names[i]);
+      }
+      d[off + i] = v;
+    }
+    this.checkFinite(off, names, record, indices);
+    this.rows++;
+  }
+
+  // NaN/±Inf, including finite float64 values beyond float32's range (1e39 becomes Infinity).
+  private checkFinite(off: number, column: string | readonly string[], source: ArrayLike<unknown>, indices?: readonly number[]): void {
+    const d = this.data;
+    for (let i = 0; i < this.cols; i++) {
+      const v = d[off + i]!;
+      if (v - v === 0) continue;
+      const original = String(indices ? source[indices[i]!] : source[i]);
+      const what = Number.isFinite(Number(original)) ? `value ${original.trim()} overflows float32` : `value ${original.trim()} is not finite`;
+      if (typeof column === "string") throw new InputError(this.file, `${what} (dimension ${i + 1})`, this.rows + 1, column);
+      throw new InputError(this.file, what, this.rows + 1, column[i]);
+    }
+  }
+
+  /** The label of the row being added (call before pushing its vector). */
+  label(value: unknown, column: string): void {
+    const row = this.labelValues.length + 1;
+    if (value === null || value === undefined) throw new InputError(this.file, "missing label", row, column);
+    const s = typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
+    if (s.trim() === "") throw new InputError(this.file, "empty label", row, column);
+    this.labelValues.push(s);
+  }
+
+  /** A pass-through value; rows that lack the column read "" (JSONL keys may come and go). */
+  passthrough(column: string, value: unknown): void {
+    let col = this.columns.get(column);
+    if (col === undefined) {
+      col = new Array<string>(this.rows).fill("");
+      this.columns.set(column, col);
+    }
+    col[this.rows] = cellText(value);
+  }
+
+  matrix(): Matrix {
+    const n = this.rows * this.cols;
+    // A close estimate leaves a few percent of slack: keep it (a view) rather than hold the data
+    // twice while copying; a poor one would waste memory for the matrix's lifetime, so copy.
+    const data = this.data.length - n <= this.data.length / 16 ? this.data.subarray(0, n) : this.data.slice(0, n);
+    this.data = new Float32Array(0);
+    return { data, rows: this.rows, cols: this.cols };
+  }
+
+  labels(): (number | string)[] {
+    return finalizeLabels(this.labelValues);
+  }
+
+  passthroughColumns(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const [name, col] of this.columns) {
+      while (col.length < this.rows) col.push("");
+      col.length = this.rows;
+      // defineProperty: a column called "__proto__" stays a column.
+      Object.defineProperty(out, name, { value: col, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+}
+
+/** Integers stay numbers when every label is one; otherwise all labels are strings ("007" ≠ "7"). */
+export function finalizeLabels(values: string[]): (number | string)[] {
+  for (const s of values) {
+    if (!/^-?\d{1,15}$/.test(s)) return values;
+  }
+  return values.map(Number);
+}
+
+function cellText(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "string") return v;
+  if (v instanceof Date) return v.toISOString();
+  return typeof v === "object" ? JSON.stringify(v, bigintToNumber) : String(v);
+}
+
+function bigintToNumber(_key: string, v: unknown): unknown {
+  return typeof v === "bigint" ? Number(v) : v;
+}
+
+function isNanToken(s: string): boolean {
+  return /^\s*[-+]?(nan|inf|infinity)\s*$/i.test(s);
+}
+
+function describe(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (v === null) return "null";
+  return clip(JSON.stringify(v) ?? String(v));
+}
+
+/** A value as the user typed it, shortened. */
+function raw(s: string): string {
+  return `'${s.length > 40 ? `${s.slice(0, 40)}…` : s}'`;
+}
+
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
+}
+
+/**
+ * Why a text is not a JSON array of numbers, in the user's terms. Runs only after JSON.parse
+ * failed, so it can afford to scan: it names NaN/Infinity (Python's json.dumps writes them),
+ * numpy's space-separated str() output, and a missing bracket, before falling back to the
+ * parser's own message.
+ */
+export function diagnoseJsonArray(text: string, parserMessage: string): string {
+  const t = text.trim();
+  if (t === "") return "empty value (expected a JSON array of numbers)";
+  if (!t.startsWith("[")) return `expected a JSON array of numbers like [0.1, -0.2], got ${raw(t)}`;
+  if (!t.endsWith("]")) return `unterminated JSON array (no closing ']'; is the field cut short?)`;
+  const parts = t.slice(1, -1).split(",");
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!.trim();
+    if (isNanToken(p)) return `value ${p} is not finite (dimension ${i + 1})`;
+    if (/^[-+]?(\d|\.\d)/.test(p) && /\s/.test(p)) return `values must be separated by commas, got ${describe(p)} (numpy's str() output?)`;
+    if (p !== "" && Number.isNaN(Number(p))) return `non-numeric value ${describe(p)} (dimension ${i + 1})`;
+  }
+  return `unparsable JSON array (${parserMessage})`;
+}

@@ -1,0 +1,133 @@
+// Parquet datasets through hyparquet (pure JS, maintained): a list-of-numbers column (pyarrow's
+// list<float>/list<double>, also a fixed-size list, which Parquet stores as a list) or a string
+// column of JSON arrays, plus an optional label column. Row groups are read one at a time, so
+// only one group's decoded values are held besides the output matrix. hyparquet-compressors adds
+// the codecs beyond snappy (polars writes zstd by default).
+
+import { open, type FileHandle } from "node:fs/promises";
+import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type ColumnData, type FileMetaData, type SchemaTree } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
+import type { Dataset, ReadDatasetOptions } from "./dataset.js";
+import { DatasetBuilder } from "./dataset-builder.js";
+import { EMBEDDING_NAMES, findConventional, LABEL_NAMES, listNames, requireColumn } from "./dataset-columns.js";
+import { InputError } from "./errors.js";
+
+export async function readParquetDataset(file: string, options: ReadDatasetOptions, size: number): Promise<Omit<Dataset, "format">> {
+  const fh = await open(file, "r");
+  try {
+    const buffer = fileBuffer(fh, size);
+    let metadata: FileMetaData;
+    try {
+      metadata = await parquetMetadataAsync(buffer);
+    } catch (e) {
+      throw new InputError(file, `not a readable Parquet file (${(e as Error).message})`);
+    }
+    const top = parquetSchema(metadata).children;
+    const names = top.map((c) => c.element.name);
+    const embeddings = names[pickEmbeddings(file, top, options)]!;
+    let label: string | null = null;
+    if (options.labelsColumn !== undefined) label = names[requireColumn(file, names, options.labelsColumn)]!;
+    else if (options.labelsFile === undefined) label = names[findConventional(names, LABEL_NAMES)] ?? null;
+    const passthrough = names.filter((n) => n !== embeddings && n !== label);
+
+    const builder = new DatasetBuilder(file, options);
+    const total = Number(metadata.num_rows);
+    builder.estimateRows = () => total;
+    let groupStart = 0;
+    for (const group of metadata.row_groups) {
+      const rowStart = groupStart;
+      groupStart += Number(group.num_rows);
+      const rowEnd = Math.min(groupStart, rowStart + builder.limit - builder.rows);
+      if (rowEnd <= rowStart) continue;
+      const chunks = new Map<string, ColumnData[]>();
+      try {
+        await parquetRead({
+          file: buffer,
+          metadata,
+          columns: [embeddings, ...(label !== null ? [label] : []), ...passthrough],
+          rowStart,
+          rowEnd,
+          compressors,
+          onChunk: (c) => {
+            const list = chunks.get(c.columnName);
+            if (list) list.push(c);
+            else chunks.set(c.columnName, [c]);
+          },
+        });
+      } catch (e) {
+        throw new InputError(file, `cannot decode rows ${rowStart + 1}–${rowEnd} (${(e as Error).message})`);
+      }
+      const column = (name: string) => gather(chunks.get(name) ?? [], rowStart, rowEnd);
+      const vectors = column(embeddings);
+      const labels = label !== null ? column(label) : null;
+      const others = passthrough.map((n) => [n, column(n)] as const);
+      for (let i = 0; i < rowEnd - rowStart; i++) {
+        if (labels !== null) builder.label(labels[i], label!);
+        for (const [n, values] of others) builder.passthrough(n, values[i]);
+        const v = vectors[i];
+        if (typeof v === "string") builder.pushJsonText(v, embeddings);
+        else if (v !== null && v !== undefined && typeof v === "object" && "length" in v) builder.pushValues(v as ArrayLike<unknown>, embeddings);
+        else throw new InputError(file, v === null || v === undefined ? "missing vector (null)" : `expected a list of numbers, got ${String(v)}`, builder.rows + 1, embeddings);
+      }
+      if (builder.full) break;
+    }
+    return {
+      file,
+      X: builder.matrix(),
+      labels: label !== null ? builder.labels() : null,
+      labelsColumn: label,
+      embeddingsColumn: embeddings,
+      passthrough: builder.passthroughColumns(),
+    };
+  } finally {
+    await fh.close();
+  }
+}
+
+// The user's column; else a conventional name; else the one list-of-numbers column.
+function pickEmbeddings(file: string, top: SchemaTree[], options: ReadDatasetOptions): number {
+  const names = top.map((c) => c.element.name);
+  if (options.embeddingsColumn !== undefined) return requireColumn(file, names, options.embeddingsColumn);
+  const conventional = findConventional(names, EMBEDDING_NAMES);
+  if (conventional >= 0) return conventional;
+  const lists = top.map((c, i) => (isNumericList(c) ? i : -1)).filter((i) => i >= 0);
+  if (lists.length === 1) return lists[0]!;
+  if (lists.length === 0) throw new InputError(file, `no list-of-numbers column for the embeddings (the file has columns ${listNames(names)}); name it`);
+  throw new InputError(file, `several list-of-numbers columns (${listNames(lists.map((i) => names[i]!))}); name the embeddings column`);
+}
+
+function isNumericList(node: SchemaTree): boolean {
+  const e = node.element;
+  const isList = e.converted_type === "LIST" || e.logical_type?.type === "LIST" || e.repetition_type === "REPEATED";
+  if (!isList) return false;
+  let leaf = node;
+  while (leaf.children.length === 1) leaf = leaf.children[0]!;
+  if (leaf.children.length > 0) return false;
+  const t = leaf.element.type;
+  return t === "FLOAT" || t === "DOUBLE" || t === "INT32" || t === "INT64" || leaf.element.logical_type?.type === "FLOAT16";
+}
+
+// Values of one column for rows [rowStart, rowEnd); chunks may extend past the range.
+function gather(chunks: ColumnData[], rowStart: number, rowEnd: number): unknown[] {
+  const out = new Array<unknown>(rowEnd - rowStart);
+  for (const c of chunks) {
+    for (let r = Math.max(c.rowStart, rowStart); r < Math.min(c.rowEnd, rowEnd); r++) out[r - rowStart] = c.columnData[r - c.rowStart];
+  }
+  return out;
+}
+
+function fileBuffer(fh: FileHandle, size: number): AsyncBuffer {
+  return {
+    byteLength: size,
+    async slice(start: number, end = size): Promise<ArrayBuffer> {
+      const out = new Uint8Array(end - start);
+      let done = 0;
+      while (done < out.length) {
+        const { bytesRead } = await fh.read(out, done, out.length - done, start + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return out.buffer;
+    },
+  };
+}

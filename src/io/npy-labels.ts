@@ -1,0 +1,99 @@
+// Labels kept apart from the vectors (the .npy workflow: X.npy + y.npy): a 1-D NumPy array of
+// integers, IDX labels (MNIST), or a text file with one label per line. Separate from npy.ts,
+// whose reader is for 2-D float matrices only.
+
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { InputError } from "./errors.js";
+import { finalizeLabels } from "./dataset-builder.js";
+import { IdxError, readIdxLabels } from "./idx.js";
+
+type IntArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+
+const INT_DTYPES: Record<string, { bytes: number; view: (b: ArrayBuffer) => IntArray }> = {
+  i1: { bytes: 1, view: (b) => new Int8Array(b) },
+  u1: { bytes: 1, view: (b) => new Uint8Array(b) },
+  i2: { bytes: 2, view: (b) => new Int16Array(b) },
+  u2: { bytes: 2, view: (b) => new Uint16Array(b) },
+  i4: { bytes: 4, view: (b) => new Int32Array(b) },
+  u4: { bytes: 4, view: (b) => new Uint32Array(b) },
+  i8: { bytes: 8, view: (b) => new BigInt64Array(b) },
+  u8: { bytes: 8, view: (b) => new BigUint64Array(b) },
+};
+
+/**
+ * One label per data row. `limited`: the data was cut to its first rows (a `limit`), so extra
+ * labels are dropped instead of rejected.
+ */
+export function readLabelsFile(file: string, rows: number, dataFile: string, limited: boolean): (number | string)[] {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(file, code === "ENOENT" ? "file not found" : `cannot read (${code ?? String(e)})`);
+  }
+  if (buf.length === 0) throw new InputError(file, "the file is empty");
+  let labels: (number | string)[];
+  if (buf.toString("latin1", 0, 6) === "\x93NUMPY") labels = readNpyLabels(file);
+  else if (buf[0] === 0 && buf[1] === 0 && buf[2] === 0x08 && buf[3] === 1) labels = readIdx(file);
+  else labels = readTextLabels(file, buf.toString("utf8"));
+  if (labels.length < rows || (labels.length > rows && !limited)) {
+    throw new InputError(file, `${labels.length} labels for the ${rows} rows of ${dataFile}`);
+  }
+  return labels.length > rows ? labels.slice(0, rows) : labels;
+}
+
+function readIdx(file: string): number[] {
+  try {
+    return Array.from(readIdxLabels(file));
+  } catch (e) {
+    throw e instanceof IdxError ? new InputError(file, e.message.replace(`${file}: `, "")) : e;
+  }
+}
+
+function readTextLabels(file: string, text: string): (number | string)[] {
+  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
+  while (lines.length > 0 && lines[lines.length - 1]!.trim() === "") lines.pop();
+  lines.forEach((line, i) => {
+    if (line.trim() === "") throw new InputError(file, "empty label", i + 1);
+  });
+  return finalizeLabels(lines.map((l) => l.trim()));
+}
+
+function readNpyLabels(file: string): number[] {
+  const fd = openSync(file, "r");
+  try {
+    const pre = Buffer.alloc(12);
+    readSync(fd, pre, 0, 12, 0);
+    const major = pre[6]!;
+    const headerLen = major === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
+    const start = major === 1 ? 10 : 12;
+    const hb = Buffer.alloc(headerLen);
+    readSync(fd, hb, 0, headerLen, start);
+    const header = hb.toString("latin1");
+    const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+    const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+    if (!descr || shape === undefined) throw new InputError(file, `unreadable .npy header: ${header.trim()}`);
+    const dims = shape.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+    if (!(dims.length === 1 || (dims.length === 2 && dims[1] === 1))) throw new InputError(file, `expected a 1-D array of labels, got shape (${dims.join(", ")})`);
+    const kind = /^[<|]([iu][1248])$/.exec(descr)?.[1];
+    const dtype = kind !== undefined ? INT_DTYPES[kind] : undefined;
+    if (dtype === undefined) throw new InputError(file, `labels must be little-endian integers (e.g. '<i8'), got dtype '${descr}'; save them with y.astype(int)`);
+    const n = dims[0]!;
+    const offset = start + headerLen;
+    const size = fstatSync(fd).size;
+    if (size < offset + n * dtype.bytes) throw new InputError(file, `truncated: header says ${n} labels, file has ${size - offset} bytes of data`);
+    const raw = new ArrayBuffer(n * dtype.bytes);
+    readSync(fd, new Uint8Array(raw), 0, raw.byteLength, offset);
+    const values = dtype.view(raw);
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const v = Number(values[i]!);
+      if (!Number.isSafeInteger(v)) throw new InputError(file, `label ${values[i]} is beyond 2^53`, i + 1);
+      out[i] = v;
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
