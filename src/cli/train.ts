@@ -1,0 +1,299 @@
+// deepclust train: the whole pipeline on an embeddings file (denoising autoencoder pretraining,
+// k-means on the code, the DEC/IDEC clustering phase), written as a model directory, with the
+// comparison a user needs to judge it: k-means on the raw data vs AE + k-means vs DEC.
+
+import { Command, Option } from "commander";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { Rng, DEVICES, executionProviders, type Device } from "../engine/index.js";
+import { NOISE_KINDS, INIT_NAMES, type InitName, type NoiseKind } from "../nn/index.js";
+import { kmeans, evaluateClustering, type ClusteringScores } from "../cluster/index.js";
+import { DEC, PRETRAIN_DEFAULTS, CLUSTERING_DEFAULTS, defaultUpdateInterval, type ClusteringMethod, type DECConfig, type TargetMode, type UpdateRecord } from "../dec/index.js";
+import { saveModel, MODEL_FILES } from "../dec/model-dir.js";
+import { choice, dims, float, int, layerSizes } from "./options.js";
+import { createProgress } from "./progress.js";
+import { UsageError } from "./errors.js";
+import { checkK, clusterSizes, labelsOf, loadDataset, percent, printJson, scoreCells, seconds, sizesLine, table, warn, type DataCliOptions } from "./common.js";
+
+interface TrainCliOptions extends DataCliOptions {
+  clusters: number;
+  dims: number[];
+  method: ClusteringMethod;
+  target: TargetMode;
+  pretrainEpochs: number;
+  pretrainLr: number;
+  noise: NoiseKind;
+  noiseFactor: number;
+  normalizeCode: boolean;
+  init: InitName;
+  batchSize: number;
+  updateInterval?: number;
+  tol: number;
+  maxIter: number;
+  optimizer: "sgd" | "adam";
+  lr?: number;
+  momentum: number;
+  encoderLr?: number;
+  clip?: number;
+  freezeEncoder: boolean;
+  shuffle: boolean;
+  gamma: number;
+  alpha: number;
+  nInit: number;
+  selectBestByLabels: boolean;
+  baseline: boolean;
+  seed: number;
+  threads: number;
+  device: Device;
+  out: string;
+  force: boolean;
+  checkpointEvery?: number;
+  checkpointDir?: string;
+  resume?: string;
+  json: boolean;
+}
+
+const DEFAULT_OUT = "model";
+const DEFAULT_LR = { sgd: 0.01, adam: 0.001 };
+const MAX_WARNINGS_SHOWN = 10;
+
+export function trainCommand(): Command {
+  return new Command("train")
+    .description("Train a DEC / IDEC clustering model on an embeddings file and write it as a model directory")
+    .argument("<data>", "embeddings: CSV (an 'embeddings' column of JSON arrays, or one numeric column per dimension), JSONL, .npy or Parquet")
+    .requiredOption("-k, --clusters <n>", "number of clusters (1 ≤ k ≤ rows)", int("-k", 1))
+    .addOption(new Option("--dims <list>", "autoencoder layer sizes after the input, e.g. 256,32 or the paper's 500,500,2000,10 (the full form 768,256,32 is accepted when it starts with the input dim)").argParser(dims).default([256, 32], "256,32"))
+    .option("--method <name>", "dec (KL only) or idec (KL plus reconstruction, keeps the decoder)", choice("--method", ["dec", "idec"] as const), CLUSTERING_DEFAULTS.method)
+    .option("--target <mode>", "full: target P from the whole dataset every --update-interval iterations (the paper); batch: P from each batch (the reference)", choice("--target", ["full", "batch"] as const), CLUSTERING_DEFAULTS.target)
+    .option("--pretrain-epochs <n>", "autoencoder pretraining epochs (0: no pretraining)", int("--pretrain-epochs", 0), PRETRAIN_DEFAULTS.epochs)
+    .option("--pretrain-lr <f>", "Adam learning rate of the pretraining", float("--pretrain-lr", { min: 0 }), PRETRAIN_DEFAULTS.optimizer.lr)
+    .option("--noise <kind>", `input corruption during pretraining: ${NOISE_KINDS.join(", ")}`, choice("--noise", NOISE_KINDS), PRETRAIN_DEFAULTS.noise.kind)
+    .option("--noise-factor <f>", "mask: probability of zeroing a value; gaussian: multiple of each feature's std", float("--noise-factor", { min: 0 }), PRETRAIN_DEFAULTS.noise.factor)
+    .option("--normalize-code", "L2-normalise the code before the decoder during pretraining (the reference's quirk; never at inference)", false)
+    .option("--init <name>", `weight initialisation: ${INIT_NAMES.join(", ")}`, choice("--init", INIT_NAMES), "torch")
+    .option("--batch-size <n>", "minibatch size of pretraining and clustering", int("--batch-size", 1), CLUSTERING_DEFAULTS.batchSize)
+    .option("--update-interval <n>", "iterations between target updates and label-change checks (default: about half an epoch, within [10, 140])", int("--update-interval", 1))
+    .option("--tol <f>", "stop when fewer than this fraction of points changed cluster since the last update (0: run --max-iter iterations)", float("--tol", { min: 0, max: 1 }), CLUSTERING_DEFAULTS.tol)
+    .option("--max-iter <n>", "most clustering iterations (batches)", int("--max-iter", 0), CLUSTERING_DEFAULTS.maxIter)
+    .option("--optimizer <name>", "optimizer of the clustering phase: sgd (with momentum, the paper) or adam", choice("--optimizer", ["sgd", "adam"] as const), "sgd")
+    .option("--lr <f>", `learning rate of the clustering phase (default: ${DEFAULT_LR.sgd} with sgd, ${DEFAULT_LR.adam} with adam)`, float("--lr", { min: 0 }))
+    .option("--momentum <f>", "SGD momentum", float("--momentum", { min: 0, max: 1 }), 0.9)
+    .option("--encoder-lr <f>", "learning rate of the encoder in the clustering phase, e.g. the reference's 1e-6 (default: --lr)", float("--encoder-lr", { min: 0 }))
+    .option("--clip <f>", "clip the global gradient norm to this (default: no clipping; the reference: 1)", float("--clip", { min: 0 }))
+    .option("--freeze-encoder", "train the cluster centres only; the encoder stays as pretrained", false)
+    .option("--no-shuffle", "iterate batches in a fixed order (the reference) (default: reshuffle every pass)")
+    .option("--gamma <f>", "IDEC: weight of the clustering loss in L_rec + γ·L_KL", float("--gamma", { min: 0 }), CLUSTERING_DEFAULTS.gamma)
+    .option("--alpha <f>", "Student-t degrees of freedom of the soft assignment", float("--alpha", { min: Number.MIN_VALUE }), CLUSTERING_DEFAULTS.alpha)
+    .option("--n-init <n>", "k-means restarts (best inertia wins), for the cluster initialisation and the raw-data baseline", int("--n-init", 1), 20)
+    .option("--select-best-by-labels", "keep the state with the best ACC against the labels (the reference's model selection: SUPERVISED, it uses the labels)", false)
+    .option("--no-baseline", "skip k-means on the raw data (default: run it when there are labels)")
+    .option("--seed <n>", "seed of every random choice (initialisation, shuffling, noise, k-means)", int("--seed"), 0)
+    .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
+    .option("--device <name>", `execution provider: ${DEVICES.join(", ")}`, choice("--device", DEVICES), "cpu")
+    .option("--embeddings-column <name>", "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)")
+    .option("--labels-column <name>", "column holding ground-truth labels, used for evaluation only (default: 'labels' or 'label' when present)")
+    .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text)")
+    .option("--out <dir>", `model directory to write (${Object.values(MODEL_FILES).join(", ")})`, DEFAULT_OUT)
+    .option("--force", "replace --out if it exists", false)
+    .option("--checkpoint-every <n>", "save a resumable checkpoint every n target updates into --checkpoint-dir, kept after the run (default: no checkpoints)", int("--checkpoint-every", 1))
+    .option("--checkpoint-dir <dir>", "where checkpoints go (default: <out>.checkpoint)")
+    .option("--resume <dir>", "resume the clustering phase from a checkpoint directory (same data and options; pretraining and k-means are skipped) (default: start from scratch)")
+    .option("--json", "print one JSON summary on stdout and nothing else", false)
+    .addHelpText(
+      "after",
+      `
+Prints k-means on the raw data vs AE + k-means vs DEC (ACC, NMI, ARI when the data has labels),
+cluster sizes and the time of each stage, and warns about collapsed or empty clusters.
+Labels are used for evaluation only, unless --select-best-by-labels.
+
+Example:
+  deepclust train train.csv -k 10 --dims 256,32 --out model
+  deepclust predict model test.csv --out predictions.csv`,
+    )
+    .action(async (data: string, o: TrainCliOptions) => train(data, o));
+}
+
+async function train(data: string, o: TrainCliOptions): Promise<void> {
+  const progress = createProgress({ json: o.json });
+  const out = o.out.replace(/(.)[/\\]+$/, "$1");
+  if (existsSync(out) && !o.force) throw new UsageError(`${out} already exists (use --force to replace it, or choose another --out)`);
+  if (o.resume !== undefined && !existsSync(o.resume)) throw new UsageError(`--resume ${o.resume}: no such checkpoint directory`);
+  if (o.checkpointDir !== undefined && o.checkpointEvery === undefined) throw new UsageError("--checkpoint-dir needs --checkpoint-every");
+  executionProviders(o.device); // an unavailable device fails here, before any work
+
+  const ds = await loadDataset(data, o);
+  const X = ds.X;
+  const labels = labelsOf(ds);
+  checkK(o.clusters, ds);
+  if (o.selectBestByLabels && !labels) throw new UsageError("--select-best-by-labels needs labels (a labels column or --labels-file)");
+  const sizes = layerSizes(o.dims, X.cols);
+  const batchSize = Math.min(o.batchSize, X.rows);
+  const updateInterval = o.updateInterval ?? defaultUpdateInterval(X.rows, batchSize);
+  const lr = o.lr ?? DEFAULT_LR[o.optimizer];
+  const checkpointDir = o.checkpointEvery !== undefined ? (o.checkpointDir ?? `${out}.checkpoint`) : undefined;
+
+  const config: DECConfig = {
+    k: o.clusters,
+    hidden: sizes.slice(1),
+    init: o.init,
+    normalizeCode: o.normalizeCode,
+    pretrain: {
+      mode: "end-to-end",
+      epochs: o.pretrainEpochs,
+      batchSize: o.batchSize,
+      optimizer: { type: "adam", lr: o.pretrainLr },
+      noise: { kind: o.noise, factor: o.noiseFactor },
+    },
+    nInit: o.nInit,
+    seed: o.seed,
+    threads: o.threads,
+    device: o.device,
+    method: o.method,
+    alpha: o.alpha,
+    gamma: o.gamma,
+    target: o.target,
+    updateInterval,
+    tol: o.tol,
+    maxIter: o.maxIter,
+    batchSize: o.batchSize,
+    optimizer: o.optimizer === "sgd" ? { type: "sgd", lr, momentum: o.momentum } : { type: "adam", lr },
+    ...(o.encoderLr !== undefined ? { groupLr: { encoder: o.encoderLr } } : {}),
+    clipNorm: o.clip ?? null,
+    freezeEncoder: o.freezeEncoder,
+    shuffle: o.shuffle,
+    selectBestByLabels: o.selectBestByLabels,
+  };
+  const name = o.method.toUpperCase();
+  progress.log(`${name} on ${X.rows} × ${X.cols} from ${data}: autoencoder ${sizes.join("→")}, k = ${o.clusters}${labels ? `, labels from ${ds.labelsColumn ? `column '${ds.labelsColumn}'` : o.labelsFile}` : ", no labels"}`);
+  if (o.selectBestByLabels) {
+    const note = "--select-best-by-labels: supervised model selection — the state with the best ACC against the ground-truth labels is kept, so the labels choose the model and its scores are optimistic";
+    if (o.json) warn(note);
+    else progress.log(note);
+  }
+
+  // k-means on the raw data: the baseline DEC must beat (scored only against labels).
+  let baseline: (ClusteringScores & { inertia: number; seconds: number }) | null = null;
+  if (labels && o.baseline) {
+    const t0 = performance.now();
+    progress.status(`k-means on the raw data (${o.nInit} restarts)…`);
+    const km = await kmeans(X, { k: o.clusters, nInit: o.nInit, seed: new Rng(o.seed), threads: o.threads });
+    baseline = { ...evaluateClustering(labels, km.labels), inertia: km.inertia, seconds: (performance.now() - t0) / 1000 };
+  }
+
+  const warnings: Array<{ iteration: number; message: string }> = [];
+  let stage = "";
+  let decStarted = false;
+  const dec = new DEC(config);
+  await dec.fit(X, {
+    ...(labels ? { labels } : {}),
+    ...(o.resume !== undefined ? { resumeFrom: o.resume } : {}),
+    ...(checkpointDir !== undefined ? { checkpoint: { dir: checkpointDir, every: o.checkpointEvery! } } : {}),
+    onPretrainEpoch: (e) => {
+      if (e.stage !== stage) {
+        stage = e.stage;
+        progress.start(stage, e.epochs, "epochs");
+      }
+      progress.update(e.epoch, `loss ${e.loss.toFixed(5)} | ${Math.round(e.samplesPerSecond)} samples/s`);
+      if (e.epoch === e.epochs) {
+        progress.stop();
+        progress.status(`k-means on the code (${o.nInit} restarts)…`);
+      }
+    },
+    onUpdate: (u: UpdateRecord) => {
+      if (!decStarted) {
+        decStarted = true;
+        progress.start(name, o.maxIter, "iterations");
+      }
+      for (const message of u.warnings) warnings.push({ iteration: u.iteration, message });
+      const info = [
+        u.deltaLabel !== null ? `Δlabel ${percent(u.deltaLabel, 2)}` : null,
+        u.loss !== null ? `loss ${u.loss.toFixed(5)}` : null,
+        `${u.nonEmpty}/${o.clusters} clusters`,
+        u.metrics ? `ACC ${u.metrics.acc.toFixed(4)}` : null,
+      ].filter(Boolean);
+      progress.update(u.iteration, info.join(" | "));
+    },
+  });
+  progress.stop();
+
+  const finalSizes = clusterSizes(dec.labels!, o.clusters);
+  const selected = o.selectBestByLabels ? selectedIteration(dec.history) : null;
+  const timings = {
+    baselineSeconds: baseline?.seconds ?? 0,
+    ...dec.timings,
+    totalSeconds: (baseline?.seconds ?? 0) + dec.timings.pretrainSeconds + dec.timings.kmeansSeconds + dec.timings.clusteringSeconds,
+  };
+  const baselineRecord = baseline ? { acc: baseline.acc, nmi: baseline.nmi, ari: baseline.ari, inertia: baseline.inertia } : null;
+  saveModel(out, dec, {
+    overwrite: o.force,
+    ...(labels ? { labels } : {}),
+    data: { file: resolve(data), format: ds.format, rows: X.rows, embeddingsColumn: ds.embeddingsColumn, labelsColumn: ds.labelsColumn, ...(o.labelsFile ? { labelsFile: resolve(o.labelsFile) } : {}) },
+    metrics: { baseline: baselineRecord, selectedIteration: selected, resumedFrom: o.resume ? resolve(o.resume) : null, timings },
+  });
+
+  const summary = {
+    data: resolve(data),
+    rows: X.rows,
+    dims: sizes,
+    k: o.clusters,
+    method: o.method,
+    labelsColumn: ds.labelsColumn,
+    options: config,
+    baseline: baselineRecord,
+    aeKmeans: dec.initMetrics ? { ...dec.initMetrics, inertia: dec.initInertia } : null,
+    dec: { ...(dec.metrics ?? {}), iterations: dec.iterations, converged: dec.converged, selectedIteration: selected },
+    supervisedModelSelection: o.selectBestByLabels,
+    clusterSizes: finalSizes,
+    nonEmptyClusters: finalSizes.filter((s) => s > 0).length,
+    warnings,
+    timings,
+    out: resolve(out),
+  };
+  if (o.json) {
+    printJson(summary);
+    return;
+  }
+
+  const last = dec.history.at(-1);
+  const stop = dec.converged
+    ? `converged: ${percent(last?.deltaLabel ?? 0, 2)} of the points changed cluster, below --tol ${percent(o.tol, 2)}`
+    : `stopped at --max-iter ${o.maxIter}${last?.deltaLabel != null ? ` (last Δlabel ${percent(last.deltaLabel, 2)})` : ""}`;
+  if (dec.pretrainHistory.length) {
+    const p = dec.pretrainHistory.at(-1)!;
+    progress.log(`pretraining: ${dec.pretrainHistory.length} epochs, final loss ${p.loss.toFixed(5)}`);
+  }
+  if (o.resume) progress.log(`resumed from ${o.resume}: pretraining and k-means were skipped`);
+  progress.log(`${name}: ${dec.iterations} iterations, ${stop}`);
+  if (selected !== null) progress.log(`model selection (supervised, uses the labels): kept the state of iteration ${selected}`);
+  if (labels) {
+    progress.log("");
+    for (const line of table([
+      ["", "ACC", "NMI", "ARI"],
+      ["k-means (raw data)", ...(baseline ? scoreCells(baseline) : ["skipped", "", ""])],
+      ["AE + k-means", ...scoreCells(dec.initMetrics)],
+      [name + (o.selectBestByLabels ? " (selected by labels)" : ""), ...scoreCells(dec.metrics)],
+    ]))
+      progress.log(line);
+    progress.log("");
+  } else {
+    progress.log("no labels: ACC / NMI / ARI not computed (give --labels-column or --labels-file to score the clustering)");
+  }
+  progress.log(sizesLine(finalSizes));
+  const stages = [
+    ...(baseline ? [`k-means raw ${seconds(baseline.seconds)}`] : []),
+    `pretrain ${seconds(dec.timings.pretrainSeconds)}`,
+    `k-means ${seconds(dec.timings.kmeansSeconds)}`,
+    `${name} ${seconds(dec.timings.clusteringSeconds)}`,
+  ];
+  progress.log(`time: ${stages.join(" | ")} | total ${seconds(timings.totalSeconds)}`);
+  for (const w of warnings.slice(0, MAX_WARNINGS_SHOWN)) warn(`iteration ${w.iteration}: ${w.message}`);
+  if (warnings.length > MAX_WARNINGS_SHOWN) warn(`… and ${warnings.length - MAX_WARNINGS_SHOWN} more (see ${out}/${MODEL_FILES.metrics})`);
+  progress.log(`wrote ${out}/ (${Object.values(MODEL_FILES).join(", ")})`);
+}
+
+/** The update whose state --select-best-by-labels kept: the first with the best ACC. */
+function selectedIteration(history: readonly UpdateRecord[]): number | null {
+  let best: UpdateRecord | null = null;
+  for (const h of history) if (h.metrics && (!best || h.metrics.acc > best.metrics!.acc)) best = h;
+  return best?.iteration ?? null;
+}

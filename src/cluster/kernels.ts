@@ -1,0 +1,264 @@
+// The k-means hot loops. Distances are GEMMs in onnxruntime (MLAS, on the lane's threads); the
+// M-step's sums stay in JS, in float64.
+//
+// Rows are stored augmented, x̃ = [x, 1, ‖x‖²], so that one bias-free GEMM gives
+//  - for the E-step, with c̃ = [−2c, ‖c‖², 0]: x̃·c̃ = ‖c‖² − 2x·c, the squared distance up to
+//    ‖x‖², which is the same for every centre and so irrelevant to the argmin;
+//  - for k-means++, with c̃ = [−2c, ‖c‖², 1]: the full squared distance.
+// (A bias-free GEMM measured 20–25 % faster than Gemm with a broadcast bias.)
+// Rows go through in chunks so the rows × k distance matrix stays bounded.
+
+import { CompiledGraph, Graph, Tensor, type Matrix } from "../engine/index.js";
+
+const MAX_CHUNK_VALUES = 1 << 22;
+
+/** The data as the kernels read it; built once per fit by {@link prepareData}. */
+export interface PreparedData {
+  readonly n: number;
+  readonly d: number;
+  /** Row stride of `xa`: d + 2. */
+  readonly w: number;
+  /** n × w: [x − mean, 1, ‖x − mean‖²] per row (centred as scikit-learn does, for accurate float32 distances). */
+  readonly xa: Float32Array;
+  /** Column means (float64). */
+  readonly mean: Float64Array;
+  /** Mean of the per-feature (population) variances: the scale of k-means' tolerance. */
+  readonly meanVariance: number;
+}
+
+export function prepareData(X: Matrix): PreparedData {
+  const { rows: n, cols: d, data } = X;
+  const w = d + 2;
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let q = 0; q < d; q++) mean[q]! += data[i * d + q]!;
+  for (let q = 0; q < d; q++) mean[q]! /= n;
+  const xa = new Float32Array(n * w);
+  const sq = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let q = 0; q < d; q++) {
+      const v = (xa[i * w + q] = Math.fround(data[i * d + q]! - mean[q]!));
+      s += v * v;
+      sq[q]! += v * v;
+    }
+    xa[i * w + d] = 1;
+    xa[i * w + d + 1] = s;
+  }
+  let meanVariance = 0;
+  for (let q = 0; q < d; q++) meanVariance += sq[q]! / n;
+  return { n, d, w, xa, mean, meanVariance: meanVariance / d };
+}
+
+/** Writes c̃ = [−2c, ‖c‖², last] (float32; ‖c‖² of the float32-rounded c) into `dst` at row `j`. */
+function augmentCentre(src: ArrayLike<number>, from: number, d: number, last: number, dst: Float32Array, j: number): void {
+  const w = d + 2;
+  let s = 0;
+  for (let q = 0; q < d; q++) {
+    const v = Math.fround(src[from + q]!);
+    dst[j * w + q] = -2 * v;
+    s += v * v;
+  }
+  dst[j * w + d] = s;
+  dst[j * w + d + 1] = last;
+}
+
+function chunks(n: number, width: number): { from: number; rows: number }[] {
+  const step = Math.max(1, Math.floor(MAX_CHUNK_VALUES / width));
+  const out = [];
+  for (let from = 0; from < n; from += step) out.push({ from, rows: Math.min(step, n - from) });
+  return out;
+}
+
+function rowsTensor(data: PreparedData, from: number, rows: number): Tensor {
+  return Tensor.float32(data.xa.subarray(from * data.w, (from + rows) * data.w), [rows, data.w]);
+}
+
+/** The low 32 bits of int64 labels (all < 2³¹, little-endian): reads them without a BigInt each. */
+function low32(a: BigInt64Array): Int32Array {
+  return new Int32Array(a.buffer, a.byteOffset, a.length * 2);
+}
+
+/** Copies one chunk's new labels (int64 low words) into `labels`, moving changed rows between the sums. */
+function applyLabels(lo: Int32Array, from: number, labels: Int32Array, sums: Float64Array | null, counts: Float64Array | null, data: PreparedData): number {
+  const { d, w, xa } = data;
+  const end = from + lo.length / 2;
+  let changed = 0;
+  for (let i = from, t = 0; i < end; i++, t += 2) {
+    const l = lo[t]!;
+    const p = labels[i]!;
+    if (l === p) continue;
+    labels[i] = l;
+    changed++;
+    if (!sums || !counts) continue;
+    const o = i * w;
+    if (p >= 0) {
+      counts[p]!--;
+      for (let q = 0, s = p * d; q < d; q++, s++) sums[s]! -= xa[o + q]!;
+    }
+    counts[l]!++;
+    for (let q = 0, s = l * d; q < d; q++, s++) sums[s]! += xa[o + q]!;
+  }
+  return changed;
+}
+
+/**
+ * The Lloyd step: nearest centre of every row (float32 GEMM + ArgMin in onnxruntime), and the
+ * M-step's float64 per-centre sums and counts kept up to date incrementally.
+ */
+export class AssignKernel {
+  private readonly c: Tensor<Float32Array>;
+  private readonly parts: { from: number; x: Tensor; labels: Tensor<BigInt64Array> }[];
+
+  private constructor(
+    private readonly graph: CompiledGraph,
+    private readonly data: PreparedData,
+    readonly k: number,
+  ) {
+    this.c = Tensor.float32(new Float32Array(k * data.w), [k, data.w]);
+    this.parts = chunks(data.n, k).map(({ from, rows }) => ({ from, x: rowsTensor(data, from, rows), labels: new Tensor(new BigInt64Array(rows), [rows]) }));
+  }
+
+  static async create(data: PreparedData, k: number, threads: number): Promise<AssignKernel> {
+    const g = new Graph("kmeans_assign");
+    const s = g.gemm(g.input("x", "float32", ["n", data.w]), g.input("c", "float32", [k, data.w]), { transB: true }, null, "dist_minus_xnorm");
+    g.output(g.node("ArgMin", [s], [{ dtype: "int64", shape: ["n"] }], { axis: 1, keepdims: 0 })[0]!, "labels");
+    return new AssignKernel(await CompiledGraph.create(g, { threads }), data, k);
+  }
+
+  /** Sets the centres (k × d, centred, float64); returns them as float32, the values distances use. */
+  setCentres(centres: Float64Array): Float32Array {
+    const { d } = this.data;
+    const out = new Float32Array(this.k * d);
+    for (let j = 0; j < this.k; j++) {
+      augmentCentre(centres, j * d, d, 0, this.c.data, j);
+      out.set(centres.subarray(j * d, j * d + d), j * d);
+    }
+    return out;
+  }
+
+  /**
+   * Assigns every row to its nearest centre. `labels` holds the previous labels on entry (−1 for
+   * none) and the new ones on return. With `sums` (k × d) and `counts` (k), every row whose label
+   * changed moves between them in float64: late iterations move few rows, so this costs far less
+   * than re-summing. Returns the number of changed labels.
+   */
+  async step(labels: Int32Array, sums: Float64Array | null, counts: Float64Array | null): Promise<number> {
+    let changed = 0;
+    for (const part of this.parts) {
+      await this.graph.run({ x: part.x, c: this.c }, { labels: part.labels }, ["labels"]);
+      changed += applyLabels(low32(part.labels.data), part.from, labels, sums, counts, this.data);
+    }
+    return changed;
+  }
+
+  release(): Promise<void> {
+    return this.graph.release();
+  }
+}
+
+/**
+ * The k-means++ distance step: for T candidate rows, min(closest, ‖x − cand‖²) for every row
+ * (T × n) and each candidate's potential (row sums, float32 within a chunk, float64 across).
+ */
+export class SeedingKernel {
+  private readonly cand: Tensor<Float32Array>;
+  private readonly parts: { from: number; rows: number; x: Tensor; closest: Tensor<Float32Array>; dist: Tensor<Float32Array>; pot: Tensor<Float32Array> }[];
+
+  private constructor(
+    private readonly graph: CompiledGraph,
+    private readonly data: PreparedData,
+    readonly trials: number,
+  ) {
+    this.cand = Tensor.float32(new Float32Array(trials * data.w), [trials, data.w]);
+    this.parts = chunks(data.n, trials).map(({ from, rows }) => ({
+      from,
+      rows,
+      x: rowsTensor(data, from, rows),
+      closest: Tensor.zeros([1, rows]),
+      dist: Tensor.zeros([trials, rows]),
+      pot: Tensor.zeros([trials]),
+    }));
+  }
+
+  static async create(data: PreparedData, trials: number, threads: number): Promise<SeedingKernel> {
+    const g = new Graph("kmeans_plusplus_step");
+    const x = g.input("x", "float32", ["n", data.w]);
+    const cand = g.input("cand", "float32", [trials, data.w]);
+    const closest = g.input("closest", "float32", [1, "n"]);
+    // Rounding can make the expansion slightly negative for a row at its own candidate.
+    const dist = g.min(g.max(g.gemm(cand, x, { transB: true }), g.scalar(0)), closest);
+    g.output(dist, "dist");
+    g.output(g.reduceSum(dist, [1]), "pot");
+    return new SeedingKernel(await CompiledGraph.create(g, { threads }), data, trials);
+  }
+
+  /** Sets the closest distances to those from the single centre at row `index`. */
+  async init(index: number): Promise<void> {
+    for (const p of this.parts) p.closest.data.fill(Infinity);
+    await this.evaluate(new Int32Array(this.trials).fill(index), new Float64Array(this.trials));
+    this.accept(0);
+  }
+
+  /** Distances for candidate rows `ids` (length = trials); their potentials go to `pots`. */
+  async evaluate(ids: Int32Array, pots: Float64Array): Promise<void> {
+    const { d, w, xa } = this.data;
+    for (let t = 0; t < this.trials; t++) augmentCentre(xa, ids[t]! * w, d, 1, this.cand.data, t);
+    pots.fill(0);
+    for (const p of this.parts) {
+      await this.graph.run({ x: p.x, cand: this.cand, closest: p.closest }, { dist: p.dist, pot: p.pot });
+      for (let t = 0; t < this.trials; t++) pots[t]! += p.pot.data[t]!;
+    }
+  }
+
+  /** Makes candidate `t` of the last {@link evaluate} a centre: its distances become the closest ones. */
+  accept(t: number): void {
+    for (const p of this.parts) p.closest.data.set(p.dist.data.subarray(t * p.rows, (t + 1) * p.rows));
+  }
+
+  /** Fills `cumsum` (length n) with the running float64 sum of the closest distances; returns the total. */
+  cumulative(cumsum: Float64Array): number {
+    let s = 0;
+    for (const p of this.parts) {
+      const c = p.closest.data;
+      for (let i = 0; i < p.rows; i++) cumsum[p.from + i] = s += c[i]!;
+    }
+    return s;
+  }
+
+  release(): Promise<void> {
+    return this.graph.release();
+  }
+}
+
+/** Nearest-centre assignment of raw rows (predict); rows and centres are centred by `mean` in the graph. */
+export async function assignRows(X: Matrix, centres: Float32Array, k: number, mean: Float64Array, threads: number): Promise<Int32Array> {
+  const d = X.cols;
+  const g = new Graph("kmeans_predict");
+  const x = g.sub(g.input("x", "float32", ["n", d]), g.input("mu", "float32", [1, d]));
+  const s = g.gemm(x, g.input("c", "float32", [k, d]), { transB: true, alpha: -2 }, g.input("cn", "float32", [1, k]));
+  g.output(g.node("ArgMin", [s], [{ dtype: "int64", shape: ["n"] }], { axis: 1, keepdims: 0 })[0]!, "labels");
+  const graph = await CompiledGraph.create(g, { threads });
+  try {
+    const cc = new Float32Array(k * d);
+    const cn = new Float32Array(k);
+    for (let j = 0; j < k; j++) {
+      let s2 = 0;
+      for (let q = 0; q < d; q++) {
+        const v = (cc[j * d + q] = Math.fround(centres[j * d + q]! - mean[q]!));
+        s2 += v * v;
+      }
+      cn[j] = s2;
+    }
+    const feeds = { mu: Tensor.float32(Float32Array.from(mean), [1, d]), c: Tensor.float32(cc, [k, d]), cn: Tensor.float32(cn, [1, k]) };
+    const labels = new Int32Array(X.rows);
+    for (const { from, rows } of chunks(X.rows, k)) {
+      const out = new Tensor(new BigInt64Array(rows), [rows]);
+      await graph.run({ ...feeds, x: Tensor.float32(X.data.subarray(from * d, (from + rows) * d), [rows, d]) }, { labels: out });
+      const lo = low32(out.data);
+      for (let i = 0; i < rows; i++) labels[from + i] = lo[2 * i]!;
+    }
+    return labels;
+  } finally {
+    await graph.release();
+  }
+}

@@ -1,0 +1,153 @@
+// DEC and IDEC in the scikit-learn estimator style: hyperparameters in the constructor, `fit`
+// runs the whole pipeline (denoising autoencoder pretraining → k-means with nInit restarts on
+// the code → the clustering phase), `predict` / `predictProba` / `transform` apply it, and the
+// fitted state (centres, histories, metrics, timings) is inspectable.
+
+import { Rng, type Device, type Matrix } from "../engine/index.js";
+import { CENTERS, StudentTAssignment } from "../nn/index.js";
+import { kmeans } from "../cluster/kmeans.js";
+import { evaluateClustering, type ClusteringScores, type Labels } from "../cluster/metrics.js";
+import { Autoencoder } from "./autoencoder.js";
+import { pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
+import { SoftAssigner, argmaxRows, trainClustering, type ClusteringOptions, type ClusteringResult, type TrainingState, type UpdateRecord } from "./dec-training.js";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import type { InitName } from "../nn/index.js";
+
+export interface DECConfig extends ClusteringOptions {
+  /** Number of clusters. */
+  k: number;
+  /** Layer sizes after the input (default the paper's 500, 500, 2000, 10). */
+  hidden?: readonly number[];
+  init?: InitName;
+  normalizeCode?: boolean;
+  /** Pretraining (default: end-to-end, 50 epochs, masking noise 0.3, Adam 1e-3). */
+  pretrain?: PretrainOptions;
+  /** k-means restarts on the code (default 20, as DEC). */
+  nInit?: number;
+  seed?: number;
+  threads?: number;
+  device?: Device;
+}
+
+export interface FitOptions {
+  /** Ground truth, for evaluation only (unless selectBestByLabels). */
+  labels?: Labels;
+  /** Skip pretraining and start from this autoencoder (its weights are copied, not changed). */
+  autoencoder?: Autoencoder;
+  onPretrainEpoch?: (e: EpochRecord) => void;
+  onUpdate?: (u: UpdateRecord) => void;
+  /** Save a resumable checkpoint into `dir` every `every` target updates. */
+  checkpoint?: { dir: string; every: number };
+  /** Resume the clustering phase from a checkpoint directory (pretraining and k-means are skipped). */
+  resumeFrom?: string;
+}
+
+export interface Timings {
+  pretrainSeconds: number;
+  kmeansSeconds: number;
+  clusteringSeconds: number;
+}
+
+export class DEC {
+  readonly config: Readonly<DECConfig>;
+  private ae: Autoencoder | null = null;
+  private assigner: SoftAssigner | null = null;
+  /** Per-epoch pretraining losses. */
+  pretrainHistory: EpochRecord[] = [];
+  /** One record per target update: loss, delta-label, cluster sizes, warnings, metrics. */
+  history: UpdateRecord[] = [];
+  /** k-means on the pretrained code: the AE+k-means baseline and DEC's starting point. */
+  initLabels: Int32Array | null = null;
+  initInertia = NaN;
+  initMetrics: ClusteringScores | null = null;
+  /** Training-set labels and metrics after the clustering phase. */
+  labels: Int32Array | null = null;
+  metrics: ClusteringScores | null = null;
+  iterations = 0;
+  converged = false;
+  timings: Timings = { pretrainSeconds: 0, kmeansSeconds: 0, clusteringSeconds: 0 };
+
+  constructor(config: DECConfig) {
+    if (!Number.isInteger(config.k) || config.k < 1) throw new RangeError(`k must be a positive integer, got ${config.k}`);
+    this.config = { ...config };
+  }
+
+  get autoencoder(): Autoencoder {
+    if (!this.ae) throw new Error("DEC is not fitted yet: call fit(X) first");
+    return this.ae;
+  }
+
+  /** Cluster centres in the code space (k × code dim). */
+  get centers(): Float32Array {
+    return this.autoencoder.params.value(CENTERS).slice();
+  }
+
+  async fit(X: Matrix, options: FitOptions = {}): Promise<this> {
+    const c = this.config;
+    if (c.k > X.rows) throw new RangeError(`k = ${c.k} is more than the ${X.rows} rows of the data`);
+    if (options.labels && options.labels.length !== X.rows) throw new RangeError(`${options.labels.length} labels for ${X.rows} rows`);
+    const rng = new Rng(c.seed ?? 0);
+    const session = { threads: c.threads ?? 0, device: c.device ?? "cpu" };
+    const dims = [X.cols, ...(c.hidden ?? [500, 500, 2000, 10])];
+    const ae = new Autoencoder({ dims, init: c.init ?? "torch", normalizeCode: c.normalizeCode ?? false }, rng, session);
+    this.ae = ae;
+    const evaluate = options.labels ? (pred: Int32Array) => evaluateClustering(options.labels!, pred) : undefined;
+
+    let resume: TrainingState | undefined;
+    let centers: Float32Array;
+    if (options.resumeFrom) {
+      resume = loadCheckpoint(options.resumeFrom);
+      centers = resume.params[CENTERS]!;
+    } else {
+      let t0 = performance.now();
+      if (options.autoencoder) {
+        if (options.autoencoder.dims.join() !== dims.join()) throw new RangeError(`the given autoencoder is ${options.autoencoder.dims.join("→")}, the model is ${dims.join("→")}`);
+        for (const p of ae.allParams) ae.params.set(p.name, options.autoencoder.params.value(p.name));
+      } else {
+        this.pretrainHistory = await pretrainAutoencoder(ae, X, rng, { ...c.pretrain, ...(options.onPretrainEpoch ? { onEpoch: options.onPretrainEpoch } : {}) });
+      }
+      this.timings.pretrainSeconds = (performance.now() - t0) / 1000;
+      t0 = performance.now();
+      const code = await ae.encode(X);
+      const km = await kmeans(code, { k: c.k, nInit: c.nInit ?? 20, seed: rng.fork(), threads: session.threads });
+      this.timings.kmeansSeconds = (performance.now() - t0) / 1000;
+      this.initLabels = km.labels;
+      this.initInertia = km.inertia;
+      this.initMetrics = evaluate ? evaluate(km.labels) : null;
+      centers = km.centers;
+    }
+
+    const t0 = performance.now();
+    const shapes = Object.fromEntries([...ae.allParams.map((p) => [p.name, p.shape] as const), [CENTERS, [c.k, ae.codeDim]]]);
+    const result: ClusteringResult = await trainClustering(ae, X, centers, rng, c, {
+      ...(options.onUpdate ? { onUpdate: options.onUpdate } : {}),
+      ...(evaluate ? { evaluate } : {}),
+      ...(resume ? { resume } : {}),
+      ...(options.checkpoint ? { checkpointEvery: options.checkpoint.every, onCheckpoint: (s: TrainingState) => saveCheckpoint(options.checkpoint!.dir, s, shapes) } : {}),
+    });
+    this.timings.clusteringSeconds = (performance.now() - t0) / 1000;
+    this.history = result.history;
+    this.labels = result.labels;
+    this.iterations = result.iterations;
+    this.converged = result.converged;
+    this.metrics = evaluate ? evaluate(result.labels) : null;
+    this.assigner = new SoftAssigner(ae, new StudentTAssignment(c.k, ae.codeDim, c.alpha ?? 1), () => ae.params.tensor(CENTERS));
+    return this;
+  }
+
+  /** Soft assignments q (rows × k). */
+  async predictProba(X: Matrix): Promise<Matrix> {
+    if (!this.assigner) throw new Error("DEC is not fitted yet: call fit(X) first");
+    return this.assigner.predictProba(X);
+  }
+
+  /** Hard cluster labels: argmax q. */
+  async predict(X: Matrix): Promise<Int32Array> {
+    return argmaxRows(await this.predictProba(X));
+  }
+
+  /** The code (encoder output). */
+  async transform(X: Matrix): Promise<Matrix> {
+    return this.autoencoder.encode(X);
+  }
+}

@@ -1,0 +1,296 @@
+// A trained model as a directory, the unit that `deepclust train` writes and `predict`,
+// `evaluate` and `export` read:
+//
+//   config.json        architecture (input dim, encoder dims, k, alpha, normalizeCode, method),
+//                      training hyperparameters, deepclust version, cluster → label mapping
+//   model.safetensors  encoder.*, decoder.*, assignment.cluster_centers with the reference's
+//                      PyTorch names and layouts (Linear weights [out, in]): load_state_dict-able
+//   model.onnx         the inference graph with the weights baked in (see model-onnx.ts)
+//   metrics.json       pretraining and clustering histories, timings, throughput, init and final
+//                      metrics when labels were given
+//
+// The directory is written under a temporary name and renamed into place, so a failed or
+// interrupted save never leaves a half-written model. A loaded model (DECModel) predicts exactly
+// as the DEC estimator it was saved from: the same weights through the same inference graph.
+
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Rng, type Matrix, type SessionOptions } from "../engine/index.js";
+import { CENTERS, StudentTAssignment } from "../nn/index.js";
+import { clusteringAccuracy, type Labels } from "../cluster/metrics.js";
+import { readSafetensors, writeSafetensors, type NamedTensor } from "../io/index.js";
+import { InputError } from "../io/errors.js";
+import { Autoencoder } from "./autoencoder.js";
+import { PRETRAIN_DEFAULTS } from "./pretrain.js";
+import { CLUSTERING_DEFAULTS, SoftAssigner, argmaxRows, defaultUpdateInterval, type ClusteringMethod } from "./dec-training.js";
+import type { DEC } from "./dec-model.js";
+import { exportOnnx, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUTS } from "./model-onnx.js";
+
+export const MODEL_FORMAT = "deepclust-model";
+export const MODEL_FORMAT_VERSION = 1;
+export const MODEL_FILES = { config: "config.json", weights: "model.safetensors", onnx: "model.onnx", metrics: "metrics.json" } as const;
+
+const { version: DEEPCLUST_VERSION } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+export interface ModelConfig {
+  format: typeof MODEL_FORMAT;
+  formatVersion: number;
+  deepclustVersion: string;
+  inputDim: number;
+  /** Encoder layer sizes, input first, e.g. [768, 256, 32]; the decoder mirrors them. */
+  dims: number[];
+  k: number;
+  /** Student-t degrees of freedom of the soft assignment. */
+  alpha: number;
+  /** Whether the code was L2-normalised before the decoder during pretraining (never at inference). */
+  normalizeCode: boolean;
+  method: ClusteringMethod;
+  /** Every hyperparameter the model was fitted with, defaults resolved. */
+  training: Record<string, unknown>;
+  /** Where the training data came from (free-form: file, rows, columns), when known. */
+  data: Record<string, unknown> | null;
+  /** Cluster id → the training label it matches best (Hungarian mapping), when labels were given. */
+  labelMapping: Record<string, string | number> | null;
+  onnx: { file: string; input: string; outputs: readonly string[]; opset: number };
+  createdAt: string;
+}
+
+export interface SaveModelOptions {
+  /** Replace `dir` if it exists (default: refuse). */
+  overwrite?: boolean;
+  /** The training labels: stored as the cluster → label mapping of config.json. */
+  labels?: Labels;
+  /** Recorded in config.json `data` (e.g. the file, rows and column names). */
+  data?: Record<string, unknown>;
+  /** Extra entries for metrics.json (e.g. a baseline's scores). */
+  metrics?: Record<string, unknown>;
+}
+
+/** Writes a fitted DEC estimator as a model directory. */
+export function saveModel(dir: string, dec: DEC, options: SaveModelOptions = {}): ModelConfig {
+  const ae = dec.autoencoder;
+  if (!dec.labels) throw new Error("DEC is not fitted yet: call fit(X) first");
+  const c = dec.config;
+  const rows = dec.labels.length;
+  const { onEpoch: _onEpoch, ...pretrain } = { ...PRETRAIN_DEFAULTS, ...c.pretrain };
+  const batchSize = c.batchSize ?? CLUSTERING_DEFAULTS.batchSize;
+  const training = {
+    init: ae.init,
+    pretrain,
+    nInit: c.nInit ?? 20,
+    method: c.method ?? CLUSTERING_DEFAULTS.method,
+    alpha: c.alpha ?? CLUSTERING_DEFAULTS.alpha,
+    gamma: c.gamma ?? CLUSTERING_DEFAULTS.gamma,
+    target: c.target ?? CLUSTERING_DEFAULTS.target,
+    batchSize,
+    updateInterval: c.updateInterval ?? defaultUpdateInterval(rows, Math.min(batchSize, rows)),
+    tol: c.tol ?? CLUSTERING_DEFAULTS.tol,
+    maxIter: c.maxIter ?? CLUSTERING_DEFAULTS.maxIter,
+    optimizer: c.optimizer ?? CLUSTERING_DEFAULTS.optimizer,
+    groupLr: c.groupLr ?? null,
+    clipNorm: c.clipNorm ?? null,
+    freezeEncoder: c.freezeEncoder ?? false,
+    shuffle: c.shuffle ?? true,
+    selectBestByLabels: c.selectBestByLabels ?? false,
+    seed: c.seed ?? 0,
+    threads: c.threads ?? 0,
+    device: c.device ?? "cpu",
+  };
+  const config = modelConfig(ae, {
+    k: c.k,
+    alpha: training.alpha,
+    method: training.method,
+    training,
+    data: options.data ?? null,
+    labelMapping: options.labels ? labelMapping(options.labels, dec.labels) : null,
+  });
+  const t = dec.timings;
+  const pretrainSeconds = dec.pretrainHistory.reduce((s, e) => s + e.seconds, 0);
+  const pretrainSamples = dec.pretrainHistory.reduce((s, e) => s + e.samplesPerSecond * e.seconds, 0);
+  const metrics = {
+    rows,
+    iterations: dec.iterations,
+    converged: dec.converged,
+    initInertia: Number.isFinite(dec.initInertia) ? dec.initInertia : null,
+    initMetrics: dec.initMetrics,
+    metrics: dec.metrics,
+    clusterSizes: clusterSizes(dec.labels, c.k),
+    timings: { ...t, totalSeconds: t.pretrainSeconds + t.kmeansSeconds + t.clusteringSeconds },
+    throughput: {
+      pretrainSamplesPerSecond: pretrainSeconds > 0 ? pretrainSamples / pretrainSeconds : null,
+      clusteringIterationsPerSecond: t.clusteringSeconds > 0 ? dec.iterations / t.clusteringSeconds : null,
+      clusteringSamplesPerSecond: t.clusteringSeconds > 0 ? (dec.iterations * Math.min(batchSize, rows)) / t.clusteringSeconds : null,
+    },
+    pretrainHistory: dec.pretrainHistory,
+    history: dec.history,
+    ...options.metrics,
+  };
+  writeModelDir(dir, ae, config, metrics, options.overwrite ?? false);
+  return config;
+}
+
+/** The config.json of a model whose weights (and centres, under CENTERS) are in `ae`. */
+export function modelConfig(
+  ae: Autoencoder,
+  fields: { k: number; alpha: number; method: ClusteringMethod; training?: Record<string, unknown>; data?: Record<string, unknown> | null; labelMapping?: Record<string, string | number> | null },
+): ModelConfig {
+  return {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    deepclustVersion: DEEPCLUST_VERSION,
+    inputDim: ae.inputDim,
+    dims: [...ae.dims],
+    k: fields.k,
+    alpha: fields.alpha,
+    normalizeCode: ae.normalizeCode,
+    method: fields.method,
+    training: fields.training ?? {},
+    data: fields.data ?? null,
+    labelMapping: fields.labelMapping ?? null,
+    onnx: { file: MODEL_FILES.onnx, input: ONNX_INPUT, outputs: ONNX_OUTPUTS, opset: ONNX_OPSET },
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * Writes the four files of a model directory from an autoencoder holding the weights and the
+ * centres (e.g. a fitted DEC's, or one built from imported PyTorch weights).
+ */
+export function writeModelDir(dir: string, ae: Autoencoder, config: ModelConfig, metrics: Record<string, unknown> | null, overwrite = false): void {
+  if (!ae.params.has(CENTERS)) throw new Error(`the autoencoder holds no cluster centres ('${CENTERS}')`);
+  if (ae.params.dims(CENTERS)[0] !== config.k) throw new Error(`config says k = ${config.k}, the centres are ${ae.params.dims(CENTERS).join(" × ")}`);
+  writeDirAtomically(dir, overwrite, (tmp) => {
+    writeFileSync(join(tmp, MODEL_FILES.config), JSON.stringify(config, null, 2) + "\n");
+    const tensors: Record<string, NamedTensor> = {};
+    for (const p of ae.allParams) tensors[p.name] = { shape: p.shape, data: ae.params.value(p.name) };
+    tensors[CENTERS] = { shape: ae.params.dims(CENTERS), data: ae.params.value(CENTERS) };
+    writeSafetensors(join(tmp, MODEL_FILES.weights), tensors, { format: MODEL_FORMAT, dims: JSON.stringify(ae.dims), k: String(config.k), alpha: String(config.alpha) });
+    writeFileSync(join(tmp, MODEL_FILES.onnx), exportOnnx(ae, config.alpha));
+    writeFileSync(join(tmp, MODEL_FILES.metrics), JSON.stringify(metrics ?? {}, null, 2) + "\n");
+  });
+}
+
+/** A fitted DEC / IDEC model read from a model directory: predict, predictProba, transform. */
+export class DECModel {
+  private readonly assigner: SoftAssigner;
+
+  constructor(
+    readonly config: ModelConfig,
+    /** The weights, with the cluster centres under CENTERS. */
+    readonly autoencoder: Autoencoder,
+    /** The directory it was loaded from, if any. */
+    readonly dir: string | null = null,
+  ) {
+    const ae = autoencoder;
+    this.assigner = new SoftAssigner(ae, new StudentTAssignment(config.k, ae.codeDim, config.alpha), () => ae.params.tensor(CENTERS));
+  }
+
+  get k(): number {
+    return this.config.k;
+  }
+  get inputDim(): number {
+    return this.autoencoder.inputDim;
+  }
+  /** Cluster centres in the code space (k × code dim). */
+  get centers(): Float32Array {
+    return this.autoencoder.params.value(CENTERS).slice();
+  }
+  /** Cluster id → training label, when the model was trained with labels. */
+  get labelMapping(): Record<string, string | number> | null {
+    return this.config.labelMapping;
+  }
+
+  /** Soft assignments q (rows × k). */
+  async predictProba(X: Matrix, batchSize = 1024): Promise<Matrix> {
+    return this.assigner.predictProba(X, batchSize);
+  }
+
+  /** Hard cluster labels: argmax q. */
+  async predict(X: Matrix): Promise<Int32Array> {
+    return argmaxRows(await this.predictProba(X));
+  }
+
+  /** The code (encoder output). */
+  async transform(X: Matrix): Promise<Matrix> {
+    return this.autoencoder.encode(X);
+  }
+
+  /** model.onnx as bytes. */
+  toOnnx(): Uint8Array {
+    return exportOnnx(this.autoencoder, this.config.alpha);
+  }
+
+  /** Frees the onnxruntime sessions. */
+  async release(): Promise<void> {
+    await this.assigner.release();
+  }
+}
+
+/** Reads a model directory written by saveModel / `deepclust train`. */
+export function loadModel(dir: string, session: SessionOptions = {}): DECModel {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new InputError(dir, "model directory not found");
+  }
+  if (!st.isDirectory()) throw new InputError(dir, "is a file, not a model directory (give the directory that `deepclust train --out` wrote)");
+  const configFile = join(dir, MODEL_FILES.config);
+  let config: ModelConfig;
+  try {
+    config = JSON.parse(readFileSync(configFile, "utf8")) as ModelConfig;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(configFile, code === "ENOENT" ? "not found: is this a deepclust model directory?" : `cannot read (${code ?? (e as Error).message})`);
+  }
+  if (config.format !== MODEL_FORMAT) throw new InputError(configFile, `not a deepclust model (format ${JSON.stringify(config.format)})`);
+  if (!(config.formatVersion <= MODEL_FORMAT_VERSION)) throw new InputError(configFile, `model format version ${config.formatVersion} is newer than this deepclust (${DEEPCLUST_VERSION}) reads; upgrade deepclust`);
+  const dims = config.dims;
+  if (!Array.isArray(dims) || dims.length < 2 || !dims.every((d) => Number.isInteger(d) && d > 0) || dims[0] !== config.inputDim) throw new InputError(configFile, `invalid dims ${JSON.stringify(dims)}`);
+  if (!Number.isInteger(config.k) || config.k < 1) throw new InputError(configFile, `invalid k ${JSON.stringify(config.k)}`);
+  if (!(config.alpha > 0)) throw new InputError(configFile, `invalid alpha ${JSON.stringify(config.alpha)}`);
+
+  const weightsFile = join(dir, MODEL_FILES.weights);
+  if (!existsSync(weightsFile)) throw new InputError(weightsFile, "not found (the model directory is incomplete)");
+  const { tensors } = readSafetensors(weightsFile);
+  const ae = new Autoencoder({ dims, normalizeCode: config.normalizeCode }, new Rng(0), session);
+  const expect = (name: string, shape: readonly number[]) => {
+    const t = tensors[name];
+    if (!t) throw new InputError(weightsFile, `tensor '${name}' is missing`);
+    if (t.shape.join(",") !== shape.join(",")) throw new InputError(weightsFile, `tensor '${name}' has shape [${t.shape.join(", ")}], the config needs [${shape.join(", ")}]`);
+    return t.data;
+  };
+  for (const p of ae.allParams) ae.params.set(p.name, expect(p.name, p.shape));
+  ae.params.define(CENTERS, [config.k, ae.codeDim], expect(CENTERS, [config.k, ae.codeDim]));
+  return new DECModel(config, ae, dir);
+}
+
+/** Cluster id → the label it matches under the best one-to-one mapping (ACC's Hungarian mapping). */
+export function labelMapping(trueLabels: Labels, clusters: Int32Array): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  const { mapping } = clusteringAccuracy(trueLabels, clusters);
+  for (const [cluster, label] of [...mapping].sort((a, b) => Number(a[0]) - Number(b[0]))) out[String(cluster)] = label;
+  return out;
+}
+
+function clusterSizes(labels: Int32Array, k: number): number[] {
+  const sizes = new Array<number>(k).fill(0);
+  for (const l of labels) sizes[l]!++;
+  return sizes;
+}
+
+/** Writes a directory's files under a temporary name, then renames it into place. */
+export function writeDirAtomically(dir: string, overwrite: boolean, write: (tmp: string) => void): void {
+  if (existsSync(dir) && !overwrite) throw new Error(`${dir} already exists`);
+  const tmp = `${dir.replace(/[/\\]+$/, "")}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    write(tmp);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
