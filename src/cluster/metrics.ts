@@ -87,7 +87,7 @@ export interface ContingencyMatrix {
   counts: Float64Array;
 }
 
-const MAX_DENSE_CELLS = 1 << 27;
+const MAX_DENSE_CELLS = 1 << 24;
 
 /** The contingency table of two labellings (scikit-learn's contingency_matrix, dense). */
 export function contingencyMatrix(yTrue: Labels, yPred: Labels): ContingencyMatrix {
