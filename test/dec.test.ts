@@ -18,8 +18,8 @@ const y = digits.labels as number[];
 const small = { k: 10, hidden: [128, 64, 10], threads: 2, pretrain: { epochs: 60, noise: { kind: "mask" as const, factor: 0.2 } } };
 
 // Digits is a hard case for DEC: k-means on the raw 64 pixels already reaches ACC 0.796, and
-// DEC's outcome depends on the seed (across seeds 0–2 with this configuration: 0.856, 0.747,
-// 0.805 — DEC sometimes drifts points into a large cluster). This pins seed 0.
+// DEC's ACC depends on the seed (seeds 0–2 with this configuration: 0.856, 0.752, 0.804, by
+// bench/digits-dec-seeds.ts; DEC sometimes drifts points into one large cluster). This pins seed 0.
 test("DEC on digits beats k-means on the raw data, and starts from AE+k-means", async () => {
   const raw = evaluateClustering(y, (await kmeans(X, { k: 10, nInit: 20, seed: new Rng(0) })).labels);
   const dec = await new DEC({ k: 10, hidden: [256, 256, 10], threads: 1, seed: 0, updateInterval: 50, pretrain: { epochs: 500, noise: { kind: "none", factor: 0 } } }).fit(X, { labels: y });
