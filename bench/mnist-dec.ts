@@ -3,7 +3,7 @@
 // ACC/NMI/ARI, wall time and peak RSS per stage. Results go to bench/results/mnist-dec-seed<S>.json;
 // bench/mnist-dec-summary.ts averages the seeds into a table.
 //
-//   npm run build && nohup node --import tsx bench/mnist-dec.ts --seed 1 > bench/results/mnist-dec-seed1.log 2>&1 &
+//   nohup node --import tsx bench/mnist-dec.ts --seed 1 > bench/results/mnist-dec-seed1.log 2>&1 &
 //
 // Pretraining: end-to-end denoising (mask 0.2, the paper's corruption level), Adam 1e-3, batch
 // 256, --epochs (default 100: about 15 minutes on the 2-core benchmark machine). Clustering: the
@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Autoencoder, Rng, pretrainAutoencoder, readIdxImages, readIdxLabels, DEC, kmeans, evaluateClustering, type Matrix } from "../dist/index.js";
+import { Autoencoder, Rng, pretrainAutoencoder, readIdxImages, readIdxLabels, DEC, kmeans, evaluateClustering, type Matrix } from "../src/index.js";
 
 const { values: a } = parseArgs({
   options: {

@@ -12,7 +12,7 @@ import { tmpdir, cpus } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
-import { Rng, readIdxImages, writeNpy } from "../dist/index.js";
+import { Rng, readIdxImages, writeNpy } from "../src/index.js";
 
 const { values: opts } = parseArgs({ options: { quick: { type: "boolean", default: false }, rounds: { type: "string" } } });
 const quick = opts.quick!;

@@ -3,7 +3,7 @@
 // Run alone: node --import tsx bench/pretrain-worker.ts --data x.npy --dims 256,32 --threads 2 --epochs 3
 
 import { parseArgs } from "node:util";
-import { Autoencoder, Rng, pretrainAutoencoder, readNpy } from "../dist/index.js";
+import { Autoencoder, Rng, pretrainAutoencoder, readNpy } from "../src/index.js";
 
 const { values: a } = parseArgs({
   options: {

@@ -4,9 +4,9 @@
 // (state crosses every step) and K = 16 (once per 16 steps, the default) on both benchmark
 // architectures, and times the raw output copy of an onnxruntime call.
 //
-//   npm run build && node --import tsx bench/steps-per-run.ts
+//   node --import tsx bench/steps-per-run.ts
 
-import { Autoencoder, CompiledGraph, Graph, Rng, Tensor, pretrainAutoencoder, readIdxImages } from "../dist/index.js";
+import { Autoencoder, CompiledGraph, Graph, Rng, Tensor, pretrainAutoencoder, readIdxImages } from "../src/index.js";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 
