@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
 import { DEC } from "../src/dec/index.js";
-import { loadModel, saveModel, writeDirAtomically, MODEL_FILES } from "../src/dec/model-dir.js";
+import { loadModel, saveModel, MODEL_FILES } from "../src/dec/model-dir.js";
+import { writeDirAtomically } from "../src/io/index.js";
 import { readDataset } from "../src/io/dataset.js";
 import { readSafetensors, writeSafetensors, InputError } from "../src/io/index.js";
 

@@ -3,7 +3,7 @@
 
 import { existsSync, statSync } from "node:fs";
 import { dirname, extname } from "node:path";
-import { type Matrix } from "../engine/index.js";
+import { argmaxRows, type Matrix } from "../engine/index.js";
 import { InputError, readDataset, type Dataset, type ReadDatasetOptions } from "../io/index.js";
 import type { ClusteringScores } from "../cluster/index.js";
 
@@ -64,22 +64,8 @@ export function rowsOf(cols: Record<string, string[]>, from: number, to: number)
 
 /** Arg-max and max of every row of q. */
 export function hardAssignments(q: Matrix): { labels: Int32Array; confidence: Float32Array } {
-  const labels = new Int32Array(q.rows);
-  const confidence = new Float32Array(q.rows);
-  for (let i = 0; i < q.rows; i++) {
-    let best = 0;
-    let bv = -Infinity;
-    for (let j = 0; j < q.cols; j++) {
-      const v = q.data[i * q.cols + j]!;
-      if (v > bv) {
-        bv = v;
-        best = j;
-      }
-    }
-    labels[i] = best;
-    confidence[i] = bv;
-  }
-  return { labels, confidence };
+  const { index, max } = argmaxRows(q);
+  return { labels: index, confidence: max };
 }
 
 export function clusterSizes(labels: ArrayLike<number>, k: number): number[] {

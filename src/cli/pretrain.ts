@@ -2,12 +2,12 @@
 // (safetensors, PyTorch names) and a JSON record of the run into an output directory.
 
 import { Command, Option } from "commander";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Rng, DEVICES, type Device, type Matrix } from "../engine/index.js";
 import { INIT_NAMES, NOISE_KINDS, type InitName, type NoiseKind } from "../nn/index.js";
 import { Autoencoder, PRETRAIN_DEFAULTS, pretrainAutoencoder, reconstructionError, saveAutoencoder, type PretrainMode } from "../dec/index.js";
-import { readMatrix } from "../io/index.js";
+import { readMatrix, writeDirAtomically } from "../io/index.js";
 import { choice, dims, float, int, layerSizes } from "./options.js";
 import { createProgress } from "./progress.js";
 import { UsageError } from "./errors.js";
@@ -44,21 +44,6 @@ function meanPredictorMse(X: Matrix): number {
   return s / (X.rows * X.cols);
 }
 
-/** Writes the directory's files under a temporary name, then renames it into place. */
-function writeDirAtomically(out: string, force: boolean, write: (dir: string) => void): void {
-  if (existsSync(out) && !force) throw new UsageError(`${out} already exists (use --force to replace it)`);
-  const tmp = `${out}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  try {
-    write(tmp);
-    rmSync(out, { recursive: true, force: true });
-    renameSync(tmp, out);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
-}
 
 export function pretrainCommand(): Command {
   return new Command("pretrain")
@@ -126,7 +111,7 @@ export function pretrainCommand(): Command {
       };
       if (o.out) {
         const out = o.out;
-        writeDirAtomically(out, o.force, (dir) => {
+        writeDirAtomically(out, true, (dir) => { // --force was checked before training
           saveAutoencoder(ae, join(dir, "autoencoder.safetensors"));
           writeFileSync(join(dir, "pretrain.json"), JSON.stringify(summary, null, 2) + "\n");
         });

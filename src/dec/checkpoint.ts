@@ -3,9 +3,9 @@
 // Tensors go to state.safetensors, the rest to state.json; the directory is written under a
 // temporary name and renamed, so a crash never leaves a half-written checkpoint.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readSafetensors, writeSafetensors, type NamedTensor } from "../io/index.js";
+import { readSafetensors, writeDirAtomically, writeSafetensors, type NamedTensor } from "../io/index.js";
 import { InputError } from "../io/errors.js";
 import type { TrainingState } from "./dec-training.js";
 
@@ -20,18 +20,10 @@ export function saveCheckpoint(dir: string, state: TrainingState, shapes: Record
   if (state.best) for (const [n, d] of Object.entries(state.best.params)) tensors[`best/${n}`] = { shape: shape(n, d), data: d };
   const { params: _p, slots: _s, p: _pp, best, ...rest } = state;
   const meta = { format: FORMAT, ...rest, best: best ? { acc: best.acc, iteration: best.iteration } : null };
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  try {
+  writeDirAtomically(dir, true, (tmp) => {
     writeSafetensors(join(tmp, "state.safetensors"), tensors);
     writeFileSync(join(tmp, "state.json"), JSON.stringify(meta));
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  });
 }
 
 export function loadCheckpoint(dir: string): TrainingState {

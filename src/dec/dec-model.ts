@@ -9,7 +9,7 @@ import { kmeans } from "../cluster/kmeans.js";
 import { evaluateClustering, type ClusteringScores, type Labels } from "../cluster/metrics.js";
 import { Autoencoder } from "./autoencoder.js";
 import { pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
-import { SoftAssigner, argmaxRows, trainClustering, type ClusteringOptions, type ClusteringResult, type TrainingState, type UpdateRecord } from "./dec-training.js";
+import { SoftAssigner, hardLabels, trainClustering, type ClusteringOptions, type ClusteringResult, type TrainingState, type UpdateRecord } from "./dec-training.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import type { InitName } from "../nn/index.js";
 
@@ -143,7 +143,7 @@ export class DEC {
 
   /** Hard cluster labels: argmax q. */
   async predict(X: Matrix): Promise<Int32Array> {
-    return argmaxRows(await this.predictProba(X));
+    return hardLabels(await this.predictProba(X));
   }
 
   /** The code (encoder output). */

@@ -7,7 +7,7 @@
 // deviations are named options: target "batch", no shuffling, per-group rates, clipping,
 // freezeEncoder and selectBestByLabels.
 
-import { CompiledGraph, Graph, Rng, Tensor, gatherRows, type Matrix } from "../engine/index.js";
+import { CompiledGraph, Graph, Rng, Tensor, argmaxRows, gatherRows, type Matrix } from "../engine/index.js";
 import { BuildContext, StudentTAssignment, TrainingStep, klDivergence, mse, paramInputs, targetDistribution, CENTERS, type Param } from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
 import { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./pretrain.js";
@@ -116,22 +116,9 @@ export const CLUSTERING_DEFAULTS = {
   optimizer: { type: "sgd", lr: 0.01, momentum: 0.9 } as OptimizerConfig,
 };
 
-/** Arg-max per row. */
-export function argmaxRows(q: Matrix): Int32Array {
-  const labels = new Int32Array(q.rows);
-  for (let i = 0; i < q.rows; i++) {
-    let best = 0;
-    let bv = -Infinity;
-    for (let j = 0; j < q.cols; j++) {
-      const v = q.data[i * q.cols + j]!;
-      if (v > bv) {
-        bv = v;
-        best = j;
-      }
-    }
-    labels[i] = best;
-  }
-  return labels;
+/** Hard labels: the arg-max of every row of q. */
+export function hardLabels(q: Matrix): Int32Array {
+  return argmaxRows(q).index;
 }
 
 function clusterSizes(labels: Int32Array, k: number): number[] {
@@ -277,7 +264,7 @@ export async function trainClustering(ae: Autoencoder, X: Matrix, centers: Float
   for (;;) {
     if (iteration % T === 0 && !skipUpdate) {
       const q = await assigner.predictProba(X);
-      const labels = argmaxRows(q);
+      const labels = hardLabels(q);
       if (target === "full") P = await fullTarget(q, ae.session);
       const delta = previous ? labels.reduce((n, l, i) => n + (l !== previous![i] ? 1 : 0), 0) / X.rows : null;
       const sizes = clusterSizes(labels, k);
@@ -348,7 +335,7 @@ export async function trainClustering(ae: Autoencoder, X: Matrix, centers: Float
   const q = await assigner.predictProba(X);
   await assigner.release();
   await step.release();
-  return { labels: argmaxRows(q), q, history, iterations: iteration, converged, ...(best ? { selectedIteration: best.iteration } : {}) };
+  return { labels: hardLabels(q), q, history, iterations: iteration, converged, ...(best ? { selectedIteration: best.iteration } : {}) };
 }
 
 /**

@@ -5,7 +5,7 @@ export {
   trainClustering,
   compileClusteringStep,
   defaultUpdateInterval,
-  argmaxRows,
+  hardLabels,
   SoftAssigner,
   CLUSTERING_DEFAULTS,
   type ClusteringOptions,

@@ -13,16 +13,16 @@
 // interrupted save never leaves a half-written model. A loaded model (DECModel) predicts exactly
 // as the DEC estimator it was saved from: the same weights through the same inference graph.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng, type Matrix, type SessionOptions } from "../engine/index.js";
 import { CENTERS, StudentTAssignment } from "../nn/index.js";
 import { clusteringAccuracy, type Labels } from "../cluster/metrics.js";
-import { readSafetensors, writeSafetensors, type NamedTensor } from "../io/index.js";
+import { readSafetensors, writeDirAtomically, writeSafetensors, type NamedTensor } from "../io/index.js";
 import { InputError } from "../io/errors.js";
 import { Autoencoder } from "./autoencoder.js";
 import { PRETRAIN_DEFAULTS } from "./pretrain.js";
-import { CLUSTERING_DEFAULTS, SoftAssigner, argmaxRows, defaultUpdateInterval, type ClusteringMethod } from "./dec-training.js";
+import { CLUSTERING_DEFAULTS, SoftAssigner, hardLabels, defaultUpdateInterval, type ClusteringMethod } from "./dec-training.js";
 import type { DEC } from "./dec-model.js";
 import { exportOnnx, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUTS } from "./model-onnx.js";
 
@@ -207,7 +207,7 @@ export class DECModel {
 
   /** Hard cluster labels: argmax q. */
   async predict(X: Matrix): Promise<Int32Array> {
-    return argmaxRows(await this.predictProba(X));
+    return hardLabels(await this.predictProba(X));
   }
 
   /** The code (encoder output). */
@@ -279,18 +279,3 @@ function clusterSizes(labels: Int32Array, k: number): number[] {
   return sizes;
 }
 
-/** Writes a directory's files under a temporary name, then renames it into place. */
-export function writeDirAtomically(dir: string, overwrite: boolean, write: (tmp: string) => void): void {
-  if (existsSync(dir) && !overwrite) throw new Error(`${dir} already exists`);
-  const tmp = `${dir.replace(/[/\\]+$/, "")}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  try {
-    write(tmp);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
-}

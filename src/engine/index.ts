@@ -3,5 +3,5 @@ export { CompiledGraph, type SessionOptions, type Feeds } from "./session.js";
 export { Tensor, type TensorData } from "./tensor.js";
 export { StateStore, nextName } from "./state.js";
 export { Rng, type RngState } from "./random.js";
-export { type Matrix, matrix, zerosMatrix, gatherRows, rowSlice } from "./matrix.js";
+export { type Matrix, matrix, zerosMatrix, gatherRows, rowSlice, argmaxRows } from "./matrix.js";
 export { type Device, DEVICES, DeviceUnavailableError, executionProviders } from "./device.js";

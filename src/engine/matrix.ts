@@ -28,3 +28,23 @@ export function gatherRows(m: Matrix, index: ArrayLike<number>, from: number, to
 export function rowSlice(m: Matrix, from: number, to: number): Matrix {
   return { data: m.data.subarray(from * m.cols, to * m.cols), rows: to - from, cols: m.cols };
 }
+
+/** Index and value of the largest entry of every row (e.g. hard labels and confidence from q). */
+export function argmaxRows(m: Matrix): { index: Int32Array; max: Float32Array } {
+  const index = new Int32Array(m.rows);
+  const max = new Float32Array(m.rows);
+  for (let i = 0; i < m.rows; i++) {
+    let best = 0;
+    let bv = -Infinity;
+    for (let j = 0; j < m.cols; j++) {
+      const v = m.data[i * m.cols + j]!;
+      if (v > bv) {
+        bv = v;
+        best = j;
+      }
+    }
+    index[i] = best;
+    max[i] = bv;
+  }
+  return { index, max };
+}

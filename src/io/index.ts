@@ -6,3 +6,4 @@ export { readMatrix, validateFinite, type ReadMatrixOptions } from "./matrix-fil
 export { readDataset, type Dataset, type DatasetFormat, type ReadDatasetOptions } from "./dataset.js";
 export { readLabelsFile } from "./npy-labels.js";
 export { writePredictions, createPredictionWriter, formatFloat32, type Predictions, type PredictionHeader, type PredictionWriter } from "./predictions.js";
+export { writeDirAtomically } from "./atomic-dir.js";
