@@ -12,6 +12,11 @@ export interface SessionOptions {
   /** Intra-op threads (0 = onnxruntime's default: one per physical core). */
   threads?: number;
   device?: Device;
+  /**
+   * Flush denormal floats to zero (default true). Adam's moments and small gradients decay into
+   * the denormal range after a few hundred steps; denormal arithmetic then halves throughput.
+   */
+  flushDenormals?: boolean;
 }
 
 export type Feeds = Record<string, Tensor>;
@@ -33,6 +38,9 @@ export class CompiledGraph {
       interOpNumThreads: 1,
       enableCpuMemArena: true,
       enableMemPattern: true,
+      extra: { session: { set_denormal_as_zero: options.flushDenormals === false ? "0" : "1" } },
+      // DEEPCLUST_ORT_PROFILE=prefix writes onnxruntime's per-node profile (how the kernel times in
+      // BENCHMARKS.md were read).
       ...(process.env.DEEPCLUST_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.DEEPCLUST_ORT_PROFILE } : {}),
     });
     return new CompiledGraph(session, session.inputNames, session.outputNames);
