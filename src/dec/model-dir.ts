@@ -45,6 +45,12 @@ export interface ModelConfig {
   /** Whether the code was L2-normalised before the decoder during pretraining (never at inference). */
   normalizeCode: boolean;
   method: ClusteringMethod;
+  /**
+   * Whether model.safetensors holds the decoder.* weights (absent: true). False for a model imported
+   * from an encoder-only PyTorch state_dict: it predicts, transforms and exports like any other,
+   * but has no decoder; a loaded one's decoder parameters are NaN, so any use of them shows.
+   */
+  decoder?: boolean;
   /** Every hyperparameter the model was fitted with, defaults resolved. */
   training: Record<string, unknown>;
   /** Where the training data came from (free-form: file, rows, columns), when known. */
@@ -132,7 +138,7 @@ export function saveModel(dir: string, dec: DEC, options: SaveModelOptions = {})
 /** The config.json of a model whose weights (and centres, under CENTERS) are in `ae`. */
 export function modelConfig(
   ae: Autoencoder,
-  fields: { k: number; alpha: number; method: ClusteringMethod; training?: Record<string, unknown>; data?: Record<string, unknown> | null; labelMapping?: Record<string, string | number> | null },
+  fields: { k: number; alpha: number; method: ClusteringMethod; decoder?: boolean; training?: Record<string, unknown>; data?: Record<string, unknown> | null; labelMapping?: Record<string, string | number> | null },
 ): ModelConfig {
   return {
     format: MODEL_FORMAT,
@@ -144,6 +150,7 @@ export function modelConfig(
     alpha: fields.alpha,
     normalizeCode: ae.normalizeCode,
     method: fields.method,
+    decoder: fields.decoder ?? true,
     training: fields.training ?? {},
     data: fields.data ?? null,
     labelMapping: fields.labelMapping ?? null,
@@ -162,7 +169,7 @@ export function writeModelDir(dir: string, ae: Autoencoder, config: ModelConfig,
   writeDirAtomically(dir, overwrite, (tmp) => {
     writeFileSync(join(tmp, MODEL_FILES.config), JSON.stringify(config, null, 2) + "\n");
     const tensors: Record<string, NamedTensor> = {};
-    for (const p of ae.allParams) tensors[p.name] = { shape: p.shape, data: ae.params.value(p.name) };
+    for (const p of savedParams(ae, config)) tensors[p.name] = { shape: p.shape, data: ae.params.value(p.name) };
     tensors[CENTERS] = { shape: ae.params.dims(CENTERS), data: ae.params.value(CENTERS) };
     writeSafetensors(join(tmp, MODEL_FILES.weights), tensors, { format: MODEL_FORMAT, dims: JSON.stringify(ae.dims), k: String(config.k), alpha: String(config.alpha) });
     writeFileSync(join(tmp, MODEL_FILES.onnx), exportOnnx(ae, config.alpha));
@@ -260,9 +267,15 @@ export function loadModel(dir: string, session: SessionOptions = {}): DECModel {
     if (t.shape.join(",") !== shape.join(",")) throw new InputError(weightsFile, `tensor '${name}' has shape [${t.shape.join(", ")}], the config needs [${shape.join(", ")}]`);
     return t.data;
   };
-  for (const p of ae.allParams) ae.params.set(p.name, expect(p.name, p.shape));
+  for (const p of savedParams(ae, config)) ae.params.set(p.name, expect(p.name, p.shape));
+  if (config.decoder === false) for (const p of ae.decoderParams) ae.params.set(p.name, new Float32Array(ae.params.value(p.name).length).fill(NaN));
   ae.params.define(CENTERS, [config.k, ae.codeDim], expect(CENTERS, [config.k, ae.codeDim]));
   return new DECModel(config, ae, dir);
+}
+
+/** The weights model.safetensors holds: the encoder's, and the decoder's unless config.decoder is false. */
+function savedParams(ae: Autoencoder, config: ModelConfig) {
+  return config.decoder === false ? ae.encoderParams : ae.allParams;
 }
 
 /** Cluster id → the label it matches under the best one-to-one mapping (ACC's Hungarian mapping). */

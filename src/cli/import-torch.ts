@@ -1,0 +1,63 @@
+// deepclust import-torch: turns the state_dict of the reference PyTorch DEC module (torch.save'd)
+// into a model directory that predict, evaluate, export and the library's loadModel read.
+
+import { Command } from "commander";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { CENTERS } from "../nn/index.js";
+import { importTorchStateDict } from "../dec/torch-import.js";
+import { MODEL_FILES, writeModelDir } from "../dec/model-dir.js";
+import { float } from "./options.js";
+import { createProgress } from "./progress.js";
+import { printJson } from "./common.js";
+import { UsageError } from "./errors.js";
+
+interface ImportTorchCliOptions {
+  out: string;
+  alpha: number;
+  force: boolean;
+  json: boolean;
+}
+
+export function importTorchCommand(): Command {
+  return new Command("import-torch")
+    .description("Convert a PyTorch DEC state_dict (torch.save) into a deepclust model directory")
+    .argument("<state_dict.pth>", "a file written by torch.save(model.state_dict(), path) from the reference DEC module")
+    .requiredOption("--out <dir>", `model directory to write (${Object.values(MODEL_FILES).join(", ")}) (required)`)
+    .option("--alpha <f>", "Student-t degrees of freedom of the soft assignment (not stored in a state_dict)", float("--alpha", { min: Number.MIN_VALUE }), 1)
+    .option("--force", "replace --out if it exists", false)
+    .option("--json", "print one JSON summary on stdout and nothing else", false)
+    .addHelpText(
+      "after",
+      `
+Expected tensors (PyTorch names and layouts): encoder.0.weight [h1, d], encoder.0.bias [h1],
+encoder.2.weight [h2, h1], … (Linear layers with a ReLU between them, the last one linear),
+${CENTERS} [k, code], and optionally the mirrored decoder.* layers. The
+layer sizes and k are read from the shapes; any other tensor is an error. float32 and float64
+tensors are read (float64 is rounded to float32). Without decoder tensors the model predicts,
+evaluates and exports as usual; config.json records "decoder": false and no decoder is invented.
+
+The file is read by a restricted unpickler that executes nothing: a pickle that refers to any
+other Python global than a state_dict needs (e.g. a whole pickled module, or os.system) is
+rejected with exit code 2. Save the state_dict, not the module:
+  torch.save(model.state_dict(), "dec.pth")
+
+Example:
+  deepclust import-torch dec.pth --out model
+  deepclust predict model test.csv --out predictions.csv`,
+    )
+    .action(async (file: string, o: ImportTorchCliOptions) => importTorch(file, o));
+}
+
+async function importTorch(file: string, o: ImportTorchCliOptions): Promise<void> {
+  const progress = createProgress({ json: o.json });
+  const out = o.out.replace(/(.)[/\\]+$/, "$1");
+  if (existsSync(out) && !o.force) throw new UsageError(`${out} already exists (use --force to replace it, or choose another --out)`);
+  const { autoencoder: ae, config, hasDecoder, tensors } = importTorchStateDict(file, { alpha: o.alpha, session: { threads: 1 } });
+  writeModelDir(out, ae, config, { importedFrom: config.training, tensors }, o.force);
+  const summary = { model: resolve(out), source: resolve(file), dims: config.dims, k: config.k, alpha: config.alpha, decoder: hasDecoder, tensors: Object.keys(tensors).length };
+  if (o.json) return printJson(summary);
+  progress.log(`read ${Object.keys(tensors).length} tensors from ${file}: encoder ${config.dims.join("→")}, k = ${config.k}, alpha = ${config.alpha}`);
+  if (!hasDecoder) progress.log("no decoder.* tensors: the model predicts and exports as usual; it has no decoder (config.json: \"decoder\": false)");
+  progress.log(`wrote ${out}/ (${Object.values(MODEL_FILES).join(", ")})`);
+}
