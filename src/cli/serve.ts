@@ -1,0 +1,95 @@
+// deepclust serve: a model directory behind an HTTP JSON API (src/serve/server.ts) until SIGTERM
+// or SIGINT, which stop accepting connections, let the requests in flight finish, and exit 0.
+
+import { Command } from "commander";
+import { resolve } from "node:path";
+import { DEVICES, type Device } from "../engine/index.js";
+import { loadModel } from "../dec/model-dir.js";
+import { ROUTES, SERVE_DEFAULTS } from "../serve/defaults.js";
+import { choice, float, int } from "./options.js";
+
+interface ServeCliOptions {
+  port: number;
+  host: string;
+  threads: number;
+  device: Device;
+  maxBatch: number;
+  maxWaitMs: number;
+  maxRows: number;
+  bodyLimit: number;
+  log: boolean;
+}
+
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("Serve a trained model over HTTP: POST /v1/predict, GET /v1/model, GET /healthz")
+    .argument("<model-dir>", "a model directory written by `deepclust train`")
+    .option("--port <n>", "TCP port (0 = any free port)", int("--port", 0), 8080)
+    .option("--host <address>", "address to listen on (0.0.0.0 = every interface)", "127.0.0.1")
+    .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
+    .option("--device <name>", `execution provider: ${DEVICES.join(", ")}`, choice("--device", DEVICES), "cpu")
+    .option("--max-batch <n>", "most rows per onnxruntime call; rows of concurrent requests are batched together", int("--max-batch", 1), SERVE_DEFAULTS.maxBatch)
+    .option("--max-wait-ms <ms>", "longest a row waits for more rows before its batch runs", float("--max-wait-ms", { min: 0, max: 60_000 }), SERVE_DEFAULTS.maxWaitMs)
+    .option("--max-rows <n>", "most rows in one request (more: 413)", int("--max-rows", 1), SERVE_DEFAULTS.maxRows)
+    .option("--body-limit <bytes>", "largest request body (more: 413)", int("--body-limit", 1), SERVE_DEFAULTS.bodyLimit)
+    .option("--log", "log every request as JSON lines on stdout (fastify's logger)", false)
+    .addHelpText(
+      "after",
+      `
+Example:
+  deepclust serve runs/model --port 8080 &
+  curl -s localhost:8080/v1/predict -H 'content-type: application/json' \\
+       -d '{"embeddings": [[0.1, 0.2, ...]], "proba": true}'
+  → {"labels":[3],"confidence":[0.91],"probabilities":[[...]]}
+
+Errors are {"error": "..."} with status 400 (bad rows: wrong dimension, non-numbers, empty),
+413 (body or row count over the limit), 415 (not application/json) or 404 (unknown route).
+SIGTERM / SIGINT: stop accepting, finish the requests in flight, exit 0.`,
+    )
+    .action(async (modelDir: string, o: ServeCliOptions) => serve(modelDir, o));
+}
+
+async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
+  const model = loadModel(modelDir, { threads: o.threads, device: o.device });
+  const { createServer } = await import("../serve/server.js"); // fastify loads for this command only
+  const app = createServer(model, { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxRows: o.maxRows, bodyLimit: o.bodyLimit, logger: o.log });
+  let url: string;
+  try {
+    url = await app.listen({ port: o.port, host: o.host });
+  } catch (e) {
+    await model.release();
+    throw e;
+  }
+  process.stderr.write(`deepclust serve: ${resolve(modelDir)} (${model.config.dims.join(" → ")}, k = ${model.k}) listening on ${url}\n`);
+  process.stderr.write(`deepclust serve: ${ROUTES.join(", ")}; batches of up to ${o.maxBatch} rows, waiting up to ${o.maxWaitMs} ms\n`);
+
+  // The command line's own SIGINT handler exits at once; a server shuts down gracefully instead.
+  process.removeAllListeners("SIGINT");
+  await new Promise<void>((done) => {
+    let closing = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (closing) {
+        process.stderr.write(`deepclust serve: ${signal} again, exiting without waiting\n`);
+        process.exit(130);
+      }
+      closing = true;
+      process.stderr.write(`deepclust serve: ${signal}, closing: finishing the requests in flight\n`);
+      app
+        .close()
+        .then(() => model.release())
+        .then(
+          () => {
+            process.stderr.write("deepclust serve: stopped\n");
+            done();
+          },
+          (e: unknown) => {
+            process.stderr.write(`deepclust serve: error while closing: ${e instanceof Error ? e.message : String(e)}\n`);
+            process.exitCode = 1;
+            done();
+          },
+        );
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}
