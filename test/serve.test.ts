@@ -181,7 +181,8 @@ test("bad requests get a 4xx JSON error naming the problem, and serving goes on"
 
 test("an inference failure answers 500 to the requests of that batch, and serving goes on", async () => {
   const broken = loadModel(modelDir, { threads: 1 });
-  const { server, url } = await start(broken, { maxWaitMs: 20 });
+  const serverErrors: Error[] = [];
+  const { server, url } = await start(broken, { maxWaitMs: 20, onServerError: (e) => serverErrors.push(e) });
   const real = broken.predictProba.bind(broken);
   let failNext = true;
   broken.predictProba = async (Xb, batchSize) => {
@@ -197,6 +198,11 @@ test("an inference failure answers 500 to the requests of that batch, and servin
     assert.match(String(a.json.error), /internal error: simulated onnxruntime failure/);
   }
   assert.equal(server.batcher.stats.failedBatches, 1);
+  assert.deepEqual(
+    serverErrors.map((e) => e.message),
+    ["simulated onnxruntime failure", "simulated onnxruntime failure"],
+    "reported once per failed request",
+  );
   const ok = await post(url, { embeddings: rowsOf(0, 2) });
   assert.equal(ok.status, 200);
   assertMatchesLibrary(ok.json, 0, 2, false);

@@ -52,7 +52,14 @@ SIGTERM / SIGINT: stop accepting, finish the requests in flight, exit 0.`,
 async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
   const model = loadModel(modelDir, { threads: o.threads, device: o.device });
   const { createServer } = await import("../serve/server.js"); // fastify loads for this command only
-  const app = createServer(model, { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, maxRows: o.maxRows, bodyLimit: o.bodyLimit, logger: o.log });
+  const app = createServer(model, {
+    maxBatch: o.maxBatch,
+    maxWaitMs: o.maxWaitMs,
+    maxRows: o.maxRows,
+    bodyLimit: o.bodyLimit,
+    logger: o.log,
+    onServerError: (e) => process.stderr.write(`deepclust serve: ${e.stack ?? e.message}\n`),
+  });
   let url: string;
   try {
     url = await app.listen({ port: o.port, host: o.host });

@@ -30,6 +30,8 @@ export interface ServeOptions {
   bodyLimit?: number;
   /** fastify's logger option (default off). */
   logger?: FastifyServerOptions["logger"];
+  /** Called with every error answered by a 5xx status (failures of the server, not of requests). */
+  onServerError?: (err: Error) => void;
 }
 
 /** The fastify instance, with the model it serves and its batcher (whose stats count the onnxruntime calls). */
@@ -159,7 +161,10 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
 
   app.setErrorHandler((err: FastifyError | RequestError, request, reply) => {
     const { status, message } = describeError(err, bodyLimit, request.headers["content-type"]);
-    if (status >= 500) request.log.error(err);
+    if (status >= 500) {
+      request.log.error(err);
+      options.onServerError?.(err);
+    }
     void reply.code(status).send({ error: message });
   });
 
