@@ -42,6 +42,7 @@ interface TrainSummary {
   clusterSizes: number[];
   timings: { totalSeconds: number };
   supervisedModelSelection: boolean;
+  report: string | null;
 }
 
 /** The one JSON object a --json run prints. */
@@ -64,7 +65,7 @@ test("train prints the comparison table, cluster sizes and stage times, and writ
   assert.match(out, /cluster sizes \(\d+ of 10 non-empty/);
   assert.match(out, /time: k-means raw .* \| pretrain .* \| k-means .* \| DEC .* \| total/);
   assert.match(out, /DEC: 50 iterations, stopped at --max-iter 50/);
-  assert.deepEqual(readdirSync(model).sort(), ["config.json", "metrics.json", "model.onnx", "model.safetensors"]);
+  assert.deepEqual(readdirSync(model).sort(), ["config.json", "metrics.json", "model.onnx", "model.safetensors", "report.html"]);
   const config = JSON.parse(readFileSync(join(model, "config.json"), "utf8"));
   assert.deepEqual([config.inputDim, config.dims, config.k, config.method], [64, [64, 10], 10, "dec"]);
   assert.equal(config.data.labelsColumn, "labels");
@@ -75,8 +76,10 @@ test("train prints the comparison table, cluster sizes and stage times, and writ
 
 test("train --json prints one summary; the same seed gives the same model", () => {
   const out = join(dir, "model-json");
-  const s = json<TrainSummary>(run("train", digits, "-k", "10", ...SMALL, "--out", out, "--json"));
+  const s = json<TrainSummary>(run("train", digits, "-k", "10", ...SMALL, "--out", out, "--no-report", "--json"));
   assert.equal(s.rows, 1797);
+  assert.equal(s.report, null);
+  assert.equal(existsSync(join(out, "report.html")), false, "--no-report writes no report");
   assert.deepEqual(s.dims, [64, 10]);
   for (const key of ["baseline", "aeKmeans", "dec"] as const) assert.ok(s[key].acc > 0.1 && s[key].acc <= 1, key);
   assert.equal(s.clusterSizes.reduce((a: number, b: number) => a + b, 0), 1797);
@@ -146,17 +149,17 @@ test("export writes the ONNX file, loadable by onnxruntime", async () => {
 });
 
 test("--select-best-by-labels says it is supervised model selection", () => {
-  const r = run("train", digits, "-k", "10", ...SMALL, "--select-best-by-labels", "--no-baseline", "--out", join(dir, "selected"));
+  const r = run("train", digits, "-k", "10", ...SMALL, "--select-best-by-labels", "--no-baseline", "--no-report", "--out", join(dir, "selected"));
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /supervised model selection/);
   assert.match(r.stdout, /kept the state of iteration \d+/);
-  const s = json<TrainSummary>(run("train", digits, "-k", "10", ...SMALL, "--select-best-by-labels", "--no-baseline", "--out", join(dir, "selected-json"), "--json"));
+  const s = json<TrainSummary>(run("train", digits, "-k", "10", ...SMALL, "--select-best-by-labels", "--no-baseline", "--no-report", "--out", join(dir, "selected-json"), "--json"));
   assert.equal(s.supervisedModelSelection, true);
-  assert.match(run("train", digits, "-k", "10", ...SMALL, "--select-best-by-labels", "--out", join(dir, "x"), "--json").stderr, /supervised model selection/);
+  assert.match(run("train", digits, "-k", "10", ...SMALL, "--select-best-by-labels", "--no-report", "--out", join(dir, "x"), "--json").stderr, /supervised model selection/);
 });
 
 test("IDEC with checkpoints; a run resumed from its checkpoint writes the same model", () => {
-  const args = ["train", digits, "-k", "10", ...SMALL, "--method", "idec", "--tol", "0", "--no-baseline"];
+  const args = ["train", digits, "-k", "10", ...SMALL, "--method", "idec", "--tol", "0", "--no-baseline", "--no-report"];
   const full = join(dir, "idec");
   const a = json<TrainSummary>(run(...args, "--out", full, "--checkpoint-every", "3", "--json"));
   assert.equal(a.method, "idec");

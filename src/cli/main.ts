@@ -11,6 +11,7 @@ import { metricsCommand } from "./metrics.js";
 import { exportCommand } from "./export.js";
 import { importTorchCommand } from "./import-torch.js";
 import { serveCommand } from "./serve.js";
+import { reportCommand } from "./report.js";
 import { EXIT_USAGE, exitCodeFor } from "./errors.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -20,7 +21,7 @@ const program = new Command("deepclust")
   .version(version)
   .showHelpAfterError()
   .exitOverride();
-for (const command of [trainCommand(), predictCommand(), evaluateCommand(), kmeansCommand(), metricsCommand(), exportCommand(), importTorchCommand(), serveCommand(), pretrainCommand()]) {
+for (const command of [trainCommand(), predictCommand(), evaluateCommand(), kmeansCommand(), metricsCommand(), exportCommand(), importTorchCommand(), serveCommand(), reportCommand(), pretrainCommand()]) {
   program.addCommand(command.showHelpAfterError(`(run deepclust ${command.name()} --help for usage)`).exitOverride());
 }
 

@@ -4,14 +4,16 @@
 
 import { Command, Option } from "commander";
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { Rng, DEVICES, executionProviders, type Device } from "../engine/index.js";
 import { NOISE_KINDS, INIT_NAMES, type InitName, type NoiseKind } from "../nn/index.js";
 import { kmeans, evaluateClustering, type ClusteringScores } from "../cluster/index.js";
 import { DEC, PRETRAIN_DEFAULTS, CLUSTERING_DEFAULTS, defaultUpdateInterval, type ClusteringMethod, type DECConfig, type TargetMode, type UpdateRecord } from "../dec/index.js";
-import { saveModel, MODEL_FILES } from "../dec/model-dir.js";
+import { saveModel, loadModel, MODEL_FILES } from "../dec/model-dir.js";
+import type { Dataset } from "../io/index.js";
+import { REPORT_FILE, writeReport } from "../report/index.js";
 import { choice, dims, float, int, layerSizes } from "./options.js";
-import { createProgress } from "./progress.js";
+import { createProgress, type Progress } from "./progress.js";
 import { UsageError } from "./errors.js";
 import { checkK, clusterSizes, labelsOf, loadDataset, percent, printJson, scoreCells, seconds, sizesLine, table, warn, type DataCliOptions } from "./common.js";
 
@@ -50,6 +52,7 @@ interface TrainCliOptions extends DataCliOptions {
   checkpointEvery?: number;
   checkpointDir?: string;
   resume?: string;
+  report: boolean;
   json: boolean;
 }
 
@@ -98,6 +101,7 @@ export function trainCommand(): Command {
     .option("--checkpoint-every <n>", "save a resumable checkpoint every n target updates into --checkpoint-dir, kept after the run (default: no checkpoints)", int("--checkpoint-every", 1))
     .option("--checkpoint-dir <dir>", "where checkpoints go (default: <out>.checkpoint)")
     .option("--resume <dir>", "resume the clustering phase from a checkpoint directory (same data and options; pretraining and k-means are skipped) (default: start from scratch)")
+    .option("--no-report", `skip the HTML report (default: write <out>/${REPORT_FILE} from the training data; see deepclust report)`)
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .addHelpText(
       "after",
@@ -230,6 +234,7 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
     data: { file: resolve(data), format: ds.format, rows: X.rows, embeddingsColumn: ds.embeddingsColumn, labelsColumn: ds.labelsColumn, ...(o.labelsFile ? { labelsFile: resolve(o.labelsFile) } : {}) },
     metrics: { baseline: baselineRecord, selectedIteration: selected, resumedFrom: o.resume ? resolve(o.resume) : null, timings },
   });
+  const report = o.report ? await trainingReport(out, ds, o, progress) : null;
 
   const summary = {
     data: resolve(data),
@@ -248,6 +253,7 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
     warnings,
     timings,
     out: resolve(out),
+    report: report ? resolve(report) : null,
   };
   if (o.json) {
     printJson(summary);
@@ -288,7 +294,26 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
   progress.log(`time: ${stages.join(" | ")} | total ${seconds(timings.totalSeconds)}`);
   for (const w of warnings.slice(0, MAX_WARNINGS_SHOWN)) warn(`iteration ${w.iteration}: ${w.message}`);
   if (warnings.length > MAX_WARNINGS_SHOWN) warn(`… and ${warnings.length - MAX_WARNINGS_SHOWN} more (see ${out}/${MODEL_FILES.metrics})`);
-  progress.log(`wrote ${out}/ (${Object.values(MODEL_FILES).join(", ")})`);
+  progress.log(`wrote ${out}/ (${[...Object.values(MODEL_FILES), ...(report ? [REPORT_FILE] : [])].join(", ")})`);
+}
+
+/**
+ * Writes <out>/report.html from the training data. The model is saved by then, so a failure here
+ * is a warning (rerun `deepclust report`), not a failed training run.
+ */
+async function trainingReport(out: string, ds: Dataset, o: TrainCliOptions, progress: Progress): Promise<string | null> {
+  const file = join(out, REPORT_FILE);
+  progress.status("writing the report…");
+  const model = loadModel(out, { threads: o.threads });
+  try {
+    await writeReport(file, model, { dataset: ds });
+    return file;
+  } catch (e) {
+    warn(`the report was not written (${e instanceof Error ? e.message : String(e)}); run: deepclust report ${out} --data <data>`);
+    return null;
+  } finally {
+    await model.release();
+  }
 }
 
 /** The update whose state --select-best-by-labels kept: the first with the best ACC. */

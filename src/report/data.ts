@@ -1,0 +1,305 @@
+// What the report shows, assembled from a model directory (config.json, metrics.json) and,
+// optionally, a data file run through the model: plain JSON-able values, no chart or HTML here.
+//
+// The 2-D map is of the learned code (the model's transform) of at most `maxPoints` rows: a
+// uniform random subsample drawn from Rng(seed), the run's seed by default, so the same model and
+// data always give the same map.
+
+import { basename, resolve } from "node:path";
+import { Rng, gatherRows, rowSlice, type Matrix } from "../engine/index.js";
+import { clusteringAccuracy, contingencyMatrix, evaluateClustering, type Labels } from "../cluster/metrics.js";
+import type { DECModel } from "../dec/model-dir.js";
+import type { Dataset } from "../io/index.js";
+import { embed2d, type MapMethod } from "./embed2d.js";
+
+export const REPORT_DEFAULTS = { map: "umap" as MapMethod, maxPoints: 5000 };
+/** Rows assigned per call: bounds the memory of q (rows × k) on large data. */
+const PREDICT_CHUNK_ROWS = 16_384;
+/** Longest pass-through text shown in a map tooltip (characters). */
+export const TOOLTIP_TEXT_CHARS = 280;
+
+export interface ReportOptions {
+  /** Rows to assign, map and (with labels) score; none: the report shows the training record only. */
+  dataset?: Dataset | null;
+  /** Default "umap". */
+  map?: MapMethod;
+  /** Most rows on the map (default 5000). */
+  maxPoints?: number;
+  /** Seed of the subsample and of UMAP (default: the training run's seed). */
+  seed?: number;
+}
+
+export interface ScoreRow {
+  name: string;
+  acc: number;
+  nmi: number;
+  ari: number;
+}
+
+export interface MapPoint {
+  x: number;
+  y: number;
+  cluster: number;
+  label?: string;
+  id?: string;
+  text?: string;
+}
+
+export interface MappingRow {
+  cluster: number;
+  size: number;
+  /** The true class the Hungarian mapping assigns to the cluster (null: unmatched, when k > classes). */
+  label: string | null;
+  /** Rows of the cluster that belong to that class. */
+  matched: number;
+}
+
+export interface ContingencyCell {
+  label: string;
+  cluster: number;
+  /** The column's name on the heatmap: "cluster → class" ("cluster" when unmatched). */
+  column: string;
+  count: number;
+  mapped: boolean;
+}
+
+export interface ContingencyData {
+  /** Rows of the heatmap: the true classes, sorted as the metrics sort them. */
+  classes: string[];
+  /** Columns, in display order: matched clusters by their class, then the unmatched ones. */
+  columns: string[];
+  cells: ContingencyCell[];
+  mapping: MappingRow[];
+  /** Matched rows / rows: the clustering accuracy. */
+  accuracy: number;
+}
+
+export interface ReportData {
+  title: string;
+  generatedAt: string;
+  model: {
+    dir: string | null;
+    inputDim: number;
+    dims: number[];
+    k: number;
+    alpha: number;
+    method: string;
+    deepclustVersion: string;
+    createdAt: string;
+    seed: number;
+    trainingFile: string | null;
+    trainingRows: number | null;
+    iterations: number | null;
+    converged: boolean | null;
+    selectedIteration: number | null;
+  };
+  data: { file: string; rows: number; labelsColumn: string | null; hasLabels: boolean } | null;
+  pretrain: Array<{ epoch: number; stage: string; loss: number }>;
+  updates: Array<{ iteration: number; kl: number | null; rec: number | null; deltaLabel: number | null; nonEmpty: number; acc: number | null; nmi: number | null; ari: number | null }>;
+  scores: ScoreRow[];
+  timings: Array<{ stage: string; seconds: number }>;
+  sizes: { source: "data" | "training"; counts: number[] } | null;
+  map: { method: MapMethod; rows: number; shown: number; seed: number; points: MapPoint[] } | null;
+  contingency: ContingencyData | null;
+  notes: string[];
+}
+
+type Json = Record<string, unknown>;
+
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const obj = (v: unknown): Json | null => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Json) : null);
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+function scores(v: unknown): { acc: number; nmi: number; ari: number } | null {
+  const o = obj(v);
+  const acc = num(o?.acc);
+  const nmi = num(o?.nmi);
+  const ari = num(o?.ari);
+  return acc !== null && nmi !== null && ari !== null ? { acc, nmi, ari } : null;
+}
+
+/** Up to `max` row indices out of n, ascending: all of them, or a uniform sample drawn from Rng(seed). */
+export function subsampleIndices(n: number, max: number, seed: number): Uint32Array {
+  if (n <= max) return Uint32Array.from({ length: n }, (_, i) => i);
+  return new Rng(seed).permutation(n).slice(0, max).sort();
+}
+
+/**
+ * The contingency table of true classes × all k clusters (empty clusters included), with the
+ * Hungarian mapping that clustering accuracy uses: the same mapping, so the same accuracy.
+ */
+export function contingencyReport(truth: Labels, clusters: Int32Array, k: number): ContingencyData {
+  const { trueLabels, predLabels, counts } = contingencyMatrix(truth, clusters);
+  const { accuracy, mapping } = clusteringAccuracy(truth, clusters);
+  const kp = predLabels.length;
+  const column = new Map<number, number>(predLabels.map((c, j) => [Number(c), j]));
+  const classes = trueLabels.map(String);
+  const classIndex = new Map(trueLabels.map((l, i) => [l, i]));
+  const count = (i: number, cluster: number) => {
+    const j = column.get(cluster);
+    return j === undefined ? 0 : counts[i * kp + j]!;
+  };
+  const mapped = new Map<number, number>(); // cluster → class index
+  for (const [c, l] of mapping) mapped.set(Number(c), classIndex.get(l)!);
+  const sizes = new Array<number>(k).fill(0);
+  for (const c of clusters) sizes[c]!++;
+  const clustersInOrder = Array.from({ length: k }, (_, c) => c).sort((a, b) => (mapped.get(a) ?? Infinity) - (mapped.get(b) ?? Infinity) || a - b);
+  const name = (c: number) => (mapped.has(c) ? `${c} → ${classes[mapped.get(c)!]}` : String(c));
+  const cells: ContingencyCell[] = [];
+  for (let i = 0; i < classes.length; i++) {
+    for (const c of clustersInOrder) cells.push({ label: classes[i]!, cluster: c, column: name(c), count: count(i, c), mapped: mapped.get(c) === i });
+  }
+  const mappingRows = Array.from({ length: k }, (_, c): MappingRow => {
+    const i = mapped.get(c);
+    return { cluster: c, size: sizes[c]!, label: i === undefined ? null : classes[i]!, matched: i === undefined ? 0 : count(i, c) };
+  });
+  return { classes, columns: clustersInOrder.map(name), cells, mapping: mappingRows, accuracy };
+}
+
+/** A column of the data's pass-through columns by name, case-insensitively. */
+function passthroughColumn(ds: Dataset, name: string): string[] | null {
+  const key = Object.keys(ds.passthrough).find((c) => c.toLowerCase() === name);
+  return key === undefined ? null : ds.passthrough[key]!;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Everything the report shows. `metrics` is metrics.json (null or {} for a model without a training record). */
+export async function assembleReport(model: DECModel, metrics: Json | null, options: ReportOptions = {}): Promise<ReportData> {
+  const config = model.config;
+  const training = obj(config.training) ?? {};
+  const m = metrics ?? {};
+  const notes: string[] = [];
+  const seed = options.seed ?? num(training.seed) ?? 0;
+  const method = String(config.method ?? "dec");
+  const name = method.toUpperCase();
+
+  let epoch = 0;
+  const pretrain = arr(m.pretrainHistory)
+    .map(obj)
+    .filter((e): e is Json => e !== null && num(e.loss) !== null)
+    .map((e) => ({ epoch: ++epoch, stage: String(e.stage ?? "pretrain"), loss: num(e.loss)! }));
+
+  const updates = arr(m.history)
+    .map(obj)
+    .filter((u): u is Json => u !== null && num(u.iteration) !== null)
+    .map((u) => {
+      const s = scores(u.metrics);
+      const sizes = arr(u.clusterSizes);
+      return {
+        iteration: num(u.iteration)!,
+        kl: num(u.lossKl) ?? (u.lossRec === undefined ? num(u.loss) : null),
+        rec: num(u.lossRec),
+        deltaLabel: num(u.deltaLabel),
+        nonEmpty: num(u.nonEmpty) ?? sizes.filter((x) => typeof x === "number" && x > 0).length,
+        acc: s?.acc ?? null,
+        nmi: s?.nmi ?? null,
+        ari: s?.ari ?? null,
+      };
+    });
+
+  const scoreRows: ScoreRow[] = [];
+  const baseline = scores(m.baseline);
+  const init = scores(m.initMetrics);
+  const final = scores(m.metrics);
+  const selectedIteration = num(m.selectedIteration);
+  if (baseline) scoreRows.push({ name: "k-means (raw data)", ...baseline });
+  if (init) scoreRows.push({ name: "AE + k-means", ...init });
+  if (final) scoreRows.push({ name: selectedIteration !== null ? `${name} (selected by labels)` : name, ...final });
+
+  const t = obj(m.timings) ?? {};
+  const timings = (
+    [
+      ["k-means (raw data)", t.baselineSeconds],
+      ["pretraining", t.pretrainSeconds],
+      ["k-means (code)", t.kmeansSeconds],
+      [name, t.clusteringSeconds],
+      ["total", t.totalSeconds],
+    ] as const
+  )
+    .map(([stage, s]) => ({ stage, seconds: num(s) }))
+    .filter((x): x is { stage: string; seconds: number } => x.seconds !== null && x.seconds > 0);
+
+  const trainingData = obj(config.data);
+  const trainingFile = typeof trainingData?.file === "string" ? trainingData.file : null;
+  let sizes: ReportData["sizes"] = null;
+  let map: ReportData["map"] = null;
+  let contingency: ContingencyData | null = null;
+  let data: ReportData["data"] = null;
+
+  const ds = options.dataset ?? null;
+  if (ds) {
+    const X = ds.X;
+    const labels = ds.labels;
+    data = { file: resolve(ds.file), rows: X.rows, labelsColumn: ds.labelsColumn, hasLabels: labels !== null };
+    const clusters = new Int32Array(X.rows);
+    for (let from = 0; from < X.rows; from += PREDICT_CHUNK_ROWS) {
+      const to = Math.min(X.rows, from + PREDICT_CHUNK_ROWS);
+      clusters.set(await model.predict(rowSlice(X, from, to)), from); // q of one chunk at a time
+    }
+    const counts = new Array<number>(model.k).fill(0);
+    for (const c of clusters) counts[c]!++;
+    sizes = { source: "data", counts };
+
+    if (labels) {
+      contingency = contingencyReport(labels as Labels, clusters, model.k);
+      if (trainingFile === null || resolve(trainingFile) !== data.file) scoreRows.push({ name: `${name} on ${basename(ds.file)}`, ...evaluateClustering(labels as Labels, clusters) });
+    }
+
+    const maxPoints = Math.max(1, options.maxPoints ?? REPORT_DEFAULTS.maxPoints);
+    const index = subsampleIndices(X.rows, maxPoints, seed);
+    const sub: Matrix = { data: new Float32Array(index.length * X.cols), rows: index.length, cols: X.cols };
+    gatherRows(X, index, 0, index.length, sub.data);
+    const code = await model.transform(sub);
+    const { xy, method: used, note } = embed2d(code, options.map ?? REPORT_DEFAULTS.map, seed);
+    if (note) notes.push(note);
+    const ids = passthroughColumn(ds, "id");
+    const texts = passthroughColumn(ds, "text");
+    const round = (v: number) => Math.round(v * 1e4) / 1e4;
+    const points = Array.from(index, (row, i): MapPoint => ({
+      x: round(xy[2 * i]!),
+      y: round(xy[2 * i + 1]!),
+      cluster: clusters[row]!,
+      ...(labels ? { label: String(labels[row]) } : {}),
+      ...(ids ? { id: ids[row]! } : {}),
+      ...(texts ? { text: truncate(texts[row]!, TOOLTIP_TEXT_CHARS) } : {}),
+    }));
+    map = { method: used, rows: X.rows, shown: points.length, seed, points };
+  } else {
+    const counts = arr(m.clusterSizes).map(num);
+    if (counts.length === model.k && counts.every((c) => c !== null)) sizes = { source: "training", counts: counts as number[] };
+    notes.push("No data given (--data): the report has no map of the code and no contingency table.");
+  }
+
+  return {
+    title: config.data && trainingFile ? `${name} on ${basename(trainingFile)}` : `${name} model`,
+    generatedAt: new Date().toISOString(),
+    model: {
+      dir: model.dir ? resolve(model.dir) : null,
+      inputDim: config.inputDim,
+      dims: [...config.dims],
+      k: config.k,
+      alpha: config.alpha,
+      method,
+      deepclustVersion: String(config.deepclustVersion ?? ""),
+      createdAt: String(config.createdAt ?? ""),
+      seed: num(training.seed) ?? 0,
+      trainingFile,
+      trainingRows: num(trainingData?.rows) ?? num(m.rows),
+      iterations: num(m.iterations),
+      converged: typeof m.converged === "boolean" ? m.converged : null,
+      selectedIteration,
+    },
+    data,
+    pretrain,
+    updates,
+    scores: scoreRows,
+    timings,
+    sizes,
+    map,
+    contingency,
+    notes,
+  };
+}

@@ -1,0 +1,234 @@
+// The report's charts as Vega-Lite specs (rendered in the page by vega-embed). Each spec carries
+// its data inline (data.values), so the page needs no file or network access.
+
+import type { ReportData } from "./data.js";
+
+export type Spec = Record<string, unknown>;
+
+export interface Chart {
+  /** The id of the chart's container element in the page. */
+  id: string;
+  /** Section heading the chart appears under. */
+  section: "training" | "clusters" | "labels";
+  spec: Spec;
+  /** vega-embed's renderer: SVG, or canvas for the thousands of points of the map. */
+  renderer: "svg" | "canvas";
+}
+
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+const WIDTH = 620;
+/** Categorical colours of the clusters (repeats beyond 20 clusters; the tooltips name the cluster). */
+const CLUSTER_SCHEME = "tableau20";
+/** Heatmap cells above this many get no count labels (they would not fit). */
+const MAX_LABELLED_CELLS = 900;
+
+function spec(body: Spec): Spec {
+  return { $schema: SCHEMA, config: { view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, title: { fontSize: 14, anchor: "start" } }, ...body };
+}
+
+function clusterColor(k: number): Spec {
+  return { field: "cluster", type: "nominal", title: "cluster", scale: { scheme: CLUSTER_SCHEME }, ...(k > 20 ? { legend: null } : { legend: { columns: k > 10 ? 2 : 1 } }) };
+}
+
+export function pretrainChart(d: ReportData): Chart | null {
+  if (d.pretrain.length === 0) return null;
+  const stages = new Set(d.pretrain.map((p) => p.stage));
+  return {
+    id: "chart-pretrain",
+    section: "training",
+    renderer: "svg",
+    spec: spec({
+      title: { text: "Autoencoder pretraining", subtitle: "mean reconstruction loss (MSE) per epoch" },
+      width: WIDTH,
+      height: 220,
+      data: { values: d.pretrain },
+      mark: { type: "line", point: d.pretrain.length <= 60, tooltip: true },
+      encoding: {
+        x: { field: "epoch", type: "quantitative", title: "epoch", axis: { tickMinStep: 1 } },
+        y: { field: "loss", type: "quantitative", title: "reconstruction loss", scale: { zero: false } },
+        ...(stages.size > 1 ? { color: { field: "stage", type: "nominal", title: "stage" } } : {}),
+        tooltip: [
+          { field: "epoch", type: "quantitative" },
+          { field: "stage", type: "nominal" },
+          { field: "loss", type: "quantitative", format: ".5f" },
+        ],
+      },
+    }),
+  };
+}
+
+export function clusteringChart(d: ReportData): Chart | null {
+  if (d.updates.length === 0) return null;
+  const name = d.model.method.toUpperCase();
+  // One x domain for every panel (a panel's filter would otherwise narrow its own).
+  const x = { field: "iteration", type: "quantitative", title: "iteration", scale: { domain: [d.updates[0]!.iteration, d.updates.at(-1)!.iteration], nice: false } };
+  const panel = (field: string, title: string, extra: Spec = {}, format = ".5f"): Spec => ({
+    height: 110,
+    width: WIDTH,
+    transform: [{ filter: `isValid(datum.${field})` }],
+    mark: { type: "line", point: d.updates.length <= 40, ...(extra.mark as Spec | undefined) },
+    encoding: {
+      x,
+      y: { field, type: "quantitative", title, scale: { zero: false }, ...(extra.y as Spec | undefined) },
+      tooltip: [
+        { field: "iteration", type: "quantitative" },
+        { field, type: "quantitative", title, format },
+      ],
+    },
+  });
+  const panels: Spec[] = [];
+  if (d.updates.some((u) => u.kl !== null)) panels.push(panel("kl", "KL(P‖Q) loss"));
+  if (d.updates.some((u) => u.rec !== null)) panels.push(panel("rec", "reconstruction loss"));
+  if (d.updates.some((u) => u.deltaLabel !== null)) panels.push(panel("deltaLabel", "Δlabel", { y: { axis: { format: "%" }, scale: { zero: true } } }, ".3%"));
+  panels.push(panel("nonEmpty", "non-empty clusters", { mark: { interpolate: "step-after" }, y: { scale: { domain: [0, d.model.k] }, axis: { tickMinStep: 1 } } }, "d"));
+  if (d.updates.some((u) => u.acc !== null)) {
+    panels.push({
+      height: 110,
+      width: WIDTH,
+      transform: [{ filter: "isValid(datum.acc)" }, { fold: ["acc", "nmi", "ari"], as: ["score", "value"] }],
+      mark: { type: "line", point: d.updates.length <= 40 },
+      encoding: {
+        x,
+        y: { field: "value", type: "quantitative", title: "score (labels)", scale: { domain: [0, 1] } },
+        color: { field: "score", type: "nominal", title: "score", sort: ["acc", "nmi", "ari"] },
+        tooltip: [
+          { field: "iteration", type: "quantitative" },
+          { field: "score", type: "nominal" },
+          { field: "value", type: "quantitative", format: ".4f" },
+        ],
+      },
+    });
+  }
+  return {
+    id: "chart-clustering",
+    section: "training",
+    renderer: "svg",
+    spec: spec({
+      title: { text: `${name} clustering phase`, subtitle: "per target update: loss since the previous update, fraction of points that changed cluster, clusters in use" },
+      data: { values: d.updates },
+      vconcat: panels,
+      resolve: { scale: { color: "independent" } },
+    }),
+  };
+}
+
+export function sizesChart(d: ReportData): Chart | null {
+  if (!d.sizes) return null;
+  const values = d.sizes.counts.map((size, cluster) => ({ cluster, size }));
+  const n = d.sizes.counts.reduce((a, b) => a + b, 0);
+  return {
+    id: "chart-sizes",
+    section: "clusters",
+    renderer: "svg",
+    spec: spec({
+      title: { text: "Cluster sizes", subtitle: d.sizes.source === "data" ? `${n} rows of the data` : `${n} training rows (at the end of training)` },
+      width: Math.max(WIDTH, Math.min(4000, 12 * values.length)),
+      height: 200,
+      data: { values },
+      transform: [{ calculate: `datum.size / ${Math.max(n, 1)}`, as: "share" }],
+      mark: { type: "bar" },
+      encoding: {
+        x: { field: "cluster", type: "ordinal", title: "cluster", ...(values.length > 60 ? { axis: { labels: false, ticks: false } } : {}) },
+        y: { field: "size", type: "quantitative", title: "rows" },
+        color: { ...clusterColor(d.model.k), legend: null },
+        tooltip: [
+          { field: "cluster", type: "ordinal" },
+          { field: "size", type: "quantitative", title: "rows" },
+          { field: "share", type: "quantitative", format: ".1%" },
+        ],
+      },
+    }),
+  };
+}
+
+export function mapChart(d: ReportData): Chart | null {
+  if (!d.map) return null;
+  const m = d.map;
+  const axis = m.method === "umap" ? "UMAP" : "PC";
+  const points = m.points;
+  const has = (f: "label" | "id" | "text") => points.some((p) => p[f] !== undefined);
+  const subtitle = `${m.method === "umap" ? "UMAP" : "PCA"} of the learned code, ${m.shown === m.rows ? `all ${m.rows} rows` : `${m.shown} of ${m.rows} rows (seeded subsample, seed ${m.seed})`}; scroll to zoom, drag to pan`;
+  return {
+    id: "chart-map",
+    section: "clusters",
+    renderer: "canvas",
+    spec: spec({
+      title: { text: "Map of the code, coloured by cluster", subtitle },
+      width: WIDTH,
+      height: 520,
+      data: { values: points },
+      params: [{ name: "zoom", select: "interval", bind: "scales" }],
+      mark: { type: "circle", size: points.length > 2000 ? 14 : 24, opacity: 0.75 },
+      encoding: {
+        x: { field: "x", type: "quantitative", title: `${axis} 1`, scale: { zero: false }, axis: { labels: false, ticks: false, grid: false } },
+        y: { field: "y", type: "quantitative", title: `${axis} 2`, scale: { zero: false }, axis: { labels: false, ticks: false, grid: false } },
+        color: clusterColor(d.model.k),
+        tooltip: [
+          { field: "cluster", type: "nominal" },
+          ...(has("label") ? [{ field: "label", type: "nominal", title: "true class" }] : []),
+          ...(has("id") ? [{ field: "id", type: "nominal" }] : []),
+          ...(has("text") ? [{ field: "text", type: "nominal" }] : []),
+        ],
+      },
+    }),
+  };
+}
+
+export function contingencyChart(d: ReportData): Chart | null {
+  const c = d.contingency;
+  if (!c) return null;
+  const step = c.columns.length > 40 || c.classes.length > 40 ? 12 : 28;
+  const labelled = c.cells.length <= MAX_LABELLED_CELLS;
+  const max = Math.max(1, ...c.cells.map((x) => x.count));
+  const x = { field: "column", type: "ordinal", title: "cluster → mapped class", sort: c.columns, axis: { labelAngle: -45 } };
+  const y = { field: "label", type: "ordinal", title: "true class", sort: c.classes };
+  return {
+    id: "chart-contingency",
+    section: "labels",
+    renderer: c.cells.length > 10_000 ? "canvas" : "svg",
+    spec: spec({
+      title: {
+        text: "Contingency matrix: true class × cluster",
+        subtitle: `columns ordered by the Hungarian mapping (cluster → class); outlined cells are the mapped pairs (ACC ${(100 * c.accuracy).toFixed(1)} %)`,
+      },
+      width: { step },
+      height: { step },
+      data: { values: c.cells },
+      encoding: { x, y },
+      layer: [
+        { mark: { type: "rect", fill: "#f4f4f4" } },
+        {
+          transform: [{ filter: "datum.count > 0" }],
+          mark: { type: "rect" },
+          encoding: {
+            color: { field: "count", type: "quantitative", title: "rows", scale: { scheme: "blues", domainMin: 0 } },
+            tooltip: [
+              { field: "label", type: "nominal", title: "true class" },
+              { field: "cluster", type: "nominal" },
+              { field: "count", type: "quantitative", title: "rows" },
+              { field: "mapped", type: "nominal", title: "mapped pair" },
+            ],
+          },
+        },
+        { transform: [{ filter: "datum.mapped" }], mark: { type: "rect", filled: false, stroke: "#d62728", strokeWidth: 2 } },
+        ...(labelled
+          ? [
+              {
+                transform: [{ filter: "datum.count > 0" }],
+                mark: { type: "text", fontSize: step > 20 ? 10 : 7 },
+                encoding: {
+                  text: { field: "count", type: "quantitative" },
+                  color: { condition: { test: `datum.count > ${max / 2}`, value: "white" }, value: "black" },
+                },
+              },
+            ]
+          : []),
+      ],
+    }),
+  };
+}
+
+/** Every chart the data allows, in page order. */
+export function reportCharts(d: ReportData): Chart[] {
+  return [sizesChart(d), mapChart(d), contingencyChart(d), pretrainChart(d), clusteringChart(d)].filter((c): c is Chart => c !== null);
+}
