@@ -4,7 +4,7 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, extname } from "node:path";
 import { argmaxRows, type Matrix } from "../engine/index.js";
-import { InputError, readDataset, type Dataset, type ReadDatasetOptions } from "../io/index.js";
+import { InputError, readDataset, readDatasetChunks, type Dataset, type DatasetChunk, type ReadChunksOptions, type ReadDatasetOptions } from "../io/index.js";
 import type { ClusteringScores } from "../cluster/index.js";
 
 export interface DataCliOptions {
@@ -14,12 +14,20 @@ export interface DataCliOptions {
 }
 
 export async function loadDataset(file: string, o: DataCliOptions, extra: ReadDatasetOptions = {}): Promise<Dataset> {
-  return readDataset(file, {
+  return readDataset(file, { ...columnOptions(o), ...extra });
+}
+
+/** The dataset in chunks of rows (readDatasetChunks with the common column options). */
+export function streamDataset(file: string, o: DataCliOptions, extra: ReadChunksOptions = {}): AsyncGenerator<DatasetChunk> {
+  return readDatasetChunks(file, { ...columnOptions(o), ...extra });
+}
+
+function columnOptions(o: DataCliOptions): ReadDatasetOptions {
+  return {
     ...(o.embeddingsColumn !== undefined ? { embeddingsColumn: o.embeddingsColumn } : {}),
     ...(o.labelsColumn !== undefined ? { labelsColumn: o.labelsColumn } : {}),
     ...(o.labelsFile !== undefined ? { labelsFile: o.labelsFile } : {}),
-    ...extra,
-  });
+  };
 }
 
 /** The labels of a dataset in the type the metrics take (all numbers or all strings). */
@@ -31,9 +39,14 @@ export function labelsOf(ds: Dataset): number[] | string[] | null {
 export function requireLabels(ds: Dataset): number[] | string[] {
   const labels = labelsOf(ds);
   if (labels) return labels;
+  throw noLabelsError(ds);
+}
+
+/** The error for data without labels (no labels column, no labels file), listing the columns there are. */
+export function noLabelsError(ds: Pick<Dataset | DatasetChunk, "file" | "embeddingsColumn" | "passthrough">): InputError {
   const columns = [...(ds.embeddingsColumn ? [ds.embeddingsColumn] : []), ...Object.keys(ds.passthrough)];
   const has = columns.length ? ` (the file has columns ${columns.map((c) => `'${c}'`).join(", ")})` : "";
-  throw new InputError(ds.file, `no labels: no 'labels' or 'label' column${has}; name one with --labels-column, or give --labels-file`);
+  return new InputError(ds.file, `no labels: no 'labels' or 'label' column${has}; name one with --labels-column, or give --labels-file`);
 }
 
 /** Fails before any work when a predictions file could not be written (extension, directory). */
@@ -49,11 +62,29 @@ export function checkK(k: number, ds: Dataset): void {
   if (k > ds.X.rows) throw new InputError(ds.file, `k = ${k} clusters is more than the ${ds.X.rows} data rows`);
 }
 
-/** Pass-through columns for an output file: the input's other columns, then its labels. */
+/** Pass-through columns for an output file: the input's other columns, then its labels (see also chunkColumnNames). */
 export function outputColumns(ds: Dataset): Record<string, string[]> {
   const cols: Record<string, string[]> = { ...ds.passthrough };
   if (ds.labels && ds.labelsColumn && !(ds.labelsColumn in cols)) cols[ds.labelsColumn] = ds.labels.map(String);
   return cols;
+}
+
+/** outputColumns for a stream: the names, from its first chunk (the input's other columns, then its labels). */
+export function chunkColumnNames(chunk: DatasetChunk): string[] {
+  const names = Object.keys(chunk.passthrough);
+  if (chunk.labels && chunk.labelsColumn && !names.includes(chunk.labelsColumn)) names.push(chunk.labelsColumn);
+  return names;
+}
+
+/** A chunk's values of the columns `names` (chunkColumnNames of the first chunk). */
+export function chunkColumns(chunk: DatasetChunk, names: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const name of names) {
+    const own = Object.hasOwn(chunk.passthrough, name) ? chunk.passthrough[name] : undefined;
+    const values = own ?? (name === chunk.labelsColumn ? chunk.labels : null) ?? new Array<string>(chunk.X.rows).fill("");
+    Object.defineProperty(out, name, { value: values, enumerable: true });
+  }
+  return out;
 }
 
 export function rowsOf(cols: Record<string, string[]>, from: number, to: number): Record<string, string[]> {

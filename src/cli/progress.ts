@@ -3,7 +3,8 @@
 import cliProgress from "cli-progress";
 
 export interface Progress {
-  start(label: string, total: number, unit: string): void;
+  /** A bar to `total`; with total null (a stream of unknown length) the count and the rate only. */
+  start(label: string, total: number | null, unit: string): void;
   update(value: number, info?: string): void;
   stop(): void;
   /** A line of human-readable output (stderr when stdout is reserved for JSON). */
@@ -23,11 +24,9 @@ export function createProgress(opts: { json: boolean; stream?: NodeJS.WriteStrea
   return {
     start(label, total, unit) {
       bar?.stop();
-      bar = new cliProgress.SingleBar(
-        { format: `${label.padEnd(14)} [{bar}] {value}/{total} ${unit} | {rate} | ETA {eta_formatted} | {info}`, stream, hideCursor: true, clearOnComplete: false },
-        cliProgress.Presets.shades_classic,
-      );
-      bar.start(total, 0, { info: "", rate: "–" });
+      const format = total === null ? `${label.padEnd(14)} {value} ${unit} | {rate} | {info}` : `${label.padEnd(14)} [{bar}] {value}/{total} ${unit} | {rate} | ETA {eta_formatted} | {info}`;
+      bar = new cliProgress.SingleBar({ format, stream, hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic);
+      bar.start(total ?? 0, 0, { info: "", rate: "–" });
       t0 = performance.now();
       unitName = unit;
     },

@@ -1,10 +1,12 @@
 // Accumulates a dataset row by row, as every streaming reader (CSV, JSONL, Parquet) produces it:
-// vectors go straight into one growing Float32Array (no arrays of arrays), labels and
-// pass-through columns into string columns. It owns the checks that every format shares, so a
-// ragged row or a NaN reads the same whatever the file type.
+// vectors go straight into a growing Float32Array (no arrays of arrays), labels and pass-through
+// columns into string columns. It owns the checks that every format shares, so a ragged row or a
+// NaN reads the same whatever the file type. The rows are handed out in chunks of at most
+// `chunkRows` (takeChunk); with the default (no limit) the whole file is one chunk.
 //
-// Rows in errors are data rows counted from 1 (a CSV header is not counted; a JSONL blank line is
-// not a row): row N is X's row N − 1, the row pandas shows at index N − 1.
+// Rows in errors are data rows counted from 1 over the whole file (a CSV header is not counted; a
+// JSONL blank line is not a row): row N is the file's matrix row N − 1, the row pandas shows at
+// index N − 1, whichever chunk holds it.
 
 import type { Matrix } from "../engine/index.js";
 import { InputError } from "./errors.js";
@@ -12,11 +14,25 @@ import { InputError } from "./errors.js";
 export interface BuilderOptions {
   limit?: number;
   expectedDim?: number;
+  /** Most rows per chunk (default: unbounded, one chunk). */
+  chunkRows?: number;
+}
+
+/** Rows [firstRow, firstRow + X.rows) of a file, as the builder collected them. */
+export interface BuiltChunk {
+  firstRow: number;
+  X: Matrix;
+  /** The labels as written in the file (see finalizeLabels). */
+  labels: string[];
+  passthrough: Record<string, string[]>;
 }
 
 export class DatasetBuilder {
+  /** Rows pushed so far, over the whole file. */
   rows = 0;
   cols = 0;
+  /** The first row held (rows before it were handed out by takeChunk). */
+  private start = 0;
   private data = new Float32Array(0);
   private capacityRows = 0;
   /**
@@ -25,9 +41,10 @@ export class DatasetBuilder {
    * A good answer means one allocation instead of a series of doublings.
    */
   estimateRows: () => number = () => 0;
-  private readonly labelValues: string[] = [];
+  private labelValues: string[] = [];
   private readonly columns = new Map<string, string[]>();
   readonly limit: number;
+  readonly chunkRows: number;
 
   constructor(
     readonly file: string,
@@ -35,10 +52,22 @@ export class DatasetBuilder {
   ) {
     this.limit = options.limit ?? Infinity;
     if (!(this.limit >= 1)) throw new RangeError(`limit must be ≥ 1, got ${options.limit}`);
+    this.chunkRows = options.chunkRows ?? Infinity;
+    if (!(this.chunkRows >= 1)) throw new RangeError(`chunkRows must be ≥ 1, got ${options.chunkRows}`);
   }
 
   get full(): boolean {
     return this.rows >= this.limit;
+  }
+
+  /** Rows held and not yet handed out. */
+  get pending(): number {
+    return this.rows - this.start;
+  }
+
+  /** A whole chunk is held: take it before pushing more. */
+  get chunkReady(): boolean {
+    return this.rows - this.start >= this.chunkRows;
   }
 
   /** Makes room for the next row of `n` values and returns its offset; checks the dimension. */
@@ -52,17 +81,18 @@ export class DatasetBuilder {
     } else if (n !== this.cols) {
       throw new InputError(this.file, `expected ${this.cols} values, got ${n}`, row, column);
     }
-    if (this.rows === this.capacityRows) {
+    const held = this.rows - this.start;
+    if (held === this.capacityRows) {
       const cap = this.capacityRows;
-      const guess = Math.ceil(this.estimateRows());
+      const guess = Math.ceil(this.estimateRows()) - this.start;
       // Grow by at least a quarter even when the guess is barely above: no quadratic copying.
-      const next = Math.min(guess > cap ? Math.max(guess, Math.ceil(cap * 1.25)) : Math.max(1024, cap * 2), this.limit);
+      const next = Math.min(guess > cap ? Math.max(guess, Math.ceil(cap * 1.25)) : Math.max(1024, cap * 2), this.limit - this.start, this.chunkRows);
       const grown = new Float32Array(next * this.cols);
       grown.set(this.data);
       this.data = grown;
       this.capacityRows = next;
     }
-    return this.rows * this.cols;
+    return held * this.cols;
   }
 
   /** A row given as already-decoded values (a JSON array, a Parquet list). */
@@ -124,7 +154,7 @@ export class DatasetBuilder {
 
   /** The label of the row being added (call before pushing its vector). */
   label(value: unknown, column: string): void {
-    const row = this.labelValues.length + 1;
+    const row = this.start + this.labelValues.length + 1;
     if (value === null || value === undefined) throw new InputError(this.file, "missing label", row, column);
     const s = typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
     if (s.trim() === "") throw new InputError(this.file, "empty label", row, column);
@@ -133,36 +163,40 @@ export class DatasetBuilder {
 
   /** A pass-through value; rows that lack the column read "" (JSONL keys may come and go). */
   passthrough(column: string, value: unknown): void {
+    const held = this.rows - this.start;
     let col = this.columns.get(column);
     if (col === undefined) {
-      col = new Array<string>(this.rows).fill("");
+      col = [];
       this.columns.set(column, col);
     }
-    col[this.rows] = cellText(value);
+    while (col.length < held) col.push("");
+    col[held] = cellText(value);
   }
 
-  matrix(): Matrix {
-    const n = this.rows * this.cols;
+  /**
+   * Hands out the rows held (vectors, labels as written, pass-through columns) and starts the next
+   * chunk. A pass-through column seen once stays in every later chunk ("" where rows lack it).
+   */
+  takeChunk(): BuiltChunk {
+    const n = this.rows - this.start;
+    const size = n * this.cols;
     // A close estimate leaves a few percent of slack: keep it (a view) rather than hold the data
-    // twice while copying; a poor one would waste memory for the matrix's lifetime, so copy.
-    const data = this.data.length - n <= this.data.length / 16 ? this.data.subarray(0, n) : this.data.slice(0, n);
-    this.data = new Float32Array(0);
-    return { data, rows: this.rows, cols: this.cols };
-  }
-
-  labels(): (number | string)[] {
-    return finalizeLabels(this.labelValues);
-  }
-
-  passthroughColumns(): Record<string, string[]> {
-    const out: Record<string, string[]> = {};
+    // twice while copying; a poor one would waste memory for the chunk's lifetime, so copy.
+    const data = this.data.length - size <= this.data.length / 16 ? this.data.subarray(0, size) : this.data.slice(0, size);
+    const passthrough: Record<string, string[]> = {};
     for (const [name, col] of this.columns) {
-      while (col.length < this.rows) col.push("");
-      col.length = this.rows;
+      while (col.length < n) col.push("");
+      col.length = n;
       // defineProperty: a column called "__proto__" stays a column.
-      Object.defineProperty(out, name, { value: col, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(passthrough, name, { value: col, enumerable: true, writable: true, configurable: true });
+      this.columns.set(name, []);
     }
-    return out;
+    const chunk: BuiltChunk = { firstRow: this.start, X: { data, rows: n, cols: this.cols }, labels: this.labelValues, passthrough };
+    this.start = this.rows;
+    this.data = new Float32Array(0);
+    this.capacityRows = 0;
+    this.labelValues = [];
+    return chunk;
   }
 }
 

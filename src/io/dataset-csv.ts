@@ -2,12 +2,12 @@
 // BOM, CRLF). Two layouts:
 // - the reference format: an embeddings column holding a JSON array string per row;
 // - "wide": one numeric column per dimension, besides id/text/label columns.
-// The layout is decided from the header and the first data row.
+// The layout is decided from the header and the first data row; the rows come in chunks.
 
 import { createReadStream } from "node:fs";
 import { pipeline } from "node:stream";
 import { CsvError, parse } from "csv-parse";
-import type { Dataset, ReadDatasetOptions } from "./dataset.js";
+import type { FormatChunk, ReadChunksOptions, ReadDatasetOptions } from "./dataset.js";
 import { DatasetBuilder } from "./dataset-builder.js";
 import { findConventional, LABEL_NAMES, listNames, requireColumn } from "./dataset-columns.js";
 import { InputError } from "./errors.js";
@@ -19,7 +19,8 @@ type Layout =
   | { kind: "json"; embeddings: number; label: number; passthrough: number[] }
   | { kind: "wide"; dims: number[]; dimNames: string[]; label: number; passthrough: number[] };
 
-export async function readCsvDataset(file: string, options: ReadDatasetOptions, size: number, delimiter: string): Promise<Omit<Dataset, "format">> {
+/** The rows of a CSV/TSV file in chunks of at most `options.chunkRows` (default: one chunk). */
+export async function* readCsvChunks(file: string, options: ReadChunksOptions, size: number, delimiter: string): AsyncGenerator<FormatChunk> {
   const builder = new DatasetBuilder(file, options);
   let bytesRead = 0; // approximately: field lengths plus separators
   builder.estimateRows = () => (builder.rows < 1024 ? 1024 : (size / bytesRead) * builder.rows * 1.02);
@@ -28,6 +29,16 @@ export async function readCsvDataset(file: string, options: ReadDatasetOptions, 
   pipeline(source, parser, () => {}); // a read error surfaces through the iterator below
   let header: string[] | undefined;
   let layout: Layout | undefined;
+  const take = (h: string[], l: Layout): FormatChunk => {
+    const c = builder.takeChunk();
+    return {
+      ...c,
+      labels: l.label >= 0 ? c.labels : null,
+      labelsColumn: l.label >= 0 ? h[l.label]! : null,
+      embeddingsColumn: l.kind === "json" ? h[l.embeddings]! : null,
+      totalRows: null,
+    };
+  };
   try {
     for await (const record of parser as AsyncIterable<string[]>) {
       if (header === undefined) {
@@ -42,6 +53,7 @@ export async function readCsvDataset(file: string, options: ReadDatasetOptions, 
       if (layout.kind === "json") builder.pushJsonText(record[layout.embeddings]!, header[layout.embeddings]!);
       else builder.pushFields(record, layout.dims, layout.dimNames);
       if (builder.full) break;
+      if (builder.chunkReady) yield take(header, layout);
     }
   } catch (e) {
     if (e instanceof CsvError) throw new InputError(file, `malformed CSV (${e.message})`, header === undefined ? undefined : builder.rows + 1);
@@ -51,14 +63,7 @@ export async function readCsvDataset(file: string, options: ReadDatasetOptions, 
   }
   if (header === undefined) throw new InputError(file, "the file is empty (no header line)");
   if (layout === undefined) throw new InputError(file, "no data rows (only a header)");
-  return {
-    file,
-    X: builder.matrix(),
-    labels: layout.label >= 0 ? builder.labels() : null,
-    labelsColumn: layout.label >= 0 ? header[layout.label]! : null,
-    embeddingsColumn: layout.kind === "json" ? header[layout.embeddings]! : null,
-    passthrough: builder.passthroughColumns(),
-  };
+  if (builder.pending > 0) yield take(header, layout);
 }
 
 function checkHeader(file: string, record: string[]): string[] {

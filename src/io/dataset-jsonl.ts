@@ -1,15 +1,17 @@
 // JSONL datasets: one JSON object per line, {"embedding": [...], "label": ..., ...}. Lines are
-// streamed (readline), each parsed once; the vector may also be a JSON array string, as in the
-// CSV format. Keys other than the vector and the label are passed through.
+// streamed (readline), each parsed once, and handed out in chunks; the vector may also be a JSON
+// array string, as in the CSV format. Keys other than the vector and the label are passed through:
+// a key first seen in a later row is a column from that chunk on ("" in the rows without it).
 
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import type { Dataset, ReadDatasetOptions } from "./dataset.js";
+import type { FormatChunk, ReadChunksOptions, ReadDatasetOptions } from "./dataset.js";
 import { DatasetBuilder } from "./dataset-builder.js";
 import { EMBEDDING_NAMES, findConventional, LABEL_NAMES, listNames, requireColumn } from "./dataset-columns.js";
 import { InputError } from "./errors.js";
 
-export async function readJsonlDataset(file: string, options: ReadDatasetOptions, size: number): Promise<Omit<Dataset, "format">> {
+/** The rows of a JSONL file in chunks of at most `options.chunkRows` (default: one chunk). */
+export async function* readJsonlChunks(file: string, options: ReadChunksOptions, size: number): AsyncGenerator<FormatChunk> {
   const builder = new DatasetBuilder(file, options);
   let bytesRead = 0;
   builder.estimateRows = () => (builder.rows < 1024 ? 1024 : (size / bytesRead) * builder.rows * 1.02);
@@ -17,6 +19,10 @@ export async function readJsonlDataset(file: string, options: ReadDatasetOptions
   const lines = createInterface({ input: source, crlfDelay: Infinity });
   let embeddingsKey: string | undefined;
   let labelKey: string | null = null;
+  const take = (key: string): FormatChunk => {
+    const c = builder.takeChunk();
+    return { ...c, labels: labelKey !== null ? c.labels : null, labelsColumn: labelKey, embeddingsColumn: key, totalRows: null };
+  };
   try {
     for await (const raw of lines) {
       const line = builder.rows === 0 ? raw.replace(/^\uFEFF/, "") : raw;
@@ -47,20 +53,14 @@ export async function readJsonlDataset(file: string, options: ReadDatasetOptions
       else if (v === undefined) throw new InputError(file, `missing (the object has keys ${listNames(Object.keys(rec))})`, row, embeddingsKey);
       else throw new InputError(file, `expected an array of numbers, got ${JSON.stringify(v)?.slice(0, 60)}`, row, embeddingsKey);
       if (builder.full) break;
+      if (builder.chunkReady) yield take(embeddingsKey);
     }
   } finally {
     lines.close();
     source.destroy();
   }
   if (embeddingsKey === undefined) throw new InputError(file, "no data rows (only blank lines)");
-  return {
-    file,
-    X: builder.matrix(),
-    labels: labelKey !== null ? builder.labels() : null,
-    labelsColumn: labelKey,
-    embeddingsColumn: embeddingsKey,
-    passthrough: builder.passthroughColumns(),
-  };
+  if (builder.pending > 0) yield take(embeddingsKey);
 }
 
 function pickEmbeddingsKey(file: string, keys: string[], options: ReadDatasetOptions): string {

@@ -1,18 +1,20 @@
 // Parquet datasets through hyparquet (pure JS, maintained): a list-of-numbers column (pyarrow's
 // list<float>/list<double>, also a fixed-size list, which Parquet stores as a list) or a string
-// column of JSON arrays, plus an optional label column. Row groups are read one at a time, so
-// only one group's decoded values are held besides the output matrix. hyparquet-compressors adds
-// the codecs beyond snappy (polars writes zstd by default).
+// column of JSON arrays, plus an optional label column. Rows are read a range at a time: a chunk's
+// worth when the file has an offset index (page locations; pyarrow's write_page_index=True, Spark,
+// hyparquet-writer), else a whole row group, so only that range's decoded values are held besides
+// the chunk. hyparquet-compressors adds the codecs beyond snappy (polars writes zstd by default).
 
 import { open, type FileHandle } from "node:fs/promises";
-import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type ColumnData, type FileMetaData, type SchemaTree } from "hyparquet";
+import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type ColumnData, type FileMetaData, type RowGroup, type SchemaTree } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
-import type { Dataset, ReadDatasetOptions } from "./dataset.js";
+import type { FormatChunk, ReadChunksOptions, ReadDatasetOptions } from "./dataset.js";
 import { DatasetBuilder } from "./dataset-builder.js";
 import { EMBEDDING_NAMES, findConventional, LABEL_NAMES, listNames, requireColumn } from "./dataset-columns.js";
 import { InputError } from "./errors.js";
 
-export async function readParquetDataset(file: string, options: ReadDatasetOptions, size: number): Promise<Omit<Dataset, "format">> {
+/** The rows of a Parquet file in chunks of at most `options.chunkRows` (default: one chunk). */
+export async function* readParquetChunks(file: string, options: ReadChunksOptions, size: number): AsyncGenerator<FormatChunk> {
   const fh = await open(file, "r");
   try {
     const buffer = fileBuffer(fh, size);
@@ -29,59 +31,74 @@ export async function readParquetDataset(file: string, options: ReadDatasetOptio
     if (options.labelsColumn !== undefined) label = names[requireColumn(file, names, options.labelsColumn)]!;
     else if (options.labelsFile === undefined) label = names[findConventional(names, LABEL_NAMES)] ?? null;
     const passthrough = names.filter((n) => n !== embeddings && n !== label);
+    const columns = [embeddings, ...(label !== null ? [label] : []), ...passthrough];
 
     const builder = new DatasetBuilder(file, options);
-    const total = Number(metadata.num_rows);
+    const total = Math.min(Number(metadata.num_rows), builder.limit);
     builder.estimateRows = () => total;
+    const take = (): FormatChunk => {
+      const c = builder.takeChunk();
+      return { ...c, labels: label !== null ? c.labels : null, labelsColumn: label, embeddingsColumn: embeddings, totalRows: total };
+    };
     let groupStart = 0;
     for (const group of metadata.row_groups) {
-      const rowStart = groupStart;
+      const start = groupStart;
       groupStart += Number(group.num_rows);
-      const rowEnd = Math.min(groupStart, rowStart + builder.limit - builder.rows);
-      if (rowEnd <= rowStart) continue;
-      const chunks = new Map<string, ColumnData[]>();
-      try {
-        await parquetRead({
-          file: buffer,
-          metadata,
-          columns: [embeddings, ...(label !== null ? [label] : []), ...passthrough],
-          rowStart,
-          rowEnd,
-          compressors,
-          onChunk: (c) => {
-            const list = chunks.get(c.columnName);
-            if (list) list.push(c);
-            else chunks.set(c.columnName, [c]);
-          },
-        });
-      } catch (e) {
-        throw new InputError(file, `cannot decode rows ${rowStart + 1}–${rowEnd} (${(e as Error).message})`);
-      }
-      const column = (name: string) => gather(chunks.get(name) ?? [], rowStart, rowEnd);
-      const vectors = column(embeddings);
-      const labels = label !== null ? column(label) : null;
-      const others = passthrough.map((n) => [n, column(n)] as const);
-      for (let i = 0; i < rowEnd - rowStart; i++) {
-        if (labels !== null) builder.label(labels[i], label!);
-        for (const [n, values] of others) builder.passthrough(n, values[i]);
-        const v = vectors[i];
-        if (typeof v === "string") builder.pushJsonText(v, embeddings);
-        else if (v !== null && v !== undefined && typeof v === "object" && "length" in v) builder.pushValues(v as ArrayLike<unknown>, embeddings);
-        else throw new InputError(file, v === null || v === undefined ? "missing vector (null)" : `expected a list of numbers, got ${String(v)}`, builder.rows + 1, embeddings);
+      const end = Math.min(groupStart, start + builder.limit - builder.rows);
+      // With an offset index (page locations), a row range reads only the pages it overlaps:
+      // windows of a chunk. Without one, every range would read the whole column chunk, so the
+      // group is read once.
+      const window = Number.isFinite(builder.chunkRows) && hasOffsetIndex(group, columns) ? builder.chunkRows : end - start;
+      for (let rowStart = start; rowStart < end; rowStart += window) {
+        const rowEnd = Math.min(end, rowStart + window);
+        const chunks = new Map<string, ColumnData[]>();
+        try {
+          await parquetRead({
+            file: buffer,
+            metadata,
+            columns,
+            rowStart,
+            rowEnd,
+            useOffsetIndex: true,
+            compressors,
+            onChunk: (c) => {
+              const list = chunks.get(c.columnName);
+              if (list) list.push(c);
+              else chunks.set(c.columnName, [c]);
+            },
+          });
+        } catch (e) {
+          throw new InputError(file, `cannot decode rows ${rowStart + 1}–${rowEnd} (${(e as Error).message})`);
+        }
+        const column = (name: string) => gather(chunks.get(name) ?? [], rowStart, rowEnd);
+        const vectors = column(embeddings);
+        const labels = label !== null ? column(label) : null;
+        const others = passthrough.map((n) => [n, column(n)] as const);
+        chunks.clear();
+        for (let i = 0; i < rowEnd - rowStart; i++) {
+          if (labels !== null) builder.label(labels[i], label!);
+          for (const [n, values] of others) builder.passthrough(n, values[i]);
+          const v = vectors[i];
+          if (typeof v === "string") builder.pushJsonText(v, embeddings);
+          else if (v !== null && v !== undefined && typeof v === "object" && "length" in v) builder.pushValues(v as ArrayLike<unknown>, embeddings);
+          else throw new InputError(file, v === null || v === undefined ? "missing vector (null)" : `expected a list of numbers, got ${String(v)}`, builder.rows + 1, embeddings);
+          if (builder.chunkReady) yield take();
+        }
       }
       if (builder.full) break;
     }
-    return {
-      file,
-      X: builder.matrix(),
-      labels: label !== null ? builder.labels() : null,
-      labelsColumn: label,
-      embeddingsColumn: embeddings,
-      passthrough: builder.passthroughColumns(),
-    };
+    if (builder.pending > 0) yield take();
   } finally {
     await fh.close();
   }
+}
+
+/** Whether every column read has page locations (an offset index) in this row group. */
+function hasOffsetIndex(group: RowGroup, columns: readonly string[]): boolean {
+  return group.columns.every((c) => {
+    const name = c.meta_data?.path_in_schema[0];
+    return name === undefined || !columns.includes(name) || (c.offset_index_offset !== undefined && (c.offset_index_length ?? 0) > 0);
+  });
 }
 
 // The user's column; else a conventional name; else the one list-of-numbers column.

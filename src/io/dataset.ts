@@ -1,18 +1,20 @@
-// Reads an embeddings dataset from CSV, JSONL, NPY (or IDX) or Parquet into one row-major matrix
-// plus optional labels and pass-through columns. The format comes from the extension, else from
-// the content. Every problem is an InputError naming the file and, where there is one, the row
-// and column. Rows are data rows counted from 1: a CSV header is not counted, so row N is the
-// matrix's row N − 1 whatever the format (see dataset-builder.ts).
+// Reads an embeddings dataset from CSV, JSONL, NPY (or IDX) or Parquet: whole, into one row-major
+// matrix plus optional labels and pass-through columns (readDataset), or streamed in chunks of rows
+// (readDatasetChunks), through the same per-format readers and checks. The format comes from the
+// extension, else from the content. Every problem is an InputError naming the file and, where there
+// is one, the row and column. Rows are data rows counted from 1: a CSV header is not counted, so
+// row N is the matrix's row N − 1 whatever the format (see dataset-builder.ts).
 
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { extname } from "node:path";
 import type { Matrix } from "../engine/index.js";
 import { InputError } from "./errors.js";
-import { readMatrix } from "./matrix-file.js";
-import { readCsvDataset } from "./dataset-csv.js";
-import { readJsonlDataset } from "./dataset-jsonl.js";
-import { readParquetDataset } from "./dataset-parquet.js";
-import { readLabelsFile } from "./npy-labels.js";
+import { finalizeLabels } from "./dataset-builder.js";
+import { readCsvChunks } from "./dataset-csv.js";
+import { readJsonlChunks } from "./dataset-jsonl.js";
+import { readMatrixChunks } from "./dataset-matrix.js";
+import { readParquetChunks } from "./dataset-parquet.js";
+import { checkLabelCount, loadLabelsFile, readLabelsFile } from "./npy-labels.js";
 
 export type DatasetFormat = "csv" | "tsv" | "jsonl" | "npy" | "idx" | "parquet";
 
@@ -42,6 +44,37 @@ export interface ReadDatasetOptions {
   expectedDim?: number;
 }
 
+/** Rows per chunk when none is asked for: 16,384 rows of 768 float32 values are 48 MiB. */
+export const DEFAULT_CHUNK_ROWS = 16_384;
+
+export interface ReadChunksOptions extends ReadDatasetOptions {
+  /** Most rows per chunk (default DEFAULT_CHUNK_ROWS); the last chunk may hold fewer. */
+  chunkRows?: number;
+}
+
+/** Consecutive rows of a dataset file, as readDatasetChunks hands them out. */
+export interface DatasetChunk {
+  file: string;
+  format: DatasetFormat;
+  /** The chunk's first row in the file, counted from 0: its row i is row firstRow + i + 1 in messages. */
+  firstRow: number;
+  X: Matrix;
+  /** The chunk's labels as written in the file (readDataset makes all-integer labels numbers); null without labels. */
+  labels: string[] | null;
+  labelsColumn: string | null;
+  embeddingsColumn: string | null;
+  /**
+   * Every other column (e.g. id, text), one string per row of the chunk. JSONL: every key seen so
+   * far in the file, "" in the rows without it (a key first seen later joins later chunks).
+   */
+  passthrough: Record<string, string[]>;
+  /** The rows the file holds (after `limit`) when the format says so up front (NPY, IDX, Parquet); null for CSV and JSONL. */
+  totalRows: number | null;
+}
+
+/** A chunk as a format's reader yields it (readDatasetChunks adds the file and the format). */
+export type FormatChunk = Omit<DatasetChunk, "file" | "format">;
+
 const EXTENSIONS: Record<string, DatasetFormat> = {
   ".csv": "csv",
   ".tsv": "tsv",
@@ -52,30 +85,47 @@ const EXTENSIONS: Record<string, DatasetFormat> = {
   ".pq": "parquet",
 };
 
+/**
+ * Streams a dataset file: its rows in chunks of at most `chunkRows`, read as they are handed out, so
+ * only about one chunk is held at a time whatever the file's size (a Parquet file without an offset
+ * index is read a row group at a time). The checks and messages are readDataset's: an error names
+ * the file, the row (counted over the whole file) and the column, and comes when the reader gets
+ * there, after the chunks before it. The dimension is taken from the first row (or the header)
+ * and held to on every later row, and to `expectedDim` when given. Labels from `labelsFile` are
+ * read first (they are small) and sliced per chunk.
+ */
+export async function* readDatasetChunks(file: string, options: ReadChunksOptions = {}): AsyncGenerator<DatasetChunk> {
+  const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  if (!(Number.isInteger(chunkRows) && chunkRows >= 1)) throw new RangeError(`chunkRows must be an integer ≥ 1, got ${chunkRows}`);
+  const { format, chunks } = openChunks(file, { ...options, chunkRows });
+  const labels = options.labelsFile !== undefined ? loadLabelsFile(options.labelsFile).map(String) : null;
+  let rows = 0;
+  for await (const c of chunks) {
+    rows = c.firstRow + c.X.rows;
+    if (labels !== null) {
+      if (labels.length < rows) {
+        // Count the rows, for the message readDataset gives.
+        for await (const rest of chunks) rows = rest.firstRow + rest.X.rows;
+        checkLabelCount(options.labelsFile!, labels.length, rows, file, options.limit !== undefined);
+      }
+      c.labels = labels.slice(c.firstRow, rows);
+      c.labelsColumn = null;
+    }
+    yield { file, format, ...c };
+  }
+  if (rows === 0) throw new InputError(file, "no data rows");
+  if (labels !== null) checkLabelCount(options.labelsFile!, labels.length, rows, file, options.limit !== undefined);
+}
+
+/** Reads a whole dataset file into one matrix (the rows of readDatasetChunks, as one chunk). */
 export async function readDataset(file: string, options: ReadDatasetOptions = {}): Promise<Dataset> {
-  if (options.labelsFile !== undefined && options.labelsColumn !== undefined) {
-    throw new InputError(file, "give either a labels column or a labels file, not both");
+  const { format, chunks } = openChunks(file, { ...options, chunkRows: Infinity });
+  let ds: Dataset | undefined;
+  for await (const c of chunks) {
+    if (ds !== undefined) throw new Error("readDataset: more than one chunk");
+    ds = { file, format, X: c.X, labels: c.labels && finalizeLabels(c.labels), labelsColumn: c.labelsColumn, embeddingsColumn: c.embeddingsColumn, passthrough: c.passthrough };
   }
-  const size = fileSize(file);
-  const format = EXTENSIONS[extname(file).toLowerCase()] ?? sniff(file);
-  let ds: Dataset;
-  switch (format) {
-    case "csv":
-    case "tsv":
-      ds = { format, ...(await readCsvDataset(file, options, size, format === "tsv" ? "\t" : ",")) };
-      break;
-    case "jsonl":
-      ds = { format, ...(await readJsonlDataset(file, options, size)) };
-      break;
-    case "parquet":
-      ds = { format, ...(await readParquetDataset(file, options, size)) };
-      break;
-    case "npy":
-    case "idx":
-      ds = readMatrixDataset(file, format, options);
-      break;
-  }
-  if (ds.X.rows === 0) throw new InputError(file, "no data rows");
+  if (ds === undefined || ds.X.rows === 0) throw new InputError(file, "no data rows");
   if (options.labelsFile !== undefined) {
     ds.labels = readLabelsFile(options.labelsFile, ds.X.rows, file, options.limit !== undefined);
     ds.labelsColumn = null;
@@ -83,15 +133,26 @@ export async function readDataset(file: string, options: ReadDatasetOptions = {}
   return ds;
 }
 
-function readMatrixDataset(file: string, format: DatasetFormat, options: ReadDatasetOptions): Dataset {
-  const X = readMatrix(file, options.limit !== undefined ? { limit: options.limit } : {});
-  if (options.expectedDim !== undefined && X.cols !== options.expectedDim) {
-    throw new InputError(file, `${X.cols} dimensions, but the model expects ${options.expectedDim}`);
+// The checks before any row is read (options, the file exists and is not empty), the format, and
+// the format's chunk reader (lazy: nothing more is read until the first chunk is asked for).
+function openChunks(file: string, options: ReadChunksOptions): { format: DatasetFormat; chunks: AsyncGenerator<FormatChunk> } {
+  if (options.labelsFile !== undefined && options.labelsColumn !== undefined) {
+    throw new InputError(file, "give either a labels column or a labels file, not both");
   }
-  for (const [name, value] of [["embeddingsColumn", options.embeddingsColumn], ["labelsColumn", options.labelsColumn]] as const) {
-    if (value !== undefined) throw new InputError(file, `a ${format === "npy" ? ".npy" : "IDX"} file has no named columns (${name} '${value}'); give labels as a labels file`);
+  const size = fileSize(file);
+  const format = EXTENSIONS[extname(file).toLowerCase()] ?? sniff(file);
+  switch (format) {
+    case "csv":
+    case "tsv":
+      return { format, chunks: readCsvChunks(file, options, size, format === "tsv" ? "\t" : ",") };
+    case "jsonl":
+      return { format, chunks: readJsonlChunks(file, options, size) };
+    case "parquet":
+      return { format, chunks: readParquetChunks(file, options, size) };
+    case "npy":
+    case "idx":
+      return { format, chunks: readMatrixChunks(file, format, options) };
   }
-  return { file, format, X, labels: null, labelsColumn: null, embeddingsColumn: null, passthrough: {} };
 }
 
 function fileSize(file: string): number {

@@ -1,6 +1,6 @@
 // IDX files (the MNIST distribution format): big-endian header, then raw uint8 data.
 
-import { readFileSync } from "node:fs";
+import { fstatSync, readFileSync, readSync } from "node:fs";
 import type { Matrix } from "../engine/index.js";
 
 export class IdxError extends Error {}
@@ -20,6 +20,26 @@ function parse(file: string): { dims: number[]; data: Uint8Array } {
   const n = dims.reduce((a, b) => a * b, 1);
   if (buf.length - offset !== n) throw new IdxError(`${file}: header says ${n} values, file holds ${buf.length - offset}`);
   return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + offset, n) };
+}
+
+/**
+ * The header of IDX images read from an open file: images (rows), pixels per image (cols) and
+ * where the pixels start. Checks what readIdxImages checks, without reading the pixels.
+ */
+export function readIdxImagesHeader(file: string, fd: number): { rows: number; cols: number; dataOffset: number } {
+  const head = Buffer.alloc(4 + 4 * 255);
+  const got = readSync(fd, head, 0, head.length, 0);
+  if (got < 4 || head[0] !== 0 || head[1] !== 0) throw new IdxError(`${file}: not an IDX file (bad magic number)`);
+  if (head[2] !== 0x08) throw new IdxError(`${file}: only unsigned-byte IDX data is supported (type 0x${head[2]!.toString(16)})`);
+  const rank = head[3]!;
+  const offset = 4 + 4 * rank;
+  if (got < offset) throw new IdxError(`${file}: truncated header`);
+  const dims = Array.from({ length: rank }, (_, i) => head.readUInt32BE(4 + 4 * i));
+  const n = dims.reduce((a, b) => a * b, 1);
+  const held = fstatSync(fd).size - offset;
+  if (held !== n) throw new IdxError(`${file}: header says ${n} values, file holds ${held}`);
+  if (dims.length < 2) throw new IdxError(`${file}: expected images (rank ≥ 2), got rank ${dims.length}`);
+  return { rows: dims[0]!, cols: dims.slice(1).reduce((a, b) => a * b, 1), dataOffset: offset };
 }
 
 /** Images as rows of pixels scaled to [0, 1]; `limit` keeps the first rows only. */

@@ -50,12 +50,15 @@ export function readMatrix(file: string, options: ReadMatrixOptions = {}): Matri
   return m;
 }
 
-/** Rejects NaN/±Inf, naming the first offending row and column (1-based, as a user counts). */
-export function validateFinite(file: string, m: Matrix): void {
+/**
+ * Rejects NaN/±Inf, naming the first offending row and column (1-based, as a user counts); `m` is
+ * the file's rows from `firstRow` (0-based) on.
+ */
+export function validateFinite(file: string, m: Matrix, firstRow = 0): void {
   const d = m.data;
   for (let i = 0; i < d.length; i++) {
     if (!Number.isFinite(d[i]!)) {
-      const row = Math.floor(i / m.cols) + 1;
+      const row = firstRow + Math.floor(i / m.cols) + 1;
       throw new InputError(file, `value ${d[i]} is not finite`, row, `dimension ${(i % m.cols) + 1}`);
     }
   }

@@ -25,6 +25,13 @@ const INT_DTYPES: Record<string, { bytes: number; view: (b: ArrayBuffer) => IntA
  * labels are dropped instead of rejected.
  */
 export function readLabelsFile(file: string, rows: number, dataFile: string, limited: boolean): (number | string)[] {
+  const labels = loadLabelsFile(file);
+  checkLabelCount(file, labels.length, rows, dataFile, limited);
+  return labels.length > rows ? labels.slice(0, rows) : labels;
+}
+
+/** Every label of a labels file, however many rows the data has (readLabelsFile checks the count). */
+export function loadLabelsFile(file: string): (number | string)[] {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
@@ -33,14 +40,14 @@ export function readLabelsFile(file: string, rows: number, dataFile: string, lim
     throw new InputError(file, code === "ENOENT" ? "file not found" : `cannot read (${code ?? String(e)})`);
   }
   if (buf.length === 0) throw new InputError(file, "the file is empty");
-  let labels: (number | string)[];
-  if (buf.toString("latin1", 0, 6) === "\x93NUMPY") labels = readNpyLabels(file);
-  else if (buf[0] === 0 && buf[1] === 0 && buf[2] === 0x08 && buf[3] === 1) labels = readIdx(file);
-  else labels = readTextLabels(file, buf.toString("utf8"));
-  if (labels.length < rows || (labels.length > rows && !limited)) {
-    throw new InputError(file, `${labels.length} labels for the ${rows} rows of ${dataFile}`);
-  }
-  return labels.length > rows ? labels.slice(0, rows) : labels;
+  if (buf.toString("latin1", 0, 6) === "\x93NUMPY") return readNpyLabels(file);
+  if (buf[0] === 0 && buf[1] === 0 && buf[2] === 0x08 && buf[3] === 1) return readIdx(file);
+  return readTextLabels(file, buf.toString("utf8"));
+}
+
+/** One label per row: fewer is an error, and more unless the data was cut short (`limited`). */
+export function checkLabelCount(file: string, labels: number, rows: number, dataFile: string, limited: boolean): void {
+  if (labels < rows || (labels > rows && !limited)) throw new InputError(file, `${labels} labels for the ${rows} rows of ${dataFile}`);
 }
 
 function readIdx(file: string): number[] {

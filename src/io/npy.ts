@@ -2,7 +2,8 @@
 // because later readers stream rows from disk in chunks, which the npm parsers (whole-buffer
 // only) do not do; the format is a short text header followed by raw data.
 
-import { openSync, readSync, closeSync, fstatSync, writeFileSync, renameSync, rmSync } from "node:fs";
+import { openSync, read, readSync, closeSync, fstatSync, writeFileSync, renameSync, rmSync } from "node:fs";
+import { promisify } from "node:util";
 import type { Matrix } from "../engine/index.js";
 import { InputError } from "./errors.js";
 
@@ -34,8 +35,8 @@ export function readNpyHeader(file: string, fd: number): NpyHeader {
   return { dtype: descr, rows: dims[0]!, cols: dims[1]!, dataOffset: start + headerLen };
 }
 
-/** Reads a whole 2-D .npy into a float32 matrix (float64 is converted). */
-export function readNpy(file: string): Matrix {
+/** Opens a 2-D .npy, reads its header and checks that the file holds all the data it announces. */
+export function openNpy(file: string): { fd: number; header: NpyHeader } {
   let fd: number;
   try {
     fd = openSync(file, "r");
@@ -44,23 +45,75 @@ export function readNpy(file: string): Matrix {
   }
   try {
     const h = readNpyHeader(file, fd);
-    const n = h.rows * h.cols;
-    const bytesPer = h.dtype === "<f4" ? 4 : 8;
-    const expected = h.dataOffset + n * bytesPer;
+    const expected = h.dataOffset + h.rows * h.cols * npyItemSize(h);
     const size = fstatSync(fd).size;
     if (size < expected) throw new InputError(file, `truncated: header says ${h.rows}×${h.cols}, file has ${size} of ${expected} bytes`);
-    const out = new Float32Array(n);
-    if (h.dtype === "<f4") {
-      readSync(fd, new Uint8Array(out.buffer), 0, n * 4, h.dataOffset);
-    } else {
-      const chunkRows = Math.max(1, Math.floor((8 << 20) / (h.cols * 8)));
-      const buf = new Float64Array(chunkRows * h.cols);
-      for (let r = 0; r < h.rows; r += chunkRows) {
-        const rows = Math.min(chunkRows, h.rows - r);
-        readSync(fd, new Uint8Array(buf.buffer, 0, rows * h.cols * 8), 0, rows * h.cols * 8, h.dataOffset + r * h.cols * 8);
-        for (let i = 0; i < rows * h.cols; i++) out[r * h.cols + i] = buf[i]!;
-      }
-    }
+    return { fd, header: h };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+export function npyItemSize(h: NpyHeader): number {
+  return h.dtype === "<f4" ? 4 : 8;
+}
+
+const readAsync = promisify(read);
+
+/** Bytes per read: large reads in one call are capped by the OS (and by Node at 2 GiB). */
+const READ_BYTES = 16 << 20;
+
+/**
+ * Rows [start, start + count) of an opened .npy into `out` (float32; float64 is converted), in
+ * reads of a few MiB: no more than `out` and one read buffer are ever held.
+ */
+export async function readNpyRows(fd: number, h: NpyHeader, start: number, count: number, out: Float32Array): Promise<void> {
+  for (const piece of npyPieces(h, start, count, out)) piece.done((await readAsync(fd, piece.target, 0, piece.target.length, piece.position)).bytesRead);
+}
+
+/** readNpyRows with synchronous reads on a file descriptor. */
+export function readNpyRowsSync(fd: number, h: NpyHeader, start: number, count: number, out: Float32Array): void {
+  for (const piece of npyPieces(h, start, count, out)) piece.done(readSync(fd, piece.target, 0, piece.target.length, piece.position));
+}
+
+interface NpyPiece {
+  /** Where one read goes: the output's own bytes (float32) or a scratch buffer (float64). */
+  target: Uint8Array;
+  position: number;
+  /** Call with the bytes read: checks the count and converts float64. */
+  done(bytesRead: number): void;
+}
+
+// The reads that copy rows into `out`, one at a time (the float64 scratch buffer is reused).
+function* npyPieces(h: NpyHeader, start: number, count: number, out: Float32Array): Generator<NpyPiece> {
+  const item = npyItemSize(h);
+  const total = count * h.cols * item;
+  const base = h.dataOffset + start * h.cols * item;
+  const f32 = h.dtype === "<f4";
+  const scratch = f32 ? null : new Float64Array(Math.min(total, READ_BYTES) / 8);
+  for (let off = 0; off < total; off += READ_BYTES) {
+    const n = Math.min(READ_BYTES, total - off);
+    const target = scratch === null ? new Uint8Array(out.buffer, out.byteOffset + off, n) : new Uint8Array(scratch.buffer, 0, n);
+    yield {
+      target,
+      position: base + off,
+      done(bytesRead) {
+        if (bytesRead !== n) throw new Error(`short read (${bytesRead} of ${n} bytes at offset ${base + off})`);
+        if (scratch === null) return;
+        const o = off / 8;
+        for (let i = 0; i < n / 8; i++) out[o + i] = scratch[i]!;
+      },
+    };
+  }
+}
+
+/** Reads a whole 2-D .npy into a float32 matrix (float64 is converted). */
+export function readNpy(file: string): Matrix {
+  const { fd, header: h } = openNpy(file);
+  try {
+    const out = new Float32Array(h.rows * h.cols);
+    readNpyRowsSync(fd, h, 0, h.rows, out);
     return { data: out, rows: h.rows, cols: h.cols };
   } finally {
     closeSync(fd);
