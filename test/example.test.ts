@@ -1,0 +1,74 @@
+// The bundled example as a user meets it (`npm test` builds dist/ first): the built CLI trains on
+// examples/reuters/train.csv, predicts examples/reuters/test.csv with its id and text columns
+// passed through, and scores the test split. A short schedule keeps it to a few seconds; the
+// quality assertions are the ones any working run must meet (better than chance, every test row
+// assigned once, predictions consistent with evaluate).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "csv-parse/sync";
+import { evaluateClustering } from "../src/cluster/metrics.js";
+
+const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
+const example = new URL("../examples/reuters/", import.meta.url).pathname;
+const train = join(example, "train.csv");
+const testCsv = join(example, "test.csv");
+const dir = mkdtempSync(join(tmpdir(), "deepclust-example-"));
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd: dir });
+  assert.equal(r.status, 0, `deepclust ${args.join(" ")}\n${r.stderr}`);
+  return r.stdout;
+}
+
+type Row = Record<string, string>;
+const read = (f: string): Row[] => parse(readFileSync(f), { columns: true }) as Row[];
+
+test("the committed example has the documented shape and stays small", () => {
+  const rows = [...read(train), ...read(testCsv)];
+  assert.equal(rows.length, 7522);
+  assert.deepEqual(Object.keys(rows[0]!), ["id", "text", "embeddings", "labels"]);
+  assert.equal(new Set(rows.map((r) => r.labels)).size, 10);
+  assert.equal(new Set(rows.map((r) => r.id)).size, rows.length, "ids are unique across the splits");
+  for (const r of rows.slice(0, 200)) {
+    assert.equal((JSON.parse(r.embeddings!) as number[]).length, 100);
+    assert.ok(r.text!.length <= 200);
+  }
+  assert.ok(statSync(train).size + statSync(testCsv).size <= 15e6);
+});
+
+test("train → predict → evaluate on the example through the built CLI", () => {
+  const model = join(dir, "model");
+  const summary = JSON.parse(
+    run("train", train, "-k", "10", "--method", "idec", "--pretrain-epochs", "3", "--max-iter", "100", "--threads", "1", "--no-report", "--out", model, "--json"),
+  ) as { rows: number; baseline: { acc: number }; dec: { acc: number; nmi: number } };
+  assert.equal(summary.rows, 6018);
+  // Ten unbalanced classes: a constant assignment would score ACC 0.496 (earn) and NMI 0.
+  assert.ok(summary.dec.nmi > 0.3, `NMI ${summary.dec.nmi}`);
+
+  const out = join(dir, "test-predictions.csv");
+  run("predict", model, testCsv, "--out", out);
+  const truth = read(testCsv);
+  const pred = read(out);
+  assert.equal(pred.length, truth.length);
+  assert.deepEqual(Object.keys(pred[0]!).slice(0, 4), ["id", "text", "labels", "cluster"]);
+  assert.deepEqual(
+    pred.map((r) => r.id),
+    truth.map((r) => r.id),
+  );
+  for (const r of pred) assert.ok(Number(r.confidence) > 0 && Number(r.confidence) <= 1);
+
+  const scores = JSON.parse(run("evaluate", model, testCsv, "--json")) as { n: number; acc: number; nmi: number; ari: number };
+  assert.equal(scores.n, truth.length);
+  const fromPredictions = evaluateClustering(
+    truth.map((r) => r.labels!),
+    pred.map((r) => Number(r.cluster)),
+  );
+  assert.ok(Math.abs(scores.acc - fromPredictions.acc) < 1e-12 && Math.abs(scores.nmi - fromPredictions.nmi) < 1e-12);
+  assert.ok(scores.nmi > 0.3, `test NMI ${scores.nmi}`);
+  assert.ok(!existsSync(`${out}.tmp`));
+});
