@@ -3,14 +3,15 @@
 // comparison a user needs to judge it: k-means on the raw data vs AE + k-means vs DEC.
 
 import { Command, Option } from "commander";
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { Rng, DEVICES, executionProviders, type Device } from "../engine/index.js";
+import { existsSync, statSync } from "node:fs";
+import { freemem } from "node:os";
+import { extname, join, resolve } from "node:path";
+import { Rng, DEVICES, executionProviders, type Device, type Rows } from "../engine/index.js";
 import { NOISE_KINDS, INIT_NAMES, type InitName, type NoiseKind } from "../nn/index.js";
 import { kmeans, evaluateClustering, type ClusteringScores } from "../cluster/index.js";
 import { DEC, PRETRAIN_DEFAULTS, CLUSTERING_DEFAULTS, defaultUpdateInterval, type ClusteringMethod, type DECConfig, type TargetMode, type UpdateRecord } from "../dec/index.js";
 import { saveModel, loadModel, MODEL_FILES } from "../dec/model-dir.js";
-import type { Dataset } from "../io/index.js";
+import { InputError, NpySource, readLabelsFile, type Dataset } from "../io/index.js";
 import { REPORT_FILE, writeReport } from "../report/index.js";
 import { choice, dims, float, int, layerSizes } from "./options.js";
 import { createProgress, type Progress } from "./progress.js";
@@ -53,10 +54,16 @@ interface TrainCliOptions extends DataCliOptions {
   checkpointDir?: string;
   resume?: string;
   report: boolean;
+  outOfCore: boolean;
+  memoryBudget?: number;
+  shuffleBlock?: number;
+  kmeansSample?: number;
   json: boolean;
 }
 
 const DEFAULT_OUT = "model";
+/** Rows per block read from disk by out-of-core training: 65,536 × 768 float32 = 192 MiB (two are kept). */
+const OUT_OF_CORE_BLOCK = 65_536;
 const DEFAULT_LR = { sgd: 0.01, adam: 0.001 };
 const MAX_WARNINGS_SHOWN = 10;
 
@@ -102,6 +109,10 @@ export function trainCommand(): Command {
     .option("--checkpoint-dir <dir>", "where checkpoints go (default: <out>.checkpoint)")
     .option("--resume <dir>", "resume the clustering phase from a checkpoint directory (same data and options; pretraining and k-means are skipped) (default: start from scratch)")
     .option("--no-report", `skip the HTML report (default: write <out>/${REPORT_FILE} from the training data; see deepclust report)`)
+    .option("--out-of-core", "read a .npy from disk while training instead of loading it (default: only when the file is larger than --memory-budget)", false)
+    .option("--memory-budget <MB>", "a .npy larger than this trains out of core (default: half the free memory)", int("--memory-budget", 0))
+    .option("--kmeans-sample <rows>", "run the initial k-means on this many seeded rows of the code, then assign every row (default: all rows)", int("--kmeans-sample", 1))
+    .option("--shuffle-block <rows>", `block-shuffled passes, reading blocks of this many consecutive rows (default: ${OUT_OF_CORE_BLOCK} out of core, else a true permutation; 0: a true permutation)`, int("--shuffle-block", 0))
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .addHelpText(
       "after",
@@ -125,10 +136,50 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
   if (o.checkpointDir !== undefined && o.checkpointEvery === undefined) throw new UsageError("--checkpoint-dir needs --checkpoint-every");
   executionProviders(o.device); // an unavailable device fails here, before any work
 
-  const ds = await loadDataset(data, o);
-  const X = ds.X;
-  const labels = labelsOf(ds);
-  checkK(o.clusters, ds);
+  const source = openOutOfCore(data, o);
+  try {
+    await trainOn(data, o, out, source, progress);
+  } finally {
+    source?.close();
+  }
+}
+
+/** The .npy as an on-disk row source when it trains out of core (--out-of-core, or larger than --memory-budget), else null. */
+function openOutOfCore(data: string, o: TrainCliOptions): NpySource | null {
+  const isNpy = extname(data).toLowerCase() === ".npy";
+  let size = 0;
+  try {
+    size = statSync(data).size;
+  } catch {
+    return null; // loadDataset reports the missing file
+  }
+  const budget = (o.memoryBudget ?? Math.floor(freemem() / 2 / 2 ** 20)) * 2 ** 20;
+  if (!o.outOfCore && size <= budget) return null;
+  if (!isNpy) {
+    if (o.outOfCore) throw new UsageError(`--out-of-core reads .npy files only; convert ${data} to a float32 .npy (rows × dims)`);
+    return null; // other formats load whole, as before
+  }
+  if (o.resume !== undefined) throw new UsageError("--resume is not supported out of core yet (train in memory, or without --resume)");
+  const block = o.shuffleBlock ?? OUT_OF_CORE_BLOCK;
+  return NpySource.open(data, block > 0 ? { cacheBlockRows: block } : {});
+}
+
+async function trainOn(data: string, o: TrainCliOptions, out: string, source: NpySource | null, progress: Progress): Promise<void> {
+  let ds: Dataset | null = null;
+  let X: Rows;
+  let labels: number[] | string[] | null;
+  if (source) {
+    X = source;
+    labels = o.labelsFile !== undefined ? (readLabelsFile(o.labelsFile, source.rows, data, false) as number[] | string[]) : null;
+    if (o.clusters > source.rows) throw new InputError(data, `k = ${o.clusters} clusters is more than the ${source.rows} data rows`);
+  } else {
+    ds = await loadDataset(data, o);
+    X = ds.X;
+    labels = labelsOf(ds);
+    checkK(o.clusters, ds);
+  }
+  const shuffleBlock = source ? (o.shuffleBlock ?? OUT_OF_CORE_BLOCK) : o.shuffleBlock;
+  const labelsColumn = ds?.labelsColumn ?? null;
   if (o.selectBestByLabels && !labels) throw new UsageError("--select-best-by-labels needs labels (a labels column or --labels-file)");
   const sizes = layerSizes(o.dims, X.cols);
   const batchSize = Math.min(o.batchSize, X.rows);
@@ -149,6 +200,7 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
       noise: { kind: o.noise, factor: o.noiseFactor },
     },
     nInit: o.nInit,
+    ...(o.kmeansSample !== undefined ? { kmeansSample: o.kmeansSample } : {}),
     seed: o.seed,
     threads: o.threads,
     device: o.device,
@@ -166,9 +218,11 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
     freezeEncoder: o.freezeEncoder,
     shuffle: o.shuffle,
     selectBestByLabels: o.selectBestByLabels,
+    ...(shuffleBlock ? { shuffleBlock } : {}),
   };
   const name = o.method.toUpperCase();
-  progress.log(`${name} on ${X.rows} × ${X.cols} from ${data}: autoencoder ${sizes.join("→")}, k = ${o.clusters}${labels ? `, labels from ${ds.labelsColumn ? `column '${ds.labelsColumn}'` : o.labelsFile}` : ", no labels"}`);
+  progress.log(`${name} on ${X.rows} × ${X.cols} from ${data}: autoencoder ${sizes.join("→")}, k = ${o.clusters}${labels ? `, labels from ${labelsColumn ? `column '${labelsColumn}'` : o.labelsFile}` : ", no labels"}`);
+  if (source) progress.log(`out of core: rows are read from disk${shuffleBlock ? ` in blocks of ${shuffleBlock} (block-shuffled passes)` : " (a true permutation, one read per run of rows)"}; no raw-data k-means baseline${o.report ? ", no report (run deepclust report on a sample)" : ""}`);
   if (o.selectBestByLabels) {
     const note = "--select-best-by-labels: supervised model selection — the state with the best ACC against the ground-truth labels is kept, so the labels choose the model and its scores are optimistic";
     if (o.json) warn(note);
@@ -177,10 +231,10 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
 
   // k-means on the raw data: the baseline DEC must beat (scored only against labels).
   let baseline: (ClusteringScores & { inertia: number; seconds: number }) | null = null;
-  if (labels && o.baseline) {
+  if (labels && o.baseline && ds) {
     const t0 = performance.now();
     progress.status(`k-means on the raw data (${o.nInit} restarts)…`);
-    const km = await kmeans(X, { k: o.clusters, nInit: o.nInit, seed: new Rng(o.seed), threads: o.threads });
+    const km = await kmeans(ds.X, { k: o.clusters, nInit: o.nInit, seed: new Rng(o.seed), threads: o.threads });
     baseline = { ...evaluateClustering(labels, km.labels), inertia: km.inertia, seconds: (performance.now() - t0) / 1000 };
   }
 
@@ -231,10 +285,10 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
   saveModel(out, dec, {
     overwrite: o.force,
     ...(labels ? { labels } : {}),
-    data: { file: resolve(data), format: ds.format, rows: X.rows, embeddingsColumn: ds.embeddingsColumn, labelsColumn: ds.labelsColumn, ...(o.labelsFile ? { labelsFile: resolve(o.labelsFile) } : {}) },
+    data: { file: resolve(data), format: ds?.format ?? "npy", rows: X.rows, embeddingsColumn: ds?.embeddingsColumn ?? null, labelsColumn, ...(o.labelsFile ? { labelsFile: resolve(o.labelsFile) } : {}) },
     metrics: { baseline: baselineRecord, selectedIteration: selected, resumedFrom: o.resume ? resolve(o.resume) : null, timings },
   });
-  const report = o.report ? await trainingReport(out, ds, o, progress) : null;
+  const report = o.report && ds ? await trainingReport(out, ds, o, progress) : null;
 
   const summary = {
     data: resolve(data),
@@ -242,7 +296,8 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
     dims: sizes,
     k: o.clusters,
     method: o.method,
-    labelsColumn: ds.labelsColumn,
+    labelsColumn,
+    outOfCore: source !== null,
     options: config,
     baseline: baselineRecord,
     aeKmeans: dec.initMetrics ? { ...dec.initMetrics, inertia: dec.initInertia } : null,
@@ -252,6 +307,7 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
     nonEmptyClusters: finalSizes.filter((s) => s > 0).length,
     warnings,
     timings,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
     out: resolve(out),
     report: report ? resolve(report) : null,
   };

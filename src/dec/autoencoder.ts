@@ -2,7 +2,7 @@
 // decoder mirrored with a linear output. Parameter names follow the reference's PyTorch modules
 // (encoder.0, encoder.2, …; decoder.0, …) so weights load into PyTorch with load_state_dict.
 
-import { CompiledGraph, Graph, Rng, StateStore, Tensor, type Matrix, type SessionOptions } from "../engine/index.js";
+import { CompiledGraph, Graph, Rng, StateStore, Tensor, chunksOf, isMatrix, type Matrix, type Rows, type SessionOptions } from "../engine/index.js";
 import { BuildContext, Dense, L2Normalize, ReLU, Sequential, paramInputs, type InitName, type Layer, type Param } from "../nn/index.js";
 
 export interface AutoencoderConfig {
@@ -91,13 +91,13 @@ export class Autoencoder {
     return new Sequential([this.encoder(), ...mid, this.decoder()]);
   }
 
-  /** The code of every row of X (encoder only, never normalised), in batches. */
-  async encode(X: Matrix, batchSize = 1024): Promise<Matrix> {
+  /** The code of every row of X (encoder only, never normalised), in batches; a RowSource is read a chunk at a time. */
+  async encode(X: Rows, batchSize = 1024): Promise<Matrix> {
     return this.runBatched(X, this.dims.length - 1, batchSize);
   }
 
   /** Output of the first `layers` encoder layers (with their ReLUs), in batches. */
-  async encodeTo(X: Matrix, layers: number, batchSize = 1024): Promise<Matrix> {
+  async encodeTo(X: Rows, layers: number, batchSize = 1024): Promise<Matrix> {
     return this.runBatched(X, layers, batchSize);
   }
 
@@ -115,10 +115,17 @@ export class Autoencoder {
     return this.encodeGraph;
   }
 
-  private async runBatched(X: Matrix, layers: number, batchSize: number): Promise<Matrix> {
+  private async runBatched(X: Rows, layers: number, batchSize: number): Promise<Matrix> {
     if (X.cols !== this.inputDim) throw new RangeError(`data has ${X.cols} columns, the autoencoder expects ${this.inputDim}`);
     const graph = await this.compiledEncoder(layers);
-    const out = await graph.runRows(X, "x", "code", this.dims[layers]!, this.feedsFor(this.encoderLayers.slice(0, layers).flatMap((l) => l.params)), batchSize);
+    const feeds = this.feedsFor(this.encoderLayers.slice(0, layers).flatMap((l) => l.params));
+    const width = this.dims[layers]!;
+    let out: Matrix;
+    if (isMatrix(X)) out = await graph.runRows(X, "x", "code", width, feeds, batchSize);
+    else {
+      out = { data: new Float32Array(X.rows * width), rows: X.rows, cols: width };
+      for (const { start, m } of chunksOf(X)) out.data.set((await graph.runRows(m, "x", "code", width, feeds, batchSize)).data, start * width);
+    }
     if (layers !== this.dims.length - 1) await graph.release();
     return out;
   }

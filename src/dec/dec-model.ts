@@ -3,7 +3,7 @@
 // the code → the clustering phase), `predict` / `predictProba` / `transform` apply it, and the
 // fitted state (centres, histories, metrics, timings) is inspectable.
 
-import { Rng, type Device, type Matrix } from "../engine/index.js";
+import { Rng, gatherRows, type Device, type Matrix, type Rows } from "../engine/index.js";
 import { CENTERS, StudentTAssignment } from "../nn/index.js";
 import { kmeans } from "../cluster/kmeans.js";
 import { evaluateClustering, type ClusteringScores, type Labels } from "../cluster/metrics.js";
@@ -24,6 +24,12 @@ export interface DECConfig extends ClusteringOptions {
   pretrain?: PretrainOptions;
   /** k-means restarts on the code (default 20, as DEC). */
   nInit?: number;
+  /**
+   * Run the initial k-means on this many rows of the code, drawn with the seeded generator, when
+   * there are more (then every row goes to its nearest centre); bounds k-means' memory and time on
+   * very large data. Default: all rows.
+   */
+  kmeansSample?: number;
   seed?: number;
   threads?: number;
   device?: Device;
@@ -82,7 +88,12 @@ export class DEC {
     return this.autoencoder.params.value(CENTERS).slice();
   }
 
-  async fit(X: Matrix, options: FitOptions = {}): Promise<this> {
+  /**
+   * X: a matrix in memory, or a RowSource (e.g. io's NpySource) for data larger than RAM — then
+   * minibatches are gathered from it and every full pass (the code for k-means, the target updates,
+   * the final labels) reads it in chunks; `shuffleBlock` makes both phases read it block by block.
+   */
+  async fit(X: Rows, options: FitOptions = {}): Promise<this> {
     const c = this.config;
     if (c.k > X.rows) throw new RangeError(`k = ${c.k} is more than the ${X.rows} rows of the data`);
     if (options.labels && options.labels.length !== X.rows) throw new RangeError(`${options.labels.length} labels for ${X.rows} rows`);
@@ -104,12 +115,13 @@ export class DEC {
         if (options.autoencoder.dims.join() !== dims.join()) throw new RangeError(`the given autoencoder is ${options.autoencoder.dims.join("→")}, the model is ${dims.join("→")}`);
         for (const p of ae.allParams) ae.params.set(p.name, options.autoencoder.params.value(p.name));
       } else {
-        this.pretrainHistory = await pretrainAutoencoder(ae, X, rng, { ...c.pretrain, ...(options.onPretrainEpoch ? { onEpoch: options.onPretrainEpoch } : {}) });
+        const shuffleBlock = c.pretrain?.shuffleBlock ?? c.shuffleBlock;
+        this.pretrainHistory = await pretrainAutoencoder(ae, X, rng, { ...c.pretrain, ...(shuffleBlock !== undefined ? { shuffleBlock } : {}), ...(options.onPretrainEpoch ? { onEpoch: options.onPretrainEpoch } : {}) });
       }
       this.timings.pretrainSeconds = (performance.now() - t0) / 1000;
       t0 = performance.now();
       const code = await ae.encode(X);
-      const km = await kmeans(code, { k: c.k, nInit: c.nInit ?? 20, seed: rng.fork(), threads: session.threads });
+      const km = c.kmeansSample !== undefined && code.rows > c.kmeansSample ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, c.nInit ?? 20, session.threads) : await kmeans(code, { k: c.k, nInit: c.nInit ?? 20, seed: rng.fork(), threads: session.threads });
       this.timings.kmeansSeconds = (performance.now() - t0) / 1000;
       this.initLabels = km.labels;
       this.initInertia = km.inertia;
@@ -136,18 +148,48 @@ export class DEC {
   }
 
   /** Soft assignments q (rows × k). */
-  async predictProba(X: Matrix): Promise<Matrix> {
+  async predictProba(X: Rows): Promise<Matrix> {
     if (!this.assigner) throw new Error("DEC is not fitted yet: call fit(X) first");
     return this.assigner.predictProba(X);
   }
 
   /** Hard cluster labels: argmax q. */
-  async predict(X: Matrix): Promise<Int32Array> {
+  async predict(X: Rows): Promise<Int32Array> {
     return hardLabels(await this.predictProba(X));
   }
 
   /** The code (encoder output). */
-  async transform(X: Matrix): Promise<Matrix> {
+  async transform(X: Rows): Promise<Matrix> {
     return this.autoencoder.encode(X);
   }
+}
+
+/** k-means on `m` seeded rows of the code, then every row to its nearest centre (labels and inertia over all rows, float64). */
+async function kmeansOnSample(code: Matrix, m: number, k: number, rng: Rng, nInit: number, threads: number) {
+  if (!(Number.isInteger(m) && m >= k)) throw new RangeError(`kmeansSample must be an integer ≥ k = ${k}, got ${m}`);
+  const pick = rng.fork().permutation(code.rows).subarray(0, m).sort();
+  const sample = new Float32Array(m * code.cols);
+  gatherRows(code, pick, 0, m, sample);
+  const km = await kmeans({ data: sample, rows: m, cols: code.cols }, { k, nInit, seed: rng.fork(), threads });
+  const d = code.cols;
+  const labels = new Int32Array(code.rows);
+  let inertia = 0;
+  for (let i = 0; i < code.rows; i++) {
+    let best = 0;
+    let bd = Infinity;
+    for (let j = 0; j < k; j++) {
+      let s = 0;
+      for (let q = 0; q < d; q++) {
+        const v = code.data[i * d + q]! - km.centers[j * d + q]!;
+        s += v * v;
+      }
+      if (s < bd) {
+        bd = s;
+        best = j;
+      }
+    }
+    labels[i] = best;
+    inertia += bd;
+  }
+  return { ...km, labels, inertia };
 }

@@ -7,7 +7,7 @@
 // deviations are named options: target "batch", no shuffling, per-group rates, clipping,
 // freezeEncoder and selectBestByLabels.
 
-import { CompiledGraph, Graph, Rng, Tensor, argmaxRows, gatherRows, type Matrix } from "../engine/index.js";
+import { CompiledGraph, Graph, Rng, Tensor, argmaxRows, chunksOf, gatherFrom, gatherRows, isMatrix, shuffledOrder, type Matrix, type Rows } from "../engine/index.js";
 import { BuildContext, StudentTAssignment, TrainingStep, klDivergence, mse, paramInputs, targetDistribution, CENTERS, type Param } from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
 import { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./pretrain.js";
@@ -38,6 +38,8 @@ export interface ClusteringOptions {
   freezeEncoder?: boolean;
   /** Reshuffle the batch order every pass (default true; the reference iterates in a fixed order). */
   shuffle?: boolean;
+  /** Block-shuffled passes with blocks of this many rows (see shuffledOrder; for data read from disk). Default: a true permutation. */
+  shuffleBlock?: number;
   /** Keep the state with the best ACC against the labels (the reference's model selection: supervised, uses the labels). */
   selectBestByLabels?: boolean;
   stepsPerRun?: number;
@@ -157,11 +159,16 @@ export class SoftAssigner {
     return g;
   }
 
-  async predictProba(X: Matrix, batchSize = 1024): Promise<Matrix> {
+  /** q of every row of X, in batches; a RowSource is read a chunk at a time (only q, rows × k, is held). */
+  async predictProba(X: Rows, batchSize = 1024): Promise<Matrix> {
     if (X.cols !== this.ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the model expects ${this.ae.inputDim}`);
     this.compiled ??= CompiledGraph.create(this.graph(), this.ae.session);
     const feeds = { ...this.ae.feedsFor(this.ae.encoderParams), [CENTERS]: this.centers() };
-    return (await this.compiled).runRows(X, "x", "q", this.assignment.k, feeds, batchSize);
+    const k = this.assignment.k;
+    if (isMatrix(X)) return (await this.compiled).runRows(X, "x", "q", k, feeds, batchSize);
+    const q = new Float32Array(X.rows * k);
+    for (const { start, m } of chunksOf(X)) q.set((await (await this.compiled).runRows(m, "x", "q", k, feeds, batchSize)).data, start * k);
+    return { data: q, rows: X.rows, cols: k };
   }
 
   async release(): Promise<void> {
@@ -181,10 +188,35 @@ async function fullTarget(q: Matrix, session: Autoencoder["session"]): Promise<F
 }
 
 /**
+ * P = target(Q) from the per-cluster frequencies f_j = Σ_i q_ij (one pass, float64) and then row by
+ * row: p_ij = (q_ij² / f_j) / Σ_j' (q_ij'² / f_j'). The same P as fullTarget (up to float rounding),
+ * with no temporaries beyond P itself; written into `out` when given (reused across updates).
+ */
+export function targetFromFrequencies(q: Matrix, out?: Float32Array): Float32Array {
+  const { rows, cols: k, data } = q;
+  const p = out ?? new Float32Array(rows * k);
+  if (p.length !== rows * k) throw new RangeError(`P buffer holds ${p.length} values, ${rows * k} needed`);
+  const f = new Float64Array(k);
+  for (let i = 0; i < rows * k; i += k) for (let j = 0; j < k; j++) f[j]! += data[i + j]!;
+  const w = new Float64Array(k);
+  for (let i = 0; i < rows * k; i += k) {
+    let sum = 0;
+    for (let j = 0; j < k; j++) {
+      const v = data[i + j]!;
+      sum += w[j] = (v * v) / f[j]!;
+    }
+    for (let j = 0; j < k; j++) p[i + j] = w[j]! / sum;
+  }
+  return p;
+}
+
+/**
  * Trains the encoder (and decoder, for IDEC) of `ae` and the cluster centres in place, starting
  * from `centers` (k × code dim, e.g. from k-means). The centres live in `ae.params` under CENTERS.
+ * X may be a RowSource read from disk: minibatches are gathered from it, and the target update
+ * walks it in chunks (only q and P, rows × k each, are held; P via targetFromFrequencies).
  */
-export async function trainClustering(ae: Autoencoder, X: Matrix, centers: Float32Array, rng: Rng, options: ClusteringOptions = {}, hooks: ClusteringHooks = {}): Promise<ClusteringResult> {
+export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32Array, rng: Rng, options: ClusteringOptions = {}, hooks: ClusteringHooks = {}): Promise<ClusteringResult> {
   const k = centers.length / ae.codeDim;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`centres must be k × ${ae.codeDim}, got ${centers.length} values`);
   if (ae.params.has(CENTERS)) ae.params.set(CENTERS, centers);
@@ -206,7 +238,7 @@ export async function trainClustering(ae: Autoencoder, X: Matrix, centers: Float
 
   // Loop state (all of it restorable from a checkpoint).
   let iteration = 0;
-  let order = rng.permutation(X.rows);
+  let order = shuffledOrder(rng, X.rows, options.shuffleBlock);
   let position = 0;
   let previous: Int32Array | null = null;
   let P: Float32Array | null = null;
@@ -248,7 +280,7 @@ export async function trainClustering(ae: Autoencoder, X: Matrix, centers: Float
     for (let r = 0; r < batchSize; r++) {
       if (position === order.length) {
         position = 0;
-        if (shuffle) order = rng.permutation(X.rows);
+        if (shuffle) order = shuffledOrder(rng, X.rows, options.shuffleBlock);
       }
       batchIndex[r] = order[position++]!;
     }
@@ -265,7 +297,7 @@ export async function trainClustering(ae: Autoencoder, X: Matrix, centers: Float
     if (iteration % T === 0 && !skipUpdate) {
       const q = await assigner.predictProba(X);
       const labels = hardLabels(q);
-      if (target === "full") P = await fullTarget(q, ae.session);
+      if (target === "full") P = isMatrix(X) ? await fullTarget(q, ae.session) : targetFromFrequencies(q, P ?? undefined);
       const delta = previous ? labels.reduce((n, l, i) => n + (l !== previous![i] ? 1 : 0), 0) / X.rows : null;
       const sizes = clusterSizes(labels, k);
       const rec: UpdateRecord = {
@@ -315,7 +347,7 @@ export async function trainClustering(ae: Autoencoder, X: Matrix, centers: Float
     const p = target === "full" ? buf(pBuf, steps, k) : null;
     for (let s = 0; s < steps; s++) {
       const idx = nextBatch();
-      gatherRows(X, idx, 0, batchSize, x.data.subarray(s * batchSize * X.cols, (s + 1) * batchSize * X.cols));
+      gatherFrom(X, idx, 0, batchSize, x.data.subarray(s * batchSize * X.cols, (s + 1) * batchSize * X.cols));
       if (p) gatherRows({ data: P!, rows: X.rows, cols: k }, idx, 0, batchSize, p.data.subarray(s * batchSize * k, (s + 1) * batchSize * k));
     }
     const r = await step.runSteps(p ? { x, p } : { x });

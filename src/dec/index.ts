@@ -7,6 +7,7 @@ export {
   defaultUpdateInterval,
   hardLabels,
   SoftAssigner,
+  targetFromFrequencies,
   CLUSTERING_DEFAULTS,
   type ClusteringOptions,
   type ClusteringMethod,

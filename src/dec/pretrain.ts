@@ -4,7 +4,7 @@
 //   hidden-layer denoising autoencoder on the clean output of the layers below, then the whole
 //   stack fine-tuned end to end without noise.
 
-import { CompiledGraph, Graph, Rng, Tensor, gatherRows, type Matrix, type Value } from "../engine/index.js";
+import { CompiledGraph, Graph, Rng, Tensor, gatherFrom, isMatrix, shuffledOrder, type Matrix, type Rows, type Value } from "../engine/index.js";
 import { Adam, BuildContext, ReLU, SGD, Sequential, TrainingStep, corrupt, mse, paramInputs, type Layer, type NoiseSpec, type Optimizer } from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
 
@@ -33,6 +33,8 @@ export interface PretrainOptions {
   clipNorm?: number | null;
   /** Training steps per onnxruntime run (default STEPS_PER_RUN); results do not depend on it. */
   stepsPerRun?: number;
+  /** Block-shuffled epochs with blocks of this many rows (see shuffledOrder; for data read from disk). Default: a true permutation. */
+  shuffleBlock?: number;
   onEpoch?: (e: EpochRecord) => void;
 }
 
@@ -76,15 +78,16 @@ export interface EpochOptions {
   noise: NoiseSpec;
   rng: Rng;
   stepsPerRun?: number;
+  shuffleBlock?: number | undefined;
   onEpoch?: ((e: EpochRecord) => void) | undefined;
 }
 
 /**
- * Runs `epochs` shuffled passes of `step` over X. Up to `stepsPerRun` batches (clean, and their
- * corrupted copies) are gathered into one reused [K, batch, d] buffer per run; the last, partial
- * batch runs on its own.
+ * Runs `epochs` shuffled passes of `step` over X (in memory, or a RowSource read from disk). Up to
+ * `stepsPerRun` batches (clean, and their corrupted copies) are gathered into one reused
+ * [K, batch, d] buffer per run; the last, partial batch runs on its own.
  */
-export async function trainEpochs(step: TrainingStep, X: Matrix, opts: EpochOptions): Promise<EpochRecord[]> {
+export async function trainEpochs(step: TrainingStep, X: Rows, opts: EpochOptions): Promise<EpochRecord[]> {
   const { batchSize, noise, rng } = opts;
   const K = Math.max(1, opts.stepsPerRun ?? STEPS_PER_RUN);
   const buffers = new Map<string, { clean: Tensor<Float32Array>; noisy: Tensor<Float32Array> }>();
@@ -101,7 +104,7 @@ export async function trainEpochs(step: TrainingStep, X: Matrix, opts: EpochOpti
   const history: EpochRecord[] = [];
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     const t0 = performance.now();
-    const order = rng.permutation(X.rows);
+    const order = shuffledOrder(rng, X.rows, opts.shuffleBlock);
     let lossSum = 0;
     for (let start = 0; start < X.rows; ) {
       const full = Math.floor((X.rows - start) / batchSize);
@@ -112,7 +115,7 @@ export async function trainEpochs(step: TrainingStep, X: Matrix, opts: EpochOpti
       for (let i = 0; i < k; i++) {
         const from = start + i * rows;
         const dst = clean.data.subarray(i * per, (i + 1) * per);
-        gatherRows(X, order, from, from + rows, dst);
+        gatherFrom(X, order, from, from + rows, dst);
         if (noisy !== clean) corrupt(noise, dst, rows, X.cols, rng, noisy.data.subarray(i * per, (i + 1) * per));
       }
       const r = await step.runSteps({ x_in: noisy, x_target: clean });
@@ -148,7 +151,7 @@ function dataInputs(dim: number) {
 }
 
 /** Pretrains `ae` in place on X and returns the per-epoch history. */
-export async function pretrainAutoencoder(ae: Autoencoder, X: Matrix, rng: Rng, options: PretrainOptions = {}): Promise<EpochRecord[]> {
+export async function pretrainAutoencoder(ae: Autoencoder, X: Rows, rng: Rng, options: PretrainOptions = {}): Promise<EpochRecord[]> {
   if (X.cols !== ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the autoencoder expects ${ae.inputDim}`);
   const mode = options.mode ?? PRETRAIN_DEFAULTS.mode;
   const epochs = options.epochs ?? PRETRAIN_DEFAULTS.epochs;
@@ -157,11 +160,13 @@ export async function pretrainAutoencoder(ae: Autoencoder, X: Matrix, rng: Rng, 
   const noise = options.noise ?? PRETRAIN_DEFAULTS.noise;
   if (!(batchSize >= 1)) throw new RangeError(`batch size must be ≥ 1, got ${batchSize}`);
   const history: EpochRecord[] = [];
-  const common = { batchSize, rng, onEpoch: options.onEpoch, ...(options.stepsPerRun ? { stepsPerRun: options.stepsPerRun } : {}) };
+  const common = { batchSize, rng, onEpoch: options.onEpoch, shuffleBlock: options.shuffleBlock, ...(options.stepsPerRun ? { stepsPerRun: options.stepsPerRun } : {}) };
 
   if (mode === "layerwise") {
+    // Each stage trains on the previous layer's output of every row, held in memory.
+    if (!isMatrix(X)) throw new RangeError("layerwise pretraining needs the data in memory (it keeps each layer's output of every row); use end-to-end pretraining for data read from disk");
     const L = ae.encoderLayers.length;
-    let H = X;
+    let H: Matrix = X;
     for (let i = 0; i < L; i++) {
       const enc = ae.encoderLayers[i]!;
       const dec = ae.decoderLayers[L - 1 - i]!;

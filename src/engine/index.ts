@@ -5,3 +5,4 @@ export { StateStore, nextName } from "./state.js";
 export { Rng, type RngState } from "./random.js";
 export { type Matrix, matrix, zerosMatrix, gatherRows, rowSlice, argmaxRows } from "./matrix.js";
 export { type Device, DEVICES, DeviceUnavailableError, executionProviders } from "./device.js";
+export { type RowSource, type Rows, isMatrix, gatherFrom, chunksOf, shuffledOrder, SOURCE_CHUNK_ROWS } from "./rows.js";

@@ -7,3 +7,4 @@ export { readDataset, readDatasetChunks, DEFAULT_CHUNK_ROWS, type Dataset, type 
 export { readLabelsFile, loadLabelsFile } from "./npy-labels.js";
 export { writePredictions, createPredictionWriter, formatFloat32, type Predictions, type PredictionHeader, type PredictionWriter } from "./predictions.js";
 export { writeDirAtomically } from "./atomic-dir.js";
+export { NpySource, type NpySourceOptions } from "./npy-source.js";
