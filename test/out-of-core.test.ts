@@ -4,10 +4,10 @@
 // same pretraining and k-means exactly, the same final labels up to P's float rounding — and is
 // reproducible for a seed; the CLI trains out of core with --labels-file.
 
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CompiledGraph, Graph, Rng, Tensor, gatherRows, shuffledOrder } from "../src/engine/index.js";
@@ -17,6 +17,7 @@ import { NpySource, writeNpy } from "../src/io/index.js";
 import { readDataset } from "../src/io/dataset.js";
 
 const dir = mkdtempSync(join(tmpdir(), "deepclust-ooc-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const digits = await readDataset(new URL("./fixtures/digits.csv", import.meta.url).pathname);
 const X = digits.X;
 const y = digits.labels as number[];
