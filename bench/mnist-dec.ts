@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Autoencoder, Rng, pretrainAutoencoder, readIdxImages, readIdxLabels, DEC, kmeans, evaluateClustering, type Matrix } from "../src/index.js";
+import { Autoencoder, Rng, loadAutoencoder, saveAutoencoder, pretrainAutoencoder, readIdxImages, readIdxLabels, DEC, kmeans, evaluateClustering, type Matrix } from "../src/index.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -25,6 +25,12 @@ const { values: a } = parseArgs({
     threads: { type: "string", default: "2" },
     "max-iter": { type: "string", default: "20000" },
     noise: { type: "string", default: "none" },
+    // Reuse a pretrained autoencoder (saved by an earlier run as bench/results/mnist-ae-seed<S>.safetensors)
+    // instead of pretraining, to try clustering settings without the 15-minute pretraining.
+    ae: { type: "string" },
+    methods: { type: "string", default: "dec,idec" },
+    // IDEC's optimizer: sgd (DEC's SGD 0.01 / 0.9) or adam (1e-3, what the IDEC authors use on MNIST).
+    "idec-optimizer": { type: "string", default: "sgd" },
   },
 });
 const seed = Number(a.seed);
@@ -60,20 +66,30 @@ stages["kmeans-pixels"] = { ...(stages["kmeans-pixels"] as object), ...evaluateC
 log(`pixel k-means ${JSON.stringify(evaluateClustering(y, pixel.labels))}`);
 
 const rng = new Rng(seed);
-const ae = new Autoencoder({ dims: [784, 500, 500, 2000, 10] }, rng, { threads });
-const pre = await time("pretrain", () =>
-  pretrainAutoencoder(ae, X, rng, {
-    epochs: Number(a.epochs),
-    noise: a.noise === "none" ? { kind: "none", factor: 0 } : { kind: "mask", factor: Number(a.noise) },
-    optimizer: { type: "adam", lr: 1e-3 },
-    onEpoch: (e) => (e.epoch % 10 === 0 || e.epoch === e.epochs) && log(`pretrain epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(5)} (${Math.round(e.samplesPerSecond)} samples/s)`),
-  }),
-);
-stages.pretrain = { ...(stages.pretrain as object), finalLoss: pre.at(-1)!.loss, samplesPerSecond: pre.reduce((s, e) => s + e.samplesPerSecond, 0) / pre.length };
+let ae: Autoencoder;
+if (a.ae) {
+  ae = loadAutoencoder(a.ae, rng, { threads });
+  stages.pretrain = { loadedFrom: a.ae };
+  log(`autoencoder loaded from ${a.ae} (no pretraining)`);
+} else {
+  ae = new Autoencoder({ dims: [784, 500, 500, 2000, 10] }, rng, { threads });
+  const pre = await time("pretrain", () =>
+    pretrainAutoencoder(ae, X, rng, {
+      epochs: Number(a.epochs),
+      noise: a.noise === "none" ? { kind: "none", factor: 0 } : { kind: "mask", factor: Number(a.noise) },
+      optimizer: { type: "adam", lr: 1e-3 },
+      onEpoch: (e) => (e.epoch % 10 === 0 || e.epoch === e.epochs) && log(`pretrain epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(5)} (${Math.round(e.samplesPerSecond)} samples/s)`),
+    }),
+  );
+  stages.pretrain = { ...(stages.pretrain as object), finalLoss: pre.at(-1)!.loss, samplesPerSecond: pre.reduce((s, e) => s + e.samplesPerSecond, 0) / pre.length };
+  mkdirSync("bench/results", { recursive: true });
+  saveAutoencoder(ae, `bench/results/mnist-ae-seed${seed}.safetensors`);
+}
 
 const results: Record<string, unknown> = {};
-for (const method of ["dec", "idec"] as const) {
-  const model = new DEC({ k: 10, hidden: [500, 500, 2000, 10], method, seed, threads, maxIter: Number(a["max-iter"]), updateInterval: 140 });
+for (const method of a.methods.split(",") as Array<"dec" | "idec">) {
+  const optimizer = method === "idec" && a["idec-optimizer"] === "adam" ? { optimizer: { type: "adam" as const, lr: 1e-3 } } : {};
+  const model = new DEC({ k: 10, hidden: [500, 500, 2000, 10], method, seed, threads, maxIter: Number(a["max-iter"]), updateInterval: 140, ...optimizer });
   await time(method, () =>
     model.fit(X, {
       labels: y,
@@ -81,12 +97,12 @@ for (const method of ["dec", "idec"] as const) {
       onUpdate: (u) => u.iteration % 1400 === 0 && log(`${method} iteration ${u.iteration} loss ${u.loss?.toFixed(5)} delta ${((u.deltaLabel ?? 1) * 100).toFixed(2)} % acc ${u.metrics?.acc.toFixed(4)}${u.warnings.length ? " " + u.warnings.join("; ") : ""}`),
     }),
   );
-  if (method === "dec") stages["kmeans-code"] = { seconds: model.timings.kmeansSeconds, ...model.initMetrics, inertia: model.initInertia };
+  if (!stages["kmeans-code"]) stages["kmeans-code"] = { seconds: model.timings.kmeansSeconds, ...model.initMetrics, inertia: model.initInertia };
   results[method] = { ...model.metrics, iterations: model.iterations, converged: model.converged, timings: model.timings };
   log(`AE+k-means ${JSON.stringify(model.initMetrics)}; ${method.toUpperCase()} ${JSON.stringify(model.metrics)} after ${model.iterations} iterations`);
 }
 
 mkdirSync("bench/results", { recursive: true });
-const out = `bench/results/mnist-dec-seed${seed}.json`;
-writeFileSync(out, JSON.stringify({ seed, rows: X.rows, epochs: Number(a.epochs), noise: a.noise, threads, date: new Date().toISOString(), stages, results }, null, 2) + "\n");
+const out = `bench/results/mnist-dec-seed${seed}${a.ae ? `-${a.methods.replace(",", "-")}-idec-${a["idec-optimizer"]}` : ""}.json`;
+writeFileSync(out, JSON.stringify({ seed, rows: X.rows, epochs: Number(a.epochs), noise: a.noise, idecOptimizer: a["idec-optimizer"], threads, date: new Date().toISOString(), stages, results }, null, 2) + "\n");
 log(`wrote ${out}`);
