@@ -38,6 +38,9 @@ function spawnLane(data: PreparedData, config: LaneConfig): Worker {
  */
 const MIN_PARALLEL_DISTANCES = 100_000;
 
+/** How long a stopped worker may take to release its sessions and exit before it is terminated. */
+const STOP_GRACE_MS = 30_000;
+
 export interface RestartsOutcome {
   best: RestartResult;
   /** Restarts run by each lane (the main thread's first, when it takes part). */
@@ -73,8 +76,13 @@ export async function runRestarts(data: PreparedData, config: Omit<LaneConfig, "
         const dispatch = () => {
           running = take();
           if (running < 0) {
+            // Resolve on the worker's own exit, after it has released its onnxruntime sessions:
+            // terminating a thread inside a native release aborts the whole process
+            // ("terminate called after throwing an instance of 'Napi::Error'"). The timer only
+            // guards against a worker that never exits.
             w.postMessage({ type: "stop" } satisfies LaneTask);
-            resolve();
+            const guard = setTimeout(() => void w.terminate(), STOP_GRACE_MS);
+            w.once("exit", () => clearTimeout(guard));
           } else {
             w.postMessage({ type: "run", restart: running, start: starts[running]! } satisfies LaneTask);
           }
