@@ -1,0 +1,468 @@
+// Inference against the reference (issue 5): vectors per second of cluster assignment on N × 768
+// vectors through the reference architecture 768 → 256 → 32, k = 10, in one invocation —
+//   (a) the deepclust library: loadModel + predictProba over the in-memory matrix in batches
+//       (+ argmax), at every batch size of --batches (the fastest is reported, and 1024);
+//   (a') the same model.onnx run by onnxruntime-node directly (what examples/onnx-inference.mjs
+//       and any other ONNX Runtime do), for comparison with the library's own session;
+//   (b) the deepclust CLI, file in → file out: `deepclust predict model data.npy --out preds.csv
+//       --json` as a child process (its rows/s and peakRssMb);
+//   (c) the reference's infer_embeddings (torch.no_grad, batches of 1024, encoder → Student-t q →
+//       argmax) in PyTorch, bench/reference/infer_reference.py: only the inference loop over the
+//       in-memory matrix (and, for information, PyTorch at the other batch sizes), and separately
+//       file in → file out (np.load + infer + write a CSV of cluster and confidence);
+//   (d) latency of one call on 1 vector and on 256 vectors (median and p99 of --latency-calls
+//       calls after --warmup), through the library and through PyTorch.
+// Every engine runs in its own child process, on the same .npy, the same weights and the same
+// thread count, --rounds times with the order reversed every other round; each figure is its
+// engine's best round. Prints a table with the ratios deepclust / reference and writes
+// bench/results/inference-vs-reference.json.
+//
+//   npm run build && node --import tsx bench/inference-vs-reference.ts [--rows 1000000]
+//       [--threads N (default: one per CPU)] [--batches 256,1024,4096,16384,65536] [--rounds 2]
+//       [--passes 2] [--latency-calls 200] [--warmup 20] [--dist dist] [--out FILE] [--keep]
+//
+// The weights are fixed seeded random ones (PyTorch's default Linear init from deepclust's Rng,
+// seed 0; the 10 centres at the codes of 10 random vectors), written as a deepclust model
+// directory with writeModelDir; the PyTorch side loads the same tensors from that directory's
+// model.safetensors (the reference's state_dict names), and the script checks that both engines
+// assign the same clusters. The data are a pool of 4,096 random normal rows repeated to N rows
+// (the values do not change the work), written to a temporary directory that is deleted
+// afterwards. PyTorch is Debian's (/usr/bin/python3), run with OPENBLAS_CORETYPE=SkylakeX on an
+// AVX-512 CPU (Haswell on AVX2), which Debian's OpenBLAS 0.3.21 otherwise misdetects.
+
+import { spawnSync } from "node:child_process";
+import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
+import ort from "onnxruntime-node";
+import type { Matrix } from "../src/index.js";
+
+type Lib = typeof import("../src/index.js");
+const lib = async (dist: string): Promise<Lib> => (await import(pathToFileURL(join(resolve(dist), "index.js")).href)) as Lib;
+
+const { values: opts } = parseArgs({
+  options: {
+    rows: { type: "string", default: "1000000" },
+    dims: { type: "string", default: "768" },
+    hidden: { type: "string", default: "256,32" },
+    k: { type: "string", default: "10" },
+    threads: { type: "string" },
+    batches: { type: "string", default: "256,1024,4096,16384,65536" },
+    rounds: { type: "string", default: "2" },
+    passes: { type: "string", default: "2" },
+    "latency-calls": { type: "string", default: "200" },
+    warmup: { type: "string", default: "20" },
+    dist: { type: "string", default: "dist" },
+    python: { type: "string", default: "/usr/bin/python3" },
+    out: { type: "string", default: "bench/results/inference-vs-reference.json" },
+    keep: { type: "boolean", default: false },
+    // Internal: the deepclust children.
+    worker: { type: "string" },
+    model: { type: "string" },
+    data: { type: "string" },
+    "save-prefix": { type: "string" },
+  },
+});
+
+const threads = Number(opts.threads ?? cpus().length);
+const batches = opts.batches!.split(",").map(Number);
+const passes = Number(opts.passes);
+const latencyCalls = Number(opts["latency-calls"]);
+const warmup = Number(opts.warmup);
+for (const [name, v] of Object.entries({ threads, passes, latencyCalls, warmup: warmup + 1, ...Object.fromEntries(batches.map((b, i) => [`batches[${i}]`, b])) }))
+  if (!(Number.isInteger(v) && v > 0)) throw new Error(`--${name} must be a positive integer, got ${v}`);
+
+interface Throughput {
+  batch: number;
+  seconds: number[];
+  rows_per_s_first: number;
+  rows_per_s_best: number;
+}
+interface Latency {
+  rows: number;
+  calls: number;
+  warmup: number;
+  median_ms: number;
+  p99_ms: number;
+  min_ms: number;
+  max_ms: number;
+}
+interface LoopResult {
+  engine: string;
+  rows: number;
+  load_s: number;
+  throughput: Throughput[];
+  latency?: Latency[];
+  peak_rss_mb: number;
+}
+
+const median = (sorted: number[]) => (sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2);
+/** Nearest-rank quantile of an ascending array (as infer_reference.py). */
+const quantile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+
+/** Times `run(batch)` over all rows at every batch size: one warm-up on the first 4 batches, then --passes passes. */
+async function timeBatches(rows: number, run: (b: number, limit: number) => Promise<unknown>): Promise<Throughput[]> {
+  const out: Throughput[] = [];
+  for (const b of batches) {
+    await run(b, Math.min(rows, 4 * b));
+    const seconds: number[] = [];
+    for (let p = 0; p < passes; p++) {
+      const t = performance.now();
+      await run(b, rows);
+      seconds.push((performance.now() - t) / 1000);
+    }
+    out.push({ batch: b, seconds, rows_per_s_first: rows / seconds[0]!, rows_per_s_best: rows / Math.min(...seconds) });
+    process.stderr.write(`  batch ${b}: best ${Math.round(rows / Math.min(...seconds)).toLocaleString("en-US")} rows/s\n`);
+  }
+  return out;
+}
+
+/** Latency of `call(start, n)` on n rows (different rows each call): median and p99 over --latency-calls calls after --warmup. */
+async function timeLatency(rows: number, n: number, call: (start: number, n: number) => Promise<unknown>): Promise<Latency> {
+  const span = Math.max(1, rows - n);
+  for (let c = 0; c < warmup; c++) await call((c * n) % span, n);
+  const ms: number[] = [];
+  for (let c = 0; c < latencyCalls; c++) {
+    const start = ((warmup + c) * n) % span;
+    const t = performance.now();
+    await call(start, n);
+    ms.push(performance.now() - t);
+  }
+  ms.sort((x, y) => x - y);
+  return { rows: n, calls: latencyCalls, warmup, median_ms: median(ms), p99_ms: quantile(ms, 0.99), min_ms: ms[0]!, max_ms: ms.at(-1)! };
+}
+
+const rowsOf = (X: Matrix, start: number, n: number): Matrix => ({ data: X.data.subarray(start * X.cols, (start + n) * X.cols), rows: n, cols: X.cols });
+const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+// ---------------------------------------------------------------------------------------------
+// The deepclust children.
+
+if (opts.worker === "lib") {
+  // (a) the library: loadModel + predictProba in batches, then argmax (hardLabels), as predict does.
+  const L = await lib(opts.dist!);
+  const t0 = performance.now();
+  const X = L.readNpy(opts.data!);
+  const load_s = (performance.now() - t0) / 1000;
+  const model = L.loadModel(opts.model!, { threads });
+  const throughput = await timeBatches(X.rows, async (b, limit) => L.hardLabels(await model.predictProba(limit === X.rows ? X : rowsOf(X, 0, limit), b)));
+  if (opts["save-prefix"]) {
+    const q = await model.predictProba(X, 1024);
+    writeFileSync(opts["save-prefix"] + ".labels.i32", L.hardLabels(q));
+    writeFileSync(opts["save-prefix"] + ".q.f32", q.data);
+  }
+  // One call of the public API on n vectors: predict = predictProba (batch 1024) + argmax.
+  const latency = [await timeLatency(X.rows, 1, (s, n) => model.predict(rowsOf(X, s, n))), await timeLatency(X.rows, 256, (s, n) => model.predict(rowsOf(X, s, n)))];
+  await model.release();
+  console.log(JSON.stringify({ engine: "deepclust-library", rows: X.rows, load_s, throughput, latency, peak_rss_mb: peakRssMb() } satisfies LoopResult));
+  process.exit(0);
+}
+
+if (opts.worker === "ort") {
+  // (a') model.onnx run by onnxruntime-node directly (weights baked in as initializers).
+  const L = await lib(opts.dist!);
+  const t0 = performance.now();
+  const X = L.readNpy(opts.data!);
+  const load_s = (performance.now() - t0) / 1000;
+  const session = await ort.InferenceSession.create(join(opts.model!, "model.onnx"), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential" });
+  const labels = new Int32Array(X.rows);
+  const runRows = async (start: number, n: number, into: Int32Array) => {
+    const out = await session.run({ embeddings: new ort.Tensor("float32", X.data.subarray(start * X.cols, (start + n) * X.cols), [n, X.cols]) });
+    const l = out.labels!.data as BigInt64Array;
+    for (let i = 0; i < n; i++) into[start + i] = Number(l[i]);
+  };
+  const throughput = await timeBatches(X.rows, async (b, limit) => {
+    for (let s = 0; s < limit; s += b) await runRows(s, Math.min(b, limit - s), labels);
+  });
+  const latency = [await timeLatency(X.rows, 1, (s, n) => runRows(s, n, labels)), await timeLatency(X.rows, 256, (s, n) => runRows(s, n, labels))];
+  await session.release();
+  console.log(JSON.stringify({ engine: "onnxruntime-node-model.onnx", rows: X.rows, load_s, throughput, latency, peak_rss_mb: peakRssMb() } satisfies LoopResult));
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent.
+
+const N = Number(opts.rows);
+const d = Number(opts.dims);
+const hidden = opts.hidden!.split(",").map(Number);
+const k = Number(opts.k);
+const rounds = Number(opts.rounds);
+if (!(Number.isInteger(N) && N >= 1024 && Number.isInteger(d) && d > 0 && Number.isInteger(k) && k > 1 && Number.isInteger(rounds) && rounds > 0 && hidden.every((h) => Number.isInteger(h) && h > 0)))
+  throw new Error("--rows (≥ 1024), --dims, --hidden, --k and --rounds must be positive integers");
+
+const py = spawnSync(opts.python!, ["-c", "import torch, numpy; print(torch.__version__)"], { encoding: "utf8" });
+if (py.status !== 0) throw new Error(`${opts.python} cannot import torch and numpy (apt-get install python3-torch): ${py.stderr}`);
+
+const tmp = mkdtempSync(join(tmpdir(), "deepclust-infer-vs-ref-"));
+const cleanup = () => (opts.keep ? process.stderr.write(`kept ${tmp}\n`) : rmSync(tmp, { recursive: true, force: true }));
+process.on("exit", cleanup);
+process.on("SIGINT", () => process.exit(130));
+
+// A snapshot of the build: <tmp>/pkg/{dist, package.json, node_modules → the checkout's}, so a
+// rebuild of dist/ while the benchmark runs cannot mix two versions.
+const distSource = resolve(opts.dist!);
+if (!existsSync(join(distSource, "cli", "main.js"))) throw new Error(`${distSource}/cli/main.js not found: run npm run build first (or give --dist)`);
+const pkg = join(tmp, "pkg");
+cpSync(distSource, join(pkg, "dist"), { recursive: true });
+copyFileSync(resolve(distSource, "..", "package.json"), join(pkg, "package.json"));
+symlinkSync(resolve("node_modules"), join(pkg, "node_modules"), "dir");
+const dist = join(pkg, "dist");
+const cli = join(dist, "cli", "main.js");
+const git = (cwd: string, ...args: string[]) => {
+  const r = spawnSync("git", args, { cwd, encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : null;
+};
+const build = { dist: distSource, commit: git(dirname(distSource), "rev-parse", "HEAD"), uncommitted_src_changes: Boolean(git(dirname(distSource), "status", "--porcelain", "--", "src")), checkout_commit: git(".", "rev-parse", "HEAD") };
+
+const cpuInfo = readFileSync("/proc/cpuinfo", "utf8");
+const openblasCore = /\bavx512f\b/.test(cpuInfo) ? "SkylakeX" : /\bavx2\b/.test(cpuInfo) ? "Haswell" : null;
+const cpuModel = /model name\s*:\s*(.*)/.exec(cpuInfo)?.[1] ?? "unknown";
+const pyEnv: NodeJS.ProcessEnv = { ...process.env, OMP_WAIT_POLICY: "PASSIVE" };
+delete pyEnv.OPENBLAS_L2_SIZE;
+delete pyEnv.OPENBLAS_CORETYPE;
+if (openblasCore) pyEnv.OPENBLAS_CORETYPE = openblasCore;
+
+const log = (s: string) => process.stderr.write(s + "\n");
+const loadBefore = loadavg();
+log(`inference vs the reference: ${N.toLocaleString("en-US")} × ${d}, ${[d, ...hidden].join("→")}, k = ${k}, ${threads} threads, ${rounds} round(s); load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
+
+// The model: seeded random weights, written as a deepclust model directory.
+const L = await lib(dist);
+const rng = new L.Rng(0);
+const randomMatrix = (rows: number, cols: number): Matrix => {
+  const data = new Float32Array(rows * cols);
+  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
+  return { data, rows, cols };
+};
+const modelDir = join(tmp, "model");
+{
+  const ae = new L.Autoencoder({ dims: [d, ...hidden] }, rng, { threads: 1 });
+  const centres = await ae.encode(randomMatrix(k, d));
+  ae.params.define(L.CENTERS, [k, hidden.at(-1)!], centres.data);
+  L.writeModelDir(modelDir, ae, L.modelConfig(ae, { k, alpha: 1, method: "dec", data: { note: "seeded random weights (bench/inference-vs-reference.ts)" } }), null);
+}
+
+// The data: a pool of random rows repeated to N rows, as a float32 .npy written a block at a time.
+const dataFile = join(tmp, "data.npy");
+{
+  const pool = randomMatrix(4096, d);
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${N}, ${d}), }`;
+  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
+  const pre = Buffer.alloc(10);
+  pre.write("\x93NUMPY", 0, "latin1");
+  pre[6] = 1;
+  pre.writeUInt16LE(header.length, 8);
+  const fd = openSync(dataFile, "w");
+  writeSync(fd, Buffer.concat([pre, Buffer.from(header, "latin1")]));
+  for (let r = 0; r < N; r += pool.rows) writeSync(fd, new Uint8Array(pool.data.buffer, 0, Math.min(pool.rows, N - r) * d * 4));
+  closeSync(fd);
+  log(`wrote ${dataFile} (${((N * d * 4) / 2 ** 30).toFixed(2)} GiB)`);
+}
+
+interface Child {
+  stdout: string;
+  wall_s: number;
+  /** Peak RSS from /usr/bin/time, when available. */
+  peak_rss_mb: number | null;
+}
+const haveTime = existsSync("/usr/bin/time");
+function child(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
+  const timeFile = join(tmp, "time.txt");
+  const argv = haveTime ? ["/usr/bin/time", "-f", "%e %M", "-o", timeFile, cmd, ...args] : [cmd, ...args];
+  const t = performance.now();
+  const r = spawnSync(argv[0]!, argv.slice(1), { env, encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"] });
+  const wall = (performance.now() - t) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.status})`);
+  let rss: number | null = null;
+  if (haveTime) rss = Number(readFileSync(timeFile, "utf8").trim().split("\n").at(-1)!.split(" ")[1]) / 1024;
+  return { stdout: r.stdout, wall_s: wall, peak_rss_mb: rss };
+}
+const lastJson = <T>(s: string): T => JSON.parse(s.trim().split("\n").at(-1)!) as T;
+
+interface CliSummary {
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+  peakRssMb: number;
+}
+interface PyFile {
+  rows: number;
+  seconds: number;
+  rows_per_s: number;
+  load_s: number;
+  infer_s: number;
+  write_s: number;
+  peak_rss_mb: number;
+  threads: unknown;
+}
+interface PyLoop extends LoopResult {
+  threads: { torch_threads: number; openblas_core: string | null };
+  torch: string;
+}
+
+type Step = "library" | "onnx" | "pytorch-loop" | "cli" | "pytorch-file";
+const ORDER: Step[] = ["library", "onnx", "pytorch-loop", "cli", "pytorch-file"];
+const results = {
+  library: [] as LoopResult[],
+  onnx: [] as LoopResult[],
+  "pytorch-loop": [] as PyLoop[],
+  cli: [] as (CliSummary & { process_wall_s: number; time_peak_rss_mb: number | null })[],
+  "pytorch-file": [] as (PyFile & { process_wall_s: number; time_peak_rss_mb: number | null })[],
+};
+const commands: Record<Step, string> = {} as Record<Step, string>;
+const self = ["--import", "tsx", "bench/inference-vs-reference.ts", "--dist", dist, "--model", modelDir, "--data", dataFile, "--threads", String(threads), "--batches", opts.batches!, "--passes", String(passes), "--latency-calls", String(latencyCalls), "--warmup", String(warmup)];
+const pyScript = "bench/reference/infer_reference.py";
+const agreement: Record<string, unknown> = {};
+
+for (let round = 0; round < rounds; round++) {
+  const order = round % 2 === 0 ? ORDER : [...ORDER].reverse();
+  const first = round === 0;
+  for (const step of order) {
+    log(`round ${round + 1}/${rounds}: ${step}`);
+    if (step === "library" || step === "onnx") {
+      const args = [...self, "--worker", step === "library" ? "lib" : "ort", ...(first && step === "library" ? ["--save-prefix", join(tmp, "lib")] : [])];
+      commands[step] = `node ${args.join(" ")}`;
+      results[step].push(lastJson<LoopResult>(child(process.execPath, args).stdout));
+    } else if (step === "pytorch-loop") {
+      const args = [pyScript, "--mode", "loop", "--model", modelDir, "--data", dataFile, "--threads", String(threads), "--batches", opts.batches!, "--passes", String(passes), "--latency-calls", String(latencyCalls), "--warmup", String(warmup), ...(first ? ["--save-prefix", join(tmp, "ref")] : [])];
+      commands[step] = `OPENBLAS_CORETYPE=${openblasCore ?? ""} ${opts.python} ${args.join(" ")}`;
+      results[step].push(lastJson<PyLoop>(child(opts.python!, args, pyEnv).stdout));
+    } else if (step === "cli") {
+      const out = join(tmp, "preds-cli.csv");
+      const args = [cli, "predict", modelDir, dataFile, "--out", out, "--json", "--threads", String(threads)];
+      commands[step] = `node ${args.join(" ")}`;
+      const c = child(process.execPath, args);
+      const s = lastJson<CliSummary>(c.stdout);
+      if (s.rows !== N) throw new Error(`predict assigned ${s.rows} rows, expected ${N}`);
+      results.cli.push({ rows: s.rows, seconds: s.seconds, rowsPerSecond: s.rowsPerSecond, peakRssMb: s.peakRssMb, process_wall_s: c.wall_s, time_peak_rss_mb: c.peak_rss_mb });
+    } else {
+      const out = join(tmp, "preds-ref.csv");
+      const args = [pyScript, "--mode", "file", "--model", modelDir, "--data", dataFile, "--threads", String(threads), "--out", out];
+      commands[step] = `OPENBLAS_CORETYPE=${openblasCore ?? ""} ${opts.python} ${args.join(" ")}`;
+      const c = child(opts.python!, args, pyEnv);
+      results["pytorch-file"].push({ ...lastJson<PyFile>(c.stdout), process_wall_s: c.wall_s, time_peak_rss_mb: c.peak_rss_mb });
+    }
+  }
+  if (first) {
+    // Same weights, same clusters: the library's and PyTorch's labels and q (batch 1024), and the
+    // two predictions files.
+    const bytes = (f: string) => readFileSync(join(tmp, f));
+    const li = new Int32Array(bytes("lib.labels.i32").buffer.slice(0));
+    const ri = new Int32Array(bytes("ref.labels.i32").buffer.slice(0));
+    const lq = new Float32Array(bytes("lib.q.f32").buffer.slice(0));
+    const rq = new Float32Array(bytes("ref.q.f32").buffer.slice(0));
+    let same = 0;
+    for (let i = 0; i < N; i++) if (li[i] === ri[i]) same++;
+    let maxDq = 0;
+    for (let i = 0; i < lq.length; i++) maxDq = Math.max(maxDq, Math.abs(lq[i]! - rq[i]!));
+    const clusterColumn = (f: string) => {
+      const lines = readFileSync(join(tmp, f), "utf8").trimEnd().split("\n");
+      const col = lines[0]!.split(",").indexOf("cluster");
+      return lines.slice(1).map((l) => l.split(",")[col]);
+    };
+    const a = clusterColumn("preds-cli.csv");
+    const b = clusterColumn("preds-ref.csv");
+    let sameFiles = 0;
+    for (let i = 0; i < N; i++) if (a[i] === b[i]) sameFiles++;
+    const sizes = new Array<number>(k).fill(0);
+    for (const l of li) sizes[l]!++;
+    Object.assign(agreement, { labels_equal_fraction: same / N, max_abs_q_difference: maxDq, prediction_files_cluster_equal_fraction: sameFiles / N, cli_rows: a.length, reference_rows: b.length, cluster_sizes: sizes });
+    log(`agreement: labels ${(100 * same / N).toFixed(4)} %, max |Δq| ${maxDq.toExponential(2)}, predictions files ${(100 * sameFiles / N).toFixed(4)} %; cluster sizes ${sizes.join(" ")}`);
+    rmSync(join(tmp, "lib.q.f32"));
+    rmSync(join(tmp, "ref.q.f32"));
+  }
+}
+rmSync(dataFile, { force: true });
+
+// ---------------------------------------------------------------------------------------------
+// Summary: each engine's best round.
+
+const bestAt = (rs: LoopResult[], batch?: number) => {
+  let best: (Throughput & { round: number }) | null = null;
+  rs.forEach((r, round) => {
+    for (const t of r.throughput) if ((batch === undefined || t.batch === batch) && (!best || t.rows_per_s_best > best.rows_per_s_best)) best = { ...t, round };
+  });
+  return best! as Throughput & { round: number };
+};
+const bestLatency = (rs: LoopResult[], n: number) => rs.map((r) => r.latency!.find((l) => l.rows === n)!).reduce((a, b) => (b.median_ms < a.median_ms ? b : a));
+const libBest = bestAt(results.library);
+const lib1024 = bestAt(results.library, 1024);
+const onnxBest = bestAt(results.onnx);
+const ref1024 = bestAt(results["pytorch-loop"], 1024);
+const refBest = bestAt(results["pytorch-loop"]);
+const cliBest = results.cli.reduce((a, b) => (b.rowsPerSecond > a.rowsPerSecond ? b : a));
+const pyFileBest = results["pytorch-file"].reduce((a, b) => (b.rows_per_s > a.rows_per_s ? b : a));
+const lat = (n: number) => ({ library: bestLatency(results.library, n), onnx: bestLatency(results.onnx, n), pytorch: bestLatency(results["pytorch-loop"], n) });
+const lat1 = lat(1);
+const lat256 = lat(256);
+
+const fmt = (v: number) => Math.round(v).toLocaleString("en-US");
+const ms = (v: number) => (v < 1 ? v.toFixed(3) : v.toFixed(2));
+const x = (v: number) => `${v.toFixed(2)}×`;
+const table = [
+  "| measure | deepclust | reference (PyTorch) | deepclust / reference |",
+  "|---|---|---|---|",
+  `| (a) library, in-memory matrix, best batch vs the reference's 1024 | ${fmt(libBest.rows_per_s_best)} vectors/s (batch ${libBest.batch}) | ${fmt(ref1024.rows_per_s_best)} vectors/s (batch 1024) | **${x(libBest.rows_per_s_best / ref1024.rows_per_s_best)}** |`,
+  `| (a) library at batch 1024 | ${fmt(lib1024.rows_per_s_best)} vectors/s | ${fmt(ref1024.rows_per_s_best)} vectors/s | ${x(lib1024.rows_per_s_best / ref1024.rows_per_s_best)} |`,
+  `| (a) both at their best batch | ${fmt(libBest.rows_per_s_best)} (batch ${libBest.batch}) | ${fmt(refBest.rows_per_s_best)} (batch ${refBest.batch}) | ${x(libBest.rows_per_s_best / refBest.rows_per_s_best)} |`,
+  `| (a') model.onnx in onnxruntime-node directly, best batch | ${fmt(onnxBest.rows_per_s_best)} vectors/s (batch ${onnxBest.batch}) | ${fmt(ref1024.rows_per_s_best)} (batch 1024) | ${x(onnxBest.rows_per_s_best / ref1024.rows_per_s_best)} |`,
+  `| (b/c) file in → file out: \`deepclust predict\` vs np.load + infer + CSV | ${fmt(cliBest.rowsPerSecond)} vectors/s, peak RSS ${fmt(cliBest.peakRssMb)} MiB | ${fmt(pyFileBest.rows_per_s)} vectors/s, peak RSS ${fmt(pyFileBest.peak_rss_mb)} MiB | **${x(cliBest.rowsPerSecond / pyFileBest.rows_per_s)}** (RSS ${x(cliBest.peakRssMb / pyFileBest.peak_rss_mb)}) |`,
+  `| (b/c) same, whole process (start-up included) | ${cliBest.process_wall_s.toFixed(2)} s | ${pyFileBest.process_wall_s.toFixed(2)} s | ${x(cliBest.process_wall_s / pyFileBest.process_wall_s)} (time) |`,
+  `| (d) latency, 1 vector: median / p99 | ${ms(lat1.library.median_ms)} / ${ms(lat1.library.p99_ms)} ms | ${ms(lat1.pytorch.median_ms)} / ${ms(lat1.pytorch.p99_ms)} ms | ${x(lat1.library.median_ms / lat1.pytorch.median_ms)} / ${x(lat1.library.p99_ms / lat1.pytorch.p99_ms)} (time) |`,
+  `| (d) latency, 256 vectors: median / p99 | ${ms(lat256.library.median_ms)} / ${ms(lat256.library.p99_ms)} ms | ${ms(lat256.pytorch.median_ms)} / ${ms(lat256.pytorch.p99_ms)} ms | ${x(lat256.library.median_ms / lat256.pytorch.median_ms)} / ${x(lat256.library.p99_ms / lat256.pytorch.p99_ms)} (time) |`,
+  `| (d) latency through model.onnx directly, 1 / 256 vectors: median | ${ms(lat1.onnx.median_ms)} / ${ms(lat256.onnx.median_ms)} ms | | |`,
+];
+const loadAfter = loadavg();
+const perBatch = (name: string, rs: LoopResult[]) => `${name}: ` + batches.map((b) => `${b}: ${fmt(bestAt(rs, b).rows_per_s_best)}`).join(", ");
+const lines = [
+  "",
+  table.join("\n"),
+  "",
+  "vectors/s by batch (best round):",
+  "  " + perBatch("library", results.library),
+  "  " + perBatch("model.onnx", results.onnx),
+  "  " + perBatch("PyTorch", results["pytorch-loop"]),
+  `agreement (round 1, batch 1024): labels ${(100 * (agreement.labels_equal_fraction as number)).toFixed(4)} % equal, max |Δq| ${(agreement.max_abs_q_difference as number).toExponential(2)}; predictions files ${(100 * (agreement.prediction_files_cluster_equal_fraction as number)).toFixed(4)} % equal`,
+  `PyTorch ${results["pytorch-loop"][0]!.torch}, ${results["pytorch-loop"][0]!.threads.torch_threads} threads, OpenBLAS core ${results["pytorch-loop"][0]!.threads.openblas_core}; load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`,
+];
+console.log(lines.join("\n"));
+
+const outFile = resolve(opts.out!);
+mkdirSync(dirname(outFile), { recursive: true });
+writeFileSync(
+  outFile,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      command: `node --import tsx bench/inference-vs-reference.ts ${process.argv.slice(2).join(" ")}`.trim(),
+      machine: { cpus: cpus().length, cpu: cpuModel, node: process.version, load_average_before: loadBefore, load_average_after: loadAfter },
+      build,
+      config: { rows: N, dims: [d, ...hidden], k, alpha: 1, weights: "seeded random (deepclust Rng seed 0, PyTorch default Linear init; centres = codes of 10 random normal vectors)", data: "4,096 random normal rows repeated", threads, batches, passes, rounds, latency_calls: latencyCalls, warmup, openblas_coretype: openblasCore },
+      summary: {
+        library_best: libBest,
+        library_1024: lib1024,
+        onnx_direct_best: onnxBest,
+        reference_1024: ref1024,
+        pytorch_best_batch: refBest,
+        ratio_library_best_vs_reference_1024: libBest.rows_per_s_best / ref1024.rows_per_s_best,
+        ratio_library_1024_vs_reference_1024: lib1024.rows_per_s_best / ref1024.rows_per_s_best,
+        ratio_library_best_vs_pytorch_best: libBest.rows_per_s_best / refBest.rows_per_s_best,
+        cli_file_to_file: cliBest,
+        reference_file_to_file: pyFileBest,
+        ratio_cli_vs_reference_file_to_file: cliBest.rowsPerSecond / pyFileBest.rows_per_s,
+        latency_1: lat1,
+        latency_256: lat256,
+      },
+      agreement,
+      commands,
+      results,
+      table,
+    },
+    null,
+    2,
+  ) + "\n",
+);
+log(`wrote ${outFile}`);
