@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { parquetWriteFile } from "hyparquet-writer";
-import { InputError, readDataset, writeNpy, type ReadDatasetOptions } from "../src/io/index.js";
+import { InputError, readDataset, validateFinite, writeNpy, type ReadDatasetOptions } from "../src/io/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "deepclust-io-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -434,3 +434,22 @@ test("a column named __proto__ is an ordinary pass-through column", async () => 
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+test("validateFinite finds a NaN or ±Inf in every position (each of the four sums and the tail) and names its row and dimension", () => {
+  const rows = 7;
+  const cols = 3; // 21 values: five groups of four and a tail of one
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    for (let at = 0; at < rows * cols; at++) {
+      const data = Float32Array.from({ length: rows * cols }, (_, i) => (i % 5) - 2.5);
+      data[at] = bad;
+      const m = { data, rows, cols };
+      assert.throws(() => validateFinite("m.npy", m, 10), (e: unknown) => {
+        assert.ok(e instanceof InputError);
+        assert.match(e.message, new RegExp(`row ${10 + Math.floor(at / cols) + 1}, column 'dimension ${(at % cols) + 1}'`));
+        return true;
+      });
+    }
+  }
+  const big = Float32Array.from({ length: 1001 }, (_, i) => (i % 2 ? 3.4e38 : -3.4e38));
+  validateFinite("m.npy", { data: big, rows: 1, cols: 1001 });
+});
