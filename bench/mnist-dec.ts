@@ -103,6 +103,8 @@ for (const method of a.methods.split(",") as Array<"dec" | "idec">) {
 }
 
 mkdirSync("bench/results", { recursive: true });
-const out = `bench/results/mnist-dec-seed${seed}${a.ae ? `-${a.methods.replace(",", "-")}-idec-${a["idec-optimizer"]}` : ""}.json`;
+// Runs other than the default (all methods, SGD, own pretraining) get their own file, outside the summary.
+const variant = a.ae || a.methods !== "dec,idec" || a["idec-optimizer"] !== "sgd";
+const out = `bench/results/mnist-dec-seed${seed}${variant ? `-${a.methods.replace(",", "-")}-idec-${a["idec-optimizer"]}` : ""}.json`;
 writeFileSync(out, JSON.stringify({ seed, rows: X.rows, epochs: Number(a.epochs), noise: a.noise, idecOptimizer: a["idec-optimizer"], threads, date: new Date().toISOString(), stages, results }, null, 2) + "\n");
 log(`wrote ${out}`);
