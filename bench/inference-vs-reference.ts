@@ -31,13 +31,14 @@
 // AVX-512 CPU (Haswell on AVX2), which Debian's OpenBLAS 0.3.21 otherwise misdetects.
 
 import { spawnSync } from "node:child_process";
-import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import ort from "onnxruntime-node";
 import type { Matrix } from "../src/index.js";
+import { writeRepeatedNpy } from "./generated-data.js";
 
 type Lib = typeof import("../src/index.js");
 const lib = async (dist: string): Promise<Lib> => (await import(pathToFileURL(join(resolve(dist), "index.js")).href)) as Lib;
@@ -249,16 +250,7 @@ const modelDir = join(tmp, "model");
 const dataFile = join(tmp, "data.npy");
 {
   const pool = randomMatrix(4096, d);
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${N}, ${d}), }`;
-  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
-  const pre = Buffer.alloc(10);
-  pre.write("\x93NUMPY", 0, "latin1");
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
-  const fd = openSync(dataFile, "w");
-  writeSync(fd, Buffer.concat([pre, Buffer.from(header, "latin1")]));
-  for (let r = 0; r < N; r += pool.rows) writeSync(fd, new Uint8Array(pool.data.buffer, 0, Math.min(pool.rows, N - r) * d * 4));
-  closeSync(fd);
+  writeRepeatedNpy(dataFile, N, pool);
   log(`wrote ${dataFile} (${((N * d * 4) / 2 ** 30).toFixed(2)} GiB)`);
 }
 

@@ -19,12 +19,12 @@
 // file smaller than the machine's RAM ends up in the OS page cache after it is written, so reads
 // come from memory; the process itself still holds only what out-of-core training keeps (peak RSS).
 
-import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, statfsSync, writeSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, statfsSync } from "node:fs";
 import { cpus, freemem, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Rng, type Matrix } from "../src/index.js";
+import { runCliJson, writeRepeatedNpy } from "./generated-data.js";
 
 const HIDDEN = [256, 32];
 const K = 10;
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   try {
     log(`out-of-core train: ${rows} × ${d} float32 (${gib(bytes)} GiB) in ${dir}; machine ${gib(totalmem())} GiB RAM (${gib(freemem())} free), ${cpus().length} CPUs; --memory-budget ${budgetMb} MB`);
     let t0 = performance.now();
-    writeNpyBlocks(file, rows, clusteredPool(new Rng(0), POOL_ROWS, d));
+    writeRepeatedNpy(file, rows, clusteredPool(new Rng(0), POOL_ROWS, d));
     const writeSeconds = (performance.now() - t0) / 1000;
     log(`wrote ${gib(statSync(file).size)} GiB in ${writeSeconds.toFixed(1)} s; training…`);
     const args = [
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     ];
     log(`deepclust ${args.join(" ")}`);
     t0 = performance.now();
-    const s = await runCli(args);
+    const s = await runCliJson<TrainSummary>(cli, args);
     const wallSeconds = (performance.now() - t0) / 1000;
     if (s.outOfCore === a["in-memory"]) throw new Error(`the run ${s.outOfCore ? "trained" : "did not train"} out of core`);
     const passes = Math.floor(s.dec.iterations / T) + 2; // target updates at 0, T, 2T, …, and the final labels
@@ -121,20 +121,6 @@ function rate(v: number): string {
   return Math.round(v).toLocaleString("en");
 }
 
-function runCli(args: string[]): Promise<TrainSummary> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) reject(new Error(`deepclust ${args.join(" ")} exited ${code}: ${stderr}`));
-      else resolve(JSON.parse(stdout) as TrainSummary);
-    });
-  });
-}
 
 /** Rows around K random centres (unit normal centres, noise 0.3). */
 function clusteredPool(rng: Rng, rows: number, cols: number): Matrix {
@@ -147,19 +133,3 @@ function clusteredPool(rng: Rng, rows: number, cols: number): Matrix {
   return { data, rows, cols };
 }
 
-/** A 2-D float32 .npy written a block at a time (the pool repeats): never whole in memory. */
-function writeNpyBlocks(file: string, rows: number, pool: Matrix): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${pool.cols}), }`;
-  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
-  const pre = Buffer.alloc(10);
-  pre.write("\x93NUMPY", 0, "latin1");
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
-  const fd = openSync(file, "w");
-  try {
-    writeSync(fd, Buffer.concat([pre, Buffer.from(header, "latin1")]));
-    for (let r = 0; r < rows; r += pool.rows) writeSync(fd, new Uint8Array(pool.data.buffer, 0, Math.min(pool.rows, rows - r) * pool.cols * 4));
-  } finally {
-    closeSync(fd);
-  }
-}

@@ -11,12 +11,12 @@
 // numbers measure the data path and the assignment, not clustering quality. The data repeats a
 // pool of random rows (the values do not change the work).
 
-import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Autoencoder, CENTERS, Rng, modelConfig, writeModelDir, type Matrix } from "../src/index.js";
+import { runCliJson, writeRepeatedNpy } from "./generated-data.js";
 
 const HIDDEN = [256, 32];
 const K = 10;
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     if (rows > 0) {
       const file = join(dir, "data.npy");
       const t0 = performance.now();
-      writeNpyBlocks(file, rows, pool);
+      writeRepeatedNpy(file, rows, pool);
       results.push(await measure("npy", file, rows, d, modelDir, (performance.now() - t0) / 1000));
       rmSync(file, { force: true });
     }
@@ -104,7 +104,7 @@ async function measure(format: Result["format"], file: string, rows: number, d: 
   log(`${format}: ${rows} rows, ${inputMb.toFixed(0)} MiB on disk (${matrixMb.toFixed(0)} MiB as a float32 matrix), written in ${writeSeconds.toFixed(1)} s; predicting…`);
   const out = join(file, "..", `predictions-${format}.csv`);
   const args = ["predict", modelDir, file, "--out", out, "--json", "--threads", a.threads!, ...(a.proba ? ["--proba"] : [])];
-  const s = await runCli(args);
+  const s = await runCliJson<PredictSummary>(cli, args);
   if (s.rows !== rows) throw new Error(`predict assigned ${s.rows} rows, expected ${rows}`);
   rmSync(out, { force: true });
   const r: Result = { format, rows, inputMb, matrixMb, writeSeconds, seconds: s.seconds, rowsPerSecond: s.rowsPerSecond, peakRssMb: s.peakRssMb };
@@ -112,20 +112,6 @@ async function measure(format: Result["format"], file: string, rows: number, d: 
   return r;
 }
 
-function runCli(args: string[]): Promise<PredictSummary> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) reject(new Error(`deepclust ${args.join(" ")} exited ${code}: ${stderr}`));
-      else resolve(JSON.parse(stdout) as PredictSummary);
-    });
-  });
-}
 
 function randomMatrix(rng: Rng, rows: number, cols: number): Matrix {
   const data = new Float32Array(rows * cols);
@@ -133,22 +119,6 @@ function randomMatrix(rng: Rng, rows: number, cols: number): Matrix {
   return { data, rows, cols };
 }
 
-/** A 2-D float32 .npy written a block at a time (the pool repeats): never whole in memory. */
-function writeNpyBlocks(file: string, rows: number, pool: Matrix): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${pool.cols}), }`;
-  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
-  const pre = Buffer.alloc(10);
-  pre.write("\x93NUMPY", 0, "latin1");
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
-  const fd = openSync(file, "w");
-  try {
-    writeSync(fd, Buffer.concat([pre, Buffer.from(header, "latin1")]));
-    for (let r = 0; r < rows; r += pool.rows) writeSync(fd, new Uint8Array(pool.data.buffer, 0, Math.min(pool.rows, rows - r) * pool.cols * 4));
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** The reference CSV (id, embeddings as a JSON array with 6 significant digits, labels), a block at a time. */
 function writeCsvBlocks(file: string, rows: number, pool: Matrix): void {

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import { Rng } from "../src/index.js";
+import { Rng, npyHeader } from "../src/index.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -51,15 +51,6 @@ const configs: Config[] = a.quick
       { rows: 100_000, d: 100, k: 10 },
     ];
 
-function npyHeader(shape: number[], descr: string): Buffer {
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
-  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
-  const pre = Buffer.alloc(10);
-  pre.write("\x93NUMPY", 0, "latin1");
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
-  return Buffer.concat([pre, Buffer.from(header, "latin1")]);
-}
 
 /** A k-component Gaussian mixture, written in blocks so that 1M × 768 never sits in memory. */
 function writeMixture(dir: string, { rows, d, k }: Config): { data: string; labels: string } {

@@ -14,7 +14,7 @@ import { parse } from "csv-parse/sync";
 import { Rng, type Matrix } from "../src/engine/index.js";
 import { CENTERS } from "../src/nn/index.js";
 import { Autoencoder, loadModel, modelConfig, writeModelDir } from "../src/dec/index.js";
-import { readDataset, writeNpy } from "../src/io/index.js";
+import { npyHeader, readDataset, writeNpy } from "../src/io/index.js";
 
 const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "deepclust-predict-stream-"));
@@ -44,15 +44,9 @@ async function randomModel(name: string, d: number): Promise<string> {
 
 /** A .npy of `rows` × `cols` float32 written a block at a time (the block repeats), never whole in memory. */
 function writeLargeNpy(file: string, rows: number, cols: number, block: Matrix): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
-  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
-  const pre = Buffer.alloc(10);
-  pre.write("\x93NUMPY", 0, "latin1");
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
   const fd = openSync(file, "w");
   try {
-    writeSync(fd, Buffer.concat([pre, Buffer.from(header, "latin1")]));
+    writeSync(fd, npyHeader([rows, cols]));
     for (let r = 0; r < rows; r += block.rows) writeSync(fd, new Uint8Array(block.data.buffer, 0, Math.min(block.rows, rows - r) * cols * 4));
   } finally {
     closeSync(fd);

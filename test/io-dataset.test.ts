@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { parquetWriteFile } from "hyparquet-writer";
-import { InputError, readDataset, validateFinite, writeNpy, type ReadDatasetOptions } from "../src/io/index.js";
+import { InputError, readDataset, validateFinite, npyHeader, writeNpy, type ReadDatasetOptions } from "../src/io/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "deepclust-io-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -287,12 +287,6 @@ test("JSONL errors name the row (data rows, blank lines not counted) and the key
 
 /** A 1-D .npy of the given dtype ('<i8', '<i4', '<f8', ...). */
 function npy1d(descr: string, values: number[]): Buffer {
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${values.length},), }`;
-  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
-  const pre = Buffer.alloc(10);
-  pre.write("\x93NUMPY", 0, "latin1");
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
   const data =
     descr === "<i8"
       ? Buffer.from(BigInt64Array.from(values.map(BigInt)).buffer)
@@ -301,7 +295,7 @@ function npy1d(descr: string, values: number[]): Buffer {
         : descr === "|u1"
           ? Buffer.from(Uint8Array.from(values).buffer)
           : Buffer.from(Float64Array.from(values).buffer);
-  return Buffer.concat([pre, Buffer.from(header, "latin1"), data]);
+  return Buffer.concat([npyHeader([values.length], descr), data]);
 }
 
 test("NPY: a 2-D float matrix with labels from a 1-D integer .npy or a text file", async () => {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetWriteFile } from "hyparquet-writer";
-import { InputError, readDataset, readDatasetChunks, writeNpy, type DatasetChunk, type ReadChunksOptions } from "../src/io/index.js";
+import { InputError, readDataset, readDatasetChunks, npyHeader, writeNpy, type DatasetChunk, type ReadChunksOptions } from "../src/io/index.js";
 import { finalizeLabels } from "../src/io/dataset-builder.js";
 
 const dir = mkdtempSync(join(tmpdir(), "deepclust-stream-"));
@@ -115,13 +115,7 @@ test("NPY (float32 and float64) and IDX: the chunks equal the whole file, and th
   await assertSameAsWhole(f4, {}, true);
   await assertSameAsWhole(f4, { labelsFile: file("y.txt", Array.from({ length: N }, (_, i) => label(i)).join("\n")) }, true);
   // float64: the same header with '<f8' and the values widened.
-  let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${N}, ${D}), }`;
-  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
-  const pre = Buffer.alloc(10);
-  pre.write("\x93NUMPY", 0, "latin1");
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
-  const f8 = file("x8.npy", Buffer.concat([pre, Buffer.from(header, "latin1"), Buffer.from(Float64Array.from(X.data).buffer)]));
+  const f8 = file("x8.npy", Buffer.concat([npyHeader([N, D], "<f8"), Buffer.from(Float64Array.from(X.data).buffer)]));
   await assertSameAsWhole(f8, {}, true);
   const pixels = Buffer.from(Array.from({ length: N * 4 }, (_, k) => (k * 29) % 256));
   const idx = file("images", Buffer.concat([Buffer.from([0, 0, 8, 3, 0, 0, 0, N, 0, 0, 0, 2, 0, 0, 0, 2]), pixels]));

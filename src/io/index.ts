@@ -1,5 +1,5 @@
 export { InputError } from "./errors.js";
-export { readNpy, writeNpy, readNpyHeader, type NpyHeader } from "./npy.js";
+export { readNpy, writeNpy, npyHeader, readNpyHeader, type NpyHeader } from "./npy.js";
 export { readIdxImages, readIdxLabels, IdxError } from "./idx.js";
 export { readSafetensors, writeSafetensors, encodeSafetensors, type NamedTensor } from "./safetensors.js";
 export { readMatrix, validateFinite, type ReadMatrixOptions } from "./matrix-file.js";

@@ -120,19 +120,26 @@ export function readNpy(file: string): Matrix {
   }
 }
 
-/** Writes a float32 matrix as .npy (format 1.0), through a temporary file and a rename. */
-export function writeNpy(file: string, m: Matrix): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${m.rows}, ${m.cols}), }`;
-  const total = 10 + header.length + 1;
-  header += " ".repeat((64 - (total % 64)) % 64) + "\n";
+/**
+ * The header of a format-1.0 .npy holding a C-ordered array of `shape` and dtype `descr`, padded so
+ * that the data starts on a 64-byte boundary; the raw little-endian values follow it.
+ */
+export function npyHeader(shape: readonly number[], descr = "<f4"): Buffer {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
+  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
   const pre = Buffer.alloc(10);
   pre.write("\x93NUMPY", 0, "latin1");
   pre[6] = 1;
   pre[7] = 0;
   pre.writeUInt16LE(header.length, 8);
+  return Buffer.concat([pre, Buffer.from(header, "latin1")]);
+}
+
+/** Writes a float32 matrix as .npy (format 1.0), through a temporary file and a rename. */
+export function writeNpy(file: string, m: Matrix): void {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, Buffer.concat([pre, Buffer.from(header, "latin1"), Buffer.from(m.data.buffer, m.data.byteOffset, m.rows * m.cols * 4)]));
+    writeFileSync(tmp, Buffer.concat([npyHeader([m.rows, m.cols]), Buffer.from(m.data.buffer, m.data.byteOffset, m.rows * m.cols * 4)]));
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
