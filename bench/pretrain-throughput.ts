@@ -12,7 +12,7 @@ import { tmpdir, cpus } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
-import { Rng, readIdxImages, writeNpy } from "../src/index.js";
+import { Rng, npyHeader, readIdxImages, writeNpy } from "../src/index.js";
 
 const { values: opts } = parseArgs({ options: { quick: { type: "boolean", default: false }, rounds: { type: "string" } } });
 const quick = opts.quick!;
@@ -33,14 +33,8 @@ function syntheticNpy(file: string, rows: number, cols: number, seed: number): v
   const rng = new Rng(seed);
   const k = 100;
   const centres = Float32Array.from({ length: k * cols }, () => rng.normal());
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
-  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
-  const pre = Buffer.alloc(10);
-  pre.write("\x93NUMPY", 0, "latin1");
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
   const fd = openSync(file, "w");
-  writeSync(fd, Buffer.concat([pre, Buffer.from(header, "latin1")]));
+  writeSync(fd, npyHeader([rows, cols]));
   const chunk = new Float32Array(4096 * cols);
   for (let r = 0; r < rows; r += 4096) {
     const n = Math.min(4096, rows - r);
