@@ -84,7 +84,7 @@ test("GET /healthz and GET /v1/model", async () => {
   assert.equal(m.method, "dec");
   assert.deepEqual(m.labelMapping, { "0": "sport", "1": "politics", "2": "science" });
   assert.equal(m.deepclustVersion, model.config.deepclustVersion);
-  assert.deepEqual(m.server, { deepclustVersion: model.config.deepclustVersion, maxBatch: 256, maxWaitMs: 5, maxRows: 10_000, bodyLimit: 64 * 1024 * 1024 });
+  assert.deepEqual(m.server, { deepclustVersion: model.config.deepclustVersion, precision: "fp32", maxBatch: 256, maxWaitMs: 5, maxRows: 10_000, bodyLimit: 64 * 1024 * 1024 });
 });
 
 test("POST /v1/predict gives the library's labels, confidence and probabilities", async () => {

@@ -13,12 +13,14 @@ import { createPredictionWriter, type PredictionWriter } from "../io/index.js";
 import { finalizeLabels } from "../io/dataset-builder.js";
 import { choice, int } from "./options.js";
 import { createProgress } from "./progress.js";
+import { PRECISION_HELP, PRECISIONS, type Precision } from "./precision.js";
 import { checkPredictionsPath, chunkColumnNames, chunkColumns, clusterSizes, distinctCount, hardAssignments, noLabelsError, printJson, scoreLines, seconds, sizesLine, streamDataset, warn, type DataCliOptions } from "./common.js";
 
 interface ApplyCliOptions extends DataCliOptions {
   batchSize: number;
   threads: number;
   device: Device;
+  precision: Precision;
   json: boolean;
 }
 
@@ -43,6 +45,7 @@ function withApplyOptions(cmd: Command): Command {
     .option("--batch-size <n>", "rows per inference batch", int("--batch-size", 1), 1024)
     .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
     .option("--device <name>", `execution provider: ${DEVICES.join(", ")}`, choice("--device", DEVICES), "cpu")
+    .option("--precision <p>", PRECISION_HELP, choice("--precision", PRECISIONS), "fp32")
     .option("--json", "print one JSON summary on stdout and nothing else", false);
 }
 
@@ -72,7 +75,7 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
   const progress = createProgress({ json: o.json });
   checkPredictionsPath(o.out);
   const t0 = performance.now();
-  const model = loadModel(modelDir, { threads: o.threads, device: o.device });
+  const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
   const k = model.k;
   const sizes = new Array<number>(k).fill(0);
   let confidenceSum = 0;
@@ -127,6 +130,7 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
     clusterSizes: sizes,
     meanConfidence: confidenceSum / rows,
     probabilities: o.proba,
+    precision: o.precision,
     seconds: secs,
     rowsPerSecond: rows / secs,
     /** The process's peak resident memory (maximum RSS), in MiB. */
@@ -140,7 +144,7 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
 
 async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Promise<void> {
   const progress = createProgress({ json: o.json });
-  const model = loadModel(modelDir, { threads: o.threads, device: o.device });
+  const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
   // Streamed too: only the labels and the clusters (small) are kept from each chunk.
   const truthText: string[] = [];
   const predicted: Int32Array[] = [];

@@ -7,12 +7,14 @@ import { DEVICES, type Device } from "../engine/index.js";
 import { loadModel } from "../dec/model-dir.js";
 import { ROUTES, SERVE_DEFAULTS } from "../serve/defaults.js";
 import { choice, float, int } from "./options.js";
+import { PRECISION_HELP, PRECISIONS, type Precision } from "./precision.js";
 
 interface ServeCliOptions {
   port: number;
   host: string;
   threads: number;
   device: Device;
+  precision: Precision;
   maxBatch: number;
   maxWaitMs: number;
   maxRows: number;
@@ -28,6 +30,7 @@ export function serveCommand(): Command {
     .option("--host <address>", "address to listen on (0.0.0.0 = every interface)", "127.0.0.1")
     .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
     .option("--device <name>", `execution provider: ${DEVICES.join(", ")}`, choice("--device", DEVICES), "cpu")
+    .option("--precision <p>", PRECISION_HELP, choice("--precision", PRECISIONS), "fp32")
     .option("--max-batch <n>", "most rows per onnxruntime call; rows of concurrent requests are batched together", int("--max-batch", 1), SERVE_DEFAULTS.maxBatch)
     .option("--max-wait-ms <ms>", "longest a row waits for more rows before its batch runs", float("--max-wait-ms", { min: 0, max: 60_000 }), SERVE_DEFAULTS.maxWaitMs)
     .option("--max-rows <n>", "most rows in one request (more: 413)", int("--max-rows", 1), SERVE_DEFAULTS.maxRows)
@@ -50,7 +53,7 @@ SIGTERM / SIGINT: stop accepting, finish the requests in flight, exit 0.`,
 }
 
 async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
-  const model = loadModel(modelDir, { threads: o.threads, device: o.device });
+  const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
   const { createServer } = await import("../serve/server.js"); // fastify loads for this command only
   const app = createServer(model, {
     maxBatch: o.maxBatch,

@@ -15,7 +15,7 @@
 
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Rng, type Matrix, type SessionOptions } from "../engine/index.js";
+import { CompiledGraph, Rng, type Matrix, type SessionOptions } from "../engine/index.js";
 import { CENTERS, StudentTAssignment } from "../nn/index.js";
 import { clusteringAccuracy, type Labels } from "../cluster/metrics.js";
 import { readSafetensors, writeDirAtomically, writeSafetensors, type NamedTensor } from "../io/index.js";
@@ -24,7 +24,7 @@ import { Autoencoder } from "./autoencoder.js";
 import { PRETRAIN_DEFAULTS } from "./pretrain.js";
 import { CLUSTERING_DEFAULTS, SoftAssigner, hardLabels, defaultUpdateInterval, type ClusteringMethod } from "./dec-training.js";
 import type { DEC } from "./dec-model.js";
-import { exportOnnx, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUTS } from "./model-onnx.js";
+import { exportOnnx, inferenceGraph, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUTS, PRECISIONS, type Precision } from "./model-onnx.js";
 
 export const MODEL_FORMAT = "deepclust-model";
 export const MODEL_FORMAT_VERSION = 1;
@@ -177,9 +177,16 @@ export function writeModelDir(dir: string, ae: Autoencoder, config: ModelConfig,
   });
 }
 
+/** How a loaded model runs: onnxruntime's session options and the inference precision. */
+export interface LoadModelOptions extends SessionOptions {
+  /** "int8": the encoder's GEMMs in 8-bit integers (about 2× faster on CPUs with VNNI; q changes slightly). Default "fp32". */
+  precision?: Precision;
+}
+
 /** A fitted DEC / IDEC model read from a model directory: predict, predictProba, transform. */
 export class DECModel {
-  private readonly assigner: SoftAssigner;
+  private readonly assigner: Pick<SoftAssigner, "predictProba" | "release">;
+  readonly precision: Precision;
 
   constructor(
     readonly config: ModelConfig,
@@ -187,9 +194,11 @@ export class DECModel {
     readonly autoencoder: Autoencoder,
     /** The directory it was loaded from, if any. */
     readonly dir: string | null = null,
+    precision: Precision = "fp32",
   ) {
     const ae = autoencoder;
-    this.assigner = new SoftAssigner(ae, new StudentTAssignment(config.k, ae.codeDim, config.alpha), () => ae.params.tensor(CENTERS));
+    this.precision = precision;
+    this.assigner = precision === "int8" ? new Int8Assigner(ae, config.alpha, config.k) : new SoftAssigner(ae, new StudentTAssignment(config.k, ae.codeDim, config.alpha), () => ae.params.tensor(CENTERS));
   }
 
   get k(): number {
@@ -222,9 +231,9 @@ export class DECModel {
     return this.autoencoder.encode(X);
   }
 
-  /** model.onnx as bytes. */
-  toOnnx(): Uint8Array {
-    return exportOnnx(this.autoencoder, this.config.alpha);
+  /** model.onnx as bytes (int8: the quantized graph, which needs onnxruntime). */
+  toOnnx(precision: Precision = "fp32"): Uint8Array {
+    return exportOnnx(this.autoencoder, this.config.alpha, precision);
   }
 
   /** Frees the onnxruntime sessions. */
@@ -233,8 +242,31 @@ export class DECModel {
   }
 }
 
+/** q through the int8 inference graph, the weights baked in as constants (see model-onnx.ts). */
+class Int8Assigner {
+  private compiled: Promise<CompiledGraph> | undefined;
+  constructor(
+    private readonly ae: Autoencoder,
+    private readonly alpha: number,
+    private readonly k: number,
+  ) {}
+
+  async predictProba(X: Matrix, batchSize = 1024): Promise<Matrix> {
+    if (X.cols !== this.ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the model expects ${this.ae.inputDim}`);
+    this.compiled ??= CompiledGraph.create(inferenceGraph(this.ae, this.alpha, { precision: "int8", labels: false }), this.ae.session);
+    return (await this.compiled).runRows(X, ONNX_INPUT, ONNX_OUTPUTS[0], this.k, {}, batchSize);
+  }
+
+  async release(): Promise<void> {
+    if (this.compiled) await (await this.compiled).release();
+    this.compiled = undefined;
+  }
+}
+
 /** Reads a model directory written by saveModel / `deepclust train`. */
-export function loadModel(dir: string, session: SessionOptions = {}): DECModel {
+export function loadModel(dir: string, options: LoadModelOptions = {}): DECModel {
+  const { precision = "fp32", ...session } = options;
+  if (!PRECISIONS.includes(precision)) throw new RangeError(`precision must be one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(precision)}`);
   let st;
   try {
     st = statSync(dir);
@@ -270,7 +302,7 @@ export function loadModel(dir: string, session: SessionOptions = {}): DECModel {
   for (const p of savedParams(ae, config)) ae.params.set(p.name, expect(p.name, p.shape));
   if (config.decoder === false) for (const p of ae.decoderParams) ae.params.set(p.name, new Float32Array(ae.params.value(p.name).length).fill(NaN));
   ae.params.define(CENTERS, [config.k, ae.codeDim], expect(CENTERS, [config.k, ae.codeDim]));
-  return new DECModel(config, ae, dir);
+  return new DECModel(config, ae, dir, precision);
 }
 
 /** The weights model.safetensors holds: the encoder's, and the decoder's unless config.decoder is false. */

@@ -4,13 +4,16 @@
 
 import { serializeModel, type NodeSpec, type InitializerSpec, type AttributeValue, type GraphSpec } from "./onnx-model.js";
 
-export type DType = "float32" | "int64" | "bool";
+export type DType = "float32" | "int64" | "bool" | "int8";
 /** A dimension: a fixed size, or a named symbolic size such as "batch". */
 export type Dim = number | string;
 export type Shape = readonly Dim[];
 
 /** The ONNX opset every graph is built against (Reduce* ops take axes as an input from 18). */
 export const OPSET = 18;
+
+/** onnxruntime's contrib-op domain (the quantized GEMM). */
+export const MS_DOMAIN = "com.microsoft";
 
 export class Value {
   constructor(
@@ -138,6 +141,13 @@ export class Graph {
     const arr = data instanceof Float32Array ? data : Float32Array.from(data);
     const v = new Value(this, this.fresh(hint), "float32", shape);
     this.initializers.push({ name: v.name, dtype: "float32", dims: shape.map(Number), data: arr });
+    return v;
+  }
+
+  /** An int8 constant (quantized weights) stored as an initializer. */
+  constantInt8(data: Int8Array, shape: Shape, hint = "const_i8"): Value {
+    const v = new Value(this, this.fresh(hint), "int8", shape);
+    this.initializers.push({ name: v.name, dtype: "int8", dims: shape.map(Number), data });
     return v;
   }
 
@@ -285,6 +295,17 @@ export class Graph {
     return this.node("Gemm", c ? [a, b, c] : [a, b], [{ dtype: "float32", shape: [m, n], hint }], attrs)[0]!;
   }
 
+  /**
+   * y = x·W + bias with W int8 [in, out] (per-output-column `scale`, zero point `zeroPoint` int8
+   * [out]) and x quantized to uint8 per call (onnxruntime's com.microsoft DynamicQuantizeMatMul:
+   * the integer GEMM, VNNI where the CPU has it). Inference only: it has no gradient.
+   */
+  dynamicQuantizeMatMul(x: Value, w: Value, scale: Value, zeroPoint: Value, bias: Value | null, hint?: string): Value {
+    if (x.dtype !== "float32" || w.dtype !== "int8" || zeroPoint.dtype !== "int8") throw new GraphError(`DynamicQuantizeMatMul: x float32, W and zero point int8 (got ${x.dtype}, ${w.dtype}, ${zeroPoint.dtype})`);
+    if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0]) throw new GraphError(`DynamicQuantizeMatMul: [${x.shape.join(", ")}] · [${w.shape.join(", ")}]`);
+    return this.node("DynamicQuantizeMatMul", [x, w, scale, zeroPoint, bias], [{ dtype: "float32", shape: [x.shape[0]!, w.shape[1]!], hint }], {}, MS_DOMAIN)[0]!;
+  }
+
   private reduce(op: string, x: Value, axes: readonly number[], keepdims: boolean, hint?: string): Value {
     const norm = axes.map((a) => (a < 0 ? a + x.rank : a));
     for (const a of norm) if (a < 0 || a >= x.rank) throw new GraphError(`${op}: axis ${a} out of range for ${x}`);
@@ -342,7 +363,7 @@ export class Graph {
   }
 
   cast(x: Value, to: DType, hint?: string): Value {
-    const code = { float32: 1, int64: 7, bool: 9 }[to];
+    const code = { float32: 1, int64: 7, bool: 9, int8: 3 }[to];
     return this.node("Cast", [x], [{ dtype: to, shape: x.shape, hint }], { to: code })[0]!;
   }
 

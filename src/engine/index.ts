@@ -1,4 +1,4 @@
-export { Graph, Value, GraphError, OPSET, type DType, type Dim, type Shape, type GemmOptions } from "./graph.js";
+export { Graph, Value, GraphError, OPSET, MS_DOMAIN, type DType, type Dim, type Shape, type GemmOptions } from "./graph.js";
 export { CompiledGraph, type SessionOptions, type Feeds } from "./session.js";
 export { Tensor, type TensorData } from "./tensor.js";
 export { StateStore, nextName } from "./state.js";

@@ -21,7 +21,7 @@ export interface InitializerSpec {
   name: string;
   dtype: DType;
   dims: number[];
-  data: Float32Array | BigInt64Array;
+  data: Float32Array | BigInt64Array | Int8Array;
 }
 
 export interface GraphSpec {
@@ -41,6 +41,7 @@ const ELEM_TYPE: Record<DType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
   bool: onnx.TensorProto.DataType.BOOL,
+  int8: onnx.TensorProto.DataType.INT8,
 };
 
 function attribute(name: string, v: AttributeValue): onnxProto.onnx.IAttributeProto {
@@ -94,9 +95,20 @@ export function serializeModel(spec: ModelSpec): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: "deepclust",
-    opsetImport: [{ domain: "", version: spec.opset }],
+    // A contrib domain is imported only when a node (or a subgraph's) uses it: plain graphs stay
+    // standard ONNX that any runtime reads.
+    opsetImport: [{ domain: "", version: spec.opset }, ...[...domainsOf(spec)].map((domain) => ({ domain, version: 1 }))],
     ...(spec.docString !== undefined ? { docString: spec.docString } : {}),
     graph: graphProto(spec),
   });
   return onnx.ModelProto.encode(model).finish();
+}
+
+/** The non-default operator domains the graph's nodes use, subgraphs included. */
+function domainsOf(spec: GraphSpec, out = new Set<string>()): Set<string> {
+  for (const n of spec.nodes) {
+    if (n.domain) out.add(n.domain);
+    for (const a of Object.values(n.attributes)) if (typeof a === "object" && !Array.isArray(a) && "graph" in a) domainsOf(a.graph, out);
+  }
+  return out;
 }

@@ -23,6 +23,16 @@ export class Dense implements Layer {
 
   forward(ctx: BuildContext, x: Value): Forward {
     const { g } = ctx;
+    const q = ctx.quantized(this.weight);
+    if (q) {
+      const y = g.dynamicQuantizeMatMul(x, q.w, q.scale, q.zeroPoint, ctx.param(this.bias), this.prefix);
+      return {
+        y,
+        backward: () => {
+          throw new Error(`${this.prefix}: an int8 layer has no gradient (quantized graphs are for inference)`);
+        },
+      };
+    }
     const w = ctx.param(this.weight);
     const y = g.gemm(x, w, { transB: true }, ctx.param(this.bias), this.prefix);
     return {

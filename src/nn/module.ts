@@ -5,6 +5,7 @@
 
 import type { Graph, Value } from "../engine/index.js";
 import type { Initializer } from "./init.js";
+import type { QuantizedWeightValues } from "./quantize.js";
 
 export interface Param {
   /** PyTorch state_dict name, e.g. "encoder.0.weight". */
@@ -32,7 +33,14 @@ export class BuildContext {
   constructor(
     readonly g: Graph,
     private readonly paramValues: ReadonlyMap<string, Value>,
+    /** Weights to apply as int8 (inference graphs only; see quantize.ts), by parameter name. */
+    private readonly int8Weights: ReadonlyMap<string, QuantizedWeightValues> = new Map(),
   ) {}
+
+  /** The int8 form of a weight when this graph runs it quantized, else undefined. */
+  quantized(p: Param): QuantizedWeightValues | undefined {
+    return this.int8Weights.get(p.name);
+  }
 
   param(p: Param): Value {
     const v = this.paramValues.get(p.name);

@@ -121,7 +121,7 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
     labelMapping: model.config.labelMapping,
     deepclustVersion: model.config.deepclustVersion,
     createdAt: model.config.createdAt,
-    server: { deepclustVersion: DEEPCLUST_VERSION, maxBatch, maxWaitMs, maxRows, bodyLimit },
+    server: { deepclustVersion: DEEPCLUST_VERSION, precision: model.precision, maxBatch, maxWaitMs, maxRows, bodyLimit },
   };
 
   app.get("/healthz", async () => ({ status: "ok" }));
