@@ -58,6 +58,27 @@ test("formatFloat32 writes the shortest decimal that reads back as the same floa
   }
 });
 
+test("formatFloat32's fast path for [0.001, 1) writes what the toPrecision search writes", () => {
+  // The search it replaces: the fewest significant digits (≥ 6) that read back as the float32.
+  const bySearch = (f: number) => {
+    for (let p = 6; p < 9; p++) if (Math.fround(Number(f.toPrecision(p))) === f) return String(Number(f.toPrecision(p)));
+    return String(Number(f.toPrecision(9)));
+  };
+  const bits = new Uint32Array(1);
+  const f32 = new Float32Array(bits.buffer);
+  let checked = 0;
+  // every 997th float32 from 0.001 up to 1 (about 67,000 values), and their neighbours
+  for (let b = 0x3a83126f; b < 0x3f800000; b += 997) {
+    for (const n of [b - 1, b, b + 1]) {
+      bits[0] = n;
+      assert.equal(formatFloat32(f32[0]!), bySearch(f32[0]!), `bits 0x${n.toString(16)}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 150_000);
+  for (const x of [0.001, 0.1, 0.5, 0.01, Math.fround(0.1) * 0.1, 0.99999994]) assert.equal(formatFloat32(x), bySearch(Math.fround(x)));
+});
+
 test("CSV round trip: pass-through first (quoted as needed), then cluster, confidence, p0..p{k-1}", async () => {
   const dir = freshDir();
   const file = join(dir, "pred.csv");

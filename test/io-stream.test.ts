@@ -122,6 +122,41 @@ test("NPY (float32 and float64) and IDX: the chunks equal the whole file, and th
   await assertSameAsWhole(idx, {}, true);
 });
 
+test("NPY with reuseBuffers: the same rows through two alternating buffers; stopping early and errors behave", async () => {
+  const X = { data: Float32Array.from({ length: N * D }, (_, k) => value(Math.floor(k / D), k % D)), rows: N, cols: D };
+  const f = join(dir, "reuse.npy");
+  writeNpy(f, X);
+  for (const chunkRows of [1, 7, 20, 1000]) {
+    const seen: number[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    // Each chunk is used before the next is taken, as the option requires.
+    for await (const c of readDatasetChunks(f, { chunkRows, reuseBuffers: true })) {
+      seen.push(...c.X.data);
+      buffers.add(c.X.data.buffer);
+    }
+    assert.deepEqual(seen, Array.from(X.data), `chunkRows ${chunkRows}`);
+    assert.ok(buffers.size <= 2, `${buffers.size} buffers for chunkRows ${chunkRows}`);
+  }
+  // Stopping after the first chunk while the next read is in flight: no error, the file is closed.
+  for await (const c of readDatasetChunks(f, { chunkRows: 7, reuseBuffers: true })) {
+    assert.equal(c.firstRow, 0);
+    break;
+  }
+  // A NaN in row 30: the chunks before it come out, then readDataset's error.
+  const bad = Float32Array.from(X.data);
+  bad[29 * D + 2] = NaN;
+  const fb = join(dir, "reuse-bad.npy");
+  writeNpy(fb, { data: bad, rows: N, cols: D });
+  const firstRows: number[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const c of readDatasetChunks(fb, { chunkRows: 7, reuseBuffers: true })) firstRows.push(c.firstRow);
+    })(),
+    (e: unknown) => e instanceof InputError && e.row === 30 && e.column === "dimension 3",
+  );
+  assert.deepEqual(firstRows, [0, 7, 14, 21]);
+});
+
 /** A Parquet file of N rows: id, a list<float> embedding, a label; with or without an offset index. */
 function parquet(name: string, offsetIndex: boolean, vectors: (number[] | null)[] = Array.from({ length: N }, (_, i) => vector(i))): string {
   const f = join(dir, `${++counter}-${name}`);

@@ -87,7 +87,8 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
     // Read a chunk, assign it, write it: one chunk's rows, probabilities and output text are held
     // at a time, whatever the size of the file.
     const chunkRows = chunkRowsFor(model.inputDim);
-    for await (const chunk of streamDataset(data, o, { expectedDim: model.inputDim, chunkRows })) {
+    // Each chunk is used before the next is taken, so the reader may reuse its buffers.
+    for await (const chunk of streamDataset(data, o, { expectedDim: model.inputDim, chunkRows, reuseBuffers: true })) {
       if (writer === undefined) {
         // The output columns are the first chunk's (a JSONL key first seen later is not copied).
         columns = chunkColumnNames(chunk);
@@ -151,7 +152,7 @@ async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Pro
   let labelsColumn: string | null = null;
   let rows = 0;
   try {
-    for await (const chunk of streamDataset(data, o, { expectedDim: model.inputDim, chunkRows: chunkRowsFor(model.inputDim) })) {
+    for await (const chunk of streamDataset(data, o, { expectedDim: model.inputDim, chunkRows: chunkRowsFor(model.inputDim), reuseBuffers: true })) {
       if (chunk.labels === null) throw noLabelsError(chunk);
       if (rows === 0) progress.start("evaluate", chunk.totalRows, "rows");
       labelsColumn = chunk.labelsColumn;

@@ -18,26 +18,37 @@ export async function* readMatrixChunks(file: string, format: "npy" | "idx", opt
     if (value !== undefined) throw new InputError(file, `a ${format === "npy" ? ".npy" : "IDX"} file has no named columns (${name} '${value}'); give labels as a labels file`);
   }
   const { fd, npy, rows: fileRows, cols, dataOffset } = openMatrix(file, format);
+  let next: Promise<FormatChunk> | null = null;
   try {
     const rows = Math.min(fileRows, options.limit ?? Infinity);
     if (options.expectedDim !== undefined && cols !== options.expectedDim) throw new InputError(file, `${cols} dimensions, but the model expects ${options.expectedDim}`);
     if (rows === 0) throw new InputError(file, "no rows");
     const step = Math.min(options.chunkRows ?? Infinity, rows);
-    for (let start = 0; start < rows; start += step) {
+    // The next chunk is read (in libuv's thread pool) while the caller works on this one.
+    const buffers = options.reuseBuffers === true ? [new Float32Array(step * cols), new Float32Array(step * cols)] : null;
+    const read = async (start: number, slot: number): Promise<FormatChunk> => {
       const count = Math.min(step, rows - start);
-      const X = { data: new Float32Array(count * cols), rows: count, cols };
+      const X = { data: buffers?.[slot]!.subarray(0, count * cols) ?? new Float32Array(count * cols), rows: count, cols };
       if (npy !== null) {
         await readNpyRows(fd, npy, start, count, X.data);
-        validateFinite(file, X, start);
       } else {
         const pixels = new Uint8Array(count * cols);
         const { bytesRead } = await readAsync(fd, pixels, 0, pixels.length, dataOffset + start * cols);
         if (bytesRead !== pixels.length) throw new InputError(file, `short read at row ${start + 1}`);
         for (let i = 0; i < pixels.length; i++) X.data[i] = pixels[i]! / 255;
       }
-      yield { firstRow: start, X, labels: null, labelsColumn: null, embeddingsColumn: null, passthrough: {}, totalRows: rows };
+      return { firstRow: start, X, labels: null, labelsColumn: null, embeddingsColumn: null, passthrough: {}, totalRows: rows };
+    };
+    next = read(0, 0);
+    for (let start = 0, slot = 0; next !== null; start += step, slot ^= 1) {
+      const chunk: FormatChunk = await next;
+      next = start + step < rows ? read(start + step, slot ^ 1) : null;
+      next?.catch(() => {}); // its error is thrown when it is awaited, not as an unhandled rejection
+      if (npy !== null) validateFinite(file, chunk.X, start);
+      yield chunk;
     }
   } finally {
+    await next?.catch(() => {}); // a read still in flight (the caller stopped early) ends before the close
     closeSync(fd);
   }
 }

@@ -50,6 +50,12 @@ export const DEFAULT_CHUNK_ROWS = 16_384;
 export interface ReadChunksOptions extends ReadDatasetOptions {
   /** Most rows per chunk (default DEFAULT_CHUNK_ROWS); the last chunk may hold fewer. */
   chunkRows?: number;
+  /**
+   * .npy and IDX: read into two buffers in turn instead of a new one per chunk (less garbage), so a
+   * chunk's X is overwritten once the chunk after the next is read: use each chunk before taking
+   * the next but one, and do not keep it. Default false.
+   */
+  reuseBuffers?: boolean;
 }
 
 /** Consecutive rows of a dataset file, as readDatasetChunks hands them out. */
