@@ -16,6 +16,13 @@ export interface BuilderOptions {
   expectedDim?: number;
   /** Most rows per chunk (default: unbounded, one chunk). */
   chunkRows?: number;
+  /**
+   * The file's row the first pushed row is (default 0), for a reader that starts mid-file (a Parquet
+   * row group read on its own): rows, `limit` and `estimateRows` count from the file's start.
+   */
+  firstRow?: number;
+  /** The dimension, when earlier rows of the file established it: a row with another is ragged. */
+  cols?: number;
 }
 
 /** Rows [firstRow, firstRow + X.rows) of a file, as the builder collected them. */
@@ -29,10 +36,10 @@ export interface BuiltChunk {
 
 export class DatasetBuilder {
   /** Rows pushed so far, over the whole file. */
-  rows = 0;
-  cols = 0;
+  rows: number;
+  cols: number;
   /** The first row held (rows before it were handed out by takeChunk). */
-  private start = 0;
+  private start: number;
   private data = new Float32Array(0);
   private capacityRows = 0;
   /**
@@ -54,6 +61,8 @@ export class DatasetBuilder {
     if (!(this.limit >= 1)) throw new RangeError(`limit must be ≥ 1, got ${options.limit}`);
     this.chunkRows = options.chunkRows ?? Infinity;
     if (!(this.chunkRows >= 1)) throw new RangeError(`chunkRows must be ≥ 1, got ${options.chunkRows}`);
+    this.rows = this.start = options.firstRow ?? 0;
+    this.cols = options.cols ?? 0;
   }
 
   get full(): boolean {
@@ -73,7 +82,7 @@ export class DatasetBuilder {
   /** Makes room for the next row of `n` values and returns its offset; checks the dimension. */
   private reserve(n: number, column: string | undefined): number {
     const row = this.rows + 1;
-    if (this.rows === 0) {
+    if (this.cols === 0) {
       if (n === 0) throw new InputError(this.file, "empty vector", row, column);
       const expected = this.options.expectedDim;
       if (expected !== undefined && n !== expected) throw new InputError(this.file, `${n} dimensions, but the model expects ${expected}`, row, column);

@@ -27,9 +27,7 @@ export async function* readParquetChunks(file: string, options: ReadChunksOption
     const top = parquetSchema(metadata).children;
     const names = top.map((c) => c.element.name);
     const embeddings = names[pickEmbeddings(file, top, options)]!;
-    let label: string | null = null;
-    if (options.labelsColumn !== undefined) label = names[requireColumn(file, names, options.labelsColumn)]!;
-    else if (options.labelsFile === undefined) label = names[findConventional(names, LABEL_NAMES)] ?? null;
+    const label = pickLabels(file, names, options);
     const passthrough = names.filter((n) => n !== embeddings && n !== label);
     const columns = [embeddings, ...(label !== null ? [label] : []), ...passthrough];
 
@@ -78,10 +76,7 @@ export async function* readParquetChunks(file: string, options: ReadChunksOption
         for (let i = 0; i < rowEnd - rowStart; i++) {
           if (labels !== null) builder.label(labels[i], label!);
           for (const [n, values] of others) builder.passthrough(n, values[i]);
-          const v = vectors[i];
-          if (typeof v === "string") builder.pushJsonText(v, embeddings);
-          else if (v !== null && v !== undefined && typeof v === "object" && "length" in v) builder.pushValues(v as ArrayLike<unknown>, embeddings);
-          else throw new InputError(file, v === null || v === undefined ? "missing vector (null)" : `expected a list of numbers, got ${String(v)}`, builder.rows + 1, embeddings);
+          pushVector(builder, vectors[i], embeddings);
           if (builder.chunkReady) yield take();
         }
       }
@@ -101,8 +96,22 @@ function hasOffsetIndex(group: RowGroup, columns: readonly string[]): boolean {
   });
 }
 
-// The user's column; else a conventional name; else the one list-of-numbers column.
-function pickEmbeddings(file: string, top: SchemaTree[], options: ReadDatasetOptions): number {
+/** One row's decoded embeddings value (a list of numbers, or a JSON array string) into the builder, with its checks. */
+export function pushVector(builder: DatasetBuilder, v: unknown, column: string): void {
+  if (typeof v === "string") builder.pushJsonText(v, column);
+  else if (v !== null && v !== undefined && typeof v === "object" && "length" in v) builder.pushValues(v as ArrayLike<unknown>, column);
+  else throw new InputError(builder.file, v === null || v === undefined ? "missing vector (null)" : `expected a list of numbers, got ${String(v)}`, builder.rows + 1, column);
+}
+
+/** The labels column: the user's (it must exist); else a conventional name unless there is a labels file; else none. */
+export function pickLabels(file: string, names: readonly string[], options: ReadDatasetOptions): string | null {
+  if (options.labelsColumn !== undefined) return names[requireColumn(file, names, options.labelsColumn)]!;
+  if (options.labelsFile === undefined) return names[findConventional(names, LABEL_NAMES)] ?? null;
+  return null;
+}
+
+/** The embeddings column: the user's; else a conventional name; else the one list-of-numbers column. */
+export function pickEmbeddings(file: string, top: SchemaTree[], options: ReadDatasetOptions): number {
   const names = top.map((c) => c.element.name);
   if (options.embeddingsColumn !== undefined) return requireColumn(file, names, options.embeddingsColumn);
   const conventional = findConventional(names, EMBEDDING_NAMES);
