@@ -1,7 +1,8 @@
 // Where the training data's rows come from: a Matrix in memory, or a RowSource that reads them on
-// demand (e.g. an on-disk .npy, io/npy-source.ts), so that data larger than RAM trains with bounded
-// memory. The algorithm only ever gathers minibatches by index and walks the rows in chunks; a
-// Matrix takes the same paths it always took (no copies, identical results).
+// demand (an on-disk .npy, io/npy-source.ts; a Parquet file a row group at a time,
+// io/parquet-source.ts), so that data larger than RAM trains with bounded memory. The algorithm
+// only ever gathers minibatches by index and walks the rows in chunks; a Matrix takes the same
+// paths it always took (no copies, identical results).
 
 import { gatherRows, type Matrix } from "./matrix.js";
 import type { Rng } from "./random.js";

@@ -8,3 +8,4 @@ export { readLabelsFile, loadLabelsFile } from "./npy-labels.js";
 export { writePredictions, createPredictionWriter, formatFloat32, type Predictions, type PredictionHeader, type PredictionWriter } from "./predictions.js";
 export { writeDirAtomically } from "./atomic-dir.js";
 export { NpySource, type NpySourceOptions } from "./npy-source.js";
+export { ParquetSource, type ParquetSourceOptions, type ParquetSourceStats } from "./parquet-source.js";
