@@ -11,7 +11,7 @@ import { NOISE_KINDS, INIT_NAMES, type InitName, type NoiseKind } from "../nn/in
 import { kmeans, evaluateClustering, type ClusteringScores } from "../cluster/index.js";
 import { DEC, PRETRAIN_DEFAULTS, CLUSTERING_DEFAULTS, defaultUpdateInterval, type ClusteringMethod, type DECConfig, type TargetMode, type UpdateRecord } from "../dec/index.js";
 import { saveModel, loadModel, MODEL_FILES } from "../dec/model-dir.js";
-import { InputError, NpySource, readLabelsFile, type Dataset } from "../io/index.js";
+import { InputError, NpySource, ParquetSource, readLabelsFile, type Dataset } from "../io/index.js";
 import { REPORT_FILE, writeReport } from "../report/index.js";
 import { choice, dims, float, int, layerSizes } from "./options.js";
 import { createProgress, type Progress } from "./progress.js";
@@ -109,10 +109,10 @@ export function trainCommand(): Command {
     .option("--checkpoint-dir <dir>", "where checkpoints go (default: <out>.checkpoint)")
     .option("--resume <dir>", "resume the clustering phase from a checkpoint directory (same data and options; pretraining and k-means are skipped) (default: start from scratch)")
     .option("--no-report", `skip the HTML report (default: write <out>/${REPORT_FILE} from the training data; see deepclust report)`)
-    .option("--out-of-core", "read a .npy from disk while training instead of loading it (default: only when the file is larger than --memory-budget)", false)
-    .option("--memory-budget <MB>", "a .npy larger than this trains out of core (default: half the free memory)", int("--memory-budget", 0))
+    .option("--out-of-core", "read a .npy or Parquet file from disk while training instead of loading it (Parquet: a row group at a time) (default: only when the file is larger than --memory-budget)", false)
+    .option("--memory-budget <MB>", "a .npy or Parquet file larger than this trains out of core (default: half the free memory)", int("--memory-budget", 0))
     .option("--kmeans-sample <rows>", "run the initial k-means on this many seeded rows of the code, then assign every row (default: all rows)", int("--kmeans-sample", 1))
-    .option("--shuffle-block <rows>", `block-shuffled passes, reading blocks of this many consecutive rows (default: ${OUT_OF_CORE_BLOCK} out of core, else a true permutation; 0: a true permutation)`, int("--shuffle-block", 0))
+    .option("--shuffle-block <rows>", `block-shuffled passes, reading blocks of this many consecutive rows (default out of core: ${OUT_OF_CORE_BLOCK} for .npy, the row-group size for Parquet; in memory: a true permutation; 0: a true permutation, not for Parquet out of core)`, int("--shuffle-block", 0))
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .addHelpText(
       "after",
@@ -144,9 +144,14 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
   }
 }
 
-/** The .npy as an on-disk row source when it trains out of core (--out-of-core, or larger than --memory-budget), else null. */
-function openOutOfCore(data: string, o: TrainCliOptions): NpySource | null {
-  const isNpy = extname(data).toLowerCase() === ".npy";
+/** The rows read from disk while training: a .npy a block at a time, a Parquet file a row group at a time. */
+type OutOfCoreSource = NpySource | ParquetSource;
+
+/** The .npy or Parquet file as an on-disk row source when it trains out of core (--out-of-core, or larger than --memory-budget), else null. */
+function openOutOfCore(data: string, o: TrainCliOptions): OutOfCoreSource | null {
+  const ext = extname(data).toLowerCase();
+  const isNpy = ext === ".npy";
+  const isParquet = ext === ".parquet" || ext === ".pq";
   let size = 0;
   try {
     size = statSync(data).size;
@@ -155,31 +160,45 @@ function openOutOfCore(data: string, o: TrainCliOptions): NpySource | null {
   }
   const budget = (o.memoryBudget ?? Math.floor(freemem() / 2 / 2 ** 20)) * 2 ** 20;
   if (!o.outOfCore && size <= budget) return null;
-  if (!isNpy) {
-    if (o.outOfCore) throw new UsageError(`--out-of-core reads .npy files only; convert ${data} to a float32 .npy (rows × dims)`);
+  if (!isNpy && !isParquet) {
+    if (o.outOfCore) throw new UsageError(`--out-of-core reads .npy and Parquet files only; convert ${data} to a float32 .npy (rows × dims) or to Parquet`);
     return null; // other formats load whole, as before
   }
   if (o.resume !== undefined) throw new UsageError("--resume is not supported out of core yet (train in memory, or without --resume)");
+  if (isParquet) {
+    if (o.shuffleBlock === 0) {
+      throw new UsageError(`--shuffle-block 0 (a true permutation) reads random rows: out of core that needs a .npy, since a Parquet file is decoded a whole row group at a time (leave --shuffle-block out to shuffle by row group, or convert ${data} to a float32 .npy)`);
+    }
+    if (o.labelsFile !== undefined && o.labelsColumn !== undefined) throw new InputError(data, "give either a labels column or a labels file, not both");
+    return ParquetSource.open(data, { ...(o.embeddingsColumn !== undefined ? { embeddingsColumn: o.embeddingsColumn } : {}), ...(o.shuffleBlock !== undefined ? { blockRows: o.shuffleBlock } : {}) });
+  }
   const block = o.shuffleBlock ?? OUT_OF_CORE_BLOCK;
   return NpySource.open(data, block > 0 ? { cacheBlockRows: block } : {});
 }
 
-async function trainOn(data: string, o: TrainCliOptions, out: string, source: NpySource | null, progress: Progress): Promise<void> {
+async function trainOn(data: string, o: TrainCliOptions, out: string, source: OutOfCoreSource | null, progress: Progress): Promise<void> {
   let ds: Dataset | null = null;
   let X: Rows;
-  let labels: number[] | string[] | null;
+  let labels: number[] | string[] | null = null;
+  let labelsColumn: string | null = null;
+  const parquet = source instanceof ParquetSource ? source : null;
   if (source) {
     X = source;
-    labels = o.labelsFile !== undefined ? (readLabelsFile(o.labelsFile, source.rows, data, false) as number[] | string[]) : null;
+    if (o.labelsFile !== undefined) labels = readLabelsFile(o.labelsFile, source.rows, data, false) as number[] | string[];
+    else if (parquet) {
+      const column = parquet.readLabels(o); // one small column, read a row group at a time
+      labels = (column?.labels ?? null) as number[] | string[] | null;
+      labelsColumn = column?.column ?? null;
+    }
     if (o.clusters > source.rows) throw new InputError(data, `k = ${o.clusters} clusters is more than the ${source.rows} data rows`);
   } else {
     ds = await loadDataset(data, o);
     X = ds.X;
     labels = labelsOf(ds);
+    labelsColumn = ds.labelsColumn;
     checkK(o.clusters, ds);
   }
-  const shuffleBlock = source ? (o.shuffleBlock ?? OUT_OF_CORE_BLOCK) : o.shuffleBlock;
-  const labelsColumn = ds?.labelsColumn ?? null;
+  const shuffleBlock = source ? (o.shuffleBlock ?? (parquet ? parquet.rowGroupBlock : OUT_OF_CORE_BLOCK)) : o.shuffleBlock;
   if (o.selectBestByLabels && !labels) throw new UsageError("--select-best-by-labels needs labels (a labels column or --labels-file)");
   const sizes = layerSizes(o.dims, X.cols);
   const batchSize = Math.min(o.batchSize, X.rows);
@@ -223,6 +242,12 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, source: Np
   const name = o.method.toUpperCase();
   progress.log(`${name} on ${X.rows} × ${X.cols} from ${data}: autoencoder ${sizes.join("→")}, k = ${o.clusters}${labels ? `, labels from ${labelsColumn ? `column '${labelsColumn}'` : o.labelsFile}` : ", no labels"}`);
   if (source) progress.log(`out of core: rows are read from disk${shuffleBlock ? ` in blocks of ${shuffleBlock} (block-shuffled passes)` : " (a true permutation, one read per run of rows)"}; no raw-data k-means baseline${o.report ? ", no report (run deepclust report on a sample)" : ""}`);
+  if (parquet) {
+    const groups = parquet.rowGroupRows;
+    const largest = groups.reduce((a, b) => Math.max(a, b), 0);
+    progress.log(`Parquet: ${groups.length} row groups of up to ${largest} rows, decoded one at a time; up to ${parquet.cachedGroups} kept decoded (about ${Math.ceil((parquet.cachedGroups * largest * X.cols * 4) / 2 ** 20)} MiB)`);
+    if (shuffleBlock! < largest) warn(`--shuffle-block ${shuffleBlock} is smaller than the row groups (${largest} rows): each row group is decoded about ${Math.ceil(largest / shuffleBlock!)} times per pass; the default (the row-group size) decodes each once`);
+  }
   if (o.selectBestByLabels) {
     const note = "--select-best-by-labels: supervised model selection — the state with the best ACC against the ground-truth labels is kept, so the labels choose the model and its scores are optimistic";
     if (o.json) warn(note);
@@ -285,7 +310,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, source: Np
   saveModel(out, dec, {
     overwrite: o.force,
     ...(labels ? { labels } : {}),
-    data: { file: resolve(data), format: ds?.format ?? "npy", rows: X.rows, embeddingsColumn: ds?.embeddingsColumn ?? null, labelsColumn, ...(o.labelsFile ? { labelsFile: resolve(o.labelsFile) } : {}) },
+    data: { file: resolve(data), format: ds?.format ?? (parquet ? "parquet" : "npy"), rows: X.rows, embeddingsColumn: ds?.embeddingsColumn ?? parquet?.embeddingsColumn ?? null, labelsColumn, ...(o.labelsFile ? { labelsFile: resolve(o.labelsFile) } : {}) },
     metrics: { baseline: baselineRecord, selectedIteration: selected, resumedFrom: o.resume ? resolve(o.resume) : null, timings },
   });
   const report = o.report && ds ? await trainingReport(out, ds, o, progress) : null;

@@ -137,7 +137,7 @@ export class ParquetSource implements RowSource {
     const sizes = this.rowGroupRows.filter((n) => n > 0);
     const first = sizes[0] ?? 1;
     const uniform = sizes.every((n, i) => n === first || (i === sizes.length - 1 && n < first));
-    return uniform ? first : Math.max(...sizes);
+    return uniform ? first : sizes.reduce((a, b) => Math.max(a, b), 1);
   }
 
   /** The most row groups that one block of `block` consecutive rows overlaps. */
