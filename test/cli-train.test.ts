@@ -170,6 +170,18 @@ test("IDEC with checkpoints; a run resumed from its checkpoint writes the same m
   assert.deepEqual(readFileSync(join(resumed, "model.safetensors")), readFileSync(join(full, "model.safetensors")));
 });
 
+test("--pretrain-optimizer sgd trains with SGD and momentum, recorded in config.json; it changes the model", () => {
+  const out = join(dir, "sgd-pretrain");
+  const s = json<TrainSummary>(run("train", digits, "-k", "10", ...SMALL, "--pretrain-optimizer", "sgd", "--pretrain-lr", "0.5", "--pretrain-momentum", "0.8", "--no-baseline", "--no-report", "--out", out, "--json"));
+  assert.ok(s.dec.acc > 0.3);
+  const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+  assert.deepEqual(config.training.pretrain.optimizer, { type: "sgd", lr: 0.5, momentum: 0.8 });
+  assert.notDeepEqual(readFileSync(join(out, "model.safetensors")), readFileSync(join(model, "model.safetensors")));
+  const bad = run("train", digits, "-k", "10", "--pretrain-optimizer", "rmsprop", "--out", join(dir, "never"));
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--pretrain-optimizer/);
+});
+
 test("--help lists every option with its default", () => {
   const help = run("train", "--help").stdout;
   for (const [opt, def] of [
