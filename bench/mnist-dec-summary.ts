@@ -19,7 +19,9 @@ const rows: Array<[string, Scores[], number[]]> = [
   ["DEC", runs.map((r) => r.results.dec), runs.map((r) => r.results.dec.timings.clusteringSeconds)],
   ["IDEC", runs.map((r) => r.results.idec), runs.map((r) => r.results.idec.timings.clusteringSeconds)],
 ];
-console.log(`MNIST-70k, seeds ${runs.map((r) => r.seed).join(", ")}; pretraining ${runs[0].epochs} epochs: ${fmt(runs.map((r) => r.stages.pretrain.seconds))} s`);
+const recipe = (r: { pretrainOptimizer?: string; idecOptimizer?: string }) => `pretraining ${r.pretrainOptimizer ?? "adam"}, IDEC ${r.idecOptimizer ?? "sgd"}`;
+if (new Set(runs.map(recipe)).size > 1) throw new Error(`the seeds' files come from different recipes: ${runs.map(recipe).join("; ")}`);
+console.log(`MNIST-70k, seeds ${runs.map((r) => r.seed).join(", ")}; ${recipe(runs[0])}; pretraining ${runs[0].epochs} epochs: ${fmt(runs.map((r) => r.stages.pretrain.seconds))} s`);
 console.log("| method | ACC | NMI | ARI | stage time (s) |");
 console.log("|---|---|---|---|---|");
 for (const [name, s, t] of rows) console.log(`| ${name} | ${fmt(s.map((x) => x.acc))} | ${fmt(s.map((x) => x.nmi))} | ${fmt(s.map((x) => x.ari))} | ${fmt(t)} |`);
