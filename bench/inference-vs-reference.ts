@@ -2,6 +2,8 @@
 // vectors through the reference architecture 768 → 256 → 32, k = 10, in one invocation —
 //   (a) the deepclust library: loadModel + predictProba over the in-memory matrix in batches
 //       (+ argmax), at every batch size of --batches (the fastest is reported, and 1024);
+//   (a, int8) the library at precision "int8" (the encoder's GEMMs in 8-bit integers), and (b, int8)
+//       the CLI with --precision int8, both also checked against float32's labels;
 //   (a') the same model.onnx run by onnxruntime-node directly (what examples/onnx-inference.mjs
 //       and any other ONNX Runtime do), for comparison with the library's own session;
 //   (b) the deepclust CLI, file in → file out: `deepclust predict model data.npy --out preds.csv
@@ -64,6 +66,7 @@ const { values: opts } = parseArgs({
     model: { type: "string" },
     data: { type: "string" },
     "save-prefix": { type: "string" },
+    precision: { type: "string", default: "fp32" },
   },
 });
 
@@ -147,7 +150,8 @@ if (opts.worker === "lib") {
   const t0 = performance.now();
   const X = L.readNpy(opts.data!);
   const load_s = (performance.now() - t0) / 1000;
-  const model = L.loadModel(opts.model!, { threads });
+  const precision = opts.precision as "fp32" | "int8";
+  const model = L.loadModel(opts.model!, { threads, precision });
   const throughput = await timeBatches(X.rows, async (b, limit) => L.hardLabels(await model.predictProba(limit === X.rows ? X : rowsOf(X, 0, limit), b)));
   if (opts["save-prefix"]) {
     const q = await model.predictProba(X, 1024);
@@ -157,7 +161,7 @@ if (opts.worker === "lib") {
   // One call of the public API on n vectors: predict = predictProba (batch 1024) + argmax.
   const latency = [await timeLatency(X.rows, 1, (s, n) => model.predict(rowsOf(X, s, n))), await timeLatency(X.rows, 256, (s, n) => model.predict(rowsOf(X, s, n)))];
   await model.release();
-  console.log(JSON.stringify({ engine: "deepclust-library", rows: X.rows, load_s, throughput, latency, peak_rss_mb: peakRssMb() } satisfies LoopResult));
+  console.log(JSON.stringify({ engine: `deepclust-library-${precision}`, rows: X.rows, load_s, throughput, latency, peak_rss_mb: peakRssMb() } satisfies LoopResult));
   process.exit(0);
 }
 
@@ -295,13 +299,16 @@ interface PyLoop extends LoopResult {
   torch: string;
 }
 
-type Step = "library" | "onnx" | "pytorch-loop" | "cli" | "pytorch-file";
-const ORDER: Step[] = ["library", "onnx", "pytorch-loop", "cli", "pytorch-file"];
+type Step = "library" | "library-int8" | "onnx" | "pytorch-loop" | "cli" | "cli-int8" | "pytorch-file";
+const ORDER: Step[] = ["library", "library-int8", "onnx", "pytorch-loop", "cli", "cli-int8", "pytorch-file"];
+type CliResult = CliSummary & { process_wall_s: number; time_peak_rss_mb: number | null };
 const results = {
   library: [] as LoopResult[],
+  "library-int8": [] as LoopResult[],
   onnx: [] as LoopResult[],
   "pytorch-loop": [] as PyLoop[],
-  cli: [] as (CliSummary & { process_wall_s: number; time_peak_rss_mb: number | null })[],
+  cli: [] as CliResult[],
+  "cli-int8": [] as CliResult[],
   "pytorch-file": [] as (PyFile & { process_wall_s: number; time_peak_rss_mb: number | null })[],
 };
 const commands: Record<Step, string> = {} as Record<Step, string>;
@@ -314,22 +321,23 @@ for (let round = 0; round < rounds; round++) {
   const first = round === 0;
   for (const step of order) {
     log(`round ${round + 1}/${rounds}: ${step}`);
-    if (step === "library" || step === "onnx") {
-      const args = [...self, "--worker", step === "library" ? "lib" : "ort", ...(first && step === "library" ? ["--save-prefix", join(tmp, "lib")] : [])];
+    if (step === "library" || step === "library-int8" || step === "onnx") {
+      const save = first && step !== "onnx" ? ["--save-prefix", join(tmp, step === "library" ? "lib" : "int8")] : [];
+      const args = [...self, "--worker", step === "onnx" ? "ort" : "lib", ...(step === "library-int8" ? ["--precision", "int8"] : []), ...save];
       commands[step] = `node ${args.join(" ")}`;
       results[step].push(lastJson<LoopResult>(child(process.execPath, args).stdout));
     } else if (step === "pytorch-loop") {
       const args = [pyScript, "--mode", "loop", "--model", modelDir, "--data", dataFile, "--threads", String(threads), "--batches", opts.batches!, "--passes", String(passes), "--latency-calls", String(latencyCalls), "--warmup", String(warmup), ...(first ? ["--save-prefix", join(tmp, "ref")] : [])];
       commands[step] = `OPENBLAS_CORETYPE=${openblasCore ?? ""} ${opts.python} ${args.join(" ")}`;
       results[step].push(lastJson<PyLoop>(child(opts.python!, args, pyEnv).stdout));
-    } else if (step === "cli") {
-      const out = join(tmp, "preds-cli.csv");
-      const args = [cli, "predict", modelDir, dataFile, "--out", out, "--json", "--threads", String(threads)];
+    } else if (step === "cli" || step === "cli-int8") {
+      const out = join(tmp, step === "cli" ? "preds-cli.csv" : "preds-cli-int8.csv");
+      const args = [cli, "predict", modelDir, dataFile, "--out", out, "--json", "--threads", String(threads), ...(step === "cli-int8" ? ["--precision", "int8"] : [])];
       commands[step] = `node ${args.join(" ")}`;
       const c = child(process.execPath, args);
       const s = lastJson<CliSummary>(c.stdout);
       if (s.rows !== N) throw new Error(`predict assigned ${s.rows} rows, expected ${N}`);
-      results.cli.push({ rows: s.rows, seconds: s.seconds, rowsPerSecond: s.rowsPerSecond, peakRssMb: s.peakRssMb, process_wall_s: c.wall_s, time_peak_rss_mb: c.peak_rss_mb });
+      results[step].push({ rows: s.rows, seconds: s.seconds, rowsPerSecond: s.rowsPerSecond, peakRssMb: s.peakRssMb, process_wall_s: c.wall_s, time_peak_rss_mb: c.peak_rss_mb });
     } else {
       const out = join(tmp, "preds-ref.csv");
       const args = [pyScript, "--mode", "file", "--model", modelDir, "--data", dataFile, "--threads", String(threads), "--out", out];
@@ -361,6 +369,16 @@ for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < N; i++) if (a[i] === b[i]) sameFiles++;
     const sizes = new Array<number>(k).fill(0);
     for (const l of li) sizes[l]!++;
+    // int8 against float32 (the library's): labels and q.
+    const i8 = new Int32Array(bytes("int8.labels.i32").buffer.slice(0));
+    const i8q = new Float32Array(bytes("int8.q.f32").buffer.slice(0));
+    let sameInt8 = 0;
+    for (let i = 0; i < N; i++) if (li[i] === i8[i]) sameInt8++;
+    let maxDqInt8 = 0;
+    for (let i = 0; i < lq.length; i++) maxDqInt8 = Math.max(maxDqInt8, Math.abs(lq[i]! - i8q[i]!));
+    Object.assign(agreement, { int8_vs_fp32_labels_equal_fraction: sameInt8 / N, int8_vs_fp32_max_abs_q_difference: maxDqInt8 });
+    log(`int8 vs float32 (random weights): labels ${(100 * sameInt8 / N).toFixed(4)} % equal, max |Δq| ${maxDqInt8.toExponential(2)}`);
+    rmSync(join(tmp, "int8.q.f32"));
     Object.assign(agreement, { labels_equal_fraction: same / N, max_abs_q_difference: maxDq, prediction_files_cluster_equal_fraction: sameFiles / N, cli_rows: a.length, reference_rows: b.length, cluster_sizes: sizes });
     log(`agreement: labels ${(100 * same / N).toFixed(4)} %, max |Δq| ${maxDq.toExponential(2)}, predictions files ${(100 * sameFiles / N).toFixed(4)} %; cluster sizes ${sizes.join(" ")}`);
     rmSync(join(tmp, "lib.q.f32"));
@@ -385,9 +403,13 @@ const lib1024 = bestAt(results.library, 1024);
 const onnxBest = bestAt(results.onnx);
 const ref1024 = bestAt(results["pytorch-loop"], 1024);
 const refBest = bestAt(results["pytorch-loop"]);
-const cliBest = results.cli.reduce((a, b) => (b.rowsPerSecond > a.rowsPerSecond ? b : a));
+const bestCli = (rs: CliResult[]) => rs.reduce((a, b) => (b.rowsPerSecond > a.rowsPerSecond ? b : a));
+const cliBest = bestCli(results.cli);
+const cliInt8Best = bestCli(results["cli-int8"]);
+const int8Best = bestAt(results["library-int8"]);
+const int8At1024 = bestAt(results["library-int8"], 1024);
 const pyFileBest = results["pytorch-file"].reduce((a, b) => (b.rows_per_s > a.rows_per_s ? b : a));
-const lat = (n: number) => ({ library: bestLatency(results.library, n), onnx: bestLatency(results.onnx, n), pytorch: bestLatency(results["pytorch-loop"], n) });
+const lat = (n: number) => ({ library: bestLatency(results.library, n), libraryInt8: bestLatency(results["library-int8"], n), onnx: bestLatency(results.onnx, n), pytorch: bestLatency(results["pytorch-loop"], n) });
 const lat1 = lat(1);
 const lat256 = lat(256);
 
@@ -403,8 +425,13 @@ const table = [
   `| (a') model.onnx in onnxruntime-node directly, best batch | ${fmt(onnxBest.rows_per_s_best)} vectors/s (batch ${onnxBest.batch}) | ${fmt(ref1024.rows_per_s_best)} (batch 1024) | ${x(onnxBest.rows_per_s_best / ref1024.rows_per_s_best)} |`,
   `| (b/c) file in → file out: \`deepclust predict\` vs np.load + infer + CSV | ${fmt(cliBest.rowsPerSecond)} vectors/s, peak RSS ${fmt(cliBest.peakRssMb)} MiB | ${fmt(pyFileBest.rows_per_s)} vectors/s, peak RSS ${fmt(pyFileBest.peak_rss_mb)} MiB | **${x(cliBest.rowsPerSecond / pyFileBest.rows_per_s)}** (RSS ${x(cliBest.peakRssMb / pyFileBest.peak_rss_mb)}) |`,
   `| (b/c) same, whole process (start-up included) | ${cliBest.process_wall_s.toFixed(2)} s | ${pyFileBest.process_wall_s.toFixed(2)} s | ${x(cliBest.process_wall_s / pyFileBest.process_wall_s)} (time) |`,
+  `| (a, int8) library \`precision: "int8"\`, best batch vs the reference's 1024 | ${fmt(int8Best.rows_per_s_best)} vectors/s (batch ${int8Best.batch}) | ${fmt(ref1024.rows_per_s_best)} vectors/s (batch 1024) | **${x(int8Best.rows_per_s_best / ref1024.rows_per_s_best)}** |`,
+  `| (a, int8) library int8 at batch 1024 | ${fmt(int8At1024.rows_per_s_best)} vectors/s | ${fmt(ref1024.rows_per_s_best)} vectors/s | ${x(int8At1024.rows_per_s_best / ref1024.rows_per_s_best)} |`,
+  `| (b/c, int8) file in → file out: \`deepclust predict --precision int8\` vs np.load + infer + CSV | ${fmt(cliInt8Best.rowsPerSecond)} vectors/s, peak RSS ${fmt(cliInt8Best.peakRssMb)} MiB | ${fmt(pyFileBest.rows_per_s)} vectors/s | **${x(cliInt8Best.rowsPerSecond / pyFileBest.rows_per_s)}** |`,
+  `| (b/c, int8) same, whole process (start-up included) | ${cliInt8Best.process_wall_s.toFixed(2)} s | ${pyFileBest.process_wall_s.toFixed(2)} s | ${x(cliInt8Best.process_wall_s / pyFileBest.process_wall_s)} (time) |`,
   `| (d) latency, 1 vector: median / p99 | ${ms(lat1.library.median_ms)} / ${ms(lat1.library.p99_ms)} ms | ${ms(lat1.pytorch.median_ms)} / ${ms(lat1.pytorch.p99_ms)} ms | ${x(lat1.library.median_ms / lat1.pytorch.median_ms)} / ${x(lat1.library.p99_ms / lat1.pytorch.p99_ms)} (time) |`,
   `| (d) latency, 256 vectors: median / p99 | ${ms(lat256.library.median_ms)} / ${ms(lat256.library.p99_ms)} ms | ${ms(lat256.pytorch.median_ms)} / ${ms(lat256.pytorch.p99_ms)} ms | ${x(lat256.library.median_ms / lat256.pytorch.median_ms)} / ${x(lat256.library.p99_ms / lat256.pytorch.p99_ms)} (time) |`,
+  `| (d, int8) latency through the library at int8, 1 / 256 vectors: median | ${ms(lat1.libraryInt8.median_ms)} / ${ms(lat256.libraryInt8.median_ms)} ms | ${ms(lat1.pytorch.median_ms)} / ${ms(lat256.pytorch.median_ms)} ms | ${x(lat1.libraryInt8.median_ms / lat1.pytorch.median_ms)} / ${x(lat256.libraryInt8.median_ms / lat256.pytorch.median_ms)} (time) |`,
   `| (d) latency through model.onnx directly, 1 / 256 vectors: median | ${ms(lat1.onnx.median_ms)} / ${ms(lat256.onnx.median_ms)} ms | | |`,
 ];
 const loadAfter = loadavg();
@@ -415,9 +442,11 @@ const lines = [
   "",
   "vectors/s by batch (best round):",
   "  " + perBatch("library", results.library),
+  "  " + perBatch("library int8", results["library-int8"]),
   "  " + perBatch("model.onnx", results.onnx),
   "  " + perBatch("PyTorch", results["pytorch-loop"]),
   `agreement (round 1, batch 1024): labels ${(100 * (agreement.labels_equal_fraction as number)).toFixed(4)} % equal, max |Δq| ${(agreement.max_abs_q_difference as number).toExponential(2)}; predictions files ${(100 * (agreement.prediction_files_cluster_equal_fraction as number)).toFixed(4)} % equal`,
+  `int8 vs float32 (library, random weights): labels ${(100 * (agreement.int8_vs_fp32_labels_equal_fraction as number)).toFixed(4)} % equal, max |Δq| ${(agreement.int8_vs_fp32_max_abs_q_difference as number).toExponential(2)}`,
   `PyTorch ${results["pytorch-loop"][0]!.torch}, ${results["pytorch-loop"][0]!.threads.torch_threads} threads, OpenBLAS core ${results["pytorch-loop"][0]!.threads.openblas_core}; load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`,
 ];
 console.log(lines.join("\n"));
@@ -442,6 +471,11 @@ writeFileSync(
         ratio_library_best_vs_reference_1024: libBest.rows_per_s_best / ref1024.rows_per_s_best,
         ratio_library_1024_vs_reference_1024: lib1024.rows_per_s_best / ref1024.rows_per_s_best,
         ratio_library_best_vs_pytorch_best: libBest.rows_per_s_best / refBest.rows_per_s_best,
+        library_int8_best: int8Best,
+        library_int8_1024: int8At1024,
+        ratio_library_int8_best_vs_reference_1024: int8Best.rows_per_s_best / ref1024.rows_per_s_best,
+        cli_int8_file_to_file: cliInt8Best,
+        ratio_cli_int8_vs_reference_file_to_file: cliInt8Best.rowsPerSecond / pyFileBest.rows_per_s,
         cli_file_to_file: cliBest,
         reference_file_to_file: pyFileBest,
         ratio_cli_vs_reference_file_to_file: cliBest.rowsPerSecond / pyFileBest.rows_per_s,
