@@ -9,7 +9,7 @@ import { pipeline } from "node:stream";
 import { extname } from "node:path";
 import { CsvError, parse } from "csv-parse";
 import { requireColumn } from "./dataset-columns.js";
-import { InputError } from "./errors.js";
+import { InputError, openError } from "./errors.js";
 
 export async function readColumns(file: string, names: readonly string[]): Promise<Record<string, string[]>> {
   let size: number;
@@ -19,8 +19,7 @@ export async function readColumns(file: string, names: readonly string[]): Promi
     size = st.size;
   } catch (e) {
     if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(file, code === "ENOENT" ? "file not found" : `cannot open (${code ?? String(e)})`);
+    throw openError(file, e);
   }
   if (size === 0) throw new InputError(file, "the file is empty");
   const ext = extname(file).toLowerCase();

@@ -8,7 +8,7 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { extname } from "node:path";
 import type { Matrix } from "../engine/index.js";
-import { InputError } from "./errors.js";
+import { InputError, openError } from "./errors.js";
 import { finalizeLabels } from "./dataset-builder.js";
 import { readCsvChunks } from "./dataset-csv.js";
 import { readJsonlChunks } from "./dataset-jsonl.js";
@@ -166,8 +166,7 @@ function fileSize(file: string): number {
   try {
     st = statSync(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(file, code === "ENOENT" ? "file not found" : `cannot open (${code ?? String(e)})`);
+    throw openError(file, e);
   }
   if (st.isDirectory()) throw new InputError(file, "is a directory, not a data file");
   if (st.size === 0) throw new InputError(file, "the file is empty");

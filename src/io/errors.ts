@@ -12,3 +12,9 @@ export class InputError extends Error {
     this.name = "InputError";
   }
 }
+
+/** The InputError for a file that cannot be opened or stat'ed (e: the error fs threw). */
+export function openError(file: string, e: unknown): InputError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new InputError(file, code === "ENOENT" ? "file not found" : `cannot open (${code ?? String(e)})`);
+}

@@ -3,7 +3,7 @@
 
 import { closeSync, openSync, readSync } from "node:fs";
 import type { Matrix } from "../engine/index.js";
-import { InputError } from "./errors.js";
+import { InputError, openError } from "./errors.js";
 import { readIdxImages, IdxError } from "./idx.js";
 import { readNpy } from "./npy.js";
 
@@ -17,8 +17,7 @@ function magic(file: string): Buffer {
   try {
     fd = openSync(file, "r");
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(file, code === "ENOENT" ? "file not found" : `cannot open (${code ?? String(e)})`);
+    throw openError(file, e);
   }
   try {
     const b = Buffer.alloc(6);

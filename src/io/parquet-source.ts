@@ -30,7 +30,7 @@ import type { RowSource } from "../engine/index.js";
 import type { ReadDatasetOptions } from "./dataset.js";
 import { DatasetBuilder, finalizeLabels } from "./dataset-builder.js";
 import { pickEmbeddings, pickLabels, pushVector } from "./dataset-parquet.js";
-import { InputError } from "./errors.js";
+import { InputError, openError } from "./errors.js";
 
 type ColumnDecoder = Parameters<typeof readPage>[2];
 type Decoded = Parameters<typeof readPage>[3] & ArrayLike<unknown>;
@@ -118,8 +118,7 @@ export class ParquetSource implements RowSource {
     try {
       fd = openSync(file, "r");
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new InputError(file, code === "ENOENT" ? "file not found" : `cannot open (${code ?? String(e)})`);
+      throw openError(file, e);
     }
     try {
       return new ParquetSource(file, fd, readFooter(file, fd), options);
