@@ -1,7 +1,8 @@
 // Helpers shared by the benchmarks that run the built CLI on generated files.
 
-import { spawn } from "node:child_process";
-import { closeSync, openSync, writeSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, copyFileSync, cpSync, existsSync, openSync, symlinkSync, writeSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { ParquetWriter, fileWriter } from "hyparquet-writer";
 import { npyHeader, type Matrix } from "../src/index.js";
 
@@ -62,4 +63,26 @@ export function runCliJson<T>(cli: string, args: string[]): Promise<T> {
       else resolve(JSON.parse(stdout) as T);
     });
   });
+}
+
+/**
+ * A snapshot of the build in `tmp`: <tmp>/pkg/{dist, package.json, node_modules → the checkout's},
+ * so a rebuild of dist/ while a benchmark runs cannot mix two versions. Returns the snapshot's
+ * dist/ and CLI, and which commit the build and the checkout are at.
+ */
+export function snapshotBuild(distDir: string, tmp: string) {
+  const distSource = resolve(distDir);
+  if (!existsSync(join(distSource, "cli", "main.js"))) throw new Error(`${distSource}/cli/main.js not found: run npm run build first (or give --dist)`);
+  const pkg = join(tmp, "pkg");
+  cpSync(distSource, join(pkg, "dist"), { recursive: true });
+  copyFileSync(resolve(distSource, "..", "package.json"), join(pkg, "package.json"));
+  symlinkSync(resolve("node_modules"), join(pkg, "node_modules"), "dir");
+  const git = (cwd: string, ...args: string[]) => {
+    const r = spawnSync("git", args, { cwd, encoding: "utf8" });
+    return r.status === 0 ? r.stdout.trim() : null;
+  };
+  const srcTree = dirname(distSource);
+  const build = { dist: distSource, commit: git(srcTree, "rev-parse", "HEAD"), uncommitted_src_changes: Boolean(git(srcTree, "status", "--porcelain", "--", "src")), checkout_commit: git(".", "rev-parse", "HEAD") };
+  const dist = join(pkg, "dist");
+  return { dist, cli: join(dist, "cli", "main.js"), build };
 }

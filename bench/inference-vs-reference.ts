@@ -33,14 +33,14 @@
 // AVX-512 CPU (Haswell on AVX2), which Debian's OpenBLAS 0.3.21 otherwise misdetects.
 
 import { spawnSync } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import ort from "onnxruntime-node";
 import type { Matrix } from "../src/index.js";
-import { writeRepeatedNpy } from "./generated-data.js";
+import { snapshotBuild, writeRepeatedNpy } from "./generated-data.js";
 
 type Lib = typeof import("../src/index.js");
 const lib = async (dist: string): Promise<Lib> => (await import(pathToFileURL(join(resolve(dist), "index.js")).href)) as Lib;
@@ -206,21 +206,7 @@ const cleanup = () => (opts.keep ? process.stderr.write(`kept ${tmp}\n`) : rmSyn
 process.on("exit", cleanup);
 process.on("SIGINT", () => process.exit(130));
 
-// A snapshot of the build: <tmp>/pkg/{dist, package.json, node_modules → the checkout's}, so a
-// rebuild of dist/ while the benchmark runs cannot mix two versions.
-const distSource = resolve(opts.dist!);
-if (!existsSync(join(distSource, "cli", "main.js"))) throw new Error(`${distSource}/cli/main.js not found: run npm run build first (or give --dist)`);
-const pkg = join(tmp, "pkg");
-cpSync(distSource, join(pkg, "dist"), { recursive: true });
-copyFileSync(resolve(distSource, "..", "package.json"), join(pkg, "package.json"));
-symlinkSync(resolve("node_modules"), join(pkg, "node_modules"), "dir");
-const dist = join(pkg, "dist");
-const cli = join(dist, "cli", "main.js");
-const git = (cwd: string, ...args: string[]) => {
-  const r = spawnSync("git", args, { cwd, encoding: "utf8" });
-  return r.status === 0 ? r.stdout.trim() : null;
-};
-const build = { dist: distSource, commit: git(dirname(distSource), "rev-parse", "HEAD"), uncommitted_src_changes: Boolean(git(dirname(distSource), "status", "--porcelain", "--", "src")), checkout_commit: git(".", "rev-parse", "HEAD") };
+const { dist, cli, build } = snapshotBuild(opts.dist!, tmp);
 
 const cpuInfo = readFileSync("/proc/cpuinfo", "utf8");
 const openblasCore = /\bavx512f\b/.test(cpuInfo) ? "SkylakeX" : /\bavx2\b/.test(cpuInfo) ? "Haswell" : null;

@@ -29,12 +29,13 @@
 // in the process that trained).
 
 import { spawnSync } from "node:child_process";
-import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
+import { snapshotBuild } from "./generated-data.js";
 
 // Everything deepclust runs here is a build (`npm run build` first): the CLI children, and the
 // library the inference child and the row count use (typed from src/). The build (--dist, default
@@ -130,20 +131,7 @@ if (!seeds.every(Number.isInteger) || seeds.length === 0) throw new Error(`--see
 const tmp = mkdtempSync(join(tmpdir(), "deepclust-e2e-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
 
-// The snapshot of the build: <tmp>/pkg/{dist, package.json, node_modules → the checkout's}.
-const distSource = resolve(opts.dist!);
-if (!existsSync(join(distSource, "cli", "main.js"))) throw new Error(`${distSource}/cli/main.js not found: run npm run build first (or give --dist)`);
-const pkg = join(tmp, "pkg");
-cpSync(distSource, join(pkg, "dist"), { recursive: true });
-copyFileSync(resolve(distSource, "..", "package.json"), join(pkg, "package.json"));
-symlinkSync(resolve("node_modules"), join(pkg, "node_modules"), "dir");
-const dist = join(pkg, "dist");
-const git = (cwd: string, ...args: string[]) => {
-  const r = spawnSync("git", args, { cwd, encoding: "utf8" });
-  return r.status === 0 ? r.stdout.trim() : null;
-};
-const srcTree = resolve(distSource, "..");
-const build = { dist: distSource, commit: git(srcTree, "rev-parse", "HEAD"), uncommitted_src_changes: git(srcTree, "status", "--porcelain", "--", "src")?.length ? true : false, checkout_commit: git(".", "rev-parse", "HEAD") };
+const { dist, build } = snapshotBuild(opts.dist!, tmp);
 
 /** MNIST-70k (train + t10k) as a CSV in the reference's format: embeddings (pixels / 255), labels. */
 async function mnistCsv(file: string, limit: number): Promise<void> {
