@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
 import { DEC } from "../src/dec/index.js";
+import { NonFiniteValueError } from "../src/engine/index.js";
 import { loadModel, saveModel, MODEL_FILES } from "../src/dec/model-dir.js";
 import { writeDirAtomically } from "../src/io/index.js";
 import { readDataset } from "../src/io/dataset.js";
@@ -35,6 +36,30 @@ test("a saved and reloaded model predicts identically", async () => {
   assert.deepEqual(await model.predict(X), dec.labels, "the training labels");
   assert.deepEqual((await model.transform(X)).data, (await dec.transform(X)).data);
   await model.release();
+});
+
+test("a loaded model rejects NaN/±Inf in its input inside the graph, naming the row and column, in both precisions", async () => {
+  for (const precision of ["fp32", "int8"] as const) {
+    const model = loadModel(modelDir, { threads: 1, precision });
+    for (const [row, col, value] of [[1500, 7, NaN], [3, 63, Infinity], [1024, 0, -Infinity]] as const) {
+      const bad = { data: X.data.slice(), rows: X.rows, cols: X.cols };
+      bad.data[row * X.cols + col] = value;
+      // batches of 1024: the bad value is in the second batch, the first, and the second's first row
+      await assert.rejects(model.predictProba(bad), (e: unknown) => {
+        assert.ok(e instanceof NonFiniteValueError, `${precision}: ${String(e)}`);
+        assert.deepEqual([e.row, e.col, e.value], [row, col, value]);
+        assert.equal(e.message, `row ${row + 1}, dimension ${col + 1}: value ${value} is not finite`);
+        return true;
+      });
+    }
+    // Finite values whose sum overflows float32 are valid input: the sum only flags the batch for a scan.
+    const huge = { data: X.data.slice(), rows: X.rows, cols: X.cols };
+    huge.data.fill(3e38, 0, 8);
+    const q = await model.predictProba(huge);
+    assert.equal(q.rows, X.rows);
+    assert.ok(q.data.subarray(q.cols).every(Number.isFinite));
+    await model.release();
+  }
 });
 
 test("config.json and metrics.json describe the model and its training", () => {

@@ -6,10 +6,11 @@
 
 import { Command } from "commander";
 import { resolve } from "node:path";
-import { DEVICES, type Device } from "../engine/index.js";
+import { DEVICES, NonFiniteValueError, type Device, type Matrix } from "../engine/index.js";
 import { evaluateClustering } from "../cluster/index.js";
 import { loadModel, type DECModel } from "../dec/model-dir.js";
-import { createPredictionWriter, type PredictionWriter } from "../io/index.js";
+import { hardLabels } from "../dec/dec-training.js";
+import { createPredictionWriter, nonFiniteInputError, type DatasetChunk, type PredictionWriter } from "../io/index.js";
 import { finalizeLabels } from "../io/dataset-builder.js";
 import { choice, int } from "./options.js";
 import { createProgress } from "./progress.js";
@@ -88,7 +89,8 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
     // at a time, whatever the size of the file.
     const chunkRows = chunkRowsFor(model.inputDim);
     // Each chunk is used before the next is taken, so the reader may reuse its buffers.
-    for await (const chunk of streamDataset(data, o, { expectedDim: model.inputDim, chunkRows, reuseBuffers: true })) {
+    // The model checks the values are finite inside its graph (faster than scanning them here).
+    for await (const chunk of streamDataset(data, o, { expectedDim: model.inputDim, chunkRows, reuseBuffers: true, checkFinite: false })) {
       if (writer === undefined) {
         // The output columns are the first chunk's (a JSONL key first seen later is not copied).
         columns = chunkColumnNames(chunk);
@@ -101,7 +103,7 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
           warn(`${data}: key '${name}' first appears in rows ${chunk.firstRow + 1}–${chunk.firstRow + chunk.X.rows}, after the output columns were taken from the first ${chunkRows} rows; it is not copied to ${o.out}`);
         }
       }
-      const q = await model.predictProba(chunk.X, o.batchSize);
+      const q = await assignChunk(model, chunk, o.batchSize);
       const { labels, confidence } = hardAssignments(q);
       for (let i = 0; i < labels.length; i++) {
         sizes[labels[i]!]!++;
@@ -152,11 +154,11 @@ async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Pro
   let labelsColumn: string | null = null;
   let rows = 0;
   try {
-    for await (const chunk of streamDataset(data, o, { expectedDim: model.inputDim, chunkRows: chunkRowsFor(model.inputDim), reuseBuffers: true })) {
+    for await (const chunk of streamDataset(data, o, { expectedDim: model.inputDim, chunkRows: chunkRowsFor(model.inputDim), reuseBuffers: true, checkFinite: false })) {
       if (chunk.labels === null) throw noLabelsError(chunk);
       if (rows === 0) progress.start("evaluate", chunk.totalRows, "rows");
       labelsColumn = chunk.labelsColumn;
-      predicted.push(await model.predict(chunk.X));
+      predicted.push(hardLabels(await assignChunk(model, chunk)));
       for (const label of chunk.labels) truthText.push(label);
       rows += chunk.X.rows;
       progress.update(rows);
@@ -179,6 +181,15 @@ async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Pro
   if (o.json) return printJson(summary);
   for (const line of scoreLines(summary)) progress.log(line);
   progress.log(sizesLine(summary.clusterSizes));
+}
+
+/** q of a chunk; a NaN/±Inf in it is reported at its row and dimension of the file. */
+async function assignChunk(model: DECModel, chunk: DatasetChunk, batchSize?: number): Promise<Matrix> {
+  try {
+    return await model.predictProba(chunk.X, batchSize);
+  } catch (e) {
+    throw e instanceof NonFiniteValueError ? nonFiniteInputError(chunk.file, e, chunk.firstRow) : e;
+  }
 }
 
 /** The peak resident set size of this process so far, in MiB, to 0.1. */

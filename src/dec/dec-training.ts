@@ -11,6 +11,7 @@ import { CompiledGraph, Graph, Rng, Tensor, argmaxRows, chunksOf, gatherFrom, ga
 import { BuildContext, StudentTAssignment, TrainingStep, klDivergence, mse, paramInputs, targetDistribution, CENTERS, type Param } from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
 import { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./pretrain.js";
+import { INPUT_SUM } from "./model-onnx.js";
 
 export type ClusteringMethod = "dec" | "idec";
 export type TargetMode = "full" | "batch";
@@ -148,6 +149,8 @@ export class SoftAssigner {
     readonly ae: Autoencoder,
     readonly assignment: StudentTAssignment,
     readonly centers: () => Tensor,
+    /** Reject NaN/±Inf in an in-memory X (NonFiniteValueError), checked inside the graph. */
+    readonly checkFinite = false,
   ) {}
 
   graph(): Graph {
@@ -156,6 +159,7 @@ export class SoftAssigner {
     const ctx = new BuildContext(g, paramInputs(g, [...enc.params, this.assignment.centers]));
     const x = g.input("x", "float32", ["batch", this.ae.inputDim]);
     g.output(this.assignment.forward(ctx, enc.forward(ctx, x).y).y, "q");
+    if (this.checkFinite) g.output(g.sumAll(x), INPUT_SUM);
     return g;
   }
 
@@ -165,7 +169,7 @@ export class SoftAssigner {
     this.compiled ??= CompiledGraph.create(this.graph(), this.ae.session);
     const feeds = { ...this.ae.feedsFor(this.ae.encoderParams), [CENTERS]: this.centers() };
     const k = this.assignment.k;
-    if (isMatrix(X)) return (await this.compiled).runRows(X, "x", "q", k, feeds, batchSize);
+    if (isMatrix(X)) return (await this.compiled).runRows(X, "x", "q", k, feeds, batchSize, this.checkFinite ? INPUT_SUM : undefined);
     const q = new Float32Array(X.rows * k);
     for (const { start, m } of chunksOf(X)) q.set((await (await this.compiled).runRows(m, "x", "q", k, feeds, batchSize)).data, start * k);
     return { data: q, rows: X.rows, cols: k };

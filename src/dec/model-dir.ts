@@ -24,7 +24,7 @@ import { Autoencoder } from "./autoencoder.js";
 import { PRETRAIN_DEFAULTS } from "./pretrain.js";
 import { CLUSTERING_DEFAULTS, SoftAssigner, hardLabels, defaultUpdateInterval, type ClusteringMethod } from "./dec-training.js";
 import type { DEC } from "./dec-model.js";
-import { exportOnnx, inferenceGraph, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUTS, PRECISIONS, type Precision } from "./model-onnx.js";
+import { exportOnnx, inferenceGraph, INPUT_SUM, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUTS, PRECISIONS, type Precision } from "./model-onnx.js";
 
 export const MODEL_FORMAT = "deepclust-model";
 export const MODEL_FORMAT_VERSION = 1;
@@ -198,7 +198,7 @@ export class DECModel {
   ) {
     const ae = autoencoder;
     this.precision = precision;
-    this.assigner = precision === "int8" ? new Int8Assigner(ae, config.alpha, config.k) : new SoftAssigner(ae, new StudentTAssignment(config.k, ae.codeDim, config.alpha), () => ae.params.tensor(CENTERS));
+    this.assigner = precision === "int8" ? new Int8Assigner(ae, config.alpha, config.k) : new SoftAssigner(ae, new StudentTAssignment(config.k, ae.codeDim, config.alpha), () => ae.params.tensor(CENTERS), true);
   }
 
   get k(): number {
@@ -216,7 +216,7 @@ export class DECModel {
     return this.config.labelMapping;
   }
 
-  /** Soft assignments q (rows × k). */
+  /** Soft assignments q (rows × k). A NaN or ±Inf in X throws NonFiniteValueError (its row and column). */
   async predictProba(X: Matrix, batchSize = 1024): Promise<Matrix> {
     return this.assigner.predictProba(X, batchSize);
   }
@@ -253,8 +253,8 @@ class Int8Assigner {
 
   async predictProba(X: Matrix, batchSize = 1024): Promise<Matrix> {
     if (X.cols !== this.ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the model expects ${this.ae.inputDim}`);
-    this.compiled ??= CompiledGraph.create(inferenceGraph(this.ae, this.alpha, { precision: "int8", labels: false }), this.ae.session);
-    return (await this.compiled).runRows(X, ONNX_INPUT, ONNX_OUTPUTS[0], this.k, {}, batchSize);
+    this.compiled ??= CompiledGraph.create(inferenceGraph(this.ae, this.alpha, { precision: "int8", labels: false, inputSum: true }), this.ae.session);
+    return (await this.compiled).runRows(X, ONNX_INPUT, ONNX_OUTPUTS[0], this.k, {}, batchSize, INPUT_SUM);
   }
 
   async release(): Promise<void> {

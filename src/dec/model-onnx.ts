@@ -25,7 +25,12 @@ export interface InferenceGraphOptions {
   precision?: Precision;
   /** Also output `labels` (argmax q); default true. */
   labels?: boolean;
+  /** Also output INPUT_SUM, the in-graph finite check of the input; default false (not in model.onnx). */
+  inputSum?: boolean;
 }
+
+/** The inference graphs' extra output when they check their input: the sum of the batch (see CompiledGraph.runRows). */
+export const INPUT_SUM = "x_sum";
 
 /** The inference graph of a fitted model whose centres are in `ae.params` under CENTERS. */
 export function inferenceGraph(ae: Autoencoder, alpha: number, options: InferenceGraphOptions = {}): Graph {
@@ -50,6 +55,7 @@ export function inferenceGraph(ae: Autoencoder, alpha: number, options: Inferenc
   const q = assignment.forward(ctx, enc.forward(ctx, x).y).y;
   g.output(q, ONNX_OUTPUTS[0]);
   if (options.labels ?? true) g.output(g.argMax(q, 1), ONNX_OUTPUTS[1]);
+  if (options.inputSum === true) g.output(g.sumAll(x), INPUT_SUM);
   return g;
 }
 

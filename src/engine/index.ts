@@ -3,6 +3,6 @@ export { CompiledGraph, type SessionOptions, type Feeds } from "./session.js";
 export { Tensor, type TensorData } from "./tensor.js";
 export { StateStore, nextName } from "./state.js";
 export { Rng, type RngState } from "./random.js";
-export { type Matrix, matrix, zerosMatrix, gatherRows, rowSlice, argmaxRows } from "./matrix.js";
+export { type Matrix, matrix, zerosMatrix, gatherRows, rowSlice, argmaxRows, assertFiniteRows, NonFiniteValueError } from "./matrix.js";
 export { type Device, DEVICES, DeviceUnavailableError, executionProviders } from "./device.js";
 export { type RowSource, type Rows, isMatrix, gatherFrom, chunksOf, shuffledOrder, SOURCE_CHUNK_ROWS } from "./rows.js";

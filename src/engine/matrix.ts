@@ -15,6 +15,26 @@ export function zerosMatrix(rows: number, cols: number): Matrix {
   return { data: new Float32Array(rows * cols), rows, cols };
 }
 
+/** A NaN or ±Inf where a finite value is needed; `row` and `col` count from 0 within the matrix checked. */
+export class NonFiniteValueError extends RangeError {
+  constructor(
+    readonly row: number,
+    readonly col: number,
+    readonly value: number,
+  ) {
+    super(`row ${row + 1}, dimension ${col + 1}: value ${value} is not finite`);
+    this.name = "NonFiniteValueError";
+  }
+}
+
+/** Throws NonFiniteValueError for the first NaN/±Inf in rows [from, to) of m. */
+export function assertFiniteRows(m: Matrix, from = 0, to = m.rows): void {
+  const d = m.data;
+  for (let i = from * m.cols; i < to * m.cols; i++) {
+    if (!Number.isFinite(d[i]!)) throw new NonFiniteValueError(Math.floor(i / m.cols), i % m.cols, d[i]!);
+  }
+}
+
 /** Copies rows `index[from..to)` of `m` into `dst` (row-major, contiguous). */
 export function gatherRows(m: Matrix, index: ArrayLike<number>, from: number, to: number, dst: Float32Array): void {
   const c = m.cols;

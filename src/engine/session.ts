@@ -6,7 +6,7 @@ import ort from "onnxruntime-node";
 import type { Graph } from "./graph.js";
 import { Tensor, type TensorData } from "./tensor.js";
 import { executionProviders, type Device } from "./device.js";
-import type { Matrix } from "./matrix.js";
+import { assertFiniteRows, type Matrix } from "./matrix.js";
 
 export interface SessionOptions {
   /** Intra-op threads (0 = onnxruntime's default: one per physical core). */
@@ -78,14 +78,20 @@ export class CompiledGraph {
    * Runs a row-wise graph (input `input` [rows, cols] → output `output` [rows, outCols]) over
    * every row of X in batches, writing into one result matrix. `fixed` feeds the other inputs
    * (weights). Batches are views of X: nothing is copied on the way in.
+   *
+   * `inputSum` names a scalar output holding the sum of the batch's input: the graph's vectorised
+   * check that X is finite (a NaN or ±Inf makes the sum non-finite). A batch whose sum is not finite
+   * is scanned to name the value (NonFiniteValueError); a sum that only overflowed passes.
    */
-  async runRows(X: Matrix, input: string, output: string, outCols: number, fixed: Feeds, batchSize = 1024): Promise<Matrix> {
+  async runRows(X: Matrix, input: string, output: string, outCols: number, fixed: Feeds, batchSize = 1024, inputSum?: string): Promise<Matrix> {
     const out = new Float32Array(X.rows * outCols);
     const feeds: Feeds = { ...fixed };
+    const want = inputSum === undefined ? [output] : [output, inputSum];
     for (let start = 0; start < X.rows; start += batchSize) {
       const end = Math.min(X.rows, start + batchSize);
       feeds[input] = new Tensor(X.data.subarray(start * X.cols, end * X.cols), [end - start, X.cols]);
-      await this.run(feeds, { [output]: new Tensor(out.subarray(start * outCols, end * outCols), [end - start, outCols]) }, [output]);
+      const r = await this.run(feeds, { [output]: new Tensor(out.subarray(start * outCols, end * outCols), [end - start, outCols]) }, want);
+      if (inputSum !== undefined && !Number.isFinite(r[inputSum]![0]!)) assertFiniteRows(X, start, end);
     }
     return { data: out, rows: X.rows, cols: outCols };
   }

@@ -56,6 +56,11 @@ export interface ReadChunksOptions extends ReadDatasetOptions {
    * the next but one, and do not keep it. Default false.
    */
   reuseBuffers?: boolean;
+  /**
+   * .npy: reject NaN/±Inf as they are read (default true). A caller that checks the values itself
+   * (DECModel.predictProba does, inside its graph) turns it off so the rows are not scanned twice.
+   */
+  checkFinite?: boolean;
 }
 
 /** Consecutive rows of a dataset file, as readDatasetChunks hands them out. */

@@ -2,7 +2,7 @@
 // (CSV/JSONL/Parquet embeddings files join here with the data readers.)
 
 import { closeSync, openSync, readSync } from "node:fs";
-import type { Matrix } from "../engine/index.js";
+import { assertFiniteRows, NonFiniteValueError, type Matrix } from "../engine/index.js";
 import { InputError, openError } from "./errors.js";
 import { readIdxImages, IdxError } from "./idx.js";
 import { readNpy } from "./npy.js";
@@ -54,14 +54,17 @@ export function readMatrix(file: string, options: ReadMatrixOptions = {}): Matri
  * the file's rows from `firstRow` (0-based) on.
  */
 export function validateFinite(file: string, m: Matrix, firstRow = 0): void {
-  const d = m.data;
-  if (allFinite(d)) return;
-  for (let i = 0; i < d.length; i++) {
-    if (!Number.isFinite(d[i]!)) {
-      const row = firstRow + Math.floor(i / m.cols) + 1;
-      throw new InputError(file, `value ${d[i]} is not finite`, row, `dimension ${(i % m.cols) + 1}`);
-    }
+  if (allFinite(m.data)) return;
+  try {
+    assertFiniteRows(m);
+  } catch (e) {
+    throw e instanceof NonFiniteValueError ? nonFiniteInputError(file, e, firstRow) : e;
   }
+}
+
+/** The InputError for a NonFiniteValueError in the rows of `file` from `firstRow` (0-based) on. */
+export function nonFiniteInputError(file: string, e: NonFiniteValueError, firstRow = 0): InputError {
+  return new InputError(file, `value ${e.value} is not finite`, firstRow + e.row + 1, `dimension ${e.col + 1}`);
 }
 
 /**
