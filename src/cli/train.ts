@@ -95,7 +95,7 @@ export function trainCommand(): Command {
     .option("--encoder-lr <f>", "learning rate of the encoder in the clustering phase, e.g. the reference's 1e-6 (default: --lr)", float("--encoder-lr", { min: 0 }))
     .option("--clip <f>", "clip the global gradient norm to this (default: no clipping; the reference: 1)", float("--clip", { min: 0 }))
     .option("--freeze-encoder", "train the cluster centres only; the encoder stays as pretrained", false)
-    .option("--no-shuffle", "iterate batches in a fixed order (the reference) (default: reshuffle every pass)")
+    .option("--no-shuffle", "iterate batches in the data's own order, each pass ending with a partial batch (the reference) (default: reshuffle every pass)")
     .option("--gamma <f>", "IDEC: weight of the clustering loss in L_rec + γ·L_KL", float("--gamma", { min: 0 }), CLUSTERING_DEFAULTS.gamma)
     .option("--alpha <f>", "Student-t degrees of freedom of the soft assignment", float("--alpha", { min: Number.MIN_VALUE }), CLUSTERING_DEFAULTS.alpha)
     .option("--n-init <n>", "k-means restarts (best inertia wins), for the cluster initialisation and the raw-data baseline", int("--n-init", 1), 20)

@@ -242,7 +242,8 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
 
   // Loop state (all of it restorable from a checkpoint).
   let iteration = 0;
-  let order = shuffledOrder(rng, X.rows, options.shuffleBlock);
+  // Without shuffling, batches follow the data's own order (the reference's DataLoader and DEC-keras).
+  let order = shuffle ? shuffledOrder(rng, X.rows, options.shuffleBlock) : Uint32Array.from({ length: X.rows }, (_, i) => i);
   let position = 0;
   let previous: Int32Array | null = null;
   let P: Float32Array | null = null;
@@ -271,21 +272,25 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
   // A resumed run starts at the update point where it was saved: that update is already recorded.
   let skipUpdate = hooks.resume !== undefined;
   let t0 = performance.now();
-  const xBuf = new Map<number, Tensor<Float32Array>>();
-  const pBuf = new Map<number, Tensor<Float32Array>>();
-  const buf = (m: Map<number, Tensor<Float32Array>>, steps: number, cols: number) => {
-    let b = m.get(steps);
-    if (!b) m.set(steps, (b = Tensor.zeros([steps, batchSize, cols])));
+  const xBuf = new Map<string, Tensor<Float32Array>>();
+  const pBuf = new Map<string, Tensor<Float32Array>>();
+  const buf = (m: Map<string, Tensor<Float32Array>>, steps: number, rows: number, cols: number) => {
+    let b = m.get(`${steps}x${rows}`);
+    if (!b) m.set(`${steps}x${rows}`, (b = Tensor.zeros([steps, rows, cols])));
     return b;
   };
-  // One batch index list reused per run: the next `batchSize` rows of the (re)shuffled order.
+  // Shuffled: every batch takes the next `batchSize` rows of the order, reshuffled when it runs
+  // out (batches may span two passes). Fixed order: passes of ⌈N / batch⌉ batches, the last one
+  // partial, as the reference iterates.
   const batchIndex = new Uint32Array(batchSize);
-  const nextBatch = () => {
-    for (let r = 0; r < batchSize; r++) {
-      if (position === order.length) {
-        position = 0;
-        if (shuffle) order = shuffledOrder(rng, X.rows, options.shuffleBlock);
-      }
+  const startPassIfDone = () => {
+    if (position < order.length) return;
+    position = 0;
+    if (shuffle) order = shuffledOrder(rng, X.rows, options.shuffleBlock);
+  };
+  const nextBatch = (rows: number) => {
+    for (let r = 0; r < rows; r++) {
+      startPassIfDone();
       batchIndex[r] = order[position++]!;
     }
     return batchIndex;
@@ -345,14 +350,22 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
     skipUpdate = false;
     if (iteration >= maxIter) break;
 
-    // Up to the next update point, K steps per onnxruntime run.
-    const steps = Math.min(K, T - (iteration % T), maxIter - iteration);
-    const x = buf(xBuf, steps, X.cols);
-    const p = target === "full" ? buf(pBuf, steps, k) : null;
+    // Up to the next update point, K steps per onnxruntime run; in fixed order, a pass's last,
+    // partial batch runs on its own.
+    let steps = Math.min(K, T - (iteration % T), maxIter - iteration);
+    let rows = batchSize;
+    if (!shuffle) {
+      startPassIfDone();
+      const left = order.length - position;
+      if (left < batchSize) [steps, rows] = [1, left];
+      else steps = Math.min(steps, Math.floor(left / batchSize));
+    }
+    const x = buf(xBuf, steps, rows, X.cols);
+    const p = target === "full" ? buf(pBuf, steps, rows, k) : null;
     for (let s = 0; s < steps; s++) {
-      const idx = nextBatch();
-      gatherFrom(X, idx, 0, batchSize, x.data.subarray(s * batchSize * X.cols, (s + 1) * batchSize * X.cols));
-      if (p) gatherRows({ data: P!, rows: X.rows, cols: k }, idx, 0, batchSize, p.data.subarray(s * batchSize * k, (s + 1) * batchSize * k));
+      const idx = nextBatch(rows);
+      gatherFrom(X, idx, 0, rows, x.data.subarray(s * rows * X.cols, (s + 1) * rows * X.cols));
+      if (p) gatherRows({ data: P!, rows: X.rows, cols: k }, idx, 0, rows, p.data.subarray(s * rows * k, (s + 1) * rows * k));
     }
     const r = await step.runSteps(p ? { x, p } : { x });
     for (let s = 0; s < steps; s++) {
