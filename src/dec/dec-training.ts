@@ -11,7 +11,7 @@ import { CompiledGraph, Graph, Rng, Tensor, argmaxRows, chunksOf, gatherFrom, ga
 import { BuildContext, StudentTAssignment, TrainingStep, klDivergence, mse, paramInputs, targetDistribution, CENTERS, type Param } from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
 import { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./pretrain.js";
-import { INPUT_SUM } from "./model-onnx.js";
+import { INPUT_SUM, encodeChecked } from "./model-onnx.js";
 
 export type ClusteringMethod = "dec" | "idec";
 export type TargetMode = "full" | "batch";
@@ -158,8 +158,8 @@ export class SoftAssigner {
     const enc = this.ae.encoder();
     const ctx = new BuildContext(g, paramInputs(g, [...enc.params, this.assignment.centers]));
     const x = g.input("x", "float32", ["batch", this.ae.inputDim]);
-    g.output(this.assignment.forward(ctx, enc.forward(ctx, x).y).y, "q");
-    if (this.checkFinite) g.output(g.sumAll(x), INPUT_SUM);
+    const code = this.checkFinite ? encodeChecked(ctx, enc, x, false) : enc.forward(ctx, x).y;
+    g.output(this.assignment.forward(ctx, code).y, "q");
     return g;
   }
 

@@ -4,8 +4,8 @@
 // (Python, C#, Java, the browser, Triton). It is built from the same layer code as the library's
 // own inference graph (SoftAssigner), only with constants where that graph has weight inputs.
 
-import { Graph, OPSET } from "../engine/index.js";
-import { BuildContext, CENTERS, StudentTAssignment, quantizeWeight, quantizedConstants, type Param, type QuantizedWeightValues } from "../nn/index.js";
+import { Graph, OPSET, type Value } from "../engine/index.js";
+import { BuildContext, CENTERS, Sequential, StudentTAssignment, quantizeWeight, quantizedConstants, type Param, type QuantizedWeightValues } from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
 
 export const ONNX_INPUT = "embeddings";
@@ -52,11 +52,25 @@ export function inferenceGraph(ae: Autoencoder, alpha: number, options: Inferenc
   const weights = new Map(floatParams.map((p: Param) => [p.name, g.constant(ae.params.value(p.name).slice(), p.shape, p.name)]));
   const ctx = new BuildContext(g, weights, int8);
   const x = g.input(ONNX_INPUT, "float32", ["N", ae.inputDim]);
-  const q = assignment.forward(ctx, enc.forward(ctx, x).y).y;
+  const code = options.inputSum === true ? encodeChecked(ctx, enc, x, precision === "int8") : enc.forward(ctx, x).y;
+  const q = assignment.forward(ctx, code).y;
   g.output(q, ONNX_OUTPUTS[0]);
   if (options.labels ?? true) g.output(g.argMax(q, 1), ONNX_OUTPUTS[1]);
-  if (options.inputSum === true) g.output(g.sumAll(x), INPUT_SUM);
   return g;
+}
+
+/**
+ * The encoder's code of x, and the graph's finite check of x as the output INPUT_SUM. A float32
+ * first layer makes it nearly free: every entry of its output row (before the activation) is a sum
+ * of products with every value of the input row, so one NaN/±Inf makes them all non-finite, and
+ * their sum is taken from a matrix a third the size of x that is still in cache. An int8 first
+ * layer quantizes x (which loses NaN), so there the sum is of x itself (one more pass over it).
+ */
+export function encodeChecked(ctx: BuildContext, enc: Sequential, x: Value, int8: boolean): Value {
+  const [first, ...rest] = enc.layers;
+  const h = first!.forward(ctx, x).y;
+  ctx.g.output(ctx.g.sumAll(int8 ? x : h), INPUT_SUM);
+  return new Sequential(rest).forward(ctx, h).y;
 }
 
 /** model.onnx as bytes (an ONNX ModelProto); int8 models need onnxruntime (a com.microsoft op). */
