@@ -38,7 +38,10 @@ test("a saved and reloaded model predicts identically", async () => {
   await model.release();
 });
 
-test("a loaded model rejects NaN/±Inf in its input inside the graph, naming the row and column, in both precisions", async () => {
+test("a loaded model (both precisions) and a fitted DEC reject NaN/±Inf in their input, naming the row and column", async () => {
+  const nan = { data: X.data.slice(), rows: X.rows, cols: X.cols };
+  nan.data[5 * X.cols + 2] = NaN;
+  await assert.rejects(dec.predictProba(nan), (e: unknown) => e instanceof NonFiniteValueError && e.row === 5 && e.col === 2);
   for (const precision of ["fp32", "int8"] as const) {
     const model = loadModel(modelDir, { threads: 1, precision });
     for (const [row, col, value] of [[1500, 7, NaN], [3, 63, Infinity], [1024, 0, -Infinity]] as const) {

@@ -143,11 +143,11 @@ export class DEC {
     this.iterations = result.iterations;
     this.converged = result.converged;
     this.metrics = evaluate ? evaluate(result.labels) : null;
-    this.assigner = new SoftAssigner(ae, new StudentTAssignment(c.k, ae.codeDim, c.alpha ?? 1), () => ae.params.tensor(CENTERS));
+    this.assigner = new SoftAssigner(ae, new StudentTAssignment(c.k, ae.codeDim, c.alpha ?? 1), () => ae.params.tensor(CENTERS), true);
     return this;
   }
 
-  /** Soft assignments q (rows × k). */
+  /** Soft assignments q (rows × k). A NaN or ±Inf in an in-memory X throws NonFiniteValueError (its row and column). */
   async predictProba(X: Rows): Promise<Matrix> {
     if (!this.assigner) throw new Error("DEC is not fitted yet: call fit(X) first");
     return this.assigner.predictProba(X);

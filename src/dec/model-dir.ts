@@ -16,13 +16,13 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CompiledGraph, Rng, type Matrix, type SessionOptions } from "../engine/index.js";
-import { CENTERS, StudentTAssignment } from "../nn/index.js";
+import { CENTERS } from "../nn/index.js";
 import { clusteringAccuracy, type Labels } from "../cluster/metrics.js";
 import { readSafetensors, writeDirAtomically, writeSafetensors, type NamedTensor } from "../io/index.js";
 import { InputError } from "../io/errors.js";
 import { Autoencoder } from "./autoencoder.js";
 import { PRETRAIN_DEFAULTS } from "./pretrain.js";
-import { CLUSTERING_DEFAULTS, SoftAssigner, hardLabels, defaultUpdateInterval, type ClusteringMethod } from "./dec-training.js";
+import { CLUSTERING_DEFAULTS, hardLabels, defaultUpdateInterval, type ClusteringMethod } from "./dec-training.js";
 import type { DEC } from "./dec-model.js";
 import { exportOnnx, inferenceGraph, INPUT_SUM, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUTS, PRECISIONS, type Precision } from "./model-onnx.js";
 
@@ -185,7 +185,7 @@ export interface LoadModelOptions extends SessionOptions {
 
 /** A fitted DEC / IDEC model read from a model directory: predict, predictProba, transform. */
 export class DECModel {
-  private readonly assigner: Pick<SoftAssigner, "predictProba" | "release">;
+  private readonly assigner: FixedWeightsAssigner;
   readonly precision: Precision;
 
   constructor(
@@ -198,7 +198,7 @@ export class DECModel {
   ) {
     const ae = autoencoder;
     this.precision = precision;
-    this.assigner = precision === "int8" ? new Int8Assigner(ae, config.alpha, config.k) : new SoftAssigner(ae, new StudentTAssignment(config.k, ae.codeDim, config.alpha), () => ae.params.tensor(CENTERS), true);
+    this.assigner = new FixedWeightsAssigner(ae, config.alpha, config.k, precision);
   }
 
   get k(): number {
@@ -242,18 +242,23 @@ export class DECModel {
   }
 }
 
-/** q through the int8 inference graph, the weights baked in as constants (see model-onnx.ts). */
-class Int8Assigner {
+/**
+ * q through model.onnx's graph (int8: the quantized one), the weights baked in as constants: a
+ * loaded model's weights do not change, and onnxruntime packs constant weights once instead of
+ * on every run. The graph also checks its input is finite (see encodeChecked).
+ */
+class FixedWeightsAssigner {
   private compiled: Promise<CompiledGraph> | undefined;
   constructor(
     private readonly ae: Autoencoder,
     private readonly alpha: number,
     private readonly k: number,
+    private readonly precision: Precision,
   ) {}
 
   async predictProba(X: Matrix, batchSize = 1024): Promise<Matrix> {
     if (X.cols !== this.ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the model expects ${this.ae.inputDim}`);
-    this.compiled ??= CompiledGraph.create(inferenceGraph(this.ae, this.alpha, { precision: "int8", labels: false, inputSum: true }), this.ae.session);
+    this.compiled ??= CompiledGraph.create(inferenceGraph(this.ae, this.alpha, { precision: this.precision, labels: false, inputSum: true }), this.ae.session);
     return (await this.compiled).runRows(X, ONNX_INPUT, ONNX_OUTPUTS[0], this.k, {}, batchSize, INPUT_SUM);
   }
 
