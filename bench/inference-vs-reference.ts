@@ -340,10 +340,15 @@ for (let round = 0; round < rounds; round++) {
     const ri = new Int32Array(bytes("ref.labels.i32").buffer.slice(0));
     const lq = new Float32Array(bytes("lib.q.f32").buffer.slice(0));
     const rq = new Float32Array(bytes("ref.q.f32").buffer.slice(0));
-    let same = 0;
-    for (let i = 0; i < N; i++) if (li[i] === ri[i]) same++;
-    let maxDq = 0;
-    for (let i = 0; i < lq.length; i++) maxDq = Math.max(maxDq, Math.abs(lq[i]! - rq[i]!));
+    /** Rows with the same label, and the largest difference of q, between two engines' outputs. */
+    const compare = (la: Int32Array, lb: Int32Array, qa: Float32Array, qb: Float32Array) => {
+      let same = 0;
+      for (let i = 0; i < N; i++) if (la[i] === lb[i]) same++;
+      let maxDq = 0;
+      for (let i = 0; i < qa.length; i++) maxDq = Math.max(maxDq, Math.abs(qa[i]! - qb[i]!));
+      return { same, maxDq };
+    };
+    const { same, maxDq } = compare(li, ri, lq, rq);
     const clusterColumn = (f: string) => {
       const lines = readFileSync(join(tmp, f), "utf8").trimEnd().split("\n");
       const col = lines[0]!.split(",").indexOf("cluster");
@@ -358,10 +363,7 @@ for (let round = 0; round < rounds; round++) {
     // int8 against float32 (the library's): labels and q.
     const i8 = new Int32Array(bytes("int8.labels.i32").buffer.slice(0));
     const i8q = new Float32Array(bytes("int8.q.f32").buffer.slice(0));
-    let sameInt8 = 0;
-    for (let i = 0; i < N; i++) if (li[i] === i8[i]) sameInt8++;
-    let maxDqInt8 = 0;
-    for (let i = 0; i < lq.length; i++) maxDqInt8 = Math.max(maxDqInt8, Math.abs(lq[i]! - i8q[i]!));
+    const { same: sameInt8, maxDq: maxDqInt8 } = compare(li, i8, lq, i8q);
     Object.assign(agreement, { int8_vs_fp32_labels_equal_fraction: sameInt8 / N, int8_vs_fp32_max_abs_q_difference: maxDqInt8 });
     log(`int8 vs float32 (random weights): labels ${(100 * sameInt8 / N).toFixed(4)} % equal, max |Δq| ${maxDqInt8.toExponential(2)}`);
     rmSync(join(tmp, "int8.q.f32"));
