@@ -65,7 +65,7 @@ export function inferenceGraph(ae: Autoencoder, alpha: number, options: Inferenc
  * of products with every value of the input row, so one NaN/±Inf makes them all non-finite, and
  * their sum is taken from a matrix a third the size of x that is still in cache. An int8 first
  * layer quantizes x (which loses NaN), so there the sum is of x itself (one more pass over it,
-about 12 % of an int8 run).
+ * about 12 % of an int8 run).
  */
 export function encodeChecked(ctx: BuildContext, enc: Sequential, x: Value, int8: boolean): Value {
   const [first, ...rest] = enc.layers;
