@@ -278,7 +278,7 @@ if (opts.merge !== undefined) {
   const seeds = parts.flatMap((p) => p.seeds);
   const dup = seeds.find((s, i) => seeds.indexOf(s) !== i);
   if (dup !== undefined) throw new Error(`--merge: seed ${dup} is in more than one file`);
-  const { summary: _s, ratios: _r, difference: _d, verdict: _v, runs: _runs, notes: _n, machine: _m, ...first } = parts[0]! as Meta & Record<string, unknown>;
+  const { summary: _s, ratios: _r, difference: _d, verdict: _v, runs: _runs, notes: _n, machine: _m, build: _b, ...first } = parts[0]! as Meta & Record<string, unknown>;
   report(
     parts.flatMap((p) => p.runs),
     {
