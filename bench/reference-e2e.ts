@@ -13,8 +13,8 @@
 // over the seeds with the ratio deepclust / reference, and writes
 // bench/results/reference-e2e-<dataset>.json. Quality is also given as the difference of the means
 // with its 95 % interval, since the seeds' spread is larger than most differences between the
-// engines. --merge summarises the runs of several results files
-// of one configuration together (more seeds without rerunning the old ones).
+// engines. --merge summarises the runs of several results files of one configuration together
+// (more seeds without rerunning the old ones).
 //
 //   npm run build && nice -n 19 node --import tsx bench/reference-e2e.ts
 //       [--data examples/reuters/train.csv] [--test FILE] [--k 10] [--seeds 3 | --seeds 0,1,2]
@@ -178,6 +178,7 @@ function report(runs: Run[], meta: Meta): void {
   const summary = Object.fromEntries(ENGINES.map((e) => [e, aggregate(e)])) as Record<Engine, Agg>;
   const ref = summary["pytorch-reference"];
   const OURS = ["deepclust-reference-config", "deepclust-default"] as const;
+  const TAG = { "deepclust-reference-config": "(a)", "deepclust-default": "(c)" } as const;
   const ratios = Object.fromEntries(OURS.map((e) => [e, Object.fromEntries(TIMES.map((f) => [f, summary[e][f]!.mean / ref[f]!.mean]))]));
 
   // The seeds move the scores more than most differences between the engines, and a seed does not
@@ -221,7 +222,7 @@ function report(runs: Run[], meta: Meta): void {
   }
   for (const e of OURS) {
     const r = ratios[e]!;
-    table.push([`ratio ${e === "deepclust-reference-config" ? "(a)" : "(c)"} / (b)`, ...TIMES.map((f) => `${r[f]!.toFixed(2)}×`), `${(summary[e].inference_rows_per_s_best!.mean / ref.inference_rows_per_s_best!.mean).toFixed(2)}×`, "", "", "", ""]);
+    table.push([`ratio ${TAG[e]} / (b)`, ...TIMES.map((f) => `${r[f]!.toFixed(2)}×`), `${(summary[e].inference_rows_per_s_best!.mean / ref.inference_rows_per_s_best!.mean).toFixed(2)}×`, "", "", "", ""]);
   }
   const widths = header.map((_, c) => Math.max(...table.map((row) => (row[c] ?? "").length)));
   const lines = table.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "));
@@ -250,11 +251,10 @@ function report(runs: Run[], meta: Meta): void {
   console.log(lines.join("\n"));
   for (const e of OURS) {
     const v = verdict[e]!;
-    const tag = e === "deepclust-reference-config" ? "(a)" : "(c)";
     const ds = difference[e]!;
     const ps = QUALITY.filter((f) => ds[f]).map((f) => `${f.toUpperCase()} ${ds[f]!.mean >= 0 ? "+" : "−"}${Math.abs(ds[f]!.mean).toFixed(3)} ± ${ds[f]!.ci95.toFixed(3)}`);
     console.log(`${LABEL[e]}: e2e ${ratios[e]!.e2e_s!.toFixed(2)}× the reference's (target ≤ 0.7×: ${v.wall_time_at_most_0_7 ? "met" : "NOT met"}); ACC/NMI/ARI ≥ the reference's: ${v.quality_equal_or_better ? "yes" : "NO"}`);
-    if (ps.length) console.log(`  mean ${tag} − mean (b) ± 95 % interval (Welch; ${ds.acc?.n ?? "?"} and ${ds.acc?.n_reference ?? "?"} seeds): ${ps.join(", ")}; worse beyond the seeds' noise: ${v.quality_not_significantly_worse ? "no" : "YES"}`);
+    if (ps.length) console.log(`  mean ${TAG[e]} − mean (b) ± 95 % interval (Welch; ${ds.acc?.n ?? "?"} and ${ds.acc?.n_reference ?? "?"} seeds): ${ps.join(", ")}; worse beyond the seeds' noise: ${v.quality_not_significantly_worse ? "no" : "YES"}`);
   }
   const machine = meta.machine as { load_average_start?: number[]; load_average_end?: number[] } | undefined;
   if (machine?.load_average_start && machine.load_average_end) {
