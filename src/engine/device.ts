@@ -27,8 +27,8 @@ export function executionProviders(device: Device): string[] {
     if (!listed || process.platform !== "linux" || !cudaProviderPresent()) {
       throw new DeviceUnavailableError(
         "device 'cuda' is not available: onnxruntime-node's CUDA provider libraries are not installed. " +
-          "deepclust installs CPU-only by default (.npmrc sets onnxruntime-node-install=skip). On a Linux x64 machine with " +
-          "CUDA 12 and cuDNN 9, run: npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12 — or use --device cpu.",
+          "deepclust installs CPU-only (package.json's allowScripts denies onnxruntime-node's download script). On a Linux x64 machine " +
+          "with CUDA 12 and cuDNN 9, run: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js — or use --device cpu.",
       );
     }
     return ["cuda", "cpu"];
