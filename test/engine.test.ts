@@ -62,7 +62,7 @@ test("the state store feeds the current buffer and fetches the successor into th
 
 test("an unavailable execution provider fails with a message that says how to enable it", () => {
   assert.deepEqual(executionProviders("cpu"), ["cpu"]);
-  assert.throws(() => executionProviders("cuda"), (e: unknown) => e instanceof DeviceUnavailableError && /onnxruntime-node-install=cuda12/.test(e.message) && /--device cpu/.test(e.message));
+  assert.throws(() => executionProviders("cuda"), (e: unknown) => e instanceof DeviceUnavailableError && /ONNXRUNTIME_NODE_INSTALL=cuda12/.test(e.message) && /--device cpu/.test(e.message));
 });
 
 test("the generator is reproducible, restorable and roughly uniform/normal", () => {
