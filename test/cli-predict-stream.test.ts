@@ -128,7 +128,7 @@ test("a bad row 50,000 stops predict with exit 2 naming the row and column; no o
     [npy, "kept.csv", /bad\.npy, row 50000/],
   ];
   for (const [data, out, message] of cases) {
-    const r = run("predict", small, data, "--out", join(outDir, out), "--threads", "1");
+    const r = run("predict", small, data, "--out", join(outDir, out), "--threads", "1", "--force"); // --force: an old file is replaced only by a complete run
     assert.equal(r.code, 2, `${data} → exit ${r.code}: ${r.stderr}`);
     assert.match(r.stderr, message);
     assert.equal(r.stdout, "");

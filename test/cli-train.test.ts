@@ -255,5 +255,5 @@ test("bad input exits 2, names the problem, and leaves no output", () => {
 test("an existing model directory is not replaced without --force", () => {
   const r = run("train", digits, "-k", "10", ...SMALL, "--out", model);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /model already exists \(use --force/);
+  assert.match(r.stderr, /model: --out: already exists \(use --force/);
 });

@@ -123,7 +123,7 @@ test("model.onnx, run directly by onnxruntime-node, gives the library's labels",
 test("loading names the file and the problem", () => {
   assert.throws(() => loadModel(join(dir, "nothing")), /nothing: model directory not found/);
   const broken = join(dir, "broken");
-  writeDirAtomically(broken, false, (tmp) => {
+  writeDirAtomically(broken, null, (tmp) => {
     writeFileSync(join(tmp, MODEL_FILES.config), readFileSync(join(modelDir, MODEL_FILES.config)));
     const { tensors } = readSafetensors(join(modelDir, MODEL_FILES.weights));
     delete tensors["encoder.2.bias"];
@@ -139,7 +139,7 @@ test("a model directory is written whole or not at all", () => {
   const target = join(dir, "failing");
   assert.throws(
     () =>
-      writeDirAtomically(target, false, (tmp) => {
+      writeDirAtomically(target, null, (tmp) => {
         writeFileSync(join(tmp, "config.json"), "{}");
         throw new Error("disk full");
       }),

@@ -1,10 +1,9 @@
 // Pieces the commands share: reading a dataset with the common column options, checking k,
 // soft-assignment outputs in chunks, and the plain-text tables and numbers the commands print.
 
-import { existsSync, statSync } from "node:fs";
-import { dirname, extname } from "node:path";
+import { extname } from "node:path";
 import { argmaxRows, type Matrix } from "../engine/index.js";
-import { InputError, readDataset, readDatasetChunks, type Dataset, type DatasetChunk, type ReadChunksOptions, type ReadDatasetOptions } from "../io/index.js";
+import { checkOutputFile, InputError, readDataset, readDatasetChunks, type Dataset, type DatasetChunk, type ReadChunksOptions, type ReadDatasetOptions } from "../io/index.js";
 import type { ClusteringScores } from "../cluster/index.js";
 
 export interface DataCliOptions {
@@ -49,13 +48,14 @@ export function noLabelsError(ds: Pick<Dataset | DatasetChunk, "file" | "embeddi
   return new InputError(ds.file, `no labels: no 'labels' or 'label' column${has}; name one with --labels-column, or give --labels-file`);
 }
 
-/** Fails before any work when a predictions file could not be written (extension, directory). */
-export function checkPredictionsPath(file: string): void {
+/**
+ * Fails before any work when a predictions file could not or must not be written: its extension,
+ * its directory, an input (`inputs`, whatever --force says), or an existing file without --force.
+ */
+export function checkPredictionsPath(file: string, inputs: readonly (string | undefined)[], force: boolean): void {
   const ext = extname(file).toLowerCase();
   if (![".csv", ".jsonl", ".ndjson"].includes(ext)) throw new InputError(file, `cannot write predictions as '${ext || "(no extension)"}'; use .csv or .jsonl`);
-  const dir = dirname(file);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(file, "cannot write: the directory does not exist");
-  if (existsSync(file) && statSync(file).isDirectory()) throw new InputError(file, "is a directory");
+  checkOutputFile({ path: file, flag: "--out" }, { inputs: inputs.filter((f): f is string => f !== undefined), force });
 }
 
 export function checkK(k: number, ds: Dataset): void {

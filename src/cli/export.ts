@@ -5,8 +5,8 @@ import { Command } from "commander";
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { CompiledGraph } from "../engine/index.js";
-import { loadModel, MODEL_FILES } from "../dec/model-dir.js";
-import { InputError } from "../io/index.js";
+import { isModelFile, loadModel, MODEL_FILES, modelInputFiles } from "../dec/model-dir.js";
+import { checkOutputFile, InputError } from "../io/index.js";
 import { createProgress } from "./progress.js";
 import { printJson } from "./common.js";
 import { choice } from "./options.js";
@@ -15,6 +15,7 @@ import { PRECISIONS, type Precision } from "./precision.js";
 interface ExportCliOptions {
   onnx?: string;
   precision: Precision;
+  force: boolean;
   json: boolean;
 }
 
@@ -24,6 +25,7 @@ export function exportCommand(): Command {
     .argument("<model-dir>", "a model directory written by `deepclust train`")
     .option("--onnx <file>", `the ONNX file to write (default: <model-dir>/${MODEL_FILES.onnx})`)
     .option("--precision <p>", "fp32, or int8: the encoder's matrix products in 8-bit integers (onnxruntime's com.microsoft DynamicQuantizeMatMul, so onnxruntime only; about 2× faster on CPUs with VNNI, q differs slightly)", choice("--precision", PRECISIONS), "fp32")
+    .option("--force", `replace --onnx if it exists (not needed for a model directory's own ${MODEL_FILES.onnx}; never one of the model's other files)`, false)
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .addHelpText(
       "after",
@@ -35,8 +37,12 @@ Student-t soft assignment q) and 'labels' int64 [N] (argmax q). In Python:
     )
     .action(async (modelDir: string, o: ExportCliOptions) => {
       const progress = createProgress({ json: o.json });
-      const model = loadModel(modelDir, { threads: 1 });
       const file = o.onnx ?? join(modelDir, MODEL_FILES.onnx);
+      // The model's own model.onnx is what export rewrites; its other files are inputs.
+      const owned = (f: string) => isModelFile(f, MODEL_FILES.onnx);
+      const inputs = modelInputFiles(modelDir).filter((f) => basename(f) !== MODEL_FILES.onnx);
+      checkOutputFile({ path: file, flag: "--onnx" }, { inputs, force: o.force, owned });
+      const model = loadModel(modelDir, { threads: 1 });
       const bytes = model.toOnnx(o.precision);
       // Proof that it loads before it replaces anything.
       await (await CompiledGraph.create(bytes, { threads: 1 })).release();

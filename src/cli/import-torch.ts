@@ -2,15 +2,14 @@
 // into a model directory that predict, evaluate, export and the library's loadModel read.
 
 import { Command } from "commander";
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { CENTERS } from "../nn/index.js";
 import { importTorchStateDict } from "../dec/torch-import.js";
-import { MODEL_FILES, writeModelDir } from "../dec/model-dir.js";
+import { MODEL_DIR, MODEL_FILES, writeModelDir } from "../dec/model-dir.js";
+import { checkOutputDir } from "../io/index.js";
 import { float } from "./options.js";
 import { createProgress } from "./progress.js";
 import { printJson } from "./common.js";
-import { UsageError } from "./errors.js";
 
 interface ImportTorchCliOptions {
   out: string;
@@ -25,7 +24,7 @@ export function importTorchCommand(): Command {
     .argument("<state_dict.pth>", "a file written by torch.save(model.state_dict(), path) from the reference DEC module")
     .requiredOption("--out <dir>", `model directory to write (${Object.values(MODEL_FILES).join(", ")}) (required)`)
     .option("--alpha <f>", "Student-t degrees of freedom of the soft assignment (not stored in a state_dict)", float("--alpha", { min: Number.MIN_VALUE }), 1)
-    .option("--force", "replace --out if it exists", false)
+    .option("--force", "replace --out if it exists and is a deepclust model directory (never an input, nor a directory holding one)", false)
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .addHelpText(
       "after",
@@ -52,7 +51,7 @@ Example:
 async function importTorch(file: string, o: ImportTorchCliOptions): Promise<void> {
   const progress = createProgress({ json: o.json });
   const out = o.out.replace(/(.)[/\\]+$/, "$1");
-  if (existsSync(out) && !o.force) throw new UsageError(`${out} already exists (use --force to replace it, or choose another --out)`);
+  checkOutputDir({ path: out, flag: "--out" }, { inputs: [file], force: o.force, kind: MODEL_DIR });
   const { autoencoder: ae, config, hasDecoder, tensors } = importTorchStateDict(file, { alpha: o.alpha, session: { threads: 1 } });
   writeModelDir(out, ae, config, { importedFrom: config.training, tensors }, o.force);
   const summary = { model: resolve(out), source: resolve(file), dims: config.dims, k: config.k, alpha: config.alpha, decoder: hasDecoder, tensors: Object.keys(tensors).length };

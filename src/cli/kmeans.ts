@@ -17,6 +17,7 @@ interface KMeansCliOptions extends DataCliOptions {
   seed: number;
   threads: number;
   out?: string;
+  force: boolean;
   json: boolean;
 }
 
@@ -35,13 +36,14 @@ export function kmeansCommand(): Command {
     .option("--labels-column <name>", "column holding ground-truth labels, for scoring (default: 'labels' or 'label' when present)")
     .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text)")
     .option("--out <file>", "also write the assignments, .csv or .jsonl: the input's other columns, cluster, confidence (the Student-t soft assignment, α = 1, to the point's centre)")
+    .option("--force", "replace --out if it exists (never an input: the data or the labels file)", false)
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .action(async (data: string, o: KMeansCliOptions) => run(data, o));
 }
 
 async function run(data: string, o: KMeansCliOptions): Promise<void> {
   const progress = createProgress({ json: o.json });
-  if (o.out !== undefined) checkPredictionsPath(o.out);
+  if (o.out !== undefined) checkPredictionsPath(o.out, [data, o.labelsFile], o.force);
   const ds = await loadDataset(data, o);
   checkK(o.clusters, ds);
   const X = ds.X;

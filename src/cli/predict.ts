@@ -8,7 +8,7 @@ import { Command } from "commander";
 import { resolve } from "node:path";
 import { DEVICES, NonFiniteValueError, type Device, type Matrix } from "../engine/index.js";
 import { evaluateClustering } from "../cluster/index.js";
-import { loadModel, type DECModel } from "../dec/model-dir.js";
+import { loadModel, modelInputFiles, type DECModel } from "../dec/model-dir.js";
 import { hardLabels } from "../dec/dec-training.js";
 import { createPredictionWriter, nonFiniteInputError, type DatasetChunk, type PredictionWriter } from "../io/index.js";
 import { finalizeLabels } from "../io/dataset-builder.js";
@@ -28,6 +28,7 @@ interface ApplyCliOptions extends DataCliOptions {
 interface PredictCliOptions extends ApplyCliOptions {
   out: string;
   proba: boolean;
+  force: boolean;
 }
 
 /**
@@ -57,7 +58,8 @@ export function predictCommand(): Command {
       .argument("<model-dir>", "a model directory written by `deepclust train`")
       .argument("<data>", "embeddings of the model's input dimension: CSV, JSONL, .npy or Parquet")
       .option("--out <file>", "predictions file, .csv or .jsonl: the input's other columns (id, text, labels …), cluster, confidence (= max q)", "predictions.csv")
-      .option("--proba", "also write every cluster's probability q (CSV: columns p0 … p{k-1}; JSONL: a 'probabilities' array)", false),
+      .option("--proba", "also write every cluster's probability q (CSV: columns p0 … p{k-1}; JSONL: a 'probabilities' array)", false)
+      .option("--force", "replace --out if it exists (never an input: the data, the labels file or the model's files)", false),
   ).action(async (modelDir: string, data: string, o: PredictCliOptions) => predict(modelDir, data, o));
 }
 
@@ -74,7 +76,7 @@ export function evaluateCommand(): Command {
 
 async function predict(modelDir: string, data: string, o: PredictCliOptions): Promise<void> {
   const progress = createProgress({ json: o.json });
-  checkPredictionsPath(o.out);
+  checkPredictionsPath(o.out, [data, o.labelsFile, ...modelInputFiles(modelDir)], o.force);
   const t0 = performance.now();
   const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
   const k = model.k;

@@ -2,15 +2,13 @@
 // (safetensors, PyTorch names) and a JSON record of the run into an output directory.
 
 import { Command, Option } from "commander";
-import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Rng, DEVICES, type Device, type Matrix } from "../engine/index.js";
 import { INIT_NAMES, NOISE_KINDS, type InitName, type NoiseKind } from "../nn/index.js";
-import { Autoencoder, PRETRAIN_DEFAULTS, pretrainAutoencoder, reconstructionError, saveAutoencoder, type PretrainMode } from "../dec/index.js";
-import { readMatrix, writeDirAtomically } from "../io/index.js";
+import { Autoencoder, PRETRAIN_DEFAULTS, PRETRAIN_DIR, PRETRAIN_FILES, pretrainAutoencoder, reconstructionError, savePretrainDir, type PretrainMode } from "../dec/index.js";
+import { checkOutputDir, readMatrix } from "../io/index.js";
 import { choice, dims, float, int, layerSizes } from "./options.js";
 import { createProgress } from "./progress.js";
-import { UsageError } from "./errors.js";
 
 interface PretrainCliOptions {
   dims: number[];
@@ -66,11 +64,11 @@ export function pretrainCommand(): Command {
     .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
     .option("--device <name>", `execution provider: ${DEVICES.join(", ")}`, choice("--device", DEVICES), "cpu")
     .option("--out <dir>", "write autoencoder.safetensors and pretrain.json here")
-    .option("--force", "replace --out if it exists", false)
+    .option("--force", "replace --out if it exists and is a pretraining directory (never an input, nor a directory holding one)", false)
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .action(async (data: string, o: PretrainCliOptions) => {
       const progress = createProgress({ json: o.json });
-      if (o.out && existsSync(o.out) && !o.force) throw new UsageError(`${o.out} already exists (use --force to replace it)`);
+      if (o.out) checkOutputDir({ path: o.out, flag: "--out" }, { inputs: [data], force: o.force, kind: PRETRAIN_DIR });
       const X = readMatrix(data, o.limit !== undefined ? { limit: o.limit } : {});
       const sizes = layerSizes(o.dims, X.cols);
       const rng = new Rng(o.seed);
@@ -109,19 +107,13 @@ export function pretrainCommand(): Command {
         history,
         out: o.out ? resolve(o.out) : null,
       };
-      if (o.out) {
-        const out = o.out;
-        writeDirAtomically(out, true, (dir) => { // --force was checked before training
-          saveAutoencoder(ae, join(dir, "autoencoder.safetensors"));
-          writeFileSync(join(dir, "pretrain.json"), JSON.stringify(summary, null, 2) + "\n");
-        });
-      }
+      if (o.out) savePretrainDir(o.out, ae, summary, o.force);
       if (o.json) {
         process.stdout.write(JSON.stringify(summary) + "\n");
         return;
       }
       progress.log(`final loss ${history.at(-1)!.loss.toFixed(5)} after ${history.length} epochs in ${seconds.toFixed(1)} s (${Math.round(summary.samplesPerSecond)} samples/s)`);
       progress.log(`reconstruction MSE ${mse.toFixed(5)} (clean inputs) vs ${baseline.toFixed(5)} for predicting each feature's mean`);
-      if (o.out) progress.log(`wrote ${join(o.out, "autoencoder.safetensors")} and ${join(o.out, "pretrain.json")}`);
+      if (o.out) progress.log(`wrote ${join(o.out, PRETRAIN_FILES.weights)} and ${join(o.out, PRETRAIN_FILES.record)}`);
     });
 }

@@ -2,10 +2,9 @@
 // sizes, scores, a 2-D map of the code of --data, and with labels the contingency matrix).
 
 import { Command } from "commander";
-import { existsSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { loadModel } from "../dec/model-dir.js";
-import { InputError } from "../io/index.js";
+import { join, resolve } from "node:path";
+import { isModelFile, loadModel, modelInputFiles } from "../dec/model-dir.js";
+import { checkOutputFile } from "../io/index.js";
 import { MAP_METHODS, REPORT_DEFAULTS, REPORT_FILE, writeReport, type MapMethod } from "../report/index.js";
 import { choice, int } from "./options.js";
 import { createProgress } from "./progress.js";
@@ -18,6 +17,7 @@ interface ReportCliOptions extends DataCliOptions {
   maxPoints: number;
   seed?: number;
   threads: number;
+  force: boolean;
   json: boolean;
 }
 
@@ -34,6 +34,7 @@ export function reportCommand(): Command {
     .option("--labels-column <name>", "column holding ground-truth labels (default: 'labels' or 'label' when present)")
     .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text)")
     .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
+    .option("--force", `replace --out if it exists (not needed for a model directory's own ${REPORT_FILE}; never an input)`, false)
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .addHelpText(
       "after",
@@ -48,19 +49,14 @@ Example:
     .action(async (modelDir: string, o: ReportCliOptions) => report(modelDir, o));
 }
 
-/** Fails before any work when the report could not be written there. */
-export function checkReportPath(file: string): void {
-  const dir = dirname(file);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(file, "cannot write: the directory does not exist");
-  if (existsSync(file) && statSync(file).isDirectory()) throw new InputError(file, "is a directory");
-}
-
 async function report(modelDir: string, o: ReportCliOptions): Promise<void> {
   const progress = createProgress({ json: o.json });
   const t0 = performance.now();
-  const model = loadModel(modelDir, { threads: o.threads });
   const out = o.out ?? join(modelDir, REPORT_FILE);
-  checkReportPath(out);
+  // A model directory's own report.html is deepclust's to rewrite; any other existing file needs --force.
+  const owned = (file: string) => isModelFile(file, REPORT_FILE);
+  checkOutputFile({ path: out, flag: "--out" }, { inputs: [o.data, o.labelsFile, ...modelInputFiles(modelDir)].filter((f): f is string => f !== undefined), force: o.force, owned });
+  const model = loadModel(modelDir, { threads: o.threads });
   try {
     const ds = o.data !== undefined ? await loadDataset(o.data, o, { expectedDim: model.inputDim }) : null;
     progress.status(ds ? `assigning ${ds.X.rows} rows and mapping the code (${o.map})…` : "writing the report…");

@@ -10,8 +10,9 @@ import { Rng, DEVICES, executionProviders, type Device, type Rows } from "../eng
 import { NOISE_KINDS, INIT_NAMES, type InitName, type NoiseKind } from "../nn/index.js";
 import { kmeans, evaluateClustering, type ClusteringScores } from "../cluster/index.js";
 import { DEC, PRETRAIN_DEFAULTS, CLUSTERING_DEFAULTS, defaultUpdateInterval, type ClusteringMethod, type DECConfig, type TargetMode, type UpdateRecord } from "../dec/index.js";
-import { saveModel, loadModel, MODEL_FILES } from "../dec/model-dir.js";
-import { InputError, NpySource, ParquetSource, readLabelsFile, type Dataset } from "../io/index.js";
+import { saveModel, loadModel, MODEL_DIR, MODEL_FILES } from "../dec/model-dir.js";
+import { CHECKPOINT_DIR } from "../dec/checkpoint.js";
+import { assertSeparateOutputs, checkOutputDir, InputError, NpySource, ParquetSource, readLabelsFile, samePath, type Dataset } from "../io/index.js";
 import { REPORT_FILE, writeReport } from "../report/index.js";
 import { choice, dims, float, int, layerSizes } from "./options.js";
 import { createProgress, type Progress } from "./progress.js";
@@ -108,7 +109,7 @@ export function trainCommand(): Command {
     .option("--labels-column <name>", "column holding ground-truth labels, used for evaluation only (default: 'labels' or 'label' when present)")
     .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text)")
     .option("--out <dir>", `model directory to write (${Object.values(MODEL_FILES).join(", ")})`, DEFAULT_OUT)
-    .option("--force", "replace --out if it exists", false)
+    .option("--force", "replace --out (and the checkpoint directory) if it exists and is deepclust's (never an input, a directory holding one, or the working directory)", false)
     .option("--checkpoint-every <n>", "save a resumable checkpoint every n target updates into --checkpoint-dir, kept after the run (default: no checkpoints)", int("--checkpoint-every", 1))
     .option("--checkpoint-dir <dir>", "where checkpoints go (default: <out>.checkpoint)")
     .option("--resume <dir>", "resume the clustering phase from a checkpoint directory (same data and options; pretraining and k-means are skipped) (default: start from scratch)")
@@ -135,17 +136,35 @@ Example:
 async function train(data: string, o: TrainCliOptions): Promise<void> {
   const progress = createProgress({ json: o.json });
   const out = o.out.replace(/(.)[/\\]+$/, "$1");
-  if (existsSync(out) && !o.force) throw new UsageError(`${out} already exists (use --force to replace it, or choose another --out)`);
   if (o.resume !== undefined && !existsSync(o.resume)) throw new UsageError(`--resume ${o.resume}: no such checkpoint directory`);
   if (o.checkpointDir !== undefined && o.checkpointEvery === undefined) throw new UsageError("--checkpoint-dir needs --checkpoint-every");
+  const checkpointDir = o.checkpointEvery !== undefined ? (o.checkpointDir ?? `${out}.checkpoint`) : undefined;
+  checkOutputs(data, o, out, checkpointDir);
   executionProviders(o.device); // an unavailable device fails here, before any work
 
   const source = openOutOfCore(data, o);
   try {
-    await trainOn(data, o, out, source, progress);
+    await trainOn(data, o, out, checkpointDir, source, progress);
   } finally {
     source?.close();
   }
+}
+
+/**
+ * Before any work: --out is never an input, never holds one, is not the working directory or above
+ * it, and an existing one is replaced (--force) only when it is a model directory; the same for
+ * the checkpoint directory, which may be the --resume directory itself (read whole before it is
+ * rewritten).
+ */
+function checkOutputs(data: string, o: TrainCliOptions, out: string, checkpointDir: string | undefined): void {
+  const inputs = [data, o.labelsFile, o.resume].filter((f): f is string => f !== undefined);
+  const model = { path: out, flag: "--out" };
+  checkOutputDir(model, { inputs, force: o.force, kind: MODEL_DIR });
+  if (checkpointDir === undefined) return;
+  const checkpoint = { path: checkpointDir, flag: o.checkpointDir !== undefined ? "--checkpoint-dir" : "the checkpoint directory (<out>.checkpoint)" };
+  assertSeparateOutputs(model, checkpoint);
+  if (o.resume !== undefined && samePath(checkpointDir, o.resume)) return;
+  checkOutputDir(checkpoint, { inputs, force: o.force, kind: CHECKPOINT_DIR });
 }
 
 /** The rows read from disk while training: a .npy a block at a time, a Parquet file a row group at a time. */
@@ -180,7 +199,7 @@ function openOutOfCore(data: string, o: TrainCliOptions): OutOfCoreSource | null
   return NpySource.open(data, block > 0 ? { cacheBlockRows: block } : {});
 }
 
-async function trainOn(data: string, o: TrainCliOptions, out: string, source: OutOfCoreSource | null, progress: Progress): Promise<void> {
+async function trainOn(data: string, o: TrainCliOptions, out: string, checkpointDir: string | undefined, source: OutOfCoreSource | null, progress: Progress): Promise<void> {
   let ds: Dataset | null = null;
   let X: Rows;
   let labels: number[] | string[] | null = null;
@@ -208,7 +227,6 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, source: Ou
   const batchSize = Math.min(o.batchSize, X.rows);
   const updateInterval = o.updateInterval ?? defaultUpdateInterval(X.rows, batchSize);
   const lr = o.lr ?? DEFAULT_LR[o.optimizer];
-  const checkpointDir = o.checkpointEvery !== undefined ? (o.checkpointDir ?? `${out}.checkpoint`) : undefined;
 
   const config: DECConfig = {
     k: o.clusters,

@@ -1,11 +1,36 @@
 // Saving and loading a pretrained autoencoder: weights as safetensors with the reference's
 // PyTorch names and layouts, architecture in the file's metadata.
 
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Rng } from "../engine/index.js";
-import { readSafetensors, writeSafetensors, type NamedTensor } from "../io/index.js";
+import { holdsOnly, readJsonObject, readSafetensors, writeDirAtomically, writeSafetensors, type NamedTensor, type OwnedDirKind } from "../io/index.js";
 import { InputError } from "../io/errors.js";
 import { Autoencoder } from "./autoencoder.js";
 import type { SessionOptions } from "../engine/index.js";
+
+/** The directory `deepclust pretrain --out` writes: the weights and a JSON record of the run. */
+export const PRETRAIN_FILES = { weights: "autoencoder.safetensors", record: "pretrain.json" } as const;
+export const PRETRAIN_FORMAT = "deepclust-pretrain";
+
+/** A pretraining output directory, as --force may replace it: its two files and nothing else. */
+export const PRETRAIN_DIR: OwnedDirKind = {
+  description: `a deepclust pretraining directory (${PRETRAIN_FILES.record} and ${PRETRAIN_FILES.weights} only)`,
+  recognise: (dir) => {
+    if (!holdsOnly(dir, Object.values(PRETRAIN_FILES), PRETRAIN_FILES.record)) return false;
+    const record = readJsonObject(join(dir, PRETRAIN_FILES.record));
+    // Records written before the format field: the fields only pretrain.json has.
+    return record?.format === PRETRAIN_FORMAT || (record !== null && "reconstructionMse" in record && "meanPredictorMse" in record);
+  },
+};
+
+/** Writes a pretraining directory (replacing one only when `replace` and it is recognisably one). */
+export function savePretrainDir(dir: string, ae: Autoencoder, record: Record<string, unknown>, replace: boolean): void {
+  writeDirAtomically(dir, replace ? PRETRAIN_DIR : null, (tmp) => {
+    saveAutoencoder(ae, join(tmp, PRETRAIN_FILES.weights));
+    writeFileSync(join(tmp, PRETRAIN_FILES.record), JSON.stringify({ format: PRETRAIN_FORMAT, ...record }, null, 2) + "\n");
+  });
+}
 
 export function saveAutoencoder(ae: Autoencoder, file: string): void {
   const tensors: Record<string, NamedTensor> = {};

@@ -5,11 +5,22 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readSafetensors, writeDirAtomically, writeSafetensors, type NamedTensor } from "../io/index.js";
+import { holdsOnly, readJsonObject, readSafetensors, writeDirAtomically, writeSafetensors, type NamedTensor, type OwnedDirKind } from "../io/index.js";
 import { InputError } from "../io/errors.js";
 import type { TrainingState } from "./dec-training.js";
 
 const FORMAT = "deepclust-clustering-checkpoint-1";
+const FILES = { state: "state.json", tensors: "state.safetensors" } as const;
+
+/** A checkpoint directory, as a run may replace it: state.json of a deepclust checkpoint format, and only the checkpoint's files. */
+export const CHECKPOINT_DIR: OwnedDirKind = {
+  description: "a deepclust checkpoint directory (state.json of a deepclust checkpoint and state.safetensors only)",
+  recognise: (dir) => {
+    if (!holdsOnly(dir, Object.values(FILES), FILES.state)) return false;
+    const format = readJsonObject(join(dir, FILES.state))?.format;
+    return typeof format === "string" && format.startsWith("deepclust-clustering-checkpoint-");
+  },
+};
 
 export function saveCheckpoint(dir: string, state: TrainingState, shapes: Record<string, readonly number[]>): void {
   const tensors: Record<string, NamedTensor> = {};
@@ -20,14 +31,14 @@ export function saveCheckpoint(dir: string, state: TrainingState, shapes: Record
   if (state.best) for (const [n, d] of Object.entries(state.best.params)) tensors[`best/${n}`] = { shape: shape(n, d), data: d };
   const { params: _p, slots: _s, p: _pp, best, ...rest } = state;
   const meta = { format: FORMAT, ...rest, best: best ? { acc: best.acc, iteration: best.iteration } : null };
-  writeDirAtomically(dir, true, (tmp) => {
-    writeSafetensors(join(tmp, "state.safetensors"), tensors);
-    writeFileSync(join(tmp, "state.json"), JSON.stringify(meta));
+  writeDirAtomically(dir, CHECKPOINT_DIR, (tmp) => {
+    writeSafetensors(join(tmp, FILES.tensors), tensors);
+    writeFileSync(join(tmp, FILES.state), JSON.stringify(meta));
   });
 }
 
 export function loadCheckpoint(dir: string): TrainingState {
-  const file = join(dir, "state.json");
+  const file = join(dir, FILES.state);
   let meta: Omit<TrainingState, "params" | "slots" | "p" | "best"> & { format: string; best: { acc: number; iteration: number } | null };
   try {
     meta = JSON.parse(readFileSync(file, "utf8"));
@@ -35,7 +46,7 @@ export function loadCheckpoint(dir: string): TrainingState {
     throw new InputError(file, `cannot read a checkpoint (${(e as Error).message})`);
   }
   if (meta.format !== FORMAT) throw new InputError(file, `not a deepclust clustering checkpoint (format ${String(meta.format)})`);
-  const { tensors } = readSafetensors(join(dir, "state.safetensors"));
+  const { tensors } = readSafetensors(join(dir, FILES.tensors));
   const pick = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), t.data]));
   const { format: _f, best, ...rest } = meta;
   return {

@@ -1,6 +1,6 @@
 export { Autoencoder, type AutoencoderConfig } from "./autoencoder.js";
 export { pretrainAutoencoder, reconstructionError, trainEpochs, makeOptimizer, PRETRAIN_DEFAULTS, STEPS_PER_RUN, type PretrainOptions, type PretrainMode, type EpochRecord, type OptimizerConfig, type EpochOptions } from "./pretrain.js";
-export { saveAutoencoder, loadAutoencoder } from "./autoencoder-file.js";
+export { saveAutoencoder, loadAutoencoder, savePretrainDir, PRETRAIN_DIR, PRETRAIN_FILES, PRETRAIN_FORMAT } from "./autoencoder-file.js";
 export {
   trainClustering,
   compileClusteringStep,
@@ -16,7 +16,7 @@ export {
   type ClusteringResult,
   type TrainingState,
 } from "./dec-training.js";
-export { saveCheckpoint, loadCheckpoint } from "./checkpoint.js";
+export { saveCheckpoint, loadCheckpoint, CHECKPOINT_DIR } from "./checkpoint.js";
 export { DEC, type DECConfig, type FitOptions, type Timings } from "./dec-model.js";
-export { saveModel, loadModel, writeModelDir, modelConfig, DECModel, MODEL_FILES, MODEL_FORMAT, type ModelConfig, type SaveModelOptions, type LoadModelOptions } from "./model-dir.js";
+export { saveModel, loadModel, writeModelDir, modelConfig, modelInputFiles, isModelFile, DECModel, MODEL_DIR, MODEL_FILES, MODEL_FORMAT, MODEL_REPORT_FILE, type ModelConfig, type SaveModelOptions, type LoadModelOptions } from "./model-dir.js";
 export { exportOnnx, inferenceGraph, ONNX_INPUT, ONNX_OUTPUTS, PRECISIONS, type Precision, type InferenceGraphOptions } from "./model-onnx.js";

@@ -14,11 +14,11 @@
 // as the DEC estimator it was saved from: the same weights through the same inference graph.
 
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { CompiledGraph, Rng, type Matrix, type SessionOptions } from "../engine/index.js";
 import { CENTERS } from "../nn/index.js";
 import { clusteringAccuracy, type Labels } from "../cluster/metrics.js";
-import { readSafetensors, writeDirAtomically, writeSafetensors, type NamedTensor } from "../io/index.js";
+import { holdsOnly, readJsonObject, readSafetensors, writeDirAtomically, writeSafetensors, type NamedTensor, type OwnedDirKind } from "../io/index.js";
 import { InputError } from "../io/errors.js";
 import { Autoencoder } from "./autoencoder.js";
 import { PRETRAIN_DEFAULTS } from "./pretrain.js";
@@ -29,6 +29,31 @@ import { exportOnnx, inferenceGraph, INPUT_SUM, ONNX_INPUT, ONNX_OPSET, ONNX_OUT
 export const MODEL_FORMAT = "deepclust-model";
 export const MODEL_FORMAT_VERSION = 1;
 export const MODEL_FILES = { config: "config.json", weights: "model.safetensors", onnx: "model.onnx", metrics: "metrics.json" } as const;
+/** The HTML report `deepclust train` and `deepclust report` write into a model directory. */
+export const MODEL_REPORT_FILE = "report.html";
+
+/**
+ * A model directory, as --force may replace it: config.json of deepclust's format, and nothing but
+ * the files deepclust writes there (a directory the user keeps other files in is never deleted).
+ */
+export const MODEL_DIR: OwnedDirKind = {
+  description: "a deepclust model directory (config.json of format 'deepclust-model' and only the files deepclust writes)",
+  recognise: (dir) =>
+    holdsOnly(dir, [...Object.values(MODEL_FILES), MODEL_REPORT_FILE], MODEL_FILES.config) && readJsonObject(join(dir, MODEL_FILES.config))?.format === MODEL_FORMAT,
+};
+
+/**
+ * Whether `file` is a model directory's own `name` (e.g. its report.html or model.onnx), which
+ * deepclust may rewrite without --force: only that file is replaced, never the directory.
+ */
+export function isModelFile(file: string, name: string): boolean {
+  return basename(file) === name && readJsonObject(join(dirname(file), MODEL_FILES.config))?.format === MODEL_FORMAT;
+}
+
+/** The files of a model directory that a command reading the model takes as inputs (never to be overwritten by its output). */
+export function modelInputFiles(dir: string): string[] {
+  return [dir, ...Object.values(MODEL_FILES).map((f) => join(dir, f))];
+}
 
 const { version: DEEPCLUST_VERSION } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -62,7 +87,7 @@ export interface ModelConfig {
 }
 
 export interface SaveModelOptions {
-  /** Replace `dir` if it exists (default: refuse). */
+  /** Replace `dir` if it exists and is a model directory (default: refuse). */
   overwrite?: boolean;
   /** The training labels: stored as the cluster → label mapping of config.json. */
   labels?: Labels;
@@ -166,7 +191,7 @@ export function modelConfig(
 export function writeModelDir(dir: string, ae: Autoencoder, config: ModelConfig, metrics: Record<string, unknown> | null, overwrite = false): void {
   if (!ae.params.has(CENTERS)) throw new Error(`the autoencoder holds no cluster centres ('${CENTERS}')`);
   if (ae.params.dims(CENTERS)[0] !== config.k) throw new Error(`config says k = ${config.k}, the centres are ${ae.params.dims(CENTERS).join(" × ")}`);
-  writeDirAtomically(dir, overwrite, (tmp) => {
+  writeDirAtomically(dir, overwrite ? MODEL_DIR : null, (tmp) => {
     writeFileSync(join(tmp, MODEL_FILES.config), JSON.stringify(config, null, 2) + "\n");
     const tensors: Record<string, NamedTensor> = {};
     for (const p of savedParams(ae, config)) tensors[p.name] = { shape: p.shape, data: ae.params.value(p.name) };

@@ -7,5 +7,6 @@ export { readDataset, readDatasetChunks, DEFAULT_CHUNK_ROWS, type Dataset, type 
 export { readLabelsFile, loadLabelsFile } from "./npy-labels.js";
 export { writePredictions, createPredictionWriter, formatFloat32, type Predictions, type PredictionHeader, type PredictionWriter } from "./predictions.js";
 export { writeDirAtomically } from "./atomic-dir.js";
+export { assertNotAnInput, assertReplaceable, assertSeparateOutputs, samePath, checkOutputDir, checkOutputFile, holdsOnly, readJsonObject, type OutputCheckOptions, type OutputTarget, type OwnedDirKind } from "./output-paths.js";
 export { NpySource, type NpySourceOptions } from "./npy-source.js";
 export { ParquetSource, type ParquetSourceOptions, type ParquetSourceStats } from "./parquet-source.js";

@@ -6,7 +6,7 @@
 
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { MODEL_FILES, type DECModel } from "../dec/model-dir.js";
+import { MODEL_FILES, MODEL_REPORT_FILE, type DECModel } from "../dec/model-dir.js";
 import { InputError } from "../io/errors.js";
 import { assembleReport, type ReportData, type ReportOptions } from "./data.js";
 import { reportCharts, type Chart } from "./specs.js";
@@ -18,7 +18,7 @@ export { renderReportHtml, escapeHtml, jsonForScript } from "./html.js";
 export { embed2d, pca2d, umap2d, MAP_METHODS, type MapMethod } from "./embed2d.js";
 
 /** The report's file name inside a model directory (what `deepclust train` writes). */
-export const REPORT_FILE = "report.html";
+export const REPORT_FILE = MODEL_REPORT_FILE;
 
 /** metrics.json of a model directory, or null when there is none (e.g. a hand-built directory). */
 export function readTrainingMetrics(dir: string): Record<string, unknown> | null {
