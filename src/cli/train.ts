@@ -112,7 +112,7 @@ export function trainCommand(): Command {
     .option("--force", "replace --out (and the checkpoint directory) if it exists and is deepclust's (never an input, a directory holding one, or the working directory)", false)
     .option("--checkpoint-every <n>", "save a resumable checkpoint every n target updates into --checkpoint-dir, kept after the run (default: no checkpoints)", int("--checkpoint-every", 1))
     .option("--checkpoint-dir <dir>", "where checkpoints go (default: <out>.checkpoint)")
-    .option("--resume <dir>", "resume the clustering phase from a checkpoint directory (same data and options; pretraining and k-means are skipped) (default: start from scratch)")
+    .option("--resume <dir>", "resume the clustering phase from a checkpoint directory; the data and options must be the checkpoint's (checked: only --threads, --device and --max-iter may change); pretraining and k-means are skipped (default: start from scratch)")
     .option("--no-report", `skip the HTML report (default: write <out>/${REPORT_FILE} from the training data; see deepclust report)`)
     .option("--out-of-core", "read a .npy or Parquet file from disk while training instead of loading it (Parquet: a row group at a time) (default: only when the file is larger than --memory-budget)", false)
     .option("--memory-budget <MB>", "a .npy or Parquet file larger than this trains out of core (default: half the free memory)", int("--memory-budget", 0))
@@ -276,6 +276,10 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
     else progress.log(note);
   }
 
+  const dec = new DEC(config);
+  // A checkpoint of another run (other data or options) is refused here, before any work.
+  if (o.resume !== undefined) dec.checkResume(o.resume, X, labels ?? undefined);
+
   // k-means on the raw data: the baseline DEC must beat (scored only against labels).
   let baseline: (ClusteringScores & { inertia: number; seconds: number }) | null = null;
   if (labels && o.baseline && ds) {
@@ -288,7 +292,6 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
   const warnings: Array<{ iteration: number; message: string }> = [];
   let stage = "";
   let decStarted = false;
-  const dec = new DEC(config);
   await dec.fit(X, {
     ...(labels ? { labels } : {}),
     ...(o.resume !== undefined ? { resumeFrom: o.resume } : {}),

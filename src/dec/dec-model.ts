@@ -3,14 +3,16 @@
 // the code → the clustering phase), `predict` / `predictProba` / `transform` apply it, and the
 // fitted state (centres, histories, metrics, timings) is inspectable.
 
+import { join } from "node:path";
 import { Rng, gatherRows, type Device, type Matrix, type Rows } from "../engine/index.js";
 import { CENTERS, StudentTAssignment } from "../nn/index.js";
 import { kmeans } from "../cluster/kmeans.js";
 import { evaluateClustering, type ClusteringScores, type Labels } from "../cluster/metrics.js";
 import { Autoencoder } from "./autoencoder.js";
-import { pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
-import { SoftAssigner, hardLabels, trainClustering, type ClusteringOptions, type ClusteringResult, type TrainingState, type UpdateRecord } from "./dec-training.js";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { PRETRAIN_DEFAULTS, pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
+import { CLUSTERING_DEFAULTS, SoftAssigner, defaultUpdateInterval, hardLabels, trainClustering, type ClusteringOptions, type ClusteringResult, type TrainingState, type UpdateRecord } from "./dec-training.js";
+import { checkResume, checkStateTensors, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointRecord } from "./checkpoint.js";
+import { dataFingerprint } from "./data-fingerprint.js";
 import type { InitName } from "../nn/index.js";
 
 export interface DECConfig extends ClusteringOptions {
@@ -35,6 +37,40 @@ export interface DECConfig extends ClusteringOptions {
   device?: Device;
 }
 
+/** The paper's layer sizes after the input. */
+const DEFAULT_HIDDEN: readonly number[] = [500, 500, 2000, 10];
+
+/**
+ * The resolved training options (defaults filled in) as config.json's `training` records them;
+ * `rows` resolves the default update interval.
+ */
+export function trainingConfig(c: DECConfig, rows: number) {
+  const { onEpoch: _onEpoch, ...pretrain } = { ...PRETRAIN_DEFAULTS, ...c.pretrain };
+  const batchSize = c.batchSize ?? CLUSTERING_DEFAULTS.batchSize;
+  return {
+    init: c.init ?? "torch",
+    pretrain,
+    nInit: c.nInit ?? 20,
+    method: c.method ?? CLUSTERING_DEFAULTS.method,
+    alpha: c.alpha ?? CLUSTERING_DEFAULTS.alpha,
+    gamma: c.gamma ?? CLUSTERING_DEFAULTS.gamma,
+    target: c.target ?? CLUSTERING_DEFAULTS.target,
+    batchSize,
+    updateInterval: c.updateInterval ?? defaultUpdateInterval(rows, Math.min(batchSize, rows)),
+    tol: c.tol ?? CLUSTERING_DEFAULTS.tol,
+    maxIter: c.maxIter ?? CLUSTERING_DEFAULTS.maxIter,
+    optimizer: c.optimizer ?? CLUSTERING_DEFAULTS.optimizer,
+    groupLr: c.groupLr ?? null,
+    clipNorm: c.clipNorm ?? null,
+    freezeEncoder: c.freezeEncoder ?? false,
+    shuffle: c.shuffle ?? true,
+    selectBestByLabels: c.selectBestByLabels ?? false,
+    seed: c.seed ?? 0,
+    threads: c.threads ?? 0,
+    device: c.device ?? "cpu",
+  };
+}
+
 export interface FitOptions {
   /** Ground truth, for evaluation only (unless selectBestByLabels). */
   labels?: Labels;
@@ -44,7 +80,10 @@ export interface FitOptions {
   onUpdate?: (u: UpdateRecord) => void;
   /** Save a resumable checkpoint into `dir` every `every` target updates. */
   checkpoint?: { dir: string; every: number };
-  /** Resume the clustering phase from a checkpoint directory (pretraining and k-means are skipped). */
+  /**
+   * Resume the clustering phase from a checkpoint directory (pretraining and k-means are skipped).
+   * Only the run that wrote it can continue: other data or options throw an InputError (see checkResume).
+   */
   resumeFrom?: string;
 }
 
@@ -99,15 +138,20 @@ export class DEC {
     if (options.labels && options.labels.length !== X.rows) throw new RangeError(`${options.labels.length} labels for ${X.rows} rows`);
     const rng = new Rng(c.seed ?? 0);
     const session = { threads: c.threads ?? 0, device: c.device ?? "cpu" };
-    const dims = [X.cols, ...(c.hidden ?? [500, 500, 2000, 10])];
+    const dims = [X.cols, ...(c.hidden ?? DEFAULT_HIDDEN)];
     const ae = new Autoencoder({ dims, init: c.init ?? "torch", normalizeCode: c.normalizeCode ?? false }, rng, session);
     this.ae = ae;
     const evaluate = options.labels ? (pred: Int32Array) => evaluateClustering(options.labels!, pred) : undefined;
 
+    const shapes = Object.fromEntries([...ae.allParams.map((p) => [p.name, p.shape] as const), [CENTERS, [c.k, ae.codeDim]]]);
+    // The data's fingerprint, checked on resume and recorded in every checkpoint: one pass over X.
+    const record = options.resumeFrom !== undefined || options.checkpoint ? this.checkpointRecord(X, options.labels) : null;
     let resume: TrainingState | undefined;
     let centers: Float32Array;
-    if (options.resumeFrom) {
-      resume = loadCheckpoint(options.resumeFrom);
+    if (options.resumeFrom !== undefined) {
+      resume = this.checkResumeRecord(options.resumeFrom, record!).state;
+      const sizes = Object.fromEntries(Object.entries(shapes).map(([n, s]) => [n, s.reduce((a, b) => a * b, 1)]));
+      checkStateTensors(join(options.resumeFrom, "state.safetensors"), "param/", resume.params, sizes);
       centers = resume.params[CENTERS]!;
     } else {
       let t0 = performance.now();
@@ -130,12 +174,11 @@ export class DEC {
     }
 
     const t0 = performance.now();
-    const shapes = Object.fromEntries([...ae.allParams.map((p) => [p.name, p.shape] as const), [CENTERS, [c.k, ae.codeDim]]]);
     const result: ClusteringResult = await trainClustering(ae, X, centers, rng, c, {
       ...(options.onUpdate ? { onUpdate: options.onUpdate } : {}),
       ...(evaluate ? { evaluate } : {}),
-      ...(resume ? { resume } : {}),
-      ...(options.checkpoint ? { checkpointEvery: options.checkpoint.every, onCheckpoint: (s: TrainingState) => saveCheckpoint(options.checkpoint!.dir, s, shapes) } : {}),
+      ...(resume ? { resume, resumeFile: join(options.resumeFrom!, "state.safetensors") } : {}),
+      ...(options.checkpoint ? { checkpointEvery: options.checkpoint.every, onCheckpoint: (s: TrainingState) => saveCheckpoint(options.checkpoint!.dir, s, shapes, record!) } : {}),
     });
     this.timings.clusteringSeconds = (performance.now() - t0) / 1000;
     this.history = result.history;
@@ -145,6 +188,34 @@ export class DEC {
     this.metrics = evaluate ? evaluate(result.labels) : null;
     this.assigner = new SoftAssigner(ae, new StudentTAssignment(c.k, ae.codeDim, c.alpha ?? 1), () => ae.params.tensor(CENTERS), true);
     return this;
+  }
+
+  /**
+   * Checks that the checkpoint in `dir` was written by a run of this configuration on this data
+   * (and these labels, when selecting by them), as fit(X, { resumeFrom: dir }) does first; throws
+   * an InputError listing every difference. Lets a caller fail before other work (one pass over X).
+   */
+  checkResume(dir: string, X: Rows, labels?: Labels): void {
+    this.checkResumeRecord(dir, this.checkpointRecord(X, labels));
+  }
+
+  private checkResumeRecord(dir: string, record: CheckpointRecord): Checkpoint {
+    const checkpoint = loadCheckpoint(dir);
+    checkResume(dir, checkpoint, record);
+    return checkpoint;
+  }
+
+  private checkpointRecord(X: Rows, labels?: Labels): CheckpointRecord {
+    const c = this.config;
+    const config = {
+      k: c.k,
+      dims: c.hidden ?? DEFAULT_HIDDEN,
+      normalizeCode: c.normalizeCode ?? false,
+      kmeansSample: c.kmeansSample ?? null,
+      shuffleBlock: c.shuffleBlock ?? null,
+      ...trainingConfig(c, X.rows),
+    };
+    return { data: dataFingerprint(X, labels), config };
   }
 
   /** Soft assignments q (rows × k). A NaN or ±Inf in an in-memory X throws NonFiniteValueError (its row and column). */

@@ -7,11 +7,13 @@
 // deviations are named options: target "batch", no shuffling, per-group rates, clipping,
 // freezeEncoder and selectBestByLabels.
 
-import { CompiledGraph, Graph, Rng, Tensor, argmaxRows, chunksOf, gatherFrom, gatherRows, isMatrix, shuffledOrder, type Matrix, type Rows } from "../engine/index.js";
+import { CompiledGraph, Graph, Rng, Tensor, argmaxRows, chunksOf, gatherFrom, gatherRows, isMatrix, shuffledOrder, type Matrix, type Rows, type StateStore } from "../engine/index.js";
 import { BuildContext, StudentTAssignment, TrainingStep, klDivergence, mse, paramInputs, targetDistribution, CENTERS, type Param } from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
 import { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./pretrain.js";
 import { INPUT_SUM, encodeChecked } from "./model-onnx.js";
+import { checkStateTensors } from "./checkpoint.js";
+import { InputError } from "../io/errors.js";
 
 export type ClusteringMethod = "dec" | "idec";
 export type TargetMode = "full" | "batch";
@@ -88,6 +90,8 @@ export interface ClusteringHooks {
   checkpointEvery?: number;
   evaluate?: Evaluator;
   resume?: TrainingState;
+  /** Where `resume` was read from, named by the error when its tensors do not fit the model. */
+  resumeFile?: string;
 }
 
 export interface ClusteringResult {
@@ -251,6 +255,12 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
   let best: TrainingState["best"] = null;
   if (hooks.resume) {
     const s = hooks.resume;
+    const file = hooks.resumeFile ?? "resume state";
+    const sizes = (store: StateStore, names: readonly string[]) => Object.fromEntries(names.map((n) => [n, store.value(n).length]));
+    checkStateTensors(file, "param/", s.params, sizes(ae.params, ae.params.names()));
+    checkStateTensors(file, "slot/", s.slots, sizes(step.slots, step.slots.names()));
+    if (s.best) checkStateTensors(file, "best/", s.best.params, sizes(ae.params, params.map((p) => p.name)));
+    if (target === "full" && s.p?.length !== X.rows * k) throw new InputError(file, `tensor 'p' holds ${s.p?.length ?? 0} values, ${X.rows} × ${k} needed`);
     iteration = s.iteration;
     step.t = s.stepCount;
     rng.setState(s.rng);

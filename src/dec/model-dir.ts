@@ -21,9 +21,8 @@ import { clusteringAccuracy, type Labels } from "../cluster/metrics.js";
 import { holdsOnly, readJsonObject, readSafetensors, writeDirAtomically, writeSafetensors, type NamedTensor, type OwnedDirKind } from "../io/index.js";
 import { InputError } from "../io/errors.js";
 import { Autoencoder } from "./autoencoder.js";
-import { PRETRAIN_DEFAULTS } from "./pretrain.js";
-import { CLUSTERING_DEFAULTS, hardLabels, defaultUpdateInterval, type ClusteringMethod } from "./dec-training.js";
-import type { DEC } from "./dec-model.js";
+import { hardLabels, type ClusteringMethod } from "./dec-training.js";
+import { trainingConfig, type DEC } from "./dec-model.js";
 import { exportOnnx, inferenceGraph, INPUT_SUM, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUTS, PRECISIONS, type Precision } from "./model-onnx.js";
 
 export const MODEL_FORMAT = "deepclust-model";
@@ -103,30 +102,8 @@ export function saveModel(dir: string, dec: DEC, options: SaveModelOptions = {})
   if (!dec.labels) throw new Error("DEC is not fitted yet: call fit(X) first");
   const c = dec.config;
   const rows = dec.labels.length;
-  const { onEpoch: _onEpoch, ...pretrain } = { ...PRETRAIN_DEFAULTS, ...c.pretrain };
-  const batchSize = c.batchSize ?? CLUSTERING_DEFAULTS.batchSize;
-  const training = {
-    init: ae.init,
-    pretrain,
-    nInit: c.nInit ?? 20,
-    method: c.method ?? CLUSTERING_DEFAULTS.method,
-    alpha: c.alpha ?? CLUSTERING_DEFAULTS.alpha,
-    gamma: c.gamma ?? CLUSTERING_DEFAULTS.gamma,
-    target: c.target ?? CLUSTERING_DEFAULTS.target,
-    batchSize,
-    updateInterval: c.updateInterval ?? defaultUpdateInterval(rows, Math.min(batchSize, rows)),
-    tol: c.tol ?? CLUSTERING_DEFAULTS.tol,
-    maxIter: c.maxIter ?? CLUSTERING_DEFAULTS.maxIter,
-    optimizer: c.optimizer ?? CLUSTERING_DEFAULTS.optimizer,
-    groupLr: c.groupLr ?? null,
-    clipNorm: c.clipNorm ?? null,
-    freezeEncoder: c.freezeEncoder ?? false,
-    shuffle: c.shuffle ?? true,
-    selectBestByLabels: c.selectBestByLabels ?? false,
-    seed: c.seed ?? 0,
-    threads: c.threads ?? 0,
-    device: c.device ?? "cpu",
-  };
+  const training = trainingConfig(c, rows);
+  const batchSize = training.batchSize;
   const config = modelConfig(ae, {
     k: c.k,
     alpha: training.alpha,
