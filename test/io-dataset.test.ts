@@ -324,7 +324,7 @@ test("NPY label files: count mismatch, float labels, missing file", async () => 
   const many = file("many.txt", "a\nb\nc\n");
   await rejects(x, { labelsFile: many }, `${many}: 3 labels for the 2 rows of ${x}`);
   const floats = file("floats.npy", npy1d("<f8", [1, 2]));
-  await rejects(x, { labelsFile: floats }, `${floats}: labels must be little-endian integers (e.g. '<i8'), got dtype '<f8'; save them with y.astype(int)`);
+  await rejects(x, { labelsFile: floats }, `${floats}: labels must be integers or strings; got dtype '<f8': save them with y.astype(int) or y.astype(str)`);
   const gone = join(dir, "gone.npy");
   await rejects(x, { labelsFile: gone }, `${gone}: file not found`);
   const gap = file("gap.txt", "a\n\nb\n");

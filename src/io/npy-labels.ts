@@ -1,11 +1,12 @@
 // Labels kept apart from the vectors (the .npy workflow: X.npy + y.npy): a 1-D NumPy array of
-// integers, IDX labels (MNIST), or a text file with one label per line. Separate from npy.ts,
-// whose reader is for 2-D float matrices only.
+// integers or strings, IDX labels (MNIST), or a text file with one label per line. Separate from
+// npy.ts, whose reader is for 2-D float matrices only.
 
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { InputError } from "./errors.js";
 import { finalizeLabels } from "./dataset-builder.js";
 import { IdxError, readIdxLabels } from "./idx.js";
+import { readNpyHeaderText } from "./npy.js";
 
 type IntArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
@@ -67,32 +68,32 @@ function readTextLabels(file: string, text: string): (number | string)[] {
   return finalizeLabels(lines.map((l) => l.trim()));
 }
 
-function readNpyLabels(file: string): number[] {
+// A 1-D .npy of integers (either byte order), of unicode strings ('<U', UTF-32) or of byte strings
+// ('|S', read as UTF-8); strings that all are integers become numbers, as in a text file.
+function readNpyLabels(file: string): (number | string)[] {
   const fd = openSync(file, "r");
   try {
-    const pre = Buffer.alloc(12);
-    readSync(fd, pre, 0, 12, 0);
-    const major = pre[6]!;
-    const headerLen = major === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
-    const start = major === 1 ? 10 : 12;
-    const hb = Buffer.alloc(headerLen);
-    readSync(fd, hb, 0, headerLen, start);
-    const header = hb.toString("latin1");
+    const { header, dataOffset: offset } = readNpyHeaderText(file, fd);
     const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
     const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
     if (!descr || shape === undefined) throw new InputError(file, `unreadable .npy header: ${header.trim()}`);
     const dims = shape.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
     if (!(dims.length === 1 || (dims.length === 2 && dims[1] === 1))) throw new InputError(file, `expected a 1-D array of labels, got shape (${dims.join(", ")})`);
-    const kind = /^[<|]([iu][1248])$/.exec(descr)?.[1];
-    const dtype = kind !== undefined ? INT_DTYPES[kind] : undefined;
-    if (dtype === undefined) throw new InputError(file, `labels must be little-endian integers (e.g. '<i8'), got dtype '${descr}'; save them with y.astype(int)`);
+    const int = /^([<>|])([iu][1248])$/.exec(descr);
+    const text = /^([<>|])([US])(\d+)$/.exec(descr);
+    if (int === null && text === null) {
+      const why = /^[<>|]?O$/.test(descr) ? "an object array holds pickled Python objects, which are not read" : "labels must be integers or strings";
+      throw new InputError(file, `${why}; got dtype '${descr}': save them with y.astype(int) or y.astype(str)`);
+    }
     const n = dims[0]!;
-    const offset = start + headerLen;
+    const bytes = int !== null ? INT_DTYPES[int[2]!]!.bytes : (text![2] === "U" ? 4 : 1) * Number(text![3]);
     const size = fstatSync(fd).size;
-    if (size < offset + n * dtype.bytes) throw new InputError(file, `truncated: header says ${n} labels, file has ${size - offset} bytes of data`);
-    const raw = new ArrayBuffer(n * dtype.bytes);
+    if (size < offset + n * bytes) throw new InputError(file, `truncated: header says ${n} labels, file has ${size - offset} bytes of data`);
+    const raw = new ArrayBuffer(n * bytes);
     readSync(fd, new Uint8Array(raw), 0, raw.byteLength, offset);
-    const values = dtype.view(raw);
+    if (text !== null) return finalizeLabels(decodeStrings(file, raw, n, bytes, text[2] === "U" ? (text[1] === ">" ? "utf-32be" : "utf-32le") : "utf-8"));
+    if (int![1] === ">") new Uint8Array(raw).set(byteSwapped(new Uint8Array(raw), bytes));
+    const values = INT_DTYPES[int![2]!]!.view(raw);
     const out = new Array<number>(n);
     for (let i = 0; i < n; i++) {
       const v = Number(values[i]!);
@@ -103,4 +104,41 @@ function readNpyLabels(file: string): number[] {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Big-endian items of `size` bytes in little-endian order (what the typed arrays read). */
+function byteSwapped(b: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(b.length);
+  for (let i = 0; i < b.length; i += size) for (let j = 0; j < size; j++) out[i + j] = b[i + size - 1 - j]!;
+  return out;
+}
+
+/** Fixed-width strings, NumPy's way: each item padded with trailing NULs, which are not part of it. */
+function decodeStrings(file: string, raw: ArrayBuffer, n: number, bytes: number, encoding: "utf-32le" | "utf-32be" | "utf-8"): string[] {
+  const out = new Array<string>(n);
+  const all = new Uint8Array(raw);
+  const unit = encoding === "utf-8" ? 1 : 4;
+  for (let i = 0; i < n; i++) {
+    const item = all.subarray(i * bytes, (i + 1) * bytes);
+    let end = item.length;
+    while (end >= unit && item.subarray(end - unit, end).every((b) => b === 0)) end -= unit;
+    const s = decodeText(item.subarray(0, end), encoding);
+    if (s === null) throw new InputError(file, "not a valid UTF-32 string", i + 1);
+    if (s.trim() === "") throw new InputError(file, "empty label", i + 1);
+    out[i] = s;
+  }
+  return out;
+}
+
+/** null: a UTF-32 code beyond Unicode's range. */
+function decodeText(b: Uint8Array, encoding: "utf-32le" | "utf-32be" | "utf-8"): string | null {
+  if (encoding === "utf-8") return Buffer.from(b.buffer, b.byteOffset, b.length).toString("utf8");
+  const view = new DataView(b.buffer, b.byteOffset, b.length);
+  let s = "";
+  for (let o = 0; o < b.length; o += 4) {
+    const code = view.getUint32(o, encoding === "utf-32le");
+    if (code > 0x10ffff) return null;
+    s += String.fromCodePoint(code);
+  }
+  return s;
 }

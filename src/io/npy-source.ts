@@ -5,10 +5,12 @@
 //   - block cache (cacheBlockRows = B): rows are read a whole block of B consecutive rows at a time
 //     and the last `cachedBlocks` blocks are kept — right for a block-shuffled order
 //     (shuffledOrder(rng, n, B)), under which every block is read once per pass, sequentially.
+// A Fortran-ordered file (column-major) costs one read per column for each of these reads, so
+// there the block cache matters more: without it, every row of a true permutation is `cols` reads.
 
 import { closeSync } from "node:fs";
 import type { RowSource } from "../engine/index.js";
-import { openNpy, readNpyRowsSync, type NpyHeader } from "./npy.js";
+import { npyItemSize, openNpy, readNpyRowsSync, type NpyHeader } from "./npy.js";
 
 export interface NpySourceOptions {
   /** Read and keep whole blocks of this many rows (use the same B as the block-shuffled order). Default: no cache. */
@@ -55,7 +57,7 @@ export class NpySource implements RowSource {
     if (start < 0 || count < 0 || start + count > this.rows) throw new RangeError(`rows [${start}, ${start + count}) are outside the ${this.rows} rows`);
     if (out.length < count * this.cols) throw new RangeError(`output holds ${out.length} values, ${count * this.cols} needed`);
     readNpyRowsSync(this.openFd(), this.header, start, count, out);
-    this.stats.bytesRead += count * this.cols * (this.header.dtype === "<f4" ? 4 : 8);
+    this.stats.bytesRead += count * this.cols * npyItemSize(this.header);
     this.stats.reads++;
   }
 

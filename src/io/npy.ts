@@ -1,6 +1,7 @@
-// NumPy .npy files (format 1.0–3.0), 2-D little-endian float32/float64, C order. Hand-written
-// because later readers stream rows from disk in chunks, which the npm parsers (whole-buffer
-// only) do not do; the format is a short text header followed by raw data.
+// NumPy .npy files (format 1.0–3.0), 2-D float32/float64, little- or big-endian, C or Fortran
+// order (what np.save writes for a transposed array or pandas' DataFrame.to_numpy()). Hand-written
+// because later readers stream rows from disk in chunks, which the npm parsers (whole-buffer only)
+// do not do; the format is a short text header followed by raw data.
 
 import { openSync, read, readSync, closeSync, fstatSync, writeFileSync, renameSync, rmSync } from "node:fs";
 import { promisify } from "node:util";
@@ -8,31 +9,40 @@ import type { Matrix } from "../engine/index.js";
 import { InputError } from "./errors.js";
 
 export interface NpyHeader {
-  dtype: "<f4" | "<f8";
+  dtype: "<f4" | "<f8" | ">f4" | ">f8";
+  /** Column-major data: row i's values lie `rows` items apart, so a row range is read column by column. */
+  fortranOrder: boolean;
   rows: number;
   cols: number;
   dataOffset: number;
 }
 
-export function readNpyHeader(file: string, fd: number): NpyHeader {
+/** The header's dictionary text and where the data starts, for the 2-D and the 1-D (labels) readers alike. */
+export function readNpyHeaderText(file: string, fd: number): { header: string; dataOffset: number } {
   const pre = Buffer.alloc(12);
   readSync(fd, pre, 0, 12, 0);
   if (pre.toString("latin1", 0, 6) !== "\x93NUMPY") throw new InputError(file, "not a .npy file (bad magic string)");
   const major = pre[6]!;
+  if (major < 1 || major > 3) throw new InputError(file, `.npy format version ${major}.${pre[7]} is not supported (1.0–3.0 are)`);
   const headerLen = major === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
   const hb = Buffer.alloc(headerLen);
   readSync(fd, hb, 0, headerLen, start);
-  const header = hb.toString(major === 3 ? "utf8" : "latin1");
+  return { header: hb.toString(major === 3 ? "utf8" : "latin1"), dataOffset: start + headerLen };
+}
+
+export function readNpyHeader(file: string, fd: number): NpyHeader {
+  const { header, dataOffset } = readNpyHeaderText(file, fd);
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || !fortran || shape === undefined) throw new InputError(file, `unreadable .npy header: ${header.trim()}`);
-  if (descr !== "<f4" && descr !== "<f8") throw new InputError(file, `dtype ${descr} is not supported (use float32 '<f4' or float64 '<f8')`);
-  if (fortran === "True") throw new InputError(file, "Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
+  if (descr !== "<f4" && descr !== "<f8" && descr !== ">f4" && descr !== ">f8") {
+    throw new InputError(file, `dtype ${descr} is not supported (use float32 or float64: X.astype(np.float32))`);
+  }
   const dims = shape.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
   if (dims.length !== 2) throw new InputError(file, `expected a 2-D array (rows × dims), got shape (${dims.join(", ")})`);
-  return { dtype: descr, rows: dims[0]!, cols: dims[1]!, dataOffset: start + headerLen };
+  return { dtype: descr, fortranOrder: fortran === "True", rows: dims[0]!, cols: dims[1]!, dataOffset };
 }
 
 /** Opens a 2-D .npy, reads its header and checks that the file holds all the data it announces. */
@@ -56,7 +66,7 @@ export function openNpy(file: string): { fd: number; header: NpyHeader } {
 }
 
 export function npyItemSize(h: NpyHeader): number {
-  return h.dtype === "<f4" ? 4 : 8;
+  return h.dtype.endsWith("4") ? 4 : 8;
 }
 
 const readAsync = promisify(read);
@@ -66,7 +76,9 @@ const READ_BYTES = 16 << 20;
 
 /**
  * Rows [start, start + count) of an opened .npy into `out` (float32; float64 is converted), in
- * reads of a few MiB: no more than `out` and one read buffer are ever held.
+ * reads of a few MiB: no more than `out` and one read buffer are ever held. Fortran order takes
+ * one read per column (the rows' values in each column are adjacent), so it pays for small row
+ * ranges: reading one row costs `cols` reads.
  */
 export async function readNpyRows(fd: number, h: NpyHeader, start: number, count: number, out: Float32Array): Promise<void> {
   for (const piece of npyPieces(h, start, count, out)) piece.done((await readAsync(fd, piece.target, 0, piece.target.length, piece.position)).bytesRead);
@@ -78,34 +90,60 @@ export function readNpyRowsSync(fd: number, h: NpyHeader, start: number, count: 
 }
 
 interface NpyPiece {
-  /** Where one read goes: the output's own bytes (float32) or a scratch buffer (float64). */
+  /** Where one read goes: the output's own bytes (little-endian float32, C order) or a scratch buffer. */
   target: Uint8Array;
   position: number;
-  /** Call with the bytes read: checks the count and converts float64. */
+  /** Call with the bytes read: checks the count and converts the values into the output. */
   done(bytesRead: number): void;
 }
 
-// The reads that copy rows into `out`, one at a time (the float64 scratch buffer is reused).
+// The reads that copy rows into `out`, one at a time (the scratch buffer is reused). A run is a
+// stretch of the file whose values go to out[at], out[at + stride], ...: the whole row range in C
+// order, one column of it in Fortran order.
 function* npyPieces(h: NpyHeader, start: number, count: number, out: Float32Array): Generator<NpyPiece> {
   const item = npyItemSize(h);
-  const total = count * h.cols * item;
-  const base = h.dataOffset + start * h.cols * item;
-  const f32 = h.dtype === "<f4";
-  const scratch = f32 ? null : new Float64Array(Math.min(total, READ_BYTES) / 8);
-  for (let off = 0; off < total; off += READ_BYTES) {
-    const n = Math.min(READ_BYTES, total - off);
-    const target = scratch === null ? new Uint8Array(out.buffer, out.byteOffset + off, n) : new Uint8Array(scratch.buffer, 0, n);
-    yield {
-      target,
-      position: base + off,
-      done(bytesRead) {
-        if (bytesRead !== n) throw new Error(`short read (${bytesRead} of ${n} bytes at offset ${base + off})`);
-        if (scratch === null) return;
-        const o = off / 8;
-        for (let i = 0; i < n / 8; i++) out[o + i] = scratch[i]!;
-      },
+  const runs = h.fortranOrder
+    ? Array.from({ length: h.cols }, (_, j) => ({ position: h.dataOffset + (j * h.rows + start) * item, items: count, at: j, stride: h.cols }))
+    : [{ position: h.dataOffset + start * h.cols * item, items: count * h.cols, at: 0, stride: 1 }];
+  const direct = h.dtype === "<f4" && !h.fortranOrder;
+  const largest = runs.reduce((m, r) => Math.max(m, r.items * item), 0);
+  const scratch = direct ? null : new ArrayBuffer(Math.min(largest, READ_BYTES));
+  const convert = scratch === null ? null : converter(h.dtype, scratch);
+  for (const run of runs) {
+    const total = run.items * item;
+    for (let off = 0; off < total; off += READ_BYTES) {
+      const n = Math.min(READ_BYTES, total - off);
+      const position = run.position + off;
+      const first = run.at + (off / item) * run.stride;
+      yield {
+        target: scratch === null ? new Uint8Array(out.buffer, out.byteOffset + off, n) : new Uint8Array(scratch, 0, n),
+        position,
+        done(bytesRead) {
+          if (bytesRead !== n) throw new Error(`short read (${bytesRead} of ${n} bytes at offset ${position})`);
+          convert?.(n / item, out, first, run.stride);
+        },
+      };
+    }
+  }
+}
+
+/** Copies `items` values from the start of `scratch` into out[at], out[at + stride], ... as float32. */
+function converter(dtype: NpyHeader["dtype"], scratch: ArrayBuffer): (items: number, out: Float32Array, at: number, stride: number) => void {
+  if (dtype === "<f4" || dtype === "<f8") {
+    const values = dtype === "<f4" ? new Float32Array(scratch) : new Float64Array(scratch);
+    return (items, out, at, stride) => {
+      for (let i = 0, o = at; i < items; i++, o += stride) out[o] = values[i]!;
     };
   }
+  const view = new DataView(scratch);
+  if (dtype === ">f4") {
+    return (items, out, at, stride) => {
+      for (let i = 0, o = at; i < items; i++, o += stride) out[o] = view.getFloat32(4 * i, false);
+    };
+  }
+  return (items, out, at, stride) => {
+    for (let i = 0, o = at; i < items; i++, o += stride) out[o] = view.getFloat64(8 * i, false);
+  };
 }
 
 /** Reads a whole 2-D .npy into a float32 matrix (float64 is converted). */
