@@ -6,7 +6,7 @@
 import { Rng, gatherRows, type Device, type Matrix, type Rows } from "../engine/index.js";
 import { CENTERS, StudentTAssignment } from "../nn/index.js";
 import { kmeans } from "../cluster/kmeans.js";
-import { evaluateClustering, type ClusteringScores, type Labels } from "../cluster/metrics.js";
+import { evaluateClustering, type ClusteringScores, type PartialLabels } from "../cluster/metrics.js";
 import { Autoencoder } from "./autoencoder.js";
 import { pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
 import { SoftAssigner, hardLabels, trainClustering, type ClusteringOptions, type ClusteringResult, type TrainingState, type UpdateRecord } from "./dec-training.js";
@@ -36,8 +36,8 @@ export interface DECConfig extends ClusteringOptions {
 }
 
 export interface FitOptions {
-  /** Ground truth, for evaluation only (unless selectBestByLabels). */
-  labels?: Labels;
+  /** Ground truth, for evaluation only (unless selectBestByLabels); null: a row without a label (scored on the labelled rows). */
+  labels?: PartialLabels;
   /** Skip pretraining and start from this autoencoder (its weights are copied, not changed). */
   autoencoder?: Autoencoder;
   onPretrainEpoch?: (e: EpochRecord) => void;
