@@ -17,7 +17,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { CENTERS, DECModel, Rng, evaluateClustering, kmeans, loadAutoencoder, loadModel, modelConfig, readDataset, readIdxImages, readIdxLabels, type Labels, type Matrix } from "../src/index.js";
+import { CENTERS, DECModel, Rng, evaluateClustering, kmeans, loadAutoencoder, loadModel, modelConfig, readDataset, readIdxImages, readIdxLabels, type Matrix, type PartialLabels } from "../src/index.js";
 import { runCliJson } from "./generated-data.js";
 
 const { values: opts } = parseArgs({
@@ -58,7 +58,7 @@ async function bestRate(model: DECModel, X: Matrix): Promise<number> {
   return best;
 }
 
-async function compare(name: string, data: string, load: (precision: "fp32" | "int8") => DECModel, X: Matrix, y: Labels): Promise<void> {
+async function compare(name: string, data: string, load: (precision: "fp32" | "int8") => DECModel, X: Matrix, y: PartialLabels): Promise<void> {
   const [a, b] = [load("fp32"), load("int8")];
   const [qa, qb] = [await a.predictProba(X), await b.predictProba(X)];
   const [la, lb] = [argmax(qa), argmax(qb)];

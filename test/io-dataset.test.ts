@@ -230,8 +230,9 @@ test("errors in the embeddings column: unparsable, ragged, non-numeric, NaN/Inf,
   const dim = file("dim.csv", 'embeddings\n"[1,2,3]"\n');
   await rejects(dim, { expectedDim: 768 }, `${dim}, row 1, column 'embeddings': 3 dimensions, but the model expects 768`);
   assert.equal((await readDataset(dim, { expectedDim: 3 })).X.cols, 3);
+  // An empty label cell is a missing label, not an error (test/labels-missing.test.ts).
   const emptyLabel = file("emptylabel.csv", 'embeddings,labels\n"[1]",0\n"[2]",\n');
-  await rejects(emptyLabel, {}, `${emptyLabel}, row 2, column 'labels': empty label`);
+  assert.deepEqual((await readDataset(emptyLabel)).labels, [0, null]);
 });
 
 test("errors in the CSV structure: field counts (with the unquoted-array hint) and malformed quoting", async () => {
@@ -268,7 +269,7 @@ test("JSONL errors name the row (data rows, blank lines not counted) and the key
   const missing = file("missing.jsonl", '{"embedding": [1, 2], "label": 0}\n{"label": 0}\n');
   await rejects(missing, {}, `${missing}, row 2, column 'embedding': missing (the object has keys 'label')`);
   const noLabel = file("nolabel.jsonl", '{"embedding": [1, 2], "label": 0}\n{"embedding": [1, 2]}\n');
-  await rejects(noLabel, {}, `${noLabel}, row 2, column 'label': missing label`);
+  assert.deepEqual((await readDataset(noLabel)).labels, [0, null], "an absent label is missing, not an error");
   const ragged = file("ragged.jsonl", '{"embedding": [1, 2]}\n{"embedding": [1]}\n');
   await rejects(ragged, {}, `${ragged}, row 2, column 'embedding': expected 2 values, got 1`);
   const text = file("text.jsonl", '{"embedding": [1, "x"]}\n');
@@ -323,12 +324,14 @@ test("NPY label files: count mismatch, float labels, missing file", async () => 
   await rejects(x, { labelsFile: few }, `${few}: 1 labels for the 2 rows of ${x}`);
   const many = file("many.txt", "a\nb\nc\n");
   await rejects(x, { labelsFile: many }, `${many}: 3 labels for the 2 rows of ${x}`);
-  const floats = file("floats.npy", npy1d("<f8", [1, 2]));
-  await rejects(x, { labelsFile: floats }, `${floats}: labels must be integers or strings; got dtype '<f8': save them with y.astype(int) or y.astype(str)`);
+  const floats = file("floats.npy", npy1d("<f8", [1, 2.5]));
+  await rejects(x, { labelsFile: floats }, `${floats}, row 2: label 2.5 is not a whole number (float labels must be integers, or NaN for a missing label)`);
+  const complex = file("complex.npy", Buffer.concat([npyHeader([2], "<c8"), Buffer.alloc(16)]));
+  await rejects(x, { labelsFile: complex }, `${complex}: labels must be integers, whole floats (NaN: missing) or strings; got dtype '<c8': save them with y.astype(int) or y.astype(str)`);
   const gone = join(dir, "gone.npy");
   await rejects(x, { labelsFile: gone }, `${gone}: file not found`);
   const gap = file("gap.txt", "a\n\nb\n");
-  await rejects(x, { labelsFile: gap }, `${gap}, row 2: empty label`);
+  await rejects(x, { labelsFile: gap }, `${gap}: 3 labels for the 2 rows of ${x}`); // the empty line is a (missing) label
   await rejects(x, { labelsColumn: "labels" }, `${x}: a .npy file has no named columns (labelsColumn 'labels'); give labels as a labels file`);
   await rejects(x, { labelsColumn: "labels", labelsFile: few }, `${x}: give either a labels column or a labels file, not both`);
 });

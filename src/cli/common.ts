@@ -3,13 +3,23 @@
 
 import { extname } from "node:path";
 import { argmaxRows, type Matrix } from "../engine/index.js";
-import { checkOutputFile, InputError, readDataset, readDatasetChunks, type Dataset, type DatasetChunk, type ReadChunksOptions, type ReadDatasetOptions } from "../io/index.js";
+import { checkOutputFile, InputError, readDataset, readDatasetChunks, type Dataset, type DatasetChunk, type ReadChunksOptions, type ReadDatasetOptions, type RowLabels } from "../io/index.js";
 import type { ClusteringScores } from "../cluster/index.js";
+import { UsageError } from "./errors.js";
 
 export interface DataCliOptions {
   embeddingsColumn?: string;
+  /** A column name, or NO_LABELS_COLUMN. */
   labelsColumn?: string;
   labelsFile?: string;
+}
+
+/** The --labels-column value that turns labels off: a 'labels' column is then an ordinary column (predict copies it in its place). */
+export const NO_LABELS_COLUMN = "none";
+
+/** --labels-column's help: `use` says what the labels are for in the command. */
+export function labelsColumnHelp(use: string): string {
+  return `column holding ground-truth labels, ${use}; empty cells, NA, NaN, null … are missing labels (default: 'labels' or 'label' when present; ${NO_LABELS_COLUMN}: no labels)`;
 }
 
 export async function loadDataset(file: string, o: DataCliOptions, extra: ReadDatasetOptions = {}): Promise<Dataset> {
@@ -24,19 +34,55 @@ export function streamDataset(file: string, o: DataCliOptions, extra: ReadChunks
 function columnOptions(o: DataCliOptions): ReadDatasetOptions {
   return {
     ...(o.embeddingsColumn !== undefined ? { embeddingsColumn: o.embeddingsColumn } : {}),
-    ...(o.labelsColumn !== undefined ? { labelsColumn: o.labelsColumn } : {}),
+    ...labelOptions(o),
+  };
+}
+
+/** readDataset's label options from --labels-column (NO_LABELS_COLUMN: labelsColumn null) and --labels-file. */
+export function labelOptions(o: DataCliOptions): Pick<ReadDatasetOptions, "labelsColumn" | "labelsFile"> {
+  const off = o.labelsColumn === NO_LABELS_COLUMN;
+  if (off && o.labelsFile !== undefined) throw new UsageError(`--labels-column ${NO_LABELS_COLUMN} turns labels off; leave it out to use --labels-file`);
+  return {
+    ...(o.labelsColumn !== undefined ? { labelsColumn: off ? null : o.labelsColumn } : {}),
     ...(o.labelsFile !== undefined ? { labelsFile: o.labelsFile } : {}),
   };
 }
 
-/** The labels of a dataset in the type the metrics take (all numbers or all strings). */
-export function labelsOf(ds: Dataset): number[] | string[] | null {
-  return ds.labels as number[] | string[] | null;
+/** Where labels came from, for messages: "file, column 'labels'" or the labels file. */
+export function labelsSource(file: string, labelsColumn: string | null, o: DataCliOptions): string {
+  return labelsColumn !== null ? `${file}, column '${labelsColumn}'` : (o.labelsFile ?? file);
+}
+
+/** Rows that have a label (not null). */
+export function labelledCount(labels: RowLabels): number {
+  let n = 0;
+  for (const l of labels) if (l !== null) n++;
+  return n;
+}
+
+/**
+ * Labels to score against: as they are when at least one is present; null when every one is
+ * missing, as data without labels, with a warning naming `source`.
+ */
+export function usableLabels(labels: RowLabels | null, source: string): RowLabels | null {
+  if (labels === null || labelledCount(labels) > 0) return labels;
+  warn(`${source}: every label is missing (empty, NA, NaN, null …), so the data counts as unlabelled: no ACC / NMI / ARI`);
+  return null;
+}
+
+/** "950 labelled of 1000 rows (50 unlabelled)": what scores over partially labelled data are computed on. */
+export function labelledText(labelled: number, rows: number): string {
+  return `${labelled} labelled of ${rows} rows (${rows - labelled} unlabelled)`;
+}
+
+/** The labels of a dataset to score against (null: the row's label is missing), or null without labels or with every label missing (usableLabels). */
+export function labelsOf(ds: Dataset, o: DataCliOptions): RowLabels | null {
+  return usableLabels(ds.labels, labelsSource(ds.file, ds.labelsColumn, o));
 }
 
 /** A dataset's labels, or an input error saying how to give them. */
-export function requireLabels(ds: Dataset): number[] | string[] {
-  const labels = labelsOf(ds);
+export function requireLabels(ds: Dataset, o: DataCliOptions): RowLabels {
+  const labels = labelsOf(ds, o);
   if (labels) return labels;
   throw noLabelsError(ds);
 }
@@ -65,7 +111,7 @@ export function checkK(k: number, ds: Dataset): void {
 /** Pass-through columns for an output file: the input's other columns, then its labels (see also chunkColumnNames). */
 export function outputColumns(ds: Dataset): Record<string, string[]> {
   const cols: Record<string, string[]> = { ...ds.passthrough };
-  if (ds.labels && ds.labelsColumn && !(ds.labelsColumn in cols)) cols[ds.labelsColumn] = ds.labels.map(String);
+  if (ds.labels && ds.labelsColumn && !(ds.labelsColumn in cols)) cols[ds.labelsColumn] = ds.labels.map((l) => (l === null ? "" : String(l)));
   return cols;
 }
 
@@ -109,6 +155,13 @@ export function distinctCount(labels: ArrayLike<unknown>): number {
   return new Set(Array.from(labels)).size;
 }
 
+/** Distinct labels, a missing one (null) not counted: the true classes. */
+export function classCount(labels: ArrayLike<unknown>): number {
+  const set = new Set(Array.from(labels));
+  set.delete(null);
+  return set.size;
+}
+
 /** Left-aligned first column, right-aligned numbers. */
 export function table(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
@@ -119,13 +172,13 @@ export function scoreCells(s: ClusteringScores | null | undefined): string[] {
   return s ? [s.acc, s.nmi, s.ari].map((v) => v.toFixed(4)) : ["–", "–", "–"];
 }
 
-/** ACC / NMI / ARI (when scored), n, clusters found and true classes, as aligned lines. */
-export function scoreLines(s: { n: number; clustersFound: number; k?: number; classes?: number; acc?: number; nmi?: number; ari?: number }): string[] {
+/** ACC / NMI / ARI (when scored), n, the labelled rows scored, clusters found and true classes, as aligned lines. */
+export function scoreLines(s: { n: number; labelled?: number; clustersFound: number; k?: number; classes?: number; acc?: number; nmi?: number; ari?: number }): string[] {
   const rows: string[][] = [];
   if (s.acc !== undefined && s.nmi !== undefined && s.ari !== undefined) rows.push(["ACC", s.acc.toFixed(4)], ["NMI", s.nmi.toFixed(4)], ["ARI", s.ari.toFixed(4)]);
   rows.push(["n", String(s.n)], ["clusters found", s.k !== undefined ? `${s.clustersFound} (k = ${s.k})` : String(s.clustersFound)]);
   if (s.classes !== undefined) rows.push(["true classes", String(s.classes)]);
-  return table(rows);
+  return [...table(rows), ...(s.labelled !== undefined ? [`scored on ${labelledText(s.labelled, s.n)}`] : [])];
 }
 
 export function seconds(s: number): string {

@@ -8,7 +8,7 @@ import { evaluateClustering, kmeans } from "../cluster/index.js";
 import { createPredictionWriter } from "../io/index.js";
 import { int } from "./options.js";
 import { createProgress } from "./progress.js";
-import { checkK, checkPredictionsPath, clusterSizes, distinctCount, labelsOf, loadDataset, outputColumns, printJson, rowsOf, scoreLines, seconds, sizesLine, type DataCliOptions } from "./common.js";
+import { checkK, checkPredictionsPath, classCount, clusterSizes, labelledCount, labelsColumnHelp, labelsOf, loadDataset, outputColumns, printJson, rowsOf, scoreLines, seconds, sizesLine, type DataCliOptions } from "./common.js";
 
 interface KMeansCliOptions extends DataCliOptions {
   clusters: number;
@@ -33,7 +33,7 @@ export function kmeansCommand(): Command {
     .option("--seed <n>", "seed of the k-means++ seedings", int("--seed"), 0)
     .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
     .option("--embeddings-column <name>", "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)")
-    .option("--labels-column <name>", "column holding ground-truth labels, for scoring (default: 'labels' or 'label' when present)")
+    .option("--labels-column <name>", labelsColumnHelp("for scoring (on the labelled rows)"))
     .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text)")
     .option("--out <file>", "also write the assignments, .csv or .jsonl: the input's other columns, cluster, confidence (the Student-t soft assignment, α = 1, to the point's centre)")
     .option("--force", "replace --out if it exists (never an input: the data or the labels file)", false)
@@ -47,7 +47,8 @@ async function run(data: string, o: KMeansCliOptions): Promise<void> {
   const ds = await loadDataset(data, o);
   checkK(o.clusters, ds);
   const X = ds.X;
-  const labels = labelsOf(ds);
+  const labels = labelsOf(ds, o);
+  const labelled = labels ? labelledCount(labels) : 0;
   progress.status(`k-means, k = ${o.clusters}, ${o.nInit} restarts on ${X.rows} × ${X.cols} from ${data}…`);
   const t0 = performance.now();
   const km = await kmeans(X, { k: o.clusters, nInit: o.nInit, maxIter: o.maxIter, seed: new Rng(o.seed), threads: o.threads });
@@ -59,7 +60,7 @@ async function run(data: string, o: KMeansCliOptions): Promise<void> {
     n: X.rows,
     k: o.clusters,
     clustersFound: sizes.filter((s) => s > 0).length,
-    ...(labels ? { classes: distinctCount(labels), ...evaluateClustering(labels, km.labels) } : {}),
+    ...(labels ? { labelled, unlabelled: X.rows - labelled, classes: classCount(labels), ...evaluateClustering(labels, km.labels) } : {}),
     labelsColumn: ds.labelsColumn,
     inertia: km.inertia,
     nIter: km.nIter,

@@ -10,12 +10,13 @@ import { DEVICES, NonFiniteValueError, type Device, type Matrix } from "../engin
 import { evaluateClustering } from "../cluster/index.js";
 import { loadModel, modelInputFiles, type DECModel } from "../dec/model-dir.js";
 import { hardLabels } from "../dec/dec-training.js";
-import { createPredictionWriter, nonFiniteInputError, type DatasetChunk, type PredictionWriter } from "../io/index.js";
+import { createPredictionWriter, InputError, nonFiniteInputError, type DatasetChunk, type PredictionWriter, type RowLabels } from "../io/index.js";
 import { finalizeLabels } from "../io/dataset-builder.js";
 import { choice, int } from "./options.js";
 import { createProgress } from "./progress.js";
 import { PRECISION_HELP, PRECISIONS, type Precision } from "./precision.js";
-import { checkPredictionsPath, chunkColumnNames, chunkColumns, clusterSizes, distinctCount, hardAssignments, noLabelsError, printJson, scoreLines, seconds, sizesLine, streamDataset, warn, type DataCliOptions } from "./common.js";
+import { UsageError } from "./errors.js";
+import { checkPredictionsPath, chunkColumnNames, chunkColumns, classCount, clusterSizes, hardAssignments, labelledCount, labelsColumnHelp, labelsSource, NO_LABELS_COLUMN, noLabelsError, printJson, scoreLines, seconds, sizesLine, streamDataset, warn, type DataCliOptions } from "./common.js";
 
 interface ApplyCliOptions extends DataCliOptions {
   batchSize: number;
@@ -58,6 +59,7 @@ export function predictCommand(): Command {
       .argument("<model-dir>", "a model directory written by `deepclust train`")
       .argument("<data>", "embeddings of the model's input dimension: CSV, JSONL, .npy or Parquet")
       .option("--out <file>", "predictions file, .csv or .jsonl: the input's other columns (id, text, labels …), cluster, confidence (= max q)", "predictions.csv")
+      .option("--labels-column <name>", `column holding ground-truth labels (not needed): copied to the output as written, after the other columns (default: 'labels' or 'label' when present; ${NO_LABELS_COLUMN}: no labels column, every column is copied in its place)`)
       .option("--proba", "also write every cluster's probability q (CSV: columns p0 … p{k-1}; JSONL: a 'probabilities' array)", false)
       .option("--force", "replace --out if it exists (never an input: the data, the labels file or the model's files)", false),
   ).action(async (modelDir: string, data: string, o: PredictCliOptions) => predict(modelDir, data, o));
@@ -69,8 +71,8 @@ export function evaluateCommand(): Command {
       .description("Score a trained model's clusters against the labels of a data file: ACC, NMI, ARI")
       .argument("<model-dir>", "a model directory written by `deepclust train`")
       .argument("<data>", "embeddings with ground-truth labels: CSV, JSONL, .npy (with --labels-file) or Parquet")
-      .option("--labels-column <name>", "column holding the ground-truth labels (default: 'labels' or 'label')")
-      .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text)"),
+      .option("--labels-column <name>", labelsColumnHelp("scored against on the labelled rows"))
+      .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text; NaN, NA or an empty line: missing)"),
   ).action(async (modelDir: string, data: string, o: ApplyCliOptions) => evaluate(modelDir, data, o));
 }
 
@@ -149,6 +151,7 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
 
 async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Promise<void> {
   const progress = createProgress({ json: o.json });
+  if (o.labelsColumn === NO_LABELS_COLUMN && o.labelsFile === undefined) throw new UsageError(`evaluate scores the clusters against labels: --labels-column ${NO_LABELS_COLUMN} leaves none (name the labels column, or give --labels-file)`);
   const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
   // Streamed too: only the labels and the clusters (small) are kept from each chunk.
   const truthText: string[] = [];
@@ -178,7 +181,8 @@ async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Pro
     pred.set(p, offset);
     offset += p.length;
   }
-  const truth = finalizeLabels(truthText) as number[] | string[];
+  const truth = finalizeLabels(truthText);
+  if (labelledCount(truth) === 0) throw new InputError(labelsSource(data, labelsColumn, o), `every one of the ${rows} labels is missing (empty, NA, NaN, null …): nothing to score against`);
   const summary = scoreSummary(model, truth, pred, { model: resolve(modelDir), data: resolve(data), labelsColumn });
   if (o.json) return printJson(summary);
   for (const line of scoreLines(summary)) progress.log(line);
@@ -199,8 +203,10 @@ function peakRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
 }
 
-function scoreSummary(model: DECModel, truth: number[] | string[], pred: Int32Array, extra: Record<string, unknown>) {
+/** Scores over the labelled rows (n: every row; labelled, unlabelled: how many have a label and not). */
+function scoreSummary(model: DECModel, truth: RowLabels, pred: Int32Array, extra: Record<string, unknown>) {
   const scores = evaluateClustering(truth, pred);
   const sizes = clusterSizes(pred, model.k);
-  return { ...extra, n: pred.length, k: model.k, clustersFound: sizes.filter((s) => s > 0).length, classes: distinctCount(truth), ...scores, clusterSizes: sizes };
+  const labelled = labelledCount(truth);
+  return { ...extra, n: pred.length, labelled, unlabelled: pred.length - labelled, k: model.k, clustersFound: sizes.filter((s) => s > 0).length, classes: classCount(truth), ...scores, clusterSizes: sizes };
 }

@@ -8,7 +8,7 @@ import { checkOutputFile } from "../io/index.js";
 import { MAP_METHODS, REPORT_DEFAULTS, REPORT_FILE, writeReport, type MapMethod } from "../report/index.js";
 import { choice, int } from "./options.js";
 import { createProgress } from "./progress.js";
-import { loadDataset, printJson, seconds, type DataCliOptions } from "./common.js";
+import { labelsColumnHelp, loadDataset, printJson, seconds, type DataCliOptions } from "./common.js";
 
 interface ReportCliOptions extends DataCliOptions {
   data?: string;
@@ -31,7 +31,7 @@ export function reportCommand(): Command {
     .option("--max-points <n>", "most rows on the map: a seeded uniform subsample of --data beyond this", int("--max-points", 1), REPORT_DEFAULTS.maxPoints)
     .option("--seed <n>", "seed of the subsample and of UMAP (default: the training run's seed)", int("--seed"))
     .option("--embeddings-column <name>", "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)")
-    .option("--labels-column <name>", "column holding ground-truth labels (default: 'labels' or 'label' when present)")
+    .option("--labels-column <name>", labelsColumnHelp("for the contingency matrix and scores (of the labelled rows)"))
     .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text)")
     .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
     .option("--force", `replace --out if it exists (not needed for a model directory's own ${REPORT_FILE}; never an input)`, false)

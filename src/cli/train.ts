@@ -12,12 +12,12 @@ import { kmeans, evaluateClustering, type ClusteringScores } from "../cluster/in
 import { DEC, PRETRAIN_DEFAULTS, CLUSTERING_DEFAULTS, defaultUpdateInterval, type ClusteringMethod, type DECConfig, type TargetMode, type UpdateRecord } from "../dec/index.js";
 import { saveModel, loadModel, MODEL_DIR, MODEL_FILES } from "../dec/model-dir.js";
 import { CHECKPOINT_DIR } from "../dec/checkpoint.js";
-import { assertSeparateOutputs, checkOutputDir, InputError, NpySource, ParquetSource, readLabelsFile, samePath, type Dataset } from "../io/index.js";
+import { assertSeparateOutputs, checkOutputDir, InputError, NpySource, ParquetSource, readLabelsFile, samePath, type Dataset, type RowLabels } from "../io/index.js";
 import { REPORT_FILE, writeReport } from "../report/index.js";
 import { choice, dims, float, int, layerSizes } from "./options.js";
 import { createProgress, type Progress } from "./progress.js";
 import { UsageError } from "./errors.js";
-import { checkK, clusterSizes, labelsOf, loadDataset, percent, printJson, scoreCells, seconds, sizesLine, table, warn, type DataCliOptions } from "./common.js";
+import { checkK, clusterSizes, labelledCount, labelledText, labelOptions, labelsColumnHelp, labelsOf, labelsSource, loadDataset, percent, printJson, scoreCells, seconds, sizesLine, table, usableLabels, warn, type DataCliOptions } from "./common.js";
 
 interface TrainCliOptions extends DataCliOptions {
   clusters: number;
@@ -106,7 +106,7 @@ export function trainCommand(): Command {
     .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
     .option("--device <name>", `execution provider: ${DEVICES.join(", ")}`, choice("--device", DEVICES), "cpu")
     .option("--embeddings-column <name>", "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)")
-    .option("--labels-column <name>", "column holding ground-truth labels, used for evaluation only (default: 'labels' or 'label' when present)")
+    .option("--labels-column <name>", labelsColumnHelp("used for evaluation only (scores on the labelled rows)"))
     .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text)")
     .option("--out <dir>", `model directory to write (${Object.values(MODEL_FILES).join(", ")})`, DEFAULT_OUT)
     .option("--force", "replace --out (and the checkpoint directory) if it exists and is deepclust's (never an input, a directory holding one, or the working directory)", false)
@@ -202,22 +202,24 @@ function openOutOfCore(data: string, o: TrainCliOptions): OutOfCoreSource | null
 async function trainOn(data: string, o: TrainCliOptions, out: string, checkpointDir: string | undefined, source: OutOfCoreSource | null, progress: Progress): Promise<void> {
   let ds: Dataset | null = null;
   let X: Rows;
-  let labels: number[] | string[] | null = null;
+  let labels: RowLabels | null = null;
   let labelsColumn: string | null = null;
   const parquet = source instanceof ParquetSource ? source : null;
   if (source) {
     X = source;
-    if (o.labelsFile !== undefined) labels = readLabelsFile(o.labelsFile, source.rows, data, false) as number[] | string[];
+    const lo = labelOptions(o);
+    if (lo.labelsFile !== undefined) labels = readLabelsFile(lo.labelsFile, source.rows, data, false);
     else if (parquet) {
-      const column = parquet.readLabels(o); // one small column, read a row group at a time
-      labels = (column?.labels ?? null) as number[] | string[] | null;
+      const column = parquet.readLabels(lo); // one small column, read a row group at a time
+      labels = column?.labels ?? null;
       labelsColumn = column?.column ?? null;
     }
+    labels = usableLabels(labels, labelsSource(data, labelsColumn, o));
     if (o.clusters > source.rows) throw new InputError(data, `k = ${o.clusters} clusters is more than the ${source.rows} data rows`);
   } else {
     ds = await loadDataset(data, o);
     X = ds.X;
-    labels = labelsOf(ds);
+    labels = labelsOf(ds, o);
     labelsColumn = ds.labelsColumn;
     checkK(o.clusters, ds);
   }
@@ -262,6 +264,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
     ...(shuffleBlock ? { shuffleBlock } : {}),
   };
   const name = o.method.toUpperCase();
+  const labelled = labels ? labelledCount(labels) : 0;
   progress.log(`${name} on ${X.rows} × ${X.cols} from ${data}: autoencoder ${sizes.join("→")}, k = ${o.clusters}${labels ? `, labels from ${labelsColumn ? `column '${labelsColumn}'` : o.labelsFile}` : ", no labels"}`);
   if (source) progress.log(`out of core: rows are read from disk${shuffleBlock ? ` in blocks of ${shuffleBlock} (block-shuffled passes)` : " (a true permutation, one read per run of rows)"}; no raw-data k-means baseline${o.report ? ", no report (run deepclust report on a sample)" : ""}`);
   if (parquet) {
@@ -335,7 +338,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
   saveModel(out, dec, {
     overwrite: o.force,
     ...(labels ? { labels } : {}),
-    data: { file: resolve(data), format: ds?.format ?? (parquet ? "parquet" : "npy"), rows: X.rows, embeddingsColumn: ds?.embeddingsColumn ?? parquet?.embeddingsColumn ?? null, labelsColumn, ...(o.labelsFile ? { labelsFile: resolve(o.labelsFile) } : {}) },
+    data: { file: resolve(data), format: ds?.format ?? (parquet ? "parquet" : "npy"), rows: X.rows, embeddingsColumn: ds?.embeddingsColumn ?? parquet?.embeddingsColumn ?? null, labelsColumn, ...(o.labelsFile ? { labelsFile: resolve(o.labelsFile) } : {}), ...(labels ? { labelled } : {}) },
     metrics: { baseline: baselineRecord, selectedIteration: selected, resumedFrom: o.resume ? resolve(o.resume) : null, timings },
   });
   const report = o.report && ds ? await trainingReport(out, ds, o, progress) : null;
@@ -347,6 +350,9 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
     k: o.clusters,
     method: o.method,
     labelsColumn,
+    /** Rows with a label: the scores are over these (null: no labels). */
+    labelled: labels ? labelled : null,
+    unlabelled: labels ? X.rows - labelled : null,
     outOfCore: source !== null,
     options: config,
     baseline: baselineRecord,
@@ -386,6 +392,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
       [name + (o.selectBestByLabels ? " (selected by labels)" : ""), ...scoreCells(dec.metrics)],
     ]))
       progress.log(line);
+    progress.log(`scored on ${labelledText(labelled, X.rows)}`);
     progress.log("");
   } else {
     progress.log("no labels: ACC / NMI / ARI not computed (give --labels-column or --labels-file to score the clustering)");

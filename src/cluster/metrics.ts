@@ -9,6 +9,8 @@ import { linearSumAssignment } from "./hungarian.js";
 /** A labelling: one label per sample, numbers or strings. */
 export type Labels = ArrayLike<number | string>;
 export type Label = number | string;
+/** Ground truth with gaps: null marks a sample without a label (unlabelled). */
+export type PartialLabels = ArrayLike<Label | null>;
 
 interface Encoded {
   /** Index of each sample's label in `classes`. */
@@ -32,7 +34,7 @@ function encode(labels: Labels, what: string): Encoded {
   return { codes, classes };
 }
 
-function checkPair(yTrue: Labels, yPred: Labels, what: string): void {
+function checkPair(yTrue: PartialLabels, yPred: Labels, what: string): void {
   if (yTrue.length !== yPred.length) throw new RangeError(`${what}: yTrue has ${yTrue.length} labels, yPred has ${yPred.length}`);
 }
 
@@ -213,7 +215,32 @@ export interface ClusteringScores {
   ari: number;
 }
 
-/** ACC, NMI and ARI of a predicted labelling against the truth. */
-export function evaluateClustering(yTrue: Labels, yPred: Labels): ClusteringScores {
-  return { acc: clusteringAccuracy(yTrue, yPred).accuracy, nmi: nmi(yTrue, yPred), ari: ari(yTrue, yPred) };
+/**
+ * The samples that have a true label (yTrue not null), with their predictions: what the scores of
+ * partially labelled data are computed on. Without gaps, the inputs themselves.
+ */
+export function labelledSubset(yTrue: PartialLabels, yPred: Labels): { yTrue: Labels; yPred: Labels } {
+  checkPair(yTrue, yPred, "labelledSubset");
+  let labelled = 0;
+  for (let i = 0; i < yTrue.length; i++) if (yTrue[i] !== null) labelled++;
+  if (labelled === yTrue.length) return { yTrue: yTrue as Labels, yPred };
+  const t = new Array<Label>(labelled);
+  const p = new Array<Label>(labelled);
+  for (let i = 0, j = 0; i < yTrue.length; i++) {
+    const v = yTrue[i]!;
+    if (v === null) continue;
+    t[j] = v;
+    p[j++] = yPred[i]!;
+  }
+  return { yTrue: t, yPred: p };
+}
+
+/**
+ * ACC, NMI and ARI of a predicted labelling against the truth, over the labelled samples: a null
+ * true label leaves its sample out (labelledSubset). At least one sample must be labelled.
+ */
+export function evaluateClustering(yTrue: PartialLabels, yPred: Labels): ClusteringScores {
+  const s = labelledSubset(yTrue, yPred);
+  if (s.yTrue.length === 0 && yTrue.length > 0) throw new RangeError(`evaluateClustering: none of the ${yTrue.length} samples has a label`);
+  return { acc: clusteringAccuracy(s.yTrue, s.yPred).accuracy, nmi: nmi(s.yTrue, s.yPred), ari: ari(s.yTrue, s.yPred) };
 }

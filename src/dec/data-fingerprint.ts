@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import { chunksOf, type Rows } from "../engine/index.js";
-import type { Labels } from "../cluster/metrics.js";
+import type { PartialLabels } from "../cluster/metrics.js";
 
 export interface DataFingerprint {
   rows: number;
@@ -15,7 +15,7 @@ export interface DataFingerprint {
   labelsSha256: string | null;
 }
 
-export function dataFingerprint(X: Rows, labels?: Labels): DataFingerprint {
+export function dataFingerprint(X: Rows, labels?: PartialLabels): DataFingerprint {
   const hash = createHash("sha256");
   for (const { m } of chunksOf(X)) hash.update(new Uint8Array(m.data.buffer, m.data.byteOffset, m.rows * m.cols * 4));
   const labelsSha256 = labels ? createHash("sha256").update(JSON.stringify(Array.from(labels))).digest("hex") : null;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Rng, gatherRows, type Device, type Matrix, type Rows } from "../engine/index.js";
 import { CENTERS, StudentTAssignment } from "../nn/index.js";
 import { kmeans } from "../cluster/kmeans.js";
-import { evaluateClustering, type ClusteringScores, type Labels } from "../cluster/metrics.js";
+import { evaluateClustering, type ClusteringScores, type PartialLabels } from "../cluster/metrics.js";
 import { Autoencoder } from "./autoencoder.js";
 import { PRETRAIN_DEFAULTS, pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
 import { CLUSTERING_DEFAULTS, SoftAssigner, defaultUpdateInterval, hardLabels, trainClustering, type ClusteringOptions, type ClusteringResult, type TrainingState, type UpdateRecord } from "./dec-training.js";
@@ -72,8 +72,8 @@ export function trainingConfig(c: DECConfig, rows: number) {
 }
 
 export interface FitOptions {
-  /** Ground truth, for evaluation only (unless selectBestByLabels). */
-  labels?: Labels;
+  /** Ground truth, for evaluation only (unless selectBestByLabels); null: a row without a label (scored on the labelled rows). */
+  labels?: PartialLabels;
   /** Skip pretraining and start from this autoencoder (its weights are copied, not changed). */
   autoencoder?: Autoencoder;
   onPretrainEpoch?: (e: EpochRecord) => void;
@@ -195,7 +195,7 @@ export class DEC {
    * (and these labels, when selecting by them), as fit(X, { resumeFrom: dir }) does first; throws
    * an InputError listing every difference. Lets a caller fail before other work (one pass over X).
    */
-  checkResume(dir: string, X: Rows, labels?: Labels): void {
+  checkResume(dir: string, X: Rows, labels?: PartialLabels): void {
     this.checkResumeRecord(dir, this.checkpointRecord(X, labels));
   }
 
@@ -205,7 +205,7 @@ export class DEC {
     return checkpoint;
   }
 
-  private checkpointRecord(X: Rows, labels?: Labels): CheckpointRecord {
+  private checkpointRecord(X: Rows, labels?: PartialLabels): CheckpointRecord {
     const c = this.config;
     const config = {
       k: c.k,

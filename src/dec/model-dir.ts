@@ -17,7 +17,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { CompiledGraph, Rng, type Matrix, type SessionOptions } from "../engine/index.js";
 import { CENTERS } from "../nn/index.js";
-import { clusteringAccuracy, type Labels } from "../cluster/metrics.js";
+import { clusteringAccuracy, labelledSubset, type PartialLabels } from "../cluster/metrics.js";
 import { holdsOnly, readJsonObject, readSafetensors, writeDirAtomically, writeSafetensors, type NamedTensor, type OwnedDirKind } from "../io/index.js";
 import { InputError } from "../io/errors.js";
 import { Autoencoder } from "./autoencoder.js";
@@ -88,8 +88,8 @@ export interface ModelConfig {
 export interface SaveModelOptions {
   /** Replace `dir` if it exists and is a model directory (default: refuse). */
   overwrite?: boolean;
-  /** The training labels: stored as the cluster → label mapping of config.json. */
-  labels?: Labels;
+  /** The training labels (null: unlabelled row): stored as the cluster → label mapping of config.json. */
+  labels?: PartialLabels;
   /** Recorded in config.json `data` (e.g. the file, rows and column names). */
   data?: Record<string, unknown>;
   /** Extra entries for metrics.json (e.g. a baseline's scores). */
@@ -317,10 +317,11 @@ function savedParams(ae: Autoencoder, config: ModelConfig) {
   return config.decoder === false ? ae.encoderParams : ae.allParams;
 }
 
-/** Cluster id → the label it matches under the best one-to-one mapping (ACC's Hungarian mapping). */
-export function labelMapping(trueLabels: Labels, clusters: Int32Array): Record<string, string | number> {
+/** Cluster id → the label it matches under the best one-to-one mapping (ACC's Hungarian mapping), over the labelled rows. */
+export function labelMapping(trueLabels: PartialLabels, clusters: Int32Array): Record<string, string | number> {
   const out: Record<string, string | number> = {};
-  const { mapping } = clusteringAccuracy(trueLabels, clusters);
+  const { yTrue, yPred } = labelledSubset(trueLabels, clusters);
+  const { mapping } = clusteringAccuracy(yTrue, yPred);
   for (const [cluster, label] of [...mapping].sort((a, b) => Number(a[0]) - Number(b[0]))) out[String(cluster)] = label;
   return out;
 }

@@ -1,6 +1,7 @@
 // Named columns of a table file (CSV, TSV or JSONL), streamed, as strings: what `deepclust
 // metrics` reads from a predictions file (a true-label column and a predicted-cluster column).
-// No embeddings are involved, so this is not a dataset reader. Every value must be present.
+// No embeddings are involved, so this is not a dataset reader. Every value must be present, except
+// in the columns named `mayBeMissing` (true labels), where a null, absent or empty value reads "".
 
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -11,7 +12,7 @@ import { CsvError, parse } from "csv-parse";
 import { requireColumn } from "./dataset-columns.js";
 import { InputError, openError } from "./errors.js";
 
-export async function readColumns(file: string, names: readonly string[]): Promise<Record<string, string[]>> {
+export async function readColumns(file: string, names: readonly string[], mayBeMissing: readonly string[] = []): Promise<Record<string, string[]>> {
   let size: number;
   try {
     const st = await stat(file);
@@ -24,21 +25,23 @@ export async function readColumns(file: string, names: readonly string[]): Promi
   if (size === 0) throw new InputError(file, "the file is empty");
   const ext = extname(file).toLowerCase();
   const out = Object.fromEntries(names.map((n) => [n, [] as string[]]));
-  if (ext === ".jsonl" || ext === ".ndjson") await readJsonl(file, names, out);
-  else if (ext === ".csv" || ext === ".tsv" || ext === ".txt" || ext === "") await readCsv(file, names, out, ext === ".tsv" ? "\t" : ",");
+  const optional = new Set(mayBeMissing);
+  if (ext === ".jsonl" || ext === ".ndjson") await readJsonl(file, names, out, optional);
+  else if (ext === ".csv" || ext === ".tsv" || ext === ".txt" || ext === "") await readCsv(file, names, out, ext === ".tsv" ? "\t" : ",", optional);
   else throw new InputError(file, `cannot read columns from a '${ext}' file; use .csv, .tsv or .jsonl`);
   if (out[names[0]!]!.length === 0) throw new InputError(file, "no data rows");
   return out;
 }
 
-function cell(file: string, v: unknown, row: number, column: string): string {
+function cell(file: string, v: unknown, row: number, column: string, optional: ReadonlySet<string>): string {
+  if ((v === null || v === undefined) && optional.has(column)) return "";
   if (v === null || v === undefined) throw new InputError(file, "missing value", row, column);
   const s = typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
-  if (s.trim() === "") throw new InputError(file, "empty value", row, column);
+  if (s.trim() === "" && !optional.has(column)) throw new InputError(file, "empty value", row, column);
   return s.trim();
 }
 
-async function readCsv(file: string, names: readonly string[], out: Record<string, string[]>, delimiter: string): Promise<void> {
+async function readCsv(file: string, names: readonly string[], out: Record<string, string[]>, delimiter: string, optional: ReadonlySet<string>): Promise<void> {
   const source = createReadStream(file, { highWaterMark: 1 << 20 });
   const parser = parse({ bom: true, delimiter, relax_column_count: true, skip_empty_lines: true });
   pipeline(source, parser, () => {});
@@ -55,7 +58,7 @@ async function readCsv(file: string, names: readonly string[], out: Record<strin
       }
       row++;
       if (record.length !== width) throw new InputError(file, `expected ${width} fields like the header, got ${record.length}`, row);
-      names.forEach((n, i) => out[n]!.push(cell(file, record[index![i]!], row, n)));
+      names.forEach((n, i) => out[n]!.push(cell(file, record[index![i]!], row, n, optional)));
     }
   } catch (e) {
     if (e instanceof CsvError) throw new InputError(file, `malformed CSV (${e.message})`, index === undefined ? undefined : row + 1);
@@ -66,7 +69,8 @@ async function readCsv(file: string, names: readonly string[], out: Record<strin
   if (index === undefined) throw new InputError(file, "the file is empty (no header line)");
 }
 
-async function readJsonl(file: string, names: readonly string[], out: Record<string, string[]>): Promise<void> {
+async function readJsonl(file: string, names: readonly string[], out: Record<string, string[]>, optional: ReadonlySet<string>): Promise<void> {
+  const seen = new Set<string>();
   const source = createReadStream(file, { highWaterMark: 1 << 20 });
   const lines = createInterface({ input: source, crlfDelay: Infinity });
   let row = 0;
@@ -84,12 +88,15 @@ async function readJsonl(file: string, names: readonly string[], out: Record<str
       if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw new InputError(file, "expected a JSON object per line", row);
       const rec = obj as Record<string, unknown>;
       for (const n of names) {
-        if (!Object.hasOwn(rec, n)) requireColumn(file, Object.keys(rec), n, "keys");
-        out[n]!.push(cell(file, rec[n], row, n));
+        if (Object.hasOwn(rec, n)) seen.add(n);
+        else if (!optional.has(n)) requireColumn(file, Object.keys(rec), n, "keys");
+        out[n]!.push(cell(file, rec[n], row, n, optional));
       }
     }
   } finally {
     lines.close();
     source.destroy();
   }
+  // A key that may be missing from some rows must still be somewhere (a typo is not "all missing").
+  for (const n of optional) if (row > 0 && !seen.has(n)) throw new InputError(file, "not found in any row", undefined, n);
 }

@@ -9,6 +9,7 @@
 // index N − 1, whichever chunk holds it.
 
 import type { Matrix } from "../engine/index.js";
+import type { RowLabels } from "./dataset.js";
 import { InputError } from "./errors.js";
 
 export interface BuilderOptions {
@@ -161,13 +162,12 @@ export class DatasetBuilder {
     }
   }
 
-  /** The label of the row being added (call before pushing its vector). */
-  label(value: unknown, column: string): void {
-    const row = this.start + this.labelValues.length + 1;
-    if (value === null || value === undefined) throw new InputError(this.file, "missing label", row, column);
-    const s = typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
-    if (s.trim() === "") throw new InputError(this.file, "empty label", row, column);
-    this.labelValues.push(s);
+  /**
+   * The label of the row being added, as written (call before pushing its vector); a null or absent
+   * one reads "". A missing label (see MISSING_LABELS) is kept as written: finalizeLabels marks it.
+   */
+  label(value: unknown): void {
+    this.labelValues.push(cellText(value));
   }
 
   /** A pass-through value; rows that lack the column read "" (JSONL keys may come and go). */
@@ -209,12 +209,30 @@ export class DatasetBuilder {
   }
 }
 
-/** Integers stay numbers when every label is one; otherwise all labels are strings ("007" ≠ "7"). */
-export function finalizeLabels(values: string[]): (number | string)[] {
-  for (const s of values) {
-    if (!/^-?\d{1,15}$/.test(s)) return values;
+/**
+ * The label texts that mean "no label", after trimming: pandas' default `na_values` (read_csv, as
+ * of pandas 2.0), so a labels column pandas reads as NaN is missing here too. A null (JSON, Parquet)
+ * or absent value reads "" and so is missing as well; so is a float NaN label ("NaN").
+ */
+export const MISSING_LABELS: ReadonlySet<string> = new Set([
+  "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+]);
+
+/** Whether a label as written (see DatasetBuilder.label) is missing: one of MISSING_LABELS once trimmed. */
+export function isMissingLabel(text: string): boolean {
+  return MISSING_LABELS.has(text.trim());
+}
+
+/**
+ * Labels as written → labels: a missing one (isMissingLabel) becomes null; integers stay numbers
+ * when every other label is one, otherwise all labels are strings ("007" ≠ "7").
+ */
+export function finalizeLabels(values: readonly string[]): RowLabels {
+  const present = values.map((s) => (isMissingLabel(s) ? null : s));
+  for (const s of present) {
+    if (s !== null && !/^-?\d{1,15}$/.test(s)) return present;
   }
-  return values.map(Number);
+  return present.map((s) => (s === null ? null : Number(s)));
 }
 
 function cellText(v: unknown): string {

@@ -48,7 +48,7 @@ export async function* readCsvChunks(file: string, options: ReadChunksOptions, s
       if (record.length !== header.length) throw fieldCountError(file, header, record, builder.rows + 1);
       layout ??= planLayout(file, header, record, options);
       for (const field of record) bytesRead += field.length + 1;
-      if (layout.label >= 0) builder.label(record[layout.label], header[layout.label]!);
+      if (layout.label >= 0) builder.label(record[layout.label]);
       for (const i of layout.passthrough) builder.passthrough(header[i]!, record[i]);
       if (layout.kind === "json") builder.pushJsonText(record[layout.embeddings]!, header[layout.embeddings]!);
       else builder.pushFields(record, layout.dims, layout.dimNames);
@@ -90,9 +90,12 @@ function fieldCountError(file: string, header: string[], record: string[], row: 
 }
 
 function planLayout(file: string, header: string[], first: string[], options: ReadDatasetOptions): Layout {
+  // A column with a conventional labels name is labels, or (labels off, or taken from elsewhere)
+  // passed through: never a dimension of a wide file.
+  const conventional = findConventional(header, LABEL_NAMES);
   let label = -1;
-  if (options.labelsColumn !== undefined) label = requireColumn(file, header, options.labelsColumn);
-  else if (options.labelsFile === undefined) label = findConventional(header, LABEL_NAMES);
+  if (typeof options.labelsColumn === "string") label = requireColumn(file, header, options.labelsColumn);
+  else if (options.labelsColumn === undefined && options.labelsFile === undefined) label = conventional;
 
   let embeddings = -1;
   if (options.embeddingsColumn !== undefined) embeddings = requireColumn(file, header, options.embeddingsColumn);
@@ -108,7 +111,7 @@ function planLayout(file: string, header: string[], first: string[], options: Re
   const dims: number[] = [];
   header.forEach((name, i) => {
     if (i === label) return;
-    (WIDE_NON_DIMENSIONS.has(name.toLowerCase()) ? passthrough : dims).push(i);
+    (WIDE_NON_DIMENSIONS.has(name.toLowerCase()) || i === conventional ? passthrough : dims).push(i);
   });
   if (dims.length === 0) {
     throw new InputError(file, `no embeddings: no 'embeddings' column, no column of JSON arrays, and no numeric columns (the file has columns ${listNames(header)})`);

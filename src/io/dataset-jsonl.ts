@@ -40,10 +40,10 @@ export async function* readJsonlChunks(file: string, options: ReadChunksOptions,
       if (embeddingsKey === undefined) {
         const keys = Object.keys(rec);
         embeddingsKey = pickEmbeddingsKey(file, keys, options);
-        if (options.labelsColumn !== undefined) labelKey = keys[requireColumn(file, keys, options.labelsColumn, "keys")]!;
-        else if (options.labelsFile === undefined) labelKey = keys[findConventional(keys, LABEL_NAMES)] ?? null;
+        if (typeof options.labelsColumn === "string") labelKey = keys[requireColumn(file, keys, options.labelsColumn, "keys")]!;
+        else if (options.labelsColumn === undefined && options.labelsFile === undefined) labelKey = keys[findConventional(keys, LABEL_NAMES)] ?? null;
       }
-      if (labelKey !== null) builder.label(rec[labelKey], labelKey);
+      if (labelKey !== null) builder.label(rec[labelKey]);
       for (const key in rec) {
         if (key !== embeddingsKey && key !== labelKey) builder.passthrough(key, rec[key]);
       }

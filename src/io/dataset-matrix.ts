@@ -15,7 +15,7 @@ const readAsync = promisify(read);
 /** The rows of a 2-D .npy (float32/float64) or of IDX images in chunks of at most `options.chunkRows` (default: one chunk). */
 export async function* readMatrixChunks(file: string, format: "npy" | "idx", options: ReadChunksOptions): AsyncGenerator<FormatChunk> {
   for (const [name, value] of [["embeddingsColumn", options.embeddingsColumn], ["labelsColumn", options.labelsColumn]] as const) {
-    if (value !== undefined) throw new InputError(file, `a ${format === "npy" ? ".npy" : "IDX"} file has no named columns (${name} '${value}'); give labels as a labels file`);
+    if (typeof value === "string") throw new InputError(file, `a ${format === "npy" ? ".npy" : "IDX"} file has no named columns (${name} '${value}'); give labels as a labels file`);
   }
   const { fd, npy, rows: fileRows, cols, dataOffset } = openMatrix(file, format);
   let next: Promise<FormatChunk> | null = null;

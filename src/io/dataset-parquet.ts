@@ -74,7 +74,7 @@ export async function* readParquetChunks(file: string, options: ReadChunksOption
         const others = passthrough.map((n) => [n, column(n)] as const);
         chunks.clear();
         for (let i = 0; i < rowEnd - rowStart; i++) {
-          if (labels !== null) builder.label(labels[i], label!);
+          if (labels !== null) builder.label(labels[i]);
           for (const [n, values] of others) builder.passthrough(n, values[i]);
           pushVector(builder, vectors[i], embeddings);
           if (builder.chunkReady) yield take();
@@ -103,10 +103,10 @@ export function pushVector(builder: DatasetBuilder, v: unknown, column: string):
   else throw new InputError(builder.file, v === null || v === undefined ? "missing vector (null)" : `expected a list of numbers, got ${String(v)}`, builder.rows + 1, column);
 }
 
-/** The labels column: the user's (it must exist); else a conventional name unless there is a labels file; else none. */
+/** The labels column: the user's (it must exist); else a conventional name unless labels are off (null) or in a labels file; else none. */
 export function pickLabels(file: string, names: readonly string[], options: ReadDatasetOptions): string | null {
-  if (options.labelsColumn !== undefined) return names[requireColumn(file, names, options.labelsColumn)]!;
-  if (options.labelsFile === undefined) return names[findConventional(names, LABEL_NAMES)] ?? null;
+  if (typeof options.labelsColumn === "string") return names[requireColumn(file, names, options.labelsColumn)]!;
+  if (options.labelsColumn === undefined && options.labelsFile === undefined) return names[findConventional(names, LABEL_NAMES)] ?? null;
   return null;
 }
 

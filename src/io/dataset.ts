@@ -14,16 +14,22 @@ import { readCsvChunks } from "./dataset-csv.js";
 import { readJsonlChunks } from "./dataset-jsonl.js";
 import { readMatrixChunks } from "./dataset-matrix.js";
 import { readParquetChunks } from "./dataset-parquet.js";
-import { checkLabelCount, loadLabelsFile, readLabelsFile } from "./npy-labels.js";
+import { checkLabelCount, labelCount, loadLabelsFile, readLabelsFile } from "./npy-labels.js";
 
 export type DatasetFormat = "csv" | "tsv" | "jsonl" | "npy" | "idx" | "parquet";
+
+/**
+ * Ground-truth labels, one per row: all numbers (when every label is an integer) or all strings;
+ * null where a row's label is missing (an empty cell, NA, NaN, null …: see MISSING_LABELS).
+ */
+export type RowLabels = (number | string | null)[];
 
 export interface Dataset {
   file: string;
   format: DatasetFormat;
   X: Matrix;
-  /** One label per row: numbers when every label is an integer, else strings. */
-  labels: (number | string)[] | null;
+  /** One label per row (null: missing); null when the data has no labels. */
+  labels: RowLabels | null;
   labelsColumn: string | null;
   /** null for formats without named columns (NPY) and for wide CSV (one column per dimension). */
   embeddingsColumn: string | null;
@@ -34,9 +40,12 @@ export interface Dataset {
 export interface ReadDatasetOptions {
   /** The column (JSONL/Parquet: key) holding the vectors; default `embeddings`, else auto-detected. */
   embeddingsColumn?: string;
-  /** The labels column; default `labels` or `label` when present. */
-  labelsColumn?: string;
-  /** Labels in a separate file (one per row): a 1-D .npy of integers, IDX labels, or text with one label per line. */
+  /**
+   * The labels column; default `labels` or `label` when present. null: no labels (a column with
+   * one of those names is then an ordinary pass-through column).
+   */
+  labelsColumn?: string | null;
+  /** Labels in a separate file (one per row): a 1-D .npy of integers (or floats, NaN: missing), IDX labels, or text with one label per line. */
   labelsFile?: string;
   /** Keep only the first `limit` rows (the rest of the file is not read). */
   limit?: number;
@@ -70,7 +79,10 @@ export interface DatasetChunk {
   /** The chunk's first row in the file, counted from 0: its row i is row firstRow + i + 1 in messages. */
   firstRow: number;
   X: Matrix;
-  /** The chunk's labels as written in the file (readDataset makes all-integer labels numbers); null without labels. */
+  /**
+   * The chunk's labels as written in the file ("" for a null; finalizeLabels turns them into
+   * RowLabels, as readDataset does); null without labels.
+   */
   labels: string[] | null;
   labelsColumn: string | null;
   embeddingsColumn: string | null;
@@ -109,7 +121,8 @@ export async function* readDatasetChunks(file: string, options: ReadChunksOption
   const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
   if (!(Number.isInteger(chunkRows) && chunkRows >= 1)) throw new RangeError(`chunkRows must be an integer ≥ 1, got ${chunkRows}`);
   const { format, chunks } = openChunks(file, { ...options, chunkRows });
-  const labels = options.labelsFile !== undefined ? loadLabelsFile(options.labelsFile).map(String) : null;
+  const fileLabels = options.labelsFile !== undefined ? loadLabelsFile(options.labelsFile) : null;
+  const labels = fileLabels && fileLabels.map((l) => (l === null ? "" : String(l)));
   let rows = 0;
   for await (const c of chunks) {
     rows = c.firstRow + c.X.rows;
@@ -117,7 +130,7 @@ export async function* readDatasetChunks(file: string, options: ReadChunksOption
       if (labels.length < rows) {
         // Count the rows, for the message readDataset gives.
         for await (const rest of chunks) rows = rest.firstRow + rest.X.rows;
-        checkLabelCount(options.labelsFile!, labels.length, rows, file, options.limit !== undefined);
+        checkLabelCount(options.labelsFile!, labelCount(fileLabels!, rows), rows, file, options.limit !== undefined);
       }
       c.labels = labels.slice(c.firstRow, rows);
       c.labelsColumn = null;
@@ -125,7 +138,7 @@ export async function* readDatasetChunks(file: string, options: ReadChunksOption
     yield { file, format, ...c };
   }
   if (rows === 0) throw new InputError(file, "no data rows");
-  if (labels !== null) checkLabelCount(options.labelsFile!, labels.length, rows, file, options.limit !== undefined);
+  if (labels !== null) checkLabelCount(options.labelsFile!, labelCount(fileLabels!, rows), rows, file, options.limit !== undefined);
 }
 
 /** Reads a whole dataset file into one matrix (the rows of readDatasetChunks, as one chunk). */

@@ -3,8 +3,9 @@ export { readNpy, writeNpy, npyHeader, readNpyHeader, type NpyHeader } from "./n
 export { readIdxImages, readIdxLabels, IdxError } from "./idx.js";
 export { readSafetensors, writeSafetensors, encodeSafetensors, type NamedTensor } from "./safetensors.js";
 export { readMatrix, validateFinite, nonFiniteInputError, type ReadMatrixOptions } from "./matrix-file.js";
-export { readDataset, readDatasetChunks, DEFAULT_CHUNK_ROWS, type Dataset, type DatasetChunk, type DatasetFormat, type ReadDatasetOptions, type ReadChunksOptions } from "./dataset.js";
+export { readDataset, readDatasetChunks, DEFAULT_CHUNK_ROWS, type Dataset, type DatasetChunk, type RowLabels, type DatasetFormat, type ReadDatasetOptions, type ReadChunksOptions } from "./dataset.js";
 export { readLabelsFile, loadLabelsFile } from "./npy-labels.js";
+export { MISSING_LABELS, isMissingLabel, finalizeLabels } from "./dataset-builder.js";
 export { writePredictions, createPredictionWriter, formatFloat32, type Predictions, type PredictionHeader, type PredictionWriter } from "./predictions.js";
 export { writeDirAtomically } from "./atomic-dir.js";
 export { assertNotAnInput, assertReplaceable, assertSeparateOutputs, samePath, checkOutputDir, checkOutputFile, holdsOnly, readJsonObject, type OutputCheckOptions, type OutputTarget, type OwnedDirKind } from "./output-paths.js";

@@ -1,16 +1,19 @@
 // Labels kept apart from the vectors (the .npy workflow: X.npy + y.npy): a 1-D NumPy array of
-// integers or strings, IDX labels (MNIST), or a text file with one label per line. Separate from
-// npy.ts, whose reader is for 2-D float matrices only.
+// integers or strings (or of floats, NaN for a missing label, as pandas leaves an integer column
+// with gaps), IDX labels (MNIST), or a text file with one label per line (an empty line, NA, NaN …
+// is a missing label, as in a labels column). Separate from npy.ts, whose reader is for 2-D float
+// matrices only.
 
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { InputError } from "./errors.js";
+import type { RowLabels } from "./dataset.js";
 import { finalizeLabels } from "./dataset-builder.js";
 import { IdxError, readIdxLabels } from "./idx.js";
 import { readNpyHeaderText } from "./npy.js";
 
-type IntArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+type LabelArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
 
-const INT_DTYPES: Record<string, { bytes: number; view: (b: ArrayBuffer) => IntArray }> = {
+const DTYPES: Record<string, { bytes: number; view: (b: ArrayBuffer) => LabelArray }> = {
   i1: { bytes: 1, view: (b) => new Int8Array(b) },
   u1: { bytes: 1, view: (b) => new Uint8Array(b) },
   i2: { bytes: 2, view: (b) => new Int16Array(b) },
@@ -19,20 +22,22 @@ const INT_DTYPES: Record<string, { bytes: number; view: (b: ArrayBuffer) => IntA
   u4: { bytes: 4, view: (b) => new Uint32Array(b) },
   i8: { bytes: 8, view: (b) => new BigInt64Array(b) },
   u8: { bytes: 8, view: (b) => new BigUint64Array(b) },
+  f4: { bytes: 4, view: (b) => new Float32Array(b) },
+  f8: { bytes: 8, view: (b) => new Float64Array(b) },
 };
 
 /**
  * One label per data row. `limited`: the data was cut to its first rows (a `limit`), so extra
  * labels are dropped instead of rejected.
  */
-export function readLabelsFile(file: string, rows: number, dataFile: string, limited: boolean): (number | string)[] {
+export function readLabelsFile(file: string, rows: number, dataFile: string, limited: boolean): RowLabels {
   const labels = loadLabelsFile(file);
-  checkLabelCount(file, labels.length, rows, dataFile, limited);
+  checkLabelCount(file, labelCount(labels, rows), rows, dataFile, limited);
   return labels.length > rows ? labels.slice(0, rows) : labels;
 }
 
 /** Every label of a labels file, however many rows the data has (readLabelsFile checks the count). */
-export function loadLabelsFile(file: string): (number | string)[] {
+export function loadLabelsFile(file: string): RowLabels {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
@@ -43,7 +48,17 @@ export function loadLabelsFile(file: string): (number | string)[] {
   if (buf.length === 0) throw new InputError(file, "the file is empty");
   if (buf.toString("latin1", 0, 6) === "\x93NUMPY") return readNpyLabels(file);
   if (buf[0] === 0 && buf[1] === 0 && buf[2] === 0x08 && buf[3] === 1) return readIdx(file);
-  return readTextLabels(file, buf.toString("utf8"));
+  return readTextLabels(buf.toString("utf8"));
+}
+
+/**
+ * The labels that count against `rows`: missing labels past the last row are not counted (a text
+ * file's blank lines at its end).
+ */
+export function labelCount(labels: RowLabels, rows: number): number {
+  let n = labels.length;
+  while (n > rows && labels[n - 1] === null) n--;
+  return n;
 }
 
 /** One label per row: fewer is an error, and more unless the data was cut short (`limited`). */
@@ -59,18 +74,17 @@ function readIdx(file: string): number[] {
   }
 }
 
-function readTextLabels(file: string, text: string): (number | string)[] {
+// One label per line; the line break after the last line ends it (it does not start an empty one).
+function readTextLabels(text: string): RowLabels {
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
-  while (lines.length > 0 && lines[lines.length - 1]!.trim() === "") lines.pop();
-  lines.forEach((line, i) => {
-    if (line.trim() === "") throw new InputError(file, "empty label", i + 1);
-  });
+  if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
   return finalizeLabels(lines.map((l) => l.trim()));
 }
 
-// A 1-D .npy of integers (either byte order), of unicode strings ('<U', UTF-32) or of byte strings
-// ('|S', read as UTF-8); strings that all are integers become numbers, as in a text file.
-function readNpyLabels(file: string): (number | string)[] {
+// A 1-D .npy of integers or floats (either byte order; a float must be whole, or NaN for a missing
+// label), of unicode strings ('<U', UTF-32) or of byte strings ('|S', read as UTF-8); strings that
+// all are integers become numbers, as in a text file, and missing spellings (NA, …) are missing.
+function readNpyLabels(file: string): RowLabels {
   const fd = openSync(file, "r");
   try {
     const { header, dataOffset: offset } = readNpyHeaderText(file, fd);
@@ -79,26 +93,29 @@ function readNpyLabels(file: string): (number | string)[] {
     if (!descr || shape === undefined) throw new InputError(file, `unreadable .npy header: ${header.trim()}`);
     const dims = shape.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
     if (!(dims.length === 1 || (dims.length === 2 && dims[1] === 1))) throw new InputError(file, `expected a 1-D array of labels, got shape (${dims.join(", ")})`);
-    const int = /^([<>|])([iu][1248])$/.exec(descr);
+    const num = /^([<>|])([iuf][1248])$/.exec(descr);
+    const dtype = num !== null ? DTYPES[num[2]!] : undefined;
     const text = /^([<>|])([US])(\d+)$/.exec(descr);
-    if (int === null && text === null) {
-      const why = /^[<>|]?O$/.test(descr) ? "an object array holds pickled Python objects, which are not read" : "labels must be integers or strings";
+    if (dtype === undefined && text === null) {
+      const why = /^[<>|]?O$/.test(descr) ? "an object array holds pickled Python objects, which are not read" : "labels must be integers, whole floats (NaN: missing) or strings";
       throw new InputError(file, `${why}; got dtype '${descr}': save them with y.astype(int) or y.astype(str)`);
     }
     const n = dims[0]!;
-    const bytes = int !== null ? INT_DTYPES[int[2]!]!.bytes : (text![2] === "U" ? 4 : 1) * Number(text![3]);
+    const bytes = dtype !== undefined ? dtype.bytes : (text![2] === "U" ? 4 : 1) * Number(text![3]);
     const size = fstatSync(fd).size;
     if (size < offset + n * bytes) throw new InputError(file, `truncated: header says ${n} labels, file has ${size - offset} bytes of data`);
     const raw = new ArrayBuffer(n * bytes);
     readSync(fd, new Uint8Array(raw), 0, raw.byteLength, offset);
-    if (text !== null) return finalizeLabels(decodeStrings(file, raw, n, bytes, text[2] === "U" ? (text[1] === ">" ? "utf-32be" : "utf-32le") : "utf-8"));
-    if (int![1] === ">") new Uint8Array(raw).set(byteSwapped(new Uint8Array(raw), bytes));
-    const values = INT_DTYPES[int![2]!]!.view(raw);
-    const out = new Array<number>(n);
+    if (dtype === undefined) return finalizeLabels(decodeStrings(file, raw, n, bytes, text![2] === "U" ? (text![1] === ">" ? "utf-32be" : "utf-32le") : "utf-8"));
+    if (num![1] === ">") new Uint8Array(raw).set(byteSwapped(new Uint8Array(raw), bytes));
+    const values = dtype.view(raw);
+    const out = new Array<number | null>(n);
     for (let i = 0; i < n; i++) {
       const v = Number(values[i]!);
-      if (!Number.isSafeInteger(v)) throw new InputError(file, `label ${values[i]} is beyond 2^53`, i + 1);
-      out[i] = v;
+      if (Number.isNaN(v)) out[i] = null; // floats only
+      else if (Number.isSafeInteger(v)) out[i] = v;
+      else if (Number.isInteger(v) || typeof values[i] === "bigint") throw new InputError(file, `label ${values[i]} is beyond 2^53`, i + 1);
+      else throw new InputError(file, `label ${values[i]} is not a whole number (float labels must be integers, or NaN for a missing label)`, i + 1);
     }
     return out;
   } finally {
@@ -124,8 +141,7 @@ function decodeStrings(file: string, raw: ArrayBuffer, n: number, bytes: number,
     while (end >= unit && item.subarray(end - unit, end).every((b) => b === 0)) end -= unit;
     const s = decodeText(item.subarray(0, end), encoding);
     if (s === null) throw new InputError(file, "not a valid UTF-32 string", i + 1);
-    if (s.trim() === "") throw new InputError(file, "empty label", i + 1);
-    out[i] = s;
+    out[i] = s.trim(); // "" and the missing spellings become missing in finalizeLabels
   }
   return out;
 }

@@ -27,7 +27,7 @@ import { decompressPage, readDataPage, readDataPageV2 } from "hyparquet/src/data
 import { getTreePath, isFlatColumn, isListLike } from "hyparquet/src/schema.js";
 import { compressors } from "hyparquet-compressors";
 import type { RowSource } from "../engine/index.js";
-import type { ReadDatasetOptions } from "./dataset.js";
+import type { ReadDatasetOptions, RowLabels } from "./dataset.js";
 import { DatasetBuilder, finalizeLabels } from "./dataset-builder.js";
 import { pickEmbeddings, pickLabels, pushVector } from "./dataset-parquet.js";
 import { InputError, openError } from "./errors.js";
@@ -189,11 +189,12 @@ export class ParquetSource implements RowSource {
   }
 
   /**
-   * The labels column's values, read a row group at a time with readDataset's checks (a missing or
-   * empty label names its row) and types (numbers when every label is an integer): the user's
-   * `labelsColumn`, else `labels`/`label` when present and no `labelsFile` is given. null: none.
+   * The labels column's values, read a row group at a time, as readDataset reads them (numbers when
+   * every label is an integer; null where one is missing: a Parquet null, NaN, "", NA …): the
+   * user's `labelsColumn`, else `labels`/`label` when present and neither `labelsColumn: null` nor
+   * a `labelsFile` is given. null: none.
    */
-  readLabels(options: Pick<ReadDatasetOptions, "labelsColumn" | "labelsFile"> = {}): { column: string; labels: (number | string)[] } | null {
+  readLabels(options: Pick<ReadDatasetOptions, "labelsColumn" | "labelsFile"> = {}): { column: string; labels: RowLabels } | null {
     const column = pickLabels(this.file, this.schema.children.map((c) => c.element.name), options);
     if (column === null) return null;
     const builder = new DatasetBuilder(this.file);
@@ -201,7 +202,7 @@ export class ParquetSource implements RowSource {
     for (let g = 0; g < this.groups.length; g++) {
       for (const values of this.columnPages(g, column)) {
         if (seen + values.length > this.starts[g + 1]!) this.rowCountMismatch(g, column);
-        for (let i = 0; i < values.length; i++) builder.label(values[i], column);
+        for (let i = 0; i < values.length; i++) builder.label(values[i]);
         seen += values.length;
       }
       if (seen !== this.starts[g + 1]) this.rowCountMismatch(g, column);

@@ -7,7 +7,7 @@
 
 import { basename, resolve } from "node:path";
 import { Rng, gatherRows, rowSlice, type Matrix } from "../engine/index.js";
-import { clusteringAccuracy, contingencyMatrix, evaluateClustering, type Labels } from "../cluster/metrics.js";
+import { clusteringAccuracy, contingencyMatrix, evaluateClustering, labelledSubset, type PartialLabels } from "../cluster/metrics.js";
 import type { DECModel } from "../dec/model-dir.js";
 import type { Dataset } from "../io/index.js";
 import { embed2d, type MapMethod } from "./embed2d.js";
@@ -72,6 +72,8 @@ export interface ContingencyData {
   mapping: MappingRow[];
   /** Matched rows / rows: the clustering accuracy. */
   accuracy: number;
+  /** Rows left out for want of a label (the table and the mapping count the labelled rows only). */
+  unlabelled: number;
 }
 
 export interface ReportData {
@@ -89,11 +91,14 @@ export interface ReportData {
     seed: number;
     trainingFile: string | null;
     trainingRows: number | null;
+    /** Training rows with a label (the training scores are over these), when recorded. */
+    trainingLabelled: number | null;
     iterations: number | null;
     converged: boolean | null;
     selectedIteration: number | null;
   };
-  data: { file: string; rows: number; labelsColumn: string | null; hasLabels: boolean } | null;
+  /** labelled: the rows with a label (scored; the rest are unlabelled), 0 without labels. */
+  data: { file: string; rows: number; labelsColumn: string | null; hasLabels: boolean; labelled: number } | null;
   pretrain: Array<{ epoch: number; stage: string; loss: number }>;
   updates: Array<{ iteration: number; kl: number | null; rec: number | null; deltaLabel: number | null; nonEmpty: number; acc: number | null; nmi: number | null; ari: number | null }>;
   scores: ScoreRow[];
@@ -126,9 +131,13 @@ export function subsampleIndices(n: number, max: number, seed: number): Uint32Ar
 
 /**
  * The contingency table of true classes × all k clusters (empty clusters included), with the
- * Hungarian mapping that clustering accuracy uses: the same mapping, so the same accuracy.
+ * Hungarian mapping that clustering accuracy uses: the same mapping, so the same accuracy. Rows
+ * without a label (null) are left out: every count, size and the accuracy are of labelled rows.
  */
-export function contingencyReport(truth: Labels, clusters: Int32Array, k: number): ContingencyData {
+export function contingencyReport(labels: PartialLabels, allClusters: Int32Array, k: number): ContingencyData {
+  const subset = labelledSubset(labels, allClusters);
+  const truth = subset.yTrue;
+  const clusters = subset.yPred as ArrayLike<number>;
   const { trueLabels, predLabels, counts } = contingencyMatrix(truth, clusters);
   const { accuracy, mapping } = clusteringAccuracy(truth, clusters);
   const kp = predLabels.length;
@@ -142,7 +151,7 @@ export function contingencyReport(truth: Labels, clusters: Int32Array, k: number
   const mapped = new Map<number, number>(); // cluster → class index
   for (const [c, l] of mapping) mapped.set(Number(c), classIndex.get(l)!);
   const sizes = new Array<number>(k).fill(0);
-  for (const c of clusters) sizes[c]!++;
+  for (let i = 0; i < clusters.length; i++) sizes[clusters[i]!]!++;
   const clustersInOrder = Array.from({ length: k }, (_, c) => c).sort((a, b) => (mapped.get(a) ?? Infinity) - (mapped.get(b) ?? Infinity) || a - b);
   const name = (c: number) => (mapped.has(c) ? `${c} → ${classes[mapped.get(c)!]}` : String(c));
   const cells: ContingencyCell[] = [];
@@ -153,7 +162,7 @@ export function contingencyReport(truth: Labels, clusters: Int32Array, k: number
     const i = mapped.get(c);
     return { cluster: c, size: sizes[c]!, label: i === undefined ? null : classes[i]!, matched: i === undefined ? 0 : count(i, c) };
   });
-  return { classes, columns: clustersInOrder.map(name), cells, mapping: mappingRows, accuracy };
+  return { classes, columns: clustersInOrder.map(name), cells, mapping: mappingRows, accuracy, unlabelled: allClusters.length - clusters.length };
 }
 
 /** A column of the data's pass-through columns by name, case-insensitively. */
@@ -232,8 +241,10 @@ export async function assembleReport(model: DECModel, metrics: Json | null, opti
   const ds = options.dataset ?? null;
   if (ds) {
     const X = ds.X;
-    const labels = ds.labels;
-    data = { file: resolve(ds.file), rows: X.rows, labelsColumn: ds.labelsColumn, hasLabels: labels !== null };
+    const labelled = ds.labels ? ds.labels.reduce((n: number, l) => n + (l === null ? 0 : 1), 0) : 0;
+    const labels = labelled > 0 ? ds.labels : null;
+    if (ds.labels && !labels) notes.push(`Every label${ds.labelsColumn ? ` in column '${ds.labelsColumn}'` : ""} is missing (empty, NA, NaN, null …): the data counts as unlabelled.`);
+    data = { file: resolve(ds.file), rows: X.rows, labelsColumn: labels ? ds.labelsColumn : null, hasLabels: labels !== null, labelled };
     const clusters = new Int32Array(X.rows);
     for (let from = 0; from < X.rows; from += PREDICT_CHUNK_ROWS) {
       const to = Math.min(X.rows, from + PREDICT_CHUNK_ROWS);
@@ -244,8 +255,8 @@ export async function assembleReport(model: DECModel, metrics: Json | null, opti
     sizes = { source: "data", counts };
 
     if (labels) {
-      contingency = contingencyReport(labels as Labels, clusters, model.k);
-      if (trainingFile === null || resolve(trainingFile) !== data.file) scoreRows.push({ name: `${name} on ${basename(ds.file)}`, ...evaluateClustering(labels as Labels, clusters) });
+      contingency = contingencyReport(labels, clusters, model.k);
+      if (trainingFile === null || resolve(trainingFile) !== data.file) scoreRows.push({ name: `${name} on ${basename(ds.file)}`, ...evaluateClustering(labels, clusters) });
     }
 
     const maxPoints = Math.max(1, options.maxPoints ?? REPORT_DEFAULTS.maxPoints);
@@ -262,7 +273,7 @@ export async function assembleReport(model: DECModel, metrics: Json | null, opti
       x: round(xy[2 * i]!),
       y: round(xy[2 * i + 1]!),
       cluster: clusters[row]!,
-      ...(labels ? { label: String(labels[row]) } : {}),
+      ...(labels && labels[row] !== null ? { label: String(labels[row]) } : {}),
       ...(ids ? { id: ids[row]! } : {}),
       ...(texts ? { text: truncate(texts[row]!, TOOLTIP_TEXT_CHARS) } : {}),
     }));
@@ -288,6 +299,7 @@ export async function assembleReport(model: DECModel, metrics: Json | null, opti
       seed: num(training.seed) ?? 0,
       trainingFile,
       trainingRows: num(trainingData?.rows) ?? num(m.rows),
+      trainingLabelled: num(trainingData?.labelled),
       iterations: num(m.iterations),
       converged: typeof m.converged === "boolean" ? m.converged : null,
       selectedIteration,

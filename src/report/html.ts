@@ -103,7 +103,11 @@ export function renderReportHtml(d: ReportData, charts: Chart[]): string {
   parts.push(`<h1>${escapeHtml(d.title)}</h1>`);
   parts.push(`<p class="meta">${meta.map(escapeHtml).join(" · ")}</p>`);
   if (m.dir) parts.push(`<p class="meta">model directory <code>${escapeHtml(m.dir)}</code></p>`);
-  if (d.data) parts.push(`<p class="meta">data <code>${escapeHtml(d.data.file)}</code>: ${d.data.rows} rows${d.data.labelsColumn ? `, labels from column '${escapeHtml(d.data.labelsColumn)}'` : d.data.hasLabels ? ", labels from a labels file" : ", no labels"}</p>`);
+  if (d.data) {
+    const dd = d.data;
+    const labelled = dd.hasLabels && dd.labelled < dd.rows ? ` (${dd.labelled} labelled of ${dd.rows} rows, ${dd.rows - dd.labelled} unlabelled)` : "";
+    parts.push(`<p class="meta">data <code>${escapeHtml(dd.file)}</code>: ${dd.rows} rows${dd.labelsColumn ? `, labels from column '${escapeHtml(dd.labelsColumn)}'` : dd.hasLabels ? ", labels from a labels file" : ", no labels"}${labelled}</p>`);
+  }
   for (const n of d.notes) parts.push(`<p class="note">${escapeHtml(n)}</p>`);
   parts.push(`<p id="render-error" hidden></p>`);
 
@@ -111,7 +115,9 @@ export function renderReportHtml(d: ReportData, charts: Chart[]): string {
   if (d.scores.length) tables.push(table(["", "ACC", "NMI", "ARI"], d.scores.map((s) => [s.name, fmt(s.acc), fmt(s.nmi), fmt(s.ari)])));
   if (d.timings.length) tables.push(table(["stage", "time"], d.timings.map((t) => [t.stage, seconds(t.seconds)])));
   if (tables.length) parts.push(`<h2>Summary</h2>\n<div class="tables">${tables.join("\n")}</div>`);
-  if (d.scores.length) parts.push(`<p class="meta">Scores against the labels (evaluation only): ACC with the Hungarian cluster → class mapping, NMI, ARI.</p>`);
+  const partly = m.trainingLabelled !== null && m.trainingRows !== null && m.trainingLabelled < m.trainingRows;
+  const over = partly ? ` Training scores are over the ${m.trainingLabelled} labelled of ${m.trainingRows} training rows (${m.trainingRows! - m.trainingLabelled!} unlabelled).` : "";
+  if (d.scores.length) parts.push(`<p class="meta">Scores against the labels (evaluation only): ACC with the Hungarian cluster → class mapping, NMI, ARI, over the labelled rows.${over}</p>`);
 
   parts.push(`<h2>Clusters</h2>`);
   parts.push(chartDivs(charts, "clusters") || `<p class="note">No cluster sizes: give --data.</p>`);
@@ -121,7 +127,8 @@ export function renderReportHtml(d: ReportData, charts: Chart[]): string {
     parts.push(`<h2>Clusters vs labels</h2>`);
     parts.push(chartDivs(charts, "labels"));
     const rows = c.mapping.map((r) => [String(r.cluster), String(r.size), r.label ?? "— (unmatched)", String(r.matched), r.size ? `${((100 * r.matched) / r.size).toFixed(1)} %` : "–"]);
-    parts.push(`<p class="meta">Hungarian mapping (the one-to-one cluster → class assignment that maximises matched rows; ACC = ${fmt(c.accuracy)}):</p>`);
+    const left = c.unlabelled > 0 ? `; the ${c.unlabelled} unlabelled rows are left out` : "";
+    parts.push(`<p class="meta">Hungarian mapping (the one-to-one cluster → class assignment that maximises matched rows; ACC = ${fmt(c.accuracy)}${left}):</p>`);
     parts.push(table(["cluster", "rows", "mapped class", "rows of that class", "purity"], rows, "mapping"));
   }
 
