@@ -6,6 +6,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs"
 import { InputError } from "./errors.js";
 import { finalizeLabels } from "./dataset-builder.js";
 import { IdxError, readIdxLabels } from "./idx.js";
+import { readNpyPreamble } from "./npy.js";
 
 type IntArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
@@ -70,24 +71,12 @@ function readTextLabels(file: string, text: string): (number | string)[] {
 function readNpyLabels(file: string): number[] {
   const fd = openSync(file, "r");
   try {
-    const pre = Buffer.alloc(12);
-    readSync(fd, pre, 0, 12, 0);
-    const major = pre[6]!;
-    const headerLen = major === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
-    const start = major === 1 ? 10 : 12;
-    const hb = Buffer.alloc(headerLen);
-    readSync(fd, hb, 0, headerLen, start);
-    const header = hb.toString("latin1");
-    const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-    const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-    if (!descr || shape === undefined) throw new InputError(file, `unreadable .npy header: ${header.trim()}`);
-    const dims = shape.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+    const { descr, shape: dims, dataOffset: offset } = readNpyPreamble(file, fd);
     if (!(dims.length === 1 || (dims.length === 2 && dims[1] === 1))) throw new InputError(file, `expected a 1-D array of labels, got shape (${dims.join(", ")})`);
     const kind = /^[<|]([iu][1248])$/.exec(descr)?.[1];
     const dtype = kind !== undefined ? INT_DTYPES[kind] : undefined;
     if (dtype === undefined) throw new InputError(file, `labels must be little-endian integers (e.g. '<i8'), got dtype '${descr}'; save them with y.astype(int)`);
     const n = dims[0]!;
-    const offset = start + headerLen;
     const size = fstatSync(fd).size;
     if (size < offset + n * dtype.bytes) throw new InputError(file, `truncated: header says ${n} labels, file has ${size - offset} bytes of data`);
     const raw = new ArrayBuffer(n * dtype.bytes);
