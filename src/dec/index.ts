@@ -18,5 +18,5 @@ export {
 } from "./dec-training.js";
 export { saveCheckpoint, loadCheckpoint } from "./checkpoint.js";
 export { DEC, type DECConfig, type FitOptions, type Timings } from "./dec-model.js";
-export { saveModel, loadModel, writeModelDir, modelConfig, DECModel, MODEL_FILES, MODEL_FORMAT, type ModelConfig, type SaveModelOptions, type LoadModelOptions } from "./model-dir.js";
+export { saveModel, loadModel, writeModelDir, replaceModelOnnx, modelConfig, DECModel, MODEL_FILES, MODEL_FORMAT, type ModelConfig, type SaveModelOptions, type LoadModelOptions } from "./model-dir.js";
 export { exportOnnx, inferenceGraph, ONNX_INPUT, ONNX_OUTPUTS, PRECISIONS, type Precision, type InferenceGraphOptions } from "./model-onnx.js";
