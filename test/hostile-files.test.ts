@@ -11,15 +11,17 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { loadModel } from "../src/dec/index.js";
+import { loadAutoencoder, loadCheckpoint, loadModel } from "../src/dec/index.js";
+import { Rng } from "../src/engine/index.js";
 import { DatasetBuilder } from "../src/io/dataset-builder.js";
 import { InputError, readDataset, writeNpy } from "../src/io/index.js";
-import { HUGE_ROW_DIMS, VALID, writeHostileData, writeHostileModels, writeValidModel } from "./fixtures/gen-hostile-files.js";
+import { HUGE_ROW_DIMS, VALID, writeHostileCheckpoints, writeHostileData, writeHostileModels, writeValidModel } from "./fixtures/gen-hostile-files.js";
 
 const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), "deepclust-hostile-"));
 const models = writeHostileModels(join(root, "models"));
 const data = writeHostileData(join(root, "data"));
+const checkpoints = writeHostileCheckpoints(join(root, "checkpoints"));
 const valid = join(root, "models", "valid");
 const other = join(root, "models", "other");
 
@@ -217,6 +219,21 @@ test("a version 1 model directory (no hashes) still loads, and export upgrades i
   assert.equal(upgraded.onnx.sha256, sha256(join(valid, "model.onnx")));
   assert.equal(upgraded.createdAt, c.createdAt, "the rest of config.json is kept");
   assert.deepEqual(readFileSync(join(dir, "model.onnx")), readFileSync(join(valid, "model.onnx")));
+});
+
+test("checkpoints and pretrained autoencoders: NaN, truncation and null fields are named too", () => {
+  assert.equal(loadCheckpoint(checkpoints["checkpoint-valid"]!).iteration, 10);
+  const refused = (load: () => unknown, message: RegExp) =>
+    assert.throws(load, (e: unknown) => {
+      assert.ok(e instanceof InputError, String(e));
+      assert.match(e.message, message);
+      return true;
+    });
+  const st = (name: string) => esc(join(checkpoints[name]!, "state.safetensors"));
+  refused(() => loadCheckpoint(checkpoints["checkpoint-nan-slot"]!), new RegExp(`${st("checkpoint-nan-slot")}: tensor 'slot/encoder\\.0\\.weight' holds NaN at index \\[17\\]`));
+  refused(() => loadCheckpoint(checkpoints["checkpoint-truncated"]!), new RegExp(`${st("checkpoint-truncated")}: truncated: the header says (\\d+) bytes of tensor data, the file has \\d+`));
+  refused(() => loadCheckpoint(checkpoints["checkpoint-null-state"]!), /state\.json: not a deepclust clustering checkpoint \(expected a JSON object, got null\)/);
+  refused(() => loadAutoencoder(checkpoints["autoencoder-null-dims"]!, new Rng(0)), /autoencoder-null-dims\.safetensors: metadata field 'dims' must be a list of at least 2 positive integers, got \[8, null, 3\]/);
 });
 
 test("a .npy header with a negative, fractional or huge shape names the file and the field", () => {

@@ -34,7 +34,8 @@ export function loadCheckpoint(dir: string): TrainingState {
   } catch (e) {
     throw new InputError(file, `cannot read a checkpoint (${(e as Error).message})`);
   }
-  if (typeof meta !== "object" || meta === null || meta.format !== FORMAT) throw new InputError(file, `not a deepclust clustering checkpoint (format ${String(meta?.format)})`);
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw new InputError(file, `not a deepclust clustering checkpoint (expected a JSON object, got ${JSON.stringify(meta)})`);
+  if (meta.format !== FORMAT) throw new InputError(file, `not a deepclust clustering checkpoint (format ${String(meta.format)})`);
   const { tensors } = readSafetensors(join(dir, "state.safetensors"));
   const pick = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), t.data]));
   const { format: _f, best, ...rest } = meta;
