@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
 import { DEC } from "../src/dec/index.js";
@@ -75,7 +76,9 @@ test("config.json and metrics.json describe the model and its training", () => {
   assert.equal(c.training.maxIter, 60);
   assert.equal(c.training.updateInterval, 10, "the default is resolved");
   assert.equal(Object.keys(c.labelMapping).length, 10);
-  assert.deepEqual(c.onnx, { file: "model.onnx", input: "embeddings", outputs: ["probabilities", "labels"], opset: 18 });
+  const sha256 = (file: string) => createHash("sha256").update(readFileSync(join(modelDir, file))).digest("hex");
+  assert.deepEqual(c.onnx, { file: "model.onnx", input: "embeddings", outputs: ["probabilities", "labels"], opset: 18, sha256: sha256(MODEL_FILES.onnx), weightsSha256: sha256(MODEL_FILES.weights) });
+  assert.equal(c.formatVersion, 2);
   const m = JSON.parse(readFileSync(join(modelDir, MODEL_FILES.metrics), "utf8"));
   assert.equal(m.pretrainHistory.length, 5);
   assert.equal(m.history.length, dec.history.length);

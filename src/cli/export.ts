@@ -5,10 +5,11 @@ import { Command } from "commander";
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { CompiledGraph } from "../engine/index.js";
-import { isModelFile, loadModel, MODEL_FILES, modelInputFiles } from "../dec/model-dir.js";
+import { loadModel, MODEL_FILES, modelInputFiles, replaceModelOnnx } from "../dec/model-dir.js";
 import { checkOutputFile, InputError } from "../io/index.js";
 import { createProgress } from "./progress.js";
 import { printJson } from "./common.js";
+import { UsageError } from "./errors.js";
 import { choice } from "./options.js";
 import { PRECISIONS, type Precision } from "./precision.js";
 
@@ -38,23 +39,19 @@ Student-t soft assignment q) and 'labels' int64 [N] (argmax q). In Python:
     .action(async (modelDir: string, o: ExportCliOptions) => {
       const progress = createProgress({ json: o.json });
       const file = o.onnx ?? join(modelDir, MODEL_FILES.onnx);
-      // The model's own model.onnx is what export rewrites; its other files are inputs.
-      const owned = (f: string) => isModelFile(f, MODEL_FILES.onnx);
+      // The model's own model.onnx: float32 (standard ONNX), its hashes recorded in config.json; the
+      // model's other files are inputs, and any other existing file needs --force.
+      const own = resolve(file) === resolve(modelDir, MODEL_FILES.onnx);
+      if (own && o.precision !== "fp32") throw new UsageError(`${MODEL_FILES.onnx} of a model directory stays float32 and standard ONNX; write the ${o.precision} graph to another file, e.g. --onnx ${join(modelDir, `model.${o.precision}.onnx`)}`);
       const inputs = modelInputFiles(modelDir).filter((f) => basename(f) !== MODEL_FILES.onnx);
-      checkOutputFile({ path: file, flag: "--onnx" }, { inputs, force: o.force, owned });
-      const model = loadModel(modelDir, { threads: 1 });
+      checkOutputFile({ path: file, flag: "--onnx" }, { inputs, force: o.force, owned: () => own });
+      // Replacing model.onnx is how a stale one is repaired, so it is not checked.
+      const model = loadModel(modelDir, { threads: 1, checkOnnx: !own });
       const bytes = model.toOnnx(o.precision);
       // Proof that it loads before it replaces anything.
       await (await CompiledGraph.create(bytes, { threads: 1 })).release();
-      const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
-      try {
-        writeFileSync(tmp, bytes);
-        renameSync(tmp, file);
-      } catch (e) {
-        rmSync(tmp, { force: true });
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new InputError(file, code === "ENOENT" ? "cannot write: the directory does not exist" : `cannot write (${code ?? String(e)})`);
-      }
+      if (own) replaceModelOnnx(model, bytes);
+      else writeOnnx(file, bytes);
       const summary = {
         model: resolve(modelDir),
         onnx: resolve(file),
@@ -69,4 +66,16 @@ Student-t soft assignment q) and 'labels' int64 [N] (argmax q). In Python:
       if (o.json) return printJson(summary);
       progress.log(`wrote ${file} (${(bytes.length / 1024).toFixed(1)} KiB, ${o.precision}): embeddings [N, ${model.inputDim}] float32 → probabilities [N, ${model.k}], labels [N] int64`);
     });
+}
+
+function writeOnnx(file: string, bytes: Uint8Array): void {
+  const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(file, code === "ENOENT" ? "cannot write: the directory does not exist" : `cannot write (${code ?? String(e)})`);
+  }
 }

@@ -40,12 +40,19 @@ export function saveAutoencoder(ae: Autoencoder, file: string): void {
 
 export function loadAutoencoder(file: string, rng: Rng, session: SessionOptions = {}): Autoencoder {
   const { tensors, metadata } = readSafetensors(file);
-  let dims: number[];
+  let dims: unknown;
   try {
     dims = JSON.parse(metadata.dims ?? "");
   } catch {
     throw new InputError(file, "no architecture in the metadata (was it written by deepclust?)");
   }
+  if (!Array.isArray(dims) || dims.length < 2 || !dims.every((d) => Number.isSafeInteger(d) && d > 0)) {
+    throw new InputError(file, `metadata field 'dims' must be a list of at least 2 positive integers, got ${metadata.dims}`);
+  }
+  // The sizes must fit in the file before they size any allocation.
+  const held = Object.values(tensors).reduce((n, t) => n + t.data.length, 0);
+  const needed = dims.slice(1).reduce((n: number, d: number, i) => n + 2 * d * dims[i] + d + dims[i], 0); // encoder and decoder
+  if (needed > held) throw new InputError(file, `metadata dims [${dims.join(", ")}] need ${needed} weights, the file holds ${held}`);
   const ae = new Autoencoder({ dims, normalizeCode: metadata.normalize_code === "true" }, rng, session);
   for (const p of ae.allParams) {
     const t = tensors[p.name];

@@ -73,6 +73,7 @@ export function loadCheckpoint(dir: string): Checkpoint {
   } catch (e) {
     throw new InputError(file, `cannot read a checkpoint (${(e as Error).message})`);
   }
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw new InputError(file, `not a deepclust clustering checkpoint (expected a JSON object, got ${JSON.stringify(meta)})`);
   if (OLDER_FORMATS.includes(meta.format)) {
     const why = "without a record of its training data and options, so it cannot be checked against this run; train again";
     throw new InputError(file, `this checkpoint was written by an older deepclust (format ${meta.format}) ${why} (new checkpoints resume)`);

@@ -2,7 +2,8 @@
 // `evaluate` and `export` read:
 //
 //   config.json        architecture (input dim, encoder dims, k, alpha, normalizeCode, method),
-//                      training hyperparameters, deepclust version, cluster → label mapping
+//                      training hyperparameters, deepclust version, cluster → label mapping, the
+//                      SHA-256 of model.onnx and of the weights it was exported from (checked at load)
 //   model.safetensors  encoder.*, decoder.*, assignment.cluster_centers with the reference's
 //                      PyTorch names and layouts (Linear weights [out, in]): load_state_dict-able
 //   model.onnx         the inference graph with the weights baked in (see model-onnx.ts)
@@ -13,20 +14,21 @@
 // interrupted save never leaves a half-written model. A loaded model (DECModel) predicts exactly
 // as the DEC estimator it was saved from: the same weights through the same inference graph.
 
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { CompiledGraph, Rng, type Matrix, type SessionOptions } from "../engine/index.js";
 import { CENTERS } from "../nn/index.js";
 import { clusteringAccuracy, labelledSubset, type PartialLabels } from "../cluster/metrics.js";
-import { holdsOnly, readJsonObject, readSafetensors, writeDirAtomically, writeSafetensors, type NamedTensor, type OwnedDirKind } from "../io/index.js";
+import { decodeSafetensors, encodeSafetensors, holdsOnly, readJsonObject, writeDirAtomically, type NamedTensor, type OwnedDirKind } from "../io/index.js";
 import { InputError } from "../io/errors.js";
 import { Autoencoder } from "./autoencoder.js";
 import { hardLabels, type ClusteringMethod } from "./dec-training.js";
 import { trainingConfig, type DEC } from "./dec-model.js";
+import { DEEPCLUST_VERSION, MODEL_FORMAT, MODEL_FORMAT_VERSION, readModelConfig, type ModelConfig } from "./model-config.js";
 import { exportOnnx, inferenceGraph, INPUT_SUM, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUTS, PRECISIONS, type Precision } from "./model-onnx.js";
 
-export const MODEL_FORMAT = "deepclust-model";
-export const MODEL_FORMAT_VERSION = 1;
+export { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelConfig } from "./model-config.js";
 export const MODEL_FILES = { config: "config.json", weights: "model.safetensors", onnx: "model.onnx", metrics: "metrics.json" } as const;
 /** The HTML report `deepclust train` and `deepclust report` write into a model directory. */
 export const MODEL_REPORT_FILE = "report.html";
@@ -52,37 +54,6 @@ export function isModelFile(file: string, name: string): boolean {
 /** The files of a model directory that a command reading the model takes as inputs (never to be overwritten by its output). */
 export function modelInputFiles(dir: string): string[] {
   return [dir, ...Object.values(MODEL_FILES).map((f) => join(dir, f))];
-}
-
-const { version: DEEPCLUST_VERSION } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-
-export interface ModelConfig {
-  format: typeof MODEL_FORMAT;
-  formatVersion: number;
-  deepclustVersion: string;
-  inputDim: number;
-  /** Encoder layer sizes, input first, e.g. [768, 256, 32]; the decoder mirrors them. */
-  dims: number[];
-  k: number;
-  /** Student-t degrees of freedom of the soft assignment. */
-  alpha: number;
-  /** Whether the code was L2-normalised before the decoder during pretraining (never at inference). */
-  normalizeCode: boolean;
-  method: ClusteringMethod;
-  /**
-   * Whether model.safetensors holds the decoder.* weights (absent: true). False for a model imported
-   * from an encoder-only PyTorch state_dict: it predicts, transforms and exports like any other,
-   * but has no decoder; a loaded one's decoder parameters are NaN, so any use of them shows.
-   */
-  decoder?: boolean;
-  /** Every hyperparameter the model was fitted with, defaults resolved. */
-  training: Record<string, unknown>;
-  /** Where the training data came from (free-form: file, rows, columns), when known. */
-  data: Record<string, unknown> | null;
-  /** Cluster id → the training label it matches best (Hungarian mapping), when labels were given. */
-  labelMapping: Record<string, string | number> | null;
-  onnx: { file: string; input: string; outputs: readonly string[]; opset: number };
-  createdAt: string;
 }
 
 export interface SaveModelOptions {
@@ -133,8 +104,7 @@ export function saveModel(dir: string, dec: DEC, options: SaveModelOptions = {})
     history: dec.history,
     ...options.metrics,
   };
-  writeModelDir(dir, ae, config, metrics, options.overwrite ?? false);
-  return config;
+  return writeModelDir(dir, ae, config, metrics, options.overwrite ?? false);
 }
 
 /** The config.json of a model whose weights (and centres, under CENTERS) are in `ae`. */
@@ -163,26 +133,76 @@ export function modelConfig(
 
 /**
  * Writes the four files of a model directory from an autoencoder holding the weights and the
- * centres (e.g. a fitted DEC's, or one built from imported PyTorch weights).
+ * centres (e.g. a fitted DEC's, or one built from imported PyTorch weights). Returns config.json
+ * as written: `config` with the SHA-256 of model.onnx and of model.safetensors added.
  */
-export function writeModelDir(dir: string, ae: Autoencoder, config: ModelConfig, metrics: Record<string, unknown> | null, overwrite = false): void {
+export function writeModelDir(dir: string, ae: Autoencoder, config: ModelConfig, metrics: Record<string, unknown> | null, overwrite = false): ModelConfig {
   if (!ae.params.has(CENTERS)) throw new Error(`the autoencoder holds no cluster centres ('${CENTERS}')`);
   if (ae.params.dims(CENTERS)[0] !== config.k) throw new Error(`config says k = ${config.k}, the centres are ${ae.params.dims(CENTERS).join(" × ")}`);
+  const tensors: Record<string, NamedTensor> = {};
+  for (const p of savedParams(ae, config)) tensors[p.name] = { shape: p.shape, data: ae.params.value(p.name) };
+  tensors[CENTERS] = { shape: ae.params.dims(CENTERS), data: ae.params.value(CENTERS) };
+  // Never write what loadModel would refuse to read back.
+  for (const [name, t] of Object.entries(tensors)) if (!t.data.every(Number.isFinite)) throw new Error(`tensor '${name}' holds NaN or infinite values: not saving the model`);
+  const weights = encodeSafetensors(tensors, { format: MODEL_FORMAT, dims: JSON.stringify(ae.dims), k: String(config.k), alpha: String(config.alpha) });
+  const onnx = exportOnnx(ae, config.alpha);
+  const written = withOnnxHashes(config, onnx, sha256(weights));
   writeDirAtomically(dir, overwrite ? MODEL_DIR : null, (tmp) => {
-    writeFileSync(join(tmp, MODEL_FILES.config), JSON.stringify(config, null, 2) + "\n");
-    const tensors: Record<string, NamedTensor> = {};
-    for (const p of savedParams(ae, config)) tensors[p.name] = { shape: p.shape, data: ae.params.value(p.name) };
-    tensors[CENTERS] = { shape: ae.params.dims(CENTERS), data: ae.params.value(CENTERS) };
-    writeSafetensors(join(tmp, MODEL_FILES.weights), tensors, { format: MODEL_FORMAT, dims: JSON.stringify(ae.dims), k: String(config.k), alpha: String(config.alpha) });
-    writeFileSync(join(tmp, MODEL_FILES.onnx), exportOnnx(ae, config.alpha));
+    writeFileSync(join(tmp, MODEL_FILES.config), configText(written));
+    writeFileSync(join(tmp, MODEL_FILES.weights), weights);
+    writeFileSync(join(tmp, MODEL_FILES.onnx), onnx);
     writeFileSync(join(tmp, MODEL_FILES.metrics), JSON.stringify(metrics ?? {}, null, 2) + "\n");
   });
+  return written;
+}
+
+/**
+ * Rewrites <dir>/model.onnx with `onnx` (the float32 graph exported from `model`'s weights) and
+ * records its hashes in config.json (a version 1 directory becomes version 2). Each file goes
+ * through a temporary file and a rename, model.onnx first: an interruption between the two
+ * renames leaves hashes that do not match, which loadModel reports, never a silent mismatch.
+ */
+export function replaceModelOnnx(model: DECModel, onnx: Uint8Array): ModelConfig {
+  const dir = model.dir;
+  if (dir === null || model.weightsSha256 === null) throw new Error("replaceModelOnnx: the model was not loaded from a model directory");
+  const config = withOnnxHashes(model.config, onnx, model.weightsSha256);
+  const files = [
+    [join(dir, MODEL_FILES.onnx), onnx],
+    [join(dir, MODEL_FILES.config), configText(config)],
+  ] as const;
+  const tmp = (file: string) => `${file}.tmp-${process.pid}`;
+  try {
+    for (const [file, bytes] of files) writeFileSync(tmp(file), bytes);
+    for (const [file] of files) renameSync(tmp(file), file);
+  } catch (e) {
+    for (const [file] of files) rmSync(tmp(file), { force: true });
+    throw e;
+  }
+  return config;
+}
+
+function withOnnxHashes(config: ModelConfig, onnx: Uint8Array, weightsSha256: string): ModelConfig {
+  return { ...config, formatVersion: Math.max(config.formatVersion, MODEL_FORMAT_VERSION), onnx: { ...config.onnx, sha256: sha256(onnx), weightsSha256 } };
+}
+
+function configText(config: ModelConfig): string {
+  return JSON.stringify(config, null, 2) + "\n";
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** How a loaded model runs: onnxruntime's session options and the inference precision. */
 export interface LoadModelOptions extends SessionOptions {
   /** "int8": the encoder's GEMMs in 8-bit integers (about 2× faster on CPUs with VNNI; q changes slightly). Default "fp32". */
   precision?: Precision;
+  /**
+   * Check model.onnx against the SHA-256 hashes config.json records (default true): a model.onnx
+   * that is stale or from another model is an InputError. `deepclust export` turns it off for the
+   * model.onnx it is about to replace.
+   */
+  checkOnnx?: boolean;
 }
 
 /** A fitted DEC / IDEC model read from a model directory: predict, predictProba, transform. */
@@ -197,6 +217,8 @@ export class DECModel {
     /** The directory it was loaded from, if any. */
     readonly dir: string | null = null,
     precision: Precision = "fp32",
+    /** SHA-256 of the model.safetensors it was loaded from, if any. */
+    readonly weightsSha256: string | null = null,
   ) {
     const ae = autoencoder;
     this.precision = precision;
@@ -272,7 +294,7 @@ class FixedWeightsAssigner {
 
 /** Reads a model directory written by saveModel / `deepclust train`. */
 export function loadModel(dir: string, options: LoadModelOptions = {}): DECModel {
-  const { precision = "fp32", ...session } = options;
+  const { precision = "fp32", checkOnnx = true, ...session } = options;
   if (!PRECISIONS.includes(precision)) throw new RangeError(`precision must be one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(precision)}`);
   let st;
   try {
@@ -282,23 +304,22 @@ export function loadModel(dir: string, options: LoadModelOptions = {}): DECModel
   }
   if (!st.isDirectory()) throw new InputError(dir, "is a file, not a model directory (give the directory that `deepclust train --out` wrote)");
   const configFile = join(dir, MODEL_FILES.config);
-  let config: ModelConfig;
-  try {
-    config = JSON.parse(readFileSync(configFile, "utf8")) as ModelConfig;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(configFile, code === "ENOENT" ? "not found: is this a deepclust model directory?" : `cannot read (${code ?? (e as Error).message})`);
-  }
-  if (config.format !== MODEL_FORMAT) throw new InputError(configFile, `not a deepclust model (format ${JSON.stringify(config.format)})`);
-  if (!(config.formatVersion <= MODEL_FORMAT_VERSION)) throw new InputError(configFile, `model format version ${config.formatVersion} is newer than this deepclust (${DEEPCLUST_VERSION}) reads; upgrade deepclust`);
-  const dims = config.dims;
-  if (!Array.isArray(dims) || dims.length < 2 || !dims.every((d) => Number.isInteger(d) && d > 0) || dims[0] !== config.inputDim) throw new InputError(configFile, `invalid dims ${JSON.stringify(dims)}`);
-  if (!Number.isInteger(config.k) || config.k < 1) throw new InputError(configFile, `invalid k ${JSON.stringify(config.k)}`);
-  if (!(config.alpha > 0)) throw new InputError(configFile, `invalid alpha ${JSON.stringify(config.alpha)}`);
+  const config = readModelConfig(configFile);
+  const { dims, k } = config;
 
   const weightsFile = join(dir, MODEL_FILES.weights);
-  if (!existsSync(weightsFile)) throw new InputError(weightsFile, "not found (the model directory is incomplete)");
-  const { tensors } = readSafetensors(weightsFile);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(weightsFile);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(weightsFile, code === "ENOENT" ? "not found (the model directory is incomplete)" : `cannot read (${code ?? String(e)})`);
+  }
+  const { tensors } = decodeSafetensors(weightsFile, bytes);
+  // The encoder and the centres are always saved: config.json's sizes must fit in the file before
+  // they size any allocation.
+  const needed = 4 * (dims.slice(1).reduce((n, d, i) => n + d * dims[i]! + d, 0) + k * dims.at(-1)!);
+  if (needed > bytes.length) throw new InputError(configFile, `dims [${dims.join(", ")}] and k ${k} need ${needed} bytes of weights, ${weightsFile} has ${bytes.length}`);
   const ae = new Autoencoder({ dims, normalizeCode: config.normalizeCode }, new Rng(0), session);
   const expect = (name: string, shape: readonly number[]) => {
     const t = tensors[name];
@@ -308,8 +329,29 @@ export function loadModel(dir: string, options: LoadModelOptions = {}): DECModel
   };
   for (const p of savedParams(ae, config)) ae.params.set(p.name, expect(p.name, p.shape));
   if (config.decoder === false) for (const p of ae.decoderParams) ae.params.set(p.name, new Float32Array(ae.params.value(p.name).length).fill(NaN));
-  ae.params.define(CENTERS, [config.k, ae.codeDim], expect(CENTERS, [config.k, ae.codeDim]));
-  return new DECModel(config, ae, dir, precision);
+  ae.params.define(CENTERS, [k, ae.codeDim], expect(CENTERS, [k, ae.codeDim]));
+  const weightsSha256 = sha256(bytes);
+  if (checkOnnx) checkOnnxFile(dir, config, weightsSha256);
+  return new DECModel(config, ae, dir, precision, weightsSha256);
+}
+
+/**
+ * model.onnx against config.json's hashes: it must be the file that was written, exported from
+ * the weights model.safetensors holds. Not checked: a version 1 directory (no hashes), and a
+ * directory without model.onnx (inference compiles its own graph from the weights).
+ */
+function checkOnnxFile(dir: string, config: ModelConfig, weightsSha256: string): void {
+  const { sha256: expected, weightsSha256: exportedFrom } = config.onnx;
+  const onnxFile = join(dir, MODEL_FILES.onnx);
+  if (expected === undefined || exportedFrom === undefined || !existsSync(onnxFile)) return;
+  let onnx: Buffer;
+  try {
+    onnx = readFileSync(onnxFile);
+  } catch (e) {
+    throw new InputError(onnxFile, `cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  const why = sha256(onnx) !== expected ? `its SHA-256 is not the one ${MODEL_FILES.config} records` : exportedFrom !== weightsSha256 ? `it was exported from other weights than ${MODEL_FILES.weights} holds` : null;
+  if (why !== null) throw new InputError(onnxFile, `does not match ${MODEL_FILES.config} and ${MODEL_FILES.weights} (${why}): stale, or from another model; re-export it with \`deepclust export ${dir}\``);
 }
 
 /** The weights model.safetensors holds: the encoder's, and the decoder's unless config.decoder is false. */

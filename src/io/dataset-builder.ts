@@ -11,6 +11,10 @@
 import type { Matrix } from "../engine/index.js";
 import type { RowLabels } from "./dataset.js";
 import { InputError } from "./errors.js";
+import { checkDimensions, MAX_ARRAY_VALUES } from "./limits.js";
+
+/** A growth without a row estimate takes 1024 rows, fewer when those would be more than this (rows over 16,384 values). */
+const BLIND_ALLOCATION_BYTES = 64 << 20;
 
 export interface BuilderOptions {
   limit?: number;
@@ -87,6 +91,7 @@ export class DatasetBuilder {
       if (n === 0) throw new InputError(this.file, "empty vector", row, column);
       const expected = this.options.expectedDim;
       if (expected !== undefined && n !== expected) throw new InputError(this.file, `${n} dimensions, but the model expects ${expected}`, row, column);
+      checkDimensions(this.file, n, row, column);
       this.cols = n;
     } else if (n !== this.cols) {
       throw new InputError(this.file, `expected ${this.cols} values, got ${n}`, row, column);
@@ -96,7 +101,10 @@ export class DatasetBuilder {
       const cap = this.capacityRows;
       const guess = Math.ceil(this.estimateRows()) - this.start;
       // Grow by at least a quarter even when the guess is barely above: no quadratic copying.
-      const next = Math.min(guess > cap ? Math.max(guess, Math.ceil(cap * 1.25)) : Math.max(1024, cap * 2), this.limit - this.start, this.chunkRows);
+      const blind = Math.max(1, Math.min(1024, Math.floor(BLIND_ALLOCATION_BYTES / (4 * this.cols))));
+      const wanted = Math.min(guess > cap ? Math.max(guess, Math.ceil(cap * 1.25)) : Math.max(blind, cap * 2), this.limit - this.start, this.chunkRows);
+      const next = Math.min(wanted, Math.floor(MAX_ARRAY_VALUES / this.cols));
+      if (next <= held) throw new InputError(this.file, `more than ${held} rows of ${this.cols} values do not fit in one array (at most ${MAX_ARRAY_VALUES} values); read it in chunks, or convert it to .npy`, row, column);
       const grown = new Float32Array(next * this.cols);
       grown.set(this.data);
       this.data = grown;

@@ -23,7 +23,7 @@ type Layout =
 export async function* readCsvChunks(file: string, options: ReadChunksOptions, size: number, delimiter: string): AsyncGenerator<FormatChunk> {
   const builder = new DatasetBuilder(file, options);
   let bytesRead = 0; // approximately: field lengths plus separators
-  builder.estimateRows = () => (builder.rows < 1024 ? 1024 : (size / bytesRead) * builder.rows * 1.02);
+  builder.estimateRows = () => (builder.rows < 1024 ? 0 : (size / bytesRead) * builder.rows * 1.02); // 0: no guess yet
   const source = createReadStream(file, { highWaterMark: 1 << 20 });
   const parser = parse({ bom: true, delimiter, relax_column_count: true, skip_empty_lines: true });
   pipeline(source, parser, () => {}); // a read error surfaces through the iterator below

@@ -14,7 +14,7 @@ import { InputError } from "./errors.js";
 export async function* readJsonlChunks(file: string, options: ReadChunksOptions, size: number): AsyncGenerator<FormatChunk> {
   const builder = new DatasetBuilder(file, options);
   let bytesRead = 0;
-  builder.estimateRows = () => (builder.rows < 1024 ? 1024 : (size / bytesRead) * builder.rows * 1.02);
+  builder.estimateRows = () => (builder.rows < 1024 ? 0 : (size / bytesRead) * builder.rows * 1.02); // 0: no guess yet
   const source = createReadStream(file, { highWaterMark: 1 << 20 });
   const lines = createInterface({ input: source, crlfDelay: Infinity });
   let embeddingsKey: string | undefined;

@@ -1,7 +1,7 @@
 export { InputError } from "./errors.js";
 export { readNpy, writeNpy, npyHeader, readNpyHeader, type NpyHeader } from "./npy.js";
 export { readIdxImages, readIdxLabels, IdxError } from "./idx.js";
-export { readSafetensors, writeSafetensors, encodeSafetensors, type NamedTensor } from "./safetensors.js";
+export { readSafetensors, decodeSafetensors, writeSafetensors, encodeSafetensors, type NamedTensor, type SafetensorsContents } from "./safetensors.js";
 export { readMatrix, validateFinite, nonFiniteInputError, type ReadMatrixOptions } from "./matrix-file.js";
 export { readDataset, readDatasetChunks, DEFAULT_CHUNK_ROWS, type Dataset, type DatasetChunk, type RowLabels, type DatasetFormat, type ReadDatasetOptions, type ReadChunksOptions } from "./dataset.js";
 export { readLabelsFile, loadLabelsFile } from "./npy-labels.js";

@@ -9,7 +9,7 @@ import { InputError } from "./errors.js";
 import type { RowLabels } from "./dataset.js";
 import { finalizeLabels } from "./dataset-builder.js";
 import { IdxError, readIdxLabels } from "./idx.js";
-import { readNpyHeaderText } from "./npy.js";
+import { readNpyPreamble } from "./npy.js";
 
 type LabelArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
 
@@ -87,11 +87,7 @@ function readTextLabels(text: string): RowLabels {
 function readNpyLabels(file: string): RowLabels {
   const fd = openSync(file, "r");
   try {
-    const { header, dataOffset: offset } = readNpyHeaderText(file, fd);
-    const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-    const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-    if (!descr || shape === undefined) throw new InputError(file, `unreadable .npy header: ${header.trim()}`);
-    const dims = shape.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+    const { descr, shape: dims, dataOffset: offset } = readNpyPreamble(file, fd);
     if (!(dims.length === 1 || (dims.length === 2 && dims[1] === 1))) throw new InputError(file, `expected a 1-D array of labels, got shape (${dims.join(", ")})`);
     const num = /^([<>|])([iuf][1248])$/.exec(descr);
     const dtype = num !== null ? DTYPES[num[2]!] : undefined;

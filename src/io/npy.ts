@@ -7,6 +7,7 @@ import { openSync, read, readSync, closeSync, fstatSync, writeFileSync, renameSy
 import { promisify } from "node:util";
 import type { Matrix } from "../engine/index.js";
 import { InputError } from "./errors.js";
+import { checkDimensions, MAX_ARRAY_VALUES } from "./limits.js";
 
 export interface NpyHeader {
   dtype: "<f4" | "<f8" | ">f4" | ">f8";
@@ -17,8 +18,18 @@ export interface NpyHeader {
   dataOffset: number;
 }
 
-/** The header's dictionary text and where the data starts, for the 2-D and the 1-D (labels) readers alike. */
-export function readNpyHeaderText(file: string, fd: number): { header: string; dataOffset: number } {
+export function readNpyHeader(file: string, fd: number): NpyHeader {
+  const { descr, fortranOrder, shape, dataOffset } = readNpyPreamble(file, fd);
+  if (descr !== "<f4" && descr !== "<f8" && descr !== ">f4" && descr !== ">f8") {
+    throw new InputError(file, `dtype ${descr} is not supported (use float32 or float64: X.astype(np.float32))`);
+  }
+  if (shape.length !== 2) throw new InputError(file, `expected a 2-D array (rows × dims), got shape (${shape.join(", ")})`);
+  checkDimensions(file, shape[1]!);
+  return { dtype: descr, fortranOrder, rows: shape[0]!, cols: shape[1]!, dataOffset };
+}
+
+/** The fields of any .npy header (the shape checked to be non-negative integers), and where the data starts: for the 2-D and the 1-D (labels) readers alike. */
+export function readNpyPreamble(file: string, fd: number): { descr: string; fortranOrder: boolean; shape: number[]; dataOffset: number } {
   const pre = Buffer.alloc(12);
   readSync(fd, pre, 0, 12, 0);
   if (pre.toString("latin1", 0, 6) !== "\x93NUMPY") throw new InputError(file, "not a .npy file (bad magic string)");
@@ -26,23 +37,21 @@ export function readNpyHeaderText(file: string, fd: number): { header: string; d
   if (major < 1 || major > 3) throw new InputError(file, `.npy format version ${major}.${pre[7]} is not supported (1.0–3.0 are)`);
   const headerLen = major === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
-  const hb = Buffer.alloc(headerLen);
-  readSync(fd, hb, 0, headerLen, start);
-  return { header: hb.toString(major === 3 ? "utf8" : "latin1"), dataOffset: start + headerLen };
-}
-
-export function readNpyHeader(file: string, fd: number): NpyHeader {
-  const { header, dataOffset } = readNpyHeaderText(file, fd);
+  const hb = Buffer.alloc(Math.min(headerLen, Math.max(0, fstatSync(fd).size - start)));
+  readSync(fd, hb, 0, hb.length, start);
+  const header = hb.toString(major === 3 ? "utf8" : "latin1");
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shape === undefined) throw new InputError(file, `unreadable .npy header: ${header.trim()}`);
-  if (descr !== "<f4" && descr !== "<f8" && descr !== ">f4" && descr !== ">f8") {
-    throw new InputError(file, `dtype ${descr} is not supported (use float32 or float64: X.astype(np.float32))`);
-  }
-  const dims = shape.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
-  if (dims.length !== 2) throw new InputError(file, `expected a 2-D array (rows × dims), got shape (${dims.join(", ")})`);
-  return { dtype: descr, fortranOrder: fortran === "True", rows: dims[0]!, cols: dims[1]!, dataOffset };
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || !fortran || shapeText === undefined) throw new InputError(file, `unreadable .npy header: ${clip(header.trim())}`);
+  const fields = shapeText.split(",").map((s) => s.trim()).filter(Boolean);
+  const shape = fields.map(Number);
+  if (!fields.every((f) => /^\d+$/.test(f)) || !shape.every(Number.isSafeInteger)) throw new InputError(file, `the header's 'shape' must hold non-negative integers, got (${shapeText.trim()})`);
+  return { descr, fortranOrder: fortran === "True", shape, dataOffset: start + headerLen };
+}
+
+function clip(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
 }
 
 /** Opens a 2-D .npy, reads its header and checks that the file holds all the data it announces. */
@@ -150,6 +159,7 @@ function converter(dtype: NpyHeader["dtype"], scratch: ArrayBuffer): (items: num
 export function readNpy(file: string): Matrix {
   const { fd, header: h } = openNpy(file);
   try {
+    if (h.rows * h.cols > MAX_ARRAY_VALUES) throw new InputError(file, `${h.rows} × ${h.cols} values do not fit in one array (at most ${MAX_ARRAY_VALUES}); read it in chunks (readDatasetChunks, NpySource)`);
     const out = new Float32Array(h.rows * h.cols);
     readNpyRowsSync(fd, h, 0, h.rows, out);
     return { data: out, rows: h.rows, cols: h.cols };
