@@ -11,11 +11,11 @@ import { resolve } from "node:path";
 import { Rng, type SessionOptions } from "../engine/index.js";
 import { CENTERS } from "../nn/index.js";
 import { InputError } from "../io/errors.js";
-import { readTorchStateDict, type TorchTensor } from "../io/torch-pickle.js";
+import { DEFAULT_TORCH_LIMITS, formatBytes, readTorchStateDict, type TorchLimits, type TorchTensor } from "../io/torch-pickle.js";
 import { Autoencoder } from "./autoencoder.js";
 import { modelConfig, type ModelConfig } from "./model-dir.js";
 
-export interface TorchImportOptions {
+export interface TorchImportOptions extends Partial<TorchLimits> {
   /** Student-t degrees of freedom (not part of a state_dict; the reference uses 1). */
   alpha?: number;
   session?: SessionOptions;
@@ -34,7 +34,8 @@ export interface TorchImport {
 export function importTorchStateDict(file: string, options: TorchImportOptions = {}): TorchImport {
   const alpha = options.alpha ?? 1;
   if (!(alpha > 0) || !Number.isFinite(alpha)) throw new RangeError(`alpha must be a positive number, got ${alpha}`);
-  const { tensors } = readTorchStateDict(file);
+  const maxImportBytes = options.maxImportBytes ?? DEFAULT_TORCH_LIMITS.maxImportBytes;
+  const { tensors } = readTorchStateDict(file, { maxTensorBytes: options.maxTensorBytes, maxImportBytes });
   const fail = (message: string) => new InputError(file, message);
   const shapeOf = (t: TorchTensor) => `[${t.shape.join(", ")}]`;
 
@@ -67,6 +68,16 @@ export function importTorchStateDict(file: string, options: TorchImportOptions =
   const unknown = [...tensors.keys()].filter((n) => !known.has(n));
   if (unknown.length) throw fail(`tensors that are not part of the reference DEC module: ${unknown.join(", ")} (expected encoder.*, decoder.* Linear layers and ${CENTERS})`);
 
+  // The autoencoder holds a decoder whether or not the file has one (NaN when absent): its size
+  // is checked before it is allocated.
+  const params = 2 * encoder.reduce((s, l) => s + l.outFeatures * (l.inFeatures + 1), 0) + k * codeDim;
+  if (4 * params > maxImportBytes) {
+    const decoderNote = hasDecoder ? "" : ", its decoder (absent from the file, held as NaN) included";
+    throw fail(
+      `the model has ${params} float32 parameters (${formatBytes(4 * params)}${decoderNote}), over the limit of ${formatBytes(maxImportBytes)} ` +
+        "for the whole import (raise it with --max-import-mib, or maxImportBytes in the library)",
+    );
+  }
   const ae = new Autoencoder({ dims }, new Rng(0), options.session ?? {});
   const read = (name: string) => tensors.get(name)!.read();
   for (const l of [...encoder, ...decoder]) {

@@ -15,9 +15,9 @@
 // plain data for; any other global, and any opcode outside the list, stops the read with an error
 // that names it.
 
-import { readFileSync } from "node:fs";
-import { unzipSync } from "fflate";
+import { statSync, type Stats } from "node:fs";
 import { InputError } from "./errors.js";
+import { bytesSource, fileSource, ZipArchive, type ByteSource } from "./zip-archive.js";
 
 /** Element types of torch storages, by the storage class that names them in the pickle. */
 const STORAGE_TYPES = {
@@ -286,9 +286,17 @@ function unpickle(bytes: Uint8Array): PyValue {
     }
     const info = STORAGE_TYPES[type.name as keyof typeof STORAGE_TYPES];
     if (type.module !== "torch" || !info) throw new PickleError(`storage type ${type.qualified} is not supported`);
+    // torch.save numbers its storages; a key is only ever looked up as the entry data/<key>.
+    if (!/^[\w.-]+$/.test(k) || k === "." || k === "..") throw new PickleError(`storage key '${k}' is not a plain name`);
+    const size = int(numel!, "a storage's size");
     const known = storages.get(k);
-    if (known) return known;
-    const ref = new StorageRef(k, info.dtype, info.bytes, int(numel!, "a storage's size"));
+    if (known) {
+      if (known.dtype !== info.dtype || known.numel !== size) {
+        throw new PickleError(`storage ${k} is referenced as ${known.numel} ${known.dtype} elements and as ${size} ${info.dtype} elements`);
+      }
+      return known;
+    }
+    const ref = new StorageRef(k, info.dtype, info.bytes, size);
     storages.set(k, ref);
     return ref;
   };
@@ -488,8 +496,7 @@ function gather(t: TensorRef, bytes: Uint8Array, name: string): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n);
   if (n === 0) return out;
-  const last = offset + shape.reduce((s, d, i) => s + (d - 1) * stride[i]!, 0);
-  if (last >= storage.numel) throw new PickleError(`tensor '${name}' (offset ${offset}, size [${shape}], stride [${stride}]) reaches past the end of its storage of ${storage.numel} elements`);
+  // checkLayout has kept the last index inside the storage and n within the limits.
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const get = storage.dtype === "float64" ? (i: number) => view.getFloat64(8 * i, true) : (i: number) => view.getFloat32(4 * i, true);
   // An odometer over the indices, innermost dimension fastest: any stride, including the
@@ -513,54 +520,80 @@ function gather(t: TensorRef, bytes: Uint8Array, name: string): Float32Array {
 
 // ---- The archive -------------------------------------------------------------------------------
 
+/**
+ * How much a state_dict may make the reader allocate. A tensor's size is that of its float32 values
+ * or, where larger, of the storage it is read from (a float64 storage, or a big storage under a small
+ * view): a 1.8 KB file of stride-0 tensors (torch.ones(1).expand(50000, 50000)) would otherwise
+ * materialise 10 GB. Both are checked on the pickle's shapes, before any data is read.
+ */
+export interface TorchLimits {
+  /** Bytes of one tensor. */
+  maxTensorBytes: number;
+  /** Bytes of all the tensors together (a model built from them is held to it too). */
+  maxImportBytes: number;
+}
+
+const MiB = 2 ** 20;
+/** Far above a DEC model (784→500→500→2000→10 with its decoder is 13 MiB), far below a bomb. */
+export const DEFAULT_TORCH_LIMITS: Readonly<TorchLimits> = { maxTensorBytes: 1024 * MiB, maxImportBytes: 2048 * MiB };
+/** data.pkl of a state_dict takes about 150 bytes a tensor; its objects take many times its size. */
+const MAX_PICKLE_BYTES = 16 * MiB;
+
+/** "9536.7 MiB", "1280 bytes" under 1 MiB, "4.19e+18 MiB" for sizes only a hostile shape has. */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return "more than 1e308 bytes";
+  if (n < MiB) return `${Math.floor(n)} bytes`;
+  return n / MiB < 1e9 ? `${+(n / MiB).toFixed(1)} MiB` : `${(n / MiB).toExponential(2)} MiB`;
+}
+
 /** Reads a state_dict written by torch.save(model.state_dict(), file). Throws InputError. */
-export function readTorchStateDict(file: string): TorchStateDict {
-  let buf: Buffer;
+export function readTorchStateDict(file: string, limits: Partial<TorchLimits> = {}): TorchStateDict {
+  let stat: Stats;
   try {
-    buf = readFileSync(file);
+    stat = statSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(file, code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a directory, not a .pth file" : `cannot read (${code ?? String(e)})`);
+    throw new InputError(file, code === "ENOENT" ? "file not found" : `cannot read (${code ?? String(e)})`);
   }
-  return parseTorchStateDict(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
+  if (stat.isDirectory()) throw new InputError(file, "is a directory, not a .pth file");
+  return readArchive(fileSource(file, stat.size), file, limits);
 }
 
 /** readTorchStateDict on the bytes of a file; `file` names the source in errors. */
-export function parseTorchStateDict(bytes: Uint8Array, file: string): TorchStateDict {
-  if (bytes.length === 0) throw new InputError(file, "the file is empty");
-  const isZip = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 3 || bytes[2] === 5);
+export function parseTorchStateDict(bytes: Uint8Array, file: string, limits: Partial<TorchLimits> = {}): TorchStateDict {
+  return readArchive(bytesSource(bytes), file, limits);
+}
+
+function readArchive(source: ByteSource, file: string, given: Partial<TorchLimits>): TorchStateDict {
+  const limits: TorchLimits = {
+    maxTensorBytes: given.maxTensorBytes ?? DEFAULT_TORCH_LIMITS.maxTensorBytes,
+    maxImportBytes: given.maxImportBytes ?? DEFAULT_TORCH_LIMITS.maxImportBytes,
+  };
+  for (const [name, v] of Object.entries(limits)) if (!(v > 0)) throw new RangeError(`${name} must be a positive number of bytes, got ${v}`);
+  if (source.size === 0) throw new InputError(file, "the file is empty");
+  const head = source.read(0, Math.min(4, source.size));
+  const isZip = head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5);
   if (!isZip) {
-    if (bytes[0] === 0x80) throw new InputError(file, "a legacy (pre-zip) torch.save file: load it in PyTorch and save it again with torch.save(state_dict, path) (PyTorch ≥ 1.6, without _use_new_zipfile_serialization=False)");
+    if (head[0] === 0x80) throw new InputError(file, "a legacy (pre-zip) torch.save file: load it in PyTorch and save it again with torch.save(state_dict, path) (PyTorch ≥ 1.6, without _use_new_zipfile_serialization=False)");
     throw new InputError(file, "not a PyTorch file: torch.save writes a zip archive, this file is not one");
   }
-  const unzip = (filter: (name: string) => boolean) => {
-    try {
-      return unzipSync(bytes, { filter: (f) => filter(f.name) });
-    } catch (e) {
-      throw new InputError(file, `corrupt zip archive (${(e as Error).message})`);
-    }
-  };
-  const names: string[] = [];
-  unzip((name) => {
-    names.push(name);
-    return false;
-  });
+  const zip = ZipArchive.open(source, file);
+  const names = [...zip.entries.keys()];
   const pickles = names.filter((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (pickles.length !== 1) {
     const script = names.some((n) => /(^|\/)(constants\.pkl|code\/)/.test(n));
     throw new InputError(file, pickles.length > 1 ? "the archive holds more than one data.pkl" : script ? "a TorchScript archive (torch.jit.save), not a state_dict: save model.state_dict() with torch.save" : "a zip archive without data.pkl: not a torch.save file");
   }
   const prefix = pickles[0]!.slice(0, -"data.pkl".length);
-  const entries = unzip((name) => name === `${prefix}data.pkl` || name === `${prefix}byteorder` || name.startsWith(`${prefix}data/`));
-  const order = entries[`${prefix}byteorder`];
+  const order = zip.entries.get(`${prefix}byteorder`);
   if (order !== undefined) {
-    const o = utf8.decode(order).trim();
+    const o = utf8.decode(zip.read(order, { maxSize: 16 })).trim();
     if (o !== "little") throw new InputError(file, `byteorder is '${o}': only little-endian files are supported`);
   }
 
   let root: PyValue;
   try {
-    root = unpickle(entries[`${prefix}data.pkl`]!);
+    root = unpickle(zip.read(zip.entries.get(pickles[0]!)!, { maxSize: MAX_PICKLE_BYTES }));
   } catch (e) {
     if (e instanceof PickleError) throw new InputError(file, e.message);
     if (e instanceof TypeError) throw new InputError(file, `data.pkl: invalid text (${e.message})`);
@@ -568,11 +601,21 @@ export function parseTorchStateDict(bytes: Uint8Array, file: string): TorchState
   }
   if (!(root instanceof PyDict)) throw new InputError(file, `the pickle holds ${describe(root)}, not a state_dict (a dict of tensors)`);
   const tensors = new Map<string, TorchTensor>();
+  let total = 0;
   for (const [k, v] of root.map) {
     if (typeof k !== "string") throw new InputError(file, `state_dict key ${String(k)} is not a string`);
     if (!(v instanceof TensorRef)) {
       const hint = v instanceof PyDict ? " (a training checkpoint? save model.state_dict() itself)" : "";
       throw new InputError(file, `state_dict entry '${k}' is ${describe(v)}, not a tensor${hint}`);
+    }
+    const bytes = checkLayout(v, k, limits, file);
+    total += bytes;
+    if (total > limits.maxImportBytes) {
+      throw new InputError(
+        file,
+        `the tensors up to '${k}' take ${formatBytes(total)} (as float32, or as their storages where larger), ` +
+          `over the limit of ${formatBytes(limits.maxImportBytes)} for the whole import (raise it with --max-import-mib, or maxImportBytes in the library)`,
+      );
     }
     const storageFile = `${prefix}data/${v.storage.key}`;
     tensors.set(k, {
@@ -581,8 +624,9 @@ export function parseTorchStateDict(bytes: Uint8Array, file: string): TorchState
       stride: v.stride,
       storageOffset: v.offset,
       read: () => {
-        const data = entries[storageFile];
-        if (!data) throw new InputError(file, `tensor '${k}': storage ${storageFile} is missing from the archive`);
+        const entry = zip.entries.get(storageFile);
+        if (!entry) throw new InputError(file, `tensor '${k}': storage ${storageFile} is missing from the archive`);
+        const data = zip.read(entry, { size: v.storage.numel * v.storage.itemBytes });
         try {
           return gather(v, data, k);
         } catch (e) {
@@ -592,4 +636,34 @@ export function parseTorchStateDict(bytes: Uint8Array, file: string): TorchState
     });
   }
   return { tensors, archiveName: prefix.slice(0, -1) };
+}
+
+/**
+ * Checks a tensor's layout against its storage and the per-tensor limit, from the pickle alone;
+ * returns its size in bytes (float32 values, or its storage where larger).
+ */
+function checkLayout(t: TensorRef, name: string, limits: TorchLimits, file: string): number {
+  const { storage, shape, stride, offset } = t;
+  const fail = (message: string) => new InputError(file, `tensor '${name}' ${message}`);
+  // A zero dimension first: an overflowing product times 0 would be NaN and pass every check.
+  const numel = shape.includes(0) ? 0 : shape.reduce((a, b) => a * b, 1);
+  const values = 4 * numel;
+  const storageBytes = storage.numel * storage.itemBytes;
+  const raise = "(raise it with --max-tensor-mib, or maxTensorBytes in the library)";
+  if (values > limits.maxTensorBytes) {
+    const expanded = stride.some((s, d) => s === 0 && shape[d]! > 1);
+    const strided = expanded ? ` from a storage of ${storage.numel} element${storage.numel === 1 ? "" : "s"} (stride [${stride}])` : "";
+    throw fail(`[${shape}] takes ${formatBytes(values)} as float32${strided}, over the limit of ${formatBytes(limits.maxTensorBytes)} a tensor ${raise}`);
+  }
+  if (storageBytes > limits.maxTensorBytes) {
+    const over = `over the limit of ${formatBytes(limits.maxTensorBytes)} a tensor ${raise}`;
+    throw fail(`is read from storage ${storage.key} of ${storage.numel} ${storage.dtype} elements (${formatBytes(storageBytes)}), ${over}`);
+  }
+  if (numel > 0) {
+    const last = offset + shape.reduce((s, d, i) => s + (d - 1) * stride[i]!, 0);
+    if (last >= storage.numel) {
+      throw fail(`(offset ${offset}, size [${shape}], stride [${stride}]) reaches element ${last}, past the end of its storage of ${storage.numel} elements`);
+    }
+  }
+  return Math.max(values, storageBytes);
 }
