@@ -2,11 +2,10 @@
 // in: input `embeddings` [N, d] float32 → `probabilities` [N, k], `labels` [N] int64.
 
 import { Command } from "commander";
-import { renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { CompiledGraph } from "../engine/index.js";
 import { loadModel, MODEL_FILES, modelInputFiles, replaceModelOnnx } from "../dec/model-dir.js";
-import { checkOutputFile, InputError } from "../io/index.js";
+import { checkOutputFile, InputError, writeFileAtomically } from "../io/index.js";
 import { createProgress } from "./progress.js";
 import { printJson } from "./common.js";
 import { UsageError } from "./errors.js";
@@ -69,12 +68,9 @@ Student-t soft assignment q) and 'labels' int64 [N] (argmax q). In Python:
 }
 
 function writeOnnx(file: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
   try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, file);
+    writeFileAtomically(file, bytes);
   } catch (e) {
-    rmSync(tmp, { force: true });
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(file, code === "ENOENT" ? "cannot write: the directory does not exist" : `cannot write (${code ?? String(e)})`);
   }

@@ -8,6 +8,7 @@ export { readLabelsFile, loadLabelsFile } from "./npy-labels.js";
 export { MISSING_LABELS, isMissingLabel, finalizeLabels } from "./dataset-builder.js";
 export { writePredictions, createPredictionWriter, formatFloat32, type Predictions, type PredictionHeader, type PredictionWriter } from "./predictions.js";
 export { writeDirAtomically } from "./atomic-dir.js";
+export { writeFileAtomically } from "./atomic-file.js";
 export { assertNotAnInput, assertReplaceable, assertSeparateOutputs, samePath, checkOutputDir, checkOutputFile, holdsOnly, readJsonObject, type OutputCheckOptions, type OutputTarget, type OwnedDirKind } from "./output-paths.js";
 export { NpySource, type NpySourceOptions } from "./npy-source.js";
 export { ParquetSource, type ParquetSourceOptions, type ParquetSourceStats } from "./parquet-source.js";

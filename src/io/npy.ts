@@ -3,10 +3,11 @@
 // because later readers stream rows from disk in chunks, which the npm parsers (whole-buffer only)
 // do not do; the format is a short text header followed by raw data.
 
-import { openSync, read, readSync, closeSync, fstatSync, writeFileSync, renameSync, rmSync } from "node:fs";
+import { openSync, read, readSync, closeSync, fstatSync } from "node:fs";
 import { promisify } from "node:util";
 import type { Matrix } from "../engine/index.js";
 import { InputError } from "./errors.js";
+import { writeFileAtomically } from "./atomic-file.js";
 import { checkDimensions, MAX_ARRAY_VALUES } from "./limits.js";
 
 export interface NpyHeader {
@@ -185,12 +186,5 @@ export function npyHeader(shape: readonly number[], descr = "<f4"): Buffer {
 
 /** Writes a float32 matrix as .npy (format 1.0), through a temporary file and a rename. */
 export function writeNpy(file: string, m: Matrix): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, Buffer.concat([npyHeader([m.rows, m.cols]), Buffer.from(m.data.buffer, m.data.byteOffset, m.rows * m.cols * 4)]));
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomically(file, Buffer.concat([npyHeader([m.rows, m.cols]), Buffer.from(m.data.buffer, m.data.byteOffset, m.rows * m.cols * 4)]));
 }

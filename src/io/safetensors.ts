@@ -2,8 +2,9 @@
 // header of {name: {dtype, shape, data_offsets}}, then the raw little-endian tensors. Written by
 // hand: the format is 30 lines and no npm package writes it. Files go through a temp + rename.
 
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { InputError } from "./errors.js";
+import { writeFileAtomically } from "./atomic-file.js";
 
 export interface NamedTensor {
   shape: readonly number[];
@@ -34,14 +35,7 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
 }
 
 export function writeSafetensors(file: string, tensors: Record<string, NamedTensor>, metadata: Record<string, string> = {}): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, encodeSafetensors(tensors, metadata));
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomically(file, encodeSafetensors(tensors, metadata));
 }
 
 /**

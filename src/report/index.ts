@@ -4,10 +4,13 @@
 //   specs.ts  the Vega-Lite charts
 //   html.ts   the self-contained page
 
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { MODEL_FILES, MODEL_REPORT_FILE, type DECModel } from "../dec/model-dir.js";
 import { InputError } from "../io/errors.js";
+import { writeFileAtomically } from "../io/atomic-file.js";
+
+export { writeFileAtomically };
 import { assembleReport, type ReportData, type ReportOptions } from "./data.js";
 import { reportCharts, type Chart } from "./specs.js";
 import { renderReportHtml } from "./html.js";
@@ -32,17 +35,6 @@ export function readTrainingMetrics(dir: string): Record<string, unknown> | null
   }
 }
 
-/** Writes `text` to `file` through a temporary file beside it and a rename: never a half-written file. */
-export function writeFileAtomically(file: string, text: string): void {
-  const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
 
 export interface BuiltReport {
   html: string;
