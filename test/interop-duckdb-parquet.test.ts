@@ -114,7 +114,7 @@ test("DuckDB's Parquet files (every codec, format v1 and v2, list and fixed-size
   }
 });
 
-test("errors in DuckDB's files: null vector, null element, empty and ragged lists, NaN, null label — the same row and column from every reader", async () => {
+test("errors in DuckDB's files: null vector, null element, empty and ragged lists, NaN — the same row and column from every reader", async () => {
   const vector = (type: string) => `list_transform(range(${DIMS}), j -> ${value})::${type}`;
   const errors = [
     { name: "null-vector", select: `CASE WHEN i = 3000 THEN NULL ELSE ${vector("FLOAT[]")} END AS embeddings, 'x' AS label`, message: "row 3001, column 'embeddings': missing vector (null)" },
@@ -134,7 +134,6 @@ test("errors in DuckDB's files: null vector, null element, empty and ragged list
       select: `list_transform(range(${DIMS}), j -> CASE WHEN i = 3333 AND j = 2 THEN 'NaN'::DOUBLE ELSE ${value} END)::FLOAT[] AS embeddings, 'x' AS label`,
       message: "row 3334, column 'embeddings': value NaN is not finite (dimension 3)",
     },
-    { name: "null-label", select: `${vector("FLOAT[]")} AS embeddings, CASE WHEN i = 4321 THEN NULL ELSE 'c' || (i % 4) END AS label`, message: "row 4322, column 'label': missing label" },
   ];
   for (const e of errors) {
     const f = await write(`${e.name}.parquet`, `i AS id, ${e.select}`);
@@ -155,6 +154,20 @@ test("errors in DuckDB's files: null vector, null element, empty and ragged list
           src.close();
         }
       }, isExpected);
+    }
+  }
+});
+
+test("a null label in DuckDB's file is a missing label, at its row, from every reader", async () => {
+  const f = await write("null-label.parquet", `i AS id, list_transform(range(${DIMS}), j -> ${value})::FLOAT[] AS embeddings, CASE WHEN i = 4321 THEN NULL ELSE 'c' || (i % 4) END AS label`);
+  const expected = Array.from({ length: ROWS }, (_, i) => (i === 4321 ? null : `c${i % 4}`));
+  assert.deepEqual((await readDataset(f)).labels, expected);
+  for (const generalDecoder of [false, true]) {
+    const src = ParquetSource.open(f, { generalDecoder });
+    try {
+      assert.deepEqual(src.readLabels()?.labels, expected, `generalDecoder ${generalDecoder}`);
+    } finally {
+      src.close();
     }
   }
 });
