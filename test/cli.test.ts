@@ -86,3 +86,10 @@ test("an existing output directory is not replaced without --force", () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /already exists \(use --force/);
 });
+
+test("a reader that closes the pipe early (deepclust … --help | head -1) ends the command quietly", () => {
+  const r = spawnSync("bash", ["-c", `"${process.execPath}" "${cli}" train --help | head -1`], { encoding: "utf8" });
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^Usage: deepclust train/);
+  assert.doesNotMatch(r.stderr, /EPIPE|Unhandled/);
+});

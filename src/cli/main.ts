@@ -25,6 +25,13 @@ for (const command of [trainCommand(), predictCommand(), evaluateCommand(), kmea
   program.addCommand(command.showHelpAfterError(`(run deepclust ${command.name()} --help for usage)`).exitOverride());
 }
 
+// A reader that stops early (`deepclust … --help | head -1`) closes the pipe: stop quietly, as Unix
+// tools do, instead of an unhandled EPIPE error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(0);
+});
+
 // Ctrl-C: exit through process.exit so that 'exit' handlers remove temporary output files.
 process.once("SIGINT", () => {
   process.stderr.write("\ndeepclust: interrupted\n");
