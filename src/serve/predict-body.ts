@@ -52,7 +52,8 @@ export class PredictBodyReader {
   private inString = false;
   private escaped = false;
 
-  private skeleton = Buffer.alloc(256);
+  // From the pool of small buffers: only the bytes written are read.
+  private skeleton = Buffer.allocUnsafe(256);
   private skeletonLength = 0;
   /** Skeleton offsets of the last string at depth 1, and whether it is the last token (a key if ':' follows). */
   private stringStart = 0;
@@ -265,7 +266,7 @@ export class PredictBodyReader {
         if (f !== null && f !== "embeddings" && f !== "proba") throw new RequestError(400, `unknown field '${f}': send ${BODY_SHAPE}`);
         throw new RequestError(400, `the body besides 'embeddings' takes over ${SKELETON_LIMIT} bytes: send ${BODY_SHAPE}`);
       }
-      const grown = Buffer.alloc(Math.min(2 * this.skeleton.length, SKELETON_LIMIT));
+      const grown = Buffer.allocUnsafe(Math.min(2 * this.skeleton.length, SKELETON_LIMIT));
       this.skeleton.copy(grown);
       this.skeleton = grown;
     }
@@ -327,7 +328,7 @@ export class PredictBodyReader {
         this.block = new Float32Array(0);
         this.blockFill = 0;
       }
-      const grown = new Float32Array(Math.min(this.blockRows, this.maxRows - this.rows + this.blockFill, Math.max(16, 2 * this.blockFill)) * d);
+      const grown = new Float32Array(Math.min(this.blockRows, this.maxRows - this.rows + this.blockFill, Math.max(1, 2 * this.blockFill)) * d);
       grown.set(this.block.subarray(0, this.blockFill * d));
       this.block = grown;
     }

@@ -13,7 +13,7 @@
 // Time-outs for headers, whole requests and idle keep-alive connections, and a deadline on
 // shutdown, keep stalled clients from holding connections (defaults.ts).
 
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
 import { readFileSync } from "node:fs";
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -27,6 +27,15 @@ import { RequestError } from "./request-error.js";
 export { RequestError } from "./request-error.js";
 
 const { version: DEEPCLUST_VERSION } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+/** The key of a body's rows, beside its fields: a symbol, unseen by the schema (and by JSON). */
+const ROWS = Symbol("rows");
+
+/** The body's fields, with its rows under ROWS when it is an object (else the schema refuses it). */
+function withRows(body: PredictBody): unknown {
+  if (typeof body.fields === "object" && body.fields !== null) (body.fields as { [ROWS]?: Matrix | null })[ROWS] = body.rows;
+  return body.fields;
+}
 
 /** Bytes of a body parsed between two turns of the event loop. */
 const SLICE_BYTES = 64 * 1024;
@@ -134,14 +143,12 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
   });
 
   // JSON only (fastify also parses text/plain by default), read as it arrives.
-  const rowsOf = new WeakMap<FastifyRequest, Matrix | null>();
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", (request, payload, done) => {
     const tooLong = () => new RequestError(413, tooLarge("the body", bodyLimit, maxRows, d));
     readBody(payload, new PredictBodyReader(d, maxRows), bodyLimit, Number(request.headers["content-length"] ?? -1), tooLong).then(
       (body) => {
-        rowsOf.set(request, body.rows);
-        done(null, body.fields);
+        done(null, withRows(body));
       },
       (e: unknown) => done(e instanceof RequestError ? e : new RequestError(400, `the request body was cut off: ${(e as Error).message}`), undefined),
     );
@@ -218,7 +225,7 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
     async (request): Promise<PredictResponse> => {
       const body = request.body as { embeddings: unknown[]; proba?: boolean };
       // Every body whose 'embeddings' passes the schema has had its rows read.
-      const X = rowsOf.get(request);
+      const X = (request.body as { [ROWS]?: Matrix | null })[ROWS];
       if (!X) throw new Error("the rows of 'embeddings' were not read");
       if (X.rows === 0) throw new RequestError(400, "'embeddings' is empty: give at least one row");
       const q = await batcher.submit(X);
@@ -255,6 +262,7 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
  * Reads a request body into `reader`, a slice of at most SLICE_BYTES at a time with a turn of the
  * event loop after each, so that other requests go on while a large body arrives; refuses it with
  * `tooLong()` at the first byte over `limit` (bodies without a Content-Length are counted too).
+ * A small body arriving whole in one chunk is read at once.
  */
 function readBody(payload: IncomingMessage, reader: PredictBodyReader, limit: number, contentLength: number, tooLong: () => Error): Promise<PredictBody> {
   return new Promise((resolve, reject) => {
@@ -267,22 +275,32 @@ function readBody(payload: IncomingMessage, reader: PredictBodyReader, limit: nu
       if (body) resolve(body);
       else reject(e);
     };
+    /** Reads chunk[from, to); false once the body is refused. */
+    const read = (chunk: Buffer, from: number, to: number): boolean => {
+      try {
+        received += to - from;
+        if (received > limit) throw tooLong();
+        reader.write(chunk.subarray(from, to));
+        return true;
+      } catch (e) {
+        settle(e);
+        return false;
+      }
+    };
     const onData = (chunk: Buffer) => {
+      // A small body's last chunk is read at once: pausing and resuming the stream costs more than a slice.
+      if (chunk.length <= SLICE_BYTES && received + chunk.length === contentLength) {
+        read(chunk, 0, chunk.length);
+        return;
+      }
       payload.pause();
       let at = 0;
       const step = () => {
         if (settled) return;
-        try {
-          const to = Math.min(chunk.length, at + SLICE_BYTES);
-          received += to - at;
-          if (received > limit) throw tooLong();
-          reader.write(chunk.subarray(at, to));
-          at = to;
-        } catch (e) {
-          return settle(e);
-        }
+        const to = Math.min(chunk.length, at + SLICE_BYTES);
+        if (!read(chunk, at, to)) return;
+        at = to;
         if (at < chunk.length) setImmediate(step);
-        else if (received === contentLength) payload.resume(); // the whole body is in: no need to wait
         else setImmediate(() => settled || payload.resume());
       };
       step();
