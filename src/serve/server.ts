@@ -123,7 +123,7 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
     // Node checks the header and request time-outs every connectionsCheckingInterval (30 s by
     // default, which would let a stalled client stay up to 30 s past its time-out).
     http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))) },
-    // Closing answers 503 in this server's own shape (onRequest below), not fastify's.
+    // Closing answers 503 in this server's own shape (preParsing below), not fastify's.
     return503OnClosing: false,
     forceCloseConnections: "idle",
     // Errors of the transport (time-outs, malformed HTTP) and of routing, in the one shape too.
@@ -133,9 +133,12 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
   app.decorate("model", model);
   app.decorate("batcher", batcher);
 
+  let closing = false;
   // Without a listener, Node sends "100 Continue" at once; preParsing sends it once the Content-Length is known to be within the limit.
   app.server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => app.server.emit("request", req, res));
   app.addHook("preParsing", (request, reply, payload, done) => {
+    // Requests arriving on open connections while the server closes (every route: preParsing runs for all).
+    if (closing) return send(reply, 503, "the server is shutting down: send the request again (to another instance)");
     const length = Number(request.headers["content-length"] ?? 0);
     if (length > bodyLimit) return done(new RequestError(413, tooLarge(`${length} bytes`, bodyLimit, maxRows, d)), payload);
     if (/^100-continue$/i.test(request.headers.expect ?? "")) reply.raw.writeContinue();
@@ -146,12 +149,10 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", (request, payload, done) => {
     const tooLong = () => new RequestError(413, tooLarge("the body", bodyLimit, maxRows, d));
-    readBody(payload, new PredictBodyReader(d, maxRows), bodyLimit, Number(request.headers["content-length"] ?? -1), tooLong).then(
-      (body) => {
-        done(null, withRows(body));
-      },
-      (e: unknown) => done(e instanceof RequestError ? e : new RequestError(400, `the request body was cut off: ${(e as Error).message}`), undefined),
-    );
+    readBody(payload, new PredictBodyReader(d, maxRows), bodyLimit, Number(request.headers["content-length"] ?? -1), tooLong, (e, body) => {
+      if (body) done(null, withRows(body));
+      else done(e instanceof RequestError ? e : new RequestError(400, `the request body was cut off: ${(e as Error).message}`), undefined);
+    });
   });
   // The first inference compiles the graph: do it before the first request.
   app.addHook("onReady", async () => {
@@ -160,14 +161,9 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
 
   // Graceful close: a keep-alive connection would hold close() open until the client drops it,
   // so responses sent while closing (the requests in flight) end their connections, and requests
-  // arriving on open connections meanwhile are refused with 503.
-  let closing = false;
+  // arriving on open connections meanwhile are refused with 503 (preParsing above).
   app.addHook("preClose", async () => {
     closing = true;
-  });
-  app.addHook("onRequest", (_request, reply, done) => {
-    if (!closing) return done();
-    send(reply, 503, "the server is shutting down: send the request again (to another instance)");
   });
   app.addHook("onSend", (_request, reply, payload, done) => {
     if (closing) void reply.header("connection", "close");
@@ -264,58 +260,62 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
  * `tooLong()` at the first byte over `limit` (bodies without a Content-Length are counted too).
  * A small body arriving whole in one chunk is read at once.
  */
-function readBody(payload: IncomingMessage, reader: PredictBodyReader, limit: number, contentLength: number, tooLong: () => Error): Promise<PredictBody> {
-  return new Promise((resolve, reject) => {
-    let received = 0;
-    let settled = false;
-    const settle = (e: unknown, body?: PredictBody) => {
+function readBody(
+  payload: IncomingMessage,
+  reader: PredictBodyReader,
+  limit: number,
+  contentLength: number,
+  tooLong: () => Error,
+  then: (e: unknown, body?: PredictBody) => void,
+): void {
+  let received = 0;
+  let settled = false;
+  const settle = (e: unknown, body?: PredictBody) => {
+    if (settled) return;
+    settled = true;
+    payload.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+    then(e, body);
+  };
+  /** Reads chunk[from, to); false once the body is refused. */
+  const read = (chunk: Buffer, from: number, to: number): boolean => {
+    try {
+      received += to - from;
+      if (received > limit) throw tooLong();
+      reader.write(chunk.subarray(from, to));
+      return true;
+    } catch (e) {
+      settle(e);
+      return false;
+    }
+  };
+  const onData = (chunk: Buffer) => {
+    // A small body's last chunk is read at once: pausing and resuming the stream costs more than a slice.
+    if (chunk.length <= SLICE_BYTES && received + chunk.length === contentLength) {
+      read(chunk, 0, chunk.length);
+      return;
+    }
+    payload.pause();
+    let at = 0;
+    const step = () => {
       if (settled) return;
-      settled = true;
-      payload.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
-      if (body) resolve(body);
-      else reject(e);
+      const to = Math.min(chunk.length, at + SLICE_BYTES);
+      if (!read(chunk, at, to)) return;
+      at = to;
+      if (at < chunk.length) setImmediate(step);
+      else setImmediate(() => settled || payload.resume());
     };
-    /** Reads chunk[from, to); false once the body is refused. */
-    const read = (chunk: Buffer, from: number, to: number): boolean => {
-      try {
-        received += to - from;
-        if (received > limit) throw tooLong();
-        reader.write(chunk.subarray(from, to));
-        return true;
-      } catch (e) {
-        settle(e);
-        return false;
-      }
-    };
-    const onData = (chunk: Buffer) => {
-      // A small body's last chunk is read at once: pausing and resuming the stream costs more than a slice.
-      if (chunk.length <= SLICE_BYTES && received + chunk.length === contentLength) {
-        read(chunk, 0, chunk.length);
-        return;
-      }
-      payload.pause();
-      let at = 0;
-      const step = () => {
-        if (settled) return;
-        const to = Math.min(chunk.length, at + SLICE_BYTES);
-        if (!read(chunk, at, to)) return;
-        at = to;
-        if (at < chunk.length) setImmediate(step);
-        else setImmediate(() => settled || payload.resume());
-      };
-      step();
-    };
-    const onEnd = () => {
-      try {
-        settle(null, reader.end());
-      } catch (e) {
-        settle(e);
-      }
-    };
-    const onError = (e: Error) => settle(e);
-    const onClose = () => settle(new Error("the connection closed"));
-    payload.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
-  });
+    step();
+  };
+  const onEnd = () => {
+    try {
+      settle(null, reader.end());
+    } catch (e) {
+      settle(e);
+    }
+  };
+  const onError = (e: Error) => settle(e);
+  const onClose = () => settle(new Error("the connection closed"));
+  payload.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
 }
 
 /** Float32 values as JSON numbers with 9 significant digits: short, and exactly the same float32 back. */
