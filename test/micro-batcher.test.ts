@@ -145,3 +145,16 @@ test("input checks: wrong width rejects, zero rows resolve without a call, optio
   assert.throws(() => new MicroBatcher(run, { cols: 2, maxWaitMs: -1 }), /maxWaitMs/);
   assert.throws(() => new MicroBatcher(run, { cols: 0 }), /cols/);
 });
+
+test("idle() resolves once no rows are queued and no batch is running", async () => {
+  const { run } = recorder(30);
+  const b = new MicroBatcher(run, { cols: 2, maxBatch: 4, maxWaitMs: 5 });
+  await b.idle(); // nothing to wait for
+  const answers = [b.submit(rows(1, 6)), b.submit(rows(2, 3))];
+  let answered = 0;
+  for (const a of answers) void a.then(() => answered++);
+  await b.idle();
+  assert.equal(answered, 2, "every submission was answered before idle() resolved");
+  assert.equal(b.pendingRows, 0);
+  assert.equal(b.inFlight, 0);
+});

@@ -1,11 +1,13 @@
 // deepclust serve: a model directory behind an HTTP JSON API (src/serve/server.ts) until SIGTERM
-// or SIGINT, which stop accepting connections, let the requests in flight finish, and exit 0.
+// or SIGINT, which stop accepting connections, let the requests in flight finish (up to
+// --shutdown-timeout-ms, then close the connections still open), and exit 0.
 
 import { Command } from "commander";
 import { resolve } from "node:path";
 import { DEVICES, type Device } from "../engine/index.js";
 import { loadModel } from "../dec/model-dir.js";
-import { ROUTES, SERVE_DEFAULTS } from "../serve/defaults.js";
+import { BODY_LIMIT_RULE, ROUTES, SERVE_DEFAULTS, defaultBodyLimit } from "../serve/defaults.js";
+import { UsageError } from "./errors.js";
 import { choice, float, int } from "./options.js";
 import { PRECISION_HELP, PRECISIONS, type Precision } from "./precision.js";
 
@@ -18,7 +20,11 @@ interface ServeCliOptions {
   maxBatch: number;
   maxWaitMs: number;
   maxRows: number;
-  bodyLimit: number;
+  bodyLimit?: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  shutdownTimeoutMs: number;
   log: boolean;
 }
 
@@ -34,7 +40,11 @@ export function serveCommand(): Command {
     .option("--max-batch <n>", "most rows per onnxruntime call; rows of concurrent requests are batched together", int("--max-batch", 1), SERVE_DEFAULTS.maxBatch)
     .option("--max-wait-ms <ms>", "longest a row waits for more rows before its batch runs", float("--max-wait-ms", { min: 0, max: 60_000 }), SERVE_DEFAULTS.maxWaitMs)
     .option("--max-rows <n>", "most rows in one request (more: 413)", int("--max-rows", 1), SERVE_DEFAULTS.maxRows)
-    .option("--body-limit <bytes>", "largest request body (more: 413)", int("--body-limit", 1), SERVE_DEFAULTS.bodyLimit)
+    .option("--body-limit <bytes>", "largest request body (more: 413, refused by its Content-Length before it is read) (default: what --max-rows rows take, see below)", int("--body-limit", 1))
+    .option("--headers-timeout-ms <ms>", "longest wait for a request's headers (then 408 and the connection closes)", int("--headers-timeout-ms", 1), SERVE_DEFAULTS.headersTimeoutMs)
+    .option("--request-timeout-ms <ms>", "longest wait for a whole request, body included (then 408 and the connection closes)", int("--request-timeout-ms", 1), SERVE_DEFAULTS.requestTimeoutMs)
+    .option("--keep-alive-timeout-ms <ms>", "how long an idle keep-alive connection stays open", int("--keep-alive-timeout-ms", 1), SERVE_DEFAULTS.keepAliveTimeoutMs)
+    .option("--shutdown-timeout-ms <ms>", "on SIGTERM, how long the requests in flight have to finish before the connections still open are closed", int("--shutdown-timeout-ms", 0), SERVE_DEFAULTS.shutdownTimeoutMs)
     .option("--log", "log every request as JSON lines on stdout (fastify's logger)", false)
     .addHelpText(
       "after",
@@ -46,13 +56,19 @@ Example:
   → {"labels":[3],"confidence":[0.91],"probabilities":[[...]]}
 
 Errors are {"error": "..."} with status 400 (bad rows: wrong dimension, non-numbers, empty),
-413 (body or row count over the limit), 415 (not application/json) or 404 (unknown route).
-SIGTERM / SIGINT: stop accepting, finish the requests in flight, exit 0.`,
+413 (body or row count over the limit), 415 (not application/json), 404 (unknown route),
+408 (headers or body late: the time-outs), 503 (shutting down).
+The body limit is by default ${BODY_LIMIT_RULE} bytes: a
+larger body cannot hold --max-rows rows of JSON numbers as clients write them. Bodies are read
+as they arrive: a request of more rows than --max-rows is refused at the first row too many.
+SIGTERM / SIGINT: stop accepting, finish the requests in flight for up to --shutdown-timeout-ms,
+then close the connections still open (stalled clients), exit 0.`,
     )
     .action(async (modelDir: string, o: ServeCliOptions) => serve(modelDir, o));
 }
 
 async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
+  if (o.headersTimeoutMs > o.requestTimeoutMs) throw new UsageError(`--headers-timeout-ms (${o.headersTimeoutMs}) must not exceed --request-timeout-ms (${o.requestTimeoutMs})`);
   const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
   const { createServer } = await import("../serve/server.js"); // fastify loads for this command only
   const app = createServer(model, {
@@ -60,6 +76,10 @@ async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
     maxWaitMs: o.maxWaitMs,
     maxRows: o.maxRows,
     bodyLimit: o.bodyLimit,
+    headersTimeoutMs: o.headersTimeoutMs,
+    requestTimeoutMs: o.requestTimeoutMs,
+    keepAliveTimeoutMs: o.keepAliveTimeoutMs,
+    shutdownTimeoutMs: o.shutdownTimeoutMs,
     logger: o.log,
     onServerError: (e) => process.stderr.write(`deepclust serve: ${e.stack ?? e.message}\n`),
   });
@@ -72,6 +92,10 @@ async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
   }
   process.stderr.write(`deepclust serve: ${resolve(modelDir)} (${model.config.dims.join(" → ")}, k = ${model.k}) listening on ${url}\n`);
   process.stderr.write(`deepclust serve: ${ROUTES.join(", ")}; batches of up to ${o.maxBatch} rows, waiting up to ${o.maxWaitMs} ms\n`);
+  process.stderr.write(
+    `deepclust serve: requests of up to ${o.maxRows} rows and ${o.bodyLimit ?? defaultBodyLimit(o.maxRows, model.inputDim)} bytes; ` +
+      `time-outs: headers ${o.headersTimeoutMs} ms, request ${o.requestTimeoutMs} ms, keep-alive ${o.keepAliveTimeoutMs} ms, shutdown ${o.shutdownTimeoutMs} ms\n`,
+  );
 
   // The command line's own SIGINT handler exits at once; a server shuts down gracefully instead.
   process.removeAllListeners("SIGINT");
@@ -83,10 +107,13 @@ async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
         process.exit(130);
       }
       closing = true;
-      process.stderr.write(`deepclust serve: ${signal}, closing: finishing the requests in flight\n`);
+      process.stderr.write(`deepclust serve: ${signal}, closing: finishing the requests in flight (for up to ${o.shutdownTimeoutMs} ms)\n`);
       app
-        .close()
-        .then(() => model.release())
+        .shutdown()
+        .then(({ forcedConnections }) => {
+          if (forcedConnections > 0) process.stderr.write(`deepclust serve: closed ${forcedConnections} connection(s) still open after ${o.shutdownTimeoutMs} ms\n`);
+          return model.release();
+        })
         .then(
           () => {
             process.stderr.write("deepclust serve: stopped\n");

@@ -65,6 +65,7 @@ export class MicroBatcher {
   private timer: NodeJS.Timeout | null = null;
   /** The oldest queued row has waited maxWaitMs: dispatch as soon as a slot is free. */
   private due = false;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly run: BatchRunner,
@@ -88,6 +89,12 @@ export class MicroBatcher {
   /** Batches being run. */
   get inFlight(): number {
     return this.running;
+  }
+
+  /** Resolves when no rows are queued and no batch is running (at once if so now). */
+  idle(): Promise<void> {
+    if (this.queuedRows === 0 && this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Queues the rows of `input` (rows × cols); resolves to their result rows, in order. */
@@ -167,6 +174,7 @@ export class MicroBatcher {
       .finally(() => {
         this.running--;
         this.schedule();
+        if (this.running === 0 && this.queuedRows === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       });
   }
 

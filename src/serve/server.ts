@@ -7,17 +7,38 @@
 //
 // Rows of concurrent requests are micro-batched into one onnxruntime call (micro-batcher.ts).
 // Every error is a JSON body {"error": "..."} with a 4xx status naming the problem (5xx only
-// for failures of the server itself); the server keeps serving after any of them.
+// for failures of the server itself, and 503 while it shuts down); the server keeps serving
+// after any of them. Bodies are read as they arrive (predict-body.ts): a body over the limit is
+// refused by its Content-Length before it is read, and one of too many rows at row maxRows + 1.
+// Time-outs for headers, whole requests and idle keep-alive connections, and a deadline on
+// shutdown, keep stalled clients from holding connections (defaults.ts).
 
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
 import { readFileSync } from "node:fs";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { argmaxRows, type Matrix } from "../engine/matrix.js";
 import type { DECModel } from "../dec/model-dir.js";
 import { MicroBatcher } from "./micro-batcher.js";
-import { ROUTES, SERVE_DEFAULTS } from "./defaults.js";
+import { ROUTES, SERVE_DEFAULTS, defaultBodyLimit } from "./defaults.js";
+import { BODY_SHAPE, PredictBodyReader, type PredictBody } from "./predict-body.js";
+import { RequestError } from "./request-error.js";
+
+export { RequestError } from "./request-error.js";
 
 const { version: DEEPCLUST_VERSION } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
+/** The key of a body's rows, beside its fields: a symbol, unseen by the schema (and by JSON). */
+const ROWS = Symbol("rows");
+
+/** The body's fields, with its rows under ROWS when it is an object (else the schema refuses it). */
+function withRows(body: PredictBody): unknown {
+  if (typeof body.fields === "object" && body.fields !== null) (body.fields as { [ROWS]?: Matrix | null })[ROWS] = body.rows;
+  return body.fields;
+}
+
+/** Bytes of a body parsed between two turns of the event loop. */
+const SLICE_BYTES = 64 * 1024;
 
 export interface ServeOptions {
   /** Most rows per onnxruntime call (default 256). */
@@ -26,16 +47,36 @@ export interface ServeOptions {
   maxWaitMs?: number;
   /** Most rows in one request (default 10,000). */
   maxRows?: number;
-  /** Largest request body in bytes (default 64 MiB). */
+  /** Largest request body in bytes (default: what `maxRows` rows of the model's input take, defaultBodyLimit). */
   bodyLimit?: number;
+  /** Longest wait for a request's headers, in ms (default 10 s). */
+  headersTimeoutMs?: number;
+  /** Longest wait for a whole request, body included, in ms (default 30 s); at least headersTimeoutMs. */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open, in ms (default 72 s). */
+  keepAliveTimeoutMs?: number;
+  /** How long `shutdown()` lets the requests in flight finish before it closes the connections still open, in ms (default 10 s). */
+  shutdownTimeoutMs?: number;
   /** fastify's logger option (default off). */
   logger?: FastifyServerOptions["logger"];
   /** Called with every error answered by a 5xx status (failures of the server, not of requests). */
   onServerError?: (err: Error) => void;
 }
 
-/** The fastify instance, with the model it serves and its batcher (whose stats count the onnxruntime calls). */
-export type DeepclustServer = FastifyInstance & { readonly model: DECModel; readonly batcher: MicroBatcher };
+/**
+ * The fastify instance, with the model it serves, its batcher (whose stats count the onnxruntime
+ * calls), and `shutdown()`: close, closing the connections still open after the shutdown time-out.
+ */
+export type DeepclustServer = FastifyInstance & {
+  readonly model: DECModel;
+  readonly batcher: MicroBatcher;
+  shutdown(): Promise<ShutdownReport>;
+};
+
+export interface ShutdownReport {
+  /** Connections still open at the deadline, closed then (0 when every request finished in time). */
+  forcedConnections: number;
+}
 
 export interface PredictResponse {
   labels: number[];
@@ -43,72 +84,109 @@ export interface PredictResponse {
   probabilities?: number[][];
 }
 
-const BODY_SHAPE = `{"embeddings": [[...], ...], "proba"?: true}`;
-
-/** A client error: answered with `status` and {"error": message}. */
-export class RequestError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * A fastify instance serving `model` (not yet listening: call `listen`, or `inject` in tests).
- * The model stays the caller's: release it after `close()`.
+ * The model stays the caller's: release it after `close()` (which waits for the batches running).
  */
 export function createServer(model: DECModel, options: ServeOptions = {}): DeepclustServer {
   const maxBatch = options.maxBatch ?? SERVE_DEFAULTS.maxBatch;
   const maxWaitMs = options.maxWaitMs ?? SERVE_DEFAULTS.maxWaitMs;
   const maxRows = options.maxRows ?? SERVE_DEFAULTS.maxRows;
-  const bodyLimit = options.bodyLimit ?? SERVE_DEFAULTS.bodyLimit;
-  if (!Number.isInteger(maxRows) || maxRows < 1) throw new RangeError(`maxRows must be a positive integer, got ${maxRows}`);
-  if (!Number.isInteger(bodyLimit) || bodyLimit < 1) throw new RangeError(`bodyLimit must be a positive integer, got ${bodyLimit}`);
   const d = model.inputDim;
   const k = model.k;
+  const bodyLimit = options.bodyLimit ?? defaultBodyLimit(maxRows, d);
+  const headersTimeoutMs = options.headersTimeoutMs ?? SERVE_DEFAULTS.headersTimeoutMs;
+  const requestTimeoutMs = options.requestTimeoutMs ?? SERVE_DEFAULTS.requestTimeoutMs;
+  const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? SERVE_DEFAULTS.keepAliveTimeoutMs;
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? SERVE_DEFAULTS.shutdownTimeoutMs;
+  for (const [name, v, min] of [
+    ["maxRows", maxRows, 1],
+    ["bodyLimit", bodyLimit, 1],
+    ["headersTimeoutMs", headersTimeoutMs, 1],
+    ["requestTimeoutMs", requestTimeoutMs, 1],
+    ["keepAliveTimeoutMs", keepAliveTimeoutMs, 1],
+    ["shutdownTimeoutMs", shutdownTimeoutMs, 0],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`${name} must be an integer ≥ ${min}, got ${v}`);
+  }
+  if (headersTimeoutMs > requestTimeoutMs) throw new RangeError(`the headers time-out (${headersTimeoutMs} ms) must not exceed the request time-out (${requestTimeoutMs} ms)`);
   // One onnxruntime call per batch: the whole batch in one run of the inference graph.
   const batcher = new MicroBatcher((X) => model.predictProba(X, Math.max(1, X.rows)), { cols: d, maxBatch, maxWaitMs });
 
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit,
-    // The body's numbers are checked by hand (toMatrix): the schema must not coerce "1" or null.
+    // The body's numbers are checked by hand (predict-body.ts): the schema must not coerce "1" or null.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     schemaErrorFormatter: (errors) => new RequestError(400, schemaMessage(errors[0])),
-    return503OnClosing: true,
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    // Node checks the header and request time-outs every connectionsCheckingInterval (30 s by
+    // default, which would let a stalled client stay up to 30 s past its time-out).
+    http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))) },
+    // Closing answers 503 in this server's own shape (preParsing below), not fastify's.
+    return503OnClosing: false,
     forceCloseConnections: "idle",
+    // Errors of the transport (time-outs, malformed HTTP) and of routing, in the one shape too.
+    clientErrorHandler: (err, socket) => answerClientError(err, socket, headersTimeoutMs, requestTimeoutMs),
+    frameworkErrors: (err, _request, reply) => send(reply, typeof err.statusCode === "number" && err.statusCode >= 400 ? err.statusCode : 400, err.message),
   });
   app.decorate("model", model);
   app.decorate("batcher", batcher);
 
-  // JSON only (fastify also parses text/plain by default), with the parser's own message.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
-    const text = body as string;
-    if (text.trim() === "") return done(new RequestError(400, `empty body: send ${BODY_SHAPE}`), undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (e) {
-      done(new RequestError(400, `malformed JSON: ${(e as Error).message}`), undefined);
-    }
+  let closing = false;
+  // Without a listener, Node sends "100 Continue" at once; preParsing sends it once the Content-Length is known to be within the limit.
+  app.server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => app.server.emit("request", req, res));
+  app.addHook("preParsing", (request, reply, payload, done) => {
+    // Requests arriving on open connections while the server closes (every route: preParsing runs for all).
+    if (closing) return send(reply, 503, "the server is shutting down: send the request again (to another instance)");
+    const length = Number(request.headers["content-length"] ?? 0);
+    if (length > bodyLimit) return done(new RequestError(413, tooLarge(`${length} bytes`, bodyLimit, maxRows, d)), payload);
+    if (/^100-continue$/i.test(request.headers.expect ?? "")) reply.raw.writeContinue();
+    done(null, payload);
   });
 
+  // JSON only (fastify also parses text/plain by default), read as it arrives.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", (request, payload, done) => {
+    const tooLong = () => new RequestError(413, tooLarge("the body", bodyLimit, maxRows, d));
+    readBody(payload, new PredictBodyReader(d, maxRows), bodyLimit, Number(request.headers["content-length"] ?? -1), tooLong, (e, body) => {
+      if (body) done(null, withRows(body));
+      else done(e instanceof RequestError ? e : new RequestError(400, `the request body was cut off: ${(e as Error).message}`), undefined);
+    });
+  });
   // The first inference compiles the graph: do it before the first request.
   app.addHook("onReady", async () => {
     await model.predictProba({ data: new Float32Array(d), rows: 1, cols: d }, 1);
   });
 
   // Graceful close: a keep-alive connection would hold close() open until the client drops it,
-  // so responses sent while closing (the requests in flight) end their connections.
-  let closing = false;
+  // so responses sent while closing (the requests in flight) end their connections, and requests
+  // arriving on open connections meanwhile are refused with 503 (preParsing above).
   app.addHook("preClose", async () => {
     closing = true;
   });
   app.addHook("onSend", (_request, reply, payload, done) => {
     if (closing) void reply.header("connection", "close");
     done(null, payload);
+  });
+  // A forced close (shutdown's deadline) can leave a batch running: the model must outlive it.
+  app.addHook("onClose", async () => {
+    await batcher.idle();
+  });
+  app.decorate("shutdown", async (): Promise<ShutdownReport> => {
+    let forcedConnections = 0;
+    const deadline = setTimeout(() => {
+      app.server.getConnections((_e, n) => {
+        forcedConnections = n;
+        app.server.closeAllConnections();
+      });
+    }, shutdownTimeoutMs);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(deadline);
+    }
+    return { forcedConnections };
   });
 
   const modelSummary = {
@@ -135,14 +213,17 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
           type: "object",
           required: ["embeddings"],
           additionalProperties: false,
-          // The rows are not described here: toMatrix checks them in one pass as it copies them.
+          // The rows are not described here: the body's reader checks them as it copies them ("embeddings": [] here).
           properties: { embeddings: { type: "array" }, proba: { type: "boolean" } },
         },
       },
     },
     async (request): Promise<PredictResponse> => {
       const body = request.body as { embeddings: unknown[]; proba?: boolean };
-      const X = toMatrix(body.embeddings, d, maxRows);
+      // Every body whose 'embeddings' passes the schema has had its rows read.
+      const X = (request.body as { [ROWS]?: Matrix | null })[ROWS];
+      if (!X) throw new Error("the rows of 'embeddings' were not read");
+      if (X.rows === 0) throw new RequestError(400, "'embeddings' is empty: give at least one row");
       const q = await batcher.submit(X);
       const { index, max } = argmaxRows(q);
       const out: PredictResponse = { labels: Array.from(index), confidence: compact(max) };
@@ -156,46 +237,85 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
   );
 
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ error: `no route ${request.method} ${request.url.split("?")[0]} (the routes: ${ROUTES.join(", ")})` });
+    send(reply, 404, `no route ${request.method} ${request.url.split("?")[0]} (the routes: ${ROUTES.join(", ")})`);
   });
 
   app.setErrorHandler((err: FastifyError | RequestError, request, reply) => {
-    const { status, message } = describeError(err, bodyLimit, request.headers["content-type"]);
+    const { status, message } = describeError(err, request.headers["content-type"]);
     if (status >= 500) {
       request.log.error(err);
       options.onServerError?.(err);
     }
-    void reply.code(status).send({ error: message });
+    // A body refused before its end: close the connection rather than read the rest of it.
+    if (!request.raw.complete) void reply.header("connection", "close");
+    send(reply, status, message);
   });
 
   return app as unknown as DeepclustServer;
 }
 
 /**
- * The rows of a request as one float32 matrix, every value checked: an array of `d` finite
- * numbers per row, at least one row and at most `maxRows`.
+ * Reads a request body into `reader`, a slice of at most SLICE_BYTES at a time with a turn of the
+ * event loop after each, so that other requests go on while a large body arrives; refuses it with
+ * `tooLong()` at the first byte over `limit` (bodies without a Content-Length are counted too).
+ * A small body arriving whole in one chunk is read at once.
  */
-export function toMatrix(rows: unknown[], d: number, maxRows: number): Matrix {
-  const n = rows.length;
-  if (n === 0) throw new RequestError(400, "'embeddings' is empty: give at least one row");
-  if (n > maxRows) throw new RequestError(413, `too many rows: ${n}, the limit is ${maxRows} per request (split the request, or raise --max-rows)`);
-  const data = new Float32Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const row = rows[i];
-    if (!Array.isArray(row)) throw new RequestError(400, `embeddings[${i}] is ${describe(row)}, not an array of ${d} numbers`);
-    if (row.length !== d) throw new RequestError(400, `embeddings[${i}] has dimension ${row.length}, expected ${d}`);
-    const at = i * d;
-    for (let j = 0; j < d; j++) {
-      const v: unknown = row[j];
-      if (typeof v !== "number") {
-        const hint = typeof v === "string" && /^[+-]?(nan|inf(inity)?)$/i.test(v.trim()) ? ": NaN and infinities are not allowed" : "";
-        throw new RequestError(400, `embeddings[${i}][${j}] is ${describe(v)}, not a number${hint}`);
-      }
-      data[at + j] = v;
-      if (!Number.isFinite(data[at + j]!)) throw new RequestError(400, `embeddings[${i}][${j}] = ${v} is not finite in float32 (|x| must be below 3.4e38)`);
+function readBody(
+  payload: IncomingMessage,
+  reader: PredictBodyReader,
+  limit: number,
+  contentLength: number,
+  tooLong: () => Error,
+  then: (e: unknown, body?: PredictBody) => void,
+): void {
+  let received = 0;
+  let settled = false;
+  const settle = (e: unknown, body?: PredictBody) => {
+    if (settled) return;
+    settled = true;
+    payload.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+    then(e, body);
+  };
+  /** Reads chunk[from, to); false once the body is refused. */
+  const read = (chunk: Buffer, from: number, to: number): boolean => {
+    try {
+      received += to - from;
+      if (received > limit) throw tooLong();
+      reader.write(chunk.subarray(from, to));
+      return true;
+    } catch (e) {
+      settle(e);
+      return false;
     }
-  }
-  return { data, rows: n, cols: d };
+  };
+  const onData = (chunk: Buffer) => {
+    // A small body's last chunk is read at once: pausing and resuming the stream costs more than a slice.
+    if (chunk.length <= SLICE_BYTES && received + chunk.length === contentLength) {
+      read(chunk, 0, chunk.length);
+      return;
+    }
+    payload.pause();
+    let at = 0;
+    const step = () => {
+      if (settled) return;
+      const to = Math.min(chunk.length, at + SLICE_BYTES);
+      if (!read(chunk, at, to)) return;
+      at = to;
+      if (at < chunk.length) setImmediate(step);
+      else setImmediate(() => settled || payload.resume());
+    };
+    step();
+  };
+  const onEnd = () => {
+    try {
+      settle(null, reader.end());
+    } catch (e) {
+      settle(e);
+    }
+  };
+  const onError = (e: Error) => settle(e);
+  const onClose = () => settle(new Error("the connection closed"));
+  payload.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
 }
 
 /** Float32 values as JSON numbers with 9 significant digits: short, and exactly the same float32 back. */
@@ -203,15 +323,6 @@ function compact(values: Float32Array): number[] {
   const out = new Array<number>(values.length);
   for (let i = 0; i < values.length; i++) out[i] = Number(values[i]!.toPrecision(9));
   return out;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`;
-  if (typeof v === "object") return "an object";
-  if (v === undefined) return "missing";
-  return `${typeof v} ${String(v)}`;
 }
 
 function schemaMessage(e: { keyword: string; instancePath: string; params: Record<string, unknown>; message?: string } | undefined): string {
@@ -231,15 +342,47 @@ function schemaMessage(e: { keyword: string; instancePath: string; params: Recor
   }
 }
 
-function describeError(err: FastifyError | RequestError, bodyLimit: number, contentType: string | undefined): { status: number; message: string } {
+function describeError(err: FastifyError | RequestError, contentType: string | undefined): { status: number; message: string } {
   if (err instanceof RequestError) return { status: err.statusCode, message: err.message };
-  switch (err.code) {
-    case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return { status: 413, message: `request body over the limit of ${bodyLimit} bytes (--body-limit); send fewer rows per request` };
-    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return { status: 415, message: `unsupported content type ${contentType ? `'${contentType}'` : "(none)"}: send the body as application/json` };
+  if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    return { status: 415, message: `unsupported content type ${contentType ? `'${contentType}'` : "(none)"}: send the body as application/json` };
   }
   const status = typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
   if (status >= 500) return { status, message: `internal error: ${err.message}` };
   return { status, message: err.message };
+}
+
+/** Every answer of an error: {"error": message}. */
+function send(reply: FastifyReply, status: number, message: string): void {
+  void reply.code(status).send({ error: message });
+}
+
+function tooLarge(what: string, limit: number, maxRows: number, d: number): string {
+  return `${what} is over the limit of ${limit} bytes (--body-limit; ${maxRows} rows of ${d} numbers take less): send fewer rows per request`;
+}
+
+/**
+ * Answers an error of the connection itself (Node's 'clientError': a time-out, malformed HTTP) in
+ * the one JSON shape, then closes it; as Node does, nothing is written once a response has begun.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Socket, headersTimeoutMs: number, requestTimeoutMs: number): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  let status = 400;
+  let message = `malformed HTTP request (${err.code ?? err.message})`;
+  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    status = 408;
+    // A response object exists once the headers have arrived: then the body is what was late.
+    message = response
+      ? `the request body did not arrive within the request time-out of ${requestTimeoutMs} ms (--request-timeout-ms)`
+      : `the request headers did not arrive within the headers time-out of ${headersTimeoutMs} ms (--headers-timeout-ms)`;
+  } else if (err.code === "HPE_HEADER_OVERFLOW") {
+    status = 431;
+    message = "the request headers are too large";
+  }
+  if (socket.writable && !response?.headersSent) {
+    const body = JSON.stringify({ error: message });
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
