@@ -142,6 +142,11 @@ test("--force replaces a deepclust model directory, and nothing else", () => {
   const out = join(dirname(dir), "model");
   const first = run(["train", data, "-k", "3", ...TINY, "--out", out]);
   assert.equal(first.code, 0, first.stderr);
+  // A new directory is created with its missing parents (npm start writes runs/reuters-model).
+  const nested = join(dirname(dir), "runs", "a", "model");
+  const created = run(["train", data, "-k", "3", ...TINY, "--out", nested]);
+  assert.equal(created.code, 0, created.stderr);
+  assert.ok(existsSync(join(nested, MODEL_FILES.config)));
   const replaced = run(["train", data, "-k", "3", ...TINY, "--seed", "1", "--out", out, "--force"]);
   assert.equal(replaced.code, 0, replaced.stderr);
   assert.equal(JSON.parse(readFileSync(join(out, MODEL_FILES.config), "utf8")).training.seed, 1);

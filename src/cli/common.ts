@@ -178,7 +178,8 @@ export function scoreLines(s: { n: number; labelled?: number; clustersFound: num
   if (s.acc !== undefined && s.nmi !== undefined && s.ari !== undefined) rows.push(["ACC", s.acc.toFixed(4)], ["NMI", s.nmi.toFixed(4)], ["ARI", s.ari.toFixed(4)]);
   rows.push(["n", String(s.n)], ["clusters found", s.k !== undefined ? `${s.clustersFound} (k = ${s.k})` : String(s.clustersFound)]);
   if (s.classes !== undefined) rows.push(["true classes", String(s.classes)]);
-  return [...table(rows), ...(s.labelled !== undefined ? [`scored on ${labelledText(s.labelled, s.n)}`] : [])];
+  // Said only when some rows had no label: otherwise n is what was scored.
+  return [...table(rows), ...(s.labelled !== undefined && s.labelled < s.n ? [`scored on ${labelledText(s.labelled, s.n)}`] : [])];
 }
 
 export function seconds(s: number): string {

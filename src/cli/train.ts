@@ -392,7 +392,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
       [name + (o.selectBestByLabels ? " (selected by labels)" : ""), ...scoreCells(dec.metrics)],
     ]))
       progress.log(line);
-    progress.log(`scored on ${labelledText(labelled, X.rows)}`);
+    if (labelled < X.rows) progress.log(`scored on ${labelledText(labelled, X.rows)}`);
     progress.log("");
   } else {
     progress.log("no labels: ACC / NMI / ARI not computed (give --labels-column or --labels-file to score the clustering)");

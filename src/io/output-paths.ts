@@ -95,11 +95,7 @@ export function checkOutputDir(target: OutputTarget, o: OutputCheckOptions & { k
     if (isWithin(realPathOf(input), real)) throw new InputError(dir, `${target.flag}: the directory holds the input ${input}; choose another ${target.flag}`);
   }
   const st = statOrNull(dir);
-  if (!st) {
-    const parent = dirname(resolve(dir));
-    if (!existsSync(parent)) throw new InputError(dir, `cannot write: the directory ${dirname(dir)} does not exist (${target.flag})`);
-    return;
-  }
+  if (!st) return; // created with its missing parents, as `mkdir -p` would
   if (!o.force) throw new InputError(dir, `${target.flag}: already exists (use --force to replace it, or choose another ${target.flag})`);
   assertReplaceable(dir, o.kind, target.flag);
 }
