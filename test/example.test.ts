@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
@@ -71,4 +71,23 @@ test("train → predict → evaluate on the example through the built CLI", () =
   assert.ok(Math.abs(scores.acc - fromPredictions.acc) < 1e-12 && Math.abs(scores.nmi - fromPredictions.nmi) < 1e-12);
   assert.ok(scores.nmi > 0.3, `test NMI ${scores.nmi}`);
   assert.ok(!existsSync(`${out}.tmp`));
+});
+
+test("npm start's command line, as package.json has it, works in a fresh directory, and again", () => {
+  // The script after its build step, with the built CLI named by its absolute path; examples/ is
+  // linked into a fresh directory, so runs/ does not exist there yet (train creates it).
+  const { scripts } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> };
+  const start = scripts.start!;
+  assert.match(start, /^npm run build && /);
+  const line = start.replace(/^npm run build && /, "").replaceAll("node dist/cli/main.js", `"${process.execPath}" "${cli}"`);
+  const fresh = join(dir, "fresh");
+  mkdirSync(fresh);
+  symlinkSync(new URL("../examples", import.meta.url).pathname, join(fresh, "examples"));
+  for (const round of ["first", "second"]) {
+    const r = spawnSync("bash", ["-c", line], { encoding: "utf8", cwd: fresh });
+    assert.equal(r.status, 0, `${round} run: ${r.stderr}`);
+    assert.match(r.stdout, /^ACC\s+0\.\d+$/m, round);
+  }
+  assert.ok(existsSync(join(fresh, "runs", "reuters-model", "config.json")));
+  assert.ok(existsSync(join(fresh, "runs", "reuters-test-predictions.csv")));
 });
