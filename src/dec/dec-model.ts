@@ -12,7 +12,7 @@ import { Autoencoder } from "./autoencoder.js";
 import { PRETRAIN_DEFAULTS, pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
 import { CLUSTERING_DEFAULTS, SoftAssigner, defaultUpdateInterval, hardLabels, trainClustering, type ClusteringOptions, type ClusteringResult, type TrainingState, type UpdateRecord } from "./dec-training.js";
 import { checkResume, checkStateTensors, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointRecord } from "./checkpoint.js";
-import { dataFingerprint } from "./data-fingerprint.js";
+import { dataFingerprint, type DataFingerprint } from "./data-fingerprint.js";
 import type { InitName } from "../nn/index.js";
 
 export interface DECConfig extends ClusteringOptions {
@@ -96,6 +96,8 @@ export interface Timings {
 export class DEC {
   readonly config: Readonly<DECConfig>;
   private ae: Autoencoder | null = null;
+  /** The fingerprint checkResume took, so that the fit after it on the same X hashes it once (fit clears it). */
+  private fingerprinted: { X: Rows; labels: PartialLabels | undefined; data: DataFingerprint } | null = null;
   private assigner: SoftAssigner | null = null;
   /** Per-epoch pretraining losses. */
   pretrainHistory: EpochRecord[] = [];
@@ -146,6 +148,7 @@ export class DEC {
     const shapes = Object.fromEntries([...ae.allParams.map((p) => [p.name, p.shape] as const), [CENTERS, [c.k, ae.codeDim]]]);
     // The data's fingerprint, checked on resume and recorded in every checkpoint: one pass over X.
     const record = options.resumeFrom !== undefined || options.checkpoint ? this.checkpointRecord(X, options.labels) : null;
+    this.fingerprinted = null; // a later fit hashes its data afresh (X may have changed in place)
     let resume: TrainingState | undefined;
     let centers: Float32Array;
     if (options.resumeFrom !== undefined) {
@@ -215,7 +218,10 @@ export class DEC {
       shuffleBlock: c.shuffleBlock ?? null,
       ...trainingConfig(c, X.rows),
     };
-    return { data: dataFingerprint(X, labels), config };
+    const f = this.fingerprinted;
+    const data = f !== null && f.X === X && f.labels === labels ? f.data : dataFingerprint(X, labels);
+    this.fingerprinted = { X, labels, data };
+    return { data, config };
   }
 
   /** Soft assignments q (rows × k). A NaN or ±Inf in an in-memory X throws NonFiniteValueError (its row and column). */
