@@ -80,13 +80,6 @@ export function labelsOf(ds: Dataset, o: DataCliOptions): RowLabels | null {
   return usableLabels(ds.labels, labelsSource(ds.file, ds.labelsColumn, o));
 }
 
-/** A dataset's labels, or an input error saying how to give them. */
-export function requireLabels(ds: Dataset, o: DataCliOptions): RowLabels {
-  const labels = labelsOf(ds, o);
-  if (labels) return labels;
-  throw noLabelsError(ds);
-}
-
 /** The error for data without labels (no labels column, no labels file), listing the columns there are. */
 export function noLabelsError(ds: Pick<Dataset | DatasetChunk, "file" | "embeddingsColumn" | "passthrough">): InputError {
   const columns = [...(ds.embeddingsColumn ? [ds.embeddingsColumn] : []), ...Object.keys(ds.passthrough)];
