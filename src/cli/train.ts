@@ -1,6 +1,7 @@
 // deepclust train: the whole pipeline on an embeddings file (denoising autoencoder pretraining,
 // k-means on the code, the DEC/IDEC clustering phase), written as a model directory, with the
-// comparison a user needs to judge it: k-means on the raw data vs AE + k-means vs DEC.
+// comparison a user needs to judge it: k-means on the raw data vs DEC's start (AE + k-means, or
+// AE + UMAP + GMM) vs DEC.
 
 import { Command, Option } from "commander";
 import { existsSync, statSync } from "node:fs";
@@ -9,7 +10,8 @@ import { extname, join, resolve } from "node:path";
 import { Rng, DEVICES, executionProviders, type Device, type Rows } from "../engine/index.js";
 import { NOISE_KINDS, INIT_NAMES, type InitName, type NoiseKind } from "../nn/index.js";
 import { kmeans, evaluateClustering, type ClusteringScores } from "../cluster/index.js";
-import { DEC, PRETRAIN_DEFAULTS, CLUSTERING_DEFAULTS, defaultUpdateInterval, type ClusteringMethod, type DECConfig, type TargetMode, type UpdateRecord } from "../dec/index.js";
+import { DEC, startName, PRETRAIN_DEFAULTS, CLUSTERING_DEFAULTS, CENTER_INITS, defaultUpdateInterval, type CenterInit, type ClusteringMethod, type DECConfig, type ManifoldOptions, type OptimizerConfig, type TargetMode, type UpdateRecord } from "../dec/index.js";
+import { DEFAULT_PRESET, MANIFOLD_RECIPE_START, PRESET_NAMES, PRESET_SUMMARIES, presetRecipe, type DataShape, type PresetName } from "../dec/presets.js";
 import { saveModel, loadModel, MODEL_DIR, MODEL_FILES } from "../dec/model-dir.js";
 import { CHECKPOINT_DIR } from "../dec/checkpoint.js";
 import { assertSeparateOutputs, checkOutputDir, InputError, NpySource, ParquetSource, readLabelsFile, samePath, type Dataset, type RowLabels } from "../io/index.js";
@@ -21,22 +23,30 @@ import { checkK, clusterSizes, labelledCount, labelledText, labelOptions, labels
 
 interface TrainCliOptions extends DataCliOptions {
   clusters: number;
-  dims: number[];
-  method: ClusteringMethod;
-  target: TargetMode;
-  pretrainEpochs: number;
-  pretrainLr: number;
-  pretrainOptimizer: "adam" | "sgd";
+  preset: PresetName;
+  // Unset: the preset's value.
+  dims?: number[];
+  method?: ClusteringMethod;
+  target?: TargetMode;
+  pretrainEpochs?: number;
+  pretrainLr?: number;
+  pretrainOptimizer?: "adam" | "sgd";
   pretrainMomentum: number;
-  noise: NoiseKind;
-  noiseFactor: number;
+  noise?: NoiseKind;
+  noiseFactor?: number;
   normalizeCode: boolean;
-  init: InitName;
+  init?: CenterInit | InitName;
+  weightInit: InitName;
+  umapComponents?: number;
+  umapNeighbors?: number;
+  umapEpochs?: number;
+  gmmRestarts?: number;
+  anchorUpdates?: number;
   batchSize: number;
   updateInterval?: number;
-  tol: number;
+  tol?: number;
   maxIter: number;
-  optimizer: "sgd" | "adam";
+  optimizer?: "sgd" | "adam";
   lr?: number;
   momentum: number;
   encoderLr?: number;
@@ -75,22 +85,29 @@ export function trainCommand(): Command {
     .description("Train a DEC / IDEC clustering model on an embeddings file and write it as a model directory")
     .argument("<data>", "embeddings: CSV (an 'embeddings' column of JSON arrays, or one numeric column per dimension), JSONL, .npy or Parquet")
     .requiredOption("-k, --clusters <n>", "number of clusters (1 ≤ k ≤ rows)", int("-k", 1))
-    .addOption(new Option("--dims <list>", "autoencoder layer sizes after the input, e.g. 256,32 or the paper's 500,500,2000,10 (the full form 768,256,32 is accepted when it starts with the input dim)").argParser(dims).default([256, 32], "256,32"))
-    .option("--method <name>", "dec (KL only) or idec (KL plus reconstruction, keeps the decoder)", choice("--method", ["dec", "idec"] as const), CLUSTERING_DEFAULTS.method)
-    .option("--target <mode>", "full: target P from the whole dataset every --update-interval iterations (the paper); batch: P from each batch (the reference)", choice("--target", ["full", "batch"] as const), CLUSTERING_DEFAULTS.target)
-    .option("--pretrain-epochs <n>", "autoencoder pretraining epochs (0: no pretraining)", int("--pretrain-epochs", 0), PRETRAIN_DEFAULTS.epochs)
-    .option("--pretrain-optimizer <name>", "adam, or sgd with momentum (MNIST-like pixels cluster better after --pretrain-optimizer sgd --pretrain-lr 1, see BENCHMARKS.md)", choice("--pretrain-optimizer", ["adam", "sgd"] as const), "adam")
-    .option("--pretrain-lr <f>", "learning rate of the pretraining optimizer", float("--pretrain-lr", { min: 0 }), PRETRAIN_DEFAULTS.optimizer.lr)
+    .option("--preset <name>", `the recipe every unset option below comes from: ${PRESET_NAMES.map((n) => `${n} (${PRESET_SUMMARIES[n]})`).join("; ")}`, choice("--preset", PRESET_NAMES), DEFAULT_PRESET)
+    .addOption(new Option("--dims <list>", "autoencoder layer sizes after the input, e.g. 256,32 or the paper's 500,500,2000,10 (the full form 768,256,32 is accepted when it starts with the input dim) (default: the preset's)").argParser(dims))
+    .option("--method <name>", "dec (KL only) or idec (KL plus reconstruction, keeps the decoder) (default: the preset's)", choice("--method", ["dec", "idec"] as const))
+    .option("--init <name>", `how the centres start: ${CENTER_INITS.join(" or ")} (UMAP of the code + Gaussian mixture, after N2D) (default: the preset's)`, choice("--init", [...CENTER_INITS, ...INIT_NAMES]))
+    .option("--target <mode>", "full: target P from the whole dataset every --update-interval iterations (the paper); batch: P from each batch (the reference) (default: the preset's)", choice("--target", ["full", "batch"] as const))
+    .option("--pretrain-epochs <n>", "autoencoder pretraining epochs (0: no pretraining) (default: the preset's)", int("--pretrain-epochs", 0))
+    .option("--pretrain-optimizer <name>", "adam, or sgd with momentum (default: the preset's)", choice("--pretrain-optimizer", ["adam", "sgd"] as const))
+    .option("--pretrain-lr <f>", "learning rate of the pretraining optimizer (default: the preset's, else 0.001 for adam, 0.01 for sgd)", float("--pretrain-lr", { min: 0 }))
     .option("--pretrain-momentum <f>", "momentum of --pretrain-optimizer sgd", float("--pretrain-momentum", { min: 0, max: 1 }), 0.9)
-    .option("--noise <kind>", `input corruption during pretraining: ${NOISE_KINDS.join(", ")}`, choice("--noise", NOISE_KINDS), PRETRAIN_DEFAULTS.noise.kind)
-    .option("--noise-factor <f>", "mask: probability of zeroing a value; gaussian: multiple of each feature's std", float("--noise-factor", { min: 0 }), PRETRAIN_DEFAULTS.noise.factor)
+    .option("--noise <kind>", `input corruption during pretraining: ${NOISE_KINDS.join(", ")} (default: the preset's)`, choice("--noise", NOISE_KINDS))
+    .option("--noise-factor <f>", "mask: probability of zeroing a value; gaussian: multiple of each feature's std (default: the preset's, else 0.3)", float("--noise-factor", { min: 0 }))
+    .option("--umap-components <n>", `--init manifold: UMAP output dimensions (default ${MANIFOLD_RECIPE_START.nComponents})`, int("--umap-components", 1))
+    .option("--umap-neighbors <n>", `--init manifold: neighbours of UMAP's graph (default ${MANIFOLD_RECIPE_START.nNeighbors})`, int("--umap-neighbors", 2))
+    .option("--umap-epochs <n>", `--init manifold: UMAP layout epochs (default ${MANIFOLD_RECIPE_START.nEpochs})`, int("--umap-epochs", 1))
+    .option("--gmm-restarts <n>", `--init manifold: Gaussian-mixture restarts on the layout (default ${MANIFOLD_RECIPE_START.restarts})`, int("--gmm-restarts", 1))
+    .option("--anchor-updates <n>", `--init manifold: target updates during which the mixture's posteriors are the target, before DEC's own (default ${MANIFOLD_RECIPE_START.anchorUpdates})`, int("--anchor-updates", 0))
     .option("--normalize-code", "L2-normalise the code before the decoder during pretraining (the reference's quirk; never at inference)", false)
-    .option("--init <name>", `weight initialisation: ${INIT_NAMES.join(", ")}`, choice("--init", INIT_NAMES), "torch")
+    .option("--weight-init <name>", `weight initialisation: ${INIT_NAMES.join(", ")}`, choice("--weight-init", INIT_NAMES), "torch")
     .option("--batch-size <n>", "minibatch size of pretraining and clustering", int("--batch-size", 1), CLUSTERING_DEFAULTS.batchSize)
     .option("--update-interval <n>", "iterations between target updates and label-change checks (default: about half an epoch, within [10, 140])", int("--update-interval", 1))
-    .option("--tol <f>", "stop when fewer than this fraction of points changed cluster since the last update (0: run --max-iter iterations)", float("--tol", { min: 0, max: 1 }), CLUSTERING_DEFAULTS.tol)
+    .option("--tol <f>", "stop when fewer than this fraction of points changed cluster since the last update (0: run --max-iter iterations) (default: the preset's)", float("--tol", { min: 0, max: 1 }))
     .option("--max-iter <n>", "most clustering iterations (batches)", int("--max-iter", 0), CLUSTERING_DEFAULTS.maxIter)
-    .option("--optimizer <name>", "optimizer of the clustering phase: sgd (with momentum, the paper) or adam", choice("--optimizer", ["sgd", "adam"] as const), "sgd")
+    .option("--optimizer <name>", "optimizer of the clustering phase: sgd (with momentum, the paper) or adam (default: the preset's)", choice("--optimizer", ["sgd", "adam"] as const))
     .option("--lr <f>", `learning rate of the clustering phase (default: ${DEFAULT_LR.sgd} with sgd, ${DEFAULT_LR.adam} with adam)`, float("--lr", { min: 0 }))
     .option("--momentum <f>", "SGD momentum", float("--momentum", { min: 0, max: 1 }), 0.9)
     .option("--encoder-lr <f>", "learning rate of the encoder in the clustering phase, e.g. the reference's 1e-6 (default: --lr)", float("--encoder-lr", { min: 0 }))
@@ -122,7 +139,7 @@ export function trainCommand(): Command {
     .addHelpText(
       "after",
       `
-Prints k-means on the raw data vs AE + k-means vs DEC (ACC, NMI, ARI when the data has labels),
+Prints k-means on the raw data vs DEC's start (AE + k-means, or AE + UMAP + GMM) vs DEC (ACC, NMI, ARI when the data has labels),
 cluster sizes and the time of each stage, and warns about collapsed or empty clusters.
 Labels are used for evaluation only, unless --select-best-by-labels.
 
@@ -225,37 +242,39 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
   }
   const shuffleBlock = source ? (o.shuffleBlock ?? (parquet ? parquet.rowGroupBlock : OUT_OF_CORE_BLOCK)) : o.shuffleBlock;
   if (o.selectBestByLabels && !labels) throw new UsageError("--select-best-by-labels needs labels (a labels column or --labels-file)");
-  const sizes = layerSizes(o.dims, X.cols);
   const batchSize = Math.min(o.batchSize, X.rows);
+  const r = resolveRecipe(o, { rows: X.rows, cols: X.cols, batchSize });
+  const sizes = r.sizes;
   const updateInterval = o.updateInterval ?? defaultUpdateInterval(X.rows, batchSize);
-  const lr = o.lr ?? DEFAULT_LR[o.optimizer];
 
   const config: DECConfig = {
     k: o.clusters,
     hidden: sizes.slice(1),
-    init: o.init,
+    init: r.weightInit,
+    centerInit: r.centerInit,
+    ...(r.manifold ? { manifold: r.manifold } : {}),
     normalizeCode: o.normalizeCode,
     pretrain: {
       mode: "end-to-end",
-      epochs: o.pretrainEpochs,
+      epochs: r.pretrainEpochs,
       batchSize: o.batchSize,
-      optimizer: o.pretrainOptimizer === "sgd" ? { type: "sgd", lr: o.pretrainLr, momentum: o.pretrainMomentum } : { type: "adam", lr: o.pretrainLr },
-      noise: { kind: o.noise, factor: o.noiseFactor },
+      optimizer: r.pretrainOptimizer,
+      noise: r.noise,
     },
     nInit: o.nInit,
     ...(o.kmeansSample !== undefined ? { kmeansSample: o.kmeansSample } : {}),
     seed: o.seed,
     threads: o.threads,
     device: o.device,
-    method: o.method,
+    method: r.method,
     alpha: o.alpha,
     gamma: o.gamma,
-    target: o.target,
+    target: r.target,
     updateInterval,
-    tol: o.tol,
+    tol: r.tol,
     maxIter: o.maxIter,
     batchSize: o.batchSize,
-    optimizer: o.optimizer === "sgd" ? { type: "sgd", lr, momentum: o.momentum } : { type: "adam", lr },
+    optimizer: r.optimizer,
     ...(o.encoderLr !== undefined ? { groupLr: { encoder: o.encoderLr } } : {}),
     clipNorm: o.clip ?? null,
     freezeEncoder: o.freezeEncoder,
@@ -263,7 +282,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
     selectBestByLabels: o.selectBestByLabels,
     ...(shuffleBlock ? { shuffleBlock } : {}),
   };
-  const name = o.method.toUpperCase();
+  const name = r.method.toUpperCase();
   const labelled = labels ? labelledCount(labels) : 0;
   progress.log(`${name} on ${X.rows} × ${X.cols} from ${data}: autoencoder ${sizes.join("→")}, k = ${o.clusters}${labels ? `, labels from ${labelsColumn ? `column '${labelsColumn}'` : o.labelsFile}` : ", no labels"}`);
   if (source) progress.log(`out of core: rows are read from disk${shuffleBlock ? ` in blocks of ${shuffleBlock} (block-shuffled passes)` : " (a true permutation, one read per run of rows)"}; no raw-data k-means baseline${o.report ? ", no report (run deepclust report on a sample)" : ""}`);
@@ -307,7 +326,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
       progress.update(e.epoch, `loss ${e.loss.toFixed(5)} | ${Math.round(e.samplesPerSecond)} samples/s`);
       if (e.epoch === e.epochs) {
         progress.stop();
-        progress.status(`k-means on the code (${o.nInit} restarts)…`);
+        progress.status(r.centerInit === "manifold" ? "UMAP of the code, then a Gaussian mixture…" : `k-means on the code (${o.nInit} restarts)…`);
       }
     },
     onUpdate: (u: UpdateRecord) => {
@@ -348,7 +367,8 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
     rows: X.rows,
     dims: sizes,
     k: o.clusters,
-    method: o.method,
+    method: r.method,
+    preset: o.preset,
     labelsColumn,
     /** Rows with a label: the scores are over these (null: no labels). */
     labelled: labels ? labelled : null,
@@ -374,7 +394,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
 
   const last = dec.history.at(-1);
   const stop = dec.converged
-    ? `converged: ${percent(last?.deltaLabel ?? 0, 2)} of the points changed cluster, below --tol ${percent(o.tol, 2)}`
+    ? `converged: ${percent(last?.deltaLabel ?? 0, 2)} of the points changed cluster, below --tol ${percent(r.tol, 2)}`
     : `stopped at --max-iter ${o.maxIter}${last?.deltaLabel != null ? ` (last Δlabel ${percent(last.deltaLabel, 2)})` : ""}`;
   if (dec.pretrainHistory.length) {
     const p = dec.pretrainHistory.at(-1)!;
@@ -388,7 +408,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
     for (const line of table([
       ["", "ACC", "NMI", "ARI"],
       ["k-means (raw data)", ...(baseline ? scoreCells(baseline) : ["skipped", "", ""])],
-      ["AE + k-means", ...scoreCells(dec.initMetrics)],
+      [startName(r.centerInit), ...scoreCells(dec.initMetrics)],
       [name + (o.selectBestByLabels ? " (selected by labels)" : ""), ...scoreCells(dec.metrics)],
     ]))
       progress.log(line);
@@ -401,13 +421,59 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
   const stages = [
     ...(baseline ? [`k-means raw ${seconds(baseline.seconds)}`] : []),
     `pretrain ${seconds(dec.timings.pretrainSeconds)}`,
-    `k-means ${seconds(dec.timings.kmeansSeconds)}`,
+    `${r.centerInit === "manifold" ? "UMAP + GMM" : "k-means"} ${seconds(dec.timings.kmeansSeconds)}`,
     `${name} ${seconds(dec.timings.clusteringSeconds)}`,
   ];
   progress.log(`time: ${stages.join(" | ")} | total ${seconds(timings.totalSeconds)}`);
   for (const w of warnings.slice(0, MAX_WARNINGS_SHOWN)) warn(`iteration ${w.iteration}: ${w.message}`);
   if (warnings.length > MAX_WARNINGS_SHOWN) warn(`… and ${warnings.length - MAX_WARNINGS_SHOWN} more (see ${out}/${MODEL_FILES.metrics})`);
   progress.log(`wrote ${out}/ (${[...Object.values(MODEL_FILES), ...(report ? [REPORT_FILE] : [])].join(", ")})`);
+}
+
+/**
+ * The options as the run uses them: each one given on the command line, else the preset's value
+ * for this data's shape. `--init torch|paper|glorot` (weight initialisation, before --weight-init)
+ * still works, with a note.
+ */
+function resolveRecipe(o: TrainCliOptions, shape: DataShape) {
+  const recipe = presetRecipe(o.preset, shape);
+  let weightInit = o.weightInit;
+  let centerInit = recipe.centerInit;
+  if (o.init !== undefined && (INIT_NAMES as readonly string[]).includes(o.init)) {
+    warn(`--init ${o.init} is a weight initialisation: use --weight-init ${o.init} (--init now chooses how the centres start: ${CENTER_INITS.join(" or ")})`);
+    weightInit = o.init as InitName;
+  } else if (o.init !== undefined) centerInit = o.init as CenterInit;
+  const pretrainType = o.pretrainOptimizer ?? recipe.pretrainOptimizer.type;
+  const pretrainLr = o.pretrainLr ?? (pretrainType === recipe.pretrainOptimizer.type ? recipe.pretrainOptimizer.lr : DEFAULT_LR[pretrainType]);
+  const noiseKind = o.noise ?? recipe.noise.kind;
+  const noiseFactor = o.noiseFactor ?? (noiseKind === recipe.noise.kind && noiseKind !== "none" ? recipe.noise.factor : PRETRAIN_DEFAULTS.noise.factor);
+  const optimizerType = o.optimizer ?? recipe.optimizer.type;
+  const lr = o.lr ?? (optimizerType === recipe.optimizer.type ? recipe.optimizer.lr : DEFAULT_LR[optimizerType]);
+  const manifoldStart = recipe.manifold ?? MANIFOLD_RECIPE_START;
+  const manifold: Required<ManifoldOptions> | null =
+    centerInit === "manifold"
+      ? {
+          nComponents: o.umapComponents ?? manifoldStart.nComponents,
+          nNeighbors: o.umapNeighbors ?? manifoldStart.nNeighbors,
+          minDist: manifoldStart.minDist,
+          nEpochs: o.umapEpochs ?? manifoldStart.nEpochs,
+          restarts: o.gmmRestarts ?? manifoldStart.restarts,
+          anchorUpdates: o.anchorUpdates ?? manifoldStart.anchorUpdates,
+        }
+      : null;
+  return {
+    sizes: o.dims ? layerSizes(o.dims, shape.cols) : [shape.cols, ...recipe.hidden],
+    weightInit,
+    centerInit,
+    manifold,
+    pretrainEpochs: o.pretrainEpochs ?? recipe.pretrainEpochs,
+    pretrainOptimizer: (pretrainType === "sgd" ? { type: "sgd", lr: pretrainLr, momentum: o.pretrainMomentum } : { type: "adam", lr: pretrainLr }) as OptimizerConfig,
+    noise: { kind: noiseKind, factor: noiseFactor },
+    method: o.method ?? recipe.method,
+    target: o.target ?? recipe.target,
+    tol: o.tol ?? recipe.tol,
+    optimizer: (optimizerType === "sgd" ? { type: "sgd", lr, momentum: o.momentum } : { type: "adam", lr }) as OptimizerConfig,
+  };
 }
 
 /**

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Rng, gatherRows, type Device, type Matrix, type Rows } from "../engine/index.js";
 import { CENTERS, StudentTAssignment } from "../nn/index.js";
 import { kmeans } from "../cluster/kmeans.js";
+import { manifoldClusters } from "../cluster/manifold.js";
 import { evaluateClustering, type ClusteringScores, type PartialLabels } from "../cluster/metrics.js";
 import { Autoencoder } from "./autoencoder.js";
 import { PRETRAIN_DEFAULTS, pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
@@ -24,6 +25,13 @@ export interface DECConfig extends ClusteringOptions {
   normalizeCode?: boolean;
   /** Pretraining (default: end-to-end, 50 epochs, masking noise 0.3, Adam 1e-3). */
   pretrain?: PretrainOptions;
+  /**
+   * How the centres start: "kmeans" on the code (the paper), or "manifold": a UMAP layout of the
+   * code clustered by a Gaussian mixture, the mean code per cluster (after N2D). Default "kmeans".
+   */
+  centerInit?: CenterInit;
+  /** Settings of the manifold start (defaults: MANIFOLD_DEFAULTS). */
+  manifold?: ManifoldOptions;
   /** k-means restarts on the code (default 20, as DEC). */
   nInit?: number;
   /**
@@ -37,6 +45,28 @@ export interface DECConfig extends ClusteringOptions {
   device?: Device;
 }
 
+export type CenterInit = "kmeans" | "manifold";
+export const CENTER_INITS: readonly CenterInit[] = ["kmeans", "manifold"];
+
+/** How the start is named in tables: the clustering that gives DEC its initial centres. */
+export function startName(init: CenterInit | undefined): string {
+  return init === "manifold" ? "AE + UMAP + GMM" : "AE + k-means";
+}
+
+export interface ManifoldOptions {
+  nComponents?: number;
+  nNeighbors?: number;
+  minDist?: number;
+  nEpochs?: number;
+  /** Gaussian-mixture restarts on the layout. */
+  restarts?: number;
+  /** Target updates during which the mixture's posteriors are the target (see ClusteringHooks.anchor). */
+  anchorUpdates?: number;
+}
+
+/** The manifold start's settings when not given (N2D's n_neighbors 20 and min_dist 0; 10 components). */
+export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = { nComponents: 10, nNeighbors: 20, minDist: 0, nEpochs: 200, restarts: 4, anchorUpdates: 10 };
+
 /** The paper's layer sizes after the input. */
 const DEFAULT_HIDDEN: readonly number[] = [500, 500, 2000, 10];
 
@@ -49,6 +79,8 @@ export function trainingConfig(c: DECConfig, rows: number) {
   const batchSize = c.batchSize ?? CLUSTERING_DEFAULTS.batchSize;
   return {
     init: c.init ?? "torch",
+    centerInit: c.centerInit ?? "kmeans",
+    ...(c.centerInit === "manifold" ? { manifold: { ...MANIFOLD_START_DEFAULTS, ...c.manifold } } : {}),
     pretrain,
     nInit: c.nInit ?? 20,
     method: c.method ?? CLUSTERING_DEFAULTS.method,
@@ -151,11 +183,15 @@ export class DEC {
     this.fingerprinted = null; // a later fit hashes its data afresh (X may have changed in place)
     let resume: TrainingState | undefined;
     let centers: Float32Array;
+    let anchor: { target: Float32Array; updates: number } | undefined;
+    const anchorUpdates = c.centerInit === "manifold" ? (c.manifold?.anchorUpdates ?? MANIFOLD_START_DEFAULTS.anchorUpdates) : 0;
     if (options.resumeFrom !== undefined) {
       resume = this.checkResumeRecord(options.resumeFrom, record!).state;
       const sizes = Object.fromEntries(Object.entries(shapes).map(([n, s]) => [n, s.reduce((a, b) => a * b, 1)]));
       checkStateTensors(join(options.resumeFrom, "state.safetensors"), "param/", resume.params, sizes);
       centers = resume.params[CENTERS]!;
+      // Saved during the anchored updates, P is the anchor itself: the resumed run goes on with it.
+      if (anchorUpdates > resume.history.length && resume.p) anchor = { target: resume.p, updates: anchorUpdates };
     } else {
       let t0 = performance.now();
       if (options.autoencoder) {
@@ -168,18 +204,20 @@ export class DEC {
       this.timings.pretrainSeconds = (performance.now() - t0) / 1000;
       t0 = performance.now();
       const code = await ae.encode(X);
-      const km = c.kmeansSample !== undefined && code.rows > c.kmeansSample ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, c.nInit ?? 20, session.threads) : await kmeans(code, { k: c.k, nInit: c.nInit ?? 20, seed: rng.fork(), threads: session.threads });
+      const km = c.centerInit === "manifold" ? await this.manifoldStart(code, rng) : c.kmeansSample !== undefined && code.rows > c.kmeansSample ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, c.nInit ?? 20, session.threads) : await kmeans(code, { k: c.k, nInit: c.nInit ?? 20, seed: rng.fork(), threads: session.threads });
       this.timings.kmeansSeconds = (performance.now() - t0) / 1000;
       this.initLabels = km.labels;
       this.initInertia = km.inertia;
       this.initMetrics = evaluate ? evaluate(km.labels) : null;
       centers = km.centers;
+      if ("resp" in km && anchorUpdates > 0) anchor = { target: Float32Array.from(km.resp), updates: anchorUpdates };
     }
 
     const t0 = performance.now();
     const result: ClusteringResult = await trainClustering(ae, X, centers, rng, c, {
       ...(options.onUpdate ? { onUpdate: options.onUpdate } : {}),
       ...(evaluate ? { evaluate } : {}),
+      ...(anchor ? { anchor } : {}),
       ...(resume ? { resume, resumeFile: join(options.resumeFrom!, "state.safetensors") } : {}),
       ...(options.checkpoint ? { checkpointEvery: options.checkpoint.every, onCheckpoint: (s: TrainingState) => saveCheckpoint(options.checkpoint!.dir, s, shapes, record!) } : {}),
     });
@@ -191,6 +229,20 @@ export class DEC {
     this.metrics = evaluate ? evaluate(result.labels) : null;
     this.assigner = new SoftAssigner(ae, new StudentTAssignment(c.k, ae.codeDim, c.alpha ?? 1), () => ae.params.tensor(CENTERS), true);
     return this;
+  }
+
+  /** The manifold start: UMAP + Gaussian mixture on the code; its labels, the mean code per cluster, and the k-means inertia of that partition. */
+  private async manifoldStart(code: Matrix, rng: Rng) {
+    const c = this.config;
+    const m = { ...MANIFOLD_START_DEFAULTS, ...c.manifold };
+    const mc = await manifoldClusters(code, c.k, { nComponents: m.nComponents, nNeighbors: m.nNeighbors, minDist: m.minDist, nEpochs: m.nEpochs, restarts: m.restarts, seed: rng.fork(), threads: c.threads ?? 0 });
+    const d = code.cols;
+    let inertia = 0;
+    for (let i = 0; i < code.rows; i++) {
+      const l = mc.labels[i]!;
+      for (let j = 0; j < d; j++) inertia += (code.data[i * d + j]! - mc.centers[l * d + j]!) ** 2;
+    }
+    return { labels: mc.labels, centers: mc.centers, inertia, resp: mc.mixture.resp };
   }
 
   /**

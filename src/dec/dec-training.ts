@@ -92,6 +92,12 @@ export interface ClusteringHooks {
   resume?: TrainingState;
   /** Where `resume` was read from, named by the error when its tensors do not fit the model. */
   resumeFile?: string;
+  /**
+   * A fixed target (rows × k) used instead of target(Q) at the first `updates` update points (a
+   * start from another clustering, e.g. the manifold's posteriors): the encoder and centres first
+   * learn to reproduce it, then the usual self-training goes on. Target "full" only.
+   */
+  anchor?: { target: Float32Array; updates: number };
 }
 
 export interface ClusteringResult {
@@ -316,7 +322,9 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
     if (iteration % T === 0 && !skipUpdate) {
       const q = await assigner.predictProba(X);
       const labels = hardLabels(q);
-      if (target === "full") P = isMatrix(X) ? await fullTarget(q, ae.session) : targetFromFrequencies(q, P ?? undefined);
+      const anchored = hooks.anchor !== undefined && history.length < hooks.anchor.updates;
+      if (anchored) P = hooks.anchor!.target;
+      else if (target === "full") P = isMatrix(X) ? await fullTarget(q, ae.session) : targetFromFrequencies(q, P === hooks.anchor?.target ? undefined : (P ?? undefined));
       const delta = previous ? labels.reduce((n, l, i) => n + (l !== previous![i] ? 1 : 0), 0) / X.rows : null;
       const sizes = clusterSizes(labels, k);
       const rec: UpdateRecord = {
@@ -336,7 +344,7 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
       previous = labels;
       lossSum = recSum = klSum = lossCount = 0;
       t0 = performance.now();
-      if (iteration > 0 && tol > 0 && delta !== null && delta < tol) {
+      if (iteration > 0 && tol > 0 && delta !== null && delta < tol && !anchored) {
         converged = true;
         break;
       }

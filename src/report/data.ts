@@ -9,6 +9,7 @@ import { basename, resolve } from "node:path";
 import { Rng, gatherRows, rowSlice, type Matrix } from "../engine/index.js";
 import { clusteringAccuracy, contingencyMatrix, evaluateClustering, labelledSubset, type PartialLabels } from "../cluster/metrics.js";
 import type { DECModel } from "../dec/model-dir.js";
+import { startName } from "../dec/dec-model.js";
 import type { Dataset } from "../io/index.js";
 import { embed2d, type MapMethod } from "./embed2d.js";
 
@@ -215,7 +216,7 @@ export async function assembleReport(model: DECModel, metrics: Json | null, opti
   const final = scores(m.metrics);
   const selectedIteration = num(m.selectedIteration);
   if (baseline) scoreRows.push({ name: "k-means (raw data)", ...baseline });
-  if (init) scoreRows.push({ name: "AE + k-means", ...init });
+  if (init) scoreRows.push({ name: startName(obj(config.training)?.centerInit === "manifold" ? "manifold" : "kmeans"), ...init });
   if (final) scoreRows.push({ name: selectedIteration !== null ? `${name} (selected by labels)` : name, ...final });
 
   const t = obj(m.timings) ?? {};
@@ -223,7 +224,7 @@ export async function assembleReport(model: DECModel, metrics: Json | null, opti
     [
       ["k-means (raw data)", t.baselineSeconds],
       ["pretraining", t.pretrainSeconds],
-      ["k-means (code)", t.kmeansSeconds],
+      [obj(config.training)?.centerInit === "manifold" ? "UMAP + GMM (code)" : "k-means (code)", t.kmeansSeconds],
       [name, t.clusteringSeconds],
       ["total", t.totalSeconds],
     ] as const

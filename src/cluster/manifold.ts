@@ -1,0 +1,103 @@
+// Manifold clustering after N2D (McConville et al. 2020): a UMAP layout of the rows (here: an
+// autoencoder's code) with a few components and min_dist 0, clustered by a Gaussian mixture. The
+// layout pulls each cluster's local neighbourhoods together, which the Euclidean geometry of the
+// code alone does not; the mixture then finds clusters k-means would cut. Used to start DEC.
+
+import { UMAP } from "umap-js";
+import { Rng, type Matrix } from "../engine/index.js";
+import { exactKnn } from "./knn.js";
+import { gaussianMixture, type GaussianMixtureResult } from "./gmm.js";
+
+export interface UmapOptions {
+  /** Output dimensions (default 10). */
+  nComponents?: number;
+  /** Neighbours of the graph (default 20, N2D's). */
+  nNeighbors?: number;
+  /** Minimum distance between laid-out points (default 0: tight clusters, for clustering). */
+  minDist?: number;
+  /** Layout epochs (default: umap-js's own, 200 above 10,000 rows, up to 500 below). */
+  nEpochs?: number;
+  seed?: number | Rng;
+  threads?: number;
+  /** Called after every layout epoch with (epoch, epochs). */
+  onEpoch?: (epoch: number, epochs: number) => void;
+}
+
+export const MANIFOLD_DEFAULTS = { nComponents: 10, nNeighbors: 20, minDist: 0, restarts: 4 } as const;
+
+/**
+ * The UMAP layout of X (rows × nComponents, float64). Neighbours are exact (exactKnn), every other
+ * random choice (initial layout, negative sampling) comes from the seed, so the same seed gives
+ * the same layout.
+ */
+export async function umapEmbedding(X: Matrix, o: UmapOptions = {}): Promise<{ data: Float64Array; rows: number; cols: number }> {
+  const n = X.rows;
+  const nNeighbors = Math.min(o.nNeighbors ?? MANIFOLD_DEFAULTS.nNeighbors, n - 1);
+  const nComponents = o.nComponents ?? MANIFOLD_DEFAULTS.nComponents;
+  if (n < 3 || nNeighbors < 2) throw new RangeError(`UMAP needs at least 3 rows, got ${n}`);
+  const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? 0);
+  const knn = await exactKnn(X, nNeighbors, o.threads ?? 0);
+  const knnIndices: number[][] = [];
+  const knnDistances: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    knnIndices.push(Array.from(knn.indices.subarray(i * nNeighbors, (i + 1) * nNeighbors)));
+    knnDistances.push(Array.from(knn.distances.subarray(i * nNeighbors, (i + 1) * nNeighbors)));
+  }
+  const rows: number[][] = [];
+  for (let i = 0; i < n; i++) rows.push(Array.from(X.data.subarray(i * X.cols, (i + 1) * X.cols)));
+  const umap = new UMAP({
+    nComponents,
+    nNeighbors,
+    minDist: o.minDist ?? MANIFOLD_DEFAULTS.minDist,
+    ...(o.nEpochs !== undefined ? { nEpochs: o.nEpochs } : {}),
+    random: () => rng.uniform(),
+  });
+  umap.setPrecomputedKNN(knnIndices, knnDistances);
+  const epochs = umap.initializeFit(rows);
+  for (let e = 0; e < epochs; e++) {
+    umap.step();
+    o.onEpoch?.(e + 1, epochs);
+  }
+  const Y = umap.getEmbedding();
+  const data = new Float64Array(n * nComponents);
+  for (let i = 0; i < n; i++) for (let j = 0; j < nComponents; j++) data[i * nComponents + j] = Y[i]![j]!;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) throw new RangeError("UMAP's layout is not finite (degenerate data: many identical rows?)");
+  return { data, rows: n, cols: nComponents };
+}
+
+export interface ManifoldClusters {
+  /** Cluster of every row (the mixture's most probable component). */
+  labels: Int32Array;
+  /** Mean of X's rows per cluster (k × cols, float32): the starting centres in X's own space. */
+  centers: Float32Array;
+  embedding: { data: Float64Array; rows: number; cols: number };
+  mixture: GaussianMixtureResult;
+}
+
+/** UMAP of X, then a Gaussian mixture with k components on the layout (best of `restarts`), then per-cluster means of X. */
+export async function manifoldClusters(X: Matrix, k: number, o: UmapOptions & { restarts?: number } = {}): Promise<ManifoldClusters> {
+  const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? 0);
+  const embedding = await umapEmbedding(X, { ...o, seed: rng.fork() });
+  const mixture = await gaussianMixture(embedding, { k, nInit: o.restarts ?? MANIFOLD_DEFAULTS.restarts, seed: rng.fork(), threads: o.threads ?? 0, regCovar: 1e-6 });
+  const labels = mixture.labels;
+  return { labels, centers: clusterMeans(X, labels, k), embedding, mixture };
+}
+
+/** Mean row per label (k × cols); an empty cluster keeps the overall mean. */
+export function clusterMeans(X: Matrix, labels: Int32Array, k: number): Float32Array {
+  const d = X.cols;
+  const sums = new Float64Array(k * d);
+  const counts = new Float64Array(k);
+  const all = new Float64Array(d);
+  for (let i = 0; i < X.rows; i++) {
+    const l = labels[i]!;
+    counts[l]!++;
+    for (let j = 0; j < d; j++) {
+      sums[l * d + j]! += X.data[i * d + j]!;
+      all[j]! += X.data[i * d + j]!;
+    }
+  }
+  const out = new Float32Array(k * d);
+  for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) out[c * d + j] = counts[c]! > 0 ? sums[c * d + j]! / counts[c]! : all[j]! / X.rows;
+  return out;
+}
