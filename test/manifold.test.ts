@@ -1,25 +1,22 @@
 // The manifold start (after N2D): exact kNN against a brute-force reference, seeded UMAP (same seed,
-// same layout), and the whole path on scikit-learn's digits through the built CLI: the default
-// preset (--init manifold) beats k-means on the raw data, and model.onnx predicts the library's labels.
+// same layout), UMAP + GMM against k-means on digits, and resuming inside the anchored updates. The
+// default preset end to end through the CLI (beats k-means on the raw data; model.onnx predicts the
+// library's labels) is in cli-train.test.ts.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ort from "onnxruntime-node";
 import { readDataset } from "../src/io/dataset.js";
 import { exactKnn } from "../src/cluster/knn.js";
 import { umapEmbedding, manifoldClusters } from "../src/cluster/manifold.js";
 import { evaluateClustering } from "../src/cluster/metrics.js";
 import { kmeans } from "../src/cluster/kmeans.js";
-import { loadModel } from "../src/dec/model-dir.js";
+import { DEC } from "../src/dec/dec-model.js";
 import type { Matrix } from "../src/engine/index.js";
 
-const digitsFile = new URL("./fixtures/digits.csv", import.meta.url).pathname;
-const digits = await readDataset(digitsFile);
-const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
+const digits = await readDataset(new URL("./fixtures/digits.csv", import.meta.url).pathname);
 const dir = mkdtempSync(join(tmpdir(), "deepclust-manifold-"));
 
 function head(X: Matrix, n: number): Matrix {
@@ -71,21 +68,15 @@ test("UMAP + Gaussian mixture on digits' pixels beats k-means on them (the manif
   for (let j = 0; j < c0.length; j++) assert.ok(Math.abs(mc.centers[j]! - c0[j]!) < 1e-5);
 });
 
-test("train --init manifold on digits: DEC beats k-means on the raw data, and model.onnx predicts the library's labels", async () => {
-  const out = join(dir, "model");
-  const r = spawnSync(process.execPath, [cli, "train", digitsFile, "-k", "10", "--init", "manifold", "--pretrain-epochs", "40", "--threads", "1", "--no-report", "--out", out, "--json"], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  const s = JSON.parse(r.stdout) as { baseline: { acc: number; nmi: number }; aeKmeans: { acc: number; nmi: number }; dec: { acc: number; nmi: number } };
-  assert.ok(s.dec.acc > s.baseline.acc && s.dec.nmi > s.baseline.nmi, `DEC ${JSON.stringify(s.dec)} vs k-means on the pixels ${JSON.stringify(s.baseline)}`);
-  const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as { training: { centerInit: string; manifold: { nNeighbors: number; minDist: number } } };
-  assert.equal(config.training.centerInit, "manifold");
-  assert.deepEqual([config.training.manifold.nNeighbors, config.training.manifold.minDist], [20, 0]);
-
-  const model = loadModel(out, { threads: 1 });
-  const labels = await model.predict(digits.X);
-  const session = await ort.InferenceSession.create(join(out, "model.onnx"), { intraOpNumThreads: 1 });
-  const res = await session.run({ embeddings: new ort.Tensor("float32", digits.X.data, [digits.X.rows, digits.X.cols]) });
-  await session.release();
-  assert.deepEqual(Array.from(res.labels!.data as BigInt64Array, Number), Array.from(labels));
-  assert.ok(evaluateClustering(digits.labels!, labels).acc === s.dec.acc, "the saved model's labels are the training labels");
+test("a run resumed from a checkpoint taken while the mixture's posteriors are the target ends as the uninterrupted run", async () => {
+  const X = digits.X;
+  const config = { k: 10, hidden: [32, 10], seed: 5, threads: 1, centerInit: "manifold" as const, manifold: { nEpochs: 30, selfTrain: true, anchorUpdates: 5 }, pretrain: { epochs: 3 }, updateInterval: 10, tol: 0 };
+  const ckpt = join(dir, "ckpt");
+  // Checkpoints every 2 updates; the last one before max-iter 30 is at iteration 10 (update 2 of the 5 anchored).
+  await new DEC({ ...config, maxIter: 30 }).fit(X, { checkpoint: { dir: ckpt, every: 2 } });
+  const resumed = await new DEC({ ...config, maxIter: 80 }).fit(X, { resumeFrom: ckpt });
+  const whole = await new DEC({ ...config, maxIter: 80 }).fit(X);
+  assert.equal(resumed.history.length, whole.history.length);
+  assert.deepEqual(resumed.centers, whole.centers);
+  assert.deepEqual(resumed.labels, whole.labels);
 });

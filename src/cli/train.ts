@@ -42,6 +42,7 @@ interface TrainCliOptions extends DataCliOptions {
   umapEpochs?: number;
   gmmRestarts?: number;
   anchorUpdates?: number;
+  selfTrain: boolean;
   batchSize: number;
   updateInterval?: number;
   tol?: number;
@@ -100,7 +101,8 @@ export function trainCommand(): Command {
     .option("--umap-neighbors <n>", `--init manifold: neighbours of UMAP's graph (default ${MANIFOLD_RECIPE_START.nNeighbors})`, int("--umap-neighbors", 2))
     .option("--umap-epochs <n>", `--init manifold: UMAP layout epochs (default ${MANIFOLD_RECIPE_START.nEpochs})`, int("--umap-epochs", 1))
     .option("--gmm-restarts <n>", `--init manifold: Gaussian-mixture restarts on the layout (default ${MANIFOLD_RECIPE_START.restarts})`, int("--gmm-restarts", 1))
-    .option("--anchor-updates <n>", `--init manifold: target updates during which the mixture's posteriors are the target, before DEC's own (default ${MANIFOLD_RECIPE_START.anchorUpdates})`, int("--anchor-updates", 0))
+    .option("--self-train", "--init manifold: after --anchor-updates target updates with the mixture's posteriors as the target, go on with DEC's own target (default: keep the mixture's until the labels settle)", false)
+    .option("--anchor-updates <n>", `--init manifold --self-train: target updates with the mixture's posteriors as the target (default ${MANIFOLD_RECIPE_START.anchorUpdates})`, int("--anchor-updates", 1))
     .option("--normalize-code", "L2-normalise the code before the decoder during pretraining (the reference's quirk; never at inference)", false)
     .option("--weight-init <name>", `weight initialisation: ${INIT_NAMES.join(", ")}`, choice("--weight-init", INIT_NAMES), "torch")
     .option("--batch-size <n>", "minibatch size of pretraining and clustering", int("--batch-size", 1), CLUSTERING_DEFAULTS.batchSize)
@@ -458,6 +460,7 @@ function resolveRecipe(o: TrainCliOptions, shape: DataShape) {
           minDist: manifoldStart.minDist,
           nEpochs: o.umapEpochs ?? manifoldStart.nEpochs,
           restarts: o.gmmRestarts ?? manifoldStart.restarts,
+          selfTrain: o.selfTrain || manifoldStart.selfTrain,
           anchorUpdates: o.anchorUpdates ?? manifoldStart.anchorUpdates,
         }
       : null;

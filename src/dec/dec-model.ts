@@ -60,12 +60,17 @@ export interface ManifoldOptions {
   nEpochs?: number;
   /** Gaussian-mixture restarts on the layout. */
   restarts?: number;
-  /** Target updates during which the mixture's posteriors are the target (see ClusteringHooks.anchor). */
+  /**
+   * false (default): the mixture's posteriors stay the target until the labels settle (tol), so
+   * the encoder and centres learn to reproduce the manifold's clusters. true: they are the target
+   * for `anchorUpdates` updates, then DEC's own target(Q) takes over (see ClusteringHooks.anchor).
+   */
+  selfTrain?: boolean;
   anchorUpdates?: number;
 }
 
 /** The manifold start's settings when not given (N2D's n_neighbors 20 and min_dist 0; 10 components). */
-export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = { nComponents: 10, nNeighbors: 20, minDist: 0, nEpochs: 200, restarts: 4, anchorUpdates: 10 };
+export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = { nComponents: 10, nNeighbors: 20, minDist: 0, nEpochs: 200, restarts: 4, selfTrain: false, anchorUpdates: 10 };
 
 /** The paper's layer sizes after the input. */
 const DEFAULT_HIDDEN: readonly number[] = [500, 500, 2000, 10];
@@ -184,7 +189,8 @@ export class DEC {
     let resume: TrainingState | undefined;
     let centers: Float32Array;
     let anchor: { target: Float32Array; updates: number } | undefined;
-    const anchorUpdates = c.centerInit === "manifold" ? (c.manifold?.anchorUpdates ?? MANIFOLD_START_DEFAULTS.anchorUpdates) : 0;
+    const m = { ...MANIFOLD_START_DEFAULTS, ...c.manifold };
+    const anchorUpdates = c.centerInit !== "manifold" ? 0 : m.selfTrain ? m.anchorUpdates : Infinity;
     if (options.resumeFrom !== undefined) {
       resume = this.checkResumeRecord(options.resumeFrom, record!).state;
       const sizes = Object.fromEntries(Object.entries(shapes).map(([n, s]) => [n, s.reduce((a, b) => a * b, 1)]));

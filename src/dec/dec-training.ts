@@ -94,8 +94,9 @@ export interface ClusteringHooks {
   resumeFile?: string;
   /**
    * A fixed target (rows × k) used instead of target(Q) at the first `updates` update points (a
-   * start from another clustering, e.g. the manifold's posteriors): the encoder and centres first
-   * learn to reproduce it, then the usual self-training goes on. Target "full" only.
+   * start from another clustering, e.g. the manifold's posteriors): the encoder and centres learn
+   * to reproduce it, then the usual self-training goes on; with `updates` Infinity it stays the
+   * target and the run stops when the labels settle (tol). Target "full" only.
    */
   anchor?: { target: Float32Array; updates: number };
 }
@@ -344,7 +345,8 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
       previous = labels;
       lossSum = recSum = klSum = lossCount = 0;
       t0 = performance.now();
-      if (iteration > 0 && tol > 0 && delta !== null && delta < tol && !anchored) {
+      // During a finite anchored phase the labels settle on the anchor; convergence counts after it.
+      if (iteration > 0 && tol > 0 && delta !== null && delta < tol && (!anchored || hooks.anchor!.updates === Infinity)) {
         converged = true;
         break;
       }

@@ -16,7 +16,7 @@ export const DEFAULT_PRESET: PresetName = "manifold";
 export const PRESET_SUMMARIES: Record<PresetName, string> = {
   manifold:
     "autoencoder scaled to the input (w = clamp(4·dims, 64, 500): w, w, 4w (≤ 2000), 10), Adam 1e-3 without noise for a step budget, " +
-    "centres from UMAP + Gaussian mixture on the code, held as the target for the first updates, then DEC",
+    "centres from UMAP + Gaussian mixture on the code (after N2D), whose posteriors stay DEC's target until the labels settle",
   paper: "the DEC paper's 500, 500, 2000, 10 autoencoder, SGD lr 1 momentum 0.9 without noise, 50 epochs, k-means centres, DEC with P over the full dataset",
   reference: "the reference implementation's 256, 32 autoencoder, Adam 1e-3 with masking noise 0.3, 50 epochs, k-means centres, DEC with a per-batch target",
 };
