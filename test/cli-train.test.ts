@@ -70,8 +70,8 @@ test("train prints the comparison table, cluster sizes and stage times, and writ
   assert.match(out, /DEC: \d+ iterations, (converged|stopped)/);
   assert.deepEqual(readdirSync(model).sort(), ["config.json", "metrics.json", "model.onnx", "model.safetensors", "report.html"]);
   const config = JSON.parse(readFileSync(join(model, "config.json"), "utf8"));
-  // The default preset scales the autoencoder to the input: 4 × 64 = 256 wide.
-  assert.deepEqual([config.inputDim, config.dims, config.k, config.method], [64, [64, 256, 256, 1024, 10], 10, "dec"]);
+  // The default preset scales the autoencoder to the input: 2 × 64 = 128 wide.
+  assert.deepEqual([config.inputDim, config.dims, config.k, config.method], [64, [64, 128, 128, 512, 10], 10, "dec"]);
   assert.equal(config.training.centerInit, "manifold");
   assert.deepEqual([config.training.manifold.nNeighbors, config.training.manifold.minDist], [20, 0]);
   assert.equal(config.data.labelsColumn, "labels");
@@ -87,7 +87,7 @@ test("train --json prints one summary; the same seed gives the same model", () =
   assert.equal(s.rows, 1797);
   assert.equal(s.report, null);
   assert.equal(existsSync(join(out, "report.html")), false, "--no-report writes no report");
-  assert.deepEqual(s.dims, [64, 256, 256, 1024, 10]);
+  assert.deepEqual(s.dims, [64, 128, 128, 512, 10]);
   assert.ok(s.dec.acc > s.baseline.acc && s.dec.nmi > s.baseline.nmi, `DEC ${JSON.stringify(s.dec)} vs k-means on the raw data ${JSON.stringify(s.baseline)}`);
   assert.equal(s.clusterSizes.reduce((a: number, b: number) => a + b, 0), 1797);
   assert.ok(s.timings.totalSeconds > 0);

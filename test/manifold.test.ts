@@ -80,3 +80,13 @@ test("a run resumed from a checkpoint taken while the mixture's posteriors are t
   assert.deepEqual(resumed.centers, whole.centers);
   assert.deepEqual(resumed.labels, whole.labels);
 });
+
+test("above maxRows the manifold start lays out a seeded sample: its centres start DEC's own target on every row", async () => {
+  const config = { k: 10, hidden: [32, 10], seed: 2, threads: 1, centerInit: "manifold" as const, manifold: { nEpochs: 50, maxRows: 600 }, pretrain: { epochs: 3 }, maxIter: 40 };
+  const a = await new DEC(config).fit(digits.X, { labels: digits.labels! });
+  const b = await new DEC(config).fit(digits.X, { labels: digits.labels! });
+  assert.equal(a.initLabels!.length, digits.X.rows);
+  assert.deepEqual(a.centers, b.centers, "seeded");
+  assert.ok(a.history.length > 1);
+});
+

@@ -462,6 +462,7 @@ function resolveRecipe(o: TrainCliOptions, shape: DataShape) {
           restarts: o.gmmRestarts ?? manifoldStart.restarts,
           selfTrain: o.selfTrain || manifoldStart.selfTrain,
           anchorUpdates: o.anchorUpdates ?? manifoldStart.anchorUpdates,
+          maxRows: manifoldStart.maxRows,
         }
       : null;
   return {

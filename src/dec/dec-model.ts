@@ -67,10 +67,15 @@ export interface ManifoldOptions {
    */
   selfTrain?: boolean;
   anchorUpdates?: number;
+  /** Above this many rows the layout is of a seeded sample of this many (default MANIFOLD_MAX_ROWS). */
+  maxRows?: number;
 }
 
 /** The manifold start's settings when not given (N2D's n_neighbors 20 and min_dist 0; 10 components). */
-export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = { nComponents: 10, nNeighbors: 20, minDist: 0, nEpochs: 200, restarts: 4, selfTrain: false, anchorUpdates: 10 };
+/** Rows above which the manifold start lays out a seeded sample (exact kNN costs rows² · code dims). */
+export const MANIFOLD_MAX_ROWS = 200_000;
+
+export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = { nComponents: 10, nNeighbors: 20, minDist: 0, nEpochs: 200, restarts: 4, selfTrain: false, anchorUpdates: 10, maxRows: MANIFOLD_MAX_ROWS };
 
 /** The paper's layer sizes after the input. */
 const DEFAULT_HIDDEN: readonly number[] = [500, 500, 2000, 10];
@@ -216,7 +221,7 @@ export class DEC {
       this.initInertia = km.inertia;
       this.initMetrics = evaluate ? evaluate(km.labels) : null;
       centers = km.centers;
-      if ("resp" in km && anchorUpdates > 0) anchor = { target: Float32Array.from(km.resp), updates: anchorUpdates };
+      if ("resp" in km && km.resp && anchorUpdates > 0) anchor = { target: Float32Array.from(km.resp), updates: anchorUpdates };
     }
 
     const t0 = performance.now();
@@ -237,12 +242,27 @@ export class DEC {
     return this;
   }
 
-  /** The manifold start: UMAP + Gaussian mixture on the code; its labels, the mean code per cluster, and the k-means inertia of that partition. */
+  /**
+   * The manifold start: UMAP + Gaussian mixture on the code; its labels, the mean code per cluster,
+   * the k-means inertia of that partition and the mixture's posteriors (the anchored target). Above
+   * maxRows rows (default MANIFOLD_MAX_ROWS) the layout (exact kNN is quadratic) is of a seeded sample: its clusters
+   * give the centres, every row goes to its nearest, and there are no posteriors to hold, so DEC's
+   * own target trains from those centres.
+   */
   private async manifoldStart(code: Matrix, rng: Rng) {
     const c = this.config;
     const m = { ...MANIFOLD_START_DEFAULTS, ...c.manifold };
-    const mc = await manifoldClusters(code, c.k, { nComponents: m.nComponents, nNeighbors: m.nNeighbors, minDist: m.minDist, nEpochs: m.nEpochs, restarts: m.restarts, seed: rng.fork(), threads: c.threads ?? 0 });
+    const options = { nComponents: m.nComponents, nNeighbors: m.nNeighbors, minDist: m.minDist, nEpochs: m.nEpochs, restarts: m.restarts, seed: rng.fork(), threads: c.threads ?? 0 };
     const d = code.cols;
+    if (code.rows > m.maxRows) {
+      const pick = rng.fork().permutation(code.rows).subarray(0, m.maxRows).sort();
+      const sample = new Float32Array(m.maxRows * d);
+      gatherRows(code, pick, 0, m.maxRows, sample);
+      const mc = await manifoldClusters({ data: sample, rows: m.maxRows, cols: d }, c.k, options);
+      const { labels, inertia } = nearestCentres(code, mc.centers, c.k);
+      return { labels, centers: mc.centers, inertia };
+    }
+    const mc = await manifoldClusters(code, c.k, options);
     let inertia = 0;
     for (let i = 0; i < code.rows; i++) {
       const l = mc.labels[i]!;
@@ -306,6 +326,11 @@ async function kmeansOnSample(code: Matrix, m: number, k: number, rng: Rng, nIni
   const sample = new Float32Array(m * code.cols);
   gatherRows(code, pick, 0, m, sample);
   const km = await kmeans({ data: sample, rows: m, cols: code.cols }, { k, nInit, seed: rng.fork(), threads });
+  return { ...km, ...nearestCentres(code, km.centers, k) };
+}
+
+/** Every row's nearest centre, and the inertia (float64). */
+function nearestCentres(code: Matrix, centers: Float32Array, k: number): { labels: Int32Array; inertia: number } {
   const d = code.cols;
   const labels = new Int32Array(code.rows);
   let inertia = 0;
@@ -315,7 +340,7 @@ async function kmeansOnSample(code: Matrix, m: number, k: number, rng: Rng, nIni
     for (let j = 0; j < k; j++) {
       let s = 0;
       for (let q = 0; q < d; q++) {
-        const v = code.data[i * d + q]! - km.centers[j * d + q]!;
+        const v = code.data[i * d + q]! - centers[j * d + q]!;
         s += v * v;
       }
       if (s < bd) {
@@ -326,5 +351,5 @@ async function kmeansOnSample(code: Matrix, m: number, k: number, rng: Rng, nIni
     labels[i] = best;
     inertia += bd;
   }
-  return { ...km, labels, inertia };
+  return { labels, inertia };
 }

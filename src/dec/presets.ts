@@ -15,7 +15,7 @@ export const DEFAULT_PRESET: PresetName = "manifold";
 
 export const PRESET_SUMMARIES: Record<PresetName, string> = {
   manifold:
-    "autoencoder scaled to the input (w = clamp(4·dims, 64, 500): w, w, 4w (≤ 2000), 10), Adam 1e-3 without noise for a step budget, " +
+    "autoencoder scaled to the input (w = clamp(2·dims, 64, 500): w, w, 4w (≤ 2000), 10), Adam 1e-3 without noise for about 8,000 steps (20–100 epochs), " +
     "centres from UMAP + Gaussian mixture on the code (after N2D), whose posteriors stay DEC's target until the labels settle",
   paper: "the DEC paper's 500, 500, 2000, 10 autoencoder, SGD lr 1 momentum 0.9 without noise, 50 epochs, k-means centres, DEC with P over the full dataset",
   reference: "the reference implementation's 256, 32 autoencoder, Adam 1e-3 with masking noise 0.3, 50 epochs, k-means centres, DEC with a per-batch target",
@@ -45,11 +45,11 @@ export interface DataShape {
 }
 
 /** Pretraining steps the manifold recipe aims for, within [MIN, MAX] epochs. */
-export const MANIFOLD_PRETRAIN = { steps: 8_000, minEpochs: 20, maxEpochs: 200 } as const;
+export const MANIFOLD_PRETRAIN = { steps: 8_000, minEpochs: 20, maxEpochs: 100 } as const;
 
-/** w, w, 4w (at most 2000), 10 with w = 4 × the input dims clamped to [64, 500]: the paper's shape on 784-d pixels or 768-d sentence embeddings, smaller for narrow inputs. */
+/** w, w, 4w (at most 2000), 10 with w = 2 × the input dims clamped to [64, 500]: the paper's shape on 784-d pixels or 768-d sentence embeddings, smaller for narrow inputs. */
 export function scaledHidden(cols: number): number[] {
-  const w = Math.min(500, Math.max(64, 8 * Math.round((4 * cols) / 8)));
+  const w = Math.min(500, Math.max(64, 8 * Math.round((2 * cols) / 8)));
   return [w, w, Math.min(2000, 4 * w), 10];
 }
 
