@@ -10,6 +10,7 @@ import { extname, join, resolve } from "node:path";
 import { Rng, DEVICES, executionProviders, type Device, type Rows } from "../engine/index.js";
 import { NOISE_KINDS, INIT_NAMES, type InitName, type NoiseKind } from "../nn/index.js";
 import { kmeans, evaluateClustering, type ClusteringScores } from "../cluster/index.js";
+import { INPUT_SCALINGS, AUTO_SPREAD, type InputScaling } from "../dec/input-scaling.js";
 import { DEC, startName, PRETRAIN_DEFAULTS, CLUSTERING_DEFAULTS, CENTER_INITS, defaultUpdateInterval, type CenterInit, type ClusteringMethod, type DECConfig, type ManifoldOptions, type OptimizerConfig, type TargetMode, type UpdateRecord } from "../dec/index.js";
 import { DEFAULT_PRESET, MANIFOLD_RECIPE_START, PRESET_NAMES, PRESET_SUMMARIES, presetRecipe, type DataShape, type PresetName } from "../dec/presets.js";
 import { saveModel, loadModel, MODEL_DIR, MODEL_FILES } from "../dec/model-dir.js";
@@ -37,6 +38,7 @@ interface TrainCliOptions extends DataCliOptions {
   normalizeCode: boolean;
   init?: CenterInit | InitName;
   weightInit: InitName;
+  inputScaling?: InputScaling;
   umapComponents?: number;
   umapNeighbors?: number;
   umapEpochs?: number;
@@ -103,6 +105,7 @@ export function trainCommand(): Command {
     .option("--gmm-restarts <n>", `--init manifold: Gaussian-mixture restarts on the layout (default ${MANIFOLD_RECIPE_START.restarts})`, int("--gmm-restarts", 1))
     .option("--self-train", "--init manifold: after --anchor-updates target updates with the mixture's posteriors as the target, go on with DEC's own target (default: keep the mixture's until the labels settle)", false)
     .option("--anchor-updates <n>", `--init manifold --self-train: target updates with the mixture's posteriors as the target (default ${MANIFOLD_RECIPE_START.anchorUpdates})`, int("--anchor-updates", 1))
+    .option("--input-scaling <mode>", `standardise the features while training, folded into the saved model: ${INPUT_SCALINGS.join(", ")} (auto: when the features' scales differ more than ${AUTO_SPREAD}-fold) (default: the preset's)`, choice("--input-scaling", INPUT_SCALINGS))
     .option("--normalize-code", "L2-normalise the code before the decoder during pretraining (the reference's quirk; never at inference)", false)
     .option("--weight-init <name>", `weight initialisation: ${INIT_NAMES.join(", ")}`, choice("--weight-init", INIT_NAMES), "torch")
     .option("--batch-size <n>", "minibatch size of pretraining and clustering", int("--batch-size", 1), CLUSTERING_DEFAULTS.batchSize)
@@ -253,6 +256,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
     k: o.clusters,
     hidden: sizes.slice(1),
     init: r.weightInit,
+    inputScaling: r.inputScaling,
     centerInit: r.centerInit,
     ...(r.manifold ? { manifold: r.manifold } : {}),
     normalizeCode: o.normalizeCode,
@@ -348,6 +352,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
   });
   progress.stop();
 
+  if (dec.scaling) progress.log(`input scaling: ${X.cols} features standardised while training (their scales differ more than ${AUTO_SPREAD}-fold, or --input-scaling standardize); folded into the saved model, which takes raw inputs`);
   const finalSizes = clusterSizes(dec.labels!, o.clusters);
   const selected = o.selectBestByLabels ? selectedIteration(dec.history) : null;
   const timings = {
@@ -371,6 +376,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
     k: o.clusters,
     method: r.method,
     preset: o.preset,
+    inputStandardised: dec.scaling !== null,
     labelsColumn,
     /** Rows with a label: the scores are over these (null: no labels). */
     labelled: labels ? labelled : null,
@@ -469,6 +475,7 @@ function resolveRecipe(o: TrainCliOptions, shape: DataShape) {
     sizes: o.dims ? layerSizes(o.dims, shape.cols) : [shape.cols, ...recipe.hidden],
     weightInit,
     centerInit,
+    inputScaling: o.inputScaling ?? recipe.inputScaling,
     manifold,
     pretrainEpochs: o.pretrainEpochs ?? recipe.pretrainEpochs,
     pretrainOptimizer: (pretrainType === "sgd" ? { type: "sgd", lr: pretrainLr, momentum: o.pretrainMomentum } : { type: "adam", lr: pretrainLr }) as OptimizerConfig,

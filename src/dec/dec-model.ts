@@ -4,12 +4,13 @@
 // fitted state (centres, histories, metrics, timings) is inspectable.
 
 import { join } from "node:path";
-import { Rng, gatherRows, type Device, type Matrix, type Rows } from "../engine/index.js";
+import { Rng, gatherRows, isMatrix, type Device, type Matrix, type Rows } from "../engine/index.js";
 import { CENTERS, StudentTAssignment } from "../nn/index.js";
 import { kmeans } from "../cluster/kmeans.js";
 import { manifoldClusters } from "../cluster/manifold.js";
 import { evaluateClustering, type ClusteringScores, type PartialLabels } from "../cluster/metrics.js";
 import { Autoencoder } from "./autoencoder.js";
+import { chooseScaling, foldScaling, standardize, type InputScaling, type Standardizer } from "./input-scaling.js";
 import { PRETRAIN_DEFAULTS, pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
 import { CLUSTERING_DEFAULTS, SoftAssigner, defaultUpdateInterval, hardLabels, trainClustering, type ClusteringOptions, type ClusteringResult, type TrainingState, type UpdateRecord } from "./dec-training.js";
 import { checkResume, checkStateTensors, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointRecord } from "./checkpoint.js";
@@ -32,6 +33,12 @@ export interface DECConfig extends ClusteringOptions {
   centerInit?: CenterInit;
   /** Settings of the manifold start (defaults: MANIFOLD_DEFAULTS). */
   manifold?: ManifoldOptions;
+  /**
+   * Standardise the features while training, folded into the model at the end (see
+   * input-scaling.ts): "none" (default), "standardize", or "auto" (when the features' scales
+   * differ by more than AUTO_SPREAD). In-memory data only; a RowSource trains unscaled.
+   */
+  inputScaling?: InputScaling;
   /** k-means restarts on the code (default 20, as DEC). */
   nInit?: number;
   /**
@@ -90,6 +97,7 @@ export function trainingConfig(c: DECConfig, rows: number) {
   return {
     init: c.init ?? "torch",
     centerInit: c.centerInit ?? "kmeans",
+    inputScaling: c.inputScaling ?? "none",
     ...(c.centerInit === "manifold" ? { manifold: { ...MANIFOLD_START_DEFAULTS, ...c.manifold } } : {}),
     pretrain,
     nInit: c.nInit ?? 20,
@@ -155,6 +163,8 @@ export class DEC {
   iterations = 0;
   converged = false;
   timings: Timings = { pretrainSeconds: 0, kmeansSeconds: 0, clusteringSeconds: 0 };
+  /** The standardisation the fit trained with (already folded into the weights), or null. */
+  scaling: Standardizer | null = null;
 
   constructor(config: DECConfig) {
     if (!Number.isInteger(config.k) || config.k < 1) throw new RangeError(`k must be a positive integer, got ${config.k}`);
@@ -176,8 +186,10 @@ export class DEC {
    * minibatches are gathered from it and every full pass (the code for k-means, the target updates,
    * the final labels) reads it in chunks; `shuffleBlock` makes both phases read it block by block.
    */
-  async fit(X: Rows, options: FitOptions = {}): Promise<this> {
+  async fit(Xin: Rows, options: FitOptions = {}): Promise<this> {
     const c = this.config;
+    // A given autoencoder was trained on the raw inputs: no scaling then.
+    const X = this.scaledInput(Xin, options.autoencoder === undefined);
     if (c.k > X.rows) throw new RangeError(`k = ${c.k} is more than the ${X.rows} rows of the data`);
     if (options.labels && options.labels.length !== X.rows) throw new RangeError(`${options.labels.length} labels for ${X.rows} rows`);
     const rng = new Rng(c.seed ?? 0);
@@ -189,7 +201,7 @@ export class DEC {
 
     const shapes = Object.fromEntries([...ae.allParams.map((p) => [p.name, p.shape] as const), [CENTERS, [c.k, ae.codeDim]]]);
     // The data's fingerprint, checked on resume and recorded in every checkpoint: one pass over X.
-    const record = options.resumeFrom !== undefined || options.checkpoint ? this.checkpointRecord(X, options.labels) : null;
+    const record = options.resumeFrom !== undefined || options.checkpoint ? this.checkpointRecord(Xin, options.labels) : null;
     this.fingerprinted = null; // a later fit hashes its data afresh (X may have changed in place)
     let resume: TrainingState | undefined;
     let centers: Float32Array;
@@ -238,6 +250,7 @@ export class DEC {
     this.iterations = result.iterations;
     this.converged = result.converged;
     this.metrics = evaluate ? evaluate(result.labels) : null;
+    if (this.scaling) foldScaling(ae, this.scaling);
     this.assigner = new SoftAssigner(ae, new StudentTAssignment(c.k, ae.codeDim, c.alpha ?? 1), () => ae.params.tensor(CENTERS), true);
     return this;
   }
@@ -269,6 +282,12 @@ export class DEC {
       for (let j = 0; j < d; j++) inertia += (code.data[i * d + j]! - mc.centers[l * d + j]!) ** 2;
     }
     return { labels: mc.labels, centers: mc.centers, inertia, resp: mc.mixture.resp };
+  }
+
+  /** The data training runs on: X itself, or its standardised copy (this.scaling records which). */
+  private scaledInput(X: Rows, allowed: boolean): Rows {
+    this.scaling = allowed && isMatrix(X) ? chooseScaling(X, this.config.inputScaling ?? "none") : null;
+    return this.scaling && isMatrix(X) ? standardize(X, this.scaling) : X;
   }
 
   /**

@@ -7,6 +7,7 @@ import type { NoiseSpec } from "../nn/index.js";
 import type { OptimizerConfig } from "./pretrain.js";
 import type { ClusteringMethod, TargetMode } from "./dec-training.js";
 import { MANIFOLD_START_DEFAULTS, type CenterInit, type ManifoldOptions } from "./dec-model.js";
+import type { InputScaling } from "./input-scaling.js";
 
 export type PresetName = "manifold" | "paper" | "reference";
 export const PRESET_NAMES: readonly PresetName[] = ["manifold", "paper", "reference"];
@@ -15,7 +16,7 @@ export const DEFAULT_PRESET: PresetName = "manifold";
 
 export const PRESET_SUMMARIES: Record<PresetName, string> = {
   manifold:
-    "autoencoder scaled to the input (w = clamp(2·dims, 64, 500): w, w, 4w (≤ 2000), 10), Adam 1e-3 without noise for about 8,000 steps (20–100 epochs), " +
+    "features standardised when their scales differ more than 10-fold, autoencoder scaled to the input (w = clamp(2·dims, 64, 500): w, w, 4w (≤ 2000), 10), Adam 1e-3 without noise for about 8,000 steps (20–100 epochs), " +
     "centres from UMAP + Gaussian mixture on the code (after N2D), whose posteriors stay DEC's target until the labels settle",
   paper: "the DEC paper's 500, 500, 2000, 10 autoencoder, SGD lr 1 momentum 0.9 without noise, 50 epochs, k-means centres, DEC with P over the full dataset",
   reference: "the reference implementation's 256, 32 autoencoder, Adam 1e-3 with masking noise 0.3, 50 epochs, k-means centres, DEC with a per-batch target",
@@ -26,6 +27,7 @@ export interface Recipe {
   preset: PresetName;
   /** Layer sizes after the input. */
   hidden: number[];
+  inputScaling: InputScaling;
   pretrainEpochs: number;
   pretrainOptimizer: OptimizerConfig;
   noise: NoiseSpec;
@@ -68,6 +70,7 @@ export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
       return {
         preset: name,
         hidden: scaledHidden(shape.cols),
+        inputScaling: "auto",
         pretrainEpochs: scaledEpochs(shape.rows, shape.batchSize),
         pretrainOptimizer: { type: "adam", lr: 1e-3 },
         noise: { kind: "none", factor: 0 },
@@ -80,6 +83,7 @@ export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
       return {
         preset: name,
         hidden: [500, 500, 2000, 10],
+        inputScaling: "none",
         pretrainEpochs: 50,
         pretrainOptimizer: { type: "sgd", lr: 1, momentum: 0.9 },
         noise: { kind: "none", factor: 0 },
@@ -92,6 +96,7 @@ export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
       return {
         preset: name,
         hidden: [256, 32],
+        inputScaling: "none",
         pretrainEpochs: 50,
         pretrainOptimizer: { type: "adam", lr: 1e-3 },
         noise: { kind: "mask", factor: 0.3 },
