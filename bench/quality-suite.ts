@@ -16,7 +16,8 @@
 //
 // Methods (each its own process, 2 threads; k is the number of classes):
 //   default    deepclust train <data> -k K                 (the default preset)
-//   paper      deepclust train … --preset paper            (its AE + k-means start is the "AE + k-means" column)
+//   paper      deepclust train … --preset paper            (its AE + k-means start is the "AE + k-means" column;
+//              only on sets of ≤ --paper-max-rows rows: minutes per run above)
 //   reference  deepclust train … --preset reference
 //   torch-ref  dec_reference.py --k K                       (its last epoch; its label-selected best epoch beside it)
 // k-means on the raw data (20 restarts) comes from the default run's baseline (same seed).
@@ -37,6 +38,8 @@ const { values: a } = parseArgs({
     results: { type: "string", default: "bench/results/quality-suite.jsonl" },
     table: { type: "boolean", default: false },
     threads: { type: "string", default: "2" },
+    // --preset paper (500-500-2000-10, 50 epochs) costs minutes per run on more than a few thousand rows.
+    "paper-max-rows": { type: "string", default: "2000" },
     // Tuning: run the default command with these extra flags, recorded as method <variant>.
     variant: { type: "string" },
     args: { type: "string", default: "" },
@@ -48,6 +51,7 @@ const { values: a } = parseArgs({
 const DATA = "bench/datasets/data";
 interface Dataset {
   name: string;
+  rows: number;
   kind: string;
   file: string;
   labelsFile?: string;
@@ -56,17 +60,17 @@ interface Dataset {
   extraReportSeeds?: number[];
 }
 const DATASETS: Dataset[] = [
-  { name: "mnist", kind: "images, 70,000 × 784", file: `${DATA}/mnist70k.npy`, labelsFile: `${DATA}/mnist70k-labels.txt`, k: 10, extraReportSeeds: [13, 14] },
-  { name: "digits", kind: "images, 1,797 × 64 (scikit-learn)", file: "test/fixtures/digits.csv", k: 10 },
-  { name: "reuters", kind: "text, 6,018 × 100 (the bundled example)", file: "examples/reuters/train.csv", k: 10 },
-  { name: "brown", kind: "text, 6,544 × 100 (Brown genres)", file: `${DATA}/brown.csv`, k: 15 },
-  { name: "wine", kind: "tabular, 178 × 13", file: `${DATA}/wine.csv`, k: 3 },
-  { name: "breast-cancer", kind: "tabular, 569 × 30", file: `${DATA}/breast-cancer.csv`, k: 2 },
-  { name: "iris", kind: "tabular, 150 × 4", file: `${DATA}/iris.csv`, k: 3 },
-  { name: "gmm-balanced", kind: "mixture, 6,000 × 32, k = 8", file: `${DATA}/gmm-balanced.csv`, k: 8 },
-  { name: "gmm-imbalanced", kind: "mixture, 10,000 × 64, k = 20, sizes 22:1", file: `${DATA}/gmm-imbalanced.csv`, k: 20 },
-  { name: "gmm-overlap", kind: "mixture, 4,000 × 10, k = 5, overlapping", file: `${DATA}/gmm-overlap.csv`, k: 5 },
-  { name: "gmm-large-k", kind: "mixture, 20,000 × 16, k = 40", file: `${DATA}/gmm-large-k.csv`, k: 40 },
+  { name: "mnist", rows: 70000, kind: "images, 70,000 × 784", file: `${DATA}/mnist70k.npy`, labelsFile: `${DATA}/mnist70k-labels.txt`, k: 10, extraReportSeeds: [13, 14] },
+  { name: "digits", rows: 1797, kind: "images, 1,797 × 64 (scikit-learn)", file: "test/fixtures/digits.csv", k: 10 },
+  { name: "reuters", rows: 6018, kind: "text, 6,018 × 100 (the bundled example)", file: "examples/reuters/train.csv", k: 10 },
+  { name: "brown", rows: 6544, kind: "text, 6,544 × 100 (Brown genres)", file: `${DATA}/brown.csv`, k: 15 },
+  { name: "wine", rows: 178, kind: "tabular, 178 × 13", file: `${DATA}/wine.csv`, k: 3 },
+  { name: "breast-cancer", rows: 569, kind: "tabular, 569 × 30", file: `${DATA}/breast-cancer.csv`, k: 2 },
+  { name: "iris", rows: 150, kind: "tabular, 150 × 4", file: `${DATA}/iris.csv`, k: 3 },
+  { name: "gmm-balanced", rows: 6000, kind: "mixture, 6,000 × 32, k = 8", file: `${DATA}/gmm-balanced.csv`, k: 8 },
+  { name: "gmm-imbalanced", rows: 10000, kind: "mixture, 10,000 × 64, k = 20, sizes 22:1", file: `${DATA}/gmm-imbalanced.csv`, k: 20 },
+  { name: "gmm-overlap", rows: 4000, kind: "mixture, 4,000 × 10, k = 5, overlapping", file: `${DATA}/gmm-overlap.csv`, k: 5 },
+  { name: "gmm-large-k", rows: 20000, kind: "mixture, 20,000 × 16, k = 40", file: `${DATA}/gmm-large-k.csv`, k: 40 },
 ];
 const TUNE_SEEDS = [0, 1];
 const REPORT_SEEDS = [10, 11, 12];
@@ -168,6 +172,7 @@ if (!a.table) {
     if (!existsSync(d.file)) throw new Error(`${d.file} is missing: run bash bench/datasets/build.sh`);
     for (const method of methods) {
       if (method === "torch-ref" && d.labelsFile) continue;
+      if (method === "paper" && d.rows > Number(a["paper-max-rows"])) continue;
       for (const seed of seedsFor(d, method)) {
         if (done.has(`${d.name}/${method}/${seed}/${commit}`)) continue;
         const rec = runOne(d, method, seed);
@@ -186,7 +191,7 @@ const meanSd = (xs: number[]) => {
   const sd = Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, xs.length - 1));
   return { m, sd, n: xs.length };
 };
-const fmt = (xs: number[]) => (xs.length ? `${meanSd(xs).m.toFixed(3)} ± ${meanSd(xs).sd.toFixed(3)}` : "–");
+const fmt = (xs: number[]) => (xs.length ? `${meanSd(xs).m.toFixed(3)} ± ${meanSd(xs).sd.toFixed(3)}${xs.length < 3 ? ` (n = ${xs.length})` : ""}` : "–");
 const COLUMNS: Array<{ title: string; values: (d: Dataset, metric: keyof Scores) => number[] }> = [
   { title: "k-means (raw)", values: (d, m) => runs(d, "default").flatMap((r) => (r.baseline ? [r.baseline[m]] : [])) },
   { title: "AE + k-means (paper AE)", values: (d, m) => runs(d, "paper").flatMap((r) => (r.start ? [r.start[m]] : [])) },

@@ -42,8 +42,12 @@ for (const name of a.datasets!.split(",")) {
     const rec: Record<string, unknown> = { dataset: name, seed, raw, aeKm, manifold: start };
     for (const v of VARIANTS) {
       for (const [n, w] of Object.entries(weights)) ae.params.set(n, w);
-      const r = await trainClustering(ae, ds.X, mc.centers, new Rng(seed + 1000), { method: v.method, optimizer: recipe.optimizer, tol: recipe.tol, target: "full" }, v.anchor > 0 ? { anchor: { target: Float32Array.from(mc.mixture.resp), updates: v.anchor } } : {});
-      rec[v.name] = { ...evaluateClustering(y, r.labels), iterations: r.iterations };
+      try {
+        const r = await trainClustering(ae, ds.X, mc.centers, new Rng(seed + 1000), { method: v.method, optimizer: recipe.optimizer, tol: recipe.tol, target: "full" }, v.anchor > 0 ? { anchor: { target: Float32Array.from(mc.mixture.resp), updates: v.anchor } } : {});
+        rec[v.name] = { ...evaluateClustering(y, r.labels), iterations: r.iterations };
+      } catch (e) {
+        rec[v.name] = { error: (e as Error).message };
+      }
     }
     appendFileSync(a.out!, JSON.stringify(rec) + "\n");
     console.log(JSON.stringify(rec, (key, val) => (typeof val === "number" && !Number.isInteger(val) ? Number(val.toFixed(3)) : val)));

@@ -18,8 +18,8 @@ const digits = new URL("./fixtures/digits.csv", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "deepclust-cli-train-"));
 // The mechanical tests: a tiny autoencoder and k-means centres, a second or two per run.
 const SMALL = ["--dims", "64,10", "--pretrain-epochs", "5", "--max-iter", "50", "--init", "kmeans", "--threads", "1"];
-// The default recipe (--preset manifold) with a shorter pretraining: the model the quality, predict and ONNX tests use.
-const DEFAULT = ["--pretrain-epochs", "40", "--threads", "1"];
+// The default recipe (--preset manifold): the model the quality, predict and ONNX tests use.
+const DEFAULT = ["--threads", "1"];
 
 function run(...args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd: dir });
@@ -76,7 +76,7 @@ test("train prints the comparison table, cluster sizes and stage times, and writ
   assert.deepEqual([config.training.manifold.nNeighbors, config.training.manifold.minDist], [20, 0]);
   assert.equal(config.data.labelsColumn, "labels");
   const metrics = JSON.parse(readFileSync(join(model, "metrics.json"), "utf8"));
-  assert.equal(metrics.pretrainHistory.length, 40);
+  assert.equal(metrics.pretrainHistory.length, 100); // about 8,000 steps, at most 100 epochs
   // The method beats its baselines: k-means on the raw pixels (0.796 / 0.749 on digits).
   assert.ok(metrics.metrics.acc > metrics.baseline.acc && metrics.metrics.nmi > metrics.baseline.nmi, `DEC ${JSON.stringify(metrics.metrics)} vs k-means ${JSON.stringify(metrics.baseline)}`);
 });
@@ -190,12 +190,14 @@ test("--pretrain-optimizer sgd trains with SGD and momentum, recorded in config.
 test("--help lists every option with its default", () => {
   const help = run("train", "--help").stdout;
   for (const [opt, def] of [
-    ["--dims", "256,32"],
-    ["--pretrain-epochs", "50"],
-    ["--method", '"dec"'],
+    ["--preset", '"manifold"'],
+    ["--dims", "the preset's"],
+    ["--pretrain-epochs", "the preset's"],
+    ["--method", "the preset's"],
+    ["--input-scaling", "the preset's"],
     ["--out", '"model"'],
     ["--n-init", "20"],
-    ["--tol", "0.001"],
+    ["--tol", "the preset's"],
   ])
     assert.match(help, new RegExp(`${opt} [\\s\\S]*?\\(default: ${def}\\)`), opt);
   for (const cmd of ["predict", "evaluate", "kmeans", "metrics", "export"]) assert.equal(run(cmd, "--help").code, 0);
