@@ -199,7 +199,7 @@ test("--help lists every option with its default", () => {
     ["--n-init", "20"],
     ["--tol", "the preset's"],
   ])
-    assert.match(help, new RegExp(`${opt} [\\s\\S]*?\\(default: ${def}\\)`), opt);
+    assert.match(help, new RegExp(`${opt} [\\s\\S]*?\\(default:\\s+${def.replace(" ", "\\s+")}\\)`), opt);
   for (const cmd of ["predict", "evaluate", "kmeans", "metrics", "export"]) assert.equal(run(cmd, "--help").code, 0);
 });
 

@@ -124,7 +124,7 @@ test("the contingency table and its Hungarian mapping are the ones behind the tr
     assert.equal(c.cells.reduce((s, x) => s + x.count, 0), 1797);
     assert.deepEqual(c.cells.filter((x) => x.mapped).map((x) => x.count).sort(), c.mapping.filter((r) => r.label !== null).map((r) => r.matched).sort());
     // The table as the training run saw it.
-    assert.deepEqual(d.scores.map((s) => s.name), ["k-means (raw data)", "AE + k-means", "DEC"]);
+    assert.deepEqual(d.scores.map((s) => s.name), ["k-means (raw data)", "AE + UMAP + GMM", "DEC"]);
     assert.equal(d.pretrain.length, 5);
     assert.equal(d.updates.length, (metrics.history as unknown[]).length);
     assert.ok(d.updates.every((u) => u.nonEmpty >= 1 && u.nonEmpty <= 10));
