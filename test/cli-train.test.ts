@@ -178,7 +178,7 @@ test("IDEC with checkpoints; a run resumed from its checkpoint writes the same m
 
 test("--pretrain-optimizer sgd trains with SGD and momentum, recorded in config.json; it changes the model", () => {
   const out = join(dir, "sgd-pretrain");
-  const s = json<TrainSummary>(run("train", digits, "-k", "10", ...SMALL, "--pretrain-optimizer", "sgd", "--pretrain-lr", "0.5", "--pretrain-momentum", "0.8", "--no-baseline", "--no-report", "--out", out, "--json"));
+  json<TrainSummary>(run("train", digits, "-k", "10", ...SMALL, "--pretrain-optimizer", "sgd", "--pretrain-lr", "0.5", "--pretrain-momentum", "0.8", "--no-baseline", "--no-report", "--out", out, "--json"));
   const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
   assert.deepEqual(config.training.pretrain.optimizer, { type: "sgd", lr: 0.5, momentum: 0.8 });
   assert.notDeepEqual(readFileSync(join(out, "model.safetensors")), readFileSync(join(model, "model.safetensors")));
@@ -199,7 +199,7 @@ test("--help lists every option with its default", () => {
     ["--n-init", "20"],
     ["--tol", "the preset's"],
   ])
-    assert.match(help, new RegExp(`${opt} [\\s\\S]*?\\(default:\\s+${def.replace(" ", "\\s+")}\\)`), opt);
+    assert.match(help, new RegExp(`${opt} [\\s\\S]*?\\(default:\\s+${def!.replace(" ", "\\s+")}\\)`), opt);
   for (const cmd of ["predict", "evaluate", "kmeans", "metrics", "export"]) assert.equal(run(cmd, "--help").code, 0);
 });
 

@@ -62,7 +62,11 @@ test("UMAP + Gaussian mixture on digits' pixels beats k-means on them (the manif
   const c0 = Array.from({ length: digits.X.cols }, (_, j) => {
     let s = 0;
     let n = 0;
-    for (let i = 0; i < digits.X.rows; i++) if (mc.labels[i] === 0) (s += digits.X.data[i * digits.X.cols + j]!), n++;
+    for (let i = 0; i < digits.X.rows; i++) {
+      if (mc.labels[i] !== 0) continue;
+      s += digits.X.data[i * digits.X.cols + j]!;
+      n++;
+    }
     return s / n;
   });
   for (let j = 0; j < c0.length; j++) assert.ok(Math.abs(mc.centers[j]! - c0[j]!) < 1e-5);
