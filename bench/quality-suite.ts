@@ -90,6 +90,8 @@ interface RunRecord {
   start?: Scores | null;
   /** torch-ref: the label-selected best epoch (supervised; shown for reference only). */
   selectedByLabels?: Scores | null;
+  /** The CLI's stage times (baseline k-means, pretraining, the start, the clustering phase). */
+  stages?: Record<string, number>;
   seconds: number;
   peakRssMb: number;
   cpu: string;
@@ -146,8 +148,8 @@ function runOne(d: Dataset, method: string, seed: number): RunRecord {
     const preset = method === "default" ? [] : method === a.variant ? a.args!.split(" ").filter(Boolean) : ["--preset", method];
     const labels = d.labelsFile ? ["--labels-file", d.labelsFile] : [];
     const r = timed(process.execPath, ["dist/cli/main.js", "train", d.file, "-k", String(d.k), ...preset, ...labels, "--seed", String(seed), "--threads", threads, "--out", join(out, "model"), "--no-report", "--json", ...(method === "default" || method === a.variant ? [] : ["--no-baseline"])]);
-    const j = JSON.parse(r.stdout) as { dec: Scores; baseline: Scores | null; aeKmeans: Scores | null };
-    return { ...base, scores: pick(j.dec), baseline: j.baseline ? pick(j.baseline) : null, start: j.aeKmeans ? pick(j.aeKmeans) : null, seconds: r.seconds, peakRssMb: r.peakRssMb };
+    const j = JSON.parse(r.stdout) as { dec: Scores; baseline: Scores | null; aeKmeans: Scores | null; timings: Record<string, number> };
+    return { ...base, scores: pick(j.dec), baseline: j.baseline ? pick(j.baseline) : null, start: j.aeKmeans ? pick(j.aeKmeans) : null, stages: j.timings, seconds: r.seconds, peakRssMb: r.peakRssMb };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
