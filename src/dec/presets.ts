@@ -6,7 +6,7 @@
 import type { NoiseSpec } from "../nn/index.js";
 import type { OptimizerConfig } from "./pretrain.js";
 import type { ClusteringMethod, TargetMode } from "./dec-training.js";
-import { MANIFOLD_START_DEFAULTS, type CenterInit, type ManifoldOptions } from "./dec-model.js";
+import { MANIFOLD_START_DEFAULTS, type CenterInit, type DECConfig, type ManifoldOptions } from "./dec-model.js";
 import type { InputScaling } from "./input-scaling.js";
 
 export type PresetName = "manifold" | "paper" | "reference";
@@ -106,4 +106,22 @@ export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
         ...dec,
       };
   }
+}
+
+/** A DEC configuration for `k` clusters on data of this shape from a preset (the library's way to the CLI's default recipe). */
+export function presetConfig(name: PresetName, data: { rows: number; cols: number }, k: number, batchSize = 256): DECConfig {
+  const r = presetRecipe(name, { rows: data.rows, cols: data.cols, batchSize });
+  return {
+    k,
+    hidden: r.hidden,
+    inputScaling: r.inputScaling,
+    centerInit: r.centerInit,
+    ...(r.manifold ? { manifold: r.manifold } : {}),
+    pretrain: { epochs: r.pretrainEpochs, batchSize, optimizer: r.pretrainOptimizer, noise: r.noise },
+    method: r.method,
+    target: r.target,
+    optimizer: r.optimizer,
+    tol: r.tol,
+    batchSize,
+  };
 }
