@@ -252,6 +252,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
   const sizes = r.sizes;
   const updateInterval = o.updateInterval ?? defaultUpdateInterval(X.rows, batchSize);
 
+  if (o.kmeansSample !== undefined && r.centerInit === "manifold") warn(`--kmeans-sample applies to --init kmeans; the manifold start lays out at most ${r.manifold!.maxRows} rows (a seeded sample above that)`);
   const config: DECConfig = {
     k: o.clusters,
     hidden: sizes.slice(1),
