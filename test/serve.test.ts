@@ -489,6 +489,8 @@ test("SIGTERM with a stalled client connected: the CLI closes it at --shutdown-t
     const listening = () => stderr.match(/listening on (http:\/\/\S+)/);
     await within((async () => { while (!listening()) await new Promise((r) => setTimeout(r, 50)); })(), 30_000, `the listening line; stderr: ${stderr}`);
     const url = listening()![1]!;
+    // The limits line follows the listening line; on a loaded machine it can arrive a moment later.
+    await within((async () => { while (!/shutdown \d+ ms/.test(stderr)) await new Promise((r) => setTimeout(r, 20)); })(), 10_000, `the limits line; stderr: ${stderr}`);
     assert.match(stderr, /requests of up to 10000 rows and 7745536 bytes; time-outs: headers 10000 ms, request 30000 ms, keep-alive 72000 ms, shutdown 1000 ms/);
     const stalled = await RawClient.open(url);
     stalled.socket.write(HEAD(1000) + '{"embeddings": [[');
