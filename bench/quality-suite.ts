@@ -82,6 +82,8 @@ interface Scores {
 }
 interface RunRecord {
   dataset: string;
+  /** The run's error, when it failed (then there are no scores). */
+  failed?: string;
   method: string;
   seed: number;
   scores: Scores;
@@ -95,6 +97,8 @@ interface RunRecord {
   seconds: number;
   peakRssMb: number;
   cpu: string;
+  /** Threads per run (missing in the first records: 2 unless BENCHMARKS.md says otherwise). */
+  threads?: number;
   commit: string;
   date: string;
 }
@@ -138,7 +142,7 @@ function prepareMnist(d: Dataset): void {
 function runOne(d: Dataset, method: string, seed: number): RunRecord {
   const out = mkdtempSync(join(tmpdir(), "quality-suite-"));
   try {
-    const base = { dataset: d.name, method, seed, cpu, commit, date: new Date().toISOString() };
+    const base = { dataset: d.name, method, seed, cpu, threads: Number(threads), commit, date: new Date().toISOString() };
     if (method === "torch-ref") {
       if (d.labelsFile) throw new Error("torch-ref reads CSV files only");
       const r = timed("/usr/bin/python3", ["bench/reference/dec_reference.py", "--data", d.file, "--k", String(d.k), "--seed", String(seed), "--threads", threads]);
@@ -177,7 +181,16 @@ if (!a.table) {
       if (method === "paper" && d.rows > Number(a["paper-max-rows"])) continue;
       for (const seed of seedsFor(d, method)) {
         if (done.has(`${d.name}/${method}/${seed}/${commit}`)) continue;
-        const rec = runOne(d, method, seed);
+        let rec: RunRecord;
+        try {
+          rec = runOne(d, method, seed);
+        } catch (e) {
+          // A run that fails (e.g. SGD at lr 1 diverging on unscaled data) is a result too: recorded, shown as failed.
+          const message = (e as Error).message.split("\n").find((l) => l.startsWith("deepclust:") || l.includes("Error")) ?? (e as Error).message.slice(0, 200);
+          appendFileSync(a.results!, JSON.stringify({ dataset: d.name, method, seed, failed: message, cpu, threads: Number(threads), commit, date: new Date().toISOString() }) + "\n");
+          console.error(`${d.name} ${method} seed ${seed}: FAILED ${message}`);
+          continue;
+        }
         appendFileSync(a.results!, JSON.stringify(rec) + "\n");
         console.error(`${d.name} ${method} seed ${seed}: ACC ${rec.scores.acc.toFixed(3)} NMI ${rec.scores.nmi.toFixed(3)} (${rec.seconds.toFixed(1)} s, ${Math.round(rec.peakRssMb)} MiB)`);
       }
@@ -194,27 +207,28 @@ const meanSd = (xs: number[]) => {
   return { m, sd, n: xs.length };
 };
 const fmt = (xs: number[]) => (xs.length ? `${meanSd(xs).m.toFixed(3)} ± ${meanSd(xs).sd.toFixed(3)}${xs.length < 3 ? ` (n = ${xs.length})` : ""}` : "–");
-const COLUMNS: Array<{ title: string; values: (d: Dataset, metric: keyof Scores) => number[] }> = [
+const COLUMNS: Array<{ title: string; method?: string; values: (d: Dataset, metric: keyof Scores) => number[] }> = [
   { title: "k-means (raw)", values: (d, m) => runs(d, "default").flatMap((r) => (r.baseline ? [r.baseline[m]] : [])) },
   { title: "AE + k-means (paper AE)", values: (d, m) => runs(d, "paper").flatMap((r) => (r.start ? [r.start[m]] : [])) },
-  { title: "reference pipeline (PyTorch)", values: (d, m) => runs(d, "torch-ref").map((r) => r.scores[m]) },
-  { title: "--preset reference", values: (d, m) => runs(d, "reference").map((r) => r.scores[m]) },
-  { title: "--preset paper", values: (d, m) => runs(d, "paper").map((r) => r.scores[m]) },
-  { title: "**default**", values: (d, m) => runs(d, "default").map((r) => r.scores[m]) },
+  { title: "reference pipeline (PyTorch)", method: "torch-ref", values: (d, m) => runs(d, "torch-ref").map((r) => r.scores[m]) },
+  { title: "--preset reference", method: "reference", values: (d, m) => runs(d, "reference").map((r) => r.scores[m]) },
+  { title: "--preset paper", method: "paper", values: (d, m) => runs(d, "paper").map((r) => r.scores[m]) },
+  { title: "**default**", method: "default", values: (d, m) => runs(d, "default").map((r) => r.scores[m]) },
 ];
 function runs(d: Dataset, method: string): RunRecord[] {
   return seedsFor(d, method).flatMap((s) => {
     const r = latest.get(`${d.name}/${method}/${s}`);
-    return r ? [r] : [];
+    return r && !r.failed ? [r] : [];
   });
 }
+const failedRuns = (d: Dataset, method: string) => seedsFor(d, method).filter((s) => latest.get(`${d.name}/${method}/${s}`)?.failed).length;
 const shown = a.datasets ? wanted : DATASETS;
 const lines: string[] = [];
 for (const metric of ["acc", "nmi", "ari"] as const) {
   lines.push(`\n${metric.toUpperCase()} (mean ± sd over seeds ${a.seeds}):\n`);
   lines.push(`| dataset | ${COLUMNS.map((c) => c.title).join(" | ")} |`);
   lines.push(`|---|${COLUMNS.map(() => "---").join("|")}|`);
-  for (const d of shown) lines.push(`| ${d.name} (${d.kind}) | ${COLUMNS.map((c) => fmt(c.values(d, metric))).join(" | ")} |`);
+  for (const d of shown) lines.push(`| ${d.name} (${d.kind}) | ${COLUMNS.map((c) => { const f = c.method ? failedRuns(d, c.method) : 0; return fmt(c.values(d, metric)) + (f ? ` (${f} failed)` : ""); }).join(" | ")} |`);
 }
 lines.push(`\nTime (s) and peak RSS (MiB) per run, median over seeds:\n`);
 const methodsShown = ["torch-ref", "reference", "paper", "default"];
@@ -235,6 +249,7 @@ if (a.compare) {
   }
 }
 const cpusSeen = [...new Set([...latest.values()].map((r) => r.cpu))];
-lines.push(`\nCPU: ${cpusSeen.join("; ")}; ${threads} threads per run.`);
+const threadsSeen = [...new Set([...latest.values()].map((r) => r.threads ?? 2))];
+lines.push(`\nCPU: ${cpusSeen.join("; ")}; threads per run: ${threadsSeen.join(", ")} (each record has its own).`);
 console.log(lines.join("\n"));
 if (a.table) writeFileSync("bench/results/quality-suite-table.md", lines.join("\n") + "\n");
