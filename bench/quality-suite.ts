@@ -16,9 +16,8 @@
 //
 // Methods (each its own process, 2 threads; k is the number of classes):
 //   default    deepclust train <data> -k K                 (the default preset)
-//   paper      deepclust train … --preset paper            (its AE + k-means start is the "AE + k-means" column;
-//              only on sets of ≤ --paper-max-rows rows: minutes per run above)
-//   reference  deepclust train … --preset reference
+//   paper      deepclust train … --preset paper            (only on sets of ≤ --paper-max-rows rows: minutes per run above)
+//   reference  deepclust train … --preset reference        (its AE + k-means start is the "AE + k-means" column)
 //   torch-ref  dec_reference.py --k K                       (its last epoch; its label-selected best epoch beside it)
 // k-means on the raw data (20 restarts) comes from the default run's baseline (same seed).
 
@@ -209,7 +208,7 @@ const meanSd = (xs: number[]) => {
 const fmt = (xs: number[]) => (xs.length ? `${meanSd(xs).m.toFixed(3)} ± ${meanSd(xs).sd.toFixed(3)}${xs.length < 3 ? ` (n = ${xs.length})` : ""}` : "–");
 const COLUMNS: Array<{ title: string; method?: string; values: (d: Dataset, metric: keyof Scores) => number[] }> = [
   { title: "k-means (raw)", values: (d, m) => runs(d, "default").flatMap((r) => (r.baseline ? [r.baseline[m]] : [])) },
-  { title: "AE + k-means (paper AE)", values: (d, m) => runs(d, "paper").flatMap((r) => (r.start ? [r.start[m]] : [])) },
+  { title: "AE + k-means (256-32 AE)", values: (d, m) => runs(d, "reference").flatMap((r) => (r.start ? [r.start[m]] : [])) },
   { title: "reference pipeline (PyTorch)", method: "torch-ref", values: (d, m) => runs(d, "torch-ref").map((r) => r.scores[m]) },
   { title: "--preset reference", method: "reference", values: (d, m) => runs(d, "reference").map((r) => r.scores[m]) },
   { title: "--preset paper", method: "paper", values: (d, m) => runs(d, "paper").map((r) => r.scores[m]) },
