@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Rng, gatherRows, isMatrix, type Device, type Matrix, type Rows } from "../engine/index.js";
 import { CENTERS, StudentTAssignment } from "../nn/index.js";
 import { kmeans } from "../cluster/kmeans.js";
-import { manifoldClusters } from "../cluster/manifold.js";
+import { MANIFOLD_DEFAULTS, manifoldClusters } from "../cluster/manifold.js";
 import { evaluateClustering, type ClusteringScores, type PartialLabels } from "../cluster/metrics.js";
 import { Autoencoder } from "./autoencoder.js";
 import { chooseScaling, foldScaling, standardize, type InputScaling, type Standardizer } from "./input-scaling.js";
@@ -31,7 +31,7 @@ export interface DECConfig extends ClusteringOptions {
    * code clustered by a Gaussian mixture, the mean code per cluster (after N2D). Default "kmeans".
    */
   centerInit?: CenterInit;
-  /** Settings of the manifold start (defaults: MANIFOLD_DEFAULTS). */
+  /** Settings of the manifold start (defaults: MANIFOLD_START_DEFAULTS). */
   manifold?: ManifoldOptions;
   /**
    * Standardise the features while training, folded into the model at the end (see
@@ -82,7 +82,7 @@ export interface ManifoldOptions {
 /** Rows above which the manifold start lays out a seeded sample (exact kNN costs rows² · code dims). */
 export const MANIFOLD_MAX_ROWS = 200_000;
 
-export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = { nComponents: 10, nNeighbors: 20, minDist: 0, nEpochs: 200, restarts: 4, selfTrain: false, anchorUpdates: 10, maxRows: MANIFOLD_MAX_ROWS };
+export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = { ...MANIFOLD_DEFAULTS, nEpochs: 200, selfTrain: false, anchorUpdates: 10, maxRows: MANIFOLD_MAX_ROWS };
 
 /** The paper's layer sizes after the input. */
 const DEFAULT_HIDDEN: readonly number[] = [500, 500, 2000, 10];
