@@ -101,32 +101,48 @@ export async function gaussianMixture(X: Matrix | { data: Float64Array; rows: nu
 
 /** Weighted log-probabilities → normalised responsibilities (in place); returns the mean log-likelihood. */
 function eStep(x: Float64Array, n: number, d: number, k: number, p: Params, resp: Float64Array): number {
+  // Component-major (one component's factor stays in cache), with the same arithmetic per (row,
+  // component) as the textbook row-major loop.
   const logDet = new Float64Array(k);
   for (let j = 0; j < k; j++) for (let a = 0; a < d; a++) logDet[j]! += Math.log(p.precChol[j * d * d + a * d + a]!);
   const c = d * Math.log(2 * Math.PI);
   const y = new Float64Array(d);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    let max = -Infinity;
-    for (let j = 0; j < k; j++) {
+  const L = new Float64Array(d * d);
+  const mu = new Float64Array(d);
+  for (let j = 0; j < k; j++) {
+    L.set(p.precChol.subarray(j * d * d, (j + 1) * d * d));
+    mu.set(p.means.subarray(j * d, (j + 1) * d));
+    const logW = Math.log(p.weights[j]!);
+    const ld = logDet[j]!;
+    for (let i = 0, xi = 0; i < n; i++, xi += d) {
       // With M = L⁻¹ (Σ = L Lᵀ), the squared Mahalanobis distance is |M (x − μ)|².
-      const L = j * d * d;
-      for (let b = 0; b < d; b++) y[b] = x[i * d + b]! - p.means[j * d + b]!;
+      for (let b = 0; b < d; b++) y[b] = x[xi + b]! - mu[b]!;
       let m = 0;
-      for (let a = 0; a < d; a++) {
+      for (let a = 0, row = 0; a < d; a++, row += d) {
         let s = 0;
-        for (let b = 0; b <= a; b++) s += p.precChol[L + a * d + b]! * y[b]!;
+        for (let b = 0; b <= a; b++) s += L[row + b]! * y[b]!;
         m += s * s;
       }
-      const lp = -0.5 * (c + m) + logDet[j]! + Math.log(p.weights[j]!);
-      resp[i * k + j] = lp;
-      if (lp > max) max = lp;
+      resp[i * k + j] = -0.5 * (c + m) + ld + logW;
     }
+  }
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const r = i * k;
+    let max = -Infinity;
+    for (let j = 0; j < k; j++) if (resp[r + j]! > max) max = resp[r + j]!;
+    // exp underflows to exactly 0 below −745.2, so skipping those terms changes no bit.
     let s = 0;
-    for (let j = 0; j < k; j++) s += Math.exp(resp[i * k + j]! - max);
+    for (let j = 0; j < k; j++) {
+      const e = resp[r + j]! - max;
+      if (e > -750) s += Math.exp(e);
+    }
     const lse = max + Math.log(s);
     total += lse;
-    for (let j = 0; j < k; j++) resp[i * k + j] = Math.exp(resp[i * k + j]! - lse);
+    for (let j = 0; j < k; j++) {
+      const e = resp[r + j]! - lse;
+      resp[r + j] = e > -750 ? Math.exp(e) : 0;
+    }
   }
   return total / n;
 }

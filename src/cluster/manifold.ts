@@ -3,9 +3,9 @@
 // layout pulls each cluster's local neighbourhoods together, which the Euclidean geometry of the
 // code alone does not; the mixture then finds clusters k-means would cut. Used to start DEC.
 
-import { UMAP } from "umap-js";
 import { Rng, type Matrix } from "../engine/index.js";
 import { exactKnn } from "./knn.js";
+import { fuzzySimplicialSet, UmapLayout } from "./umap.js";
 import { gaussianMixture, type GaussianMixtureResult } from "./gmm.js";
 
 export interface UmapOptions {
@@ -15,7 +15,7 @@ export interface UmapOptions {
   nNeighbors?: number;
   /** Minimum distance between laid-out points (default 0: tight clusters, for clustering). */
   minDist?: number;
-  /** Layout epochs (default: umap-js's own, 200 above 10,000 rows, up to 500 below). */
+  /** Layout epochs (default: umap-js's own, 200 above 7,500 rows, up to 500 below). */
   nEpochs?: number;
   seed?: number | Rng;
   threads?: number;
@@ -37,30 +37,18 @@ export async function umapEmbedding(X: Matrix, o: UmapOptions = {}): Promise<{ d
   if (n < 3 || nNeighbors < 2) throw new RangeError(`UMAP needs at least 3 rows, got ${n}`);
   const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? 0);
   const knn = await exactKnn(X, nNeighbors, o.threads ?? 0);
-  const knnIndices: number[][] = [];
-  const knnDistances: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    knnIndices.push(Array.from(knn.indices.subarray(i * nNeighbors, (i + 1) * nNeighbors)));
-    knnDistances.push(Array.from(knn.distances.subarray(i * nNeighbors, (i + 1) * nNeighbors)));
-  }
-  const rows: number[][] = [];
-  for (let i = 0; i < n; i++) rows.push(Array.from(X.data.subarray(i * X.cols, (i + 1) * X.cols)));
-  const umap = new UMAP({
+  const graph = fuzzySimplicialSet(knn.indices, knn.distances, n, nNeighbors);
+  const layout = new UmapLayout(graph, {
     nComponents,
-    nNeighbors,
     minDist: o.minDist ?? MANIFOLD_DEFAULTS.minDist,
     ...(o.nEpochs !== undefined ? { nEpochs: o.nEpochs } : {}),
     random: () => rng.uniform(),
   });
-  umap.setPrecomputedKNN(knnIndices, knnDistances);
-  const epochs = umap.initializeFit(rows);
-  for (let e = 0; e < epochs; e++) {
-    umap.step();
-    o.onEpoch?.(e + 1, epochs);
+  while (layout.currentEpoch < layout.nEpochs) {
+    const done = layout.step();
+    o.onEpoch?.(done, layout.nEpochs);
   }
-  const Y = umap.getEmbedding();
-  const data = new Float64Array(n * nComponents);
-  for (let i = 0; i < n; i++) for (let j = 0; j < nComponents; j++) data[i * nComponents + j] = Y[i]![j]!;
+  const data = layout.embedding;
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) throw new RangeError("UMAP's layout is not finite (degenerate data: many identical rows?)");
   return { data, rows: n, cols: nComponents };
 }
