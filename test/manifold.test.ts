@@ -94,3 +94,18 @@ test("above maxRows the manifold start lays out a seeded sample: its centres sta
   assert.ok(a.history.length > 1);
 });
 
+
+test("the held target stops at its epoch budget (holdEpochs), or runs to the label tolerance when the budget is Infinity", async () => {
+  const X = digits.X;
+  // 1,797 rows at batch 256: 3 epochs are ⌈3 · 1797 / 256⌉ = 22 iterations; updates every 10 → stops at 30.
+  const base = { k: 10, hidden: [32, 10], seed: 4, threads: 1, centerInit: "manifold" as const, pretrain: { epochs: 3 }, updateInterval: 10, tol: 1e-9, maxIter: 200 };
+  const held = await new DEC({ ...base, manifold: { nEpochs: 30, holdEpochs: 3 } }).fit(X);
+  assert.equal(held.stopReason, "hold");
+  assert.equal(held.iterations, 30);
+  assert.equal(held.converged, false);
+  const unbounded = await new DEC({ ...base, manifold: { nEpochs: 30, holdEpochs: Infinity } }).fit(X);
+  assert.notEqual(unbounded.stopReason, "hold");
+  assert.ok(unbounded.iterations > 30, `ran ${unbounded.iterations} iterations`);
+  // The same start: the budget only ends the run earlier.
+  assert.deepEqual(held.initLabels, unbounded.initLabels);
+});

@@ -44,6 +44,7 @@ interface TrainCliOptions extends DataCliOptions {
   umapEpochs?: number;
   gmmRestarts?: number;
   anchorUpdates?: number;
+  holdEpochs?: number;
   selfTrain: boolean;
   batchSize: number;
   updateInterval?: number;
@@ -103,7 +104,8 @@ export function trainCommand(): Command {
     .option("--umap-neighbors <n>", `--init manifold: neighbours of UMAP's graph (default ${MANIFOLD_RECIPE_START.nNeighbors})`, int("--umap-neighbors", 2))
     .option("--umap-epochs <n>", `--init manifold: UMAP layout epochs (default ${MANIFOLD_RECIPE_START.nEpochs})`, int("--umap-epochs", 1))
     .option("--gmm-restarts <n>", `--init manifold: Gaussian-mixture restarts on the layout (default ${MANIFOLD_RECIPE_START.restarts})`, int("--gmm-restarts", 1))
-    .option("--self-train", "--init manifold: after --anchor-updates target updates with the mixture's posteriors as the target, go on with DEC's own target (default: keep the mixture's until the labels settle)", false)
+    .option("--self-train", "--init manifold: after --anchor-updates target updates with the mixture's posteriors as the target, go on with DEC's own target (default: keep the mixture's until the labels settle or --hold-epochs)", false)
+    .option("--hold-epochs <n>", `--init manifold: most epochs of clustering iterations with the mixture's posteriors held as the target, or 'inf' (until the labels settle) (default ${MANIFOLD_RECIPE_START.holdEpochs})`, (v: string) => (v === "inf" ? Infinity : float("--hold-epochs", { min: 0 })(v)))
     .option("--anchor-updates <n>", `--init manifold --self-train: target updates with the mixture's posteriors as the target (default ${MANIFOLD_RECIPE_START.anchorUpdates})`, int("--anchor-updates", 1))
     .option("--input-scaling <mode>", `standardise the features while training, folded into the saved model: ${INPUT_SCALINGS.join(", ")} (auto: when the features' scales differ more than ${AUTO_SPREAD}-fold) (default: the preset's)`, choice("--input-scaling", INPUT_SCALINGS))
     .option("--normalize-code", "L2-normalise the code before the decoder during pretraining (the reference's quirk; never at inference)", false)
@@ -386,7 +388,7 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
     options: config,
     baseline: baselineRecord,
     aeKmeans: dec.initMetrics ? { ...dec.initMetrics, inertia: dec.initInertia } : null,
-    dec: { ...(dec.metrics ?? {}), iterations: dec.iterations, converged: dec.converged, selectedIteration: selected },
+    dec: { ...(dec.metrics ?? {}), iterations: dec.iterations, converged: dec.converged, stopReason: dec.stopReason, selectedIteration: selected },
     supervisedModelSelection: o.selectBestByLabels,
     clusterSizes: finalSizes,
     nonEmptyClusters: finalSizes.filter((s) => s > 0).length,
@@ -402,9 +404,13 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
   }
 
   const last = dec.history.at(-1);
-  const stop = dec.converged
-    ? `converged: ${percent(last?.deltaLabel ?? 0, 2)} of the points changed cluster, below --tol ${percent(r.tol, 2)}`
-    : `stopped at --max-iter ${o.maxIter}${last?.deltaLabel != null ? ` (last Δlabel ${percent(last.deltaLabel, 2)})` : ""}`;
+  const lastDelta = last?.deltaLabel != null ? ` (last Δlabel ${percent(last.deltaLabel, 2)})` : "";
+  const stop =
+    dec.stopReason === "tol"
+      ? `converged: ${percent(last?.deltaLabel ?? 0, 2)} of the points changed cluster, below --tol ${percent(r.tol, 2)}`
+      : dec.stopReason === "hold"
+        ? `held the mixture's target for --hold-epochs ${r.manifold?.holdEpochs}${lastDelta}`
+        : `stopped at --max-iter ${o.maxIter}${lastDelta}`;
   if (dec.pretrainHistory.length) {
     const p = dec.pretrainHistory.at(-1)!;
     progress.log(`pretraining: ${dec.pretrainHistory.length} epochs, final loss ${p.loss.toFixed(5)}`);
@@ -469,6 +475,7 @@ function resolveRecipe(o: TrainCliOptions, shape: DataShape) {
           restarts: o.gmmRestarts ?? manifoldStart.restarts,
           selfTrain: o.selfTrain || manifoldStart.selfTrain,
           anchorUpdates: o.anchorUpdates ?? manifoldStart.anchorUpdates,
+          holdEpochs: o.holdEpochs ?? manifoldStart.holdEpochs,
           maxRows: manifoldStart.maxRows,
         }
       : null;

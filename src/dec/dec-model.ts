@@ -12,7 +12,7 @@ import { evaluateClustering, type ClusteringScores, type PartialLabels } from ".
 import { Autoencoder } from "./autoencoder.js";
 import { chooseScaling, foldScaling, standardize, type InputScaling, type Standardizer } from "./input-scaling.js";
 import { PRETRAIN_DEFAULTS, pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
-import { CLUSTERING_DEFAULTS, SoftAssigner, defaultUpdateInterval, hardLabels, trainClustering, type ClusteringOptions, type ClusteringResult, type TrainingState, type UpdateRecord } from "./dec-training.js";
+import { CLUSTERING_DEFAULTS, SoftAssigner, defaultUpdateInterval, hardLabels, trainClustering, type ClusteringOptions, type ClusteringResult, type StopReason, type TrainingState, type UpdateRecord } from "./dec-training.js";
 import { checkResume, checkStateTensors, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointRecord } from "./checkpoint.js";
 import { dataFingerprint, type DataFingerprint } from "./data-fingerprint.js";
 import type { InitName } from "../nn/index.js";
@@ -68,12 +68,19 @@ export interface ManifoldOptions {
   /** Gaussian-mixture restarts on the layout. */
   restarts?: number;
   /**
-   * false (default): the mixture's posteriors stay the target until the labels settle (tol), so
-   * the encoder and centres learn to reproduce the manifold's clusters. true: they are the target
-   * for `anchorUpdates` updates, then DEC's own target(Q) takes over (see ClusteringHooks.anchor).
+   * false (default): the mixture's posteriors stay the target until the labels settle (tol) or
+   * `holdEpochs` epochs have passed, so the encoder and centres learn to reproduce the manifold's
+   * clusters. true: they are the target for `anchorUpdates` updates, then DEC's own target(Q)
+   * takes over (see ClusteringHooks.anchor).
    */
   selfTrain?: boolean;
   anchorUpdates?: number;
+  /**
+   * The held phase's budget in epochs of clustering iterations (rows / batch each), checked at
+   * target updates; Infinity: until the labels settle. Chosen on the tuning seeds: the labels reach
+   * the mixture's within tens of epochs, then mostly drift with SGD's noise (BENCHMARKS.md).
+   */
+  holdEpochs?: number;
   /** Above this many rows the layout is of a seeded sample of this many (default MANIFOLD_MAX_ROWS). */
   maxRows?: number;
 }
@@ -82,7 +89,7 @@ export interface ManifoldOptions {
 /** Rows above which the manifold start lays out a seeded sample (exact kNN costs rows² · code dims). */
 export const MANIFOLD_MAX_ROWS = 200_000;
 
-export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = { ...MANIFOLD_DEFAULTS, nEpochs: 200, selfTrain: false, anchorUpdates: 10, maxRows: MANIFOLD_MAX_ROWS };
+export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = { ...MANIFOLD_DEFAULTS, nEpochs: 200, selfTrain: false, anchorUpdates: 10, holdEpochs: 50, maxRows: MANIFOLD_MAX_ROWS };
 
 /** The paper's layer sizes after the input. */
 const DEFAULT_HIDDEN: readonly number[] = [500, 500, 2000, 10];
@@ -162,6 +169,7 @@ export class DEC {
   metrics: ClusteringScores | null = null;
   iterations = 0;
   converged = false;
+  stopReason: StopReason | null = null;
   timings: Timings = { pretrainSeconds: 0, kmeansSeconds: 0, clusteringSeconds: 0 };
   /** The standardisation the fit trained with (already folded into the weights), or null. */
   scaling: Standardizer | null = null;
@@ -205,16 +213,18 @@ export class DEC {
     this.fingerprinted = null; // a later fit hashes its data afresh (X may have changed in place)
     let resume: TrainingState | undefined;
     let centers: Float32Array;
-    let anchor: { target: Float32Array; updates: number } | undefined;
+    let anchor: { target: Float32Array; updates: number; maxIterations?: number } | undefined;
     const m = { ...MANIFOLD_START_DEFAULTS, ...c.manifold };
     const anchorUpdates = c.centerInit !== "manifold" ? 0 : m.selfTrain ? m.anchorUpdates : Infinity;
+    const batchSize = Math.min(c.batchSize ?? CLUSTERING_DEFAULTS.batchSize, X.rows);
+    const holdBudget = anchorUpdates === Infinity && Number.isFinite(m.holdEpochs) ? { maxIterations: Math.ceil((m.holdEpochs * X.rows) / batchSize) } : {};
     if (options.resumeFrom !== undefined) {
       resume = this.checkResumeRecord(options.resumeFrom, record!).state;
       const sizes = Object.fromEntries(Object.entries(shapes).map(([n, s]) => [n, s.reduce((a, b) => a * b, 1)]));
       checkStateTensors(join(options.resumeFrom, "state.safetensors"), "param/", resume.params, sizes);
       centers = resume.params[CENTERS]!;
       // Saved during the anchored updates, P is the anchor itself: the resumed run goes on with it.
-      if (anchorUpdates > resume.history.length && resume.p) anchor = { target: resume.p, updates: anchorUpdates };
+      if (anchorUpdates > resume.history.length && resume.p) anchor = { target: resume.p, updates: anchorUpdates, ...holdBudget };
     } else {
       let t0 = performance.now();
       if (options.autoencoder) {
@@ -233,7 +243,7 @@ export class DEC {
       this.initInertia = km.inertia;
       this.initMetrics = evaluate ? evaluate(km.labels) : null;
       centers = km.centers;
-      if ("resp" in km && km.resp && anchorUpdates > 0) anchor = { target: Float32Array.from(km.resp), updates: anchorUpdates };
+      if ("resp" in km && km.resp && anchorUpdates > 0) anchor = { target: Float32Array.from(km.resp), updates: anchorUpdates, ...holdBudget };
     }
 
     const t0 = performance.now();
@@ -249,6 +259,7 @@ export class DEC {
     this.labels = result.labels;
     this.iterations = result.iterations;
     this.converged = result.converged;
+    this.stopReason = result.stopReason;
     this.metrics = evaluate ? evaluate(result.labels) : null;
     if (this.scaling) foldScaling(ae, this.scaling);
     this.assigner = new SoftAssigner(ae, new StudentTAssignment(c.k, ae.codeDim, c.alpha ?? 1), () => ae.params.tensor(CENTERS), true);

@@ -96,10 +96,14 @@ export interface ClusteringHooks {
    * A fixed target (rows × k) used instead of target(Q) at the first `updates` update points (a
    * start from another clustering, e.g. the manifold's posteriors): the encoder and centres learn
    * to reproduce it, then the usual self-training goes on; with `updates` Infinity it stays the
-   * target and the run stops when the labels settle (tol). Target "full" only.
+   * target and the run stops when the labels settle (tol), or at the first update point at or
+   * after `maxIterations` (the held phase's budget). Target "full" only.
    */
-  anchor?: { target: Float32Array; updates: number };
+  anchor?: { target: Float32Array; updates: number; maxIterations?: number };
 }
+
+/** Why the clustering phase ended: the labels settled (tol), maxIter, or the held target's budget. */
+export type StopReason = "tol" | "max-iter" | "hold";
 
 export interface ClusteringResult {
   labels: Int32Array;
@@ -107,6 +111,7 @@ export interface ClusteringResult {
   history: UpdateRecord[];
   iterations: number;
   converged: boolean;
+  stopReason: StopReason;
   /** When selectBestByLabels: the iteration whose state was kept. */
   selectedIteration?: number;
 }
@@ -286,6 +291,7 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
   let klSum = 0;
   let lossCount = 0;
   let converged = false;
+  let stopReason: StopReason = "max-iter";
   // A resumed run starts at the update point where it was saved: that update is already recorded.
   let skipUpdate = hooks.resume !== undefined;
   let t0 = performance.now();
@@ -348,6 +354,11 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
       // During a finite anchored phase the labels settle on the anchor; convergence counts after it.
       if (iteration > 0 && tol > 0 && delta !== null && delta < tol && (!anchored || hooks.anchor!.updates === Infinity)) {
         converged = true;
+        stopReason = "tol";
+        break;
+      }
+      if (anchored && hooks.anchor!.maxIterations !== undefined && iteration >= hooks.anchor!.maxIterations) {
+        stopReason = "hold";
         break;
       }
       const updates = history.length;
@@ -404,7 +415,7 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
   const q = await assigner.predictProba(X);
   await assigner.release();
   await step.release();
-  return { labels: hardLabels(q), q, history, iterations: iteration, converged, ...(best ? { selectedIteration: best.iteration } : {}) };
+  return { labels: hardLabels(q), q, history, iterations: iteration, converged, stopReason, ...(best ? { selectedIteration: best.iteration } : {}) };
 }
 
 /**

@@ -90,6 +90,7 @@ export function saveModel(dir: string, dec: DEC, options: SaveModelOptions = {})
     rows,
     iterations: dec.iterations,
     converged: dec.converged,
+    stopReason: dec.stopReason,
     initInertia: Number.isFinite(dec.initInertia) ? dec.initInertia : null,
     initMetrics: dec.initMetrics,
     metrics: dec.metrics,

@@ -96,6 +96,8 @@ export interface ReportData {
     trainingLabelled: number | null;
     iterations: number | null;
     converged: boolean | null;
+    /** "tol", "max-iter" or "hold" (the held target's budget), when recorded. */
+    stopReason: string | null;
     selectedIteration: number | null;
   };
   /** labelled: the rows with a label (scored; the rest are unlabelled), 0 without labels. */
@@ -303,6 +305,7 @@ export async function assembleReport(model: DECModel, metrics: Json | null, opti
       trainingLabelled: num(trainingData?.labelled),
       iterations: num(m.iterations),
       converged: typeof m.converged === "boolean" ? m.converged : null,
+      stopReason: typeof m.stopReason === "string" ? m.stopReason : null,
       selectedIteration,
     },
     data,

@@ -90,10 +90,12 @@ function chartDivs(charts: Chart[], section: Chart["section"]): string {
 export function renderReportHtml(d: ReportData, charts: Chart[]): string {
   const m = d.model;
   const name = m.method.toUpperCase();
+  const stopText = (r: { converged: boolean | null; stopReason: string | null }) =>
+    r.converged === true ? ", converged" : r.stopReason === "hold" ? ", stopped at the held target's epoch budget" : r.converged === false ? ", stopped at the iteration limit" : "";
   const meta = [
     `${name}, autoencoder ${m.dims.join("→")}, k = ${m.k}, α = ${m.alpha}, seed ${m.seed}`,
     m.trainingFile ? `trained on ${basename(m.trainingFile)}${m.trainingRows !== null ? ` (${m.trainingRows} rows)` : ""}` : null,
-    m.iterations !== null ? `${m.iterations} clustering iterations${m.converged === true ? ", converged" : m.converged === false ? ", stopped at the iteration limit" : ""}` : null,
+    m.iterations !== null ? `${m.iterations} clustering iterations${stopText(m)}` : null,
     m.selectedIteration !== null ? `state of iteration ${m.selectedIteration} kept by --select-best-by-labels (supervised)` : null,
     m.createdAt ? `created ${m.createdAt}` : null,
     m.deepclustVersion ? `deepclust ${m.deepclustVersion}` : null,
