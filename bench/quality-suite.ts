@@ -93,6 +93,9 @@ interface RunRecord {
   selectedByLabels?: Scores | null;
   /** The CLI's stage times (baseline k-means, pretraining, the start, the clustering phase). */
   stages?: Record<string, number>;
+  /** Clustering iterations and why the phase stopped (tol, max-iter, hold), when the CLI reports them. */
+  iterations?: number;
+  stopReason?: string;
   seconds: number;
   peakRssMb: number;
   cpu: string;
@@ -151,8 +154,9 @@ function runOne(d: Dataset, method: string, seed: number): RunRecord {
     const preset = method === "default" ? [] : method === a.variant ? a.args!.split(" ").filter(Boolean) : ["--preset", method];
     const labels = d.labelsFile ? ["--labels-file", d.labelsFile] : [];
     const r = timed(process.execPath, ["dist/cli/main.js", "train", d.file, "-k", String(d.k), ...preset, ...labels, "--seed", String(seed), "--threads", threads, "--out", join(out, "model"), "--no-report", "--json", ...(method === "default" || method === a.variant ? [] : ["--no-baseline"])]);
-    const j = JSON.parse(r.stdout) as { dec: Scores; baseline: Scores | null; aeKmeans: Scores | null; timings: Record<string, number> };
-    return { ...base, scores: pick(j.dec), baseline: j.baseline ? pick(j.baseline) : null, start: j.aeKmeans ? pick(j.aeKmeans) : null, stages: j.timings, seconds: r.seconds, peakRssMb: r.peakRssMb };
+    const j = JSON.parse(r.stdout) as { dec: Scores & { iterations?: number; stopReason?: string }; baseline: Scores | null; aeKmeans: Scores | null; timings: Record<string, number> };
+    const stop = { ...(j.dec.iterations !== undefined ? { iterations: j.dec.iterations } : {}), ...(j.dec.stopReason ? { stopReason: j.dec.stopReason } : {}) };
+    return { ...base, scores: pick(j.dec), baseline: j.baseline ? pick(j.baseline) : null, start: j.aeKmeans ? pick(j.aeKmeans) : null, ...stop, stages: j.timings, seconds: r.seconds, peakRssMb: r.peakRssMb };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
