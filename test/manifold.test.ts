@@ -109,3 +109,10 @@ test("the held target stops at its epoch budget (holdEpochs), or runs to the lab
   // The same start: the budget only ends the run earlier.
   assert.deepEqual(held.initLabels, unbounded.initLabels);
 });
+
+test("a negative or NaN holdEpochs is refused before pretraining", async () => {
+  for (const holdEpochs of [-1, Number.NaN]) {
+    const dec = new DEC({ k: 3, hidden: [8, 2], seed: 0, threads: 1, centerInit: "manifold", manifold: { holdEpochs }, pretrain: { epochs: 1 } });
+    await assert.rejects(dec.fit(head(digits.X, 60)), /holdEpochs must be ≥ 0/);
+  }
+});

@@ -217,6 +217,7 @@ export class DEC {
     const m = { ...MANIFOLD_START_DEFAULTS, ...c.manifold };
     const anchorUpdates = c.centerInit !== "manifold" ? 0 : m.selfTrain ? m.anchorUpdates : Infinity;
     const batchSize = Math.min(c.batchSize ?? CLUSTERING_DEFAULTS.batchSize, X.rows);
+    if (!(m.holdEpochs >= 0)) throw new RangeError(`manifold.holdEpochs must be ≥ 0 (Infinity: until the labels settle), got ${m.holdEpochs}`);
     const holdBudget = anchorUpdates === Infinity && Number.isFinite(m.holdEpochs) ? { maxIterations: Math.ceil((m.holdEpochs * X.rows) / batchSize) } : {};
     if (options.resumeFrom !== undefined) {
       resume = this.checkResumeRecord(options.resumeFrom, record!).state;

@@ -14,6 +14,7 @@ export {
   type TargetMode,
   type UpdateRecord,
   type ClusteringResult,
+  type StopReason,
   type TrainingState,
 } from "./dec-training.js";
 export { saveCheckpoint, loadCheckpoint, checkResume, CHECKPOINT_DIR, RESUME_MAY_DIFFER, type Checkpoint, type CheckpointRecord } from "./checkpoint.js";
