@@ -70,6 +70,7 @@ test("bad input exits 2 with a message naming the problem and leaves no output",
     [["pretrain", mnist, "--dims", "64,x"], /--dims must be comma-separated positive integers/],
     [["pretrain", mnist, "--noise", "salt"], /--noise must be one of mask, gaussian, none/],
     [["pretrain", mnist, "--device", "cuda", "--limit", "10"], /device 'cuda' is not available/],
+    [["train", mnist, "-k", "3", "--hold-epochs", "-1"], /--hold-epochs must be a number ≥ 0 or 'inf', got '-1'/],
   ];
   cases.forEach(([args, message], i) => {
     const out = join(dir, `bad-${i}`);

@@ -3,7 +3,7 @@
 // comparison a user needs to judge it: k-means on the raw data vs DEC's start (AE + k-means, or
 // AE + UMAP + GMM) vs DEC.
 
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { existsSync, statSync } from "node:fs";
 import { freemem } from "node:os";
 import { extname, join, resolve } from "node:path";
@@ -105,7 +105,7 @@ export function trainCommand(): Command {
     .option("--umap-epochs <n>", `--init manifold: UMAP layout epochs (default ${MANIFOLD_RECIPE_START.nEpochs})`, int("--umap-epochs", 1))
     .option("--gmm-restarts <n>", `--init manifold: Gaussian-mixture restarts on the layout (default ${MANIFOLD_RECIPE_START.restarts})`, int("--gmm-restarts", 1))
     .option("--self-train", "--init manifold: after --anchor-updates target updates with the mixture's posteriors as the target, go on with DEC's own target (default: keep the mixture's until the labels settle or --hold-epochs)", false)
-    .option("--hold-epochs <n>", `--init manifold: most epochs of clustering iterations with the mixture's posteriors held as the target, or 'inf' (until the labels settle) (default ${MANIFOLD_RECIPE_START.holdEpochs})`, (v: string) => (v === "inf" ? Infinity : float("--hold-epochs", { min: 0 })(v)))
+    .option("--hold-epochs <n>", `--init manifold: most epochs of clustering iterations with the mixture's posteriors held as the target, or 'inf' (until the labels settle) (default ${MANIFOLD_RECIPE_START.holdEpochs})`, holdEpochsArg)
     .option("--anchor-updates <n>", `--init manifold --self-train: target updates with the mixture's posteriors as the target (default ${MANIFOLD_RECIPE_START.anchorUpdates})`, int("--anchor-updates", 1))
     .option("--input-scaling <mode>", `standardise the features while training, folded into the saved model: ${INPUT_SCALINGS.join(", ")} (auto: when the features' scales differ more than ${AUTO_SPREAD}-fold) (default: the preset's)`, choice("--input-scaling", INPUT_SCALINGS))
     .option("--normalize-code", "L2-normalise the code before the decoder during pretraining (the reference's quirk; never at inference)", false)
@@ -443,6 +443,14 @@ async function trainOn(data: string, o: TrainCliOptions, out: string, checkpoint
   for (const w of warnings.slice(0, MAX_WARNINGS_SHOWN)) warn(`iteration ${w.iteration}: ${w.message}`);
   if (warnings.length > MAX_WARNINGS_SHOWN) warn(`… and ${warnings.length - MAX_WARNINGS_SHOWN} more (see ${out}/${MODEL_FILES.metrics})`);
   progress.log(`wrote ${out}/ (${[...Object.values(MODEL_FILES), ...(report ? [REPORT_FILE] : [])].join(", ")})`);
+}
+
+/** --hold-epochs: a number ≥ 0, or "inf". */
+function holdEpochsArg(v: string): number {
+  if (v === "inf") return Infinity;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`--hold-epochs must be a number ≥ 0 or 'inf', got '${v}'`);
+  return n;
 }
 
 /**
