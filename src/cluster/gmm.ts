@@ -62,7 +62,6 @@ export async function gaussianMixture(X: Matrix | { data: Float64Array; rows: nu
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) throw new RangeError(`Gaussian mixture: value at row ${Math.floor(i / d)}, column ${i % d} is not finite`);
   const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? 0);
   const resp = new Float64Array(n * k);
-  const guess = new Int32Array(n);
   let best: { p: Params; bound: number; nIter: number; converged: boolean } | null = null;
   for (let r = 0; r < (o.init ? 1 : nInit); r++) {
     let p: Params;
@@ -80,7 +79,7 @@ export async function gaussianMixture(X: Matrix | { data: Float64Array; rows: nu
     let iter = 0;
     for (iter = 1; iter <= maxIter; iter++) {
       const prev = bound;
-      bound = eStep(x, n, d, k, p, resp, guess);
+      bound = eStep(x, n, d, k, p, resp);
       p = mStep(x, n, d, k, resp, reg);
       if (Math.abs(bound - prev) < tol) {
         converged = true;
@@ -90,7 +89,7 @@ export async function gaussianMixture(X: Matrix | { data: Float64Array; rows: nu
     if (!best || bound > best.bound) best = { p, bound, nIter: Math.min(iter, maxIter), converged };
   }
   // Final E-step: labels and responsibilities consistent with the returned parameters.
-  eStep(x, n, d, k, best!.p, resp, guess);
+  eStep(x, n, d, k, best!.p, resp);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let arg = 0;
@@ -100,57 +99,39 @@ export async function gaussianMixture(X: Matrix | { data: Float64Array; rows: nu
   return { weights: best!.p.weights, means: best!.p.means, covariances: covariancesOf(best!.p.precChol, k, d), labels, resp, lowerBound: best!.bound, nIter: best!.nIter, converged: best!.converged };
 }
 
-/**
- * Weighted log-probabilities → normalised responsibilities (in place); returns the mean
- * log-likelihood. `guess` (one component per row, updated) is where each row's search starts.
- */
-function eStep(x: Float64Array, n: number, d: number, k: number, p: Params, resp: Float64Array, guess: Int32Array): number {
+/** Weighted log-probabilities → normalised responsibilities (in place); returns the mean log-likelihood. */
+function eStep(x: Float64Array, n: number, d: number, k: number, p: Params, resp: Float64Array): number {
+  // Component-major (one component's factor stays in cache), with the same arithmetic per (row,
+  // component) as the textbook row-major loop.
   const logDet = new Float64Array(k);
-  const logW = new Float64Array(k);
-  for (let j = 0; j < k; j++) {
-    for (let a = 0; a < d; a++) logDet[j]! += Math.log(p.precChol[j * d * d + a * d + a]!);
-    logW[j] = Math.log(p.weights[j]!);
-  }
+  for (let j = 0; j < k; j++) for (let a = 0; a < d; a++) logDet[j]! += Math.log(p.precChol[j * d * d + a * d + a]!);
   const c = d * Math.log(2 * Math.PI);
   const y = new Float64Array(d);
-  const { precChol, means } = p;
-  // A component whose log-probability is more than ~745 below the row's best gets responsibility
-  // exactly 0 in float64 (exp underflows) and adds exactly 0 to the row's sum. The squared
-  // Mahalanobis distance is a sum of squares, so each partial sum bounds the log-probability from
-  // above: once that bound is SKIP below the best found so far, the rest is not computed. Every
-  // value that is computed is computed in full and in the textbook order, so no bit changes.
-  const SKIP = 800;
-  const NOT_COMPUTED = -Infinity;
-  const logProb = (xi: number, j: number, floor: number): number => {
-    // With M = L⁻¹ (Σ = L Lᵀ), the squared Mahalanobis distance is |M (x − μ)|².
-    const L = j * d * d;
-    const base = -0.5 * c + logDet[j]! + logW[j]!;
-    for (let b = 0; b < d; b++) y[b] = x[xi + b]! - means[j * d + b]!;
-    let m = 0;
-    for (let a = 0, row = L; a < d; a++, row += d) {
-      let s = 0;
-      for (let b = 0; b <= a; b++) s += precChol[row + b]! * y[b]!;
-      m += s * s;
-      if (base - 0.5 * m < floor) return NOT_COMPUTED;
+  const L = new Float64Array(d * d);
+  const mu = new Float64Array(d);
+  for (let j = 0; j < k; j++) {
+    L.set(p.precChol.subarray(j * d * d, (j + 1) * d * d));
+    mu.set(p.means.subarray(j * d, (j + 1) * d));
+    const logW = Math.log(p.weights[j]!);
+    const ld = logDet[j]!;
+    for (let i = 0, xi = 0; i < n; i++, xi += d) {
+      // With M = L⁻¹ (Σ = L Lᵀ), the squared Mahalanobis distance is |M (x − μ)|².
+      for (let b = 0; b < d; b++) y[b] = x[xi + b]! - mu[b]!;
+      let m = 0;
+      for (let a = 0, row = 0; a < d; a++, row += d) {
+        let s = 0;
+        for (let b = 0; b <= a; b++) s += L[row + b]! * y[b]!;
+        m += s * s;
+      }
+      resp[i * k + j] = -0.5 * (c + m) + ld + logW;
     }
-    return -0.5 * (c + m) + logDet[j]! + logW[j]!;
-  };
+  }
   let total = 0;
   for (let i = 0; i < n; i++) {
     const r = i * k;
-    const xi = i * d;
-    const g = guess[i]!;
-    let max = logProb(xi, g, -Infinity);
-    resp[r + g] = max;
-    for (let j = 0; j < k; j++) {
-      if (j === g) continue;
-      const lp = logProb(xi, j, max - SKIP);
-      resp[r + j] = lp;
-      if (lp > max) {
-        max = lp;
-        guess[i] = j;
-      }
-    }
+    let max = -Infinity;
+    for (let j = 0; j < k; j++) if (resp[r + j]! > max) max = resp[r + j]!;
+    // exp underflows to exactly 0 below −745.2, so skipping those terms changes no bit.
     let s = 0;
     for (let j = 0; j < k; j++) {
       const e = resp[r + j]! - max;

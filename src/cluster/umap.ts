@@ -76,8 +76,8 @@ export function fuzzySimplicialSet(indices: Int32Array, distances: Float32Array 
       }
       rows.push(r);
       cols.push(c);
-      // umap-js: (A + Aᵀ − A∘Aᵀ)·mix + (A∘Aᵀ)·(1 − mix) with mix 1; the second term adds +0.
-      vals.push((out + inn - out * inn) * 1.0 + out * inn * 0);
+      // umap-js: (A + Aᵀ − A∘Aᵀ)·mix + (A∘Aᵀ)·(1 − mix) with mix 1, which is exactly this.
+      vals.push(out + inn - out * inn);
     }
   }
   return { n, rows: Int32Array.from(rows), cols: Int32Array.from(cols), vals: Float64Array.from(vals) };

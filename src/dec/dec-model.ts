@@ -213,12 +213,11 @@ export class DEC {
     this.fingerprinted = null; // a later fit hashes its data afresh (X may have changed in place)
     let resume: TrainingState | undefined;
     let centers: Float32Array;
-    let anchor: { target: Float32Array; updates: number; maxIterations?: number } | undefined;
+    let anchor: { target: Float32Array; updates: number; maxEpochs?: number } | undefined;
     const m = { ...MANIFOLD_START_DEFAULTS, ...c.manifold };
     const anchorUpdates = c.centerInit !== "manifold" ? 0 : m.selfTrain ? m.anchorUpdates : Infinity;
-    const batchSize = Math.min(c.batchSize ?? CLUSTERING_DEFAULTS.batchSize, X.rows);
     if (!(m.holdEpochs >= 0)) throw new RangeError(`manifold.holdEpochs must be ≥ 0 (Infinity: until the labels settle), got ${m.holdEpochs}`);
-    const holdBudget = anchorUpdates === Infinity && Number.isFinite(m.holdEpochs) ? { maxIterations: Math.ceil((m.holdEpochs * X.rows) / batchSize) } : {};
+    const holdBudget = anchorUpdates === Infinity && Number.isFinite(m.holdEpochs) ? { maxEpochs: m.holdEpochs } : {};
     if (options.resumeFrom !== undefined) {
       resume = this.checkResumeRecord(options.resumeFrom, record!).state;
       const sizes = Object.fromEntries(Object.entries(shapes).map(([n, s]) => [n, s.reduce((a, b) => a * b, 1)]));

@@ -97,9 +97,10 @@ export interface ClusteringHooks {
    * start from another clustering, e.g. the manifold's posteriors): the encoder and centres learn
    * to reproduce it, then the usual self-training goes on; with `updates` Infinity it stays the
    * target and the run stops when the labels settle (tol), or at the first update point at or
-   * after `maxIterations` (the held phase's budget). Target "full" only.
+   * after `maxEpochs` epochs of iterations (rows / batch each; the held phase's budget). Target
+   * "full" only.
    */
-  anchor?: { target: Float32Array; updates: number; maxIterations?: number };
+  anchor?: { target: Float32Array; updates: number; maxEpochs?: number };
 }
 
 /** Why the clustering phase ended: the labels settled (tol), maxIter, or the held target's budget. */
@@ -244,6 +245,7 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
   const method = options.method ?? CLUSTERING_DEFAULTS.method;
   const target = options.target ?? CLUSTERING_DEFAULTS.target;
   const batchSize = Math.min(options.batchSize ?? CLUSTERING_DEFAULTS.batchSize, X.rows);
+  const holdIterations = hooks.anchor?.maxEpochs !== undefined ? Math.ceil((hooks.anchor.maxEpochs * X.rows) / batchSize) : undefined;
   const T = options.updateInterval ?? defaultUpdateInterval(X.rows, batchSize);
   const tol = options.tol ?? CLUSTERING_DEFAULTS.tol;
   const maxIter = options.maxIter ?? CLUSTERING_DEFAULTS.maxIter;
@@ -357,7 +359,7 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
         stopReason = "tol";
         break;
       }
-      if (anchored && hooks.anchor!.maxIterations !== undefined && iteration >= hooks.anchor!.maxIterations) {
+      if (anchored && holdIterations !== undefined && iteration >= holdIterations) {
         stopReason = "hold";
         break;
       }
