@@ -1,7 +1,8 @@
 // What the manifold start's UMAP costs, and deepclust's port (src/cluster/umap.ts) against umap-js,
 // the library it replaces: the same exact kNN lists (GEMM + TopK in onnxruntime) go to both, then
-// each builds the fuzzy graph and runs the layout epochs. The two layouts must be identical (the
-// port follows umap-js's arithmetic and random draws); the run fails otherwise. Data: a seeded
+// each builds the fuzzy graph and runs the layout epochs. Each variant must give the same layout in
+// every round (the run fails otherwise); the port's differs from umap-js's by the ulps of its power
+// function, amplified by SGD (test/umap.test.ts). Data: a seeded
 // 10-cluster Gaussian mixture, rows × 10 (the shape of an autoencoder's code). One process per
 // variant and round (peak RSS is per process), alternating, medians over the rounds.
 //
@@ -51,8 +52,10 @@ if (!a.variant) {
       console.error(`round ${round + 1} ${v}: graph ${run.graphSeconds.toFixed(2)} s, layout ${run.layoutSeconds.toFixed(2)} s, ${Math.round(run.peakRssMb)} MiB`);
       runs.push(run);
     }
-  const hashes = new Set(runs.map((r) => r.hash));
-  if (hashes.size !== 1) throw new Error(`the layouts differ: ${[...hashes].join(", ")}`);
+  for (const v of variants) {
+    const hashes = new Set(runs.filter((r) => r.variant === v).map((r) => r.hash));
+    if (hashes.size !== 1) throw new Error(`${v}'s layout differs between rounds: ${[...hashes].join(", ")}`);
+  }
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
   const summary = {
     rows: n,
@@ -61,7 +64,7 @@ if (!a.variant) {
     cpu: cpus()[0]?.model ?? "unknown",
     date: new Date().toISOString(),
     rounds: Number(a.rounds),
-    identicalLayouts: true,
+    deterministic: true,
     medians: Object.fromEntries(
       variants.map((v) => {
         const rs = runs.filter((r) => r.variant === v);

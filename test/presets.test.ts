@@ -22,7 +22,7 @@ test("manifold (the default): an autoencoder scaled to the input, Adam without n
   assert.deepEqual(mnist.noise, { kind: "none", factor: 0 });
   assert.equal(mnist.inputScaling, "auto");
   assert.equal(mnist.centerInit, "manifold");
-  assert.deepEqual(mnist.manifold, { nComponents: 10, nNeighbors: 20, minDist: 0, nEpochs: 200, restarts: 4, selfTrain: false, anchorUpdates: 10, holdEpochs: 50, maxRows: 200_000 });
+  assert.deepEqual(mnist.manifold, { nComponents: 10, nNeighbors: 20, minDist: 0, nEpochs: 200, restarts: 4, selfTrain: false, anchorUpdates: 10, holdEpochs: 30, maxRows: 200_000 });
   assert.deepEqual([mnist.method, mnist.target, mnist.tol], ["dec", "full", 0.001]);
   assert.deepEqual(mnist.optimizer, { type: "sgd", lr: 0.01, momentum: 0.9 });
   const reuters = presetRecipe("manifold", { rows: 6018, cols: 100, batchSize: 256 });

@@ -148,31 +148,43 @@ function eStep(x: Float64Array, n: number, d: number, k: number, p: Params, resp
 }
 
 function mStep(x: Float64Array, n: number, d: number, k: number, resp: Float64Array, reg: number): Params {
+  // Component-major, like the E-step: each sum still adds its rows in row order, so the bits are
+  // those of the row-major loop, with one component's mean and covariance held in cache.
   const nk = new Float64Array(k);
   const means = new Float64Array(k * d);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < k; j++) {
-      const r = resp[i * k + j]!;
-      if (r === 0) continue;
-      nk[j]! += r;
-      for (let a = 0; a < d; a++) means[j * d + a]! += r * x[i * d + a]!;
+  const mu = new Float64Array(d);
+  for (let j = 0; j < k; j++) {
+    let w = 0;
+    mu.fill(0);
+    for (let i = 0, r = j, xi = 0; i < n; i++, r += k, xi += d) {
+      const ri = resp[r]!;
+      if (ri === 0) continue;
+      w += ri;
+      for (let a = 0; a < d; a++) mu[a]! += ri * x[xi + a]!;
     }
+    nk[j] = w;
+    means.set(mu, j * d);
+  }
   // scikit-learn adds 10·eps to every component's weight so that an empty one stays defined.
   for (let j = 0; j < k; j++) nk[j]! += 10 * Number.EPSILON;
   for (let j = 0; j < k; j++) for (let a = 0; a < d; a++) means[j * d + a]! /= nk[j]!;
   const cov = new Float64Array(k * d * d);
   const v = new Float64Array(d);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < k; j++) {
-      const r = resp[i * k + j]!;
-      if (r === 0) continue;
-      for (let a = 0; a < d; a++) v[a] = x[i * d + a]! - means[j * d + a]!;
-      const C = j * d * d;
-      for (let a = 0; a < d; a++) {
-        const ra = r * v[a]!;
-        for (let b = 0; b <= a; b++) cov[C + a * d + b]! += ra * v[b]!;
+  const S = new Float64Array(d * d);
+  for (let j = 0; j < k; j++) {
+    mu.set(means.subarray(j * d, (j + 1) * d));
+    S.fill(0);
+    for (let i = 0, r = j, xi = 0; i < n; i++, r += k, xi += d) {
+      const ri = resp[r]!;
+      if (ri === 0) continue;
+      for (let a = 0; a < d; a++) v[a] = x[xi + a]! - mu[a]!;
+      for (let a = 0, row = 0; a < d; a++, row += d) {
+        const ra = ri * v[a]!;
+        for (let b = 0; b <= a; b++) S[row + b]! += ra * v[b]!;
       }
     }
+    cov.set(S, j * d * d);
+  }
   for (let j = 0; j < k; j++) {
     const C = j * d * d;
     for (let a = 0; a < d; a++) {

@@ -1,9 +1,11 @@
-// UMAP's fuzzy graph and layout optimisation, computed exactly as umap-js 1.4 computes them (same
-// arithmetic in the same order, same draws from the same random source), on typed arrays.
+// UMAP's fuzzy graph and layout optimisation as umap-js 1.4 computes them (same arithmetic in the
+// same order, same draws from the same random source), on typed arrays. One change: the layout
+// takes powers as exp(b·ln x) rather than Math.pow, 1.5× faster for a few ulps.
 // Why not umap-js itself: it keeps the graph in Map-of-string sparse matrices and the layout in
 // number[][], which took 77 s for 20,000 rows (27 s building the graph, 50 s of layout) and
-// 3.2 GiB for 70,000. This port gives the same layout bit for bit (test/umap.test.ts runs both) in
-// a fraction of that. umap-js still supplies the a/b curve fit (findABParams).
+// 3.2 GiB for 70,000. The port gives the same graph bit for bit and a layout that agrees to 1e-12
+// until SGD amplifies those ulps (test/umap.test.ts runs both). umap-js still supplies the a/b
+// curve fit (findABParams).
 
 import { findABParams } from "umap-js/dist/umap.js";
 
@@ -238,6 +240,9 @@ export class UmapLayout {
     const { embedding: Y, head, tail, epochsPerSample, epochOfNextSample, epochsPerNegativeSample, epochOfNextNegativeSample, a, b, dim, alpha, gamma, random } = this;
     const nVertices = this.n;
     const m = epochsPerSample.length;
+    const bMinus1 = b - 1.0;
+    const attract = -2.0 * a * b;
+    const repel = 2.0 * gamma * b;
     // The clip at ±4 is written out inline: this loop is the whole cost of the layout.
     for (let i = 0; i < m; i++) {
       if (epochOfNextSample[i]! > n) continue;
@@ -251,8 +256,8 @@ export class UmapLayout {
       }
       let gradCoeff = 0;
       if (distSquared > 0) {
-        gradCoeff = -2.0 * a * b * Math.pow(distSquared, b - 1.0);
-        gradCoeff /= a * Math.pow(distSquared, b) + 1.0;
+        const powBm1 = Math.exp(bMinus1 * Math.log(distSquared)); // d^(2(b−1)); d^(2b) = that · d²
+        gradCoeff = (attract * powBm1) / (a * powBm1 * distSquared + 1.0);
       }
       for (let d = 0; d < dim; d++) {
         let g = gradCoeff * (Y[cur + d]! - Y[oth + d]!);
@@ -272,8 +277,7 @@ export class UmapLayout {
           ds += diff * diff;
         }
         if (ds > 0) {
-          let gc = 2.0 * gamma * b;
-          gc /= (0.001 + ds) * (a * Math.pow(ds, b) + 1);
+          const gc = repel / ((0.001 + ds) * (a * Math.exp(b * Math.log(ds)) + 1));
           for (let d = 0; d < dim; d++) {
             let g = 4.0;
             if (gc > 0) {

@@ -89,7 +89,7 @@ export interface ManifoldOptions {
 /** Rows above which the manifold start lays out a seeded sample (exact kNN costs rows² · code dims). */
 export const MANIFOLD_MAX_ROWS = 200_000;
 
-export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = { ...MANIFOLD_DEFAULTS, nEpochs: 200, selfTrain: false, anchorUpdates: 10, holdEpochs: 50, maxRows: MANIFOLD_MAX_ROWS };
+export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = { ...MANIFOLD_DEFAULTS, nEpochs: 200, selfTrain: false, anchorUpdates: 10, holdEpochs: 30, maxRows: MANIFOLD_MAX_ROWS };
 
 /** The paper's layer sizes after the input. */
 const DEFAULT_HIDDEN: readonly number[] = [500, 500, 2000, 10];

@@ -267,7 +267,7 @@ export async function assembleReport(model: DECModel, metrics: Json | null, opti
     const sub: Matrix = { data: new Float32Array(index.length * X.cols), rows: index.length, cols: X.cols };
     gatherRows(X, index, 0, index.length, sub.data);
     const code = await model.transform(sub);
-    const { xy, method: used, note } = embed2d(code, options.map ?? REPORT_DEFAULTS.map, seed);
+    const { xy, method: used, note } = await embed2d(code, options.map ?? REPORT_DEFAULTS.map, seed);
     if (note) notes.push(note);
     const ids = passthroughColumn(ds, "id");
     const texts = passthroughColumn(ds, "text");

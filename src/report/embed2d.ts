@@ -1,8 +1,9 @@
-// 2-D maps of the learned code for the report: UMAP (umap-js, seeded) or PCA. Both run on at most a
-// few thousand rows (the report subsamples first), so neither needs to be clever.
+// 2-D maps of the learned code for the report: UMAP (deepclust's port of umap-js, seeded, the one
+// the manifold start uses) or PCA. Both run on at most a few thousand rows (the report subsamples
+// first).
 
-import { UMAP } from "umap-js";
-import { Rng, type Matrix } from "../engine/index.js";
+import type { Matrix } from "../engine/index.js";
+import { umapEmbedding } from "../cluster/manifold.js";
 
 export type MapMethod = "umap" | "pca";
 export const MAP_METHODS: readonly MapMethod[] = ["umap", "pca"];
@@ -17,33 +18,21 @@ export const UMAP_MIN_ROWS = 16;
  * The rows of X in two dimensions (rows × 2, row-major), the method that actually ran, and why
  * it is not the one asked for: UMAP falls back to PCA on too few rows or a degenerate layout.
  */
-export function embed2d(X: Matrix, method: MapMethod, seed: number): { xy: Float64Array; method: MapMethod; note?: string } {
+export async function embed2d(X: Matrix, method: MapMethod, seed: number): Promise<{ xy: Float64Array; method: MapMethod; note?: string }> {
   if (method === "pca") return { xy: pca2d(X), method };
   if (X.rows < UMAP_MIN_ROWS) return { xy: pca2d(X), method: "pca", note: `The map uses PCA: UMAP needs at least ${UMAP_MIN_ROWS} rows, the data has ${X.rows}.` };
-  const xy = umap2d(X, seed);
-  if (xy.every(Number.isFinite)) return { xy, method };
+  try {
+    return { xy: await umap2d(X, seed), method };
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e; // the layout is not finite (many identical rows)
+  }
   return { xy: pca2d(X), method: "pca", note: "The map uses PCA: UMAP's layout of these rows was not finite." };
 }
 
-/** UMAP to 2-D; every random choice (neighbour search, initialisation, sampling) comes from Rng(seed). */
-export function umap2d(X: Matrix, seed: number): Float64Array {
-  const rng = new Rng(seed);
-  const rows: number[][] = [];
-  for (let i = 0; i < X.rows; i++) rows.push(Array.from(X.data.subarray(i * X.cols, (i + 1) * X.cols)));
-  const umap = new UMAP({
-    nComponents: 2,
-    nNeighbors: Math.min(UMAP_SETTINGS.nNeighbors, X.rows - 1),
-    minDist: UMAP_SETTINGS.minDist,
-    nEpochs: UMAP_SETTINGS.nEpochs,
-    random: () => rng.uniform(),
-  });
-  const Y = umap.fit(rows);
-  const out = new Float64Array(X.rows * 2);
-  Y.forEach((p, i) => {
-    out[2 * i] = p[0]!;
-    out[2 * i + 1] = p[1]!;
-  });
-  return out;
+/** UMAP to 2-D; every random choice (initialisation, negative sampling) comes from the seed (neighbours are exact). */
+export async function umap2d(X: Matrix, seed: number): Promise<Float64Array> {
+  const layout = await umapEmbedding(X, { nComponents: 2, nNeighbors: UMAP_SETTINGS.nNeighbors, minDist: UMAP_SETTINGS.minDist, nEpochs: UMAP_SETTINGS.nEpochs, seed });
+  return layout.data;
 }
 
 /**
