@@ -33,7 +33,7 @@ const flush = await ours(true);
 const keep = await ours(false);
 const dir = mkdtempSync(join(tmpdir(), "deepclust-sustained-"));
 writeNpy(join(dir, "x.npy"), X);
-const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_CORETYPE: "SkylakeX" };
+const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_CORETYPE: "SkylakeX", OMP_WAIT_POLICY: "PASSIVE" };
 delete env.OPENBLAS_L2_SIZE;
 const torch = JSON.parse(execFileSync("/usr/bin/python3", ["bench/reference/pretrain_torch.py", "--data", join(dir, "x.npy"), "--dims", "500,500,2000,10", "--threads", "2", "--epochs", String(epochs), "--noise-factor", String(noise)], { env, encoding: "utf8" }).trim().split("\n").at(-1)!);
 rmSync(dir, { recursive: true, force: true });

@@ -18,10 +18,10 @@ import resource
 import sys
 import time
 
-# libgomp (torch's OpenMP) spin-waits by default, which starves OpenBLAS's own
-# pthreads as soon as torch uses more than one thread (3-5x slower on 2 cores).
-# It reads this when it loads, so it must be set before importing torch.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# libgomp (torch's OpenMP) spin-waits unless OMP_WAIT_POLICY=PASSIVE, which can
+# starve OpenBLAS's own pthreads once torch uses more than one thread. It reads
+# the variable when it loads, so the caller sets it (bench/pretrain-throughput.ts
+# sweeps it); this script no longer chooses it.
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -34,7 +34,11 @@ def parse_args():
     p.add_argument("--dims", default="256,32",
                    help="comma-separated layer sizes after the input (default 256,32)")
     p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--threads", type=int, default=1, help="threads for torch (set_num_threads) and for OpenBLAS")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch intra-op threads (set_num_threads); 0 leaves torch's default")
+    p.add_argument("--blas-threads", type=int, default=None,
+                   help="OpenBLAS threads (openblas_set_num_threads); default: the same as --threads; "
+                        "0 leaves OpenBLAS's own (OPENBLAS_NUM_THREADS, else one per core)")
     p.add_argument("--epochs", type=int, default=None,
                    help="whole shuffled epochs to train (default 1 when --seconds is not given)")
     p.add_argument("--seconds", type=float, default=None,
@@ -48,8 +52,10 @@ def parse_args():
     args.dims = [int(v) for v in args.dims.split(",") if v.strip()]
     if not args.dims or min(args.dims) <= 0:
         p.error("--dims needs at least one positive layer size")
-    if args.batch_size <= 0 or args.threads <= 0:
-        p.error("--batch-size and --threads must be positive")
+    if args.batch_size <= 0 or args.threads < 0:
+        p.error("--batch-size must be positive and --threads at least 0")
+    if args.blas_threads is None:
+        args.blas_threads = args.threads
     if args.epochs is None and args.seconds is None:
         args.epochs = 1
     return args
@@ -96,18 +102,19 @@ def openblas(libs):
 
 
 def setup_blas(threads):
-    """Give OpenBLAS the same thread count as torch and describe the BLAS in use.
+    """Set OpenBLAS's thread count (0: leave it) and describe the BLAS in use.
 
     Debian's torch calls the system BLAS (OpenBLAS-pthread) whose own thread pool
     ignores torch.set_num_threads and defaults to one thread per core.
     """
     parts = re.findall(r"\b(?:BLAS_INFO|LAPACK_INFO)=[^,\s]*", torch.__config__.show())
-    parts.append(f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
+    parts.append(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
     libs = loaded_blas_libs()
     parts.append("loaded: " + (", ".join(os.path.basename(lib) for lib in libs) or "none found"))
     ob = openblas(libs)
     if ob is not None:
-        ob.openblas_set_num_threads(threads)
+        if threads > 0:
+            ob.openblas_set_num_threads(threads)
         parts.append(f"openblas core: {ob.openblas_get_corename().decode()}, "
                      f"threads: {ob.openblas_get_num_threads()}")
     return "; ".join(parts)
@@ -115,9 +122,11 @@ def setup_blas(threads):
 
 def main():
     args = parse_args()
-    torch.set_num_threads(args.threads)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    print(f"pretrain_torch: torch {torch.__version__}: {setup_blas(args.threads)}", file=sys.stderr)
+    print(f"pretrain_torch: torch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s): "
+          f"{setup_blas(args.blas_threads)}", file=sys.stderr)
 
     data = np.load(args.data)
     if data.ndim != 2:
@@ -158,7 +167,10 @@ def main():
     print(json.dumps({
         "engine": "pytorch",
         "torch": torch.__version__,
-        "threads": args.threads,
+        "threads": torch.get_num_threads(),
+        "blas_threads": args.blas_threads,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
         "dims": sizes,
         "batch_size": args.batch_size,
         "samples": samples,
