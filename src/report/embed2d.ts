@@ -24,7 +24,7 @@ export async function embed2d(X: Matrix, method: MapMethod, seed: number): Promi
   try {
     return { xy: await umap2d(X, seed), method };
   } catch (e) {
-    if (!(e instanceof RangeError)) throw e; // the layout is not finite (many identical rows)
+    if (!(e instanceof RangeError && e.message.includes("not finite"))) throw e; // the layout is not finite (many identical rows)
   }
   return { xy: pca2d(X), method: "pca", note: "The map uses PCA: UMAP's layout of these rows was not finite." };
 }
