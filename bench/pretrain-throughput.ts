@@ -7,7 +7,7 @@
 // at 1 and 2 threads and its best is compared. Rounds alternate which engine goes first; every
 // figure is the median of the rounds.
 //
-//   npm run bench:pretrain                              (3 rounds, both architectures: ~10 minutes)
+//   npm run bench:pretrain                              (3 rounds, both architectures: ~20 minutes)
 //   npm run bench:pretrain -- --quick                   (one round, smaller data, a smoke test)
 //   npm run bench:pretrain -- --archs reference --rounds 5
 
