@@ -64,7 +64,7 @@ function labelAgreement(Y: ArrayLike<number>, dim: number, labels: readonly (str
   return total / n;
 }
 
-// The port computes d^(2b) as exp(b·ln d²) where umap-js calls Math.pow (1.5× faster, equal to a
+// The port computes d^(2b) as exp(b·ln d²) where umap-js calls Math.pow (faster, equal to a
 // few ulps). SGD amplifies ulps, so the layouts agree to 1e-12 for the first ten epochs, then drift
 // apart, and from there on they can only be compared by what they preserve.
 test("the layout follows umap-js's epoch by epoch (digits, 10 components, min_dist 0), and ends as good", async () => {

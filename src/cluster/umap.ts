@@ -1,6 +1,7 @@
 // UMAP's fuzzy graph and layout optimisation as umap-js 1.4 computes them (same arithmetic in the
 // same order, same draws from the same random source), on typed arrays. One change: the layout
-// takes powers as exp(b·ln x) rather than Math.pow, 1.5× faster for a few ulps.
+// takes powers as exp(b·ln x) rather than Math.pow, for a few ulps: the 20,000-row layout of
+// bench/umap-cost.ts went from 27.5 s to 21.8 s.
 // Why not umap-js itself: it keeps the graph in Map-of-string sparse matrices and the layout in
 // number[][], which took 77 s for 20,000 rows (27 s building the graph, 50 s of layout) and
 // 3.2 GiB for 70,000. The port gives the same graph bit for bit and a layout that agrees to 1e-12
