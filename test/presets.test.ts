@@ -29,6 +29,10 @@ test("manifold (the default): an autoencoder scaled to the input, Adam without n
   assert.deepEqual([reuters.hidden, reuters.pretrainEpochs], [[200, 200, 800, 10], 100]);
   const tabular = presetRecipe("manifold", { rows: 20_000, cols: 16, batchSize: 256 });
   assert.deepEqual([tabular.hidden, tabular.pretrainEpochs], [[64, 64, 256, 10], 100]);
+  // Small data: at least 1,000 steps, however many epochs that takes.
+  const iris = presetRecipe("manifold", { rows: 150, cols: 4, batchSize: 256 });
+  assert.deepEqual([iris.hidden, iris.pretrainEpochs], [[64, 64, 256, 10], 1000]);
+  assert.equal(presetRecipe("manifold", { rows: 1797, cols: 64, batchSize: 256 }).pretrainEpochs, 125); // 8 steps per epoch
   const big = presetRecipe("manifold", { rows: 2_000_000, cols: 768, batchSize: 256 });
   assert.deepEqual([big.hidden, big.pretrainEpochs], [[500, 500, 2000, 10], 20]);
 });

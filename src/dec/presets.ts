@@ -16,7 +16,7 @@ export const DEFAULT_PRESET: PresetName = "manifold";
 
 export const PRESET_SUMMARIES: Record<PresetName, string> = {
   manifold:
-    "features standardised when their scales differ more than 10-fold, autoencoder scaled to the input (w = clamp(2·dims, 64, 500): w, w, 4w (≤ 2000), 10), Adam 1e-3 without noise for about 8,000 steps (20–100 epochs), " +
+    "features standardised when their scales differ more than 10-fold, autoencoder scaled to the input (w = clamp(2·dims, 64, 500): w, w, 4w (≤ 2000), 10), Adam 1e-3 without noise for about 8,000 steps (20–100 epochs, but at least 1,000 steps), " +
     "centres from UMAP + Gaussian mixture on the code (after N2D), whose posteriors stay DEC's target until the labels settle or 30 epochs have passed",
   paper: "the DEC paper's 500, 500, 2000, 10 autoencoder, SGD lr 1 momentum 0.9 without noise, 50 epochs, k-means centres, DEC with P over the full dataset",
   reference: "the reference implementation's 256, 32 autoencoder, Adam 1e-3 with masking noise 0.3, 50 epochs, k-means centres, DEC with a per-batch target",
@@ -46,8 +46,14 @@ export interface DataShape {
   batchSize: number;
 }
 
-/** Pretraining steps the manifold recipe aims for, within [MIN, MAX] epochs. */
-export const MANIFOLD_PRETRAIN = { steps: 8_000, minEpochs: 20, maxEpochs: 100 } as const;
+/**
+ * Pretraining steps the manifold recipe aims for, within [MIN, MAX] epochs, and at least MIN_STEPS
+ * steps: the epoch cap bounds the time on mid-sized data, but on a few hundred rows (one to three
+ * batches an epoch) it left 100–300 Adam steps, an autoencoder far from trained (on iris the start
+ * then lost to k-means on the raw data). The floor was chosen on tuning seeds
+ * (bench/diagnostics/pretrain-floor.ts; BENCHMARKS.md, "Pretraining floor").
+ */
+export const MANIFOLD_PRETRAIN = { steps: 8_000, minEpochs: 20, maxEpochs: 100, minSteps: 1_000 } as const;
 
 /** w, w, 4w (at most 2000), 10 with w = 2 × the input dims clamped to [64, 500]: the paper's shape on 784-d pixels or 768-d sentence embeddings, smaller for narrow inputs. */
 export function scaledHidden(cols: number): number[] {
@@ -55,10 +61,11 @@ export function scaledHidden(cols: number): number[] {
   return [w, w, Math.min(2000, 4 * w), 10];
 }
 
-/** Epochs that make about MANIFOLD_PRETRAIN.steps steps of `batchSize` on `rows` rows, clamped. */
+/** Epochs that make about MANIFOLD_PRETRAIN.steps steps of `batchSize` on `rows` rows, clamped, and at least minSteps steps. */
 export function scaledEpochs(rows: number, batchSize: number): number {
   const stepsPerEpoch = Math.ceil(rows / Math.min(batchSize, rows));
-  return Math.min(MANIFOLD_PRETRAIN.maxEpochs, Math.max(MANIFOLD_PRETRAIN.minEpochs, Math.round(MANIFOLD_PRETRAIN.steps / stepsPerEpoch)));
+  const clamped = Math.min(MANIFOLD_PRETRAIN.maxEpochs, Math.max(MANIFOLD_PRETRAIN.minEpochs, Math.round(MANIFOLD_PRETRAIN.steps / stepsPerEpoch)));
+  return Math.max(clamped, Math.ceil(MANIFOLD_PRETRAIN.minSteps / stepsPerEpoch));
 }
 
 export const MANIFOLD_RECIPE_START: Required<ManifoldOptions> = MANIFOLD_START_DEFAULTS;
