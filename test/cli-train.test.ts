@@ -67,8 +67,8 @@ test("train prints the comparison table, cluster sizes and stage times, and writ
   assert.match(out, /^\s+ACC\s+NMI\s+ARI$/m);
   assert.match(out, /cluster sizes \(\d+ of 10 non-empty/);
   assert.match(out, /time: k-means raw .* \| pretrain .* \| UMAP \+ GMM .* \| DEC .* \| total/);
-  // On digits the held phase reaches its 30-epoch budget before the labels settle.
-  assert.match(out, /DEC: \d+ iterations, held the mixture's target for --hold-epochs 30 \(last Δlabel \d+\.\d+ %\)/);
+  // The held phase ends when the labels settle or at its 30-epoch budget (that line: the next test).
+  assert.match(out, /DEC: \d+ iterations, (converged: \d+\.\d+ % of the points changed cluster, below --tol 0\.10 %|held the mixture's target for --hold-epochs 30 \(last Δlabel \d+\.\d+ %\))/);
   assert.deepEqual(readdirSync(model).sort(), ["config.json", "metrics.json", "model.onnx", "model.safetensors", "report.html"]);
   const config = JSON.parse(readFileSync(join(model, "config.json"), "utf8"));
   // The default preset scales the autoencoder to the input: 2 × 64 = 128 wide.
@@ -80,6 +80,14 @@ test("train prints the comparison table, cluster sizes and stage times, and writ
   assert.equal(metrics.pretrainHistory.length, 125); // at most 100 epochs, but at least 1,000 steps (8 per epoch)
   // The method beats its baselines: k-means on the raw pixels (0.796 / 0.749 on digits).
   assert.ok(metrics.metrics.acc > metrics.baseline.acc && metrics.metrics.nmi > metrics.baseline.nmi, `DEC ${JSON.stringify(metrics.metrics)} vs k-means ${JSON.stringify(metrics.baseline)}`);
+});
+
+test("a held phase that reaches its --hold-epochs budget says so, with the last share of changed labels", () => {
+  const r = run("train", digits, "-k", "10", "--dims", "64,10", "--pretrain-epochs", "5", "--umap-epochs", "20", "--hold-epochs", "1", "--threads", "1", "--no-baseline", "--no-report", "--out", join(dir, "held"));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /DEC: \d+ iterations, held the mixture's target for --hold-epochs 1 \(last Δlabel \d+\.\d+ %\)/);
+  const metrics = JSON.parse(readFileSync(join(dir, "held", "metrics.json"), "utf8"));
+  assert.equal(metrics.stopReason, "hold");
 });
 
 test("train --json prints one summary; the same seed gives the same model", () => {
