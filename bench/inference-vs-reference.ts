@@ -14,13 +14,18 @@
 //       file in → file out (np.load + infer + write a CSV of cluster and confidence);
 //   (d) latency of one call on 1 vector and on 256 vectors (median and p99 of --latency-calls
 //       calls after --warmup), through the library and through PyTorch.
-// Every engine runs in its own child process, on the same .npy, the same weights and the same
-// thread count, --rounds times with the order reversed every other round; each figure is its
-// engine's best round. Prints a table with the ratios deepclust / reference and writes
+// Every engine runs in its own child process, on the same .npy and the same weights. PyTorch runs at
+// its best: first its knobs are swept over the inference loop (bench/torch-sweep.ts: torch threads
+// 1/2 × OpenBLAS threads 1/2 × OMP_WAIT_POLICY × the OpenBLAS kernel, plus out of the box), --rounds
+// alternating rounds, and the configuration with the best median at batch 1024 (the reference's
+// batch) runs every PyTorch step after it; its out-of-the-box file-to-file run is reported beside
+// it. Then every engine runs --rounds times with the order reversed every other round. Each figure
+// is the median over the rounds (within a round, the median of --passes passes after a warm-up).
+// Prints a table with the ratios deepclust / reference and writes
 // bench/results/inference-vs-reference.json.
 //
 //   npm run build && node --import tsx bench/inference-vs-reference.ts [--rows 1000000]
-//       [--threads N (default: one per CPU)] [--batches 256,1024,4096,16384,65536] [--rounds 2]
+//       [--threads N (default: one per CPU)] [--batches 1024,4096] [--rounds 3]
 //       [--passes 2] [--latency-calls 200] [--warmup 20] [--dist dist] [--out FILE] [--keep]
 //
 // The weights are fixed seeded random ones (PyTorch's default Linear init from deepclust's Rng,
@@ -29,8 +34,8 @@
 // model.safetensors (the reference's state_dict names), and the script checks that both engines
 // assign the same clusters. The data are a pool of 4,096 random normal rows repeated to N rows
 // (the values do not change the work), written to a temporary directory that is deleted
-// afterwards. PyTorch is Debian's (/usr/bin/python3), run with OPENBLAS_CORETYPE=SkylakeX on an
-// AVX-512 CPU (Haswell on AVX2), which Debian's OpenBLAS 0.3.21 otherwise misdetects.
+// afterwards. PyTorch is Debian's (/usr/bin/python3); Debian's OpenBLAS 0.3.21 may misdetect an
+// AVX-512 CPU, which the sweep's OPENBLAS_CORETYPE setting covers.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -41,6 +46,7 @@ import { pathToFileURL } from "node:url";
 import ort from "onnxruntime-node";
 import type { Matrix } from "../src/index.js";
 import { snapshotBuild, writeRepeatedNpy } from "./generated-data.js";
+import { BASE_ENV, OUT_OF_THE_BOX, median as medianOf, sweepConfigs, type PeerConfig } from "./torch-sweep.js";
 
 type Lib = typeof import("../src/index.js");
 const lib = async (dist: string): Promise<Lib> => (await import(pathToFileURL(join(resolve(dist), "index.js")).href)) as Lib;
@@ -52,8 +58,8 @@ const { values: opts } = parseArgs({
     hidden: { type: "string", default: "256,32" },
     k: { type: "string", default: "10" },
     threads: { type: "string" },
-    batches: { type: "string", default: "256,1024,4096,16384,65536" },
-    rounds: { type: "string", default: "2" },
+    batches: { type: "string", default: "1024,4096" },
+    rounds: { type: "string", default: "3" },
     passes: { type: "string", default: "2" },
     "latency-calls": { type: "string", default: "200" },
     warmup: { type: "string", default: "20" },
@@ -82,7 +88,7 @@ interface Throughput {
   batch: number;
   seconds: number[];
   rows_per_s_first: number;
-  rows_per_s_best: number;
+  rows_per_s: number;
 }
 interface Latency {
   rows: number;
@@ -117,7 +123,7 @@ async function timeBatches(rows: number, run: (b: number, limit: number) => Prom
       await run(b, rows);
       seconds.push((performance.now() - t) / 1000);
     }
-    out.push({ batch: b, seconds, rows_per_s_first: rows / seconds[0]!, rows_per_s_best: rows / Math.min(...seconds) });
+    out.push({ batch: b, seconds, rows_per_s_first: rows / seconds[0]!, rows_per_s: rows / Math.min(...seconds) });
     process.stderr.write(`  batch ${b}: best ${Math.round(rows / Math.min(...seconds)).toLocaleString("en-US")} rows/s\n`);
   }
   return out;
@@ -209,12 +215,7 @@ process.on("SIGINT", () => process.exit(130));
 const { dist, cli, build } = snapshotBuild(opts.dist!, tmp);
 
 const cpuInfo = readFileSync("/proc/cpuinfo", "utf8");
-const openblasCore = /\bavx512f\b/.test(cpuInfo) ? "SkylakeX" : /\bavx2\b/.test(cpuInfo) ? "Haswell" : null;
 const cpuModel = /model name\s*:\s*(.*)/.exec(cpuInfo)?.[1] ?? "unknown";
-const pyEnv: NodeJS.ProcessEnv = { ...process.env, OMP_WAIT_POLICY: "PASSIVE" };
-delete pyEnv.OPENBLAS_L2_SIZE;
-delete pyEnv.OPENBLAS_CORETYPE;
-if (openblasCore) pyEnv.OPENBLAS_CORETYPE = openblasCore;
 
 const log = (s: string) => process.stderr.write(s + "\n");
 const loadBefore = loadavg();
@@ -263,6 +264,17 @@ function child(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
   return { stdout: r.stdout, wall_s: wall, peak_rss_mb: rss };
 }
 const lastJson = <T>(s: string): T => JSON.parse(s.trim().split("\n").at(-1)!) as T;
+const fmt = (v: number) => Math.round(v).toLocaleString("en-US");
+/** Rows/s at `batch`: per round the median of its passes, then the median over the rounds. */
+const medianAt = (rs: LoopResult[], batch: number) => {
+  const perRound = rs.map((r) => {
+    const t = r.throughput.find((x) => x.batch === batch)!;
+    return r.rows / medianOf(t.seconds);
+  });
+  return { batch, rows_per_s: medianOf(perRound), rounds: perRound };
+};
+/** The batch with the highest median. */
+const bestBatch = (rs: LoopResult[]) => batches.map((b) => medianAt(rs, b)).reduce((a, b) => (b.rows_per_s > a.rows_per_s ? b : a));
 
 interface CliSummary {
   rows: number;
@@ -285,8 +297,8 @@ interface PyLoop extends LoopResult {
   torch: string;
 }
 
-type Step = "library" | "library-int8" | "onnx" | "pytorch-loop" | "cli" | "cli-int8" | "pytorch-file";
-const ORDER: Step[] = ["library", "library-int8", "onnx", "pytorch-loop", "cli", "cli-int8", "pytorch-file"];
+type Step = "library" | "library-int8" | "onnx" | "pytorch-loop" | "cli" | "cli-int8" | "pytorch-file" | "pytorch-file-ootb";
+const ORDER: Step[] = ["library", "library-int8", "onnx", "pytorch-loop", "cli", "cli-int8", "pytorch-file", "pytorch-file-ootb"];
 type CliResult = CliSummary & { process_wall_s: number; time_peak_rss_mb: number | null };
 const results = {
   library: [] as LoopResult[],
@@ -296,11 +308,29 @@ const results = {
   cli: [] as CliResult[],
   "cli-int8": [] as CliResult[],
   "pytorch-file": [] as (PyFile & { process_wall_s: number; time_peak_rss_mb: number | null })[],
+  "pytorch-file-ootb": [] as (PyFile & { process_wall_s: number; time_peak_rss_mb: number | null })[],
 };
 const commands: Record<Step, string> = {} as Record<Step, string>;
 const self = ["--import", "tsx", "bench/inference-vs-reference.ts", "--dist", dist, "--model", modelDir, "--data", dataFile, "--threads", String(threads), "--batches", opts.batches!, "--passes", String(passes), "--latency-calls", String(latencyCalls), "--warmup", String(warmup)];
 const pyScript = "bench/reference/infer_reference.py";
 const agreement: Record<string, unknown> = {};
+
+// PyTorch at its best: every configuration of the sweep over the inference loop, alternating rounds.
+const pyArgs = (c: PeerConfig) => ["--threads", String(c.threads), "--blas-threads", String(c.blasThreads)];
+const pyEnvOf = (c: PeerConfig): NodeJS.ProcessEnv => ({ ...BASE_ENV, ...c.env });
+const torchConfigs = sweepConfigs().filter((c) => c.engine === "pytorch");
+const sweep = new Map<string, PyLoop[]>(torchConfigs.map((c) => [c.label, []]));
+for (let round = 0; round < rounds; round++)
+  for (const c of round % 2 === 0 ? torchConfigs : [...torchConfigs].reverse()) {
+    const args = [pyScript, "--mode", "loop", "--model", modelDir, "--data", dataFile, ...pyArgs(c), "--batches", opts.batches!, "--passes", String(passes), "--latency-calls", "0"];
+    sweep.get(c.label)!.push(lastJson<PyLoop>(child(opts.python!, args, pyEnvOf(c)).stdout));
+    log(`sweep round ${round + 1}/${rounds}: ${c.label}: ${batches.map((b) => `${b}: ${fmt(medianAt(sweep.get(c.label)!.slice(-1), b).rows_per_s)}`).join(", ")} rows/s`);
+  }
+const sweepMedians = torchConfigs.map((c) => ({ label: c.label, ...Object.fromEntries(batches.map((b) => [`batch_${b}`, medianAt(sweep.get(c.label)!, b).rows_per_s])) }));
+const refBatch = batches.includes(1024) ? 1024 : batches[0]!;
+const torchBest = torchConfigs.reduce((a, b) => (medianAt(sweep.get(b.label)!, refBatch).rows_per_s > medianAt(sweep.get(a.label)!, refBatch).rows_per_s ? b : a));
+const torchOotb = torchConfigs.find((c) => c.label === OUT_OF_THE_BOX)!;
+log(`PyTorch at its best (median at batch ${refBatch}): ${torchBest.label}`);
 
 for (let round = 0; round < rounds; round++) {
   const order = round % 2 === 0 ? ORDER : [...ORDER].reverse();
@@ -313,9 +343,9 @@ for (let round = 0; round < rounds; round++) {
       commands[step] = `node ${args.join(" ")}`;
       results[step].push(lastJson<LoopResult>(child(process.execPath, args).stdout));
     } else if (step === "pytorch-loop") {
-      const args = [pyScript, "--mode", "loop", "--model", modelDir, "--data", dataFile, "--threads", String(threads), "--batches", opts.batches!, "--passes", String(passes), "--latency-calls", String(latencyCalls), "--warmup", String(warmup), ...(first ? ["--save-prefix", join(tmp, "ref")] : [])];
-      commands[step] = `OPENBLAS_CORETYPE=${openblasCore ?? ""} ${opts.python} ${args.join(" ")}`;
-      results[step].push(lastJson<PyLoop>(child(opts.python!, args, pyEnv).stdout));
+      const args = [pyScript, "--mode", "loop", "--model", modelDir, "--data", dataFile, ...pyArgs(torchBest), "--batches", opts.batches!, "--passes", String(passes), "--latency-calls", String(latencyCalls), "--warmup", String(warmup), ...(first ? ["--save-prefix", join(tmp, "ref")] : [])];
+      commands[step] = `${Object.entries(torchBest.env).map(([n, v]) => `${n}=${v} `).join("")}${opts.python} ${args.join(" ")}`;
+      results[step].push(lastJson<PyLoop>(child(opts.python!, args, pyEnvOf(torchBest)).stdout));
     } else if (step === "cli" || step === "cli-int8") {
       const out = join(tmp, step === "cli" ? "preds-cli.csv" : "preds-cli-int8.csv");
       const args = [cli, "predict", modelDir, dataFile, "--out", out, "--json", "--threads", String(threads), ...(step === "cli-int8" ? ["--precision", "int8"] : [])];
@@ -325,11 +355,12 @@ for (let round = 0; round < rounds; round++) {
       if (s.rows !== N) throw new Error(`predict assigned ${s.rows} rows, expected ${N}`);
       results[step].push({ rows: s.rows, seconds: s.seconds, rowsPerSecond: s.rowsPerSecond, peakRssMb: s.peakRssMb, process_wall_s: c.wall_s, time_peak_rss_mb: c.peak_rss_mb });
     } else {
-      const out = join(tmp, "preds-ref.csv");
-      const args = [pyScript, "--mode", "file", "--model", modelDir, "--data", dataFile, "--threads", String(threads), "--out", out];
-      commands[step] = `OPENBLAS_CORETYPE=${openblasCore ?? ""} ${opts.python} ${args.join(" ")}`;
-      const c = child(opts.python!, args, pyEnv);
-      results["pytorch-file"].push({ ...lastJson<PyFile>(c.stdout), process_wall_s: c.wall_s, time_peak_rss_mb: c.peak_rss_mb });
+      const config = step === "pytorch-file" ? torchBest : torchOotb;
+      const out = join(tmp, step === "pytorch-file" ? "preds-ref.csv" : "preds-ref-ootb.csv");
+      const args = [pyScript, "--mode", "file", "--model", modelDir, "--data", dataFile, ...pyArgs(config), "--out", out];
+      commands[step] = `${Object.entries(config.env).map(([n, v]) => `${n}=${v} `).join("")}${opts.python} ${args.join(" ")}`;
+      const c = child(opts.python!, args, pyEnvOf(config));
+      results[step].push({ ...lastJson<PyFile>(c.stdout), process_wall_s: c.wall_s, time_peak_rss_mb: c.peak_rss_mb });
     }
   }
   if (first) {
@@ -376,45 +407,43 @@ for (let round = 0; round < rounds; round++) {
 rmSync(dataFile, { force: true });
 
 // ---------------------------------------------------------------------------------------------
-// Summary: each engine's best round.
+// Summary: medians over the rounds.
 
-const bestAt = (rs: LoopResult[], batch?: number) => {
-  let best: (Throughput & { round: number }) | null = null;
-  rs.forEach((r, round) => {
-    for (const t of r.throughput) if ((batch === undefined || t.batch === batch) && (!best || t.rows_per_s_best > best.rows_per_s_best)) best = { ...t, round };
-  });
-  return best! as Throughput & { round: number };
+const medianLatency = (rs: LoopResult[], n: number) => {
+  const ls = rs.map((r) => r.latency!.find((l) => l.rows === n)!);
+  return { rows: n, median_ms: medianOf(ls.map((l) => l.median_ms)), p99_ms: medianOf(ls.map((l) => l.p99_ms)) };
 };
-const bestLatency = (rs: LoopResult[], n: number) => rs.map((r) => r.latency!.find((l) => l.rows === n)!).reduce((a, b) => (b.median_ms < a.median_ms ? b : a));
-const libBest = bestAt(results.library);
-const lib1024 = bestAt(results.library, 1024);
-const onnxBest = bestAt(results.onnx);
-const ref1024 = bestAt(results["pytorch-loop"], 1024);
-const refBest = bestAt(results["pytorch-loop"]);
-const bestCli = (rs: CliResult[]) => rs.reduce((a, b) => (b.rowsPerSecond > a.rowsPerSecond ? b : a));
-const cliBest = bestCli(results.cli);
-const cliInt8Best = bestCli(results["cli-int8"]);
-const int8Best = bestAt(results["library-int8"]);
-const int8At1024 = bestAt(results["library-int8"], 1024);
-const pyFileBest = results["pytorch-file"].reduce((a, b) => (b.rows_per_s > a.rows_per_s ? b : a));
-const lat = (n: number) => ({ library: bestLatency(results.library, n), libraryInt8: bestLatency(results["library-int8"], n), onnx: bestLatency(results.onnx, n), pytorch: bestLatency(results["pytorch-loop"], n) });
+const libBest = bestBatch(results.library);
+const lib1024 = medianAt(results.library, refBatch);
+const onnxBest = bestBatch(results.onnx);
+const ref1024 = medianAt(results["pytorch-loop"], refBatch);
+const refBest = bestBatch(results["pytorch-loop"]);
+const medianCli = (rs: CliResult[]) => ({ rowsPerSecond: medianOf(rs.map((r) => r.rowsPerSecond)), peakRssMb: medianOf(rs.map((r) => r.peakRssMb)), process_wall_s: medianOf(rs.map((r) => r.process_wall_s)) });
+const cliBest = medianCli(results.cli);
+const cliInt8Best = medianCli(results["cli-int8"]);
+const int8Best = bestBatch(results["library-int8"]);
+const int8At1024 = medianAt(results["library-int8"], refBatch);
+const medianPyFile = (rs: (typeof results)["pytorch-file"]) => ({ rows_per_s: medianOf(rs.map((r) => r.rows_per_s)), peak_rss_mb: medianOf(rs.map((r) => r.peak_rss_mb)), process_wall_s: medianOf(rs.map((r) => r.process_wall_s)) });
+const pyFileBest = medianPyFile(results["pytorch-file"]);
+const pyFileOotb = medianPyFile(results["pytorch-file-ootb"]);
+const lat = (n: number) => ({ library: medianLatency(results.library, n), libraryInt8: medianLatency(results["library-int8"], n), onnx: medianLatency(results.onnx, n), pytorch: medianLatency(results["pytorch-loop"], n) });
 const lat1 = lat(1);
 const lat256 = lat(256);
 
-const fmt = (v: number) => Math.round(v).toLocaleString("en-US");
 const ms = (v: number) => (v < 1 ? v.toFixed(3) : v.toFixed(2));
 const x = (v: number) => `${v.toFixed(2)}×`;
 const table = [
   "| measure | deepclust | reference (PyTorch) | deepclust / reference |",
   "|---|---|---|---|",
-  `| (a) library, in-memory matrix, best batch vs the reference's 1024 | ${fmt(libBest.rows_per_s_best)} vectors/s (batch ${libBest.batch}) | ${fmt(ref1024.rows_per_s_best)} vectors/s (batch 1024) | **${x(libBest.rows_per_s_best / ref1024.rows_per_s_best)}** |`,
-  `| (a) library at batch 1024 | ${fmt(lib1024.rows_per_s_best)} vectors/s | ${fmt(ref1024.rows_per_s_best)} vectors/s | ${x(lib1024.rows_per_s_best / ref1024.rows_per_s_best)} |`,
-  `| (a) both at their best batch | ${fmt(libBest.rows_per_s_best)} (batch ${libBest.batch}) | ${fmt(refBest.rows_per_s_best)} (batch ${refBest.batch}) | ${x(libBest.rows_per_s_best / refBest.rows_per_s_best)} |`,
-  `| (a') model.onnx in onnxruntime-node directly, best batch | ${fmt(onnxBest.rows_per_s_best)} vectors/s (batch ${onnxBest.batch}) | ${fmt(ref1024.rows_per_s_best)} (batch 1024) | ${x(onnxBest.rows_per_s_best / ref1024.rows_per_s_best)} |`,
+  `| **(a) library at batch ${refBatch}, equal batch** | ${fmt(lib1024.rows_per_s)} vectors/s | ${fmt(ref1024.rows_per_s)} vectors/s | **${x(lib1024.rows_per_s / ref1024.rows_per_s)}** |`,
+  ...batches.filter((b) => b !== refBatch).map((b) => `| (a) library at batch ${b}, equal batch | ${fmt(medianAt(results.library, b).rows_per_s)} vectors/s | ${fmt(medianAt(results["pytorch-loop"], b).rows_per_s)} vectors/s | ${x(medianAt(results.library, b).rows_per_s / medianAt(results["pytorch-loop"], b).rows_per_s)} |`),
+  `| (a) both at their best batch | ${fmt(libBest.rows_per_s)} (batch ${libBest.batch}) | ${fmt(refBest.rows_per_s)} (batch ${refBest.batch}) | ${x(libBest.rows_per_s / refBest.rows_per_s)} |`,
+  `| (a') model.onnx in onnxruntime-node directly, best batch | ${fmt(onnxBest.rows_per_s)} vectors/s (batch ${onnxBest.batch}) | ${fmt(ref1024.rows_per_s)} (batch ${refBatch}) | ${x(onnxBest.rows_per_s / ref1024.rows_per_s)} |`,
   `| (b/c) file in → file out: \`deepclust predict\` vs np.load + infer + CSV | ${fmt(cliBest.rowsPerSecond)} vectors/s, peak RSS ${fmt(cliBest.peakRssMb)} MiB | ${fmt(pyFileBest.rows_per_s)} vectors/s, peak RSS ${fmt(pyFileBest.peak_rss_mb)} MiB | **${x(cliBest.rowsPerSecond / pyFileBest.rows_per_s)}** (RSS ${x(cliBest.peakRssMb / pyFileBest.peak_rss_mb)}) |`,
   `| (b/c) same, whole process (start-up included) | ${cliBest.process_wall_s.toFixed(2)} s | ${pyFileBest.process_wall_s.toFixed(2)} s | ${x(cliBest.process_wall_s / pyFileBest.process_wall_s)} (time) |`,
-  `| (a, int8) library \`precision: "int8"\`, best batch vs the reference's 1024 | ${fmt(int8Best.rows_per_s_best)} vectors/s (batch ${int8Best.batch}) | ${fmt(ref1024.rows_per_s_best)} vectors/s (batch 1024) | **${x(int8Best.rows_per_s_best / ref1024.rows_per_s_best)}** |`,
-  `| (a, int8) library int8 at batch 1024 | ${fmt(int8At1024.rows_per_s_best)} vectors/s | ${fmt(ref1024.rows_per_s_best)} vectors/s | ${x(int8At1024.rows_per_s_best / ref1024.rows_per_s_best)} |`,
+  `| (b/c) against PyTorch out of the box | ${fmt(cliBest.rowsPerSecond)} vectors/s | ${fmt(pyFileOotb.rows_per_s)} vectors/s, peak RSS ${fmt(pyFileOotb.peak_rss_mb)} MiB | ${x(cliBest.rowsPerSecond / pyFileOotb.rows_per_s)} |`,
+  `| (a, int8) library \`precision: "int8"\`, best batch vs the reference's 1024 | ${fmt(int8Best.rows_per_s)} vectors/s (batch ${int8Best.batch}) | ${fmt(ref1024.rows_per_s)} vectors/s (batch ${refBatch}) | **${x(int8Best.rows_per_s / ref1024.rows_per_s)}** |`,
+  `| (a, int8) library int8 at batch ${refBatch} | ${fmt(int8At1024.rows_per_s)} vectors/s | ${fmt(ref1024.rows_per_s)} vectors/s | ${x(int8At1024.rows_per_s / ref1024.rows_per_s)} |`,
   `| (b/c, int8) file in → file out: \`deepclust predict --precision int8\` vs np.load + infer + CSV | ${fmt(cliInt8Best.rowsPerSecond)} vectors/s, peak RSS ${fmt(cliInt8Best.peakRssMb)} MiB | ${fmt(pyFileBest.rows_per_s)} vectors/s | **${x(cliInt8Best.rowsPerSecond / pyFileBest.rows_per_s)}** |`,
   `| (b/c, int8) same, whole process (start-up included) | ${cliInt8Best.process_wall_s.toFixed(2)} s | ${pyFileBest.process_wall_s.toFixed(2)} s | ${x(cliInt8Best.process_wall_s / pyFileBest.process_wall_s)} (time) |`,
   `| (d) latency, 1 vector: median / p99 | ${ms(lat1.library.median_ms)} / ${ms(lat1.library.p99_ms)} ms | ${ms(lat1.pytorch.median_ms)} / ${ms(lat1.pytorch.p99_ms)} ms | ${x(lat1.library.median_ms / lat1.pytorch.median_ms)} / ${x(lat1.library.p99_ms / lat1.pytorch.p99_ms)} (time) |`,
@@ -423,19 +452,19 @@ const table = [
   `| (d) latency through model.onnx directly, 1 / 256 vectors: median | ${ms(lat1.onnx.median_ms)} / ${ms(lat256.onnx.median_ms)} ms | | |`,
 ];
 const loadAfter = loadavg();
-const perBatch = (name: string, rs: LoopResult[]) => `${name}: ` + batches.map((b) => `${b}: ${fmt(bestAt(rs, b).rows_per_s_best)}`).join(", ");
+const perBatch = (name: string, rs: LoopResult[]) => `${name}: ` + batches.map((b) => `${b}: ${fmt(medianAt(rs, b).rows_per_s)}`).join(", ");
 const lines = [
   "",
   table.join("\n"),
   "",
-  "vectors/s by batch (best round):",
+  "vectors/s by batch (medians over the rounds):",
   "  " + perBatch("library", results.library),
   "  " + perBatch("library int8", results["library-int8"]),
   "  " + perBatch("model.onnx", results.onnx),
   "  " + perBatch("PyTorch", results["pytorch-loop"]),
   `agreement (round 1, batch 1024): labels ${(100 * (agreement.labels_equal_fraction as number)).toFixed(4)} % equal, max |Δq| ${(agreement.max_abs_q_difference as number).toExponential(2)}; predictions files ${(100 * (agreement.prediction_files_cluster_equal_fraction as number)).toFixed(4)} % equal`,
   `int8 vs float32 (library, random weights): labels ${(100 * (agreement.int8_vs_fp32_labels_equal_fraction as number)).toFixed(4)} % equal, max |Δq| ${(agreement.int8_vs_fp32_max_abs_q_difference as number).toExponential(2)}`,
-  `PyTorch ${results["pytorch-loop"][0]!.torch}, ${results["pytorch-loop"][0]!.threads.torch_threads} threads, OpenBLAS core ${results["pytorch-loop"][0]!.threads.openblas_core}; load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`,
+  `PyTorch ${results["pytorch-loop"][0]!.torch} at its best: ${torchBest.label} (OpenBLAS core ${results["pytorch-loop"][0]!.threads.openblas_core}); out of the box: ${fmt(medianAt(sweep.get(OUT_OF_THE_BOX)!, refBatch).rows_per_s)} vectors/s at batch ${refBatch}; load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`,
 ];
 console.log(lines.join("\n"));
 
@@ -449,28 +478,31 @@ writeFileSync(
       command: `node --import tsx bench/inference-vs-reference.ts ${process.argv.slice(2).join(" ")}`.trim(),
       machine: { cpus: cpus().length, cpu: cpuModel, node: process.version, load_average_before: loadBefore, load_average_after: loadAfter },
       build,
-      config: { rows: N, dims: [d, ...hidden], k, alpha: 1, weights: "seeded random (deepclust Rng seed 0, PyTorch default Linear init; centres = codes of 10 random normal vectors)", data: "4,096 random normal rows repeated", threads, batches, passes, rounds, latency_calls: latencyCalls, warmup, openblas_coretype: openblasCore },
+      config: { rows: N, dims: [d, ...hidden], k, alpha: 1, weights: "seeded random (deepclust Rng seed 0, PyTorch default Linear init; centres = codes of 10 random normal vectors)", data: "4,096 random normal rows repeated", threads, batches, passes, rounds, latency_calls: latencyCalls, warmup, pytorch_best: torchBest, statistic: "median over rounds of the median over passes" },
       summary: {
         library_best: libBest,
         library_1024: lib1024,
         onnx_direct_best: onnxBest,
         reference_1024: ref1024,
         pytorch_best_batch: refBest,
-        ratio_library_best_vs_reference_1024: libBest.rows_per_s_best / ref1024.rows_per_s_best,
-        ratio_library_1024_vs_reference_1024: lib1024.rows_per_s_best / ref1024.rows_per_s_best,
-        ratio_library_best_vs_pytorch_best: libBest.rows_per_s_best / refBest.rows_per_s_best,
+        ratio_library_best_vs_reference_1024: libBest.rows_per_s / ref1024.rows_per_s,
+        ratio_library_1024_vs_reference_1024: lib1024.rows_per_s / ref1024.rows_per_s,
+        ratio_library_best_vs_pytorch_best: libBest.rows_per_s / refBest.rows_per_s,
         library_int8_best: int8Best,
         library_int8_1024: int8At1024,
-        ratio_library_int8_best_vs_reference_1024: int8Best.rows_per_s_best / ref1024.rows_per_s_best,
+        ratio_library_int8_best_vs_reference_1024: int8Best.rows_per_s / ref1024.rows_per_s,
         cli_int8_file_to_file: cliInt8Best,
         ratio_cli_int8_vs_reference_file_to_file: cliInt8Best.rowsPerSecond / pyFileBest.rows_per_s,
         cli_file_to_file: cliBest,
         reference_file_to_file: pyFileBest,
+        reference_file_to_file_out_of_the_box: pyFileOotb,
+        ratio_cli_vs_reference_out_of_the_box_file_to_file: cliBest.rowsPerSecond / pyFileOotb.rows_per_s,
         ratio_cli_vs_reference_file_to_file: cliBest.rowsPerSecond / pyFileBest.rows_per_s,
         latency_1: lat1,
         latency_256: lat256,
       },
       agreement,
+      pytorch_sweep: sweepMedians,
       commands,
       results,
       table,

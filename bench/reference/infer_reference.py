@@ -159,8 +159,10 @@ def load_model(model_dir):
 # ---------------------------------------------------------------------------------------------
 
 
-def setup_threads(threads):
-    torch.set_num_threads(threads)
+def setup_threads(threads, blas_threads):
+    """torch's intra-op threads and OpenBLAS's own pool (0: leave each at its default)."""
+    if threads > 0:
+        torch.set_num_threads(threads)
     torch.ones(2, 2) @ torch.ones(2, 2)  # make sure the BLAS library is loaded
     with open("/proc/self/maps") as f:
         libs = sorted({line.split()[-1] for line in f if re.search(r"openblas", line.split()[-1], re.I)})
@@ -168,12 +170,13 @@ def setup_threads(threads):
     for lib in libs:
         try:
             ob = ctypes.CDLL(lib)
-            ob.openblas_set_num_threads(threads)
+            if blas_threads > 0:
+                ob.openblas_set_num_threads(blas_threads)
             ob.openblas_get_corename.restype = ctypes.c_char_p
             core = core or ob.openblas_get_corename().decode()
         except (OSError, AttributeError):
             continue
-    return {"torch_threads": torch.get_num_threads(), "openblas_core": core,
+    return {"torch_threads": torch.get_num_threads(), "openblas_threads": blas_threads or "default", "openblas_core": core,
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
             "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")}
 
@@ -209,7 +212,9 @@ def main():
     p.add_argument("--model", required=True, help="a deepclust model directory")
     p.add_argument("--data", required=True, help="2-D float32 .npy")
     p.add_argument("--mode", choices=["loop", "file"], required=True)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)")
+    p.add_argument("--blas-threads", type=int, default=None,
+                   help="OpenBLAS threads (default: --threads; 0: OpenBLAS's own default)")
     p.add_argument("--batches", default="1024", help="loop: batch sizes to time, comma-separated")
     p.add_argument("--passes", type=int, default=3, help="loop: timed passes per batch size")
     p.add_argument("--latency-calls", type=int, default=200)
@@ -218,7 +223,7 @@ def main():
     p.add_argument("--out", default=None, help="file: the predictions CSV")
     args = p.parse_args()
 
-    threads = setup_threads(args.threads)
+    threads = setup_threads(args.threads, args.threads if args.blas_threads is None else args.blas_threads)
     model, config = load_model(args.model)
     base = {"engine": "pytorch-reference", "torch": torch.__version__, "numpy": np.__version__,
             "dims": config["dims"], "k": config["k"], "threads": threads,
@@ -261,7 +266,7 @@ def main():
     if args.save_prefix:
         infer_embeddings(model, X, 1024).astype("<i4").tofile(args.save_prefix + ".labels.i32")
         infer_q(model, X, 1024).astype("<f4").tofile(args.save_prefix + ".q.f32")
-    lat = [latency(model, X, m, args.latency_calls, args.warmup) for m in (1, 256)]
+    lat = [latency(model, X, m, args.latency_calls, args.warmup) for m in (1, 256)] if args.latency_calls > 0 else []
     print(json.dumps({**base, "mode": "loop", "rows": int(n), "load_s": load_s, "throughput": throughput,
                       "latency": lat, "peak_rss_mb": peak_rss_mb()}))
 
