@@ -348,7 +348,7 @@ for (let round = 0; round < rounds; round++) {
       results[step].push(lastJson<PyLoop>(child(opts.python!, args, pyEnvOf(torchBest)).stdout));
     } else if (step === "cli" || step === "cli-int8") {
       const out = join(tmp, step === "cli" ? "preds-cli.csv" : "preds-cli-int8.csv");
-      const args = [cli, "predict", modelDir, dataFile, "--out", out, "--json", "--threads", String(threads), ...(step === "cli-int8" ? ["--precision", "int8"] : [])];
+      const args = [cli, "predict", modelDir, dataFile, "--out", out, "--json", "--force", "--threads", String(threads), ...(step === "cli-int8" ? ["--precision", "int8"] : [])];
       commands[step] = `node ${args.join(" ")}`;
       const c = child(process.execPath, args);
       const s = lastJson<CliSummary>(c.stdout);

@@ -26,8 +26,9 @@ Two modes, each run in its own process:
                 and `import torch` are not included; the caller also measures the whole process).
 
 Threads: torch.set_num_threads(--threads) and OpenBLAS's own pool (which ignores torch's
-setting) set to the same count; OMP_WAIT_POLICY=PASSIVE unless set (see README.md here). The
-caller sets OPENBLAS_CORETYPE (Debian's OpenBLAS 0.3.21 misdetects the development CPUs).
+setting) set to --blas-threads (default: the same count; 0 leaves either at its default). The
+caller chooses OMP_WAIT_POLICY and OPENBLAS_CORETYPE: bench/inference-vs-reference.ts sweeps them
+(bench/torch-sweep.ts), so this script sets neither.
 
 Prints one JSON object on stdout.
 
@@ -40,7 +41,6 @@ import sys
 import time
 
 T_START = time.perf_counter()
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import ctypes  # noqa: E402
 import json  # noqa: E402
