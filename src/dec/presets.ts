@@ -47,8 +47,8 @@ export interface DataShape {
 }
 
 /**
- * Pretraining steps the manifold recipe aims for, within [MIN, MAX] epochs, and at least MIN_STEPS
- * steps: the epoch cap bounds the time on mid-sized data, but on a few hundred rows (one to three
+ * Pretraining steps the manifold recipe aims for, within [minEpochs, maxEpochs] epochs, and at least
+ * minSteps steps: the epoch cap bounds the time on mid-sized data, but on a few hundred rows (one to three
  * batches an epoch) it left 100–300 Adam steps, an autoencoder far from trained (on iris the start
  * then lost to k-means on the raw data). The floor was chosen on tuning seeds
  * (bench/diagnostics/pretrain-floor.ts; BENCHMARKS.md, "Pretraining floor").
