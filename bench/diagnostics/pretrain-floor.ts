@@ -11,7 +11,7 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { MANIFOLD_PRETRAIN } from "../../src/dec/presets.js";
+import { scaledEpochs } from "../../src/dec/presets.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -38,9 +38,7 @@ const cpu = cpus()[0]?.model ?? "unknown";
 for (const s of sets) {
   const stepsPerEpoch = Math.ceil(s.rows / Math.min(batch, s.rows));
   for (const floor of floors) {
-    // The recipe's epochs without its floor, then this floor.
-    const unfloored = Math.min(MANIFOLD_PRETRAIN.maxEpochs, Math.max(MANIFOLD_PRETRAIN.minEpochs, Math.round(MANIFOLD_PRETRAIN.steps / stepsPerEpoch)));
-    const epochs = Math.max(unfloored, Math.ceil(floor / stepsPerEpoch));
+    const epochs = scaledEpochs(s.rows, batch, floor); // the recipe's epochs with this floor instead of its own
     for (const seed of seeds) {
       const t0 = performance.now();
       const r = spawnSync(process.execPath, ["dist/cli/main.js", "train", s.file, "-k", String(s.k), "--seed", String(seed), "--threads", "2", "--no-report", "--json", "--force", "--out", out, "--pretrain-epochs", String(epochs)], { encoding: "utf8" });

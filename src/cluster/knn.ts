@@ -15,14 +15,15 @@ export interface KnnResult {
 
 /**
  * Query rows per GEMM block: a score block of about 4 MiB (at least 128 rows, at most 512), which
- * stays in cache between the GEMM and TopK. Blocks of 64 MiB were 2–7× slower on 6,000–20,000 rows
- * (memory traffic and the arena's first-touch page faults), and the answer does not depend on it.
+ * stays in cache between the GEMM and TopK. Blocks of 64 MiB were 2–5× slower on 5,000–20,000 rows
+ * (bench/diagnostics/knn-blocks.ts), and the answer does not depend on it.
  */
 export function blockRows(n: number): number {
   return Math.max(1, Math.min(n, 512, Math.max(128, Math.floor(2 ** 20 / n))));
 }
 
-export async function exactKnn(X: Matrix, k: number, threads = 0): Promise<KnnResult> {
+/** `blockSize`: query rows per GEMM block (default blockRows; bench/diagnostics/knn-blocks.ts compares sizes). */
+export async function exactKnn(X: Matrix, k: number, threads = 0, blockSize?: number): Promise<KnnResult> {
   const { rows: n, cols: d } = X;
   if (!Number.isInteger(k) || k < 1 || k > n) throw new RangeError(`kNN: k must be an integer in 1..${n}, got ${k}`);
   // −‖x − y‖² = 2 x·y − ‖y‖² − ‖x‖²; the last term is constant per query row, so TopK of
@@ -46,7 +47,7 @@ export async function exactKnn(X: Matrix, k: number, threads = 0): Promise<KnnRe
   const negNormT = new Tensor(norms.map((v) => -v), [n]);
   const indices = new Int32Array(n * k);
   const distances = new Float32Array(n * k);
-  const b = blockRows(n);
+  const b = Math.max(1, Math.min(n, blockSize ?? blockRows(n)));
   try {
     for (let from = 0; from < n; from += b) {
       const m = Math.min(b, n - from);

@@ -61,11 +61,11 @@ export function scaledHidden(cols: number): number[] {
   return [w, w, Math.min(2000, 4 * w), 10];
 }
 
-/** Epochs that make about MANIFOLD_PRETRAIN.steps steps of `batchSize` on `rows` rows, clamped, and at least minSteps steps. */
-export function scaledEpochs(rows: number, batchSize: number): number {
+/** Epochs that make about MANIFOLD_PRETRAIN.steps steps of `batchSize` on `rows` rows, clamped, and at least `minSteps` steps. */
+export function scaledEpochs(rows: number, batchSize: number, minSteps: number = MANIFOLD_PRETRAIN.minSteps): number {
   const stepsPerEpoch = Math.ceil(rows / Math.min(batchSize, rows));
   const clamped = Math.min(MANIFOLD_PRETRAIN.maxEpochs, Math.max(MANIFOLD_PRETRAIN.minEpochs, Math.round(MANIFOLD_PRETRAIN.steps / stepsPerEpoch)));
-  return Math.max(clamped, Math.ceil(MANIFOLD_PRETRAIN.minSteps / stepsPerEpoch));
+  return Math.max(clamped, Math.ceil(minSteps / stepsPerEpoch));
 }
 
 export const MANIFOLD_RECIPE_START: Required<ManifoldOptions> = MANIFOLD_START_DEFAULTS;
