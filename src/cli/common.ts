@@ -2,8 +2,12 @@
 // soft-assignment outputs in chunks, and the plain-text tables and numbers the commands print.
 
 import { extname } from "node:path";
-import { argmaxRows, type Matrix } from "../engine/index.js";
-import { checkOutputFile, InputError, readDataset, readDatasetChunks, type Dataset, type DatasetChunk, type ReadChunksOptions, type ReadDatasetOptions, type RowLabels } from "../io/index.js";
+// Modules, not the barrels: every command loads this file, and start-up time is paid per module
+// (the barrels would bring the Parquet reader and ONNX Runtime to commands that don't need them).
+import { argmaxRows, type Matrix } from "../engine/matrix.js";
+import { checkOutputFile } from "../io/output-paths.js";
+import { InputError } from "../io/errors.js";
+import { readDataset, readDatasetChunks, type Dataset, type DatasetChunk, type ReadChunksOptions, type ReadDatasetOptions, type RowLabels } from "../io/dataset.js";
 import type { ClusteringScores } from "../cluster/index.js";
 import { UsageError } from "./errors.js";
 

@@ -1,7 +1,8 @@
-// Exit codes: 0 ok, 1 runtime failure, 2 usage or input error.
+// Exit codes: 0 ok, 1 runtime failure, 2 usage or input error. The error classes come from their
+// own modules, not the barrels, so that start-up (main.ts) stays light.
 
-import { InputError } from "../io/index.js";
-import { DeviceUnavailableError } from "../engine/index.js";
+import { InputError } from "../io/errors.js";
+import { DeviceUnavailableError } from "../engine/device.js";
 
 export class UsageError extends Error {}
 

@@ -3,9 +3,13 @@
 
 import { Command } from "commander";
 import { resolve } from "node:path";
-import { Rng, type Matrix } from "../engine/index.js";
-import { evaluateClustering, kmeans } from "../cluster/index.js";
-import { createPredictionWriter } from "../io/index.js";
+// Modules, not the barrels: this command's whole run is timed against scikit-learn's fit, start-up
+// included, and the barrels would load UMAP and the Parquet reader (see main.ts).
+import { Rng } from "../engine/random.js";
+import type { Matrix } from "../engine/matrix.js";
+import { kmeans } from "../cluster/kmeans.js";
+import { evaluateClustering } from "../cluster/metrics.js";
+import { createPredictionWriter } from "../io/predictions.js";
 import { int } from "./options.js";
 import { createProgress } from "./progress.js";
 import { checkK, checkPredictionsPath, classCount, clusterSizes, labelledCount, labelsColumnHelp, labelsOf, loadDataset, outputColumns, printJson, rowsOf, scoreLines, seconds, sizesLine, type DataCliOptions } from "./common.js";

@@ -8,7 +8,10 @@
 // (A bias-free GEMM measured 20–25 % faster than Gemm with a broadcast bias.)
 // Rows go through in chunks so the rows × k distance matrix stays bounded.
 
-import { CompiledGraph, Graph, Tensor, type Matrix } from "../engine/index.js";
+import { CompiledGraph } from "../engine/session.js";
+import { Graph } from "../engine/graph.js";
+import { Tensor } from "../engine/tensor.js";
+import type { Matrix } from "../engine/matrix.js";
 
 const MAX_CHUNK_VALUES = 1 << 22;
 

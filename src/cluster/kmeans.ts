@@ -3,7 +3,8 @@
 // in onnxruntime (kernels.ts); sums, centres and inertia are float64 on the JS side. Every
 // random choice comes from the seeded Rng. This file: options, validation and the public API.
 
-import { Rng, type Matrix } from "../engine/index.js";
+import { Rng } from "../engine/random.js";
+import type { Matrix } from "../engine/matrix.js";
 import { SeedingKernel, assignRows, prepareData } from "./kernels.js";
 import { seedIndices, seedingTrials, type RestartStart } from "./lloyd.js";
 import { runRestarts } from "./lanes.js";

@@ -5,7 +5,7 @@
 // compiled kernels for one data set and runs restarts one after another (lanes.ts runs several
 // lanes in parallel).
 
-import { Rng, type RngState } from "../engine/index.js";
+import { Rng, type RngState } from "../engine/random.js";
 import { AssignKernel, SeedingKernel, type PreparedData } from "./kernels.js";
 
 /** First index i with cum[i] ≥ v (numpy.searchsorted, side="left"), clipped to the last index. */

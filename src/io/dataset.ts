@@ -10,10 +10,7 @@ import { extname } from "node:path";
 import type { Matrix } from "../engine/index.js";
 import { InputError, openError } from "./errors.js";
 import { finalizeLabels } from "./dataset-builder.js";
-import { readCsvChunks } from "./dataset-csv.js";
-import { readJsonlChunks } from "./dataset-jsonl.js";
 import { readMatrixChunks } from "./dataset-matrix.js";
-import { readParquetChunks } from "./dataset-parquet.js";
 import { checkLabelCount, labelCount, loadLabelsFile, readLabelsFile } from "./npy-labels.js";
 
 export type DatasetFormat = "csv" | "tsv" | "jsonl" | "npy" | "idx" | "parquet";
@@ -168,15 +165,23 @@ function openChunks(file: string, options: ReadChunksOptions): { format: Dataset
   switch (format) {
     case "csv":
     case "tsv":
-      return { format, chunks: readCsvChunks(file, options, size, format === "tsv" ? "\t" : ",") };
+      return { format, chunks: later(async () => (await import("./dataset-csv.js")).readCsvChunks(file, options, size, format === "tsv" ? "\t" : ",")) };
     case "jsonl":
-      return { format, chunks: readJsonlChunks(file, options, size) };
+      return { format, chunks: later(async () => (await import("./dataset-jsonl.js")).readJsonlChunks(file, options, size)) };
     case "parquet":
-      return { format, chunks: readParquetChunks(file, options, size) };
+      return { format, chunks: later(async () => (await import("./dataset-parquet.js")).readParquetChunks(file, options, size)) };
     case "npy":
     case "idx":
       return { format, chunks: readMatrixChunks(file, format, options) };
   }
+}
+
+/**
+ * A reader whose module (and its parser: csv-parse, hyparquet) is imported when the first chunk is
+ * asked for, so that a process reading .npy never loads them (start-up time of the CLI).
+ */
+async function* later(open: () => Promise<AsyncGenerator<FormatChunk>>): AsyncGenerator<FormatChunk> {
+  yield* await open();
 }
 
 function fileSize(file: string): number {
