@@ -82,9 +82,10 @@ def main():
     start = time.perf_counter()
     perm, pos, previous, p_all, changed = torch.randperm(n, generator=gen), 0, None, None, None
     it = 0
+    current = None  # q of the latest update while no step has run since (as deepclust, the final pass reuses it)
     while True:
         if it % a.update_interval == 0:
-            q = assign_all()
+            q = current = assign_all()
             p_all = target(q)
             labels = q.argmax(dim=1)
             if previous is not None:
@@ -97,6 +98,7 @@ def main():
         idx = perm[pos:pos + a.batch_size]
         pos += a.batch_size
         x = x_all[idx]
+        current = None
         opt.zero_grad(set_to_none=True)
         z = encoder(x)
         loss = kl(soft_assign(z, centres).log(), p_all[idx])
@@ -105,7 +107,7 @@ def main():
         loss.backward()
         opt.step()
         it += 1
-    final_labels = assign_all().argmax(dim=1)
+    final_labels = (current if current is not None else assign_all()).argmax(dim=1)
     seconds = time.perf_counter() - start
     print(json.dumps({
         "engine": "pytorch", "method": a.method, "dims": sizes, "k": a.k, "rows": n,

@@ -327,9 +327,12 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
     return out;
   };
 
+  // Q of the latest update point, while no step has run since (the final assignment reuses it).
+  let current: Matrix | null = null;
   for (;;) {
     if (iteration % T === 0 && !skipUpdate) {
       const q = await assigner.predictProba(X);
+      current = q;
       const labels = hardLabels(q);
       const anchored = hooks.anchor !== undefined && history.length < hooks.anchor.updates;
       if (anchored) P = hooks.anchor!.target;
@@ -400,6 +403,7 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
       gatherFrom(X, idx, 0, rows, x.data.subarray(s * rows * X.cols, (s + 1) * rows * X.cols));
       if (p) gatherRows({ data: P!, rows: X.rows, cols: k }, idx, 0, rows, p.data.subarray(s * rows * k, (s + 1) * rows * k));
     }
+    current = null;
     const r = await step.runSteps(p ? { x, p } : { x });
     for (let s = 0; s < steps; s++) {
       if (!Number.isFinite(r.losses[s]!)) throw new Error(`${method}: loss became ${r.losses[s]} at iteration ${iteration + s + 1} (try a lower learning rate)`);
@@ -414,7 +418,9 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
   }
 
   if (best) for (const [n, v] of Object.entries(best.params)) ae.params.set(n, v);
-  const q = await assigner.predictProba(X);
+  // A run that stopped at an update point (tol, the held budget, maxIter on an update) already has
+  // Q of its final weights: one pass over the data less.
+  const q = current !== null && !best ? current : await assigner.predictProba(X);
   await assigner.release();
   await step.release();
   return { labels: hardLabels(q), q, history, iterations: iteration, converged, stopReason, ...(best ? { selectedIteration: best.iteration } : {}) };
