@@ -142,11 +142,7 @@ export function hardAssignments(q: Matrix): { labels: Int32Array; confidence: Fl
   return { labels: index, confidence: max };
 }
 
-export function clusterSizes(labels: ArrayLike<number>, k: number): number[] {
-  const sizes = new Array<number>(k).fill(0);
-  for (let i = 0; i < labels.length; i++) sizes[labels[i]!]!++;
-  return sizes;
-}
+export { clusterSizes } from "../cluster/metrics.js";
 
 export function distinctCount(labels: ArrayLike<unknown>): number {
   return new Set(Array.from(labels)).size;

@@ -2,14 +2,13 @@
 // The deepclust command line.
 
 import { Command, CommanderError } from "commander";
-import { readFileSync } from "node:fs";
+import { DEEPCLUST_VERSION } from "../version.js";
 import { EXIT_USAGE, exitCodeFor } from "./errors.js";
 
-const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
 const program = new Command("deepclust")
   .description("Deep embedded clustering (DEC, IDEC) of embedding vectors, trained on ONNX Runtime")
-  .version(version)
+  .version(DEEPCLUST_VERSION)
   .showHelpAfterError()
   .exitOverride();
 // Each command's module is imported only when that command runs: start-up then loads one command's

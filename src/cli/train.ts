@@ -9,7 +9,7 @@ import { freemem } from "node:os";
 import { extname, join, resolve } from "node:path";
 import { Rng, DEVICES, executionProviders, type Device, type Rows } from "../engine/index.js";
 import { NOISE_KINDS, INIT_NAMES, type InitName, type NoiseKind } from "../nn/index.js";
-import { kmeans, evaluateClustering, type ClusteringScores } from "../cluster/index.js";
+import { KMEANS_DEFAULTS, kmeans, evaluateClustering, type ClusteringScores } from "../cluster/index.js";
 import { INPUT_SCALINGS, AUTO_SPREAD, type InputScaling } from "../dec/input-scaling.js";
 import { DEC, startName, PRETRAIN_DEFAULTS, CLUSTERING_DEFAULTS, CENTER_INITS, defaultUpdateInterval, type CenterInit, type ClusteringMethod, type DECConfig, type ManifoldOptions, type OptimizerConfig, type TargetMode, type UpdateRecord } from "../dec/index.js";
 import { DEFAULT_PRESET, MANIFOLD_RECIPE_START, PRESET_NAMES, PRESET_SUMMARIES, presetRecipe, type DataShape, type PresetName } from "../dec/presets.js";
@@ -123,7 +123,7 @@ export function trainCommand(): Command {
     .option("--no-shuffle", "iterate batches in the data's own order, each pass ending with a partial batch (the reference) (default: reshuffle every pass)")
     .option("--gamma <f>", "IDEC: weight of the clustering loss in L_rec + γ·L_KL", float("--gamma", { min: 0 }), CLUSTERING_DEFAULTS.gamma)
     .option("--alpha <f>", "Student-t degrees of freedom of the soft assignment", float("--alpha", { min: Number.MIN_VALUE }), CLUSTERING_DEFAULTS.alpha)
-    .option("--n-init <n>", "k-means restarts (best inertia wins), for the cluster initialisation and the raw-data baseline", int("--n-init", 1), 20)
+    .option("--n-init <n>", "k-means restarts (best inertia wins), for the cluster initialisation and the raw-data baseline", int("--n-init", 1), KMEANS_DEFAULTS.nInit)
     .option("--select-best-by-labels", "keep the state with the best ACC against the labels (the reference's model selection: SUPERVISED, it uses the labels)", false)
     .option("--no-baseline", "skip k-means on the raw data (default: run it when there are labels)")
     .option("--seed <n>", "seed of every random choice (initialisation, shuffling, noise, k-means)", int("--seed"), 0)

@@ -9,6 +9,14 @@ import { SeedingKernel, assignRows, prepareData } from "./kernels.js";
 import { seedIndices, seedingTrials, type RestartStart } from "./lloyd.js";
 import { runRestarts } from "./lanes.js";
 
+/** k-means' defaults, shared by the library, DEC's centre initialisation and the CLI's --help. */
+export const KMEANS_DEFAULTS = {
+  /** Restarts from independent k-means++ seedings (what DEC uses; scikit-learn's own default is 10). */
+  nInit: 20,
+  maxIter: 300,
+  tol: 1e-4,
+} as const;
+
 export interface KMeansOptions {
   /** Number of clusters, 1 ≤ k ≤ rows. */
   k: number;
@@ -65,7 +73,7 @@ function resolve(X: Matrix, o: KMeansOptions): Resolved {
   if (!Number.isInteger(o.k) || o.k < 1 || o.k > rows) throw new RangeError(`k-means: k must be an integer in [1, rows=${rows}], got ${o.k}`);
   for (let i = 0; i < data.length; i++)
     if (!Number.isFinite(data[i]!)) throw new RangeError(`k-means: X has a non-finite value (${data[i]}) at row ${Math.floor(i / cols)}, column ${i % cols}`);
-  const tol = o.tol ?? 1e-4;
+  const tol = o.tol ?? KMEANS_DEFAULTS.tol;
   if (!(tol >= 0) || !Number.isFinite(tol)) throw new RangeError(`k-means: tol must be a finite number ≥ 0, got ${tol}`);
   const threads = o.threads ?? 0;
   if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`k-means: threads must be an integer ≥ 0 (0 = one per core), got ${threads}`);
@@ -76,8 +84,8 @@ function resolve(X: Matrix, o: KMeansOptions): Resolved {
   }
   return {
     k: o.k,
-    nInit: positiveInt("nInit", o.nInit ?? (o.init ? 1 : 20)),
-    maxIter: positiveInt("maxIter", o.maxIter ?? 300),
+    nInit: positiveInt("nInit", o.nInit ?? (o.init ? 1 : KMEANS_DEFAULTS.nInit)),
+    maxIter: positiveInt("maxIter", o.maxIter ?? KMEANS_DEFAULTS.maxIter),
     tol,
     rng: o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? 0),
     threads,

@@ -92,6 +92,13 @@ export interface ContingencyMatrix {
 const MAX_DENSE_CELLS = 1 << 24;
 
 /** The contingency table of two labellings (scikit-learn's contingency_matrix, dense). */
+/** How many rows each of the k clusters holds (labels in [0, k)). */
+export function clusterSizes(labels: ArrayLike<number>, k: number): number[] {
+  const sizes = new Array<number>(k).fill(0);
+  for (let i = 0; i < labels.length; i++) sizes[labels[i]!]!++;
+  return sizes;
+}
+
 export function contingencyMatrix(yTrue: Labels, yPred: Labels): ContingencyMatrix {
   checkPair(yTrue, yPred, "contingencyMatrix");
   const s = sparseContingency(yTrue, yPred);

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { Rng, gatherRows, isMatrix, type Device, type Matrix, type Rows } from "../engine/index.js";
 import { CENTERS, StudentTAssignment } from "../nn/index.js";
-import { kmeans } from "../cluster/kmeans.js";
+import { KMEANS_DEFAULTS, kmeans } from "../cluster/kmeans.js";
 import { MANIFOLD_DEFAULTS, manifoldClusters } from "../cluster/manifold.js";
 import { evaluateClustering, type ClusteringScores, type PartialLabels } from "../cluster/metrics.js";
 import { Autoencoder } from "./autoencoder.js";
@@ -107,7 +107,7 @@ export function trainingConfig(c: DECConfig, rows: number) {
     inputScaling: c.inputScaling ?? "none",
     ...(c.centerInit === "manifold" ? { manifold: { ...MANIFOLD_START_DEFAULTS, ...c.manifold } } : {}),
     pretrain,
-    nInit: c.nInit ?? 20,
+    nInit: c.nInit ?? KMEANS_DEFAULTS.nInit,
     method: c.method ?? CLUSTERING_DEFAULTS.method,
     alpha: c.alpha ?? CLUSTERING_DEFAULTS.alpha,
     gamma: c.gamma ?? CLUSTERING_DEFAULTS.gamma,
@@ -237,7 +237,7 @@ export class DEC {
       this.timings.pretrainSeconds = (performance.now() - t0) / 1000;
       t0 = performance.now();
       const code = await ae.encode(X);
-      const km = c.centerInit === "manifold" ? await this.manifoldStart(code, rng) : c.kmeansSample !== undefined && code.rows > c.kmeansSample ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, c.nInit ?? 20, session.threads) : await kmeans(code, { k: c.k, nInit: c.nInit ?? 20, seed: rng.fork(), threads: session.threads });
+      const km = c.centerInit === "manifold" ? await this.manifoldStart(code, rng) : c.kmeansSample !== undefined && code.rows > c.kmeansSample ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, c.nInit ?? KMEANS_DEFAULTS.nInit, session.threads) : await kmeans(code, { k: c.k, nInit: c.nInit ?? KMEANS_DEFAULTS.nInit, seed: rng.fork(), threads: session.threads });
       this.timings.kmeansSeconds = (performance.now() - t0) / 1000;
       this.initLabels = km.labels;
       this.initInertia = km.inertia;
@@ -262,7 +262,7 @@ export class DEC {
     this.stopReason = result.stopReason;
     this.metrics = evaluate ? evaluate(result.labels) : null;
     if (this.scaling) foldScaling(ae, this.scaling);
-    this.assigner = new SoftAssigner(ae, new StudentTAssignment(c.k, ae.codeDim, c.alpha ?? 1), () => ae.params.tensor(CENTERS), true);
+    this.assigner = new SoftAssigner(ae, new StudentTAssignment(c.k, ae.codeDim, c.alpha ?? CLUSTERING_DEFAULTS.alpha), () => ae.params.tensor(CENTERS), true);
     return this;
   }
 

@@ -14,6 +14,7 @@ import { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./pretrain.j
 import { INPUT_SUM, encodeChecked } from "./model-onnx.js";
 import { checkStateTensors } from "./checkpoint.js";
 import { InputError } from "../io/errors.js";
+import { clusterSizes } from "../cluster/metrics.js";
 
 export type ClusteringMethod = "dec" | "idec";
 export type TargetMode = "full" | "batch";
@@ -139,12 +140,6 @@ export const CLUSTERING_DEFAULTS = {
 /** Hard labels: the arg-max of every row of q. */
 export function hardLabels(q: Matrix): Int32Array {
   return argmaxRows(q).index;
-}
-
-function clusterSizes(labels: Int32Array, k: number): number[] {
-  const sizes = new Array<number>(k).fill(0);
-  for (const l of labels) sizes[l]!++;
-  return sizes;
 }
 
 /** Collapse and empty-cluster warnings for an update. */

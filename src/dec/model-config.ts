@@ -14,7 +14,9 @@ export const MODEL_FORMAT = "deepclust-model";
  */
 export const MODEL_FORMAT_VERSION = 2;
 
-export const DEEPCLUST_VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+import { DEEPCLUST_VERSION } from "../version.js";
+
+export { DEEPCLUST_VERSION };
 
 export interface ModelConfig {
   format: typeof MODEL_FORMAT;

@@ -19,7 +19,7 @@ import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync }
 import { basename, dirname, join } from "node:path";
 import { CompiledGraph, Rng, type Matrix, type SessionOptions } from "../engine/index.js";
 import { CENTERS } from "../nn/index.js";
-import { clusteringAccuracy, labelledSubset, type PartialLabels } from "../cluster/metrics.js";
+import { clusterSizes, clusteringAccuracy, labelledSubset, type PartialLabels } from "../cluster/metrics.js";
 import { decodeSafetensors, encodeSafetensors, holdsOnly, readJsonObject, writeDirAtomically, type NamedTensor, type OwnedDirKind } from "../io/index.js";
 import { InputError } from "../io/errors.js";
 import { Autoencoder } from "./autoencoder.js";
@@ -367,11 +367,5 @@ export function labelMapping(trueLabels: PartialLabels, clusters: Int32Array): R
   const { mapping } = clusteringAccuracy(yTrue, yPred);
   for (const [cluster, label] of [...mapping].sort((a, b) => Number(a[0]) - Number(b[0]))) out[String(cluster)] = label;
   return out;
-}
-
-function clusterSizes(labels: Int32Array, k: number): number[] {
-  const sizes = new Array<number>(k).fill(0);
-  for (const l of labels) sizes[l]!++;
-  return sizes;
 }
 

@@ -7,7 +7,7 @@
 
 import { basename, resolve } from "node:path";
 import { Rng, gatherRows, rowSlice, type Matrix } from "../engine/index.js";
-import { clusteringAccuracy, contingencyMatrix, evaluateClustering, labelledSubset, type PartialLabels } from "../cluster/metrics.js";
+import { clusterSizes, clusteringAccuracy, contingencyMatrix, evaluateClustering, labelledSubset, type PartialLabels } from "../cluster/metrics.js";
 import type { DECModel } from "../dec/model-dir.js";
 import { startName } from "../dec/dec-model.js";
 import type { Dataset } from "../io/index.js";
@@ -153,8 +153,7 @@ export function contingencyReport(labels: PartialLabels, allClusters: Int32Array
   };
   const mapped = new Map<number, number>(); // cluster → class index
   for (const [c, l] of mapping) mapped.set(Number(c), classIndex.get(l)!);
-  const sizes = new Array<number>(k).fill(0);
-  for (let i = 0; i < clusters.length; i++) sizes[clusters[i]!]!++;
+  const sizes = clusterSizes(clusters, k);
   const clustersInOrder = Array.from({ length: k }, (_, c) => c).sort((a, b) => (mapped.get(a) ?? Infinity) - (mapped.get(b) ?? Infinity) || a - b);
   const name = (c: number) => (mapped.has(c) ? `${c} → ${classes[mapped.get(c)!]}` : String(c));
   const cells: ContingencyCell[] = [];

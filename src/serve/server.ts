@@ -14,7 +14,7 @@
 // shutdown, keep stalled clients from holding connections (defaults.ts).
 
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
-import { readFileSync } from "node:fs";
+import { DEEPCLUST_VERSION } from "../version.js";
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { argmaxRows, type Matrix } from "../engine/matrix.js";
@@ -26,7 +26,6 @@ import { RequestError } from "./request-error.js";
 
 export { RequestError } from "./request-error.js";
 
-const { version: DEEPCLUST_VERSION } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
 /** The key of a body's rows, beside its fields: a symbol, unseen by the schema (and by JSON). */
 const ROWS = Symbol("rows");
