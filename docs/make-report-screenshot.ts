@@ -1,4 +1,4 @@
-// Makes docs/report-screenshot.png, the README's picture of a report: the page down to the end of
+// Makes docs/report-screenshot.png, the picture of a report in docs/report.md: the page down to the end of
 // the contingency matrix (the training curves follow below it), in headless Chromium (Debian's package).
 //
 //   node dist/cli/main.js train examples/reuters/train.csv -k 10 --method idec --out /tmp/reuters-model --force

@@ -15,7 +15,7 @@
 // Every row is assigned independently, so a large file can be split into row ranges and each
 // range run by its own process or machine: --rows START:END assigns only those rows of the file
 // (END exclusive, as in a Python slice), and the shards' outputs, concatenated in order, are the
-// whole file's (see README: "Running model.onnx at scale").
+// whole file's (see docs/model-onnx.md).
 
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import ort from "onnxruntime-node";

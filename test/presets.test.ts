@@ -1,4 +1,4 @@
-// Each preset resolves to the settings its documentation (README "Presets", PRESET_SUMMARIES) gives,
+// Each preset resolves to the settings its documentation (docs/command-line.md "Presets", PRESET_SUMMARIES) gives,
 // for the data's shape; the CLI records them in config.json, and a flag overrides its one setting.
 
 import { test } from "node:test";

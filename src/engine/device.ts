@@ -1,5 +1,5 @@
 // Execution providers: CPU is bundled with onnxruntime-node; CUDA needs the provider libraries that
-// onnxruntime-node's install script fetches only when the user opts in (see README, "GPU").
+// onnxruntime-node's install script fetches only when the user opts in (see docs/gpu.md).
 
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
