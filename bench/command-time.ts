@@ -26,7 +26,18 @@ const cpu = cpus()[0]?.model ?? "unknown";
 const runs: { seed: number; seconds: number; stages: string }[] = [];
 try {
   for (const seed of a.seeds!.split(",").map(Number)) {
-    const args = ["dist/cli/main.js", "train", a.data!, "-k", a.k!, "--seed", String(seed), "--out", join(tmp, `s${seed}`), ...(a.report ? [] : ["--no-report"])];
+    const args = [
+      "dist/cli/main.js",
+      "train",
+      a.data!,
+      "-k",
+      a.k!,
+      "--seed",
+      String(seed),
+      "--out",
+      join(tmp, `s${seed}`),
+      ...(a.report ? [] : ["--no-report"]),
+    ];
     const t = performance.now();
     const r = spawnSync(process.execPath, args, { encoding: "utf8" });
     const seconds = (performance.now() - t) / 1000;
@@ -38,7 +49,16 @@ try {
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
-const rec = { command: `deepclust train ${a.data} -k ${a.k}${a.report ? "" : " --no-report"}`, medianSeconds: median(runs.map((r) => r.seconds)), runs, cpu, cores: cpus().length, date: new Date().toISOString() };
+const rec = {
+  command: `deepclust train ${a.data} -k ${a.k}${a.report ? "" : " --no-report"}`,
+  medianSeconds: median(runs.map((r) => r.seconds)),
+  runs,
+  cpu,
+  cores: cpus().length,
+  date: new Date().toISOString(),
+};
 mkdirSync("bench/results", { recursive: true });
 appendFileSync(a.results!, JSON.stringify(rec) + "\n");
-console.log(`${rec.command}: median ${rec.medianSeconds.toFixed(1)} s over ${runs.length} seeds (${runs.map((r) => r.seconds.toFixed(1)).join(", ")}); ${cpu}`);
+console.log(
+  `${rec.command}: median ${rec.medianSeconds.toFixed(1)} s over ${runs.length} seeds (${runs.map((r) => r.seconds.toFixed(1)).join(", ")}); ${cpu}`,
+);

@@ -45,10 +45,31 @@ interface Result {
 }
 
 function run(c: PeerConfig, data: string, method: string): Result {
-  const common = ["--data", data, "--dims", dims, "--k", "10", "--method", method, "--iterations", String(iterations), "--update-interval", String(interval), "--threads", String(c.threads)];
+  const common = [
+    "--data",
+    data,
+    "--dims",
+    dims,
+    "--k",
+    "10",
+    "--method",
+    method,
+    "--iterations",
+    String(iterations),
+    "--update-interval",
+    String(interval),
+    "--threads",
+    String(c.threads),
+  ];
   const [cmd, args] =
-    c.engine === "pytorch" ? ["/usr/bin/python3", ["bench/reference/dec_phase_torch.py", ...common, "--blas-threads", String(c.blasThreads)]] : [process.execPath, ["--import", "tsx", "bench/dec-phase-worker.ts", ...common]];
-  const out = execFileSync(cmd, args, { env: { ...BASE_ENV, ...c.env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    c.engine === "pytorch"
+      ? ["/usr/bin/python3", ["bench/reference/dec_phase_torch.py", ...common, "--blas-threads", String(c.blasThreads)]]
+      : [process.execPath, ["--import", "tsx", "bench/dec-phase-worker.ts", ...common]];
+  const out = execFileSync(cmd, args, {
+    env: { ...BASE_ENV, ...c.env },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   return JSON.parse(out.trim().split("\n").at(-1)!) as Result;
 }
 
@@ -66,16 +87,40 @@ try {
       for (const c of round % 2 === 0 ? all : [...all].reverse()) {
         const r = run(c, data, method);
         runs.get(c.label)!.push(r);
-        process.stderr.write(`${method} round ${round + 1}: ${c.label}: ${r.iterations_per_s.toFixed(2)} iterations/s\n`);
+        process.stderr.write(
+          `${method} round ${round + 1}: ${c.label}: ${r.iterations_per_s.toFixed(2)} iterations/s\n`,
+        );
       }
-    const medians = all.map((c) => ({ engine: c.engine, label: c.label, iterations_per_s: median(runs.get(c.label)!.map((r) => r.iterations_per_s)), peak_rss_mb: median(runs.get(c.label)!.map((r) => r.peak_rss_mb)) }));
-    const best = (engine: string) => medians.filter((m) => m.engine === engine).reduce((x, y) => (y.iterations_per_s > x.iterations_per_s ? y : x));
+    const medians = all.map((c) => ({
+      engine: c.engine,
+      label: c.label,
+      iterations_per_s: median(runs.get(c.label)!.map((r) => r.iterations_per_s)),
+      peak_rss_mb: median(runs.get(c.label)!.map((r) => r.peak_rss_mb)),
+    }));
+    const best = (engine: string) =>
+      medians.filter((m) => m.engine === engine).reduce((x, y) => (y.iterations_per_s > x.iterations_per_s ? y : x));
     const ours = best("deepclust");
     const torch = best("pytorch");
     const ootb = medians.find((m) => m.label === OUT_OF_THE_BOX)!;
     const ratio = ours.iterations_per_s / torch.iterations_per_s;
     const setting = { method, rows, dims: `784,${dims}`, k: 10, batch: 256, iterations, updateInterval: interval };
-    appendFileSync(opts.results!, JSON.stringify({ ...setting, rounds, cpu, cores: cpus().length, node: process.version, date: new Date().toISOString(), deepclustBest: ours, pytorchBest: torch, pytorchOutOfTheBox: ootb, ratio, medians, raw: Object.fromEntries(runs) }) + "\n");
+    appendFileSync(
+      opts.results!,
+      JSON.stringify({
+        ...setting,
+        rounds,
+        cpu,
+        cores: cpus().length,
+        node: process.version,
+        date: new Date().toISOString(),
+        deepclustBest: ours,
+        pytorchBest: torch,
+        pytorchOutOfTheBox: ootb,
+        ratio,
+        medians,
+        raw: Object.fromEntries(runs),
+      }) + "\n",
+    );
     lines.push(
       `${method.toUpperCase()} phase, MNIST ${rows} × 784, 784→${dims}, k = 10, batch 256, ${iterations} iterations, P every ${interval}; medians of ${rounds} alternating round(s); ${cpu}`,
       `  deepclust best: ${ours.iterations_per_s.toFixed(2)} iterations/s (${ours.label})`,

@@ -11,9 +11,20 @@ const { values: a } = parseArgs({ options: { seeds: { type: "string", default: "
 const { X, labels } = await readDataset(new URL("../test/fixtures/digits.csv", import.meta.url).pathname);
 const y = labels!;
 const raw = evaluateClustering(y, (await kmeans(X, { k: 10, nInit: 20, seed: new Rng(0) })).labels);
-console.log(`k-means on the raw pixels (20 restarts): ACC ${raw.acc.toFixed(3)} NMI ${raw.nmi.toFixed(3)} ARI ${raw.ari.toFixed(3)}`);
+console.log(
+  `k-means on the raw pixels (20 restarts): ACC ${raw.acc.toFixed(3)} NMI ${raw.nmi.toFixed(3)} ARI ${raw.ari.toFixed(3)}`,
+);
 console.log("seed | AE+k-means ACC | DEC ACC | DEC NMI | DEC ARI | iterations");
 for (const seed of a.seeds!.split(",").map(Number)) {
-  const m = await new DEC({ k: 10, hidden: [256, 256, 10], threads: 1, seed, updateInterval: 50, pretrain: { epochs: 500, noise: { kind: "none", factor: 0 } } }).fit(X, { labels: y });
-  console.log(`${seed} | ${m.initMetrics!.acc.toFixed(3)} | ${m.metrics!.acc.toFixed(3)} | ${m.metrics!.nmi.toFixed(3)} | ${m.metrics!.ari.toFixed(3)} | ${m.iterations}`);
+  const m = await new DEC({
+    k: 10,
+    hidden: [256, 256, 10],
+    threads: 1,
+    seed,
+    updateInterval: 50,
+    pretrain: { epochs: 500, noise: { kind: "none", factor: 0 } },
+  }).fit(X, { labels: y });
+  console.log(
+    `${seed} | ${m.initMetrics!.acc.toFixed(3)} | ${m.metrics!.acc.toFixed(3)} | ${m.metrics!.nmi.toFixed(3)} | ${m.metrics!.ari.toFixed(3)} | ${m.iterations}`,
+  );
 }

@@ -32,9 +32,21 @@ const { values: opts } = parseArgs({
   },
 });
 const dims = opts.dims!.split(",").map(Number);
-const [rows, batch, square, rounds] = [opts.rows, opts.batch, opts.square, opts.rounds].map(Number) as [number, number, number, number];
+const [rows, batch, square, rounds] = [opts.rows, opts.batch, opts.square, opts.rounds].map(Number) as [
+  number,
+  number,
+  number,
+  number,
+];
 const threads = Number(opts.threads ?? cpus().length);
-for (const [name, v] of Object.entries({ rows, batch, square, rounds, threads, ...Object.fromEntries(dims.map((d, i) => [`dims[${i}]`, d])) }))
+for (const [name, v] of Object.entries({
+  rows,
+  batch,
+  square,
+  rounds,
+  threads,
+  ...Object.fromEntries(dims.map((d, i) => [`dims[${i}]`, d])),
+}))
   if (!(Number.isInteger(v) && v > 0)) throw new Error(`--${name} must be a positive integer, got ${v}`);
 if (rows % batch !== 0) throw new Error(`--rows must be a multiple of --batch (${batch})`);
 const flopsPerRow = dims.slice(1).reduce((s, d, i) => s + 2 * dims[i]! * d, 0);
@@ -45,7 +57,11 @@ const normal = (n: number, scale = 1) => Float32Array.from({ length: n }, () => 
 async function chain(sizes: number[]): Promise<CompiledGraph> {
   const g = new Graph("gemm_chain");
   let z = g.input("x", "float32", ["batch", sizes[0]!]);
-  for (let i = 0; i + 1 < sizes.length; i++) z = g.matmul(z, g.constant(normal(sizes[i]! * sizes[i + 1]!, 1 / Math.sqrt(sizes[i]!)), [sizes[i]!, sizes[i + 1]!], `w${i}`));
+  for (let i = 0; i + 1 < sizes.length; i++)
+    z = g.matmul(
+      z,
+      g.constant(normal(sizes[i]! * sizes[i + 1]!, 1 / Math.sqrt(sizes[i]!)), [sizes[i]!, sizes[i + 1]!], `w${i}`),
+    );
   g.output(z, "z");
   return CompiledGraph.create(g, { threads });
 }
@@ -57,7 +73,11 @@ async function encoderPass(n: number): Promise<void> {
   const per = Math.max(1, Math.floor(4096 / batch));
   for (let s = 0, i = 0; s < n; s += batch, i++) {
     const from = (i % per) * batch * dims[0]!;
-    await encoder.run({ x: new Tensor(pool.subarray(from, from + batch * dims[0]!), [batch, dims[0]!]) }, { z: new Tensor(out, [batch, dims.at(-1)!]) }, ["z"]);
+    await encoder.run(
+      { x: new Tensor(pool.subarray(from, from + batch * dims[0]!), [batch, dims[0]!]) },
+      { z: new Tensor(out, [batch, dims.at(-1)!]) },
+      ["z"],
+    );
   }
 }
 const sq = await chain([square, square, square]);
@@ -78,15 +98,37 @@ async function ort(): Promise<Result> {
   await sq.runOne({ x: A });
   const sqS = (performance.now() - t) / 1000;
   // the square graph is two products: A·W0 then ·W1
-  return { encoder_rows_per_s: rows / encS, encoder_gflops: (rows * flopsPerRow) / encS / 1e9, square_gflops: (2 * 2 * square ** 3) / sqS / 1e9 };
+  return {
+    encoder_rows_per_s: rows / encS,
+    encoder_gflops: (rows * flopsPerRow) / encS / 1e9,
+    square_gflops: (2 * 2 * square ** 3) / sqS / 1e9,
+  };
 }
 function torch(): Result {
   const cpu = readFileSync("/proc/cpuinfo", "utf8");
   const core = /\bavx512f\b/.test(cpu) ? "SkylakeX" : /\bavx2\b/.test(cpu) ? "Haswell" : undefined;
-  const r = spawnSync(opts.python!, ["bench/reference/gemm_ceiling.py", "--dims", dims.join(","), "--rows", String(rows), "--batch", String(batch), "--square", String(square), "--rounds", "1", "--threads", String(threads)], {
-    encoding: "utf8",
-    env: { ...process.env, ...(core ? { OPENBLAS_CORETYPE: core } : {}) },
-  });
+  const r = spawnSync(
+    opts.python!,
+    [
+      "bench/reference/gemm_ceiling.py",
+      "--dims",
+      dims.join(","),
+      "--rows",
+      String(rows),
+      "--batch",
+      String(batch),
+      "--square",
+      String(square),
+      "--rounds",
+      "1",
+      "--threads",
+      String(threads),
+    ],
+    {
+      encoding: "utf8",
+      env: { ...process.env, ...(core ? { OPENBLAS_CORETYPE: core } : {}) },
+    },
+  );
   if (r.status !== 0) throw new Error(`gemm_ceiling.py failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Result;
 }
@@ -110,16 +152,46 @@ for (let round = 0; round < rounds; round++) {
     runs.pytorch.push(torch());
     runs.onnxruntime.push(await ort());
   }
-  process.stderr.write(`round ${round + 1}/${rounds}: onnxruntime ${Math.round(runs.onnxruntime.at(-1)!.encoder_rows_per_s).toLocaleString("en-US")} rows/s, pytorch ${Math.round(runs.pytorch.at(-1)!.encoder_rows_per_s).toLocaleString("en-US")} rows/s\n`);
+  process.stderr.write(
+    `round ${round + 1}/${rounds}: onnxruntime ${Math.round(runs.onnxruntime.at(-1)!.encoder_rows_per_s).toLocaleString("en-US")} rows/s, pytorch ${Math.round(runs.pytorch.at(-1)!.encoder_rows_per_s).toLocaleString("en-US")} rows/s\n`,
+  );
 }
 const [o, p] = [mid(runs.onnxruntime), mid(runs.pytorch)];
 const peak = Math.max(o.encoder_gflops, o.square_gflops, p.encoder_gflops, p.square_gflops);
 const f = (x: number) => Math.round(x).toLocaleString("en-US");
-console.log(`float32 GEMM ceiling, ${threads} threads (${cpus()[0]?.model ?? "cpu"}), medians of ${rounds} rounds; machine peak (best median GEMM rate): ${peak.toFixed(0)} GFLOP/s`);
+console.log(
+  `float32 GEMM ceiling, ${threads} threads (${cpus()[0]?.model ?? "cpu"}), medians of ${rounds} rounds; machine peak (best median GEMM rate): ${peak.toFixed(0)} GFLOP/s`,
+);
 console.log(`| measure | onnxruntime (deepclust) | PyTorch (reference) | ratio |`);
 console.log(`|---|---|---|---|`);
-console.log(`| encoder products ${dims.join("→")} alone, batch ${batch} | ${f(o.encoder_rows_per_s)} vectors/s (${o.encoder_gflops.toFixed(0)} GFLOP/s) | ${f(p.encoder_rows_per_s)} vectors/s (${p.encoder_gflops.toFixed(0)} GFLOP/s) | **${(o.encoder_rows_per_s / p.encoder_rows_per_s).toFixed(2)}×** |`);
-console.log(`| square ${square}³ product | ${o.square_gflops.toFixed(0)} GFLOP/s | ${p.square_gflops.toFixed(0)} GFLOP/s | ${(o.square_gflops / p.square_gflops).toFixed(2)}× |`);
-writeFileSync(opts.out!, JSON.stringify({ date: new Date().toISOString(), command: `node --import tsx bench/gemm-ceiling.ts ${process.argv.slice(2).join(" ")}`.trim(), threads, dims, batch, rows, square, cpu: cpus()[0]?.model, statistic: "median of rounds", peak_gflops: peak, onnxruntime: o, pytorch: p, ratio_encoder: o.encoder_rows_per_s / p.encoder_rows_per_s, runs }, null, 2) + "\n");
+console.log(
+  `| encoder products ${dims.join("→")} alone, batch ${batch} | ${f(o.encoder_rows_per_s)} vectors/s (${o.encoder_gflops.toFixed(0)} GFLOP/s) | ${f(p.encoder_rows_per_s)} vectors/s (${p.encoder_gflops.toFixed(0)} GFLOP/s) | **${(o.encoder_rows_per_s / p.encoder_rows_per_s).toFixed(2)}×** |`,
+);
+console.log(
+  `| square ${square}³ product | ${o.square_gflops.toFixed(0)} GFLOP/s | ${p.square_gflops.toFixed(0)} GFLOP/s | ${(o.square_gflops / p.square_gflops).toFixed(2)}× |`,
+);
+writeFileSync(
+  opts.out!,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      command: `node --import tsx bench/gemm-ceiling.ts ${process.argv.slice(2).join(" ")}`.trim(),
+      threads,
+      dims,
+      batch,
+      rows,
+      square,
+      cpu: cpus()[0]?.model,
+      statistic: "median of rounds",
+      peak_gflops: peak,
+      onnxruntime: o,
+      pytorch: p,
+      ratio_encoder: o.encoder_rows_per_s / p.encoder_rows_per_s,
+      runs,
+    },
+    null,
+    2,
+  ) + "\n",
+);
 await encoder.release();
 await sq.release();

@@ -11,7 +11,11 @@ export function writeRepeatedNpy(file: string, rows: number, pool: Matrix): void
   const fd = openSync(file, "w");
   try {
     writeSync(fd, npyHeader([rows, pool.cols]));
-    for (let r = 0; r < rows; r += pool.rows) writeSync(fd, new Uint8Array(pool.data.buffer, pool.data.byteOffset, Math.min(pool.rows, rows - r) * pool.cols * 4));
+    for (let r = 0; r < rows; r += pool.rows)
+      writeSync(
+        fd,
+        new Uint8Array(pool.data.buffer, pool.data.byteOffset, Math.min(pool.rows, rows - r) * pool.cols * 4),
+      );
   } finally {
     closeSync(fd);
   }
@@ -26,8 +30,14 @@ export function writeRepeatedNpy(file: string, rows: number, pool: Matrix): void
  * times over (the writer builds JS arrays of its values and levels): 65,536 × 768 fits in a 2 GB
  * heap (2.3 GB peak RSS; 3.8 GB under Node's default heap limit, which collects later).
  */
-export async function writeRepeatedParquet(file: string, rows: number, pool: Matrix, rowGroupRows: number): Promise<void> {
-  if (!(Number.isInteger(rowGroupRows) && rowGroupRows >= 1)) throw new RangeError(`rowGroupRows must be an integer ≥ 1, got ${rowGroupRows}`);
+export async function writeRepeatedParquet(
+  file: string,
+  rows: number,
+  pool: Matrix,
+  rowGroupRows: number,
+): Promise<void> {
+  if (!(Number.isInteger(rowGroupRows) && rowGroupRows >= 1))
+    throw new RangeError(`rowGroupRows must be an integer ≥ 1, got ${rowGroupRows}`);
   const c = pool.cols;
   // hyparquet-writer takes each list as a JS array (typed arrays are refused): the pool's rows once.
   const poolRows = Array.from({ length: pool.rows }, (_, i) => Array.from(pool.data.subarray(i * c, (i + 1) * c)));
@@ -72,7 +82,8 @@ export function runCliJson<T>(cli: string, args: string[]): Promise<T> {
  */
 export function snapshotBuild(distDir: string, tmp: string) {
   const distSource = resolve(distDir);
-  if (!existsSync(join(distSource, "cli", "main.js"))) throw new Error(`${distSource}/cli/main.js not found: run npm run build first (or give --dist)`);
+  if (!existsSync(join(distSource, "cli", "main.js")))
+    throw new Error(`${distSource}/cli/main.js not found: run npm run build first (or give --dist)`);
   const pkg = join(tmp, "pkg");
   cpSync(distSource, join(pkg, "dist"), { recursive: true });
   copyFileSync(resolve(distSource, "..", "package.json"), join(pkg, "package.json"));
@@ -82,7 +93,12 @@ export function snapshotBuild(distDir: string, tmp: string) {
     return r.status === 0 ? r.stdout.trim() : null;
   };
   const srcTree = dirname(distSource);
-  const build = { dist: distSource, commit: git(srcTree, "rev-parse", "HEAD"), uncommitted_src_changes: Boolean(git(srcTree, "status", "--porcelain", "--", "src")), checkout_commit: git(".", "rev-parse", "HEAD") };
+  const build = {
+    dist: distSource,
+    commit: git(srcTree, "rev-parse", "HEAD"),
+    uncommitted_src_changes: Boolean(git(srcTree, "status", "--porcelain", "--", "src")),
+    checkout_commit: git(".", "rev-parse", "HEAD"),
+  };
   const dist = join(pkg, "dist");
   return { dist, cli: join(dist, "cli", "main.js"), build };
 }

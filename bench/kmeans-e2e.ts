@@ -26,7 +26,14 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readDataset, readIdxImages, writeNpy } from "../src/index.js";
 
-const { values: a } = parseArgs({ options: { rounds: { type: "string", default: "3" }, "sweep-rounds": { type: "string" }, datasets: { type: "string", default: "mixture-20k,mnist-70k" }, results: { type: "string", default: "bench/results/kmeans-e2e.jsonl" } } });
+const { values: a } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    "sweep-rounds": { type: "string" },
+    datasets: { type: "string", default: "mixture-20k,mnist-70k" },
+    results: { type: "string", default: "bench/results/kmeans-e2e.jsonl" },
+  },
+});
 const rounds = Number(a.rounds);
 const sweepRounds = a["sweep-rounds"] === undefined ? rounds : Number(a["sweep-rounds"]);
 const tmp = mkdtempSync(join(tmpdir(), "deepclust-kmeans-e2e-"));
@@ -56,7 +63,9 @@ interface SkConfig {
   label: string;
   env: Record<string, string>;
 }
-const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OMP_|OPENBLAS_|MKL_)/.test(k))) as Record<string, string>;
+const BASE_ENV = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^(OMP_|OPENBLAS_|MKL_)/.test(k)),
+) as Record<string, string>;
 function sklearnConfigs(): SkConfig[] {
   const out: SkConfig[] = [{ label: "out of the box", env: {} }];
   for (const omp of ["1", "2"])
@@ -65,13 +74,27 @@ function sklearnConfigs(): SkConfig[] {
         for (const core of avx512 ? ["", "SkylakeX"] : [""])
           out.push({
             label: `OMP_NUM_THREADS=${omp}, OPENBLAS_NUM_THREADS=${blas}${wait ? `, OMP_WAIT_POLICY=${wait}` : ""}${core ? `, OPENBLAS_CORETYPE=${core}` : ""}`,
-            env: { OMP_NUM_THREADS: omp, OPENBLAS_NUM_THREADS: blas, ...(wait ? { OMP_WAIT_POLICY: wait } : {}), ...(core ? { OPENBLAS_CORETYPE: core } : {}) },
+            env: {
+              OMP_NUM_THREADS: omp,
+              OPENBLAS_NUM_THREADS: blas,
+              ...(wait ? { OMP_WAIT_POLICY: wait } : {}),
+              ...(core ? { OPENBLAS_CORETYPE: core } : {}),
+            },
           });
   return out;
 }
 
-function sklearnFit(file: string, k: number, seed: number, env: Record<string, string>): { seconds: number; inertia: number } {
-  const out = execFileSync("/usr/bin/python3", ["bench/reference/kmeans_sklearn.py", "--data", file, "--k", String(k), "--n-init", "20", "--seed", String(seed)], { env: { ...BASE_ENV, ...env }, encoding: "utf8" });
+function sklearnFit(
+  file: string,
+  k: number,
+  seed: number,
+  env: Record<string, string>,
+): { seconds: number; inertia: number } {
+  const out = execFileSync(
+    "/usr/bin/python3",
+    ["bench/reference/kmeans_sklearn.py", "--data", file, "--k", String(k), "--n-init", "20", "--seed", String(seed)],
+    { env: { ...BASE_ENV, ...env }, encoding: "utf8" },
+  );
   const j = JSON.parse(out.trim().split("\n").at(-1)!) as { best_seconds: number; inertia_f64: number };
   return { seconds: j.best_seconds, inertia: j.inertia_f64 };
 }
@@ -80,7 +103,24 @@ function deepclustEndToEnd(file: string, k: number, seed: number): { seconds: nu
   const out = join(tmp, "pred.csv");
   rmSync(out, { force: true });
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ["dist/cli/main.js", "kmeans", file, "-k", String(k), "--n-init", "20", "--seed", String(seed), "--out", out, "--json"], { env: BASE_ENV, encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [
+      "dist/cli/main.js",
+      "kmeans",
+      file,
+      "-k",
+      String(k),
+      "--n-init",
+      "20",
+      "--seed",
+      String(seed),
+      "--out",
+      out,
+      "--json",
+    ],
+    { env: BASE_ENV, encoding: "utf8" },
+  );
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0 || !existsSync(out)) throw new Error(`deepclust kmeans failed: ${r.stderr}`);
   const j = JSON.parse(r.stdout) as { inertia: number };
@@ -96,13 +136,19 @@ try {
     const sk = new Map<string, Array<{ seconds: number; inertia: number }>>(configs.map((c) => [c.label, []]));
     const dc: Array<{ seconds: number; inertia: number }> = [];
     const medianOf = (runs: Map<string, Array<{ seconds: number; inertia: number }>>) =>
-      configs.map((c) => ({ label: c.label, seconds: median(runs.get(c.label)!.map((r) => r.seconds)), inertia: median(runs.get(c.label)!.map((r) => r.inertia)) }));
+      configs.map((c) => ({
+        label: c.label,
+        seconds: median(runs.get(c.label)!.map((r) => r.seconds)),
+        inertia: median(runs.get(c.label)!.map((r) => r.inertia)),
+      }));
     const separateSweep = sweepRounds < rounds;
     let sweep: ReturnType<typeof medianOf> | null = null;
     if (separateSweep) {
       for (let round = 0; round < sweepRounds; round++) {
         for (const c of configs) sk.get(c.label)!.push(sklearnFit(d.file, d.k, 100 + round, c.env));
-        console.error(`${name} sweep round ${round + 1}: scikit-learn ${configs.map((c) => sk.get(c.label)!.at(-1)!.seconds.toFixed(2)).join(" ")}`);
+        console.error(
+          `${name} sweep round ${round + 1}: scikit-learn ${configs.map((c) => sk.get(c.label)!.at(-1)!.seconds.toFixed(2)).join(" ")}`,
+        );
       }
       sweep = medianOf(sk);
     }
@@ -115,11 +161,18 @@ try {
       // Alternate which side goes first.
       const runDc = () => dc.push(deepclustEndToEnd(d.file, d.k, seed));
       if (round % 2 === 0) runDc();
-      for (const c of round % 2 === 0 ? timed : [...timed].reverse()) main.get(c.label)!.push(sklearnFit(d.file, d.k, seed, c.env));
+      for (const c of round % 2 === 0 ? timed : [...timed].reverse())
+        main.get(c.label)!.push(sklearnFit(d.file, d.k, seed, c.env));
       if (round % 2 === 1) runDc();
-      console.error(`${name} round ${round + 1}: deepclust ${dc.at(-1)!.seconds.toFixed(2)} s; scikit-learn ${timed.map((c) => `${main.get(c.label)!.at(-1)!.seconds.toFixed(2)}`).join(" ")}`);
+      console.error(
+        `${name} round ${round + 1}: deepclust ${dc.at(-1)!.seconds.toFixed(2)} s; scikit-learn ${timed.map((c) => `${main.get(c.label)!.at(-1)!.seconds.toFixed(2)}`).join(" ")}`,
+      );
     }
-    const skMedians = timed.map((c) => ({ label: c.label, seconds: median(main.get(c.label)!.map((r) => r.seconds)), inertia: median(main.get(c.label)!.map((r) => r.inertia)) }));
+    const skMedians = timed.map((c) => ({
+      label: c.label,
+      seconds: median(main.get(c.label)!.map((r) => r.seconds)),
+      inertia: median(main.get(c.label)!.map((r) => r.inertia)),
+    }));
     const best = skMedians.slice(1).reduce((x, y) => (y.seconds < x.seconds ? y : x));
     const ootb = skMedians[0]!;
     const dcMedian = median(dc.map((r) => r.seconds));
@@ -139,10 +192,16 @@ try {
       sklearnOutOfTheBox: ootb,
       ratioBestFitOverDeepclustEndToEnd: best.seconds / dcMedian,
       sweep: sweep ?? skMedians,
-      raw: { deepclust: dc, sklearn: Object.fromEntries(main), ...(separateSweep ? { sklearnSweep: Object.fromEntries(sk) } : {}) },
+      raw: {
+        deepclust: dc,
+        sklearn: Object.fromEntries(main),
+        ...(separateSweep ? { sklearnSweep: Object.fromEntries(sk) } : {}),
+      },
     };
     appendFileSync(a.results!, JSON.stringify(rec) + "\n");
-    console.log(`${name} (${d.rows} × ${d.cols}, k = ${d.k}, n_init 20; ${cpu}): deepclust end to end ${dcMedian.toFixed(2)} s; scikit-learn fit alone at its best (${best.label}) ${best.seconds.toFixed(2)} s, out of the box ${ootb.seconds.toFixed(2)} s; ratio ${(best.seconds / dcMedian).toFixed(2)} (≥ 1 meets the target)`);
+    console.log(
+      `${name} (${d.rows} × ${d.cols}, k = ${d.k}, n_init 20; ${cpu}): deepclust end to end ${dcMedian.toFixed(2)} s; scikit-learn fit alone at its best (${best.label}) ${best.seconds.toFixed(2)} s, out of the box ${ootb.seconds.toFixed(2)} s; ratio ${(best.seconds / dcMedian).toFixed(2)} (≥ 1 meets the target)`,
+    );
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });

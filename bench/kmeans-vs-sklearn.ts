@@ -23,7 +23,13 @@ import { CompiledGraph, Graph, Rng, Tensor, type Matrix } from "../src/engine/in
 import { readIdxImages, writeNpy } from "../src/io/index.js";
 import { kmeans } from "../src/cluster/index.js";
 
-const { values: opts } = parseArgs({ options: { rounds: { type: "string" }, threads: { type: "string", default: "0" }, quick: { type: "boolean", default: false } } });
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: "string" },
+    threads: { type: "string", default: "0" },
+    quick: { type: "boolean", default: false },
+  },
+});
 const quick = opts.quick!;
 const rounds = Number(opts.rounds ?? (quick ? 1 : 3));
 const threads = Number(opts.threads);
@@ -44,7 +50,11 @@ function mnist(): Matrix {
  * Top-m principal axes by orthogonal (subspace) iteration on the covariance, X'X v − n·μ(μ'v),
  * with the products in onnxruntime and Gram–Schmidt in float64. Returns D × m, row-major.
  */
-async function principalAxes(X: Matrix, m: number, iterations: number): Promise<{ axes: Float32Array; mean: Float64Array; project: (rows: number, dims: number) => Promise<Matrix> }> {
+async function principalAxes(
+  X: Matrix,
+  m: number,
+  iterations: number,
+): Promise<{ axes: Float32Array; mean: Float64Array; project: (rows: number, dims: number) => Promise<Matrix> }> {
   const { rows: n, cols: D } = X;
   const g = new Graph("pca");
   const x = g.input("x", "float32", [n, D]);
@@ -58,7 +68,10 @@ async function principalAxes(X: Matrix, m: number, iterations: number): Promise<
   for (let i = 0; i < n; i++) for (let p = 0; p < D; p++) mean[p]! += X.data[i * D + p]!;
   for (let p = 0; p < D; p++) mean[p]! /= n;
   const rng = new Rng(1);
-  const V = Tensor.float32(Float32Array.from({ length: D * m }, () => rng.normal()), [D, m]);
+  const V = Tensor.float32(
+    Float32Array.from({ length: D * m }, () => rng.normal()),
+    [D, m],
+  );
   for (let it = 0; it < iterations; it++) {
     const z = (await graph.run({ x: xt, v: V }, {}, ["z"])).z as Float32Array;
     const cols = Array.from({ length: m }, (_, j) => {
@@ -102,7 +115,9 @@ interface SklearnResult {
 }
 
 const cpuFlags = readFileSync("/proc/cpuinfo", "utf8");
-const cores = [null, /\bavx512f\b/.test(cpuFlags) ? "SkylakeX" : /\bavx2\b/.test(cpuFlags) ? "Haswell" : null].filter((c, i, a) => a.indexOf(c) === i);
+const cores = [null, /\bavx512f\b/.test(cpuFlags) ? "SkylakeX" : /\bavx2\b/.test(cpuFlags) ? "Haswell" : null].filter(
+  (c, i, a) => a.indexOf(c) === i,
+);
 
 function runSklearn(file: string, k: number, core: string | null, seed: number): SklearnResult {
   const env = { ...process.env };
@@ -111,7 +126,17 @@ function runSklearn(file: string, k: number, core: string | null, seed: number):
   if (core) env.OPENBLAS_CORETYPE = core;
   // The same thread budget for both: scikit-learn's OpenMP loop and OpenBLAS (k-means++).
   if (threads > 0) env.OMP_NUM_THREADS = env.OPENBLAS_NUM_THREADS = String(threads);
-  const args = ["bench/reference/kmeans_sklearn.py", "--data", file, "--k", String(k), "--n-init", String(N_INIT), "--seed", String(seed)];
+  const args = [
+    "bench/reference/kmeans_sklearn.py",
+    "--data",
+    file,
+    "--k",
+    String(k),
+    "--n-init",
+    String(N_INIT),
+    "--seed",
+    String(seed),
+  ];
   const out = execFileSync("/usr/bin/python3", args, { env, encoding: "utf8" });
   return JSON.parse(out.trim().split("\n").at(-1)!) as SklearnResult;
 }
@@ -130,7 +155,8 @@ async function runOurs(X: Matrix, k: number, seed: number): Promise<OurResult> {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** Standard error of the mean (0 for a single value). */
-const stderr = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1) / xs.length));
+const stderr = (xs: number[]) =>
+  xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1) / xs.length);
 
 const tmp = mkdtempSync(join(tmpdir(), "deepclust-kmeans-"));
 const t0 = performance.now();
@@ -143,7 +169,16 @@ const sets = [
 for (const s of sets) writeNpy(s.file, s.X);
 process.stderr.write(`data ready in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
-const report: Record<string, unknown> = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, threads, rounds, nInit: N_INIT, sets: [] };
+const report: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  cpu: cpus()[0]?.model,
+  cores: cpus().length,
+  node: process.version,
+  threads,
+  rounds,
+  nInit: N_INIT,
+  sets: [],
+};
 const lines: string[] = [];
 for (const s of sets) {
   // Round r uses seed r in both engines: the best-of-20 inertia depends on the random stream, so
@@ -153,11 +188,15 @@ for (const s of sets) {
   for (let round = 0; round < rounds; round++) {
     const o = await runOurs(s.X, s.k, round);
     ours.push(o);
-    process.stderr.write(`${s.name} seed ${round}: deepclust ${o.seconds.toFixed(2)} s, inertia ${o.inertia.toFixed(1)}\n`);
+    process.stderr.write(
+      `${s.name} seed ${round}: deepclust ${o.seconds.toFixed(2)} s, inertia ${o.inertia.toFixed(1)}\n`,
+    );
     for (const core of cores) {
       const r = runSklearn(s.file, s.k, core, round);
       theirs.get(core)!.push(r);
-      process.stderr.write(`${s.name} seed ${round}: sklearn (OpenBLAS ${r.openblas_core ?? "?"}) ${r.best_seconds.toFixed(2)} s, inertia ${r.inertia_f64.toFixed(1)}\n`);
+      process.stderr.write(
+        `${s.name} seed ${round}: sklearn (OpenBLAS ${r.openblas_core ?? "?"}) ${r.best_seconds.toFixed(2)} s, inertia ${r.inertia_f64.toFixed(1)}\n`,
+      );
     }
   }
   const oursBest = Math.min(...ours.map((o) => o.seconds));
@@ -171,9 +210,26 @@ for (const s of sets) {
   // Both run the same algorithm from different random streams: a higher mean within two standard
   // errors of the difference is seed noise, not a worse k-means.
   const noise = 2 * Math.hypot(stderr(ours.map((o) => o.inertia)), stderr(ref.runs.map((r) => r.inertia_f64)));
-  const inertiaVerdict = oursInertia <= refInertia ? "lower: met" : oursInertia - refInertia <= noise ? `equal within seed noise (2 SE = ${noise.toFixed(1)}): met` : "higher: NOT met";
+  const inertiaVerdict =
+    oursInertia <= refInertia
+      ? "lower: met"
+      : oursInertia - refInertia <= noise
+        ? `equal within seed noise (2 SE = ${noise.toFixed(1)}): met`
+        : "higher: NOT met";
   const core = ref.runs[0]!.openblas_core;
-  (report.sets as unknown[]).push({ name: s.name, rows: s.X.rows, cols: s.X.cols, k: s.k, deepclust: ours, sklearn: Object.fromEntries([...theirs].map(([c, r]) => [c ?? "auto", r])), best: { deepclustSeconds: oursBest, sklearnSeconds: ref.best, sklearnCore: core }, meanInertia: { deepclust: oursInertia, sklearn: refInertia }, timeRatio, inertiaRatio, inertiaVerdict });
+  (report.sets as unknown[]).push({
+    name: s.name,
+    rows: s.X.rows,
+    cols: s.X.cols,
+    k: s.k,
+    deepclust: ours,
+    sklearn: Object.fromEntries([...theirs].map(([c, r]) => [c ?? "auto", r])),
+    best: { deepclustSeconds: oursBest, sklearnSeconds: ref.best, sklearnCore: core },
+    meanInertia: { deepclust: oursInertia, sklearn: refInertia },
+    timeRatio,
+    inertiaRatio,
+    inertiaVerdict,
+  });
   const fmt = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(", ");
   lines.push(
     `${s.name}: ${s.X.rows}×${s.X.cols}, k=${s.k}, n_init=${N_INIT}, Lloyd, seeds 0..${rounds - 1}`,

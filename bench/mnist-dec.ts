@@ -18,7 +18,19 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Autoencoder, Rng, loadAutoencoder, saveAutoencoder, pretrainAutoencoder, readIdxImages, readIdxLabels, DEC, kmeans, evaluateClustering, type Matrix } from "../src/index.js";
+import {
+  Autoencoder,
+  Rng,
+  loadAutoencoder,
+  saveAutoencoder,
+  pretrainAutoencoder,
+  readIdxImages,
+  readIdxLabels,
+  DEC,
+  kmeans,
+  evaluateClustering,
+  type Matrix,
+} from "../src/index.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -49,8 +61,14 @@ function concat(a: Matrix, b: Matrix): Matrix {
   return { data, rows: a.rows + b.rows, cols: a.cols };
 }
 const limit = Number(a.rows);
-const Xall = concat(readIdxImages(join(dir, "train-images-idx3-ubyte")), readIdxImages(join(dir, "t10k-images-idx3-ubyte")));
-const yall = Int32Array.from([...readIdxLabels(join(dir, "train-labels-idx1-ubyte")), ...readIdxLabels(join(dir, "t10k-labels-idx1-ubyte"))]);
+const Xall = concat(
+  readIdxImages(join(dir, "train-images-idx3-ubyte")),
+  readIdxImages(join(dir, "t10k-images-idx3-ubyte")),
+);
+const yall = Int32Array.from([
+  ...readIdxLabels(join(dir, "train-labels-idx1-ubyte")),
+  ...readIdxLabels(join(dir, "t10k-labels-idx1-ubyte")),
+]);
 const X: Matrix = { data: Xall.data.subarray(0, limit * 784), rows: Math.min(limit, Xall.rows), cols: 784 };
 const y = yall.subarray(0, X.rows);
 
@@ -67,7 +85,11 @@ const time = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
 };
 
 const pixel = await time("kmeans-pixels", () => kmeans(X, { k: 10, nInit: 20, seed: new Rng(seed), threads }));
-stages["kmeans-pixels"] = { ...(stages["kmeans-pixels"] as object), ...evaluateClustering(y, pixel.labels), inertia: pixel.inertia };
+stages["kmeans-pixels"] = {
+  ...(stages["kmeans-pixels"] as object),
+  ...evaluateClustering(y, pixel.labels),
+  inertia: pixel.inertia,
+};
 log(`pixel k-means ${JSON.stringify(evaluateClustering(y, pixel.labels))}`);
 
 const rng = new Rng(seed);
@@ -82,34 +104,83 @@ if (a.ae) {
     pretrainAutoencoder(ae, X, rng, {
       epochs: Number(a.epochs),
       noise: a.noise === "none" ? { kind: "none", factor: 0 } : { kind: "mask", factor: Number(a.noise) },
-      optimizer: a["pretrain-optimizer"] === "adam" ? { type: "adam", lr: 1e-3 } : { type: "sgd", lr: 1, momentum: 0.9 },
-      onEpoch: (e) => (e.epoch % 10 === 0 || e.epoch === e.epochs) && log(`pretrain epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(5)} (${Math.round(e.samplesPerSecond)} samples/s)`),
+      optimizer:
+        a["pretrain-optimizer"] === "adam" ? { type: "adam", lr: 1e-3 } : { type: "sgd", lr: 1, momentum: 0.9 },
+      onEpoch: (e) =>
+        (e.epoch % 10 === 0 || e.epoch === e.epochs) &&
+        log(
+          `pretrain epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(5)} (${Math.round(e.samplesPerSecond)} samples/s)`,
+        ),
     }),
   );
-  stages.pretrain = { ...(stages.pretrain as object), finalLoss: pre.at(-1)!.loss, samplesPerSecond: pre.reduce((s, e) => s + e.samplesPerSecond, 0) / pre.length };
+  stages.pretrain = {
+    ...(stages.pretrain as object),
+    finalLoss: pre.at(-1)!.loss,
+    samplesPerSecond: pre.reduce((s, e) => s + e.samplesPerSecond, 0) / pre.length,
+  };
   mkdirSync("bench/results", { recursive: true });
   saveAutoencoder(ae, `bench/results/mnist-ae-seed${seed}-${a["pretrain-optimizer"]}.safetensors`);
 }
 
 const results: Record<string, unknown> = {};
 for (const method of a.methods.split(",") as Array<"dec" | "idec">) {
-  const optimizer = method === "idec" && a["idec-optimizer"] === "adam" ? { optimizer: { type: "adam" as const, lr: 1e-3 } } : {};
-  const model = new DEC({ k: 10, hidden: [500, 500, 2000, 10], method, seed, threads, maxIter: Number(a["max-iter"]), updateInterval: 140, ...optimizer });
+  const optimizer =
+    method === "idec" && a["idec-optimizer"] === "adam" ? { optimizer: { type: "adam" as const, lr: 1e-3 } } : {};
+  const model = new DEC({
+    k: 10,
+    hidden: [500, 500, 2000, 10],
+    method,
+    seed,
+    threads,
+    maxIter: Number(a["max-iter"]),
+    updateInterval: 140,
+    ...optimizer,
+  });
   await time(method, () =>
     model.fit(X, {
       labels: y,
       autoencoder: ae,
-      onUpdate: (u) => u.iteration % 1400 === 0 && log(`${method} iteration ${u.iteration} loss ${u.loss?.toFixed(5)} delta ${((u.deltaLabel ?? 1) * 100).toFixed(2)} % acc ${u.metrics?.acc.toFixed(4)}${u.warnings.length ? " " + u.warnings.join("; ") : ""}`),
+      onUpdate: (u) =>
+        u.iteration % 1400 === 0 &&
+        log(
+          `${method} iteration ${u.iteration} loss ${u.loss?.toFixed(5)} delta ${((u.deltaLabel ?? 1) * 100).toFixed(2)} % acc ${u.metrics?.acc.toFixed(4)}${u.warnings.length ? " " + u.warnings.join("; ") : ""}`,
+        ),
     }),
   );
-  if (!stages["kmeans-code"]) stages["kmeans-code"] = { seconds: model.timings.kmeansSeconds, ...model.initMetrics, inertia: model.initInertia };
-  results[method] = { ...model.metrics, iterations: model.iterations, converged: model.converged, timings: model.timings };
-  log(`AE+k-means ${JSON.stringify(model.initMetrics)}; ${method.toUpperCase()} ${JSON.stringify(model.metrics)} after ${model.iterations} iterations`);
+  if (!stages["kmeans-code"])
+    stages["kmeans-code"] = { seconds: model.timings.kmeansSeconds, ...model.initMetrics, inertia: model.initInertia };
+  results[method] = {
+    ...model.metrics,
+    iterations: model.iterations,
+    converged: model.converged,
+    timings: model.timings,
+  };
+  log(
+    `AE+k-means ${JSON.stringify(model.initMetrics)}; ${method.toUpperCase()} ${JSON.stringify(model.metrics)} after ${model.iterations} iterations`,
+  );
 }
 
 mkdirSync("bench/results", { recursive: true });
 // Runs other than the default (all methods, SGD, own pretraining) get their own file, outside the summary.
 const variant = a.ae || a.methods !== "dec,idec" || a["idec-optimizer"] !== "adam" || a["pretrain-optimizer"] !== "sgd";
 const out = `bench/results/mnist-dec-seed${seed}${variant ? `-${a.methods.replace(",", "-")}-idec-${a["idec-optimizer"]}-pretrain-${a["pretrain-optimizer"]}` : ""}.json`;
-writeFileSync(out, JSON.stringify({ seed, rows: X.rows, epochs: Number(a.epochs), noise: a.noise, pretrainOptimizer: a["pretrain-optimizer"], idecOptimizer: a["idec-optimizer"], threads, date: new Date().toISOString(), stages, results }, null, 2) + "\n");
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      seed,
+      rows: X.rows,
+      epochs: Number(a.epochs),
+      noise: a.noise,
+      pretrainOptimizer: a["pretrain-optimizer"],
+      idecOptimizer: a["idec-optimizer"],
+      threads,
+      date: new Date().toISOString(),
+      stages,
+      results,
+    },
+    null,
+    2,
+  ) + "\n",
+);
 log(`wrote ${out}`);

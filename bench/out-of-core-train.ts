@@ -88,7 +88,10 @@ async function main(): Promise<void> {
   const budgetMb = Number(a["budget-mb"]);
   const maxIter = Number(a["max-iter"]);
   const T = Number(a["update-interval"]);
-  if (![rows, d, rowGroupRows, budgetMb, maxIter, T].every((v) => Number.isInteger(v) && v >= 1)) throw new Error("--rows, --dims, --row-group-rows, --budget-mb, --max-iter and --update-interval must be positive integers");
+  if (![rows, d, rowGroupRows, budgetMb, maxIter, T].every((v) => Number.isInteger(v) && v >= 1))
+    throw new Error(
+      "--rows, --dims, --row-group-rows, --budget-mb, --max-iter and --update-interval must be positive integers",
+    );
 
   const dir = mkdtempSync(join(tmpdir(), "deepclust-ooc-train-"));
   const file = join(dir, `big.${format}`);
@@ -107,44 +110,98 @@ async function main(): Promise<void> {
     const free = fs.bavail * fs.bsize;
     const margin = 1 << 30;
     if (free < bytes + margin) {
-      throw new Error(`not enough disk in ${tmpdir()}: the ${rows} × ${d} ${format} file needs ${gib(bytes)} GiB (+1 GiB margin), ${gib(free)} GiB are free; use a smaller --rows or set TMPDIR to a larger disk`);
+      throw new Error(
+        `not enough disk in ${tmpdir()}: the ${rows} × ${d} ${format} file needs ${gib(bytes)} GiB (+1 GiB margin), ${gib(free)} GiB are free; use a smaller --rows or set TMPDIR to a larger disk`,
+      );
     }
-    const layout = format === "parquet" ? `Parquet, list<float>, row groups of ${Math.min(rowGroupRows, rows)} rows` : ".npy";
-    log(`out-of-core train: ${rows} × ${d} float32 as ${layout} (${size(bytes)}${format === "parquet" ? ", estimated" : ""}) in ${dir}; machine ${gib(totalmem())} GiB RAM (${gib(freemem())} free), ${cpus().length} CPUs; --memory-budget ${budgetMb} MB`);
+    const layout =
+      format === "parquet" ? `Parquet, list<float>, row groups of ${Math.min(rowGroupRows, rows)} rows` : ".npy";
+    log(
+      `out-of-core train: ${rows} × ${d} float32 as ${layout} (${size(bytes)}${format === "parquet" ? ", estimated" : ""}) in ${dir}; machine ${gib(totalmem())} GiB RAM (${gib(freemem())} free), ${cpus().length} CPUs; --memory-budget ${budgetMb} MB`,
+    );
     let t0 = performance.now();
     if (format === "parquet") await writeRepeatedParquet(file, rows, pool, rowGroupRows);
     else writeRepeatedNpy(file, rows, pool);
     const writeSeconds = (performance.now() - t0) / 1000;
     const fileBytes = statSync(file).size;
-    log(`wrote ${size(fileBytes)} (${(fileBytes / rows).toFixed(1)} bytes a row) in ${writeSeconds.toFixed(1)} s (${rate(rows / writeSeconds)} rows/s); training…`);
+    log(
+      `wrote ${size(fileBytes)} (${(fileBytes / rows).toFixed(1)} bytes a row) in ${writeSeconds.toFixed(1)} s (${rate(rows / writeSeconds)} rows/s); training…`,
+    );
     const args = [
-      "train", file, "-k", String(K), "--dims", HIDDEN.join(","), "--pretrain-epochs", "1", "--max-iter", String(maxIter), "--update-interval", String(T),
-      "--tol", "0", "--n-init", "1", "--memory-budget", String(a["in-memory"] ? Math.ceil(fileBytes / 2 ** 20) + 1 : budgetMb), "--threads", a.threads!, "--no-report", "--json", "--out", join(dir, "model"),
+      "train",
+      file,
+      "-k",
+      String(K),
+      "--dims",
+      HIDDEN.join(","),
+      "--pretrain-epochs",
+      "1",
+      "--max-iter",
+      String(maxIter),
+      "--update-interval",
+      String(T),
+      "--tol",
+      "0",
+      "--n-init",
+      "1",
+      "--memory-budget",
+      String(a["in-memory"] ? Math.ceil(fileBytes / 2 ** 20) + 1 : budgetMb),
+      "--threads",
+      a.threads!,
+      "--no-report",
+      "--json",
+      "--out",
+      join(dir, "model"),
     ];
     log(`deepclust ${args.join(" ")}`);
     t0 = performance.now();
     const s = await runCliJson<TrainSummary>(cli, args);
     const wallSeconds = (performance.now() - t0) / 1000;
-    if (s.outOfCore === a["in-memory"]) throw new Error(`the run ${s.outOfCore ? "trained" : "did not train"} out of core`);
+    if (s.outOfCore === a["in-memory"])
+      throw new Error(`the run ${s.outOfCore ? "trained" : "did not train"} out of core`);
     const passes = Math.floor(s.dec.iterations / T) + 2; // target updates at 0, T, 2T, …, and the final labels
     const t = s.timings;
     const result = {
-      format, rows, outOfCore: s.outOfCore, dims: [d, ...HIDDEN], k: K,
-      rowGroupRows: format === "parquet" ? Math.min(rowGroupRows, rows) : null, shuffleBlock: s.options.shuffleBlock ?? null,
-      fileBytes, fileGiB: Number(gib(fileBytes)), bytesPerRow: fileBytes / rows, budgetMb,
-      writeSeconds, writeRowsPerSecond: rows / writeSeconds, wallSeconds,
+      format,
+      rows,
+      outOfCore: s.outOfCore,
+      dims: [d, ...HIDDEN],
+      k: K,
+      rowGroupRows: format === "parquet" ? Math.min(rowGroupRows, rows) : null,
+      shuffleBlock: s.options.shuffleBlock ?? null,
+      fileBytes,
+      fileGiB: Number(gib(fileBytes)),
+      bytesPerRow: fileBytes / rows,
+      budgetMb,
+      writeSeconds,
+      writeRowsPerSecond: rows / writeSeconds,
+      wallSeconds,
       pretrain: { seconds: t.pretrainSeconds, rowsPerSecond: rows / t.pretrainSeconds },
       codeAndKmeans: { seconds: t.kmeansSeconds, rowsPerSecond: rows / t.kmeansSeconds },
-      clustering: { seconds: t.clusteringSeconds, iterations: s.dec.iterations, fullPasses: passes, rowsPerSecond: (s.dec.iterations * BATCH + passes * rows) / t.clusteringSeconds },
+      clustering: {
+        seconds: t.clusteringSeconds,
+        iterations: s.dec.iterations,
+        fullPasses: passes,
+        rowsPerSecond: (s.dec.iterations * BATCH + passes * rows) / t.clusteringSeconds,
+      },
       peakRssMb: s.peakRssMb,
-      cpus: cpus().length, threads: Number(a.threads),
+      cpus: cpus().length,
+      threads: Number(a.threads),
     };
     const how = s.outOfCore ? `out of core, shuffle blocks of ${result.shuffleBlock ?? "—"} rows` : "in memory";
     log(`[${format}] trained ${how}`);
-    log(`[${format}] pretraining (1 epoch): ${rate(result.pretrain.rowsPerSecond)} rows/s (${t.pretrainSeconds.toFixed(1)} s)`);
-    log(`[${format}] code + k-means: ${rate(result.codeAndKmeans.rowsPerSecond)} rows/s (${t.kmeansSeconds.toFixed(1)} s)`);
-    log(`[${format}] DEC: ${s.dec.iterations} iterations of ${BATCH} + ${passes} full passes (target updates, final labels): ${rate(result.clustering.rowsPerSecond)} rows/s (${t.clusteringSeconds.toFixed(1)} s)`);
-    log(`[${format}] total ${t.totalSeconds.toFixed(1)} s (wall ${wallSeconds.toFixed(1)} s), peak RSS ${s.peakRssMb} MiB for a ${size(fileBytes)} file`);
+    log(
+      `[${format}] pretraining (1 epoch): ${rate(result.pretrain.rowsPerSecond)} rows/s (${t.pretrainSeconds.toFixed(1)} s)`,
+    );
+    log(
+      `[${format}] code + k-means: ${rate(result.codeAndKmeans.rowsPerSecond)} rows/s (${t.kmeansSeconds.toFixed(1)} s)`,
+    );
+    log(
+      `[${format}] DEC: ${s.dec.iterations} iterations of ${BATCH} + ${passes} full passes (target updates, final labels): ${rate(result.clustering.rowsPerSecond)} rows/s (${t.clusteringSeconds.toFixed(1)} s)`,
+    );
+    log(
+      `[${format}] total ${t.totalSeconds.toFixed(1)} s (wall ${wallSeconds.toFixed(1)} s), peak RSS ${s.peakRssMb} MiB for a ${size(fileBytes)} file`,
+    );
     for (const w of s.warnings) log(`[${format}] warning (iteration ${w.iteration}): ${w.message}`);
     if (a.json) console.log(JSON.stringify(result));
   } finally {
@@ -166,7 +223,6 @@ function rate(v: number): string {
   return Math.round(v).toLocaleString("en");
 }
 
-
 /** Rows around K random centres (unit normal centres, noise 0.3). */
 function clusteredPool(rng: Rng, rows: number, cols: number): Matrix {
   const centres = Float32Array.from({ length: K * cols }, () => rng.normal());
@@ -177,4 +233,3 @@ function clusteredPool(rng: Rng, rows: number, cols: number): Matrix {
   }
   return { data, rows, cols };
 }
-

@@ -63,7 +63,15 @@ async function main(): Promise<void> {
   const rows = Number(a.rows);
   const csvRows = Number(a["csv-rows"]);
   const d = Number(a.dims);
-  if (!(Number.isInteger(rows) && rows >= 0 && Number.isInteger(csvRows) && csvRows >= 0 && Number.isInteger(d) && d >= 1)) throw new Error("--rows, --csv-rows and --dims must be integers");
+  if (!(
+    Number.isInteger(rows) &&
+    rows >= 0 &&
+    Number.isInteger(csvRows) &&
+    csvRows >= 0 &&
+    Number.isInteger(d) &&
+    d >= 1
+  ))
+    throw new Error("--rows, --csv-rows and --dims must be integers");
 
   const rng = new Rng(0);
   const pool = randomMatrix(rng, POOL_ROWS, d);
@@ -74,8 +82,15 @@ async function main(): Promise<void> {
     const ae = new Autoencoder({ dims: [d, ...HIDDEN] }, rng, { threads: 1 });
     const centres = await ae.encode(randomMatrix(rng, K, d));
     ae.params.define(CENTERS, [K, HIDDEN.at(-1)!], centres.data);
-    writeModelDir(modelDir, ae, modelConfig(ae, { k: K, alpha: 1, method: "dec", data: { note: "random weights (predict-stream benchmark)" } }), null);
-    log(`deepclust predict streaming: model ${[d, ...HIDDEN].join("→")}, k = ${K} (random weights), threads ${a.threads === "0" ? `0 (one per core; ${cpus().length} CPUs)` : a.threads}${a.proba ? ", --proba" : ""}`);
+    writeModelDir(
+      modelDir,
+      ae,
+      modelConfig(ae, { k: K, alpha: 1, method: "dec", data: { note: "random weights (predict-stream benchmark)" } }),
+      null,
+    );
+    log(
+      `deepclust predict streaming: model ${[d, ...HIDDEN].join("→")}, k = ${K} (random weights), threads ${a.threads === "0" ? `0 (one per core; ${cpus().length} CPUs)` : a.threads}${a.proba ? ", --proba" : ""}`,
+    );
 
     if (rows > 0) {
       const file = join(dir, "data.npy");
@@ -95,23 +110,61 @@ async function main(): Promise<void> {
     if (a.keep) log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
-  if (a.json) console.log(JSON.stringify({ dims: [d, ...HIDDEN], k: K, weights: "random", threads: Number(a.threads), cpus: cpus().length, proba: a.proba, results }));
+  if (a.json)
+    console.log(
+      JSON.stringify({
+        dims: [d, ...HIDDEN],
+        k: K,
+        weights: "random",
+        threads: Number(a.threads),
+        cpus: cpus().length,
+        proba: a.proba,
+        results,
+      }),
+    );
 }
 
-async function measure(format: Result["format"], file: string, rows: number, d: number, modelDir: string, writeSeconds: number): Promise<Result> {
+async function measure(
+  format: Result["format"],
+  file: string,
+  rows: number,
+  d: number,
+  modelDir: string,
+  writeSeconds: number,
+): Promise<Result> {
   const inputMb = statSync(file).size / 2 ** 20;
   const matrixMb = (rows * d * 4) / 2 ** 20;
-  log(`${format}: ${rows} rows, ${inputMb.toFixed(0)} MiB on disk (${matrixMb.toFixed(0)} MiB as a float32 matrix), written in ${writeSeconds.toFixed(1)} s; predicting…`);
+  log(
+    `${format}: ${rows} rows, ${inputMb.toFixed(0)} MiB on disk (${matrixMb.toFixed(0)} MiB as a float32 matrix), written in ${writeSeconds.toFixed(1)} s; predicting…`,
+  );
   const out = join(file, "..", `predictions-${format}.csv`);
-  const args = ["predict", modelDir, file, "--out", out, "--json", "--threads", a.threads!, ...(a.proba ? ["--proba"] : [])];
+  const args = [
+    "predict",
+    modelDir,
+    file,
+    "--out",
+    out,
+    "--json",
+    "--threads",
+    a.threads!,
+    ...(a.proba ? ["--proba"] : []),
+  ];
   const s = await runCliJson<PredictSummary>(cli, args);
   if (s.rows !== rows) throw new Error(`predict assigned ${s.rows} rows, expected ${rows}`);
   rmSync(out, { force: true });
-  const r: Result = { format, rows, inputMb, matrixMb, writeSeconds, seconds: s.seconds, rowsPerSecond: s.rowsPerSecond, peakRssMb: s.peakRssMb };
+  const r: Result = {
+    format,
+    rows,
+    inputMb,
+    matrixMb,
+    writeSeconds,
+    seconds: s.seconds,
+    rowsPerSecond: s.rowsPerSecond,
+    peakRssMb: s.peakRssMb,
+  };
   log(`${format}: ${Math.round(r.rowsPerSecond)} rows/s (${r.seconds.toFixed(1)} s), peak RSS ${r.peakRssMb} MiB`);
   return r;
 }
-
 
 function randomMatrix(rng: Rng, rows: number, cols: number): Matrix {
   const data = new Float32Array(rows * cols);
@@ -119,10 +172,13 @@ function randomMatrix(rng: Rng, rows: number, cols: number): Matrix {
   return { data, rows, cols };
 }
 
-
 /** The reference CSV (id, embeddings as a JSON array with 6 significant digits, labels), a block at a time. */
 function writeCsvBlocks(file: string, rows: number, pool: Matrix): void {
-  const texts = Array.from({ length: Math.min(pool.rows, rows) }, (_, i) => `"[${Array.from(pool.data.subarray(i * pool.cols, (i + 1) * pool.cols), (v) => Number(v.toPrecision(6))).join(",")}]"`);
+  const texts = Array.from(
+    { length: Math.min(pool.rows, rows) },
+    (_, i) =>
+      `"[${Array.from(pool.data.subarray(i * pool.cols, (i + 1) * pool.cols), (v) => Number(v.toPrecision(6))).join(",")}]"`,
+  );
   const fd = openSync(file, "w");
   try {
     writeSync(fd, "id,embeddings,labels\n");

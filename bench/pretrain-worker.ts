@@ -22,7 +22,11 @@ const rng = new Rng(Number(a.seed));
 const dims = [X.cols, ...a.dims!.split(",").map(Number)];
 const ae = new Autoencoder({ dims }, rng, { threads: Number(a.threads) });
 const epochs = Number(a.epochs);
-const history = await pretrainAutoencoder(ae, X, rng, { epochs, batchSize: Number(a["batch-size"]), noise: { kind: a.noise as "mask", factor: 0.3 } });
+const history = await pretrainAutoencoder(ae, X, rng, {
+  epochs,
+  batchSize: Number(a["batch-size"]),
+  noise: { kind: a.noise as "mask", factor: 0.3 },
+});
 // The first epoch includes V8's and onnxruntime's warm-up; report the steady state after it.
 const timed = history.length > 1 ? history.slice(1) : history;
 const seconds = timed.reduce((s, e) => s + e.seconds, 0);

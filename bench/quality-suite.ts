@@ -59,16 +59,42 @@ interface Dataset {
   extraReportSeeds?: number[];
 }
 const DATASETS: Dataset[] = [
-  { name: "mnist", rows: 70000, kind: "images, 70,000 × 784", file: `${DATA}/mnist70k.npy`, labelsFile: `${DATA}/mnist70k-labels.txt`, k: 10, extraReportSeeds: [13, 14] },
+  {
+    name: "mnist",
+    rows: 70000,
+    kind: "images, 70,000 × 784",
+    file: `${DATA}/mnist70k.npy`,
+    labelsFile: `${DATA}/mnist70k-labels.txt`,
+    k: 10,
+    extraReportSeeds: [13, 14],
+  },
   { name: "digits", rows: 1797, kind: "images, 1,797 × 64 (scikit-learn)", file: "test/fixtures/digits.csv", k: 10 },
-  { name: "reuters", rows: 6018, kind: "text, 6,018 × 100 (the bundled example)", file: "examples/reuters/train.csv", k: 10 },
+  {
+    name: "reuters",
+    rows: 6018,
+    kind: "text, 6,018 × 100 (the bundled example)",
+    file: "examples/reuters/train.csv",
+    k: 10,
+  },
   { name: "brown", rows: 6544, kind: "text, 6,544 × 100 (Brown genres)", file: `${DATA}/brown.csv`, k: 15 },
   { name: "wine", rows: 178, kind: "tabular, 178 × 13", file: `${DATA}/wine.csv`, k: 3 },
   { name: "breast-cancer", rows: 569, kind: "tabular, 569 × 30", file: `${DATA}/breast-cancer.csv`, k: 2 },
   { name: "iris", rows: 150, kind: "tabular, 150 × 4", file: `${DATA}/iris.csv`, k: 3 },
   { name: "gmm-balanced", rows: 6000, kind: "mixture, 6,000 × 32, k = 8", file: `${DATA}/gmm-balanced.csv`, k: 8 },
-  { name: "gmm-imbalanced", rows: 10000, kind: "mixture, 10,000 × 64, k = 20, sizes 22:1", file: `${DATA}/gmm-imbalanced.csv`, k: 20 },
-  { name: "gmm-overlap", rows: 4000, kind: "mixture, 4,000 × 10, k = 5, overlapping", file: `${DATA}/gmm-overlap.csv`, k: 5 },
+  {
+    name: "gmm-imbalanced",
+    rows: 10000,
+    kind: "mixture, 10,000 × 64, k = 20, sizes 22:1",
+    file: `${DATA}/gmm-imbalanced.csv`,
+    k: 20,
+  },
+  {
+    name: "gmm-overlap",
+    rows: 4000,
+    kind: "mixture, 4,000 × 10, k = 5, overlapping",
+    file: `${DATA}/gmm-overlap.csv`,
+    k: 5,
+  },
   { name: "gmm-large-k", rows: 20000, kind: "mixture, 20,000 × 16, k = 40", file: `${DATA}/gmm-large-k.csv`, k: 40 },
 ];
 const TUNE_SEEDS = [0, 1];
@@ -120,7 +146,10 @@ function readRecords(): RunRecord[] {
 /** Runs a command under /usr/bin/time; its stdout, wall seconds and peak RSS (MiB). */
 function timed(cmd: string, args: string[]): { stdout: string; seconds: number; peakRssMb: number } {
   const t0 = performance.now();
-  const r = spawnSync("/usr/bin/time", ["-f", "__MAXRSS_KB=%M", cmd, ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
+  const r = spawnSync("/usr/bin/time", ["-f", "__MAXRSS_KB=%M", cmd, ...args], {
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+  });
   const seconds = (performance.now() - t0) / 1000;
   const rss = /__MAXRSS_KB=(\d+)/.exec(r.stderr ?? "");
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}:\n${(r.stderr ?? "").slice(-3000)}`);
@@ -137,26 +166,89 @@ function prepareMnist(d: Dataset): void {
   data.set(A.data);
   data.set(B.data, A.data.length);
   writeNpy(d.file, { data, rows: A.rows + B.rows, cols: 784 });
-  const y = [...readIdxLabels(join(dir, "train-labels-idx1-ubyte")), ...readIdxLabels(join(dir, "t10k-labels-idx1-ubyte"))];
+  const y = [
+    ...readIdxLabels(join(dir, "train-labels-idx1-ubyte")),
+    ...readIdxLabels(join(dir, "t10k-labels-idx1-ubyte")),
+  ];
   writeFileSync(d.labelsFile!, y.join("\n") + "\n");
 }
 
 function runOne(d: Dataset, method: string, seed: number): RunRecord {
   const out = mkdtempSync(join(tmpdir(), "quality-suite-"));
   try {
-    const base = { dataset: d.name, method, seed, cpu, threads: Number(threads), commit, date: new Date().toISOString() };
+    const base = {
+      dataset: d.name,
+      method,
+      seed,
+      cpu,
+      threads: Number(threads),
+      commit,
+      date: new Date().toISOString(),
+    };
     if (method === "torch-ref") {
       if (d.labelsFile) throw new Error("torch-ref reads CSV files only");
-      const r = timed("/usr/bin/python3", ["bench/reference/dec_reference.py", "--data", d.file, "--k", String(d.k), "--seed", String(seed), "--threads", threads]);
+      const r = timed("/usr/bin/python3", [
+        "bench/reference/dec_reference.py",
+        "--data",
+        d.file,
+        "--k",
+        String(d.k),
+        "--seed",
+        String(seed),
+        "--threads",
+        threads,
+      ]);
       const j = JSON.parse(r.stdout) as { last_epoch_metrics: Scores; metrics: Scores; init_metrics: Scores };
-      return { ...base, scores: pick(j.last_epoch_metrics), start: pick(j.init_metrics), selectedByLabels: pick(j.metrics), seconds: r.seconds, peakRssMb: r.peakRssMb };
+      return {
+        ...base,
+        scores: pick(j.last_epoch_metrics),
+        start: pick(j.init_metrics),
+        selectedByLabels: pick(j.metrics),
+        seconds: r.seconds,
+        peakRssMb: r.peakRssMb,
+      };
     }
-    const preset = method === "default" ? [] : method === a.variant ? a.args!.split(" ").filter(Boolean) : ["--preset", method];
+    const preset =
+      method === "default" ? [] : method === a.variant ? a.args!.split(" ").filter(Boolean) : ["--preset", method];
     const labels = d.labelsFile ? ["--labels-file", d.labelsFile] : [];
-    const r = timed(process.execPath, ["dist/cli/main.js", "train", d.file, "-k", String(d.k), ...preset, ...labels, "--seed", String(seed), "--threads", threads, "--out", join(out, "model"), "--no-report", "--json", ...(method === "default" || method === a.variant ? [] : ["--no-baseline"])]);
-    const j = JSON.parse(r.stdout) as { dec: Scores & { iterations?: number; stopReason?: string }; baseline: Scores | null; aeKmeans: Scores | null; timings: Record<string, number> };
-    const stop = { ...(j.dec.iterations !== undefined ? { iterations: j.dec.iterations } : {}), ...(j.dec.stopReason ? { stopReason: j.dec.stopReason } : {}) };
-    return { ...base, scores: pick(j.dec), baseline: j.baseline ? pick(j.baseline) : null, start: j.aeKmeans ? pick(j.aeKmeans) : null, ...stop, stages: j.timings, seconds: r.seconds, peakRssMb: r.peakRssMb };
+    const r = timed(process.execPath, [
+      "dist/cli/main.js",
+      "train",
+      d.file,
+      "-k",
+      String(d.k),
+      ...preset,
+      ...labels,
+      "--seed",
+      String(seed),
+      "--threads",
+      threads,
+      "--out",
+      join(out, "model"),
+      "--no-report",
+      "--json",
+      ...(method === "default" || method === a.variant ? [] : ["--no-baseline"]),
+    ]);
+    const j = JSON.parse(r.stdout) as {
+      dec: Scores & { iterations?: number; stopReason?: string };
+      baseline: Scores | null;
+      aeKmeans: Scores | null;
+      timings: Record<string, number>;
+    };
+    const stop = {
+      ...(j.dec.iterations !== undefined ? { iterations: j.dec.iterations } : {}),
+      ...(j.dec.stopReason ? { stopReason: j.dec.stopReason } : {}),
+    };
+    return {
+      ...base,
+      scores: pick(j.dec),
+      baseline: j.baseline ? pick(j.baseline) : null,
+      start: j.aeKmeans ? pick(j.aeKmeans) : null,
+      ...stop,
+      stages: j.timings,
+      seconds: r.seconds,
+      peakRssMb: r.peakRssMb,
+    };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -166,11 +258,14 @@ const pick = (s: Scores): Scores => ({ acc: s.acc, nmi: s.nmi, ari: s.ari });
 
 function seedsFor(d: Dataset, method: string): number[] {
   if (a.seeds === "tune") return TUNE_SEEDS;
-  if (a.seeds === "report") return method === "default" && d.extraReportSeeds ? [...REPORT_SEEDS, ...d.extraReportSeeds] : REPORT_SEEDS;
+  if (a.seeds === "report")
+    return method === "default" && d.extraReportSeeds ? [...REPORT_SEEDS, ...d.extraReportSeeds] : REPORT_SEEDS;
   return a.seeds!.split(",").map(Number);
 }
 
-const wanted = a.datasets ? DATASETS.filter((d) => a.datasets!.split(",").includes(d.name)) : DATASETS.filter((d) => d.name !== "mnist");
+const wanted = a.datasets
+  ? DATASETS.filter((d) => a.datasets!.split(",").includes(d.name))
+  : DATASETS.filter((d) => d.name !== "mnist");
 const methods = a.variant ? [a.variant] : a.methods!.split(",");
 
 if (!a.table) {
@@ -189,13 +284,29 @@ if (!a.table) {
           rec = runOne(d, method, seed);
         } catch (e) {
           // A run that fails (e.g. SGD at lr 1 diverging on unscaled data) is a result too: recorded, shown as failed.
-          const message = (e as Error).message.split("\n").find((l) => l.startsWith("deepclust:") || l.includes("Error")) ?? (e as Error).message.slice(0, 200);
-          appendFileSync(a.results!, JSON.stringify({ dataset: d.name, method, seed, failed: message, cpu, threads: Number(threads), commit, date: new Date().toISOString() }) + "\n");
+          const message =
+            (e as Error).message.split("\n").find((l) => l.startsWith("deepclust:") || l.includes("Error")) ??
+            (e as Error).message.slice(0, 200);
+          appendFileSync(
+            a.results!,
+            JSON.stringify({
+              dataset: d.name,
+              method,
+              seed,
+              failed: message,
+              cpu,
+              threads: Number(threads),
+              commit,
+              date: new Date().toISOString(),
+            }) + "\n",
+          );
           console.error(`${d.name} ${method} seed ${seed}: FAILED ${message}`);
           continue;
         }
         appendFileSync(a.results!, JSON.stringify(rec) + "\n");
-        console.error(`${d.name} ${method} seed ${seed}: ACC ${rec.scores.acc.toFixed(3)} NMI ${rec.scores.nmi.toFixed(3)} (${rec.seconds.toFixed(1)} s, ${Math.round(rec.peakRssMb)} MiB)`);
+        console.error(
+          `${d.name} ${method} seed ${seed}: ACC ${rec.scores.acc.toFixed(3)} NMI ${rec.scores.nmi.toFixed(3)} (${rec.seconds.toFixed(1)} s, ${Math.round(rec.peakRssMb)} MiB)`,
+        );
       }
     }
   }
@@ -209,11 +320,21 @@ const meanSd = (xs: number[]) => {
   const sd = Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, xs.length - 1));
   return { m, sd, n: xs.length };
 };
-const fmt = (xs: number[]) => (xs.length ? `${meanSd(xs).m.toFixed(3)} ± ${meanSd(xs).sd.toFixed(3)}${xs.length < 3 ? ` (n = ${xs.length})` : ""}` : "–");
+const fmt = (xs: number[]) =>
+  xs.length
+    ? `${meanSd(xs).m.toFixed(3)} ± ${meanSd(xs).sd.toFixed(3)}${xs.length < 3 ? ` (n = ${xs.length})` : ""}`
+    : "–";
 const COLUMNS: Array<{ title: string; method?: string; values: (d: Dataset, metric: keyof Scores) => number[] }> = [
   { title: "k-means (raw)", values: (d, m) => runs(d, "default").flatMap((r) => (r.baseline ? [r.baseline[m]] : [])) },
-  { title: "AE + k-means (256-32 AE)", values: (d, m) => runs(d, "reference").flatMap((r) => (r.start ? [r.start[m]] : [])) },
-  { title: "reference pipeline (PyTorch)", method: "torch-ref", values: (d, m) => runs(d, "torch-ref").map((r) => r.scores[m]) },
+  {
+    title: "AE + k-means (256-32 AE)",
+    values: (d, m) => runs(d, "reference").flatMap((r) => (r.start ? [r.start[m]] : [])),
+  },
+  {
+    title: "reference pipeline (PyTorch)",
+    method: "torch-ref",
+    values: (d, m) => runs(d, "torch-ref").map((r) => r.scores[m]),
+  },
   { title: "--preset reference", method: "reference", values: (d, m) => runs(d, "reference").map((r) => r.scores[m]) },
   { title: "--preset paper", method: "paper", values: (d, m) => runs(d, "paper").map((r) => r.scores[m]) },
   { title: "**default**", method: "default", values: (d, m) => runs(d, "default").map((r) => r.scores[m]) },
@@ -224,21 +345,38 @@ function runs(d: Dataset, method: string): RunRecord[] {
     return r && !r.failed ? [r] : [];
   });
 }
-const failedRuns = (d: Dataset, method: string) => seedsFor(d, method).filter((s) => latest.get(`${d.name}/${method}/${s}`)?.failed).length;
+const failedRuns = (d: Dataset, method: string) =>
+  seedsFor(d, method).filter((s) => latest.get(`${d.name}/${method}/${s}`)?.failed).length;
 const shown = a.datasets ? wanted : DATASETS;
 const lines: string[] = [];
 for (const metric of ["acc", "nmi", "ari"] as const) {
   lines.push(`\n${metric.toUpperCase()} (mean ± sd over seeds ${a.seeds}):\n`);
   lines.push(`| dataset | ${COLUMNS.map((c) => c.title).join(" | ")} |`);
   lines.push(`|---|${COLUMNS.map(() => "---").join("|")}|`);
-  for (const d of shown) lines.push(`| ${d.name} (${d.kind}) | ${COLUMNS.map((c) => { const f = c.method ? failedRuns(d, c.method) : 0; return fmt(c.values(d, metric)) + (f ? ` (${f} failed)` : ""); }).join(" | ")} |`);
+  for (const d of shown)
+    lines.push(
+      `| ${d.name} (${d.kind}) | ${COLUMNS.map((c) => {
+        const f = c.method ? failedRuns(d, c.method) : 0;
+        return fmt(c.values(d, metric)) + (f ? ` (${f} failed)` : "");
+      }).join(" | ")} |`,
+    );
 }
 lines.push(`\nTime (s) and peak RSS (MiB) per run, median over seeds:\n`);
 const methodsShown = ["torch-ref", "reference", "paper", "default"];
 lines.push(`| dataset | ${methodsShown.map((m) => `${m} s | ${m} MiB`).join(" | ")} |`);
 lines.push(`|---|${methodsShown.map(() => "---|---").join("|")}|`);
 const median = (xs: number[]) => (xs.length ? [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]! : NaN);
-for (const d of shown) lines.push(`| ${d.name} | ${methodsShown.map((m) => { const rs = runs(d, m); return rs.length ? `${median(rs.map((r) => r.seconds)).toFixed(1)} | ${Math.round(median(rs.map((r) => r.peakRssMb)))}` : "– | –"; }).join(" | ")} |`);
+for (const d of shown)
+  lines.push(
+    `| ${d.name} | ${methodsShown
+      .map((m) => {
+        const rs = runs(d, m);
+        return rs.length
+          ? `${median(rs.map((r) => r.seconds)).toFixed(1)} | ${Math.round(median(rs.map((r) => r.peakRssMb)))}`
+          : "– | –";
+      })
+      .join(" | ")} |`,
+  );
 if (a.compare) {
   const ms = a.compare.split(",");
   lines.push(`\nACC / NMI means over seeds ${a.seeds}:\n`);
@@ -248,7 +386,9 @@ if (a.compare) {
   for (const d of shown) {
     const base = ms.flatMap((m) => runs(d, m)).flatMap((r) => (r.baseline ? [r] : []));
     const raw = [...new Map(base.map((r) => [r.seed, r.baseline!])).values()];
-    lines.push(`| ${d.name} | ${mean(raw.map((b) => b.acc))} / ${mean(raw.map((b) => b.nmi))} | ${ms.map((m) => `${mean(runs(d, m).map((r) => r.scores.acc))} / ${mean(runs(d, m).map((r) => r.scores.nmi))} (${mean(runs(d, m).map((r) => r.seconds))} s)`).join(" | ")} |`);
+    lines.push(
+      `| ${d.name} | ${mean(raw.map((b) => b.acc))} / ${mean(raw.map((b) => b.nmi))} | ${ms.map((m) => `${mean(runs(d, m).map((r) => r.scores.acc))} / ${mean(runs(d, m).map((r) => r.scores.nmi))} (${mean(runs(d, m).map((r) => r.seconds))} s)`).join(" | ")} |`,
+    );
   }
 }
 const cpusSeen = [...new Set([...latest.values()].map((r) => r.cpu))];

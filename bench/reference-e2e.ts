@@ -45,7 +45,8 @@ import { snapshotBuild } from "./generated-data.js";
 // library the inference child and the row count use (typed from src/). The build (--dist, default
 // dist/) is copied at the start, so a rebuild while the benchmark runs cannot mix two versions.
 type Lib = typeof import("../src/index.js");
-const lib = async (dist: string): Promise<Lib> => (await import(pathToFileURL(join(resolve(dist), "index.js")).href)) as Lib;
+const lib = async (dist: string): Promise<Lib> =>
+  (await import(pathToFileURL(join(resolve(dist), "index.js")).href)) as Lib;
 
 const { values: opts } = parseArgs({
   options: {
@@ -86,7 +87,15 @@ if (opts["infer-worker"] !== undefined) {
     seconds.push((performance.now() - t) / 1000);
   }
   await model.release();
-  console.log(JSON.stringify({ rows: X.rows, load_s: loadSeconds, seconds, rows_per_s_first: X.rows / seconds[0]!, rows_per_s_best: X.rows / Math.min(...seconds) }));
+  console.log(
+    JSON.stringify({
+      rows: X.rows,
+      load_s: loadSeconds,
+      seconds,
+      rows_per_s_first: X.rows / seconds[0]!,
+      rows_per_s_best: X.rows / Math.min(...seconds),
+    }),
+  );
   process.exit(0);
 }
 
@@ -141,11 +150,17 @@ interface Meta {
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const sd = (xs: number[]) => (xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)) : 0);
+const sd = (xs: number[]) =>
+  xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)) : 0;
 /** Student-t 0.975 quantile with ν degrees of freedom (Cornish–Fisher expansion around 1.96: within 1 % for ν ≥ 3, too small below). */
 function t975(nu: number): number {
   const z = 1.959964;
-  return z + (z ** 3 + z) / (4 * nu) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * nu ** 2) + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * nu ** 3);
+  return (
+    z +
+    (z ** 3 + z) / (4 * nu) +
+    (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * nu ** 2) +
+    (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * nu ** 3)
+  );
 }
 type Agg = Record<string, { mean: number; sd: number }>;
 const QUALITY = ["acc", "nmi", "ari"] as const;
@@ -179,13 +194,16 @@ function report(runs: Run[], meta: Meta): void {
   const ref = summary["pytorch-reference"];
   const OURS = ["deepclust-reference-config", "deepclust-default"] as const;
   const TAG = { "deepclust-reference-config": "(a)", "deepclust-default": "(c)" } as const;
-  const ratios = Object.fromEntries(OURS.map((e) => [e, Object.fromEntries(TIMES.map((f) => [f, summary[e][f]!.mean / ref[f]!.mean]))]));
+  const ratios = Object.fromEntries(
+    OURS.map((e) => [e, Object.fromEntries(TIMES.map((f) => [f, summary[e][f]!.mean / ref[f]!.mean]))]),
+  );
 
   // The seeds move the scores more than most differences between the engines, and a seed does not
   // draw the same numbers in PyTorch and in deepclust, so the difference of the means is given with
   // its Welch 95 % interval (two independent samples) to tell a difference from the seeds' luck.
   type Difference = { n: number; n_reference: number; mean: number; ci95: number };
-  const scoresOf = (e: Engine, f: (typeof QUALITY)[number]) => runs.filter((r) => r.engine === e && r.metrics).map((r) => r.metrics![f]);
+  const scoresOf = (e: Engine, f: (typeof QUALITY)[number]) =>
+    runs.filter((r) => r.engine === e && r.metrics).map((r) => r.metrics![f]);
   const difference = Object.fromEntries(
     OURS.map((e) => [
       e,
@@ -195,7 +213,12 @@ function report(runs: Run[], meta: Meta): void {
           if (xs.length < 2 || ys.length < 2) return [];
           const [vx, vy] = [sd(xs) ** 2 / xs.length, sd(ys) ** 2 / ys.length];
           const nu = (vx + vy) ** 2 / (vx ** 2 / (xs.length - 1) + vy ** 2 / (ys.length - 1) || 1);
-          const d: Difference = { n: xs.length, n_reference: ys.length, mean: mean(xs) - mean(ys), ci95: t975(Math.max(nu, 1)) * Math.sqrt(vx + vy) };
+          const d: Difference = {
+            n: xs.length,
+            n_reference: ys.length,
+            mean: mean(xs) - mean(ys),
+            ci95: t975(Math.max(nu, 1)) * Math.sqrt(vx + vy),
+          };
           return [[f, d]];
         }),
       ) as Record<string, Difference>,
@@ -203,29 +226,76 @@ function report(runs: Run[], meta: Meta): void {
   );
   const verdict = Object.fromEntries(
     OURS.map((e) => {
-      const quality = QUALITY.every((f) => summary[e][f] === undefined || ref[f] === undefined || summary[e][f]!.mean >= ref[f]!.mean);
+      const quality = QUALITY.every(
+        (f) => summary[e][f] === undefined || ref[f] === undefined || summary[e][f]!.mean >= ref[f]!.mean,
+      );
       const ps = Object.values(difference[e]!);
       // Not worse beyond the seeds' noise: every metric's 95 % interval reaches 0 or above.
       const notWorse = ps.length ? ps.every((p) => p.mean + p.ci95 >= 0) : null;
-      return [e, { wall_time_at_most_0_7: ratios[e]!.e2e_s! <= 0.7, quality_equal_or_better: quality, quality_not_significantly_worse: notWorse }];
+      return [
+        e,
+        {
+          wall_time_at_most_0_7: ratios[e]!.e2e_s! <= 0.7,
+          quality_equal_or_better: quality,
+          quality_not_significantly_worse: notWorse,
+        },
+      ];
     }),
   );
 
   // Table: means over the seeds.
   const f1 = (a: Agg, key: string, digits = 1, scale = 1) => (a[key] ? (a[key]!.mean * scale).toFixed(digits) : "–");
   const pm = (a: Agg, key: string) => (a[key] ? `${a[key]!.mean.toFixed(3)}±${a[key]!.sd.toFixed(3)}` : "–");
-  const header = ["", "e2e s", "pretrain s", "k-means s", "cluster s", "infer ms", "other s", "RSS MB", "infer rows/s", "init ACC", "ACC", "NMI", "ARI"];
+  const header = [
+    "",
+    "e2e s",
+    "pretrain s",
+    "k-means s",
+    "cluster s",
+    "infer ms",
+    "other s",
+    "RSS MB",
+    "infer rows/s",
+    "init ACC",
+    "ACC",
+    "NMI",
+    "ARI",
+  ];
   const table: string[][] = [header];
   for (const e of ENGINES) {
     const a = summary[e];
-    table.push([LABEL[e], f1(a, "e2e_s"), f1(a, "pretrain_s"), f1(a, "kmeans_s", 2), f1(a, "clustering_s"), f1(a, "inference_s", 1, 1000), f1(a, "other_s"), f1(a, "peak_rss_mb", 0), f1(a, "inference_rows_per_s_best", 0), f1(a, "init_acc", 3), pm(a, "acc"), pm(a, "nmi"), pm(a, "ari")]);
+    table.push([
+      LABEL[e],
+      f1(a, "e2e_s"),
+      f1(a, "pretrain_s"),
+      f1(a, "kmeans_s", 2),
+      f1(a, "clustering_s"),
+      f1(a, "inference_s", 1, 1000),
+      f1(a, "other_s"),
+      f1(a, "peak_rss_mb", 0),
+      f1(a, "inference_rows_per_s_best", 0),
+      f1(a, "init_acc", 3),
+      pm(a, "acc"),
+      pm(a, "nmi"),
+      pm(a, "ari"),
+    ]);
   }
   for (const e of OURS) {
     const r = ratios[e]!;
-    table.push([`ratio ${TAG[e]} / (b)`, ...TIMES.map((f) => `${r[f]!.toFixed(2)}×`), `${(summary[e].inference_rows_per_s_best!.mean / ref.inference_rows_per_s_best!.mean).toFixed(2)}×`, "", "", "", ""]);
+    table.push([
+      `ratio ${TAG[e]} / (b)`,
+      ...TIMES.map((f) => `${r[f]!.toFixed(2)}×`),
+      `${(summary[e].inference_rows_per_s_best!.mean / ref.inference_rows_per_s_best!.mean).toFixed(2)}×`,
+      "",
+      "",
+      "",
+      "",
+    ]);
   }
   const widths = header.map((_, c) => Math.max(...table.map((row) => (row[c] ?? "").length)));
-  const lines = table.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "));
+  const lines = table.map((row) =>
+    row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "),
+  );
 
   const results = {
     ...meta,
@@ -247,19 +317,31 @@ function report(runs: Run[], meta: Meta): void {
   const file = `bench/results/reference-e2e-${meta.dataset}.json`;
   writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
 
-  console.log(`End to end vs the reference pipeline: ${meta.dataset} (${meta.rows} rows), k = ${meta.k}, ${meta.seeds.length} seed(s), ${meta.threads} thread(s); means over seeds`);
+  console.log(
+    `End to end vs the reference pipeline: ${meta.dataset} (${meta.rows} rows), k = ${meta.k}, ${meta.seeds.length} seed(s), ${meta.threads} thread(s); means over seeds`,
+  );
   console.log(lines.join("\n"));
   for (const e of OURS) {
     const v = verdict[e]!;
     const ds = difference[e]!;
-    const ps = QUALITY.filter((f) => ds[f]).map((f) => `${f.toUpperCase()} ${ds[f]!.mean >= 0 ? "+" : "−"}${Math.abs(ds[f]!.mean).toFixed(3)} ± ${ds[f]!.ci95.toFixed(3)}`);
-    console.log(`${LABEL[e]}: e2e ${ratios[e]!.e2e_s!.toFixed(2)}× the reference's (target ≤ 0.7×: ${v.wall_time_at_most_0_7 ? "met" : "NOT met"}); ACC/NMI/ARI ≥ the reference's: ${v.quality_equal_or_better ? "yes" : "NO"}`);
-    if (ps.length) console.log(`  mean ${TAG[e]} − mean (b) ± 95 % interval (Welch; ${ds.acc?.n ?? "?"} and ${ds.acc?.n_reference ?? "?"} seeds): ${ps.join(", ")}; worse beyond the seeds' noise: ${v.quality_not_significantly_worse ? "no" : "YES"}`);
+    const ps = QUALITY.filter((f) => ds[f]).map(
+      (f) =>
+        `${f.toUpperCase()} ${ds[f]!.mean >= 0 ? "+" : "−"}${Math.abs(ds[f]!.mean).toFixed(3)} ± ${ds[f]!.ci95.toFixed(3)}`,
+    );
+    console.log(
+      `${LABEL[e]}: e2e ${ratios[e]!.e2e_s!.toFixed(2)}× the reference's (target ≤ 0.7×: ${v.wall_time_at_most_0_7 ? "met" : "NOT met"}); ACC/NMI/ARI ≥ the reference's: ${v.quality_equal_or_better ? "yes" : "NO"}`,
+    );
+    if (ps.length)
+      console.log(
+        `  mean ${TAG[e]} − mean (b) ± 95 % interval (Welch; ${ds.acc?.n ?? "?"} and ${ds.acc?.n_reference ?? "?"} seeds): ${ps.join(", ")}; worse beyond the seeds' noise: ${v.quality_not_significantly_worse ? "no" : "YES"}`,
+      );
   }
   const machine = meta.machine as { load_average_start?: number[]; load_average_end?: number[] } | undefined;
   if (machine?.load_average_start && machine.load_average_end) {
     const [l0, l1] = [machine.load_average_start, machine.load_average_end];
-    console.log(`load average at start ${l0.map((l) => l.toFixed(2)).join(" ")}, at end ${l1.map((l) => l.toFixed(2)).join(" ")} on ${cpus().length} cores${l0[0]! > cpus().length * 0.5 ? " (shared, busy machine: times are noisy)" : ""}`);
+    console.log(
+      `load average at start ${l0.map((l) => l.toFixed(2)).join(" ")}, at end ${l1.map((l) => l.toFixed(2)).join(" ")} on ${cpus().length} cores${l0[0]! > cpus().length * 0.5 ? " (shared, busy machine: times are noisy)" : ""}`,
+    );
   }
   console.log(`(details: ${file})`);
 }
@@ -274,11 +356,25 @@ if (opts.merge !== undefined) {
   const parts = files.map((f) => JSON.parse(readFileSync(f, "utf8")) as Meta & { runs: Run[] });
   const SAME = ["rows", "k", "threads", "pretrain_epochs", "epochs", "batches_per_epoch"] as const;
   for (const [i, p] of parts.entries())
-    for (const key of SAME) if (p[key] !== parts[0]![key]) throw new Error(`--merge: ${files[i]} has ${key} = ${String(p[key])}, ${files[0]} has ${String(parts[0]![key])}`);
+    for (const key of SAME)
+      if (p[key] !== parts[0]![key])
+        throw new Error(
+          `--merge: ${files[i]} has ${key} = ${String(p[key])}, ${files[0]} has ${String(parts[0]![key])}`,
+        );
   const seeds = parts.flatMap((p) => p.seeds);
   const dup = seeds.find((s, i) => seeds.indexOf(s) !== i);
   if (dup !== undefined) throw new Error(`--merge: seed ${dup} is in more than one file`);
-  const { summary: _s, ratios: _r, difference: _d, verdict: _v, runs: _runs, notes: _n, machine: _m, build: _b, ...first } = parts[0]! as Meta & Record<string, unknown>;
+  const {
+    summary: _s,
+    ratios: _r,
+    difference: _d,
+    verdict: _v,
+    runs: _runs,
+    notes: _n,
+    machine: _m,
+    build: _b,
+    ...first
+  } = parts[0]! as Meta & Record<string, unknown>;
   report(
     parts.flatMap((p) => p.runs),
     {
@@ -287,7 +383,14 @@ if (opts.merge !== undefined) {
       command: `node --import tsx bench/reference-e2e.ts ${process.argv.slice(2).join(" ")}`,
       dataset: opts.name,
       seeds,
-      merged_from: files.map((f, i) => ({ file: f, date: parts[i]!.date, command: parts[i]!.command, build: parts[i]!.build, machine: parts[i]!.machine, seeds: parts[i]!.seeds })),
+      merged_from: files.map((f, i) => ({
+        file: f,
+        date: parts[i]!.date,
+        command: parts[i]!.command,
+        build: parts[i]!.build,
+        machine: parts[i]!.machine,
+        seeds: parts[i]!.seeds,
+      })),
     },
   );
   process.exit(0);
@@ -299,10 +402,15 @@ const pretrainEpochs = Number(opts["pretrain-epochs"]);
 const epochs = Number(opts.epochs);
 const threads = Number(opts.threads ?? cpus().length);
 const inferRepeats = Number(opts["infer-repeats"]);
-const seeds = opts.seeds!.includes(",") ? opts.seeds!.split(",").map(Number) : Array.from({ length: Number(opts.seeds) }, (_, i) => i);
-for (const [name, v] of Object.entries({ k, batchSize, threads, inferRepeats })) if (!(Number.isInteger(v) && v > 0)) throw new Error(`--${name} must be a positive integer, got ${v}`);
-if (!(Number.isInteger(pretrainEpochs) && pretrainEpochs >= 0 && Number.isInteger(epochs) && epochs >= 0)) throw new Error("--pretrain-epochs and --epochs must be integers ≥ 0");
-if (!seeds.every(Number.isInteger) || seeds.length === 0) throw new Error(`--seeds: a count or a comma-separated list of integers, got ${opts.seeds}`);
+const seeds = opts.seeds!.includes(",")
+  ? opts.seeds!.split(",").map(Number)
+  : Array.from({ length: Number(opts.seeds) }, (_, i) => i);
+for (const [name, v] of Object.entries({ k, batchSize, threads, inferRepeats }))
+  if (!(Number.isInteger(v) && v > 0)) throw new Error(`--${name} must be a positive integer, got ${v}`);
+if (!(Number.isInteger(pretrainEpochs) && pretrainEpochs >= 0 && Number.isInteger(epochs) && epochs >= 0))
+  throw new Error("--pretrain-epochs and --epochs must be integers ≥ 0");
+if (!seeds.every(Number.isInteger) || seeds.length === 0)
+  throw new Error(`--seeds: a count or a comma-separated list of integers, got ${opts.seeds}`);
 
 const tmp = mkdtempSync(join(tmpdir(), "deepclust-e2e-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
@@ -322,7 +430,9 @@ async function mnistCsv(file: string, limit: number): Promise<void> {
     limit -= X.rows;
     const lines: string[] = [];
     for (let r = 0; r < X.rows; r++) {
-      const row = Array.from(X.data.subarray(r * X.cols, (r + 1) * X.cols), (v) => (v === 0 ? "0" : String(Number(v.toPrecision(6)))));
+      const row = Array.from(X.data.subarray(r * X.cols, (r + 1) * X.cols), (v) =>
+        v === 0 ? "0" : String(Number(v.toPrecision(6))),
+      );
       lines.push(`"[${row.join(",")}]",${y[r]}`);
       if (lines.length === 5000 || r === X.rows - 1) writeSync(fd, lines.splice(0).join("\n") + "\n");
     }
@@ -331,12 +441,17 @@ async function mnistCsv(file: string, limit: number): Promise<void> {
 }
 
 let data = resolve(opts.data!);
-let datasetName = opts.name ?? (["train", "test"].includes(basename(data, extname(data))) ? basename(dirname(data)) : basename(data, extname(data)));
+let datasetName =
+  opts.name ??
+  (["train", "test"].includes(basename(data, extname(data))) ? basename(dirname(data)) : basename(data, extname(data)));
 if (opts.mnist) {
   const mnistRows = Number(opts["mnist-rows"]);
-  if (!(Number.isInteger(mnistRows) && mnistRows > 0 && mnistRows <= 70_000)) throw new Error(`--mnist-rows must be in 1..70000, got ${opts["mnist-rows"]}`);
+  if (!(Number.isInteger(mnistRows) && mnistRows > 0 && mnistRows <= 70_000))
+    throw new Error(`--mnist-rows must be in 1..70000, got ${opts["mnist-rows"]}`);
   data = join(tmp, "mnist.csv");
-  process.stderr.write(`converting the first ${mnistRows} MNIST images (train, then t10k) to the reference's CSV format…\n`);
+  process.stderr.write(
+    `converting the first ${mnistRows} MNIST images (train, then t10k) to the reference's CSV format…\n`,
+  );
   await mnistCsv(data, mnistRows);
   datasetName = opts.name ?? (mnistRows === 70_000 ? "mnist70k" : `mnist${mnistRows}`);
 }
@@ -350,18 +465,64 @@ const openblasCore = /\bavx512f\b/.test(cpuFlags) ? "SkylakeX" : /\bavx2\b/.test
 
 const cli = join(dist, "cli", "main.js");
 // A build whose train writes an HTML report by default: skip it (the reference writes none).
-const reportFlag = spawnSync(process.execPath, [cli, "train", "--help"], { encoding: "utf8" }).stdout.includes("--no-report") ? ["--no-report"] : [];
-const common = (seed: number, out: string) => [data, "-k", String(k), "--dims", "256,32", "--batch-size", String(batchSize), "--pretrain-epochs", String(pretrainEpochs), "--n-init", "20", "--no-baseline", "--seed", String(seed), "--threads", String(threads), "--out", out, "--force", "--json", ...reportFlag];
+const reportFlag = spawnSync(process.execPath, [cli, "train", "--help"], { encoding: "utf8" }).stdout.includes(
+  "--no-report",
+)
+  ? ["--no-report"]
+  : [];
+const common = (seed: number, out: string) => [
+  data,
+  "-k",
+  String(k),
+  "--dims",
+  "256,32",
+  "--batch-size",
+  String(batchSize),
+  "--pretrain-epochs",
+  String(pretrainEpochs),
+  "--n-init",
+  "20",
+  "--no-baseline",
+  "--seed",
+  String(seed),
+  "--threads",
+  String(threads),
+  "--out",
+  out,
+  "--force",
+  "--json",
+  ...reportFlag,
+];
 /** The reference's configuration in deepclust's flags (spec section 1). */
 const referenceFlags = [
-  "--target", "batch", // P from each batch's own q
-  "--noise", "mask", "--noise-factor", "0.3", "--pretrain-lr", "0.001", "--normalize-code",
-  "--optimizer", "adam", "--lr", "1e-5", "--encoder-lr", "1e-6", "--clip", "1",
+  "--target",
+  "batch", // P from each batch's own q
+  "--noise",
+  "mask",
+  "--noise-factor",
+  "0.3",
+  "--pretrain-lr",
+  "0.001",
+  "--normalize-code",
+  "--optimizer",
+  "adam",
+  "--lr",
+  "1e-5",
+  "--encoder-lr",
+  "1e-6",
+  "--clip",
+  "1",
   "--no-shuffle", // fixed batch order
   // one "epoch" of the reference = ceil(N / batch) batches; ACC after each, no tol stopping
-  "--update-interval", String(batchesPerEpoch), "--tol", "0", "--max-iter", String(epochs * batchesPerEpoch),
+  "--update-interval",
+  String(batchesPerEpoch),
+  "--tol",
+  "0",
+  "--max-iter",
+  String(epochs * batchesPerEpoch),
   "--select-best-by-labels", // keep the best-ACC state (supervised, as the reference does)
-  "--alpha", "1",
+  "--alpha",
+  "1",
 ];
 
 interface Timed {
@@ -373,7 +534,12 @@ interface Timed {
 /** Runs a child under /usr/bin/time: its stdout, wall time and peak RSS. */
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Timed {
   const timeFile = join(tmp, "time.txt");
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", "-o", timeFile, cmd, ...args], { env, encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", "-o", timeFile, cmd, ...args], {
+    env,
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.status}):\n${r.stderr.slice(-4000)}`);
   const [wall, rssKb] = readFileSync(timeFile, "utf8").trim().split("\n").at(-1)!.split(" ").map(Number);
   return { stdout: r.stdout, wall_s: wall!, peak_rss_mb: rssKb! / 1024 };
@@ -399,17 +565,49 @@ function runDeepclust(engine: Engine, seed: number): Run {
   const args = [cli, "train", ...common(seed, out), ...(engine === "deepclust-reference-config" ? referenceFlags : [])];
   const t = timed(process.execPath, args);
   const s = lastJson<TrainSummary>(t.stdout);
-  const inf = lastJson<InferSummary>(timed(process.execPath, ["--import", "tsx", "bench/reference-e2e.ts", "--infer-worker", out, "--dist", dist, "--infer-data", inferData, "--threads", String(threads), "--infer-repeats", String(inferRepeats)]).stdout);
+  const inf = lastJson<InferSummary>(
+    timed(process.execPath, [
+      "--import",
+      "tsx",
+      "bench/reference-e2e.ts",
+      "--infer-worker",
+      out,
+      "--dist",
+      dist,
+      "--infer-data",
+      inferData,
+      "--threads",
+      String(threads),
+      "--infer-repeats",
+      String(inferRepeats),
+    ]).stdout,
+  );
   rmSync(out, { recursive: true, force: true });
   const st = s.timings;
-  const stages = { pretrain_s: st.pretrainSeconds, kmeans_s: st.kmeansSeconds, clustering_s: st.clusteringSeconds, inference_s: inf.seconds[0]!, other_s: t.wall_s - st.pretrainSeconds - st.kmeansSeconds - st.clusteringSeconds - st.baselineSeconds };
+  const stages = {
+    pretrain_s: st.pretrainSeconds,
+    kmeans_s: st.kmeansSeconds,
+    clustering_s: st.clusteringSeconds,
+    inference_s: inf.seconds[0]!,
+    other_s: t.wall_s - st.pretrainSeconds - st.kmeansSeconds - st.clusteringSeconds - st.baselineSeconds,
+  };
   const metrics = s.dec.acc !== undefined ? { acc: s.dec.acc, nmi: s.dec.nmi!, ari: s.dec.ari! } : null;
   return {
-    engine, seed, command: ["node", ...args.map((a) => (a === cli ? "dist/cli/main.js" : a === out ? "<tmp>/model" : a))],
-    e2e_s: t.wall_s + inf.seconds[0]!, process_wall_s: t.wall_s, stages, peak_rss_mb: t.peak_rss_mb,
-    inference_rows_per_s_first: inf.rows_per_s_first, inference_rows_per_s_best: inf.rows_per_s_best,
+    engine,
+    seed,
+    command: ["node", ...args.map((a) => (a === cli ? "dist/cli/main.js" : a === out ? "<tmp>/model" : a))],
+    e2e_s: t.wall_s + inf.seconds[0]!,
+    process_wall_s: t.wall_s,
+    stages,
+    peak_rss_mb: t.peak_rss_mb,
+    inference_rows_per_s_first: inf.rows_per_s_first,
+    inference_rows_per_s_best: inf.rows_per_s_best,
     init: s.aeKmeans ? { acc: s.aeKmeans.acc, nmi: s.aeKmeans.nmi, ari: s.aeKmeans.ari } : null,
-    metrics, metrics_of: engine === "deepclust-reference-config" ? `best-ACC update (iteration ${s.dec.selectedIteration})` : `final state (${s.dec.iterations} iterations, ${s.dec.converged ? "converged" : "max-iter"})`,
+    metrics,
+    metrics_of:
+      engine === "deepclust-reference-config"
+        ? `best-ACC update (iteration ${s.dec.selectedIteration})`
+        : `final state (${s.dec.iterations} iterations, ${s.dec.converged ? "converged" : "max-iter"})`,
     raw: { train: s, inference: inf },
   };
 }
@@ -430,17 +628,53 @@ function runReference(seed: number): Run {
   delete env.OPENBLAS_L2_SIZE;
   if (openblasCore) env.OPENBLAS_CORETYPE = openblasCore;
   const out = join(tmp, `reference-${seed}`);
-  const args = ["bench/reference/dec_reference.py", "--data", data, ...(opts.test ? ["--test", inferData] : []), "--k", String(k), "--batch-size", String(batchSize), "--pretrain-epochs", String(pretrainEpochs), "--epochs", String(epochs), "--seed", String(seed), "--threads", String(threads), "--infer-repeats", String(inferRepeats), "--out", out];
+  const args = [
+    "bench/reference/dec_reference.py",
+    "--data",
+    data,
+    ...(opts.test ? ["--test", inferData] : []),
+    "--k",
+    String(k),
+    "--batch-size",
+    String(batchSize),
+    "--pretrain-epochs",
+    String(pretrainEpochs),
+    "--epochs",
+    String(epochs),
+    "--seed",
+    String(seed),
+    "--threads",
+    String(threads),
+    "--infer-repeats",
+    String(inferRepeats),
+    "--out",
+    out,
+  ];
   const t = timed("/usr/bin/python3", args, env);
   const s = lastJson<RefSummary>(t.stdout);
   rmSync(out, { recursive: true, force: true });
   const tm = s.timings;
-  const stages = { pretrain_s: tm.pretrain_s!, kmeans_s: tm.kmeans_s!, clustering_s: tm.clustering_s!, inference_s: tm.inference_s!, other_s: t.wall_s - tm.pretrain_s! - tm.kmeans_s! - tm.clustering_s! - tm.inference_s! };
+  const stages = {
+    pretrain_s: tm.pretrain_s!,
+    kmeans_s: tm.kmeans_s!,
+    clustering_s: tm.clustering_s!,
+    inference_s: tm.inference_s!,
+    other_s: t.wall_s - tm.pretrain_s! - tm.kmeans_s! - tm.clustering_s! - tm.inference_s!,
+  };
   return {
-    engine: "pytorch-reference", seed, command: [`OPENBLAS_CORETYPE=${openblasCore ?? ""}`, "/usr/bin/python3", ...args],
-    e2e_s: t.wall_s, process_wall_s: t.wall_s, stages, peak_rss_mb: t.peak_rss_mb,
-    inference_rows_per_s_first: s.inference.rows_per_s_first, inference_rows_per_s_best: s.inference.rows_per_s_best,
-    init: s.init_metrics, metrics: s.metrics, metrics_of: `${s.metrics_of} (epoch ${s.best_epoch})`, raw: s,
+    engine: "pytorch-reference",
+    seed,
+    command: [`OPENBLAS_CORETYPE=${openblasCore ?? ""}`, "/usr/bin/python3", ...args],
+    e2e_s: t.wall_s,
+    process_wall_s: t.wall_s,
+    stages,
+    peak_rss_mb: t.peak_rss_mb,
+    inference_rows_per_s_first: s.inference.rows_per_s_first,
+    inference_rows_per_s_best: s.inference.rows_per_s_best,
+    init: s.init_metrics,
+    metrics: s.metrics,
+    metrics_of: `${s.metrics_of} (epoch ${s.best_epoch})`,
+    raw: s,
   };
 }
 
@@ -448,7 +682,9 @@ function runReference(seed: number): Run {
 
 const started = new Date().toISOString();
 const load0 = loadavg();
-process.stderr.write(`reference-e2e: ${data} (${rows} rows, ${batchesPerEpoch} batches per epoch), k = ${k}, seeds ${seeds.join(",")}, ${threads} thread(s), load average ${load0.map((l) => l.toFixed(2)).join(" ")}\n`);
+process.stderr.write(
+  `reference-e2e: ${data} (${rows} rows, ${batchesPerEpoch} batches per epoch), k = ${k}, seeds ${seeds.join(",")}, ${threads} thread(s), load average ${load0.map((l) => l.toFixed(2)).join(" ")}\n`,
+);
 const runs: Run[] = [];
 for (const [i, seed] of seeds.entries()) {
   // Rotate the order each seed, so no engine always runs first (the machines are shared).
@@ -456,8 +692,12 @@ for (const [i, seed] of seeds.entries()) {
   for (const engine of order) {
     const r = engine === "pytorch-reference" ? runReference(seed) : runDeepclust(engine, seed);
     runs.push(r);
-    const m = r.metrics ? `ACC ${r.metrics.acc.toFixed(4)} NMI ${r.metrics.nmi.toFixed(4)} ARI ${r.metrics.ari.toFixed(4)}` : "no labels";
-    process.stderr.write(`seed ${seed} ${LABEL[engine]}: e2e ${r.e2e_s.toFixed(1)} s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB, ${m} [${r.metrics_of}]\n`);
+    const m = r.metrics
+      ? `ACC ${r.metrics.acc.toFixed(4)} NMI ${r.metrics.nmi.toFixed(4)} ARI ${r.metrics.ari.toFixed(4)}`
+      : "no labels";
+    process.stderr.write(
+      `seed ${seed} ${LABEL[engine]}: e2e ${r.e2e_s.toFixed(1)} s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB, ${m} [${r.metrics_of}]\n`,
+    );
   }
 }
 const load1 = loadavg();
@@ -466,7 +706,14 @@ report(runs, {
   date: started,
   command: `nice -n 19 node --import tsx bench/reference-e2e.ts ${process.argv.slice(2).join(" ")}`.trim(),
   build: { ...build, train_flags_added: reportFlag },
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, openblas_core_for_pytorch: openblasCore, load_average_start: load0, load_average_end: load1 },
+  machine: {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    node: process.version,
+    openblas_core_for_pytorch: openblasCore,
+    load_average_start: load0,
+    load_average_end: load1,
+  },
   data,
   dataset: datasetName,
   rows,

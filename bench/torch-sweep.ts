@@ -12,7 +12,9 @@ export const nativeCore: string | null = (() => {
 })();
 
 /** The environment without any thread or BLAS variable: what a user's shell usually has. */
-export const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OMP_|OPENBLAS_|MKL_|GOTO)/.test(k))) as Record<string, string>;
+export const BASE_ENV = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^(OMP_|OPENBLAS_|MKL_|GOTO)/.test(k)),
+) as Record<string, string>;
 
 export interface PeerConfig {
   engine: "pytorch" | "deepclust";

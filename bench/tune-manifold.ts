@@ -10,9 +10,27 @@
 
 import { parseArgs } from "node:util";
 import { appendFileSync } from "node:fs";
-import { Autoencoder, Rng, evaluateClustering, kmeans, pretrainAutoencoder, readDataset, trainClustering, presetRecipe, manifoldClusters, MANIFOLD_START_DEFAULTS } from "../src/index.js";
+import {
+  Autoencoder,
+  Rng,
+  evaluateClustering,
+  kmeans,
+  pretrainAutoencoder,
+  readDataset,
+  trainClustering,
+  presetRecipe,
+  manifoldClusters,
+  MANIFOLD_START_DEFAULTS,
+} from "../src/index.js";
 
-const { values: a } = parseArgs({ options: { datasets: { type: "string", default: "digits,reuters,wine,gmm-overlap,gmm-imbalanced" }, seeds: { type: "string", default: "0,1" }, skip: { type: "string", default: "" }, out: { type: "string", default: "bench/results/tune-manifold.jsonl" } } });
+const { values: a } = parseArgs({
+  options: {
+    datasets: { type: "string", default: "digits,reuters,wine,gmm-overlap,gmm-imbalanced" },
+    seeds: { type: "string", default: "0,1" },
+    skip: { type: "string", default: "" },
+    out: { type: "string", default: "bench/results/tune-manifold.jsonl" },
+  },
+});
 const FILES: Record<string, string> = { digits: "test/fixtures/digits.csv", reuters: "examples/reuters/train.csv" };
 const file = (n: string) => FILES[n] ?? `bench/datasets/data/${n}.csv`;
 const VARIANTS = [
@@ -30,26 +48,51 @@ for (const name of a.datasets!.split(",")) {
     if (seed >= 10) throw new Error("seeds ≥ 10 are reporting seeds");
     const recipe = presetRecipe("manifold", { rows: ds.X.rows, cols: ds.X.cols, batchSize: 256 });
     const rng = new Rng(seed);
-    const ae = new Autoencoder({ dims: [ds.X.cols, ...recipe.hidden], init: "torch", normalizeCode: false }, rng, { threads: 2 });
-    await pretrainAutoencoder(ae, ds.X, rng, { epochs: recipe.pretrainEpochs, optimizer: recipe.pretrainOptimizer, noise: recipe.noise });
+    const ae = new Autoencoder({ dims: [ds.X.cols, ...recipe.hidden], init: "torch", normalizeCode: false }, rng, {
+      threads: 2,
+    });
+    await pretrainAutoencoder(ae, ds.X, rng, {
+      epochs: recipe.pretrainEpochs,
+      optimizer: recipe.pretrainOptimizer,
+      noise: recipe.noise,
+    });
     const code = await ae.encode(ds.X);
     const raw = evaluateClustering(y, (await kmeans(ds.X, { k, nInit: 20, seed, threads: 2 })).labels);
     const aeKm = evaluateClustering(y, (await kmeans(code, { k, nInit: 20, seed, threads: 2 })).labels);
     const m = MANIFOLD_START_DEFAULTS;
-    const mc = await manifoldClusters(code, k, { nComponents: m.nComponents, nNeighbors: m.nNeighbors, minDist: m.minDist, nEpochs: m.nEpochs, restarts: m.restarts, seed: rng.fork(), threads: 2 });
+    const mc = await manifoldClusters(code, k, {
+      nComponents: m.nComponents,
+      nNeighbors: m.nNeighbors,
+      minDist: m.minDist,
+      nEpochs: m.nEpochs,
+      restarts: m.restarts,
+      seed: rng.fork(),
+      threads: 2,
+    });
     const start = evaluateClustering(y, mc.labels);
     const weights = ae.params.snapshot();
     const rec: Record<string, unknown> = { dataset: name, seed, raw, aeKm, manifold: start };
     for (const v of VARIANTS) {
       for (const [n, w] of Object.entries(weights)) ae.params.set(n, w);
       try {
-        const r = await trainClustering(ae, ds.X, mc.centers, new Rng(seed + 1000), { method: v.method, optimizer: recipe.optimizer, tol: recipe.tol, target: "full" }, v.anchor > 0 ? { anchor: { target: Float32Array.from(mc.mixture.resp), updates: v.anchor } } : {});
+        const r = await trainClustering(
+          ae,
+          ds.X,
+          mc.centers,
+          new Rng(seed + 1000),
+          { method: v.method, optimizer: recipe.optimizer, tol: recipe.tol, target: "full" },
+          v.anchor > 0 ? { anchor: { target: Float32Array.from(mc.mixture.resp), updates: v.anchor } } : {},
+        );
         rec[v.name] = { ...evaluateClustering(y, r.labels), iterations: r.iterations };
       } catch (e) {
         rec[v.name] = { error: (e as Error).message };
       }
     }
     appendFileSync(a.out!, JSON.stringify(rec) + "\n");
-    console.log(JSON.stringify(rec, (key, val) => (typeof val === "number" && !Number.isInteger(val) ? Number(val.toFixed(3)) : val)));
+    console.log(
+      JSON.stringify(rec, (key, val) =>
+        typeof val === "number" && !Number.isInteger(val) ? Number(val.toFixed(3)) : val,
+      ),
+    );
   }
 }

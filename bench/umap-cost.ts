@@ -46,10 +46,28 @@ if (!a.variant) {
   const runs: Run[] = [];
   for (let round = 0; round < Number(a.rounds); round++)
     for (const v of round % 2 ? [...variants].reverse() : variants) {
-      const r = spawnSync(process.execPath, ["--import", "tsx", "bench/umap-cost.ts", "--variant", v, "--rows", String(n), "--epochs", String(epochs), "--threads", a.threads!], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+      const r = spawnSync(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "bench/umap-cost.ts",
+          "--variant",
+          v,
+          "--rows",
+          String(n),
+          "--epochs",
+          String(epochs),
+          "--threads",
+          a.threads!,
+        ],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+      );
       if (r.status !== 0) throw new Error(`${v} failed`);
       const run = JSON.parse(r.stdout) as Run;
-      console.error(`round ${round + 1} ${v}: graph ${run.graphSeconds.toFixed(2)} s, layout ${run.layoutSeconds.toFixed(2)} s, ${Math.round(run.peakRssMb)} MiB`);
+      console.error(
+        `round ${round + 1} ${v}: graph ${run.graphSeconds.toFixed(2)} s, layout ${run.layoutSeconds.toFixed(2)} s, ${Math.round(run.peakRssMb)} MiB`,
+      );
       runs.push(run);
     }
   for (const v of variants) {
@@ -68,7 +86,15 @@ if (!a.variant) {
     medians: Object.fromEntries(
       variants.map((v) => {
         const rs = runs.filter((r) => r.variant === v);
-        return [v, { knnSeconds: median(rs.map((r) => r.knnSeconds)), graphSeconds: median(rs.map((r) => r.graphSeconds)), layoutSeconds: median(rs.map((r) => r.layoutSeconds)), peakRssMb: median(rs.map((r) => r.peakRssMb)) }];
+        return [
+          v,
+          {
+            knnSeconds: median(rs.map((r) => r.knnSeconds)),
+            graphSeconds: median(rs.map((r) => r.graphSeconds)),
+            layoutSeconds: median(rs.map((r) => r.layoutSeconds)),
+            peakRssMb: median(rs.map((r) => r.peakRssMb)),
+          },
+        ];
       }),
     ),
     runs,
@@ -115,6 +141,13 @@ if (!a.variant) {
   const bytes = new Uint8Array(embedding.buffer, embedding.byteOffset, embedding.byteLength);
   let h = 0x811c9dc5;
   for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  const run: Run = { variant: a.variant, knnSeconds, graphSeconds, layoutSeconds, peakRssMb: process.resourceUsage().maxRSS / 1024, hash: h.toString(16) };
+  const run: Run = {
+    variant: a.variant,
+    knnSeconds,
+    graphSeconds,
+    layoutSeconds,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    hash: h.toString(16),
+  };
   console.log(JSON.stringify(run));
 }

@@ -39,7 +39,8 @@ export function renderReference(): string {
     overview,
     "```",
   ];
-  for (const name of commandNames(overview)) parts.push("", `## deepclust ${name}`, "", "```text", help([name, "--help"]), "```");
+  for (const name of commandNames(overview))
+    parts.push("", `## deepclust ${name}`, "", "```text", help([name, "--help"]), "```");
   return parts.join("\n") + "\n";
 }
 
@@ -48,7 +49,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv.includes("--check")) {
     const current = readFileSync(target, "utf8");
     if (current !== text) {
-      process.stderr.write("docs/cli.md is stale: run `npm run build && node --import tsx docs/make-cli-reference.ts`\n");
+      process.stderr.write(
+        "docs/cli.md is stale: run `npm run build && node --import tsx docs/make-cli-reference.ts`\n",
+      );
       process.exit(1);
     }
   } else {

@@ -19,7 +19,11 @@ try {
   await page.goto(pathToFileURL(resolve(input)).href);
   await page.waitForSelector("body[data-rendered]");
   const last = (await page.locator(".chart:not(#chart-pretrain):not(#chart-clustering)").last().boundingBox())!;
-  await page.screenshot({ path: output, fullPage: true, clip: { x: 0, y: 0, width: 1000, height: Math.ceil(last.y + last.height + 16) } });
+  await page.screenshot({
+    path: output,
+    fullPage: true,
+    clip: { x: 0, y: 0, width: 1000, height: Math.ceil(last.y + last.height + 16) },
+  });
   console.log(`wrote ${output} (${Math.round(statSync(output).size / 1024)} KB)`);
 } finally {
   await browser.close();

@@ -29,11 +29,22 @@ const flag = (name, fallback) => {
 };
 const batch = Number(flag("--batch", "4096"));
 const threads = Number(flag("--threads", "0"));
-const range = flag("--rows", "0:").split(":").map((v) => (v === "" ? Infinity : Number(v)));
+const range = flag("--rows", "0:")
+  .split(":")
+  .map((v) => (v === "" ? Infinity : Number(v)));
 const proba = args.includes("--proba") ? (args.splice(args.indexOf("--proba"), 1), true) : false;
 const [modelFile, vectorsFile] = args;
-if (!modelFile || !vectorsFile || !(Number.isInteger(batch) && batch > 0) || !(Number.isInteger(threads) && threads >= 0) || range.length !== 2 || !(range[0] >= 0 && range[1] >= range[0])) {
-  console.error("usage: node examples/onnx-inference.mjs <model.onnx> <vectors.npy|vectors.json> [--batch N] [--threads N] [--rows START:END] [--proba]");
+if (
+  !modelFile ||
+  !vectorsFile ||
+  !(Number.isInteger(batch) && batch > 0) ||
+  !(Number.isInteger(threads) && threads >= 0) ||
+  range.length !== 2 ||
+  !(range[0] >= 0 && range[1] >= range[0])
+) {
+  console.error(
+    "usage: node examples/onnx-inference.mjs <model.onnx> <vectors.npy|vectors.json> [--batch N] [--threads N] [--rows START:END] [--proba]",
+  );
   process.exit(2);
 }
 
@@ -62,7 +73,8 @@ function* batches(file) {
     const header = Buffer.alloc(headerLen);
     readSync(fd, header, 0, headerLen, v1 ? 10 : 12);
     const h = header.toString("latin1");
-    if (!/'descr':\s*'<f4'/.test(h) || /'fortran_order':\s*True/.test(h)) throw new Error(`${file}: needs a little-endian float32 C-order array (${h.trim()})`);
+    if (!/'descr':\s*'<f4'/.test(h) || /'fortran_order':\s*True/.test(h))
+      throw new Error(`${file}: needs a little-endian float32 C-order array (${h.trim()})`);
     const shape = /'shape':\s*\((\d+),\s*(\d+)\)/.exec(h);
     if (!shape) throw new Error(`${file}: needs a 2-D array (${h.trim()})`);
     const cols = Number(shape[2]);
@@ -80,7 +92,10 @@ function* batches(file) {
   }
 }
 
-const session = await ort.InferenceSession.create(modelFile, { intraOpNumThreads: threads, graphOptimizationLevel: "all" });
+const session = await ort.InferenceSession.create(modelFile, {
+  intraOpNumThreads: threads,
+  graphOptimizationLevel: "all",
+});
 const labels = [];
 const probabilities = [];
 for (const [n, cols, data] of batches(vectorsFile)) {

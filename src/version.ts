@@ -2,4 +2,6 @@
 
 import { readFileSync } from "node:fs";
 
-export const DEEPCLUST_VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+export const DEEPCLUST_VERSION = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;

@@ -17,7 +17,16 @@ const dir = mkdtempSync(join(tmpdir(), "deepclust-checkpoint-"));
 const digits = await readDataset(new URL("./fixtures/digits.csv", import.meta.url).pathname);
 const X = digits.X;
 const y = digits.labels as number[];
-const config = { k: 10, hidden: [32, 10], threads: 1, seed: 0, pretrain: { epochs: 1 }, tol: 0, maxIter: 20, updateInterval: 10 };
+const config = {
+  k: 10,
+  hidden: [32, 10],
+  threads: 1,
+  seed: 0,
+  pretrain: { epochs: 1 },
+  tol: 0,
+  maxIter: 20,
+  updateInterval: 10,
+};
 
 test("the data fingerprint: shape and a SHA-256 of the float32 values in row order, streamed from a RowSource", () => {
   // 40,000 rows: more than one chunk of a RowSource pass.
@@ -28,7 +37,9 @@ test("the data fingerprint: shape and a SHA-256 of the float32 values in row ord
   const file = join(dir, "x.npy");
   writeNpy(file, { data, rows, cols });
   const bytes = readFileSync(file);
-  const reference = createHash("sha256").update(bytes.subarray(bytes.length - rows * cols * 4)).digest("hex");
+  const reference = createHash("sha256")
+    .update(bytes.subarray(bytes.length - rows * cols * 4))
+    .digest("hex");
   const source = NpySource.open(file);
   try {
     assert.deepEqual(dataFingerprint(source), { rows, cols, sha256: reference, labelsSha256: null });
@@ -41,7 +52,10 @@ test("the data fingerprint: shape and a SHA-256 of the float32 values in row ord
   swapped.set(data.subarray(0, cols), cols);
   swapped.set(data.subarray(cols, 2 * cols), 0);
   assert.notEqual(dataFingerprint({ data: swapped, rows, cols }).sha256, reference);
-  assert.notEqual(dataFingerprint({ data, rows, cols }, [1, 2]).labelsSha256, dataFingerprint({ data, rows, cols }, [2, 1]).labelsSha256);
+  assert.notEqual(
+    dataFingerprint({ data, rows, cols }, [1, 2]).labelsSha256,
+    dataFingerprint({ data, rows, cols }, [2, 1]).labelsSha256,
+  );
 });
 
 test("with selectBestByLabels, a resume with other labels is refused; without it, labels may differ", async () => {
@@ -50,7 +64,10 @@ test("with selectBestByLabels, a resume with other labels is refused; without it
   await new DEC(selecting).fit(X, { labels: y, checkpoint: { dir: ckpt, every: 1 } });
   const other = y.map((l) => (l + 1) % 10);
   const labelsDiffer = /labels \(they select the model\): checkpoint sha256 [0-9a-f]{12}…, now sha256/;
-  assert.throws(() => new DEC(selecting).checkResume(ckpt, X, other), (e: Error) => e instanceof InputError && labelsDiffer.test(e.message));
+  assert.throws(
+    () => new DEC(selecting).checkResume(ckpt, X, other),
+    (e: Error) => e instanceof InputError && labelsDiffer.test(e.message),
+  );
   await assert.rejects(new DEC(selecting).fit(X, { labels: other, resumeFrom: ckpt }), InputError);
   new DEC(selecting).checkResume(ckpt, X, y); // the same labels: accepted
 
@@ -69,7 +86,10 @@ test("a checkpoint whose tensors do not fit the model is an InputError naming th
   copyFileSync(join(b, "state.safetensors"), join(a, "state.safetensors"));
   await assert.rejects(new DEC(config).fit(X, { resumeFrom: a }), (e: Error) => {
     assert.ok(e instanceof InputError, String(e));
-    assert.match(e.message, /a\/state\.safetensors: tensor 'param\/encoder\.0\.weight' holds 1024 values, the model needs 2048/);
+    assert.match(
+      e.message,
+      /a\/state\.safetensors: tensor 'param\/encoder\.0\.weight' holds 1024 values, the model needs 2048/,
+    );
     return true;
   });
   // The weights fit but an optimizer slot is missing: named too (checked before any state is copied).
@@ -77,5 +97,8 @@ test("a checkpoint whose tensors do not fit the model is an InputError naming th
   const { tensors } = readSafetensors(join(a, "state.safetensors"));
   delete tensors["slot/sgd.momentum_buffer/encoder.0.bias"];
   writeSafetensors(join(a, "state.safetensors"), tensors);
-  await assert.rejects(new DEC(config).fit(X, { resumeFrom: a }), /a\/state\.safetensors: tensor 'slot\/sgd\.momentum_buffer\/encoder\.0\.bias' is missing/);
+  await assert.rejects(
+    new DEC(config).fit(X, { resumeFrom: a }),
+    /a\/state\.safetensors: tensor 'slot\/sgd\.momentum_buffer\/encoder\.0\.bias' is missing/,
+  );
 });

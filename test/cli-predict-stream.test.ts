@@ -7,7 +7,18 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
@@ -47,14 +58,18 @@ function writeLargeNpy(file: string, rows: number, cols: number, block: Matrix):
   const fd = openSync(file, "w");
   try {
     writeSync(fd, npyHeader([rows, cols]));
-    for (let r = 0; r < rows; r += block.rows) writeSync(fd, new Uint8Array(block.data.buffer, 0, Math.min(block.rows, rows - r) * cols * 4));
+    for (let r = 0; r < rows; r += block.rows)
+      writeSync(fd, new Uint8Array(block.data.buffer, 0, Math.min(block.rows, rows - r) * cols * 4));
   } finally {
     closeSync(fd);
   }
 }
 
 /** The reference CSV: id, embeddings (a JSON array), labels. */
-function csvOf(X: Matrix, vectorText: (i: number) => string = (i) => JSON.stringify(Array.from(X.data.subarray(i * X.cols, (i + 1) * X.cols)))): string {
+function csvOf(
+  X: Matrix,
+  vectorText: (i: number) => string = (i) => JSON.stringify(Array.from(X.data.subarray(i * X.cols, (i + 1) * X.cols))),
+): string {
   const lines = ["id,embeddings,labels"];
   for (let i = 0; i < X.rows; i++) lines.push(`id${i},"${vectorText(i)}",${i % 7}`);
   return lines.join("\n") + "\n";
@@ -89,12 +104,21 @@ test("a CSV and a JSONL of several chunks: the same clusters as the whole matrix
   assert.equal(rows.length, X.rows);
   assert.deepEqual(Object.keys(rows[0]!), ["id", "labels", "cluster", "confidence"]);
   rows.forEach((r, i) => {
-    if (r.id !== `id${i}` || r.labels !== String(i % 7) || Number(r.cluster) !== expected[i]) assert.fail(`row ${i + 1}: ${JSON.stringify(r)}, expected cluster ${expected[i]}`);
+    if (r.id !== `id${i}` || r.labels !== String(i % 7) || Number(r.cluster) !== expected[i])
+      assert.fail(`row ${i + 1}: ${JSON.stringify(r)}, expected cluster ${expected[i]}`);
   });
-  assert.deepEqual(s.clusterSizes, [0, 1, 2].map((c) => expected.filter((l) => l === c).length));
+  assert.deepEqual(
+    s.clusterSizes,
+    [0, 1, 2].map((c) => expected.filter((l) => l === c).length),
+  );
 
   const jsonl = join(dir, "many.jsonl");
-  writeFileSync(jsonl, Array.from({ length: X.rows }, (_, i) => JSON.stringify({ id: i, embedding: Array.from(X.data.subarray(i * D, (i + 1) * D)) })).join("\n") + "\n");
+  writeFileSync(
+    jsonl,
+    Array.from({ length: X.rows }, (_, i) =>
+      JSON.stringify({ id: i, embedding: Array.from(X.data.subarray(i * D, (i + 1) * D)) }),
+    ).join("\n") + "\n",
+  );
   const outJsonl = join(dir, "many-predictions.jsonl");
   summary(run("predict", small, jsonl, "--out", outJsonl, "--threads", "1", "--json"));
   const lines = readFileSync(outJsonl, "utf8").trim().split("\n");
@@ -111,9 +135,17 @@ test("a bad row 50,000 stops predict with exit 2 naming the row and column; no o
   const bad = join(dir, "bad");
   mkdirSync(bad);
   const csv = join(bad, "bad.csv");
-  writeFileSync(csv, csvOf(X, (i) => (i === 49_999 ? "[1, 2, 3]" : JSON.stringify(Array.from(X.data.subarray(i * D, (i + 1) * D))))));
+  writeFileSync(
+    csv,
+    csvOf(X, (i) => (i === 49_999 ? "[1, 2, 3]" : JSON.stringify(Array.from(X.data.subarray(i * D, (i + 1) * D))))),
+  );
   const jsonl = join(bad, "bad.jsonl");
-  writeFileSync(jsonl, Array.from({ length: n }, (_, i) => JSON.stringify({ embedding: i === 49_999 ? "oops" : Array.from(X.data.subarray(i * D, (i + 1) * D)) })).join("\n") + "\n");
+  writeFileSync(
+    jsonl,
+    Array.from({ length: n }, (_, i) =>
+      JSON.stringify({ embedding: i === 49_999 ? "oops" : Array.from(X.data.subarray(i * D, (i + 1) * D)) }),
+    ).join("\n") + "\n",
+  );
   const npy = join(bad, "bad.npy");
   X.data[49_999 * D + 4] = NaN;
   writeNpy(npy, X);
@@ -123,7 +155,11 @@ test("a bad row 50,000 stops predict with exit 2 naming the row and column; no o
   writeFileSync(previous, "an earlier run's predictions\n");
   const cases: Array<[string, string, RegExp]> = [
     [csv, "p.csv", /bad\.csv, row 50000, column 'embeddings': expected 8 values, got 3/],
-    [jsonl, "p.jsonl", /bad\.jsonl, row 50000, column 'embedding': expected a JSON array of numbers like \[0\.1, -0\.2\], got 'oops'/],
+    [
+      jsonl,
+      "p.jsonl",
+      /bad\.jsonl, row 50000, column 'embedding': expected a JSON array of numbers like \[0\.1, -0\.2\], got 'oops'/,
+    ],
     [npy, "p.csv", /bad\.npy, row 50000, column 'dimension 5': value NaN is not finite/],
     [npy, "kept.csv", /bad\.npy, row 50000/],
   ];
@@ -151,7 +187,10 @@ test("peak memory stays under 500 MiB on a 200,000 × 768 .npy (586 MiB)", (t) =
     assert.equal(s.rows, 200_000);
     t.diagnostic(`peak RSS ${s.peakRssMb} MiB for a ${(bytes / 2 ** 20).toFixed(0)} MiB .npy`);
     assert.ok(s.peakRssMb > 0 && s.peakRssMb < 500, `peak RSS ${s.peakRssMb} MiB`);
-    assert.equal(s.clusterSizes.reduce((a, b) => a + b, 0), 200_000);
+    assert.equal(
+      s.clusterSizes.reduce((a, b) => a + b, 0),
+      200_000,
+    );
   } finally {
     rmSync(npy, { force: true });
     rmSync(out, { force: true });
@@ -167,7 +206,9 @@ test("a CSV is streamed too: peak memory below the size of its vectors as a floa
   try {
     const fd = openSync(csv, "w");
     writeSync(fd, "id,embeddings,labels\n");
-    const digits = Array.from({ length: 10 }, (_, s) => Array.from({ length: WIDE }, (_, j) => (s * 7 + j * 13) % 10).join(","));
+    const digits = Array.from({ length: 10 }, (_, s) =>
+      Array.from({ length: WIDE }, (_, j) => (s * 7 + j * 13) % 10).join(","),
+    );
     for (let r = 0; r < rows; r += 1000) {
       let text = "";
       for (let i = r; i < r + 1000; i++) text += `${i},"[${digits[i % 10]}]",${i % 10}\n`;

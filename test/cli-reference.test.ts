@@ -9,11 +9,16 @@ import { commandNames, renderReference } from "../docs/make-cli-reference.js";
 test("docs/cli.md matches the CLI's --help", () => {
   const expected = renderReference();
   const current = readFileSync(new URL("../docs/cli.md", import.meta.url), "utf8");
-  assert.equal(current, expected, "docs/cli.md is stale: run `npm run build && node --import tsx docs/make-cli-reference.ts`");
+  assert.equal(
+    current,
+    expected,
+    "docs/cli.md is stale: run `npm run build && node --import tsx docs/make-cli-reference.ts`",
+  );
 });
 
 test("the reference covers every command of the overview", () => {
   const names = commandNames(renderReference().split("```text\n")[1]!);
   assert.ok(names.length >= 10, `only ${names.length} commands found`);
-  for (const name of ["train", "predict", "evaluate", "kmeans", "serve", "report"]) assert.ok(names.includes(name), name);
+  for (const name of ["train", "predict", "evaluate", "kmeans", "serve", "report"])
+    assert.ok(names.includes(name), name);
 });

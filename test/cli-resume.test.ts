@@ -14,7 +14,20 @@ import { join } from "node:path";
 const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const digits = new URL("./fixtures/digits.csv", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "deepclust-cli-resume-"));
-const SMALL = ["-k", "10", "--dims", "32,10", "--pretrain-epochs", "3", "--max-iter", "50", "--tol", "0", "--threads", "1"];
+const SMALL = [
+  "-k",
+  "10",
+  "--dims",
+  "32,10",
+  "--pretrain-epochs",
+  "3",
+  "--max-iter",
+  "50",
+  "--tol",
+  "0",
+  "--threads",
+  "1",
+];
 SMALL.push("--no-baseline", "--no-report");
 
 function run(...args: string[]) {
@@ -70,7 +83,9 @@ test("--resume with fewer or more rows than the checkpoint's data is refused", (
 });
 
 test("--resume with the same rows in another order is refused", () => {
-  const message = refused("permuted", permuted, SMALL, [/data values: checkpoint sha256 [0-9a-f]{12}…, now sha256 [0-9a-f]{12}…/]);
+  const message = refused("permuted", permuted, SMALL, [
+    /data values: checkpoint sha256 [0-9a-f]{12}…, now sha256 [0-9a-f]{12}…/,
+  ]);
   assert.doesNotMatch(message, /rows: checkpoint/, "the shape is the same");
 });
 
@@ -95,7 +110,17 @@ test("--resume may extend --max-iter and change --threads: the model equals an u
   const longer = join(dir, "longer");
   assert.equal(run("train", digits, ...withOption("--max-iter", "80"), "--out", longer).code, 0);
   const resumed = join(dir, "longer-resumed");
-  const r = run("train", digits, ...withOption("--max-iter", "80"), "--threads", "2", "--resume", checkpoint, "--out", resumed);
+  const r = run(
+    "train",
+    digits,
+    ...withOption("--max-iter", "80"),
+    "--threads",
+    "2",
+    "--resume",
+    checkpoint,
+    "--out",
+    resumed,
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /resumed from/);
   const config = JSON.parse(readFileSync(join(resumed, "config.json"), "utf8"));

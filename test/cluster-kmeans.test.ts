@@ -44,7 +44,10 @@ const fixture = JSON.parse(readFileSync(new URL("./fixtures/sklearn_kmeans.json"
 
 /** scikit-learn's digits / 16, as committed in the reference's CSV format (id,"[v, ...]",label). */
 function readDigitsCsv(rows: number): Matrix {
-  const lines = readFileSync(new URL("./fixtures/digits.csv", import.meta.url), "utf8").trim().split("\n").slice(1, rows + 1);
+  const lines = readFileSync(new URL("./fixtures/digits.csv", import.meta.url), "utf8")
+    .trim()
+    .split("\n")
+    .slice(1, rows + 1);
   const values = lines.flatMap((line) => JSON.parse(/^[^,]*,"(\[.*\])",/.exec(line)![1]!) as number[]);
   return { data: Float32Array.from(values), rows, cols: values.length / rows };
 }
@@ -120,12 +123,17 @@ for (const s of fixture.seeding) {
     for (let seed = 0; seed < seeds; seed++) {
       const { centers, indices } = await kmeansPlusPlus(X, s.k, { seed, threads: 1 });
       assert.equal(new Set(indices).size, s.k, "distinct rows");
-      indices.forEach((r, c) => assert.deepEqual(centers.subarray(c * X.cols, (c + 1) * X.cols), X.data.subarray(r * X.cols, (r + 1) * X.cols)));
+      indices.forEach((r, c) =>
+        assert.deepEqual(centers.subarray(c * X.cols, (c + 1) * X.cols), X.data.subarray(r * X.cols, (r + 1) * X.cols)),
+      );
       sum += potential(X, centers);
     }
     // 3 % is about 8 standard errors of a 40-seed mean; plain k-means++ is ~12 % worse.
     const mean = sum / seeds;
-    assert.ok(Math.abs(mean / s.meanPotential - 1) <= 0.03, `mean potential ${mean.toFixed(1)} vs scikit-learn ${s.meanPotential.toFixed(1)} (std ${s.stdPotential.toFixed(1)})`);
+    assert.ok(
+      Math.abs(mean / s.meanPotential - 1) <= 0.03,
+      `mean potential ${mean.toFixed(1)} vs scikit-learn ${s.meanPotential.toFixed(1)} (std ${s.stdPotential.toFixed(1)})`,
+    );
   });
 }
 
@@ -133,7 +141,10 @@ for (const q of fixture.quality) {
   test(`k-means++ with 20 restarts on ${q.name}: inertia within 1 % of scikit-learn's best of 20`, async () => {
     const X = dataset(q.data);
     const r = await kmeans(X, { k: q.k, nInit: 20, seed: 0 });
-    assert.ok(r.inertia <= 1.01 * q.inertia, `inertia ${r.inertia.toFixed(3)} vs scikit-learn ${q.inertia.toFixed(3)} (${((r.inertia / q.inertia - 1) * 100).toFixed(2)} %)`);
+    assert.ok(
+      r.inertia <= 1.01 * q.inertia,
+      `inertia ${r.inertia.toFixed(3)} vs scikit-learn ${q.inertia.toFixed(3)} (${((r.inertia / q.inertia - 1) * 100).toFixed(2)} %)`,
+    );
     assert.equal(new Set(r.labels).size, q.k, "every cluster is used");
   });
 }
@@ -176,7 +187,10 @@ test("restarts in parallel lanes (worker threads) give exactly the in-order resu
   assert.equal(inWorkers.perLane[0]! + inWorkers.perLane[1]!, 6, `restarts per worker: ${inWorkers.perLane}`);
   assert.deepEqual(inWorkers.best, inOrder.best);
   // The public path: the main thread plus a worker.
-  assert.deepEqual(await kmeans(X, { k: 6, nInit: 4, seed: 9, threads: 2 }), await kmeans(X, { k: 6, nInit: 4, seed: 9, threads: 1 }));
+  assert.deepEqual(
+    await kmeans(X, { k: 6, nInit: 4, seed: 9, threads: 2 }),
+    await kmeans(X, { k: 6, nInit: 4, seed: 9, threads: 1 }),
+  );
 });
 
 test("KMeans estimator: fit, fitted state, predict, fitPredict", async () => {
@@ -189,7 +203,8 @@ test("KMeans estimator: fit, fitted state, predict, fitPredict", async () => {
   assert.ok(km.nIter >= 1 && km.nIter <= 300);
   // The inertia is the float64 sum of squared distances to the returned centres.
   let inertia = 0;
-  for (let i = 0; i < X.rows; i++) for (let q = 0; q < 5; q++) inertia += (X.data[i * 5 + q]! - km.centers[km.labels[i]! * 5 + q]!) ** 2;
+  for (let i = 0; i < X.rows; i++)
+    for (let q = 0; q < 5; q++) inertia += (X.data[i * 5 + q]! - km.centers[km.labels[i]! * 5 + q]!) ** 2;
   assert.ok(Math.abs(inertia - km.inertia) <= 1e-6 * inertia, `inertia ${km.inertia} vs recomputed ${inertia}`);
   assert.deepEqual(await km.predict(X), km.labels);
   // Each centre is the mean of its points.
@@ -199,10 +214,15 @@ test("KMeans estimator: fit, fitted state, predict, fitPredict", async () => {
     counts[l]!++;
     for (let q = 0; q < 5; q++) sums[l * 5 + q]! += X.data[i * 5 + q]!;
   });
-  sums.forEach((s, t) => assert.ok(Math.abs(s / counts[Math.floor(t / 5)]! - km.centers[t]!) <= 1e-4, `centre value ${t}`));
+  sums.forEach((s, t) =>
+    assert.ok(Math.abs(s / counts[Math.floor(t / 5)]! - km.centers[t]!) <= 1e-4, `centre value ${t}`),
+  );
   const again = await new KMeans({ k: 6, nInit: 5, seed: 3, threads: 1 }).fitPredict(X);
   assert.deepEqual(again, km.labels);
-  await assert.rejects(km.predict({ data: new Float32Array(4), rows: 1, cols: 4 }), /X has 4 columns, the model was fitted on 5/);
+  await assert.rejects(
+    km.predict({ data: new Float32Array(4), rows: 1, cols: 4 }),
+    /X has 4 columns, the model was fitted on 5/,
+  );
   assert.deepEqual(await km.predict({ data: new Float32Array(0), rows: 0, cols: 5 }), new Int32Array(0));
 });
 
@@ -237,5 +257,8 @@ test("invalid arguments fail with messages that say what is wrong", async () => 
   await assert.rejects(kmeans(X, { k: 3, init: new Float32Array(5) }), /init must hold k×cols = 3×2 = 6 values, got 5/);
   await assert.rejects(kmeans(X, { k: 3, init: new Float32Array(6), nInit: 4 }), /nInit=4 with fixed init centres/);
   await assert.rejects(kmeans({ data: new Float32Array(0), rows: 0, cols: 2 }, { k: 1 }), /non-empty rows×cols matrix/);
-  await assert.rejects(kmeans({ data: Float32Array.of(1, NaN), rows: 1, cols: 2 }, { k: 1 }), /non-finite value \(NaN\) at row 0, column 1/);
+  await assert.rejects(
+    kmeans({ data: Float32Array.of(1, NaN), rows: 1, cols: 2 }, { k: 1 }),
+    /non-finite value \(NaN\) at row 0, column 1/,
+  );
 });

@@ -6,7 +6,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Rng } from "../src/engine/index.js";
-import { ari, clusteringAccuracy, contingencyMatrix, evaluateClustering, linearSumAssignment, nmi, type Labels } from "../src/cluster/index.js";
+import {
+  ari,
+  clusteringAccuracy,
+  contingencyMatrix,
+  evaluateClustering,
+  linearSumAssignment,
+  nmi,
+  type Labels,
+} from "../src/cluster/index.js";
 
 interface Case {
   name: string;
@@ -16,9 +24,12 @@ interface Case {
   ari: number;
   acc: number | null;
 }
-const fixture = JSON.parse(readFileSync(new URL("./fixtures/sklearn_metrics.json", import.meta.url), "utf8")) as { cases: Case[] };
+const fixture = JSON.parse(readFileSync(new URL("./fixtures/sklearn_metrics.json", import.meta.url), "utf8")) as {
+  cases: Case[];
+};
 
-const close = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) <= 1e-9, `${what}: ${got} vs scikit-learn ${want}`);
+const close = (got: number, want: number, what: string) =>
+  assert.ok(Math.abs(got - want) <= 1e-9, `${what}: ${got} vs scikit-learn ${want}`);
 
 fixture.cases.forEach((c, i) => {
   test(`metrics #${i} (${c.name}, n=${c.yTrue.length}) match scikit-learn to 1e-9`, () => {
@@ -46,7 +57,11 @@ test("typed-array labels give the same scores as plain arrays", () => {
   const c = fixture.cases.find((x) => x.name.startsWith("n=3000"))!;
   const yTrue = Int32Array.from(c.yTrue as number[]);
   const yPred = Float64Array.from(c.yPred as number[]);
-  assert.deepEqual(evaluateClustering(yTrue, yPred), { acc: c.acc, nmi: nmi(c.yTrue as number[], c.yPred as number[]), ari: ari(c.yTrue as number[], c.yPred as number[]) });
+  assert.deepEqual(evaluateClustering(yTrue, yPred), {
+    acc: c.acc,
+    nmi: nmi(c.yTrue as number[], c.yPred as number[]),
+    ari: ari(c.yTrue as number[], c.yPred as number[]),
+  });
 });
 
 test("contingencyMatrix: sorted labels, counts by (true, predicted)", () => {
@@ -102,7 +117,10 @@ test("linearSumAssignment is optimal on random rectangular matrices (brute force
     let total = 0;
     rowInd.forEach((r, z) => (total += cost[r * cols + colInd[z]!]!));
     const want = bruteForce(cost, rows, cols, maximize);
-    assert.ok(Math.abs(total - want) <= 1e-9 * Math.max(1, Math.abs(want)), `${rows}×${cols} maximize=${maximize}: ${total} vs optimum ${want}`);
+    assert.ok(
+      Math.abs(total - want) <= 1e-9 * Math.max(1, Math.abs(want)),
+      `${rows}×${cols} maximize=${maximize}: ${total} vs optimum ${want}`,
+    );
   }
 });
 

@@ -57,7 +57,11 @@ for (const c of fx.cases) {
     const [rows, d] = fx.batchShape;
     const x = new Tensor(Float32Array.from(fx.x), [rows, d]);
 
-    const q = await new SoftAssigner(ae, assignment, () => ae.params.tensor(CENTERS)).predictProba({ data: x.data as Float32Array, rows, cols: d });
+    const q = await new SoftAssigner(ae, assignment, () => ae.params.tensor(CENTERS)).predictProba({
+      data: x.data as Float32Array,
+      rows,
+      cols: d,
+    });
     assert.ok(closeness(q.data, c.q, 1e-5, 1e-7) <= 1, "soft assignment q");
 
     const r = await step.run(c.target === "full" ? { x, p: new Tensor(Float32Array.from(c.p), [rows, fx.k]) } : { x });
@@ -66,7 +70,8 @@ for (const c of fx.cases) {
       assert.ok(Math.abs(r.metrics.loss_rec! - c.lossRec) <= 1e-5 * c.lossRec, "reconstruction part");
       assert.ok(Math.abs(r.metrics.loss_kl! - c.lossKl!) <= 1e-5 * c.lossKl!, "clustering part");
     }
-    if (c.clip) assert.ok(Math.abs(r.gradNorm! - c.gradNorm) <= 1e-5 * c.gradNorm, `grad norm ${r.gradNorm} vs ${c.gradNorm}`);
+    if (c.clip)
+      assert.ok(Math.abs(r.gradNorm! - c.gradNorm) <= 1e-5 * c.gradNorm, `grad norm ${r.gradNorm} vs ${c.gradNorm}`);
     for (const [name, want] of Object.entries(c.after1)) {
       const k = closeness(ae.params.value(name), want, 1e-5, 1e-7);
       assert.ok(k <= 1, `${name} after one step differs from PyTorch (closeness ${k.toFixed(2)})`);

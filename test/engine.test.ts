@@ -3,7 +3,17 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CompiledGraph, DeviceUnavailableError, Graph, GraphError, Rng, StateStore, Tensor, executionProviders, nextName } from "../src/engine/index.js";
+import {
+  CompiledGraph,
+  DeviceUnavailableError,
+  Graph,
+  GraphError,
+  Rng,
+  StateStore,
+  Tensor,
+  executionProviders,
+  nextName,
+} from "../src/engine/index.js";
 
 test("op helpers infer shapes and reject mismatches at build time", () => {
   const g = new Graph("shapes");
@@ -28,7 +38,11 @@ test("a built graph runs in onnxruntime and writes into preallocated outputs", a
   const s = await CompiledGraph.create(g, { threads: 1 });
   const out = Tensor.zeros([2, 3]);
   const r = await s.run(
-    { x: new Tensor(Float32Array.from([1, 2, 3, 4]), [2, 2]), w: new Tensor(Float32Array.from([1, 0, 0, 1, -1, -1]), [3, 2]), b: new Tensor(Float32Array.from([0, 0.5, 0]), [3]) },
+    {
+      x: new Tensor(Float32Array.from([1, 2, 3, 4]), [2, 2]),
+      w: new Tensor(Float32Array.from([1, 0, 0, 1, -1, -1]), [3, 2]),
+      b: new Tensor(Float32Array.from([0, 0.5, 0]), [3]),
+    },
     { y: out },
   );
   assert.equal(r.y, out.data, "the output came back in the caller's buffer");
@@ -62,15 +76,27 @@ test("the state store feeds the current buffer and fetches the successor into th
 
 test("an unavailable execution provider fails with a message that says how to enable it", () => {
   assert.deepEqual(executionProviders("cpu"), ["cpu"]);
-  assert.throws(() => executionProviders("cuda"), (e: unknown) => e instanceof DeviceUnavailableError && /ONNXRUNTIME_NODE_INSTALL=cuda12/.test(e.message) && /--device cpu/.test(e.message));
+  assert.throws(
+    () => executionProviders("cuda"),
+    (e: unknown) =>
+      e instanceof DeviceUnavailableError &&
+      /ONNXRUNTIME_NODE_INSTALL=cuda12/.test(e.message) &&
+      /--device cpu/.test(e.message),
+  );
 });
 
 test("the generator is reproducible, restorable and roughly uniform/normal", () => {
   const a = new Rng(42);
   const b = new Rng(42);
   const xs = Array.from({ length: 5 }, () => a.u32());
-  assert.deepEqual(xs, Array.from({ length: 5 }, () => b.u32()));
-  assert.notDeepEqual(xs, Array.from({ length: 5 }, () => new Rng(43).u32()));
+  assert.deepEqual(
+    xs,
+    Array.from({ length: 5 }, () => b.u32()),
+  );
+  assert.notDeepEqual(
+    xs,
+    Array.from({ length: 5 }, () => new Rng(43).u32()),
+  );
   const st = a.getState();
   const next = [a.uniform(), a.normal(), a.normal()];
   a.setState(st);
@@ -91,5 +117,8 @@ test("the generator is reproducible, restorable and roughly uniform/normal", () 
   }
   assert.ok(Math.abs(s / n) < 0.01 && Math.abs(s2 / n - 1) < 0.02);
   const p = new Rng(5).permutation(1000);
-  assert.deepEqual([...p].sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i));
+  assert.deepEqual(
+    [...p].sort((x, y) => x - y),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
 });

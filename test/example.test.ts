@@ -45,13 +45,18 @@ test("the committed example has the documented shape and stays small", () => {
 
 test("train → predict → evaluate on the example through the built CLI; IDEC beats k-means on both splits", async () => {
   const model = join(dir, "model");
-  const summary = JSON.parse(run("train", train, "-k", "10", "--method", "idec", "--no-report", "--out", model, "--json")) as {
+  const summary = JSON.parse(
+    run("train", train, "-k", "10", "--method", "idec", "--no-report", "--out", model, "--json"),
+  ) as {
     rows: number;
     baseline: { acc: number; nmi: number };
     dec: { acc: number; nmi: number };
   };
   assert.equal(summary.rows, 6018);
-  assert.ok(summary.dec.acc > summary.baseline.acc && summary.dec.nmi > summary.baseline.nmi, `IDEC ${JSON.stringify(summary.dec)} vs k-means ${JSON.stringify(summary.baseline)}`);
+  assert.ok(
+    summary.dec.acc > summary.baseline.acc && summary.dec.nmi > summary.baseline.nmi,
+    `IDEC ${JSON.stringify(summary.dec)} vs k-means ${JSON.stringify(summary.baseline)}`,
+  );
 
   const out = join(dir, "test-predictions.csv");
   run("predict", model, testCsv, "--out", out);
@@ -65,7 +70,12 @@ test("train → predict → evaluate on the example through the built CLI; IDEC 
   );
   for (const r of pred) assert.ok(Number(r.confidence) > 0 && Number(r.confidence) <= 1);
 
-  const scores = JSON.parse(run("evaluate", model, testCsv, "--json")) as { n: number; acc: number; nmi: number; ari: number };
+  const scores = JSON.parse(run("evaluate", model, testCsv, "--json")) as {
+    n: number;
+    acc: number;
+    nmi: number;
+    ari: number;
+  };
   assert.equal(scores.n, truth.length);
   const fromPredictions = evaluateClustering(
     truth.map((r) => r.labels!),
@@ -81,23 +91,34 @@ test("train → predict → evaluate on the example through the built CLI; IDEC 
     let bd = Infinity;
     for (let j = 0; j < 10; j++) {
       let d = 0;
-      for (let c = 0; c < testSet.X.cols; c++) d += (testSet.X.data[i * testSet.X.cols + c]! - km.centers[j * testSet.X.cols + c]!) ** 2;
+      for (let c = 0; c < testSet.X.cols; c++)
+        d += (testSet.X.data[i * testSet.X.cols + c]! - km.centers[j * testSet.X.cols + c]!) ** 2;
       if (d < bd) [bd, best] = [d, j];
     }
     return best;
   });
-  const kmTest = evaluateClustering(truth.map((r) => r.labels!), Int32Array.from(nearest));
-  assert.ok(scores.acc > kmTest.acc && scores.nmi > kmTest.nmi, `test split: IDEC ${JSON.stringify(scores)} vs k-means centres ${JSON.stringify(kmTest)}`);
+  const kmTest = evaluateClustering(
+    truth.map((r) => r.labels!),
+    Int32Array.from(nearest),
+  );
+  assert.ok(
+    scores.acc > kmTest.acc && scores.nmi > kmTest.nmi,
+    `test split: IDEC ${JSON.stringify(scores)} vs k-means centres ${JSON.stringify(kmTest)}`,
+  );
   assert.ok(!existsSync(`${out}.tmp`));
 });
 
 test("npm start's command line, as package.json has it, works in a fresh directory, and again", () => {
   // The script after its build step, with the built CLI named by its absolute path; examples/ is
   // linked into a fresh directory, so runs/ does not exist there yet (train creates it).
-  const { scripts } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> };
+  const { scripts } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    scripts: Record<string, string>;
+  };
   const start = scripts.start!;
   assert.match(start, /^npm run build && /);
-  const line = start.replace(/^npm run build && /, "").replaceAll("node dist/cli/main.js", `"${process.execPath}" "${cli}"`);
+  const line = start
+    .replace(/^npm run build && /, "")
+    .replaceAll("node dist/cli/main.js", `"${process.execPath}" "${cli}"`);
   const fresh = join(dir, "fresh");
   mkdirSync(fresh);
   symlinkSync(new URL("../examples", import.meta.url).pathname, join(fresh, "examples"));

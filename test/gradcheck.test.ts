@@ -4,9 +4,30 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng, StateStore, Tensor, type Value } from "../src/engine/index.js";
-import { CENTERS, Dense, L2Normalize, ReLU, Sequential, StudentTAssignment, computeGradients, klDivergence, mse, type BuildContext, type Layer } from "../src/nn/index.js";
+import {
+  CENTERS,
+  Dense,
+  L2Normalize,
+  ReLU,
+  Sequential,
+  StudentTAssignment,
+  computeGradients,
+  klDivergence,
+  mse,
+  type BuildContext,
+  type Layer,
+} from "../src/nn/index.js";
 import { Autoencoder } from "../src/dec/autoencoder.js";
-import { closeness, forward64, kl64, mse64, numericGrad, studentT64, type Op, type Params64 } from "./helpers/reference64.js";
+import {
+  closeness,
+  forward64,
+  kl64,
+  mse64,
+  numericGrad,
+  studentT64,
+  type Op,
+  type Params64,
+} from "./helpers/reference64.js";
 
 const ROWS = 4;
 
@@ -27,14 +48,24 @@ function to64(store: StateStore): Params64 {
 }
 
 /** Checks d/dparams and d/dx of loss = Σ net(x) ⊙ R, which isolates the layer's backward rule. */
-async function probeCheck(net: Layer, ops: Op[], inDim: number, outDim: number, x32: Float32Array, store: StateStore): Promise<void> {
+async function probeCheck(
+  net: Layer,
+  ops: Op[],
+  inDim: number,
+  outDim: number,
+  x32: Float32Array,
+  store: StateStore,
+): Promise<void> {
   const rng = new Rng(7);
   const R = randn(rng, ROWS * outDim);
   const { grads, loss } = await computeGradients(
     {
       name: "probe",
       params: net.params,
-      inputs: [{ name: "x", shape: [ROWS, inDim] }, { name: "r", shape: [ROWS, outDim] }],
+      inputs: [
+        { name: "x", shape: [ROWS, inDim] },
+        { name: "r", shape: [ROWS, outDim] },
+      ],
       objective: (ctx: BuildContext, i: Readonly<Record<string, Value>>) => {
         const f = net.forward(ctx, i.x!);
         return { loss: ctx.g.sumAll(ctx.g.mul(f.y, i.r!)), backward: () => ({ x: f.backward(i.r!, true)! }) };
@@ -57,14 +88,32 @@ async function probeCheck(net: Layer, ops: Op[], inDim: number, outDim: number, 
 
 function denseStore(layers: Dense[], rng: Rng): StateStore {
   const s = new StateStore();
-  for (const l of layers) for (const p of l.params) s.define(p.name, p.shape, p.init(rng, p.shape.reduce((a, b) => a * b, 1), l.inFeatures, l.outFeatures));
+  for (const l of layers)
+    for (const p of l.params)
+      s.define(
+        p.name,
+        p.shape,
+        p.init(
+          rng,
+          p.shape.reduce((a, b) => a * b, 1),
+          l.inFeatures,
+          l.outFeatures,
+        ),
+      );
   return s;
 }
 
 test("Dense backward matches finite differences (weight, bias, input)", async () => {
   const rng = new Rng(1);
   const d = new Dense("fc", 5, 3, "g");
-  await probeCheck(d, [{ kind: "dense", w: "fc.weight", b: "fc.bias", inF: 5, outF: 3 }], 5, 3, randn(rng, ROWS * 5), denseStore([d], rng));
+  await probeCheck(
+    d,
+    [{ kind: "dense", w: "fc.weight", b: "fc.bias", inF: 5, outF: 3 }],
+    5,
+    3,
+    randn(rng, ROWS * 5),
+    denseStore([d], rng),
+  );
 });
 
 test("ReLU backward matches finite differences", async () => {
@@ -84,7 +133,11 @@ test("Dense→ReLU→Dense stack backward matches finite differences", async () 
   const store = denseStore([a, b], rng);
   await probeCheck(
     new Sequential([a, new ReLU(), b]),
-    [{ kind: "dense", w: "l0.weight", b: "l0.bias", inF: 6, outF: 4 }, { kind: "relu" }, { kind: "dense", w: "l1.weight", b: "l1.bias", inF: 4, outF: 3 }],
+    [
+      { kind: "dense", w: "l0.weight", b: "l0.bias", inF: 6, outF: 4 },
+      { kind: "relu" },
+      { kind: "dense", w: "l1.weight", b: "l1.bias", inF: 4, outF: 3 },
+    ],
     6,
     3,
     randn(rng, ROWS * 6),
@@ -104,11 +157,17 @@ for (const normalizeCode of [false, true]) {
       {
         name: "ae",
         params: net.params,
-        inputs: [{ name: "x_in", shape: ["batch", 7] }, { name: "x_target", shape: ["batch", 7] }],
+        inputs: [
+          { name: "x_in", shape: ["batch", 7] },
+          { name: "x_target", shape: ["batch", 7] },
+        ],
         objective: (ctx, i) => {
           const f = net.forward(ctx, i.x_in!);
           const l = mse(ctx.g, f.y, i.x_target!);
-          return { loss: l.loss, backward: () => ({ x_in: f.backward(l.grad(), true)!, x_target: ctx.g.neg(l.grad()) }) };
+          return {
+            loss: l.loss,
+            backward: () => ({ x_in: f.backward(l.grad(), true)!, x_target: ctx.g.neg(l.grad()) }),
+          };
         },
       },
       ae.params,
@@ -152,7 +211,10 @@ for (const alpha of [1, 2.5]) {
       {
         name: "assign",
         params: layer.params,
-        inputs: [{ name: "z", shape: [ROWS, dim] }, { name: "r", shape: [ROWS, k] }],
+        inputs: [
+          { name: "z", shape: [ROWS, dim] },
+          { name: "r", shape: [ROWS, k] },
+        ],
         objective: (ctx, i) => {
           const f = layer.forward(ctx, i.z!);
           return { loss: ctx.g.sumAll(ctx.g.mul(f.y, i.r!)), backward: () => ({ z: f.backward(i.r!, true)! }) };
@@ -188,7 +250,10 @@ test("KL(P‖Q) through the Student-t assignment matches finite differences; P g
     {
       name: "kl",
       params: layer.params,
-      inputs: [{ name: "z", shape: ["batch", dim] }, { name: "p", shape: ["batch", k] }],
+      inputs: [
+        { name: "z", shape: ["batch", dim] },
+        { name: "p", shape: ["batch", k] },
+      ],
       objective: (ctx, i) => {
         const f = layer.forward(ctx, i.z!);
         const l = klDivergence(ctx.g, i.p!, f.y);

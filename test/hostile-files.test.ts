@@ -15,7 +15,14 @@ import { loadAutoencoder, loadCheckpoint, loadModel } from "../src/dec/index.js"
 import { Rng } from "../src/engine/index.js";
 import { DatasetBuilder } from "../src/io/dataset-builder.js";
 import { InputError, readDataset, writeNpy } from "../src/io/index.js";
-import { HUGE_ROW_DIMS, VALID, writeHostileCheckpoints, writeHostileData, writeHostileModels, writeValidModel } from "./fixtures/gen-hostile-files.js";
+import {
+  HUGE_ROW_DIMS,
+  VALID,
+  writeHostileCheckpoints,
+  writeHostileData,
+  writeHostileModels,
+  writeValidModel,
+} from "./fixtures/gen-hostile-files.js";
 
 const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), "deepclust-hostile-"));
@@ -45,25 +52,40 @@ interface Run {
 }
 
 function run(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, "--import", PEAK_RSS, cli, ...args], { encoding: "utf8", timeout: 120_000 });
+  const r = spawnSync(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, "--import", PEAK_RSS, cli, ...args], {
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   const peak = /peak-rss-kib (\d+)/.exec(r.stderr);
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/\npeak-rss-kib \d+\n/, ""), peakMiB: peak ? Number(peak[1]) / 1024 : NaN };
+  return {
+    status: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr.replace(/\npeak-rss-kib \d+\n/, ""),
+    peakMiB: peak ? Number(peak[1]) / 1024 : NaN,
+  };
 }
 
 /** Exit 2 with one line naming what `message` matches; no JavaScript error text. */
 function assertRefused(r: Run, message: RegExp, what: string): void {
   assert.equal(r.status, 2, `${what}: exit ${r.status}\n${r.stderr}`);
   assert.match(r.stderr, message, what);
-  assert.doesNotMatch(r.stderr, /TypeError|Cannot read properties|Invalid typed array length|Invalid array buffer length|\n\s+at /, `${what}: a raw JavaScript error`);
+  assert.doesNotMatch(
+    r.stderr,
+    /TypeError|Cannot read properties|Invalid typed array length|Invalid array buffer length|\n\s+at /,
+    `${what}: a raw JavaScript error`,
+  );
 }
 
 /** loadModel (what every command calls) refuses `dir` with an InputError matching `message`. */
 function assertLibraryRefuses(dir: string, message: RegExp, what: string): void {
-  assert.throws(() => loadModel(dir, { threads: 1 }), (e: unknown) => {
-    assert.ok(e instanceof InputError, `${what}: ${String(e)}`);
-    assert.match(e.message, message, what);
-    return true;
-  });
+  assert.throws(
+    () => loadModel(dir, { threads: 1 }),
+    (e: unknown) => {
+      assert.ok(e instanceof InputError, `${what}: ${String(e)}`);
+      assert.match(e.message, message, what);
+      return true;
+    },
+  );
 }
 
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
@@ -92,7 +114,9 @@ test("the valid model the hostile ones are made from loads and predicts", () => 
 
 test("a NaN in the centres: every command refuses the model (exit 2), naming the file, the tensor and the index", () => {
   const dir = models["nan-centre"]!;
-  const message = new RegExp(`${esc(join(dir, "model.safetensors"))}: tensor 'assignment\\.cluster_centers' holds NaN at row 1, column 2`);
+  const message = new RegExp(
+    `${esc(join(dir, "model.safetensors"))}: tensor 'assignment\\.cluster_centers' holds NaN at row 1, column 2`,
+  );
   const out = join(root, "nan.csv");
   for (const args of [
     ["predict", dir, input, "--out", out, "--threads", "1"],
@@ -105,7 +129,11 @@ test("a NaN in the centres: every command refuses the model (exit 2), naming the
     assertRefused(run(...args), message, args[0]!);
   }
   assert.equal(existsSync(out), false, "no partial output");
-  assert.throws(() => loadModel(dir), (e: unknown) => e instanceof InputError && message.test(e.message), "the library");
+  assert.throws(
+    () => loadModel(dir),
+    (e: unknown) => e instanceof InputError && message.test(e.message),
+    "the library",
+  );
 });
 
 test("Inf or NaN in an encoder or decoder weight is named with its index", () => {
@@ -113,7 +141,13 @@ test("Inf or NaN in an encoder or decoder weight is named with its index", () =>
     ["inf-encoder-weight", "encoder.0.weight", "row 3, column 5", "Infinity"],
     ["nan-decoder-bias", "decoder.2.bias", "index \\[7\\]", "NaN"],
   ] as const) {
-    assertLibraryRefuses(models[name]!, new RegExp(`model\\.safetensors: tensor '${esc(tensor)}' holds ${value} at ${where} \\(counted from 0: ${esc(tensor)}\\[`), name);
+    assertLibraryRefuses(
+      models[name]!,
+      new RegExp(
+        `model\\.safetensors: tensor '${esc(tensor)}' holds ${value} at ${where} \\(counted from 0: ${esc(tensor)}\\[`,
+      ),
+      name,
+    );
   }
 });
 
@@ -123,14 +157,22 @@ test("a truncated model.safetensors says it is truncated and how much is missing
   const dataBytes = file.length - 8 - header;
   const cases = [
     ["truncated-after-header", `truncated: the header says ${dataBytes} bytes of tensor data, the file has 0`],
-    ["truncated-mid-data", `truncated: the header says ${dataBytes} bytes of tensor data, the file has ${dataBytes - 100}`],
+    [
+      "truncated-mid-data",
+      `truncated: the header says ${dataBytes} bytes of tensor data, the file has ${dataBytes - 100}`,
+    ],
     ["truncated-in-header", `truncated: the header is ${header} bytes, the file has 32 after the header length`],
   ] as const;
-  const expected = (name: string, message: string) => new RegExp(`${esc(join(models[name]!, "model.safetensors"))}: ${esc(message)}$`, "m");
+  const expected = (name: string, message: string) =>
+    new RegExp(`${esc(join(models[name]!, "model.safetensors"))}: ${esc(message)}$`, "m");
   for (const [name, message] of cases) assertLibraryRefuses(models[name]!, expected(name, message), name);
   // The issue's case (it said `expected 16384 values, got 0`), through the command line.
   const [name, message] = cases[0];
-  assertRefused(run("predict", models[name]!, input, "--out", join(root, `${name}.csv`)), expected(name, message), name);
+  assertRefused(
+    run("predict", models[name]!, input, "--out", join(root, `${name}.csv`)),
+    expected(name, message),
+    name,
+  );
 });
 
 test("a malformed safetensors header names the tensor and the field", () => {
@@ -138,41 +180,64 @@ test("a malformed safetensors header names the tensor and the field", () => {
     ["null-tensor-entry", "tensor 'encoder.0.weight': expected an object {dtype, shape, data_offsets}, got null"],
     ["null-shape", "tensor 'encoder.2.bias': field 'shape' must be a list of non-negative integers, got null"],
     ["negative-shape", "tensor 'encoder.2.bias': field 'shape' must be a list of non-negative integers, got [-3]"],
-    ["null-offsets", "tensor 'encoder.2.bias': field 'data_offsets' must be [begin, end] with 0 ≤ begin ≤ end, got null"],
+    [
+      "null-offsets",
+      "tensor 'encoder.2.bias': field 'data_offsets' must be [begin, end] with 0 ≤ begin ≤ end, got null",
+    ],
     ["null-metadata", "header field '__metadata__.format' must be a string, got null"],
     ["overlapping-tensors", "tensors 'decoder.0.bias' and 'encoder.0.bias' overlap"],
   ] as const;
-  for (const [name, message] of cases) assertLibraryRefuses(models[name]!, new RegExp(`model\\.safetensors: ${esc(message)}`), name);
+  for (const [name, message] of cases)
+    assertLibraryRefuses(models[name]!, new RegExp(`model\\.safetensors: ${esc(message)}`), name);
   // The issue's `Cannot read properties of null`, through the command line.
   const [name, message] = cases[0];
-  assertRefused(run("predict", models[name]!, input, "--out", join(root, `${name}.csv`)), new RegExp(`model\\.safetensors: ${esc(message)}`), name);
+  assertRefused(
+    run("predict", models[name]!, input, "--out", join(root, `${name}.csv`)),
+    new RegExp(`model\\.safetensors: ${esc(message)}`),
+    name,
+  );
 });
 
 test("null or mistyped fields of config.json are named with what they must be", () => {
   const cases = [
     ["null-config", "expected a JSON object, got null"],
     ["null-k", "field 'k' must be a positive integer, got null"],
-    ["null-dims-entry", "field 'dims' must be a list of at least 2 positive integers (the encoder's layer sizes), got [8,null,3]"],
+    [
+      "null-dims-entry",
+      "field 'dims' must be a list of at least 2 positive integers (the encoder's layer sizes), got [8,null,3]",
+    ],
     ["null-alpha", "field 'alpha' must be a positive number, got null"],
     ["null-onnx", "field 'onnx' must be an object {file, input, outputs, opset}, got null"],
     ["null-onnx-outputs", "field 'onnx.outputs' must be a list of strings, got null"],
     ["null-label", "field 'labelMapping.2' must be a string or a number, got null"],
     ["null-training", "field 'training' must be an object, got null"],
     ["string-method", "field 'method' must be one of dec, idec, got \"kmeans\""],
-    ["hash-removed", "field 'onnx.sha256' must be a SHA-256 in hex (64 characters), got nothing (the field is missing)"],
+    [
+      "hash-removed",
+      "field 'onnx.sha256' must be a SHA-256 in hex (64 characters), got nothing (the field is missing)",
+    ],
   ] as const;
-  const expected = (name: string, message: string) => new RegExp(`${esc(join(models[name]!, "config.json"))}: ${esc(message)}`);
+  const expected = (name: string, message: string) =>
+    new RegExp(`${esc(join(models[name]!, "config.json"))}: ${esc(message)}`);
   for (const [name, message] of cases) assertLibraryRefuses(models[name]!, expected(name, message), name);
   // Through the command line: the null entries that reached a TypeError (exit 1), and serve.
   for (const [name, message] of [cases[0], cases[5]]) {
-    assertRefused(run("predict", models[name]!, input, "--out", join(root, `${name}.csv`)), expected(name, message), name);
+    assertRefused(
+      run("predict", models[name]!, input, "--out", join(root, `${name}.csv`)),
+      expected(name, message),
+      name,
+    );
   }
   assertRefused(run("serve", models["null-label"]!, "--port", "0"), expected("null-label", cases[6][1]), "serve");
 });
 
 test("config.json's dims cannot size an allocation beyond what model.safetensors holds", () => {
   const r = run("predict", models["huge-dims"]!, input, "--out", join(root, "huge-dims.csv"));
-  assertRefused(r, /config\.json: dims \[8, 10000000, 3\] and k 4 need \d+ bytes of weights, .*model\.safetensors has \d+/, "huge-dims");
+  assertRefused(
+    r,
+    /config\.json: dims \[8, 10000000, 3\] and k 4 need \d+ bytes of weights, .*model\.safetensors has \d+/,
+    "huge-dims",
+  );
   assert.ok(r.peakMiB < 400, `peak RSS ${r.peakMiB} MiB: the parameters were allocated`);
 });
 
@@ -188,7 +253,9 @@ test("a model.onnx that does not match the weights is detected through config.js
     ["weights-from-another-model", "it was exported from other weights than model.safetensors holds", other],
   ] as const) {
     const dir = models[name]!;
-    const message = new RegExp(`${esc(join(dir, "model.onnx"))}: does not match config\\.json and model\\.safetensors \\(${esc(why)}\\): stale, or from another model; re-export it with \`deepclust export ${esc(dir)}\``);
+    const message = new RegExp(
+      `${esc(join(dir, "model.onnx"))}: does not match config\\.json and model\\.safetensors \\(${esc(why)}\\): stale, or from another model; re-export it with \`deepclust export ${esc(dir)}\``,
+    );
     assertRefused(run("predict", dir, input, "--out", join(root, `${name}.csv`)), message, name);
     const repaired = run("export", dir, "--json");
     assert.equal(repaired.status, 0, repaired.stderr);
@@ -199,7 +266,11 @@ test("a model.onnx that does not match the weights is detected through config.js
   }
   // int8 into the model's own model.onnx is refused: model.onnx stays float32, the graph its hash records.
   const int8 = run("export", valid, "--precision", "int8");
-  assertRefused(int8, /model\.onnx of a model directory stays float32 and standard ONNX; write the int8 graph to another file, e\.g\. --onnx .*model\.int8\.onnx/, "int8");
+  assertRefused(
+    int8,
+    /model\.onnx of a model directory stays float32 and standard ONNX; write the int8 graph to another file, e\.g\. --onnx .*model\.int8\.onnx/,
+    "int8",
+  );
   assert.equal(sha256(join(valid, "model.onnx")), c.onnx.sha256);
 });
 
@@ -230,19 +301,41 @@ test("checkpoints and pretrained autoencoders: NaN, truncation and null fields a
       return true;
     });
   const st = (name: string) => esc(join(checkpoints[name]!, "state.safetensors"));
-  refused(() => loadCheckpoint(checkpoints["checkpoint-nan-slot"]!), new RegExp(`${st("checkpoint-nan-slot")}: tensor 'slot/encoder\\.0\\.weight' holds NaN at index \\[17\\]`));
-  refused(() => loadCheckpoint(checkpoints["checkpoint-truncated"]!), new RegExp(`${st("checkpoint-truncated")}: truncated: the header says (\\d+) bytes of tensor data, the file has \\d+`));
-  refused(() => loadCheckpoint(checkpoints["checkpoint-null-state"]!), /state\.json: not a deepclust clustering checkpoint \(expected a JSON object, got null\)/);
-  refused(() => loadAutoencoder(checkpoints["autoencoder-null-dims"]!, new Rng(0)), /autoencoder-null-dims\.safetensors: metadata field 'dims' must be a list of at least 2 positive integers, got \[8, null, 3\]/);
+  refused(
+    () => loadCheckpoint(checkpoints["checkpoint-nan-slot"]!),
+    new RegExp(`${st("checkpoint-nan-slot")}: tensor 'slot/encoder\\.0\\.weight' holds NaN at index \\[17\\]`),
+  );
+  refused(
+    () => loadCheckpoint(checkpoints["checkpoint-truncated"]!),
+    new RegExp(
+      `${st("checkpoint-truncated")}: truncated: the header says (\\d+) bytes of tensor data, the file has \\d+`,
+    ),
+  );
+  refused(
+    () => loadCheckpoint(checkpoints["checkpoint-null-state"]!),
+    /state\.json: not a deepclust clustering checkpoint \(expected a JSON object, got null\)/,
+  );
+  refused(
+    () => loadAutoencoder(checkpoints["autoencoder-null-dims"]!, new Rng(0)),
+    /autoencoder-null-dims\.safetensors: metadata field 'dims' must be a list of at least 2 positive integers, got \[8, null, 3\]/,
+  );
 });
 
 test("a .npy header with a negative, fractional or huge shape names the file and the field", () => {
   for (const [name, message, commands] of [
-    ["negative-shape.npy", "the header's 'shape' must hold non-negative integers, got (-80, 4)", ["kmeans", "predict", "train"]],
+    [
+      "negative-shape.npy",
+      "the header's 'shape' must hold non-negative integers, got (-80, 4)",
+      ["kmeans", "predict", "train"],
+    ],
     ["non-integer-shape.npy", "the header's 'shape' must hold non-negative integers, got (2.5, 4)", ["kmeans"]],
     ["huge-shape.npy", "4294967296 dimensions per row, more than deepclust accepts (1048576)", ["kmeans"]],
   ] as const) {
-    const argsOf = { kmeans: ["kmeans", data[name]!, "-k", "2"], predict: ["predict", valid, data[name]!, "--out", join(root, "npy.csv")], train: ["train", data[name]!, "-k", "2", "--out", join(root, "npy-model")] };
+    const argsOf = {
+      kmeans: ["kmeans", data[name]!, "-k", "2"],
+      predict: ["predict", valid, data[name]!, "--out", join(root, "npy.csv")],
+      train: ["train", data[name]!, "-k", "2", "--out", join(root, "npy-model")],
+    };
     for (const command of commands) {
       const r = run(...argsOf[command]);
       assertRefused(r, new RegExp(`${esc(data[name]!)}: ${esc(message)}`), `${name}, ${command}`);
@@ -250,12 +343,24 @@ test("a .npy header with a negative, fractional or huge shape names the file and
     }
   }
   const r = run("evaluate", valid, input, "--labels-file", data["negative-labels.npy"]!);
-  assertRefused(r, new RegExp(`${esc(data["negative-labels.npy"]!)}: the header's 'shape' must hold non-negative integers, got \\(-5,\\)`), "labels");
+  assertRefused(
+    r,
+    new RegExp(
+      `${esc(data["negative-labels.npy"]!)}: the header's 'shape' must hold non-negative integers, got \\(-5,\\)`,
+    ),
+    "labels",
+  );
 });
 
 test("the issue's 17M-dimension row is refused naming the file, the row and the column, in bounded memory", async () => {
-  const message = (name: string, dims: number) => new RegExp(`${esc(data[name]!)}, row 1, column 'embedding': ${dims} dimensions per row, more than deepclust accepts \\(1048576\\)`);
-  await assert.rejects(readDataset(data["wide-row.jsonl"]!), (e: unknown) => e instanceof InputError && message("wide-row.jsonl", (1 << 20) + 1).test(e.message));
+  const message = (name: string, dims: number) =>
+    new RegExp(
+      `${esc(data[name]!)}, row 1, column 'embedding': ${dims} dimensions per row, more than deepclust accepts \\(1048576\\)`,
+    );
+  await assert.rejects(
+    readDataset(data["wide-row.jsonl"]!),
+    (e: unknown) => e instanceof InputError && message("wide-row.jsonl", (1 << 20) + 1).test(e.message),
+  );
   const r = run("kmeans", data["huge-row.jsonl"]!, "-k", "2");
   assertRefused(r, message("huge-row.jsonl", HUGE_ROW_DIMS), "huge-row.jsonl");
   // The 35 MB line itself is parsed (about 0.4 GB of JavaScript values), never 1024 rows of it.
@@ -270,5 +375,9 @@ test("the generator's valid models really differ (the stale-file cases are real)
   assert.equal(JSON.parse(readFileSync(join(valid, "config.json"), "utf8")).k, VALID.k);
   const again = join(root, "again");
   writeValidModel(again, 1);
-  assert.deepEqual(readFileSync(join(again, "model.onnx")), a, "model.onnx is deterministic: a re-export reproduces it");
+  assert.deepEqual(
+    readFileSync(join(again, "model.onnx")),
+    a,
+    "model.onnx is deterministic: a re-export reproduces it",
+  );
 });

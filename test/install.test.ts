@@ -45,7 +45,18 @@ test("npm knows every setting in .npmrc", () => {
 test("no dependency's install script is allowed to run (no download at install time)", () => {
   const allow = (json("package.json").allowScripts ?? {}) as Record<string, boolean>;
   const packages = json("package-lock.json").packages as Record<string, LockEntry>;
-  const withScripts = [...new Set(Object.entries(packages).filter(([, p]) => p.hasInstallScript).map(([path]) => path.replace(/^.*node_modules\//, "")))];
+  const withScripts = [
+    ...new Set(
+      Object.entries(packages)
+        .filter(([, p]) => p.hasInstallScript)
+        .map(([path]) => path.replace(/^.*node_modules\//, "")),
+    ),
+  ];
   assert.ok(withScripts.includes("onnxruntime-node"), "onnxruntime-node has an install script (the CUDA download)");
-  for (const name of withScripts) assert.equal(allow[name], false, `${name} has an install script: package.json allowScripts must deny it ("${name}": false)`);
+  for (const name of withScripts)
+    assert.equal(
+      allow[name],
+      false,
+      `${name} has an install script: package.json allowScripts must deny it ("${name}": false)`,
+    );
 });

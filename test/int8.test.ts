@@ -24,7 +24,15 @@ const X = digits.X;
 const y = digits.labels as number[];
 const dir = mkdtempSync(join(tmpdir(), "deepclust-int8-"));
 const modelDir = join(dir, "model");
-const dec = await new DEC({ k: 10, hidden: [32, 10], threads: 1, seed: 0, pretrain: { epochs: 20 }, maxIter: 200, tol: 0 }).fit(X);
+const dec = await new DEC({
+  k: 10,
+  hidden: [32, 10],
+  threads: 1,
+  seed: 0,
+  pretrain: { epochs: 20 },
+  maxIter: 200,
+  tol: 0,
+}).fit(X);
 saveModel(modelDir, dec);
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -42,7 +50,9 @@ test("quantizeWeight: per-output-column symmetric 7-bit values, transposed to [i
   assert.deepEqual([q.data[0], q.data[3], q.data[6]], [32, -63, 16]);
   assert.deepEqual([q.data[1], q.data[4], q.data[7]], [0, 0, 0], "an all-zero row stays zero (scale 1)");
   assert.deepEqual([q.data[2], q.data[5], q.data[8]], [63, 21, -42]);
-  for (let o = 0; o < 3; o++) for (let i = 0; i < 3; i++) assert.ok(Math.abs(q.data[i * 3 + o]! * q.scale[o]! - w[o * 3 + i]!) <= q.scale[o]! * 0.5001);
+  for (let o = 0; o < 3; o++)
+    for (let i = 0; i < 3; i++)
+      assert.ok(Math.abs(q.data[i * 3 + o]! * q.scale[o]! - w[o * 3 + i]!) <= q.scale[o]! * 0.5001);
   assert.throws(() => quantizeWeight(Float32Array.from([1, NaN]), 1, 2), /not finite/);
   assert.throws(() => quantizeWeight(new Float32Array(5), 2, 3), /5 values/);
 });
@@ -131,7 +141,9 @@ const domainsOf = (bytes: Uint8Array) => onnx.ModelProto.decode(bytes).opsetImpo
 
 test("export --precision int8 writes an ONNX file that onnxruntime runs to the library's int8 q", async () => {
   const file = join(dir, "model.int8.onnx");
-  const r = spawnSync(process.execPath, [cli, "export", modelDir, "--precision", "int8", "--onnx", file, "--json"], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, [cli, "export", modelDir, "--precision", "int8", "--onnx", file, "--json"], {
+    encoding: "utf8",
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).precision, "int8");
   const bytes = readFileSync(file);
@@ -152,15 +164,25 @@ test("export --precision int8 writes an ONNX file that onnxruntime runs to the l
 
 test("predict and evaluate --precision int8 through the CLI", () => {
   const out = join(dir, "int8.csv");
-  const p = spawnSync(process.execPath, [cli, "predict", modelDir, digitsFile, "--precision", "int8", "--out", out, "--json", "--threads", "1"], { encoding: "utf8" });
+  const p = spawnSync(
+    process.execPath,
+    [cli, "predict", modelDir, digitsFile, "--precision", "int8", "--out", out, "--json", "--threads", "1"],
+    { encoding: "utf8" },
+  );
   assert.equal(p.status, 0, p.stderr);
   const summary = JSON.parse(p.stdout);
   assert.equal(summary.precision, "int8");
   assert.equal(summary.rows, X.rows);
-  const e = spawnSync(process.execPath, [cli, "evaluate", modelDir, digitsFile, "--precision", "int8", "--json", "--threads", "1"], { encoding: "utf8" });
+  const e = spawnSync(
+    process.execPath,
+    [cli, "evaluate", modelDir, digitsFile, "--precision", "int8", "--json", "--threads", "1"],
+    { encoding: "utf8" },
+  );
   assert.equal(e.status, 0, e.stderr);
   assert.ok(JSON.parse(e.stdout).acc > 0.5);
-  const bad = spawnSync(process.execPath, [cli, "predict", modelDir, digitsFile, "--precision", "int4", "--out", out], { encoding: "utf8" });
+  const bad = spawnSync(process.execPath, [cli, "predict", modelDir, digitsFile, "--precision", "int4", "--out", out], {
+    encoding: "utf8",
+  });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--precision/);
 });

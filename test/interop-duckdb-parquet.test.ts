@@ -40,7 +40,9 @@ async function query(sql: string): Promise<Record<string, unknown>[]> {
 /** Writes the rows of `select` (over i in 0..ROWS-1) with DuckDB to a Parquet file in `dir`. */
 async function write(name: string, select: string, options = ""): Promise<string> {
   const f = join(dir, name);
-  await db.run(`COPY (SELECT ${select} FROM range(${ROWS}) t(i) ORDER BY i) TO '${f}' (FORMAT parquet, ROW_GROUP_SIZE 2048${options})`);
+  await db.run(
+    `COPY (SELECT ${select} FROM range(${ROWS}) t(i) ORDER BY i) TO '${f}' (FORMAT parquet, ROW_GROUP_SIZE 2048${options})`,
+  );
   return f;
 }
 
@@ -66,20 +68,35 @@ test("DuckDB's Parquet files (every codec, format v1 and v2, list and fixed-size
       `, COMPRESSION ${c.codec}, PARQUET_VERSION ${c.version}`,
     );
     // What the file is, by DuckDB's account.
-    const meta = await query(`SELECT row_group_id, row_group_num_rows, path_in_schema, compression, encodings FROM parquet_metadata('${f}')`);
+    const meta = await query(
+      `SELECT row_group_id, row_group_num_rows, path_in_schema, compression, encodings FROM parquet_metadata('${f}')`,
+    );
     const groups = [...new Map(meta.map((m) => [m.row_group_id, Number(m.row_group_num_rows)])).values()];
     assert.deepEqual(groups, [2048, 2048, 404], what);
-    assert.ok(meta.every((m) => m.compression === c.codec.toUpperCase()), `${what}: ${meta.map((m) => m.compression).join()}`);
-    if (c.labels === "string") assert.ok(meta.some((m) => m.path_in_schema === "label" && /DICTIONARY/.test(String(m.encodings))), `${what}: dictionary labels`);
+    assert.ok(
+      meta.every((m) => m.compression === c.codec.toUpperCase()),
+      `${what}: ${meta.map((m) => m.compression).join()}`,
+    );
+    if (c.labels === "string")
+      assert.ok(
+        meta.some((m) => m.path_in_schema === "label" && /DICTIONARY/.test(String(m.encodings))),
+        `${what}: dictionary labels`,
+      );
     // DuckDB's read-back, in file order.
-    const back = await query(`SELECT id, text, embeddings::DOUBLE[] AS e, label FROM read_parquet('${f}', file_row_number = true) ORDER BY file_row_number`);
+    const back = await query(
+      `SELECT id, text, embeddings::DOUBLE[] AS e, label FROM read_parquet('${f}', file_row_number = true) ORDER BY file_row_number`,
+    );
     assert.equal(back.length, ROWS);
     const want = Float32Array.from(back.flatMap((r) => r.e as number[]));
     const labels = back.map((r) => r.label as string | number);
     const passthrough = { id: back.map((r) => String(r.id)), text: back.map((r) => (r.text as string | null) ?? "") };
 
     const ds = await readDataset(f);
-    assert.deepEqual([ds.format, ds.X.rows, ds.X.cols, ds.embeddingsColumn, ds.labelsColumn], ["parquet", ROWS, DIMS, "embeddings", "label"], what);
+    assert.deepEqual(
+      [ds.format, ds.X.rows, ds.X.cols, ds.embeddingsColumn, ds.labelsColumn],
+      ["parquet", ROWS, DIMS, "embeddings", "label"],
+      what,
+    );
     assert.deepEqual(ds.X.data, want, what);
     assert.deepEqual(ds.labels, labels, what);
     assert.deepEqual(ds.passthrough, passthrough, what);
@@ -87,7 +104,11 @@ test("DuckDB's Parquet files (every codec, format v1 and v2, list and fixed-size
     let next = 0;
     for await (const chunk of readDatasetChunks(f, { chunkRows: 1000 })) {
       assert.equal(chunk.firstRow, next);
-      assert.deepEqual(chunk.X.data, want.subarray(next * DIMS, (next + chunk.X.rows) * DIMS), `${what} chunk at ${next}`);
+      assert.deepEqual(
+        chunk.X.data,
+        want.subarray(next * DIMS, (next + chunk.X.rows) * DIMS),
+        `${what} chunk at ${next}`,
+      );
       assert.deepEqual(chunk.labels, labels.slice(next, next + chunk.X.rows).map(String));
       next += chunk.X.rows;
     }
@@ -105,7 +126,9 @@ test("DuckDB's Parquet files (every codec, format v1 and v2, list and fixed-size
         assert.deepEqual(all, want, `${what} ParquetSource generalDecoder=${generalDecoder}`);
         const got = new Float32Array(index.length * DIMS);
         src.gather(index, 0, index.length, got);
-        index.forEach((r, i) => assert.deepEqual(got.subarray(i * DIMS, (i + 1) * DIMS), want.subarray(r * DIMS, (r + 1) * DIMS)));
+        index.forEach((r, i) =>
+          assert.deepEqual(got.subarray(i * DIMS, (i + 1) * DIMS), want.subarray(r * DIMS, (r + 1) * DIMS)),
+        );
         assert.deepEqual(src.readLabels(), { column: "label", labels });
       } finally {
         src.close();
@@ -117,13 +140,21 @@ test("DuckDB's Parquet files (every codec, format v1 and v2, list and fixed-size
 test("errors in DuckDB's files: null vector, null element, empty and ragged lists, NaN — the same row and column from every reader", async () => {
   const vector = (type: string) => `list_transform(range(${DIMS}), j -> ${value})::${type}`;
   const errors = [
-    { name: "null-vector", select: `CASE WHEN i = 3000 THEN NULL ELSE ${vector("FLOAT[]")} END AS embeddings, 'x' AS label`, message: "row 3001, column 'embeddings': missing vector (null)" },
+    {
+      name: "null-vector",
+      select: `CASE WHEN i = 3000 THEN NULL ELSE ${vector("FLOAT[]")} END AS embeddings, 'x' AS label`,
+      message: "row 3001, column 'embeddings': missing vector (null)",
+    },
     {
       name: "null-element",
       select: `list_transform(range(${DIMS}), j -> CASE WHEN i = 4100 AND j = 5 THEN NULL ELSE ${value} END)::FLOAT[] AS embeddings, 'x' AS label`,
       message: "row 4101, column 'embeddings': non-numeric value null (dimension 6)",
     },
-    { name: "empty-list", select: `CASE WHEN i = 2100 THEN []::DOUBLE[] ELSE ${vector("DOUBLE[]")} END AS embeddings, 'x' AS label`, message: "row 2101, column 'embeddings': expected 8 values, got 0" },
+    {
+      name: "empty-list",
+      select: `CASE WHEN i = 2100 THEN []::DOUBLE[] ELSE ${vector("DOUBLE[]")} END AS embeddings, 'x' AS label`,
+      message: "row 2101, column 'embeddings': expected 8 values, got 0",
+    },
     {
       name: "ragged",
       select: `list_transform(range(CASE WHEN i = 2500 THEN ${DIMS + 1} ELSE ${DIMS} END), j -> ${value})::DOUBLE[] AS embeddings, 'x' AS label`,
@@ -159,7 +190,10 @@ test("errors in DuckDB's files: null vector, null element, empty and ragged list
 });
 
 test("a null label in DuckDB's file is a missing label, at its row, from every reader", async () => {
-  const f = await write("null-label.parquet", `i AS id, list_transform(range(${DIMS}), j -> ${value})::FLOAT[] AS embeddings, CASE WHEN i = 4321 THEN NULL ELSE 'c' || (i % 4) END AS label`);
+  const f = await write(
+    "null-label.parquet",
+    `i AS id, list_transform(range(${DIMS}), j -> ${value})::FLOAT[] AS embeddings, CASE WHEN i = 4321 THEN NULL ELSE 'c' || (i % 4) END AS label`,
+  );
   const expected = Array.from({ length: ROWS }, (_, i) => (i === 4321 ? null : `c${i % 4}`));
   assert.deepEqual((await readDataset(f)).labels, expected);
   for (const generalDecoder of [false, true]) {

@@ -31,7 +31,11 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Values equal as NumPy's float32 conversion gives them, -0 included (deepEqual compares with Object.is). */
 function assertRows(got: ArrayLike<number>, firstRow: number, rows: number, what: string): void {
-  assert.deepEqual(Array.from(got).slice(0, rows * COLS), Array.from(want.subarray(firstRow * COLS, (firstRow + rows) * COLS)), what);
+  assert.deepEqual(
+    Array.from(got).slice(0, rows * COLS),
+    Array.from(want.subarray(firstRow * COLS, (firstRow + rows) * COLS)),
+    what,
+  );
 }
 
 test("the fixtures hold every layout NumPy writes that the readers take", () => {
@@ -79,7 +83,9 @@ test("NpySource (out of core) gathers and reads ranges of every layout, with and
       assert.deepEqual([src.rows, src.cols], [ROWS, COLS]);
       const got = new Float32Array(index.length * COLS);
       src.gather(index, 0, index.length, got);
-      index.forEach((r, i) => assertRows(got.subarray(i * COLS, (i + 1) * COLS), r, 1, `${name} ${JSON.stringify(options)} row ${r}`));
+      index.forEach((r, i) =>
+        assertRows(got.subarray(i * COLS, (i + 1) * COLS), r, 1, `${name} ${JSON.stringify(options)} row ${r}`),
+      );
       const range = new Float32Array(9 * COLS);
       src.readRange(ROWS - 9, 9, range);
       assertRows(range, ROWS - 9, 9, `${name} readRange`);
@@ -89,7 +95,18 @@ test("NpySource (out of core) gathers and reads ranges of every layout, with and
 });
 
 test("DEC trained from disk is the same model whatever the file's dtype, byte order and order", async () => {
-  const config = { k: 3, hidden: [4, 2], threads: 1, seed: 2, tol: 0, maxIter: 20, updateInterval: 5, batchSize: 8, pretrain: { epochs: 3, batchSize: 8 }, shuffleBlock: 8 };
+  const config = {
+    k: 3,
+    hidden: [4, 2],
+    threads: 1,
+    seed: 2,
+    tol: 0,
+    maxIter: 20,
+    updateInterval: 5,
+    batchSize: 8,
+    pretrain: { epochs: 3, batchSize: 8 },
+    shuffleBlock: 8,
+  };
   const fit = async (name: string) => {
     const src = NpySource.open(join(fixtures, name), { cacheBlockRows: 8 });
     try {
@@ -115,10 +132,13 @@ test("label files from NumPy: integers of either byte order, whole floats, unico
     const ds = await readDataset(x, { labelsFile: join(fixtures, name) });
     assert.deepEqual(ds.labels, labels, name);
     const chunked: string[] = [];
-    for await (const c of readDatasetChunks(x, { labelsFile: join(fixtures, name), chunkRows: 10 })) chunked.push(...c.labels!);
+    for await (const c of readDatasetChunks(x, { labelsFile: join(fixtures, name), chunkRows: 10 }))
+      chunked.push(...c.labels!);
     assert.deepEqual(chunked, labels.map(String), `${name} in chunks`);
   }
-  const fortran = await readDataset(join(fixtures, "x_f8_big_endian_fortran.npy"), { labelsFile: join(fixtures, "y_str.npy") });
+  const fortran = await readDataset(join(fixtures, "x_f8_big_endian_fortran.npy"), {
+    labelsFile: join(fixtures, "y_str.npy"),
+  });
   assert.deepEqual(fortran.labels, expected.labels["y_str.npy"]!.labels);
 });
 
@@ -137,7 +157,14 @@ test("an object (pickled) label file is refused, naming the file and how to save
 });
 
 /** A .npy of `rows` × `cols` with value(i, j) at row i, column j, in the given order and dtype. */
-function writeLarge(name: string, descr: "<f4" | ">f8", fortran: boolean, rows: number, cols: number, value: (i: number, j: number) => number): string {
+function writeLarge(
+  name: string,
+  descr: "<f4" | ">f8",
+  fortran: boolean,
+  rows: number,
+  cols: number,
+  value: (i: number, j: number) => number,
+): string {
   const f = join(dir, name);
   let header = `{'descr': '${descr}', 'fortran_order': ${fortran ? "True" : "False"}, 'shape': (${rows}, ${cols}), }`;
   header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
@@ -161,13 +188,17 @@ test("files past one read (16 MiB per column or per range) are read in pieces to
   const check = (f: string, rows: number, cols: number) => {
     const m = readNpy(f);
     assert.deepEqual([m.rows, m.cols], [rows, cols]);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) if (m.data[i * cols + j] !== value(i, j)) assert.fail(`${f}: row ${i} column ${j} is ${m.data[i * cols + j]}`);
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < cols; j++)
+        if (m.data[i * cols + j] !== value(i, j)) assert.fail(`${f}: row ${i} column ${j} is ${m.data[i * cols + j]}`);
     // Out of core, a range that starts past the first row: its pieces start mid-file.
     const src = NpySource.open(f);
     const out = new Float32Array((rows - 3) * cols);
     src.readRange(3, rows - 3, out);
     src.close();
-    for (let i = 3; i < rows; i++) for (let j = 0; j < cols; j++) if (out[(i - 3) * cols + j] !== value(i, j)) assert.fail(`${f}: readRange: row ${i} column ${j}`);
+    for (let i = 3; i < rows; i++)
+      for (let j = 0; j < cols; j++)
+        if (out[(i - 3) * cols + j] !== value(i, j)) assert.fail(`${f}: readRange: row ${i} column ${j}`);
   };
   // 4,200,000 float32 per column (16.8 MB) in Fortran order; 1,100,000 × 2 big-endian float64 (17.6 MB) in C order.
   const fortran = writeLarge("large-fortran-f4.npy", "<f4", true, 4_200_000, 2, value);

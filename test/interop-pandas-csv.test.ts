@@ -11,7 +11,16 @@ import { InputError, readDataset, readDatasetChunks } from "../src/io/index.js";
 
 interface Expected {
   pandas: string;
-  files: Record<string, { rows: number; dims: number; float32: number[]; labels: (number | string)[]; passthrough: Record<string, string[]> }>;
+  files: Record<
+    string,
+    {
+      rows: number;
+      dims: number;
+      float32: number[];
+      labels: (number | string)[];
+      passthrough: Record<string, string[]>;
+    }
+  >;
   nan: Record<string, { row: number; column: string; dimension?: number }>;
 }
 

@@ -9,7 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { parquetWriteFile } from "hyparquet-writer";
-import { InputError, readDataset, validateFinite, npyHeader, writeNpy, type ReadDatasetOptions } from "../src/io/index.js";
+import {
+  InputError,
+  readDataset,
+  validateFinite,
+  npyHeader,
+  writeNpy,
+  type ReadDatasetOptions,
+} from "../src/io/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "deepclust-io-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -82,12 +89,20 @@ test("the embeddings column is auto-detected when it is not called 'embeddings',
 
 test("a column the user names must exist: the error lists the columns there are", async () => {
   const f = file("cols.csv", 'id,embeddings,labels\n1,"[1]",0\n');
-  await rejects(f, { embeddingsColumn: "emb" }, `${f}, column 'emb': not found (the file has columns 'id', 'embeddings', 'labels')`);
-  await rejects(f, { labelsColumn: "y" }, `${f}, column 'y': not found (the file has columns 'id', 'embeddings', 'labels')`);
+  await rejects(
+    f,
+    { embeddingsColumn: "emb" },
+    `${f}, column 'emb': not found (the file has columns 'id', 'embeddings', 'labels')`,
+  );
+  await rejects(
+    f,
+    { labelsColumn: "y" },
+    `${f}, column 'y': not found (the file has columns 'id', 'embeddings', 'labels')`,
+  );
 });
 
 test("wide CSV: one numeric column per dimension, with id/text/label columns set aside", async () => {
-  const f = file("wide.csv", "id,x0,x1,x2,text,label\na,1,2,3,hi,5\nb,-1.5,0,1e-3,\"there, you\",6\n");
+  const f = file("wide.csv", 'id,x0,x1,x2,text,label\na,1,2,3,hi,5\nb,-1.5,0,1e-3,"there, you",6\n');
   const ds = await readDataset(f);
   assert.deepEqual([ds.X.rows, ds.X.cols], [2, 3]);
   assert.deepEqual(Array.from(ds.X.data), f32([1, 2, 3, -1.5, 0, 1e-3]));
@@ -123,7 +138,11 @@ test("wide CSV errors name the column: text in a dimension, an empty cell, NaN",
   const big = file("widebig.csv", "x0,x1\n1,1e39\n");
   await rejects(big, {}, `${big}, row 1, column 'x1': value 1e39 overflows float32`);
   const nothing = file("widenothing.csv", "id,text,label\n1,a,2\n");
-  await rejects(nothing, {}, `${nothing}: no embeddings: no 'embeddings' column, no column of JSON arrays, and no numeric columns (the file has columns 'id', 'text', 'label')`);
+  await rejects(
+    nothing,
+    {},
+    `${nothing}: no embeddings: no 'embeddings' column, no column of JSON arrays, and no numeric columns (the file has columns 'id', 'text', 'label')`,
+  );
 });
 
 test("quoted CSV fields keep commas, quotes and newlines; row numbers count records, not lines", async () => {
@@ -157,7 +176,8 @@ test("a 10,000-row CSV is read exactly, growing the matrix past its first size e
   assert.deepEqual([ds.X.rows, ds.X.cols, ds.X.data.length], [n, d, n * d]);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) {
-      if (ds.X.data[i * d + j] !== Math.fround(value(i, j))) assert.fail(`row ${i + 1}, dimension ${j + 1}: ${ds.X.data[i * d + j]} ≠ ${value(i, j)}`);
+      if (ds.X.data[i * d + j] !== Math.fround(value(i, j)))
+        assert.fail(`row ${i + 1}, dimension ${j + 1}: ${ds.X.data[i * d + j]} ≠ ${value(i, j)}`);
     }
   }
   assert.equal(ds.labels!.length, n);
@@ -169,7 +189,14 @@ test("a 10,000-row CSV is read exactly, growing the matrix past its first size e
 test("limit keeps the first rows of the vectors, labels and pass-through columns", async () => {
   const f = file("limit.csv", 'id,embeddings,labels\n1,"[1]",0\n2,"[2]",1\n3,"[3]",0\n4,broken,1\n');
   const ds = await readDataset(f, { limit: 2 });
-  assert.deepEqual([Array.from(ds.X.data), ds.labels, ds.passthrough.id], [[1, 2], [0, 1], ["1", "2"]]);
+  assert.deepEqual(
+    [Array.from(ds.X.data), ds.labels, ds.passthrough.id],
+    [
+      [1, 2],
+      [0, 1],
+      ["1", "2"],
+    ],
+  );
 });
 
 test("the real digits fixture: 1797 rows × 64, labels 0–9 as numbers", async () => {
@@ -198,7 +225,11 @@ test("errors: missing file, empty file, header only, duplicate header, headerles
   const dup = file("dup.csv", 'id,embeddings,id\n1,"[1]",2\n');
   await rejects(dup, {}, `${dup}, column 'id': duplicate column name in the header (fields 1 and 3)`);
   const noHeader = file("noheader.csv", "0.5,2,3\n4,5,6\n");
-  await rejects(noHeader, {}, `${noHeader}: the first line holds data, not column names: add a header line (e.g. id,embeddings,labels)`);
+  await rejects(
+    noHeader,
+    {},
+    `${noHeader}: the first line holds data, not column names: add a header line (e.g. id,embeddings,labels)`,
+  );
 });
 
 test("errors in the embeddings column: unparsable, ragged, non-numeric, NaN/Inf, wrong dimension", async () => {
@@ -222,13 +253,21 @@ test("errors in the embeddings column: unparsable, ragged, non-numeric, NaN/Inf,
     await rejects(f, {}, `${f}, row 2, column 'embeddings': ${message}`);
   }
   const syntax = file("syntax.csv", 'embeddings\n"[0.1,,0.2]"\n');
-  await rejects(syntax, {}, new RegExp(`^${escape(syntax)}, row 1, column 'embeddings': unparsable JSON array \\(.+\\)$`));
+  await rejects(
+    syntax,
+    {},
+    new RegExp(`^${escape(syntax)}, row 1, column 'embeddings': unparsable JSON array \\(.+\\)$`),
+  );
   const emptyFirst = file("emptyfirst.csv", 'embeddings\n"[]"\n');
   await rejects(emptyFirst, {}, `${emptyFirst}, row 1, column 'embeddings': empty vector`);
   const ragged = file("ragged.csv", 'embeddings,labels\n"[1,2,3]",0\n"[1,2]",0\n');
   await rejects(ragged, {}, `${ragged}, row 2, column 'embeddings': expected 3 values, got 2`);
   const dim = file("dim.csv", 'embeddings\n"[1,2,3]"\n');
-  await rejects(dim, { expectedDim: 768 }, `${dim}, row 1, column 'embeddings': 3 dimensions, but the model expects 768`);
+  await rejects(
+    dim,
+    { expectedDim: 768 },
+    `${dim}, row 1, column 'embeddings': 3 dimensions, but the model expects 768`,
+  );
   assert.equal((await readDataset(dim, { expectedDim: 3 })).X.cols, 3);
   // An empty label cell is a missing label, not an error (test/labels-missing.test.ts).
   const emptyLabel = file("emptylabel.csv", 'embeddings,labels\n"[1]",0\n"[2]",\n');
@@ -237,7 +276,11 @@ test("errors in the embeddings column: unparsable, ragged, non-numeric, NaN/Inf,
 
 test("errors in the CSV structure: field counts (with the unquoted-array hint) and malformed quoting", async () => {
   const unquoted = file("unquoted.csv", "id,embeddings,labels\n1,[0.1,0.2],0\n");
-  await rejects(unquoted, {}, `${unquoted}, row 1: expected 3 fields like the header, got 4; quote the embeddings field ("[0.1, 0.2]")`);
+  await rejects(
+    unquoted,
+    {},
+    `${unquoted}, row 1: expected 3 fields like the header, got 4; quote the embeddings field ("[0.1, 0.2]")`,
+  );
   const short = file("short.csv", 'id,embeddings,labels\n1,"[1]",0\n2,"[1]"\n');
   await rejects(short, {}, `${short}, row 2: expected 3 fields like the header, got 2`);
   const open = file("open.csv", 'id,embeddings\n1,"[1]"\n2,"[1, 2\n');
@@ -257,7 +300,10 @@ test("JSONL: embedding/label keys, other keys passed through, blank lines skippe
   assert.deepEqual(ds.passthrough, { id: ["7", "8"], text: ["a, b", ""], extra: ["", '{"k":true}'] });
   const ints = await readDataset(file("ints.ndjson", '{"vector": [1], "labels": 3}\n{"vector": [2], "labels": 4}\n'));
   assert.deepEqual([ints.labels, ints.embeddingsColumn, ints.labelsColumn], [[3, 4], "vector", "labels"]);
-  const named = await readDataset(file("named.jsonl", '{"e": [1], "y": 1}\n'), { embeddingsColumn: "e", labelsColumn: "y" });
+  const named = await readDataset(file("named.jsonl", '{"e": [1], "y": 1}\n'), {
+    embeddingsColumn: "e",
+    labelsColumn: "y",
+  });
   assert.deepEqual([Array.from(named.X.data), named.labels], [[1], [1]]);
   // Sniffed from the content when the extension says nothing.
   assert.equal((await readDataset(file("data.txt", '{"embedding": [1]}\n'))).format, "jsonl");
@@ -275,13 +321,21 @@ test("JSONL errors name the row (data rows, blank lines not counted) and the key
   const text = file("text.jsonl", '{"embedding": [1, "x"]}\n');
   await rejects(text, {}, `${text}, row 1, column 'embedding': non-numeric value "x" (dimension 2)`);
   const none = file("none.jsonl", '{"x": [1]}\n');
-  await rejects(none, {}, `${none}, row 1: no embeddings key (looked for 'embeddings', 'embedding', 'vector', 'vectors'; the first object has keys 'x'); name it`);
+  await rejects(
+    none,
+    {},
+    `${none}, row 1: no embeddings key (looked for 'embeddings', 'embedding', 'vector', 'vectors'; the first object has keys 'x'); name it`,
+  );
   const arr = file("arr.jsonl", "[1, 2]\n");
   await rejects(arr, {}, `${arr}, row 1: expected a JSON object like {"embedding": [...], "label": 3}`);
   const blank = file("blank.jsonl", "\n \n");
   await rejects(blank, {}, `${blank}: no data rows (only blank lines)`);
   const dim = file("dim.jsonl", '{"embedding": [1, 2]}\n');
-  await rejects(dim, { expectedDim: 768 }, `${dim}, row 1, column 'embedding': 2 dimensions, but the model expects 768`);
+  await rejects(
+    dim,
+    { expectedDim: 768 },
+    `${dim}, row 1, column 'embedding': 2 dimensions, but the model expects 768`,
+  );
   const named = file("named.jsonl", '{"embedding": [1, 2]}\n');
   await rejects(named, { labelsColumn: "y" }, `${named}, column 'y': not found (the file has keys 'embedding')`);
 });
@@ -303,7 +357,10 @@ test("NPY: a 2-D float matrix with labels from a 1-D integer .npy or a text file
   const x = join(dir, "x.npy");
   writeNpy(x, { data: Float32Array.from([1, 2, 3, 4, 5, 6]), rows: 3, cols: 2 });
   const plain = await readDataset(x);
-  assert.deepEqual([plain.format, plain.X.rows, plain.X.cols, plain.labels, plain.embeddingsColumn], ["npy", 3, 2, null, null]);
+  assert.deepEqual(
+    [plain.format, plain.X.rows, plain.X.cols, plain.labels, plain.embeddingsColumn],
+    ["npy", 3, 2, null, null],
+  );
   for (const descr of ["<i8", "<i4", "|u1"]) {
     const ds = await readDataset(x, { labelsFile: file(`y${descr.slice(1)}.npy`, npy1d(descr, [2, 0, 1])) });
     assert.deepEqual(ds.labels, [2, 0, 1]);
@@ -325,23 +382,51 @@ test("NPY label files: count mismatch, float labels, missing file", async () => 
   const many = file("many.txt", "a\nb\nc\n");
   await rejects(x, { labelsFile: many }, `${many}: 3 labels for the 2 rows of ${x}`);
   const floats = file("floats.npy", npy1d("<f8", [1, 2.5]));
-  await rejects(x, { labelsFile: floats }, `${floats}, row 2: label 2.5 is not a whole number (float labels must be integers, or NaN for a missing label)`);
+  await rejects(
+    x,
+    { labelsFile: floats },
+    `${floats}, row 2: label 2.5 is not a whole number (float labels must be integers, or NaN for a missing label)`,
+  );
   const complex = file("complex.npy", Buffer.concat([npyHeader([2], "<c8"), Buffer.alloc(16)]));
-  await rejects(x, { labelsFile: complex }, `${complex}: labels must be integers, whole floats (NaN: missing) or strings; got dtype '<c8': save them with y.astype(int) or y.astype(str)`);
+  await rejects(
+    x,
+    { labelsFile: complex },
+    `${complex}: labels must be integers, whole floats (NaN: missing) or strings; got dtype '<c8': save them with y.astype(int) or y.astype(str)`,
+  );
   const gone = join(dir, "gone.npy");
   await rejects(x, { labelsFile: gone }, `${gone}: file not found`);
   const gap = file("gap.txt", "a\n\nb\n");
   await rejects(x, { labelsFile: gap }, `${gap}: 3 labels for the 2 rows of ${x}`); // the empty line is a (missing) label
-  await rejects(x, { labelsColumn: "labels" }, `${x}: a .npy file has no named columns (labelsColumn 'labels'); give labels as a labels file`);
-  await rejects(x, { labelsColumn: "labels", labelsFile: few }, `${x}: give either a labels column or a labels file, not both`);
+  await rejects(
+    x,
+    { labelsColumn: "labels" },
+    `${x}: a .npy file has no named columns (labelsColumn 'labels'); give labels as a labels file`,
+  );
+  await rejects(
+    x,
+    { labelsColumn: "labels", labelsFile: few },
+    `${x}: give either a labels column or a labels file, not both`,
+  );
 });
 
 /** A Parquet file with a 3-level list column (pyarrow's layout) of the given element type. */
-function writeParquet(name: string, opts: { element: "FLOAT" | "DOUBLE"; vectors: (number[] | null)[]; labels?: (number | string)[]; column?: string; rowGroupSize?: number }): string {
+function writeParquet(
+  name: string,
+  opts: {
+    element: "FLOAT" | "DOUBLE";
+    vectors: (number[] | null)[];
+    labels?: (number | string)[];
+    column?: string;
+    rowGroupSize?: number;
+  },
+): string {
   const f = join(dir, `${++fileCounter}-${name}`);
   const column = opts.column ?? "embedding";
   const n = opts.vectors.length;
-  const labelType = opts.labels && typeof opts.labels[0] === "string" ? { type: "BYTE_ARRAY" as const, converted_type: "UTF8" as const } : { type: "INT32" as const };
+  const labelType =
+    opts.labels && typeof opts.labels[0] === "string"
+      ? { type: "BYTE_ARRAY" as const, converted_type: "UTF8" as const }
+      : { type: "INT32" as const };
   parquetWriteFile({
     filename: f,
     rowGroupSize: opts.rowGroupSize ?? 1000,
@@ -365,7 +450,12 @@ function writeParquet(name: string, opts: { element: "FLOAT" | "DOUBLE"; vectors
 test("Parquet: list<float> and list<double> columns over several row groups, labels, pass-through", async () => {
   const vectors = Array.from({ length: 7 }, (_, i) => [i, -i / 3, i * 0.25]);
   for (const element of ["FLOAT", "DOUBLE"] as const) {
-    const f = writeParquet(`v-${element}.parquet`, { element, vectors, labels: vectors.map((_, i) => i % 3), rowGroupSize: 3 });
+    const f = writeParquet(`v-${element}.parquet`, {
+      element,
+      vectors,
+      labels: vectors.map((_, i) => i % 3),
+      rowGroupSize: 3,
+    });
     const ds = await readDataset(f);
     assert.equal(ds.format, "parquet");
     assert.deepEqual([ds.X.rows, ds.X.cols], [7, 3]);
@@ -377,21 +467,38 @@ test("Parquet: list<float> and list<double> columns over several row groups, lab
     assert.deepEqual([limited.X.rows, limited.labels, limited.passthrough.id!.length], [4, [0, 1, 2, 0], 4]);
   }
   // Any name: the single list-of-numbers column is the embeddings; string labels stay strings.
-  const f = writeParquet("named.parquet", { element: "FLOAT", vectors: [[1, 2]], labels: ["sports"], column: "clip_vec" });
+  const f = writeParquet("named.parquet", {
+    element: "FLOAT",
+    vectors: [[1, 2]],
+    labels: ["sports"],
+    column: "clip_vec",
+  });
   const ds = await readDataset(f);
   assert.deepEqual([ds.embeddingsColumn, ds.labels, Array.from(ds.X.data)], ["clip_vec", ["sports"], [1, 2]]);
 });
 
 test("Parquet errors: column not found, null vector (row counted across row groups), ragged, NaN, not Parquet", async () => {
-  const f = writeParquet("nulls.parquet", { element: "DOUBLE", vectors: [[1, 2], [3, 4], [5, 6], null], rowGroupSize: 2 });
+  const f = writeParquet("nulls.parquet", {
+    element: "DOUBLE",
+    vectors: [[1, 2], [3, 4], [5, 6], null],
+    rowGroupSize: 2,
+  });
   await rejects(f, {}, `${f}, row 4, column 'embedding': missing vector (null)`);
-  await rejects(f, { embeddingsColumn: "vec" }, `${f}, column 'vec': not found (the file has columns 'id', 'embedding')`);
+  await rejects(
+    f,
+    { embeddingsColumn: "vec" },
+    `${f}, column 'vec': not found (the file has columns 'id', 'embedding')`,
+  );
   const ragged = writeParquet("ragged.parquet", { element: "DOUBLE", vectors: [[1, 2], [3, 4], [5]], rowGroupSize: 2 });
   await rejects(ragged, {}, `${ragged}, row 3, column 'embedding': expected 2 values, got 1`);
   const nan = writeParquet("nan.parquet", { element: "DOUBLE", vectors: [[1, NaN]] });
   await rejects(nan, {}, `${nan}, row 1, column 'embedding': value NaN is not finite (dimension 2)`);
   const dim = writeParquet("dim.parquet", { element: "FLOAT", vectors: [[1, 2]] });
-  await rejects(dim, { expectedDim: 768 }, `${dim}, row 1, column 'embedding': 2 dimensions, but the model expects 768`);
+  await rejects(
+    dim,
+    { expectedDim: 768 },
+    `${dim}, row 1, column 'embedding': 2 dimensions, but the model expects 768`,
+  );
   const fake = file("fake.parquet", "PAR1 this is not really parquet PAR1");
   await rejects(fake, {}, new RegExp(`^${escape(fake)}: not a readable Parquet file \\(.+\\)$`));
 });
@@ -402,7 +509,15 @@ test("Parquet through hyparquet-compressors: a gzip-compressed file reads like a
     filename: f,
     codec: "GZIP",
     compressors: { GZIP: (input: Uint8Array) => new Uint8Array(gzipSync(input)) },
-    columnData: [{ name: "vec", data: [[1, 2], [3, 4]] }],
+    columnData: [
+      {
+        name: "vec",
+        data: [
+          [1, 2],
+          [3, 4],
+        ],
+      },
+    ],
     schema: [
       { name: "root", num_children: 1 },
       { name: "vec", repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
@@ -440,11 +555,17 @@ test("validateFinite finds a NaN or ±Inf in every position (each of the four su
       const data = Float32Array.from({ length: rows * cols }, (_, i) => (i % 5) - 2.5);
       data[at] = bad;
       const m = { data, rows, cols };
-      assert.throws(() => validateFinite("m.npy", m, 10), (e: unknown) => {
-        assert.ok(e instanceof InputError);
-        assert.match(e.message, new RegExp(`row ${10 + Math.floor(at / cols) + 1}, column 'dimension ${(at % cols) + 1}'`));
-        return true;
-      });
+      assert.throws(
+        () => validateFinite("m.npy", m, 10),
+        (e: unknown) => {
+          assert.ok(e instanceof InputError);
+          assert.match(
+            e.message,
+            new RegExp(`row ${10 + Math.floor(at / cols) + 1}, column 'dimension ${(at % cols) + 1}'`),
+          );
+          return true;
+        },
+      );
     }
   }
   const big = Float32Array.from({ length: 1001 }, (_, i) => (i % 2 ? 3.4e38 : -3.4e38));

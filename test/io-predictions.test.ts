@@ -9,7 +9,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
-import { createPredictionWriter, formatFloat32, InputError, readDataset, writePredictions, type Predictions } from "../src/io/index.js";
+import {
+  createPredictionWriter,
+  formatFloat32,
+  InputError,
+  readDataset,
+  writePredictions,
+  type Predictions,
+} from "../src/io/index.js";
 
 const root = mkdtempSync(join(tmpdir(), "deepclust-pred-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -61,7 +68,8 @@ test("formatFloat32 writes the shortest decimal that reads back as the same floa
 test("formatFloat32's fast path for [0.001, 1) writes what the toPrecision search writes", () => {
   // The search it replaces: the fewest significant digits (≥ 6) that read back as the float32.
   const bySearch = (f: number) => {
-    for (let p = 6; p < 9; p++) if (Math.fround(Number(f.toPrecision(p))) === f) return String(Number(f.toPrecision(p)));
+    for (let p = 6; p < 9; p++)
+      if (Math.fround(Number(f.toPrecision(p))) === f) return String(Number(f.toPrecision(p)));
     return String(Number(f.toPrecision(9)));
   };
   const bits = new Uint32Array(1);
@@ -76,7 +84,8 @@ test("formatFloat32's fast path for [0.001, 1) writes what the toPrecision searc
     }
   }
   assert.ok(checked > 150_000);
-  for (const x of [0.001, 0.1, 0.5, 0.01, Math.fround(0.1) * 0.1, 0.99999994]) assert.equal(formatFloat32(x), bySearch(Math.fround(x)));
+  for (const x of [0.001, 0.1, 0.5, 0.01, Math.fround(0.1) * 0.1, 0.99999994])
+    assert.equal(formatFloat32(x), bySearch(Math.fround(x)));
 });
 
 test("CSV round trip: pass-through first (quoted as needed), then cluster, confidence, p0..p{k-1}", async () => {
@@ -110,14 +119,20 @@ test("JSONL round trip: one object per row with a probabilities array", async ()
   const file = join(dir, "pred.jsonl");
   const p = sample(4, 2);
   await writePredictions(file, p);
-  const lines = readFileSync(file, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = readFileSync(file, "utf8")
+    .trimEnd()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(lines.length, 4);
   lines.forEach((o, i) => {
     assert.deepEqual(Object.keys(o), ["id", "text", "cluster", "confidence", "probabilities"]);
     assert.equal(o.text, p.passthrough!.text![i]);
     assert.equal(o.cluster, p.labels[i]);
     assert.equal(Math.fround(o.confidence as number), p.confidence[i]);
-    assert.deepEqual((o.probabilities as number[]).map(Math.fround), Array.from(p.probabilities!.data.subarray(i * 2, i * 2 + 2)));
+    assert.deepEqual(
+      (o.probabilities as number[]).map(Math.fround),
+      Array.from(p.probabilities!.data.subarray(i * 2, i * 2 + 2)),
+    );
   });
 });
 
@@ -125,7 +140,11 @@ test("predictions read back as a dataset's pass-through columns (CSV written, th
   const dir = freshDir();
   const file = join(dir, "pred.csv");
   const p = sample(3, 2);
-  await writePredictions(file, { labels: p.labels, confidence: p.confidence, passthrough: { ...p.passthrough, embeddings: ["[1,2]", "[3,4]", "[5,6]"] } });
+  await writePredictions(file, {
+    labels: p.labels,
+    confidence: p.confidence,
+    passthrough: { ...p.passthrough, embeddings: ["[1,2]", "[3,4]", "[5,6]"] },
+  });
   const ds = await readDataset(file);
   assert.deepEqual(ds.passthrough.text, p.passthrough!.text);
   assert.deepEqual(ds.passthrough.cluster, Array.from(p.labels, String));
@@ -178,14 +197,24 @@ test("abort leaves no file and no temporary file; an existing target is left unt
 test("a failed write leaves nothing behind", async () => {
   const dir = freshDir();
   const file = join(dir, "bad.csv");
-  await assert.rejects(writePredictions(file, { labels: Int32Array.from([1, 2]), confidence: Float32Array.from([1]) }), /2 labels but 1 confidences/);
   await assert.rejects(
-    writePredictions(file, { labels: Int32Array.from([1]), confidence: Float32Array.from([1]), passthrough: { id: ["a", "b"] } }),
+    writePredictions(file, { labels: Int32Array.from([1, 2]), confidence: Float32Array.from([1]) }),
+    /2 labels but 1 confidences/,
+  );
+  await assert.rejects(
+    writePredictions(file, {
+      labels: Int32Array.from([1]),
+      confidence: Float32Array.from([1]),
+      passthrough: { id: ["a", "b"] },
+    }),
     /pass-through column 'id' has 2 values for 1 rows/,
   );
   assert.deepEqual(readdirSync(dir), []);
   const w = await createPredictionWriter(file, { probabilities: 3 });
-  await assert.rejects(w.write({ labels: Int32Array.from([1]), confidence: Float32Array.from([1]) }), /promises 3 probabilities/);
+  await assert.rejects(
+    w.write({ labels: Int32Array.from([1]), confidence: Float32Array.from([1]) }),
+    /promises 3 probabilities/,
+  );
   await assert.rejects(w.commit(), /is failed/);
   await w.abort();
   assert.deepEqual(readdirSync(dir), []);
@@ -212,13 +241,23 @@ test("output errors: unknown extension, missing directory, a pass-through column
   const dir = freshDir();
   const one = { labels: Int32Array.from([1]), confidence: Float32Array.from([1]) };
   const txt = join(dir, "pred.txt");
-  await assert.rejects(writePredictions(txt, one), (e: unknown) => e instanceof InputError && e.message === `${txt}: cannot write predictions as '.txt'; use .csv or .jsonl`);
+  await assert.rejects(
+    writePredictions(txt, one),
+    (e: unknown) =>
+      e instanceof InputError && e.message === `${txt}: cannot write predictions as '.txt'; use .csv or .jsonl`,
+  );
   const nodir = join(dir, "no", "such", "dir.csv");
-  await assert.rejects(writePredictions(nodir, one), (e: unknown) => e instanceof InputError && e.message === `${nodir}: cannot write: the directory does not exist`);
+  await assert.rejects(
+    writePredictions(nodir, one),
+    (e: unknown) => e instanceof InputError && e.message === `${nodir}: cannot write: the directory does not exist`,
+  );
   const clash = join(dir, "clash.csv");
   await assert.rejects(
     writePredictions(clash, { ...one, passthrough: { cluster: ["x"] } }),
-    (e: unknown) => e instanceof InputError && e.message === `${clash}, column 'cluster': a pass-through column of the input has the name of an output column; rename it in the input`,
+    (e: unknown) =>
+      e instanceof InputError &&
+      e.message ===
+        `${clash}, column 'cluster': a pass-through column of the input has the name of an output column; rename it in the input`,
   );
   assert.deepEqual(readdirSync(dir), []);
 });

@@ -9,7 +9,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetWriteFile } from "hyparquet-writer";
-import { InputError, readDataset, readDatasetChunks, npyHeader, writeNpy, type DatasetChunk, type ReadChunksOptions } from "../src/io/index.js";
+import {
+  InputError,
+  readDataset,
+  readDatasetChunks,
+  npyHeader,
+  writeNpy,
+  type DatasetChunk,
+  type ReadChunksOptions,
+} from "../src/io/index.js";
 import { finalizeLabels } from "../src/io/dataset-builder.js";
 
 const dir = mkdtempSync(join(tmpdir(), "deepclust-stream-"));
@@ -70,10 +78,17 @@ async function assertSameAsWhole(f: string, options: ReadChunksOptions = {}, tot
     const expectedChunks = Math.ceil(whole.X.rows / chunkRows);
     assert.equal(got.chunks.length, expectedChunks, `${f}, chunkRows ${chunkRows}: chunk count`);
     assert.deepEqual(got.data, Array.from(whole.X.data), `chunkRows ${chunkRows}: vectors`);
-    assert.deepEqual(got.labels === null ? null : finalizeLabels(got.labels), whole.labels, `chunkRows ${chunkRows}: labels`);
+    assert.deepEqual(
+      got.labels === null ? null : finalizeLabels(got.labels),
+      whole.labels,
+      `chunkRows ${chunkRows}: labels`,
+    );
     assert.deepEqual(got.passthrough, whole.passthrough, `chunkRows ${chunkRows}: pass-through columns`);
     for (const c of got.chunks) {
-      assert.deepEqual([c.format, c.file, c.X.cols, c.labelsColumn, c.embeddingsColumn], [whole.format, f, whole.X.cols, whole.labelsColumn, whole.embeddingsColumn]);
+      assert.deepEqual(
+        [c.format, c.file, c.X.cols, c.labelsColumn, c.embeddingsColumn],
+        [whole.format, f, whole.X.cols, whole.labelsColumn, whole.embeddingsColumn],
+      );
       assert.equal(c.totalRows, totalKnown ? whole.X.rows : null);
     }
   }
@@ -81,7 +96,8 @@ async function assertSameAsWhole(f: string, options: ReadChunksOptions = {}, tot
 
 const csvText = (() => {
   let t = "id,text,embeddings,labels\n";
-  for (let i = 0; i < N; i++) t += `${i},"row ${i}, ""quoted""${i % 5 === 0 ? "\nsecond line" : ""}","${JSON.stringify(vector(i))}",${label(i)}\n`;
+  for (let i = 0; i < N; i++)
+    t += `${i},"row ${i}, ""quoted""${i % 5 === 0 ? "\nsecond line" : ""}","${JSON.stringify(vector(i))}",${label(i)}\n`;
   return t;
 })();
 
@@ -104,7 +120,10 @@ test("JSONL: the chunks equal the whole file; a key first seen midway is a colum
   await assertSameAsWhole(f);
   const chunks: DatasetChunk[] = [];
   for await (const c of readDatasetChunks(f, { chunkRows: 20 })) chunks.push(c);
-  assert.deepEqual(chunks.map((c) => Object.keys(c.passthrough)), [["id"], ["id", "late"], ["id", "late"]]);
+  assert.deepEqual(
+    chunks.map((c) => Object.keys(c.passthrough)),
+    [["id"], ["id", "late"], ["id", "late"]],
+  );
   assert.deepEqual(chunks[1]!.passthrough.late!.slice(8, 12), ["", "", '{"n":30}', ""]);
 });
 
@@ -113,7 +132,11 @@ test("NPY (float32 and float64) and IDX: the chunks equal the whole file, and th
   const f4 = join(dir, "x.npy");
   writeNpy(f4, X);
   await assertSameAsWhole(f4, {}, true);
-  await assertSameAsWhole(f4, { labelsFile: file("y.txt", Array.from({ length: N }, (_, i) => label(i)).join("\n")) }, true);
+  await assertSameAsWhole(
+    f4,
+    { labelsFile: file("y.txt", Array.from({ length: N }, (_, i) => label(i)).join("\n")) },
+    true,
+  );
   // float64: the same header with '<f8' and the values widened.
   const f8 = file("x8.npy", Buffer.concat([npyHeader([N, D], "<f8"), Buffer.from(Float64Array.from(X.data).buffer)]));
   await assertSameAsWhole(f8, {}, true);
@@ -158,7 +181,11 @@ test("NPY with reuseBuffers: the same rows through two alternating buffers; stop
 });
 
 /** A Parquet file of N rows: id, a list<float> embedding, a label; with or without an offset index. */
-function parquet(name: string, offsetIndex: boolean, vectors: (number[] | null)[] = Array.from({ length: N }, (_, i) => vector(i))): string {
+function parquet(
+  name: string,
+  offsetIndex: boolean,
+  vectors: (number[] | null)[] = Array.from({ length: N }, (_, i) => vector(i)),
+): string {
   const f = join(dir, `${++counter}-${name}`);
   parquetWriteFile({
     filename: f,
@@ -189,8 +216,14 @@ test("Parquet with and without an offset index (row groups of 20): the chunks eq
 test("limit: chunks stop at the limit, and the total says so", async () => {
   for (const f of [file("limit.csv", csvText), parquet("limit.parquet", true)]) {
     const got = await collect(f, { limit: 23, chunkRows: 7 });
-    assert.deepEqual(got.chunks.map((c) => c.X.rows), [7, 7, 7, 2]);
-    assert.deepEqual(got.data, Array.from({ length: 23 * D }, (_, k) => value(Math.floor(k / D), k % D)));
+    assert.deepEqual(
+      got.chunks.map((c) => c.X.rows),
+      [7, 7, 7, 2],
+    );
+    assert.deepEqual(
+      got.data,
+      Array.from({ length: 23 * D }, (_, k) => value(Math.floor(k / D), k % D)),
+    );
   }
   const npy = join(dir, "limit.npy");
   writeNpy(npy, { data: new Float32Array(N * D), rows: N, cols: D });
@@ -199,7 +232,12 @@ test("limit: chunks stop at the limit, and the total says so", async () => {
 });
 
 /** The whole-file read and the chunked read fail with the same message; the chunks before the bad row come first. */
-async function assertSameError(f: string, options: ReadChunksOptions, message: string | RegExp, rowsBefore: number): Promise<void> {
+async function assertSameError(
+  f: string,
+  options: ReadChunksOptions,
+  message: string | RegExp,
+  rowsBefore: number,
+): Promise<void> {
   let wholeMessage = "";
   await assert.rejects(readDataset(f, options), (e: unknown) => {
     assert.ok(e instanceof InputError, String(e));
@@ -226,26 +264,62 @@ test("errors midway name the row and column counted over the whole file, after t
   const lines = csvText.split("\n");
   // Row 40 is the 41st record; rows with a quoted newline span two lines, so find it by its id.
   const at = lines.findIndex((l) => l.startsWith("39,"));
-  const withRow40 = (replace: (line: string) => string) => [...lines.slice(0, at), replace(lines[at]!), ...lines.slice(at + 1)].join("\n");
-  const ragged = file("ragged.csv", withRow40((l) => l.replace(/"\[[^\]]*\]"/, '"[1,2,3,4]"')));
-  await assertSameError(ragged, { chunkRows: 7 }, `${ragged}, row 40, column 'embeddings': expected 5 values, got 4`, 35);
-  const nan = file("nan.csv", withRow40((l) => l.replace(/"\[[^,]*,/, '"[NaN,')));
-  await assertSameError(nan, { chunkRows: 7 }, `${nan}, row 40, column 'embeddings': value NaN is not finite (dimension 1)`, 35);
-  const short = file("short.csv", withRow40((l) => l.replace(/,[^,]*$/, "")));
+  const withRow40 = (replace: (line: string) => string) =>
+    [...lines.slice(0, at), replace(lines[at]!), ...lines.slice(at + 1)].join("\n");
+  const ragged = file(
+    "ragged.csv",
+    withRow40((l) => l.replace(/"\[[^\]]*\]"/, '"[1,2,3,4]"')),
+  );
+  await assertSameError(
+    ragged,
+    { chunkRows: 7 },
+    `${ragged}, row 40, column 'embeddings': expected 5 values, got 4`,
+    35,
+  );
+  const nan = file(
+    "nan.csv",
+    withRow40((l) => l.replace(/"\[[^,]*,/, '"[NaN,')),
+  );
+  await assertSameError(
+    nan,
+    { chunkRows: 7 },
+    `${nan}, row 40, column 'embeddings': value NaN is not finite (dimension 1)`,
+    35,
+  );
+  const short = file(
+    "short.csv",
+    withRow40((l) => l.replace(/,[^,]*$/, "")),
+  );
   await assertSameError(short, { chunkRows: 10 }, `${short}, row 40: expected 4 fields like the header, got 3`, 30);
   const dim = file("dim.csv", csvText);
-  await assertSameError(dim, { chunkRows: 7, expectedDim: 768 }, `${dim}, row 1, column 'embeddings': 5 dimensions, but the model expects 768`, 0);
+  await assertSameError(
+    dim,
+    { chunkRows: 7, expectedDim: 768 },
+    `${dim}, row 1, column 'embeddings': 5 dimensions, but the model expects 768`,
+    0,
+  );
 
   let jsonl = "";
-  for (let i = 0; i < N; i++) jsonl += i === 39 ? '{"embedding": [1, 2, 3, 4, "x"]}\n' : `${JSON.stringify({ embedding: vector(i) })}\n`;
+  for (let i = 0; i < N; i++)
+    jsonl += i === 39 ? '{"embedding": [1, 2, 3, 4, "x"]}\n' : `${JSON.stringify({ embedding: vector(i) })}\n`;
   const badJsonl = file("bad.jsonl", jsonl);
-  await assertSameError(badJsonl, { chunkRows: 7 }, `${badJsonl}, row 40, column 'embedding': non-numeric value "x" (dimension 5)`, 35);
+  await assertSameError(
+    badJsonl,
+    { chunkRows: 7 },
+    `${badJsonl}, row 40, column 'embedding': non-numeric value "x" (dimension 5)`,
+    35,
+  );
 
   const X = { data: new Float32Array(N * D).fill(0.5), rows: N, cols: D };
   X.data[39 * D + 2] = Infinity;
   const npy = join(dir, "inf.npy");
   writeNpy(npy, X);
-  await assertSameError(npy, { chunkRows: 7 }, `${npy}, row 40, column 'dimension 3': value Infinity is not finite`, 35);
+  await assertSameError(
+    npy,
+    { chunkRows: 7 },
+    `${npy}, row 40, column 'dimension 3': value Infinity is not finite`,
+    35,
+  );
   await assertSameError(npy, { chunkRows: 7, expectedDim: 768 }, `${npy}: 5 dimensions, but the model expects 768`, 0);
 
   const vectors: (number[] | null)[] = Array.from({ length: N }, (_, i) => vector(i));
@@ -259,13 +333,24 @@ test("errors midway name the row and column counted over the whole file, after t
 test("labels from a file: sliced per chunk; too few or too many give readDataset's message", async () => {
   const x = join(dir, "labelled.npy");
   writeNpy(x, { data: new Float32Array(N * D), rows: N, cols: D });
-  const got = await collect(x, { chunkRows: 10, labelsFile: file("y.txt", Array.from({ length: N }, (_, i) => `c${i}`).join("\n")) });
-  assert.deepEqual(got.labels, Array.from({ length: N }, (_, i) => `c${i}`));
+  const got = await collect(x, {
+    chunkRows: 10,
+    labelsFile: file("y.txt", Array.from({ length: N }, (_, i) => `c${i}`).join("\n")),
+  });
+  assert.deepEqual(
+    got.labels,
+    Array.from({ length: N }, (_, i) => `c${i}`),
+  );
   assert.equal(got.chunks[0]!.labelsColumn, null);
   const few = file("few.txt", "a\nb\nc\n");
   await assertSameError(x, { chunkRows: 10, labelsFile: few }, `${few}: 3 labels for the ${N} rows of ${x}`, 0);
   const many = file("many.txt", Array.from({ length: N + 1 }, () => "a").join("\n"));
-  await assertSameError(x, { chunkRows: 10, labelsFile: many }, `${many}: ${N + 1} labels for the ${N} rows of ${x}`, N);
+  await assertSameError(
+    x,
+    { chunkRows: 10, labelsFile: many },
+    `${many}: ${N + 1} labels for the ${N} rows of ${x}`,
+    N,
+  );
   // With a limit, extra labels are dropped, as readDataset does.
   assert.equal((await collect(x, { chunkRows: 10, labelsFile: many, limit: 12 })).labels!.length, 12);
 });

@@ -37,7 +37,10 @@ test("exactKnn gives every row's nearest neighbours, itself first, as a brute-fo
     assert.equal(knn.indices[i * k], i, `row ${i} first`);
     for (let r = 1; r < k; r++) {
       // Ties may order differently; the distances must agree.
-      assert.ok(Math.abs(knn.distances[i * k + r]! - d[r]!.d) < 1e-4, `row ${i}, neighbour ${r}: ${knn.distances[i * k + r]} vs ${d[r]!.d}`);
+      assert.ok(
+        Math.abs(knn.distances[i * k + r]! - d[r]!.d) < 1e-4,
+        `row ${i}, neighbour ${r}: ${knn.distances[i * k + r]} vs ${d[r]!.d}`,
+      );
     }
   }
 });
@@ -75,7 +78,17 @@ test("UMAP + Gaussian mixture on digits' pixels beats k-means on them (the manif
 
 test("a run resumed from a checkpoint taken while the mixture's posteriors are the target ends as the uninterrupted run", async () => {
   const X = digits.X;
-  const config = { k: 10, hidden: [32, 10], seed: 5, threads: 1, centerInit: "manifold" as const, manifold: { nEpochs: 30, selfTrain: true, anchorUpdates: 5 }, pretrain: { epochs: 3 }, updateInterval: 10, tol: 0 };
+  const config = {
+    k: 10,
+    hidden: [32, 10],
+    seed: 5,
+    threads: 1,
+    centerInit: "manifold" as const,
+    manifold: { nEpochs: 30, selfTrain: true, anchorUpdates: 5 },
+    pretrain: { epochs: 3 },
+    updateInterval: 10,
+    tol: 0,
+  };
   const ckpt = join(dir, "ckpt");
   // Checkpoints every 2 updates; the last one before max-iter 30 is at iteration 10 (update 2 of the 5 anchored).
   await new DEC({ ...config, maxIter: 30 }).fit(X, { checkpoint: { dir: ckpt, every: 2 } });
@@ -87,7 +100,16 @@ test("a run resumed from a checkpoint taken while the mixture's posteriors are t
 });
 
 test("above maxRows the manifold start lays out a seeded sample: its centres start DEC's own target on every row", async () => {
-  const config = { k: 10, hidden: [32, 10], seed: 2, threads: 1, centerInit: "manifold" as const, manifold: { nEpochs: 50, maxRows: 600 }, pretrain: { epochs: 3 }, maxIter: 40 };
+  const config = {
+    k: 10,
+    hidden: [32, 10],
+    seed: 2,
+    threads: 1,
+    centerInit: "manifold" as const,
+    manifold: { nEpochs: 50, maxRows: 600 },
+    pretrain: { epochs: 3 },
+    maxIter: 40,
+  };
   const a = await new DEC(config).fit(digits.X, { labels: digits.labels! });
   const b = await new DEC(config).fit(digits.X, { labels: digits.labels! });
   assert.equal(a.initLabels!.length, digits.X.rows);
@@ -95,11 +117,20 @@ test("above maxRows the manifold start lays out a seeded sample: its centres sta
   assert.ok(a.history.length > 1);
 });
 
-
 test("the held target stops at its epoch budget (holdEpochs), or runs to the label tolerance when the budget is Infinity", async () => {
   const X = digits.X;
   // 1,797 rows at batch 256: 3 epochs are ⌈3 · 1797 / 256⌉ = 22 iterations; updates every 10 → stops at 30.
-  const base = { k: 10, hidden: [32, 10], seed: 4, threads: 1, centerInit: "manifold" as const, pretrain: { epochs: 3 }, updateInterval: 10, tol: 1e-9, maxIter: 200 };
+  const base = {
+    k: 10,
+    hidden: [32, 10],
+    seed: 4,
+    threads: 1,
+    centerInit: "manifold" as const,
+    pretrain: { epochs: 3 },
+    updateInterval: 10,
+    tol: 1e-9,
+    maxIter: 200,
+  };
   const held = await new DEC({ ...base, manifold: { nEpochs: 30, holdEpochs: 3 } }).fit(X);
   assert.equal(held.stopReason, "hold");
   assert.equal(held.iterations, 30);
@@ -113,7 +144,15 @@ test("the held target stops at its epoch budget (holdEpochs), or runs to the lab
 
 test("a negative or NaN holdEpochs is refused before pretraining", async () => {
   for (const holdEpochs of [-1, Number.NaN]) {
-    const dec = new DEC({ k: 3, hidden: [8, 2], seed: 0, threads: 1, centerInit: "manifold", manifold: { holdEpochs }, pretrain: { epochs: 1 } });
+    const dec = new DEC({
+      k: 3,
+      hidden: [8, 2],
+      seed: 0,
+      threads: 1,
+      centerInit: "manifold",
+      manifold: { holdEpochs },
+      pretrain: { epochs: 1 },
+    });
     await assert.rejects(dec.fit(head(digits.X, 60)), /holdEpochs must be ≥ 0/);
   }
 });

@@ -24,7 +24,8 @@ function recorder(delayMs = 1): { run: BatchRunner; calls: number[] } {
     await sleep(delayMs);
     const out = new Float32Array(X.rows * 3);
     for (let i = 0; i < X.rows; i++) {
-      const a = X.data[2 * i]!, b = X.data[2 * i + 1]!;
+      const a = X.data[2 * i]!,
+        b = X.data[2 * i + 1]!;
       out.set([a + b, a * 10 + b, 7], 3 * i);
     }
     return { data: out, rows: X.rows, cols: 3 };
@@ -87,8 +88,14 @@ test("a submission larger than maxBatch is split across calls and reassembled in
   const { run, calls } = recorder();
   const b = new MicroBatcher(run, { cols: 2, maxBatch: 4, maxWaitMs: 1 });
   const [small1, big, small2] = await Promise.all([b.submit(rows(1, 1)), b.submit(rows(2, 10)), b.submit(rows(3, 2))]);
-  assert.equal(calls.reduce((s, n) => s + n, 0), 13);
-  assert.ok(calls.every((n) => n <= 4), `calls ${calls}`);
+  assert.equal(
+    calls.reduce((s, n) => s + n, 0),
+    13,
+  );
+  assert.ok(
+    calls.every((n) => n <= 4),
+    `calls ${calls}`,
+  );
   assert.deepEqual(calls, [4, 4, 4, 1]);
   assert.equal(big!.rows, 10);
   assert.deepEqual(Array.from(big!.data), expected(2, 10));
@@ -111,12 +118,18 @@ test("a failed call rejects every caller in that batch, and only them; the batch
   };
   const b = new MicroBatcher(run, { cols: 2, maxBatch: 3, maxWaitMs: 1 });
   // Batch 1: caller 0 (2 rows) + caller 1's first row; batch 2: caller 1's second row + caller 2 …
-  const settled = await Promise.allSettled([b.submit(rows(0, 2)), b.submit(rows(1, 2)), b.submit(rows(2, 1)), b.submit(rows(3, 1))]);
+  const settled = await Promise.allSettled([
+    b.submit(rows(0, 2)),
+    b.submit(rows(1, 2)),
+    b.submit(rows(2, 1)),
+    b.submit(rows(3, 1)),
+  ]);
   assert.deepEqual(
     settled.map((s) => s.status),
     ["rejected", "rejected", "fulfilled", "fulfilled"],
   );
-  for (const s of settled.slice(0, 2)) assert.match(String((s as PromiseRejectedResult).reason), /onnxruntime exploded/);
+  for (const s of settled.slice(0, 2))
+    assert.match(String((s as PromiseRejectedResult).reason), /onnxruntime exploded/);
   assert.deepEqual(Array.from((settled[2] as PromiseFulfilledResult<Matrix>).value.data), expected(2, 1));
   assert.deepEqual(calls, [3, 2], "caller 1's remaining row was dropped, not run");
   assert.equal(b.stats.failedBatches, 1);
@@ -131,14 +144,20 @@ test("a run function that throws synchronously or returns the wrong row count re
     { cols: 2, maxWaitMs: 0 },
   );
   await assert.rejects(thrower.submit(rows(0, 2)), /sync failure/);
-  const short = new MicroBatcher(async (X) => ({ data: new Float32Array(X.rows - 1), rows: X.rows - 1, cols: 1 }), { cols: 2, maxWaitMs: 0 });
+  const short = new MicroBatcher(async (X) => ({ data: new Float32Array(X.rows - 1), rows: X.rows - 1, cols: 1 }), {
+    cols: 2,
+    maxWaitMs: 0,
+  });
   await assert.rejects(short.submit(rows(0, 3)), /returned 2 rows for 3/);
 });
 
 test("input checks: wrong width rejects, zero rows resolve without a call, options are validated", async () => {
   const { run, calls } = recorder();
   const b = new MicroBatcher(run, { cols: 2 });
-  await assert.rejects(b.submit({ data: new Float32Array(3), rows: 1, cols: 3 }), /rows have 3 values, the batcher takes 2/);
+  await assert.rejects(
+    b.submit({ data: new Float32Array(3), rows: 1, cols: 3 }),
+    /rows have 3 values, the batcher takes 2/,
+  );
   assert.equal((await b.submit({ data: new Float32Array(0), rows: 0, cols: 2 })).rows, 0);
   assert.deepEqual(calls, []);
   assert.throws(() => new MicroBatcher(run, { cols: 2, maxBatch: 0 }), /maxBatch/);

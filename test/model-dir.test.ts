@@ -42,10 +42,17 @@ test("a saved and reloaded model predicts identically", async () => {
 test("a loaded model (both precisions) and a fitted DEC reject NaN/±Inf in their input, naming the row and column", async () => {
   const nan = { data: X.data.slice(), rows: X.rows, cols: X.cols };
   nan.data[5 * X.cols + 2] = NaN;
-  await assert.rejects(dec.predictProba(nan), (e: unknown) => e instanceof NonFiniteValueError && e.row === 5 && e.col === 2);
+  await assert.rejects(
+    dec.predictProba(nan),
+    (e: unknown) => e instanceof NonFiniteValueError && e.row === 5 && e.col === 2,
+  );
   for (const precision of ["fp32", "int8"] as const) {
     const model = loadModel(modelDir, { threads: 1, precision });
-    for (const [row, col, value] of [[1500, 7, NaN], [3, 63, Infinity], [1024, 0, -Infinity]] as const) {
+    for (const [row, col, value] of [
+      [1500, 7, NaN],
+      [3, 63, Infinity],
+      [1024, 0, -Infinity],
+    ] as const) {
       const bad = { data: X.data.slice(), rows: X.rows, cols: X.cols };
       bad.data[row * X.cols + col] = value;
       // batches of 1024: the bad value is in the second batch, the first, and the second's first row
@@ -71,13 +78,26 @@ test("config.json and metrics.json describe the model and its training", () => {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
   assert.equal(c.format, "deepclust-model");
   assert.equal(c.deepclustVersion, pkg.version);
-  assert.deepEqual([c.inputDim, c.dims, c.k, c.alpha, c.method, c.normalizeCode], [64, [64, 32, 10], 10, 1, "dec", false]);
+  assert.deepEqual(
+    [c.inputDim, c.dims, c.k, c.alpha, c.method, c.normalizeCode],
+    [64, [64, 32, 10], 10, 1, "dec", false],
+  );
   assert.equal(c.training.pretrain.epochs, 5);
   assert.equal(c.training.maxIter, 60);
   assert.equal(c.training.updateInterval, 10, "the default is resolved");
   assert.equal(Object.keys(c.labelMapping).length, 10);
-  const sha256 = (file: string) => createHash("sha256").update(readFileSync(join(modelDir, file))).digest("hex");
-  assert.deepEqual(c.onnx, { file: "model.onnx", input: "embeddings", outputs: ["probabilities", "labels"], opset: 18, sha256: sha256(MODEL_FILES.onnx), weightsSha256: sha256(MODEL_FILES.weights) });
+  const sha256 = (file: string) =>
+    createHash("sha256")
+      .update(readFileSync(join(modelDir, file)))
+      .digest("hex");
+  assert.deepEqual(c.onnx, {
+    file: "model.onnx",
+    input: "embeddings",
+    outputs: ["probabilities", "labels"],
+    opset: 18,
+    sha256: sha256(MODEL_FILES.onnx),
+    weightsSha256: sha256(MODEL_FILES.weights),
+  });
   assert.equal(c.formatVersion, 2);
   const m = JSON.parse(readFileSync(join(modelDir, MODEL_FILES.metrics), "utf8"));
   assert.equal(m.pretrainHistory.length, 5);
@@ -132,8 +152,12 @@ test("loading names the file and the problem", () => {
     delete tensors["encoder.2.bias"];
     writeSafetensors(join(tmp, MODEL_FILES.weights), tensors);
   });
-  assert.throws(() => loadModel(broken), (e: unknown) => e instanceof InputError && /model\.safetensors: tensor 'encoder\.2\.bias' is missing/.test(e.message));
-  writeFileSync(join(broken, MODEL_FILES.config), "{\"format\": \"something-else\"}");
+  assert.throws(
+    () => loadModel(broken),
+    (e: unknown) =>
+      e instanceof InputError && /model\.safetensors: tensor 'encoder\.2\.bias' is missing/.test(e.message),
+  );
+  writeFileSync(join(broken, MODEL_FILES.config), '{"format": "something-else"}');
   assert.throws(() => loadModel(broken), /config\.json: not a deepclust model/);
 });
 
@@ -149,5 +173,9 @@ test("a model directory is written whole or not at all", () => {
     /disk full/,
   );
   assert.equal(existsSync(target), false);
-  assert.deepEqual(readdirSync(dir).filter((n) => n.includes(".tmp-")), [], "no temporary directory is left");
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.includes(".tmp-")),
+    [],
+    "no temporary directory is left",
+  );
 });

@@ -30,7 +30,10 @@ test("gaussian noise adds N(0, (f·σ_j)²) per feature", () => {
   }
   const dst = new Float32Array(src.length);
   corrupt({ kind: "gaussian", factor: 0.5 }, src, rows, 2, new Rng(3), dst);
-  for (const [c, sigma] of [[0, 1], [1, 10]] as const) {
+  for (const [c, sigma] of [
+    [0, 1],
+    [1, 10],
+  ] as const) {
     let s2 = 0;
     for (let r = 0; r < rows; r++) s2 += (dst[2 * r + c]! - src[2 * r + c]!) ** 2;
     const sd = Math.sqrt(s2 / rows);

@@ -24,7 +24,15 @@ const digits = await readDataset(new URL("./fixtures/digits.csv", import.meta.ur
 const X = digits.X;
 const dir = mkdtempSync(join(tmpdir(), "deepclust-onnx-process-"));
 const modelDir = join(dir, "model");
-const dec = await new DEC({ k: 10, hidden: [32, 10], threads: 1, seed: 0, pretrain: { epochs: 5 }, maxIter: 60, tol: 0 }).fit(X);
+const dec = await new DEC({
+  k: 10,
+  hidden: [32, 10],
+  threads: 1,
+  seed: 0,
+  pretrain: { epochs: 5 },
+  maxIter: 60,
+  tol: 0,
+}).fit(X);
 saveModel(modelDir, dec);
 const onnxFile = join(modelDir, MODEL_FILES.onnx);
 const model = loadModel(modelDir, { threads: 1 });
@@ -55,7 +63,11 @@ test("shards of the rows, run by concurrent processes, concatenate to the whole 
   const npy = join(dir, "x.npy");
   writeNpy(npy, X);
   const shards = ["0:600", "600:1200", "1200:"];
-  const outs = await Promise.all(shards.map((r) => promisify(execFile)(process.execPath, [example, onnxFile, npy, "--rows", r, "--threads", "1"], { cwd: dir })));
+  const outs = await Promise.all(
+    shards.map((r) =>
+      promisify(execFile)(process.execPath, [example, onnxFile, npy, "--rows", r, "--threads", "1"], { cwd: dir }),
+    ),
+  );
   const labels = outs.flatMap((o) => (JSON.parse(o.stdout) as { labels: number[] }).labels);
   assert.deepEqual(labels, expected);
 });
@@ -69,7 +81,9 @@ test("… and from JSON vectors, with the probabilities of predictProba", () => 
   assert.deepEqual(out.labels, expected.slice(0, n));
   assert.equal(out.probabilities!.length, n);
   let worst = 0;
-  out.probabilities!.forEach((p, i) => p.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - q.data[i * 10 + j]!)))));
+  out.probabilities!.forEach((p, i) =>
+    p.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - q.data[i * 10 + j]!)))),
+  );
   assert.ok(worst < 1e-5, `max |Δq| = ${worst}`);
 });
 
@@ -107,8 +121,10 @@ interface PythonCheck {
 
 function pythonCheck(onnxPath: string, npy: string): PythonCheck {
   const r = spawnSync(python, [checkScript, onnxPath, npy], { encoding: "utf8", maxBuffer: 256 << 20 });
-  if (r.error) assert.fail(`cannot run ${python} (${r.error.message}): install Debian's python3, python3-onnx and python3-numpy`);
-  if (/No module named '(onnx|numpy)'/.test(r.stderr)) assert.fail(`${python} lacks onnx or numpy: apt-get install python3-onnx python3-numpy\n${r.stderr}`);
+  if (r.error)
+    assert.fail(`cannot run ${python} (${r.error.message}): install Debian's python3, python3-onnx and python3-numpy`);
+  if (/No module named '(onnx|numpy)'/.test(r.stderr))
+    assert.fail(`${python} lacks onnx or numpy: apt-get install python3-onnx python3-numpy\n${r.stderr}`);
   assert.equal(r.status, 0, `check_model_onnx.py exited ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout) as PythonCheck;
 }
@@ -124,7 +140,10 @@ function assertSameAsLibrary(out: PythonCheck, q: { data: Float32Array; cols: nu
   out.labels.forEach((l, i) => {
     if (l === labels[i]) return;
     const row = q.data.subarray(i * k, (i + 1) * k);
-    assert.ok(Math.abs(row[l]! - row[labels[i]!]!) < 1e-5, `row ${i}: NumPy's label ${l}, the library's ${labels[i]}, q ${Array.from(row).join(", ")}`);
+    assert.ok(
+      Math.abs(row[l]! - row[labels[i]!]!) < 1e-5,
+      `row ${i}: NumPy's label ${l}, the library's ${labels[i]}, q ${Array.from(row).join(", ")}`,
+    );
   });
 }
 
@@ -145,7 +164,16 @@ test("model.onnx passes onnx's checker and shape inference, and a NumPy evaluati
 test("… also with alpha = 2 (the Student-t kernel as Pow) and another architecture", async () => {
   const n = 300;
   const Xs = { data: X.data.slice(0, n * X.cols), rows: n, cols: X.cols };
-  const fitted = await new DEC({ k: 4, hidden: [24, 16, 6], alpha: 2, threads: 1, seed: 1, pretrain: { epochs: 3 }, maxIter: 20, tol: 0 }).fit(Xs);
+  const fitted = await new DEC({
+    k: 4,
+    hidden: [24, 16, 6],
+    alpha: 2,
+    threads: 1,
+    seed: 1,
+    pretrain: { epochs: 3 },
+    maxIter: 20,
+    tol: 0,
+  }).fit(Xs);
   const d = join(dir, "alpha2");
   saveModel(d, fitted);
   const m = loadModel(d, { threads: 1 });
@@ -163,8 +191,16 @@ test("the Python check fails on a broken model: an unknown input, a wrong output
   const npy = join(dir, "x.npy");
   writeNpy(npy, X);
   const breakages: [string, (m: InstanceType<typeof onnx.ModelProto>) => void, RegExp][] = [
-    ["unknown-input", (m) => (m.graph!.node![1]!.input![0] = "nope"), /^check_model_onnx: ValidationError: .*input 'nope'/],
-    ["labels-float", (m) => (m.graph!.output![1]!.type!.tensorType!.elemType = onnx.TensorProto.DataType.FLOAT), /^check_model_onnx: InferenceError: .*\(INT64\) vs \(FLOAT\)/],
+    [
+      "unknown-input",
+      (m) => (m.graph!.node![1]!.input![0] = "nope"),
+      /^check_model_onnx: ValidationError: .*input 'nope'/,
+    ],
+    [
+      "labels-float",
+      (m) => (m.graph!.output![1]!.type!.tensorType!.elemType = onnx.TensorProto.DataType.FLOAT),
+      /^check_model_onnx: InferenceError: .*\(INT64\) vs \(FLOAT\)/,
+    ],
     [
       "weights-transposed", // [10, 32] → [32, 10]: the second Gemm's inner dimensions no longer match (onnx 1.12's Gemm inference does not look)
       (m) => {

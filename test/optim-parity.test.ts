@@ -12,7 +12,9 @@ import { closeness } from "./helpers/reference64.js";
 
 interface Case {
   name: string;
-  optimizer: { type: "adam"; betas: [number, number]; eps: number; weightDecay: number } | { type: "sgd"; momentum: number; dampening: number; nesterov: boolean; weightDecay: number };
+  optimizer:
+    | { type: "adam"; betas: [number, number]; eps: number; weightDecay: number }
+    | { type: "sgd"; momentum: number; dampening: number; nesterov: boolean; weightDecay: number };
   groups: { encoder: number; decoder: number };
   clip: { maxNorm: number } | null;
   losses: number[];
@@ -33,7 +35,14 @@ function optimizerFor(c: Case): Optimizer {
   const o = c.optimizer;
   return o.type === "adam"
     ? new Adam({ lr: 0, groupLr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay })
-    : new SGD({ lr: 0, groupLr, momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov, weightDecay: o.weightDecay });
+    : new SGD({
+        lr: 0,
+        groupLr,
+        momentum: o.momentum,
+        dampening: o.dampening,
+        nesterov: o.nesterov,
+        weightDecay: o.weightDecay,
+      });
 }
 
 async function setup(c: Case) {
@@ -41,21 +50,21 @@ async function setup(c: Case) {
   for (const [name, t] of Object.entries(fixture.initial)) ae.params.set(name, Float32Array.from(t.data));
   const net = ae.autoencoder();
   const step = await TrainingStep.compile(
-      {
-        name: c.name,
-        params: net.params,
-        inputs: [{ name: "x", shape: ["batch", fixture.batchShape[1]] }],
-        objective: (ctx, i) => {
-          const f = net.forward(ctx, i.x!);
-          const l = mse(ctx.g, f.y, i.x!);
-          return { loss: l.loss, backward: () => void f.backward(l.grad(), false) };
-        },
-        optimizer: optimizerFor(c),
-        clipNorm: c.clip?.maxNorm ?? null,
+    {
+      name: c.name,
+      params: net.params,
+      inputs: [{ name: "x", shape: ["batch", fixture.batchShape[1]] }],
+      objective: (ctx, i) => {
+        const f = net.forward(ctx, i.x!);
+        const l = mse(ctx.g, f.y, i.x!);
+        return { loss: l.loss, backward: () => void f.backward(l.grad(), false) };
       },
-      ae.params,
-      { threads: 1 },
-    );
+      optimizer: optimizerFor(c),
+      clipNorm: c.clip?.maxNorm ?? null,
+    },
+    ae.params,
+    { threads: 1 },
+  );
   return { ae, step };
 }
 
@@ -71,8 +80,15 @@ for (const c of fixture.cases) {
     const { ae, step } = await setup(c);
     for (let s = 0; s < 10; s++) {
       const r = await step.run({ x: new Tensor(Float32Array.from(fixture.batches[s]!), fixture.batchShape) });
-      assert.ok(Math.abs(r.loss - c.losses[s]!) <= 1e-5 * Math.abs(c.losses[s]!), `step ${s + 1} loss ${r.loss} vs torch ${c.losses[s]}`);
-      if (c.clip) assert.ok(Math.abs(r.gradNorm! - c.gradNorms[s]!) <= 1e-5 * c.gradNorms[s]!, `step ${s + 1} grad norm ${r.gradNorm} vs ${c.gradNorms[s]}`);
+      assert.ok(
+        Math.abs(r.loss - c.losses[s]!) <= 1e-5 * Math.abs(c.losses[s]!),
+        `step ${s + 1} loss ${r.loss} vs torch ${c.losses[s]}`,
+      );
+      if (c.clip)
+        assert.ok(
+          Math.abs(r.gradNorm! - c.gradNorms[s]!) <= 1e-5 * c.gradNorms[s]!,
+          `step ${s + 1} grad norm ${r.gradNorm} vs ${c.gradNorms[s]}`,
+        );
       if (s === 0) assertMatches(ae, c.after1, "1 step");
     }
     assertMatches(ae, c.after10, "10 steps");
@@ -83,7 +99,9 @@ for (const c of fixture.cases) {
     const { ae, step } = await setup(c);
     const [b, d] = fixture.batchShape;
     const r = await step.runSteps({ x: new Tensor(Float32Array.from(fixture.batches.flat()), [10, b, d]) });
-    c.losses.forEach((l, s) => assert.ok(Math.abs(r.losses[s]! - l) <= 1e-5 * l, `step ${s + 1} loss ${r.losses[s]} vs torch ${l}`));
+    c.losses.forEach((l, s) =>
+      assert.ok(Math.abs(r.losses[s]! - l) <= 1e-5 * l, `step ${s + 1} loss ${r.losses[s]} vs torch ${l}`),
+    );
     assert.equal(step.t, 10);
     assertMatches(ae, c.after10, "10 steps in one run");
     await step.release();
@@ -94,5 +112,7 @@ test("a step decay schedule multiplies the learning rate like PyTorch's StepLR s
   const { makeOptimizer } = await import("../src/dec/pretrain.js");
   const sgd = makeOptimizer({ type: "sgd", lr: 0.1, momentum: 0.9, stepDecay: { every: 2, gamma: 0.1 } });
   const lrs = [1, 2, 3, 4, 5].map((t) => sgd.scalarValues(t, ["encoder"])["sgd.lr/encoder"]!);
-  [0.1, 0.1, 0.01, 0.01, 0.001].forEach((want, i) => assert.ok(Math.abs(lrs[i]! - want) < 1e-12, `step ${i + 1}: ${lrs[i]}`));
+  [0.1, 0.1, 0.01, 0.01, 0.001].forEach((want, i) =>
+    assert.ok(Math.abs(lrs[i]! - want) < 1e-12, `step ${i + 1}: ${lrs[i]}`),
+  );
 });

@@ -26,7 +26,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const digits = await readDataset(new URL("./fixtures/digits.csv", import.meta.url).pathname);
 const X = digits.X; // 1797 × 64
 const y = digits.labels as number[];
-const rowsOf = (m: { data: Float32Array; cols: number }) => Array.from({ length: m.data.length / m.cols }, (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
+const rowsOf = (m: { data: Float32Array; cols: number }) =>
+  Array.from({ length: m.data.length / m.cols }, (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
 let counter = 0;
 
 type Element = "FLOAT" | "DOUBLE";
@@ -94,7 +95,10 @@ function writeV1Pages(name: string, vectors: (number[] | null)[], groupRows: num
       const pageReps = reps.slice(p, p + pageValues);
       const pageDefs = defs.slice(p, p + pageValues);
       const body = new ByteWriter();
-      for (const [levels, width] of [[pageReps, 1], [pageDefs, 2]] as const) {
+      for (const [levels, width] of [
+        [pageReps, 1],
+        [pageDefs, 2],
+      ] as const) {
         const run = new ByteWriter();
         writeRleBitPackedHybrid(run, levels, width);
         body.appendUint32(run.offset);
@@ -105,7 +109,12 @@ function writeV1Pages(name: string, vectors: (number[] | null)[], groupRows: num
         type: "DATA_PAGE",
         uncompressed_page_size: body.offset,
         compressed_page_size: body.offset,
-        data_page_header: { num_values: pageReps.length, encoding: "PLAIN", definition_level_encoding: "RLE", repetition_level_encoding: "RLE" },
+        data_page_header: {
+          num_values: pageReps.length,
+          encoding: "PLAIN",
+          definition_level_encoding: "RLE",
+          repetition_level_encoding: "RLE",
+        },
       });
       w.appendBytes(body.getBytes());
     }
@@ -114,7 +123,16 @@ function writeV1Pages(name: string, vectors: (number[] | null)[], groupRows: num
       columns: [
         {
           file_offset: BigInt(offset),
-          meta_data: { type: "FLOAT" as const, encodings: ["PLAIN" as const, "RLE" as const], path_in_schema: ["embedding", "list", "element"], codec: "UNCOMPRESSED" as const, num_values: BigInt(reps.length), total_uncompressed_size: size, total_compressed_size: size, data_page_offset: BigInt(offset) },
+          meta_data: {
+            type: "FLOAT" as const,
+            encodings: ["PLAIN" as const, "RLE" as const],
+            path_in_schema: ["embedding", "list", "element"],
+            codec: "UNCOMPRESSED" as const,
+            num_values: BigInt(reps.length),
+            total_uncompressed_size: size,
+            total_compressed_size: size,
+            data_page_offset: BigInt(offset),
+          },
         },
       ],
       total_byte_size: size,
@@ -139,7 +157,11 @@ function writeV1Pages(name: string, vectors: (number[] | null)[], groupRows: num
 }
 
 /** Every row of the source, by readRange in pieces that straddle row groups and by gather in a random order. */
-function assertSameRows(f: string, want: { data: Float32Array; rows: number; cols: number }, options: ParquetSourceOptions = {}): ParquetSource {
+function assertSameRows(
+  f: string,
+  want: { data: Float32Array; rows: number; cols: number },
+  options: ParquetSourceOptions = {},
+): ParquetSource {
   const src = ParquetSource.open(f, options);
   assert.deepEqual([src.rows, src.cols], [want.rows, want.cols]);
   const c = want.cols;
@@ -150,7 +172,10 @@ function assertSameRows(f: string, want: { data: Float32Array; rows: number; col
   }
   // Random rows (a row group decoded per miss: fine for 60 rows), then every row in a block-shuffled order.
   const random = new Rng(3).permutation(want.rows);
-  for (const [index, from, to] of [[random, 10, 70], [shuffledOrder(new Rng(4), want.rows, src.rowGroupBlock), 0, want.rows]] as const) {
+  for (const [index, from, to] of [
+    [random, 10, 70],
+    [shuffledOrder(new Rng(4), want.rows, src.rowGroupBlock), 0, want.rows],
+  ] as const) {
     const got = new Float32Array((to - from) * c);
     const expected = new Float32Array((to - from) * c);
     src.gather(index, from, to, got);
@@ -208,11 +233,14 @@ async function assertSameError(f: string, message: string, touch: (src: ParquetS
   await assert.rejects(readDataset(f), (e: unknown) => e instanceof InputError && e.message === message);
   for (const generalDecoder of [false, true]) {
     const src = ParquetSource.open(f, { generalDecoder });
-    assert.throws(() => touch(src), (e: unknown) => {
-      assert.ok(e instanceof InputError, String(e));
-      assert.equal(e.message, message, `generalDecoder ${generalDecoder}`);
-      return true;
-    });
+    assert.throws(
+      () => touch(src),
+      (e: unknown) => {
+        assert.ok(e instanceof InputError, String(e));
+        assert.equal(e.message, message, `generalDecoder ${generalDecoder}`);
+        return true;
+      },
+    );
     src.close();
   }
 }
@@ -228,7 +256,9 @@ test("errors in a later row group name the row counted over the whole file and t
   // Row 7 (index 6) is in row group 2; the source opens (it decodes group 1) and fails on reaching it.
   const nan = bad("nan.parquet", 6, [6, NaN, -6]);
   await assertSameError(nan, `${nan}, row 7, column 'embedding': value NaN is not finite (dimension 2)`, all);
-  await assertSameError(nan, `${nan}, row 7, column 'embedding': value NaN is not finite (dimension 2)`, (src) => src.gather([0, 19, 6], 0, 3, new Float32Array(9)));
+  await assertSameError(nan, `${nan}, row 7, column 'embedding': value NaN is not finite (dimension 2)`, (src) =>
+    src.gather([0, 19, 6], 0, 3, new Float32Array(9)),
+  );
   const inf = bad("inf.parquet", 9, [9, 9, Infinity]);
   await assertSameError(inf, `${inf}, row 10, column 'embedding': value Infinity is not finite (dimension 3)`, all);
   const big = bad("overflow.parquet", 13, [1e39, 0, 0], { element: "DOUBLE" });
@@ -239,25 +269,43 @@ test("errors in a later row group name the row counted over the whole file and t
   await assertSameError(empty, `${empty}, row 18, column 'embedding': expected 3 values, got 0`, all);
   const nullRow = bad("null.parquet", 5, null);
   await assertSameError(nullRow, `${nullRow}, row 6, column 'embedding': missing vector (null)`, all);
-  const nullElement = writeParquet("null-element.parquet", vectors.map((v, i) => (i === 8 ? [8, null as unknown as number, 8] : v)), { rowGroupSize: 4 });
-  await assertSameError(nullElement, `${nullElement}, row 9, column 'embedding': non-numeric value null (dimension 2)`, all);
+  const nullElement = writeParquet(
+    "null-element.parquet",
+    vectors.map((v, i) => (i === 8 ? [8, null as unknown as number, 8] : v)),
+    { rowGroupSize: 4 },
+  );
+  await assertSameError(
+    nullElement,
+    `${nullElement}, row 9, column 'embedding': non-numeric value null (dimension 2)`,
+    all,
+  );
   // The first row sets the dimension; an error there comes from open(), like readDataset's.
   const first = bad("first.parquet", 0, []);
   await assert.rejects(readDataset(first), { message: `${first}, row 1, column 'embedding': empty vector` });
   assert.throws(() => ParquetSource.open(first), { message: `${first}, row 1, column 'embedding': empty vector` });
   // Labels: a missing one (null) in row group 3 is missing in readLabels as in readDataset.
-  const labels = writeParquet("labels.parquet", vectors, { rowGroupSize: 4, labels: vectors.map((_, i) => (i === 10 ? null : i % 2)) });
+  const labels = writeParquet("labels.parquet", vectors, {
+    rowGroupSize: 4,
+    labels: vectors.map((_, i) => (i === 10 ? null : i % 2)),
+  });
   const expected = vectors.map((_, i) => (i === 10 ? null : i % 2));
   assert.deepEqual((await readDataset(labels)).labels, expected);
   const src = ParquetSource.open(labels);
   assert.deepEqual(src.readLabels(), { column: "label", labels: expected });
-  assert.throws(() => src.readLabels({ labelsColumn: "class" }), { message: `${labels}, column 'class': not found (the file has columns 'id', 'embedding', 'label')` });
+  assert.throws(() => src.readLabels({ labelsColumn: "class" }), {
+    message: `${labels}, column 'class': not found (the file has columns 'id', 'embedding', 'label')`,
+  });
   src.close();
   // Not Parquet; a named column that is not there.
   const fake = join(dir, "fake.parquet");
   writeFileSync(fake, "PAR1 this is not really parquet PAR1");
-  assert.throws(() => ParquetSource.open(fake), (e: unknown) => e instanceof InputError && e.message.startsWith(`${fake}: not a readable Parquet file (`));
-  assert.throws(() => ParquetSource.open(nan, { embeddingsColumn: "vec" }), { message: `${nan}, column 'vec': not found (the file has columns 'id', 'embedding')` });
+  assert.throws(
+    () => ParquetSource.open(fake),
+    (e: unknown) => e instanceof InputError && e.message.startsWith(`${fake}: not a readable Parquet file (`),
+  );
+  assert.throws(() => ParquetSource.open(nan, { embeddingsColumn: "vec" }), {
+    message: `${nan}, column 'vec': not found (the file has columns 'id', 'embedding')`,
+  });
 });
 
 test("the decoded row groups held stay bounded: a few row groups, each decoded once per block-shuffled pass", () => {
@@ -286,7 +334,18 @@ test("the decoded row groups held stay bounded: a few row groups, each decoded o
   assert.equal(src.stats.cachedBytes, 0);
 });
 
-const config = { k: 10, hidden: [64, 10], threads: 1, seed: 4, tol: 0, maxIter: 150, updateInterval: 30, nInit: 4, pretrain: { epochs: 4 }, shuffleBlock: 256 };
+const config = {
+  k: 10,
+  hidden: [64, 10],
+  threads: 1,
+  seed: 4,
+  tol: 0,
+  maxIter: 150,
+  updateInterval: 30,
+  nInit: 4,
+  pretrain: { epochs: 4 },
+  shuffleBlock: 256,
+};
 
 test("DEC on the Parquet file read from disk equals DEC on the same rows in a .npy read from disk, bit for bit", async () => {
   const parquet = writeParquet("dec.parquet", rowsOf(X), { rowGroupSize: 256 });
@@ -296,7 +355,10 @@ test("DEC on the Parquet file read from disk equals DEC on the same rows in a .n
   const fromParquet = ParquetSource.open(parquet);
   const a = await new DEC(config).fit(fromNpy, { labels: y });
   const b = await new DEC(config).fit(fromParquet, { labels: y });
-  assert.deepEqual(b.pretrainHistory.map((e) => e.loss), a.pretrainHistory.map((e) => e.loss));
+  assert.deepEqual(
+    b.pretrainHistory.map((e) => e.loss),
+    a.pretrainHistory.map((e) => e.loss),
+  );
   assert.deepEqual(b.initLabels, a.initLabels);
   assert.deepEqual(b.labels, a.labels);
   assert.deepEqual(b.centers, a.centers);
@@ -313,12 +375,35 @@ test("deepclust train --out-of-core on Parquet: labels from its column, blocks o
   writeNpy(npy, X);
   const labelsFile = join(dir, "labels.txt");
   writeFileSync(labelsFile, y.join("\n") + "\n");
-  const args = ["-k", "10", "--dims", "64,10", "--pretrain-epochs", "3", "--max-iter", "60", "--n-init", "2", "--threads", "1", "--json", "--no-report"];
+  const args = [
+    "-k",
+    "10",
+    "--dims",
+    "64,10",
+    "--pretrain-epochs",
+    "3",
+    "--max-iter",
+    "60",
+    "--n-init",
+    "2",
+    "--threads",
+    "1",
+    "--json",
+    "--no-report",
+  ];
   const run = (data: string, ...extra: string[]) => {
     const r = spawnSync(process.execPath, [cli, "train", data, ...args, ...extra], { encoding: "utf8", cwd: dir });
     return { status: r.status, stderr: r.stderr, summary: r.status === 0 ? (JSON.parse(r.stdout) as Summary) : null };
   };
-  type Summary = { outOfCore: boolean; rows: number; labelsColumn: string | null; options: { shuffleBlock?: number }; aeKmeans: { acc: number }; dec: { acc: number; nmi: number }; clusterSizes: number[] };
+  type Summary = {
+    outOfCore: boolean;
+    rows: number;
+    labelsColumn: string | null;
+    options: { shuffleBlock?: number };
+    aeKmeans: { acc: number };
+    dec: { acc: number; nmi: number };
+    clusterSizes: number[];
+  };
   const pq = run(parquet, "--out", "m-pq", "--out-of-core");
   assert.equal(pq.status, 0, pq.stderr);
   const np = run(npy, "--out", "m-npy", "--out-of-core", "--shuffle-block", "200", "--labels-file", labelsFile);
@@ -326,14 +411,28 @@ test("deepclust train --out-of-core on Parquet: labels from its column, blocks o
   assert.equal(pq.summary!.outOfCore, true);
   assert.equal(pq.summary!.labelsColumn, "label");
   assert.equal(pq.summary!.options.shuffleBlock, 200); // the row-group size
-  assert.deepEqual([pq.summary!.aeKmeans, pq.summary!.dec, pq.summary!.clusterSizes], [np.summary!.aeKmeans, np.summary!.dec, np.summary!.clusterSizes]);
-  assert.deepEqual(readFileSync(join(dir, "m-pq", "model.safetensors")), readFileSync(join(dir, "m-npy", "model.safetensors")));
-  const written = JSON.parse(readFileSync(join(dir, "m-pq", "config.json"), "utf8")) as { data: { format: string; embeddingsColumn: string | null; labelsColumn: string | null } };
-  assert.deepEqual([written.data.format, written.data.embeddingsColumn, written.data.labelsColumn], ["parquet", "embedding", "label"]);
+  assert.deepEqual(
+    [pq.summary!.aeKmeans, pq.summary!.dec, pq.summary!.clusterSizes],
+    [np.summary!.aeKmeans, np.summary!.dec, np.summary!.clusterSizes],
+  );
+  assert.deepEqual(
+    readFileSync(join(dir, "m-pq", "model.safetensors")),
+    readFileSync(join(dir, "m-npy", "model.safetensors")),
+  );
+  const written = JSON.parse(readFileSync(join(dir, "m-pq", "config.json"), "utf8")) as {
+    data: { format: string; embeddingsColumn: string | null; labelsColumn: string | null };
+  };
+  assert.deepEqual(
+    [written.data.format, written.data.embeddingsColumn, written.data.labelsColumn],
+    ["parquet", "embedding", "label"],
+  );
   // Larger than a 0 MB budget: out of core without the flag; the labels file instead of the column.
   const budget = run(parquet, "--out", "m-budget", "--memory-budget", "0", "--labels-file", labelsFile);
   assert.equal(budget.status, 0, budget.stderr);
-  assert.deepEqual([budget.summary!.outOfCore, budget.summary!.labelsColumn, budget.summary!.dec], [true, null, pq.summary!.dec]);
+  assert.deepEqual(
+    [budget.summary!.outOfCore, budget.summary!.labelsColumn, budget.summary!.dec],
+    [true, null, pq.summary!.dec],
+  );
   // A true permutation cannot be read a row group at a time; a bad row fails with exit code 2 and its row.
   const perm = run(parquet, "--out", "m-perm", "--out-of-core", "--shuffle-block", "0");
   assert.equal(perm.status, 2);
@@ -343,5 +442,8 @@ test("deepclust train --out-of-core on Parquet: labels from its column, blocks o
   const nan = writeParquet("cli-nan.parquet", vectors, { rowGroupSize: 200 });
   const failed = run(nan, "--out", "m-nan", "--out-of-core");
   assert.equal(failed.status, 2, failed.stderr);
-  assert.match(failed.stderr, new RegExp(`${nan.replace(/[.]/g, "\\.")}, row 451, column 'embedding': value NaN is not finite \\(dimension 4\\)`));
+  assert.match(
+    failed.stderr,
+    new RegExp(`${nan.replace(/[.]/g, "\\.")}, row 451, column 'embedding': value NaN is not finite \\(dimension 4\\)`),
+  );
 });

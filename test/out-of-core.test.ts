@@ -30,7 +30,12 @@ test("NpySource gathers the right rows, with coalesced reads and with the block 
   index.set([3, 4, 5, 5, 4, 1796, 0], 10); // adjacent runs, duplicates, both ends
   const want = new Float32Array(690 * X.cols);
   gatherRows(X, index, 10, 700, want);
-  for (const options of [{}, { cacheBlockRows: 100 }, { cacheBlockRows: 4096 }, { cacheBlockRows: 7, cachedBlocks: 1 }]) {
+  for (const options of [
+    {},
+    { cacheBlockRows: 100 },
+    { cacheBlockRows: 4096 },
+    { cacheBlockRows: 7, cachedBlocks: 1 },
+  ]) {
     const src = NpySource.open(file, options);
     const got = new Float32Array(690 * X.cols);
     src.gather(index, 10, 700, got);
@@ -42,7 +47,12 @@ test("NpySource gathers the right rows, with coalesced reads and with the block 
   }
   // Sorted, coalesced reads: a sorted batch of adjacent rows is one read.
   const src = NpySource.open(file);
-  src.gather(Uint32Array.from({ length: 256 }, (_, i) => 1000 + i), 0, 256, new Float32Array(256 * X.cols));
+  src.gather(
+    Uint32Array.from({ length: 256 }, (_, i) => 1000 + i),
+    0,
+    256,
+    new Float32Array(256 * X.cols),
+  );
   assert.equal(src.stats.reads, 1);
   src.close();
 });
@@ -50,8 +60,11 @@ test("NpySource gathers the right rows, with coalesced reads and with the block 
 test("a block-shuffled order is a permutation that visits whole blocks, reproducible for a seed", () => {
   const n = 1000;
   const a = shuffledOrder(new Rng(1), n, 64);
-  assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: n }, (_, i) => i));
-  for (let s = 0; s < n; ) {
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    Array.from({ length: n }, (_, i) => i),
+  );
+  for (let s = 0; s < n;) {
     const b = Math.floor(a[s]! / 64);
     const size = Math.min(64, n - b * 64);
     for (let i = s; i < s + size; i++) assert.equal(Math.floor(a[i]! / 64), b);
@@ -83,7 +96,17 @@ test("P from the cluster frequencies equals the full-data P", async () => {
   assert.ok(worst < 1e-5, `largest relative difference ${worst}`);
 });
 
-const config = { k: 10, hidden: [64, 10], threads: 1, seed: 4, tol: 0, maxIter: 150, updateInterval: 30, nInit: 4, pretrain: { epochs: 4 } };
+const config = {
+  k: 10,
+  hidden: [64, 10],
+  threads: 1,
+  seed: 4,
+  tol: 0,
+  maxIter: 150,
+  updateInterval: 30,
+  nInit: 4,
+  pretrain: { epochs: 4 },
+};
 
 function agreement(a: Int32Array, b: Int32Array): number {
   let same = 0;
@@ -97,7 +120,10 @@ for (const shuffleBlock of [undefined, 256]) {
     const mem = await new DEC(c).fit(X, { labels: y });
     const src = NpySource.open(file, shuffleBlock ? { cacheBlockRows: shuffleBlock } : {});
     const disk = await new DEC(c).fit(src, { labels: y });
-    assert.deepEqual(disk.pretrainHistory.map((e) => e.loss), mem.pretrainHistory.map((e) => e.loss));
+    assert.deepEqual(
+      disk.pretrainHistory.map((e) => e.loss),
+      mem.pretrainHistory.map((e) => e.loss),
+    );
     assert.deepEqual(disk.initLabels, mem.initLabels);
     // The training phases differ only in how P is rounded (targetFromFrequencies vs one graph).
     assert.ok(agreement(disk.labels!, mem.labels!) > 0.99, `label agreement ${agreement(disk.labels!, mem.labels!)}`);
@@ -120,18 +146,46 @@ test("k-means on a seeded sample of the code assigns every row and is reproducib
   assert.deepEqual(a.initLabels, b.initLabels);
   assert.equal(a.initInertia, b.initInertia);
   const all = await new DEC({ ...config, maxIter: 0 }).fit(X, { labels: y });
-  assert.ok(a.initInertia < 1.1 * all.initInertia, `inertia ${a.initInertia} on a sample vs ${all.initInertia} on all rows`);
+  assert.ok(
+    a.initInertia < 1.1 * all.initInertia,
+    `inertia ${a.initInertia} on a sample vs ${all.initInertia} on all rows`,
+  );
 });
 
 test("deepclust train --out-of-core trains from the .npy on disk, with --labels-file", () => {
   const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
   const labelsFile = join(dir, "labels.txt");
   writeFileSync(labelsFile, y.join("\n") + "\n");
-  const args = ["train", file, "-k", "10", "--labels-file", labelsFile, "--dims", "64,10", "--pretrain-epochs", "3", "--max-iter", "60", "--n-init", "2", "--threads", "1", "--json", "--no-report"];
+  const args = [
+    "train",
+    file,
+    "-k",
+    "10",
+    "--labels-file",
+    labelsFile,
+    "--dims",
+    "64,10",
+    "--pretrain-epochs",
+    "3",
+    "--max-iter",
+    "60",
+    "--n-init",
+    "2",
+    "--threads",
+    "1",
+    "--json",
+    "--no-report",
+  ];
   const run = (...extra: string[]) => {
     const r = spawnSync(process.execPath, [cli, ...args, ...extra], { encoding: "utf8", cwd: dir });
     assert.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout) as { outOfCore: boolean; rows: number; aeKmeans: { acc: number }; dec: { acc: number }; clusterSizes: number[] };
+    return JSON.parse(r.stdout) as {
+      outOfCore: boolean;
+      rows: number;
+      aeKmeans: { acc: number };
+      dec: { acc: number };
+      clusterSizes: number[];
+    };
   };
   const ooc = run("--out", "m-ooc", "--out-of-core", "--shuffle-block", "0");
   const mem = run("--out", "m-mem");
@@ -142,6 +196,9 @@ test("deepclust train --out-of-core trains from the .npy on disk, with --labels-
   assert.equal(ooc.aeKmeans.acc, mem.aeKmeans.acc); // same pretraining and k-means
   assert.ok(Math.abs(ooc.dec.acc - mem.dec.acc) < 0.02);
   assert.equal(budget.outOfCore, true);
-  assert.equal(budget.clusterSizes.reduce((a, b) => a + b, 0), X.rows);
+  assert.equal(
+    budget.clusterSizes.reduce((a, b) => a + b, 0),
+    X.rows,
+  );
   assert.ok(JSON.parse(readFileSync(join(dir, "m-ooc", "metrics.json"), "utf8")));
 });

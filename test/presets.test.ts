@@ -22,7 +22,17 @@ test("manifold (the default): an autoencoder scaled to the input, Adam without n
   assert.deepEqual(mnist.noise, { kind: "none", factor: 0 });
   assert.equal(mnist.inputScaling, "auto");
   assert.equal(mnist.centerInit, "manifold");
-  assert.deepEqual(mnist.manifold, { nComponents: 10, nNeighbors: 20, minDist: 0, nEpochs: 200, restarts: 4, selfTrain: false, anchorUpdates: 10, holdEpochs: 30, maxRows: 200_000 });
+  assert.deepEqual(mnist.manifold, {
+    nComponents: 10,
+    nNeighbors: 20,
+    minDist: 0,
+    nEpochs: 200,
+    restarts: 4,
+    selfTrain: false,
+    anchorUpdates: 10,
+    holdEpochs: 30,
+    maxRows: 200_000,
+  });
   assert.deepEqual([mnist.method, mnist.target, mnist.tol], ["dec", "full", 0.001]);
   assert.deepEqual(mnist.optimizer, { type: "sgd", lr: 0.01, momentum: 0.9 });
   const reuters = presetRecipe("manifold", { rows: 6018, cols: 100, batchSize: 256 });
@@ -39,21 +49,53 @@ test("manifold (the default): an autoencoder scaled to the input, Adam without n
 
 test("paper and reference resolve to the DEC paper's and the reference implementation's settings", () => {
   const paper = presetRecipe("paper", { rows: 6018, cols: 100, batchSize: 256 });
-  assert.deepEqual([paper.hidden, paper.pretrainEpochs, paper.inputScaling, paper.centerInit, paper.target], [[500, 500, 2000, 10], 50, "none", "kmeans", "full"]);
+  assert.deepEqual(
+    [paper.hidden, paper.pretrainEpochs, paper.inputScaling, paper.centerInit, paper.target],
+    [[500, 500, 2000, 10], 50, "none", "kmeans", "full"],
+  );
   assert.deepEqual(paper.pretrainOptimizer, { type: "sgd", lr: 1, momentum: 0.9 });
   assert.deepEqual(paper.noise, { kind: "none", factor: 0 });
   const ref = presetRecipe("reference", { rows: 6018, cols: 100, batchSize: 256 });
-  assert.deepEqual([ref.hidden, ref.pretrainEpochs, ref.inputScaling, ref.centerInit, ref.target], [[256, 32], 50, "none", "kmeans", "batch"]);
+  assert.deepEqual(
+    [ref.hidden, ref.pretrainEpochs, ref.inputScaling, ref.centerInit, ref.target],
+    [[256, 32], 50, "none", "kmeans", "batch"],
+  );
   assert.deepEqual(ref.pretrainOptimizer, { type: "adam", lr: 1e-3 });
   assert.deepEqual(ref.noise, { kind: "mask", factor: 0.3 });
   // The library's route to the same recipe.
   const c = presetConfig("reference", { rows: 6018, cols: 100 }, 10);
-  assert.deepEqual([c.k, c.hidden, c.target, c.centerInit, c.pretrain?.epochs, c.pretrain?.noise], [10, [256, 32], "batch", "kmeans", 50, { kind: "mask", factor: 0.3 }]);
+  assert.deepEqual(
+    [c.k, c.hidden, c.target, c.centerInit, c.pretrain?.epochs, c.pretrain?.noise],
+    [10, [256, 32], "batch", "kmeans", 50, { kind: "mask", factor: 0.3 }],
+  );
 });
 
 test("the CLI records a preset's settings in config.json, and a flag overrides only its own", () => {
   const out = join(dir, "ref");
-  const r = spawnSync(process.execPath, [cli, "train", digits, "-k", "10", "--preset", "reference", "--pretrain-epochs", "2", "--max-iter", "20", "--threads", "1", "--no-report", "--no-baseline", "--out", out, "--json"], { encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [
+      cli,
+      "train",
+      digits,
+      "-k",
+      "10",
+      "--preset",
+      "reference",
+      "--pretrain-epochs",
+      "2",
+      "--max-iter",
+      "20",
+      "--threads",
+      "1",
+      "--no-report",
+      "--no-baseline",
+      "--out",
+      out,
+      "--json",
+    ],
+    { encoding: "utf8" },
+  );
   assert.equal(r.status, 0, r.stderr);
   const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
   assert.deepEqual(config.dims, [64, 256, 32]);

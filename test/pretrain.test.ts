@@ -40,10 +40,19 @@ test("layerwise pretraining then fine-tuning beats the mean predictor", async ()
   const sub = { data: X.data.subarray(0, 3000 * 784), rows: 3000, cols: 784 };
   const ae = new Autoencoder({ dims: [784, 128, 64, 16] }, rng, { threads: 2 });
   const stages: string[] = [];
-  await pretrainAutoencoder(ae, sub, rng, { mode: "layerwise", epochs: 10, layerEpochs: 5, noise: { kind: "mask", factor: 0.2 }, onEpoch: (e) => stages.push(e.stage) });
+  await pretrainAutoencoder(ae, sub, rng, {
+    mode: "layerwise",
+    epochs: 10,
+    layerEpochs: 5,
+    noise: { kind: "mask", factor: 0.2 },
+    onEpoch: (e) => stages.push(e.stage),
+  });
   assert.deepEqual([...new Set(stages)], ["layer 1/3", "layer 2/3", "layer 3/3", "fine-tune"]);
   const mse = await reconstructionError(ae, sub);
-  assert.ok(mse < 0.8 * meanPredictorMse(), `reconstruction MSE ${mse.toFixed(4)} vs mean predictor ${meanPredictorMse().toFixed(4)}`);
+  assert.ok(
+    mse < 0.8 * meanPredictorMse(),
+    `reconstruction MSE ${mse.toFixed(4)} vs mean predictor ${meanPredictorMse().toFixed(4)}`,
+  );
 });
 
 test("pretraining is reproducible for a seed", async () => {
@@ -67,12 +76,17 @@ test("results do not depend on how many steps run per onnxruntime call", async (
   const run = async (stepsPerRun: number) => {
     const rng = new Rng(11);
     const ae = new Autoencoder({ dims: [784, 32, 8] }, rng, { threads: 1 });
-    const h = await pretrainAutoencoder(ae, sub, rng, { epochs: 2, stepsPerRun, optimizer: { type: "adam", lr: 1e-3, stepDecay: { every: 3, gamma: 0.5 } } });
+    const h = await pretrainAutoencoder(ae, sub, rng, {
+      epochs: 2,
+      stepsPerRun,
+      optimizer: { type: "adam", lr: 1e-3, stepDecay: { every: 3, gamma: 0.5 } },
+    });
     return { losses: h.map((e) => e.loss), w: ae.params.value("decoder.2.weight").slice() };
   };
   const one = await run(1);
   const many = await run(4);
-  for (let i = 0; i < one.losses.length; i++) assert.ok(Math.abs(one.losses[i]! - many.losses[i]!) <= 1e-6 * one.losses[i]!);
+  for (let i = 0; i < one.losses.length; i++)
+    assert.ok(Math.abs(one.losses[i]! - many.losses[i]!) <= 1e-6 * one.losses[i]!);
   let worst = 0;
   for (let i = 0; i < one.w.length; i++) worst = Math.max(worst, Math.abs(one.w[i]! - many.w[i]!));
   assert.ok(worst < 1e-6, `weights differ by ${worst}`);

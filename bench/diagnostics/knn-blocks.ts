@@ -13,14 +13,23 @@ import { Rng } from "../../src/engine/index.js";
 import { blockRows, exactKnn } from "../../src/cluster/knn.js";
 import { median } from "../torch-sweep.js";
 
-const { values: a } = parseArgs({ options: { rounds: { type: "string", default: "3" }, results: { type: "string", default: "bench/results/knn-blocks.jsonl" } } });
+const { values: a } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    results: { type: "string", default: "bench/results/knn-blocks.jsonl" },
+  },
+});
 const rounds = Number(a.rounds);
 const oldBlock = (n: number) => Math.max(1, Math.min(n, Math.floor((16 * 2 ** 20) / n)));
 const cpu = cpus()[0]?.model ?? "unknown";
 mkdirSync("bench/results", { recursive: true });
 
 // Reuters' code (6,018 × 10), the report's map sample (5,000 × 10), the 20,000 × 16 mixture's shape.
-for (const [n, d] of [[6018, 10], [5000, 10], [20000, 16]] as const) {
+for (const [n, d] of [
+  [6018, 10],
+  [5000, 10],
+  [20000, 16],
+] as const) {
   const rng = new Rng(5);
   const data = new Float32Array(n * d);
   for (let i = 0; i < data.length; i++) data[i] = rng.normal();
@@ -33,9 +42,26 @@ for (const [n, d] of [[6018, 10], [5000, 10], [20000, 16]] as const) {
       const t = performance.now();
       const knn = await exactKnn(X, 20, 0, variants[v]);
       ms[v]!.push(performance.now() - t);
-      hashes[v] = createHash("sha256").update(new Uint8Array(knn.indices.buffer)).update(new Uint8Array(knn.distances.buffer)).digest("hex").slice(0, 16);
+      hashes[v] = createHash("sha256")
+        .update(new Uint8Array(knn.indices.buffer))
+        .update(new Uint8Array(knn.distances.buffer))
+        .digest("hex")
+        .slice(0, 16);
     }
-  const rec = { rows: n, cols: d, k: 20, blocks: variants, msMedian: { current: median(ms.current!), old: median(ms.old!) }, ms, sameResult: hashes.current === hashes.old, rounds, cpu, date: new Date().toISOString() };
+  const rec = {
+    rows: n,
+    cols: d,
+    k: 20,
+    blocks: variants,
+    msMedian: { current: median(ms.current!), old: median(ms.old!) },
+    ms,
+    sameResult: hashes.current === hashes.old,
+    rounds,
+    cpu,
+    date: new Date().toISOString(),
+  };
   appendFileSync(a.results!, JSON.stringify(rec) + "\n");
-  console.log(`${n} × ${d}: blocks of ${variants.current} rows ${rec.msMedian.current.toFixed(0)} ms, of ${variants.old} rows ${rec.msMedian.old.toFixed(0)} ms (medians of ${rounds}); same neighbours: ${rec.sameResult}`);
+  console.log(
+    `${n} × ${d}: blocks of ${variants.current} rows ${rec.msMedian.current.toFixed(0)} ms, of ${variants.old} rows ${rec.msMedian.old.toFixed(0)} ms (medians of ${rounds}); same neighbours: ${rec.sameResult}`,
+  );
 }

@@ -41,12 +41,47 @@ for (const s of sets) {
     const epochs = scaledEpochs(s.rows, batch, floor); // the recipe's epochs with this floor instead of its own
     for (const seed of seeds) {
       const t0 = performance.now();
-      const r = spawnSync(process.execPath, ["dist/cli/main.js", "train", s.file, "-k", String(s.k), "--seed", String(seed), "--threads", "2", "--no-report", "--json", "--force", "--out", out, "--pretrain-epochs", String(epochs)], { encoding: "utf8" });
+      const r = spawnSync(
+        process.execPath,
+        [
+          "dist/cli/main.js",
+          "train",
+          s.file,
+          "-k",
+          String(s.k),
+          "--seed",
+          String(seed),
+          "--threads",
+          "2",
+          "--no-report",
+          "--json",
+          "--force",
+          "--out",
+          out,
+          "--pretrain-epochs",
+          String(epochs),
+        ],
+        { encoding: "utf8" },
+      );
       if (r.status !== 0) throw new Error(`${s.name} floor ${floor} seed ${seed}: ${r.stderr.slice(-2000)}`);
       const j = JSON.parse(r.stdout);
-      const rec = { dataset: s.name, floor, epochs, steps: epochs * stepsPerEpoch, seed, baseline: j.baseline, start: j.aeKmeans, dec: j.dec, seconds: (performance.now() - t0) / 1000, cpu, date: new Date().toISOString() };
+      const rec = {
+        dataset: s.name,
+        floor,
+        epochs,
+        steps: epochs * stepsPerEpoch,
+        seed,
+        baseline: j.baseline,
+        start: j.aeKmeans,
+        dec: j.dec,
+        seconds: (performance.now() - t0) / 1000,
+        cpu,
+        date: new Date().toISOString(),
+      };
       appendFileSync(a.results!, JSON.stringify(rec) + "\n");
-      console.error(`${s.name} floor ${floor} (${epochs} epochs) seed ${seed}: start ${rec.start?.acc?.toFixed(3)} DEC ${rec.dec?.acc?.toFixed(3)} (raw k-means ${rec.baseline?.acc?.toFixed(3)}) ${rec.seconds.toFixed(1)} s`);
+      console.error(
+        `${s.name} floor ${floor} (${epochs} epochs) seed ${seed}: start ${rec.start?.acc?.toFixed(3)} DEC ${rec.dec?.acc?.toFixed(3)} (raw k-means ${rec.baseline?.acc?.toFixed(3)}) ${rec.seconds.toFixed(1)} s`,
+      );
     }
   }
 }

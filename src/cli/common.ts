@@ -7,7 +7,15 @@ import { extname } from "node:path";
 import { argmaxRows, type Matrix } from "../engine/matrix.js";
 import { checkOutputFile } from "../io/output-paths.js";
 import { InputError } from "../io/errors.js";
-import { readDataset, readDatasetChunks, type Dataset, type DatasetChunk, type ReadChunksOptions, type ReadDatasetOptions, type RowLabels } from "../io/dataset.js";
+import {
+  readDataset,
+  readDatasetChunks,
+  type Dataset,
+  type DatasetChunk,
+  type ReadChunksOptions,
+  type ReadDatasetOptions,
+  type RowLabels,
+} from "../io/dataset.js";
 import type { ClusteringScores } from "../cluster/index.js";
 import { UsageError } from "./errors.js";
 
@@ -31,7 +39,11 @@ export async function loadDataset(file: string, o: DataCliOptions, extra: ReadDa
 }
 
 /** The dataset in chunks of rows (readDatasetChunks with the common column options). */
-export function streamDataset(file: string, o: DataCliOptions, extra: ReadChunksOptions = {}): AsyncGenerator<DatasetChunk> {
+export function streamDataset(
+  file: string,
+  o: DataCliOptions,
+  extra: ReadChunksOptions = {},
+): AsyncGenerator<DatasetChunk> {
   return readDatasetChunks(file, { ...columnOptions(o), ...extra });
 }
 
@@ -45,7 +57,8 @@ function columnOptions(o: DataCliOptions): ReadDatasetOptions {
 /** readDataset's label options from --labels-column (NO_LABELS_COLUMN: labelsColumn null) and --labels-file. */
 export function labelOptions(o: DataCliOptions): Pick<ReadDatasetOptions, "labelsColumn" | "labelsFile"> {
   const off = o.labelsColumn === NO_LABELS_COLUMN;
-  if (off && o.labelsFile !== undefined) throw new UsageError(`--labels-column ${NO_LABELS_COLUMN} turns labels off; leave it out to use --labels-file`);
+  if (off && o.labelsFile !== undefined)
+    throw new UsageError(`--labels-column ${NO_LABELS_COLUMN} turns labels off; leave it out to use --labels-file`);
   return {
     ...(o.labelsColumn !== undefined ? { labelsColumn: off ? null : o.labelsColumn } : {}),
     ...(o.labelsFile !== undefined ? { labelsFile: o.labelsFile } : {}),
@@ -70,7 +83,9 @@ export function labelledCount(labels: RowLabels): number {
  */
 export function usableLabels(labels: RowLabels | null, source: string): RowLabels | null {
   if (labels === null || labelledCount(labels) > 0) return labels;
-  warn(`${source}: every label is missing (empty, NA, NaN, null …), so the data counts as unlabelled: no ACC / NMI / ARI`);
+  warn(
+    `${source}: every label is missing (empty, NA, NaN, null …), so the data counts as unlabelled: no ACC / NMI / ARI`,
+  );
   return null;
 }
 
@@ -85,10 +100,15 @@ export function labelsOf(ds: Dataset, o: DataCliOptions): RowLabels | null {
 }
 
 /** The error for data without labels (no labels column, no labels file), listing the columns there are. */
-export function noLabelsError(ds: Pick<Dataset | DatasetChunk, "file" | "embeddingsColumn" | "passthrough">): InputError {
+export function noLabelsError(
+  ds: Pick<Dataset | DatasetChunk, "file" | "embeddingsColumn" | "passthrough">,
+): InputError {
   const columns = [...(ds.embeddingsColumn ? [ds.embeddingsColumn] : []), ...Object.keys(ds.passthrough)];
   const has = columns.length ? ` (the file has columns ${columns.map((c) => `'${c}'`).join(", ")})` : "";
-  return new InputError(ds.file, `no labels: no 'labels' or 'label' column${has}; name one with --labels-column, or give --labels-file`);
+  return new InputError(
+    ds.file,
+    `no labels: no 'labels' or 'label' column${has}; name one with --labels-column, or give --labels-file`,
+  );
 }
 
 /**
@@ -97,7 +117,8 @@ export function noLabelsError(ds: Pick<Dataset | DatasetChunk, "file" | "embeddi
  */
 export function checkPredictionsPath(file: string, inputs: readonly (string | undefined)[], force: boolean): void {
   const ext = extname(file).toLowerCase();
-  if (![".csv", ".jsonl", ".ndjson"].includes(ext)) throw new InputError(file, `cannot write predictions as '${ext || "(no extension)"}'; use .csv or .jsonl`);
+  if (![".csv", ".jsonl", ".ndjson"].includes(ext))
+    throw new InputError(file, `cannot write predictions as '${ext || "(no extension)"}'; use .csv or .jsonl`);
   checkOutputFile({ path: file, flag: "--out" }, { inputs: inputs.filter((f): f is string => f !== undefined), force });
 }
 
@@ -108,7 +129,8 @@ export function checkK(k: number, ds: Dataset): void {
 /** Pass-through columns for an output file: the input's other columns, then its labels (see also chunkColumnNames). */
 export function outputColumns(ds: Dataset): Record<string, string[]> {
   const cols: Record<string, string[]> = { ...ds.passthrough };
-  if (ds.labels && ds.labelsColumn && !(ds.labelsColumn in cols)) cols[ds.labelsColumn] = ds.labels.map((l) => (l === null ? "" : String(l)));
+  if (ds.labels && ds.labelsColumn && !(ds.labelsColumn in cols))
+    cols[ds.labelsColumn] = ds.labels.map((l) => (l === null ? "" : String(l)));
   return cols;
 }
 
@@ -124,7 +146,8 @@ export function chunkColumns(chunk: DatasetChunk, names: readonly string[]): Rec
   const out: Record<string, string[]> = {};
   for (const name of names) {
     const own = Object.hasOwn(chunk.passthrough, name) ? chunk.passthrough[name] : undefined;
-    const values = own ?? (name === chunk.labelsColumn ? chunk.labels : null) ?? new Array<string>(chunk.X.rows).fill("");
+    const values =
+      own ?? (name === chunk.labelsColumn ? chunk.labels : null) ?? new Array<string>(chunk.X.rows).fill("");
     Object.defineProperty(out, name, { value: values, enumerable: true });
   }
   return out;
@@ -132,7 +155,8 @@ export function chunkColumns(chunk: DatasetChunk, names: readonly string[]): Rec
 
 export function rowsOf(cols: Record<string, string[]>, from: number, to: number): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const [name, values] of Object.entries(cols)) Object.defineProperty(out, name, { value: values.slice(from, to), enumerable: true });
+  for (const [name, values] of Object.entries(cols))
+    Object.defineProperty(out, name, { value: values.slice(from, to), enumerable: true });
   return out;
 }
 
@@ -158,7 +182,12 @@ export function classCount(labels: ArrayLike<unknown>): number {
 /** Left-aligned first column, right-aligned numbers. */
 export function table(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 export function scoreCells(s: ClusteringScores | null | undefined): string[] {
@@ -166,17 +195,37 @@ export function scoreCells(s: ClusteringScores | null | undefined): string[] {
 }
 
 /** ACC / NMI / ARI (when scored), n, the labelled rows scored, clusters found and true classes, as aligned lines. */
-export function scoreLines(s: { n: number; labelled?: number; clustersFound: number; k?: number; classes?: number; acc?: number; nmi?: number; ari?: number }): string[] {
+export function scoreLines(s: {
+  n: number;
+  labelled?: number;
+  clustersFound: number;
+  k?: number;
+  classes?: number;
+  acc?: number;
+  nmi?: number;
+  ari?: number;
+}): string[] {
   const rows: string[][] = [];
-  if (s.acc !== undefined && s.nmi !== undefined && s.ari !== undefined) rows.push(["ACC", s.acc.toFixed(4)], ["NMI", s.nmi.toFixed(4)], ["ARI", s.ari.toFixed(4)]);
-  rows.push(["n", String(s.n)], ["clusters found", s.k !== undefined ? `${s.clustersFound} (k = ${s.k})` : String(s.clustersFound)]);
+  if (s.acc !== undefined && s.nmi !== undefined && s.ari !== undefined)
+    rows.push(["ACC", s.acc.toFixed(4)], ["NMI", s.nmi.toFixed(4)], ["ARI", s.ari.toFixed(4)]);
+  rows.push(
+    ["n", String(s.n)],
+    ["clusters found", s.k !== undefined ? `${s.clustersFound} (k = ${s.k})` : String(s.clustersFound)],
+  );
   if (s.classes !== undefined) rows.push(["true classes", String(s.classes)]);
   // Said only when some rows had no label: otherwise n is what was scored.
-  return [...table(rows), ...(s.labelled !== undefined && s.labelled < s.n ? [`scored on ${labelledText(s.labelled, s.n)}`] : [])];
+  return [
+    ...table(rows),
+    ...(s.labelled !== undefined && s.labelled < s.n ? [`scored on ${labelledText(s.labelled, s.n)}`] : []),
+  ];
 }
 
 export function seconds(s: number): string {
-  return s < 10 ? `${s.toFixed(2)} s` : s < 600 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return s < 10
+    ? `${s.toFixed(2)} s`
+    : s < 600
+      ? `${s.toFixed(1)} s`
+      : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
 export function percent(x: number, digits = 1): string {
@@ -188,7 +237,8 @@ export function sizesLine(sizes: readonly number[]): string {
   const n = sizes.reduce((a, b) => a + b, 0);
   const nonEmpty = sizes.filter((s) => s > 0).length;
   const shown = sizes.length <= 30 ? sizes.join(" ") : `${sizes.slice(0, 30).join(" ")} … (${sizes.length - 30} more)`;
-  const extremes = n > 0 ? `; largest ${percent(Math.max(...sizes) / n)}, smallest ${percent(Math.min(...sizes) / n)}` : "";
+  const extremes =
+    n > 0 ? `; largest ${percent(Math.max(...sizes) / n)}, smallest ${percent(Math.min(...sizes) / n)}` : "";
   return `cluster sizes (${nonEmpty} of ${sizes.length} non-empty${extremes}): ${shown}`;
 }
 

@@ -11,6 +11,12 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError || err instanceof InputError || err instanceof DeviceUnavailableError || err instanceof RangeError) return EXIT_USAGE;
+  if (
+    err instanceof UsageError ||
+    err instanceof InputError ||
+    err instanceof DeviceUnavailableError ||
+    err instanceof RangeError
+  )
+    return EXIT_USAGE;
   return EXIT_FAILURE;
 }

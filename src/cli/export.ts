@@ -21,11 +21,22 @@ interface ExportCliOptions {
 
 export function exportCommand(): Command {
   return new Command("export")
-    .description("Write a trained model as a standalone ONNX file for any ONNX Runtime (Python, C#, Java, browsers, Triton)")
+    .description(
+      "Write a trained model as a standalone ONNX file for any ONNX Runtime (Python, C#, Java, browsers, Triton)",
+    )
     .argument("<model-dir>", "a model directory written by `deepclust train`")
     .option("--onnx <file>", `the ONNX file to write (default: <model-dir>/${MODEL_FILES.onnx})`)
-    .option("--precision <p>", "fp32, or int8: the encoder's matrix products in 8-bit integers (onnxruntime's com.microsoft DynamicQuantizeMatMul, so onnxruntime only; about 2× faster on CPUs with VNNI, q differs slightly)", choice("--precision", PRECISIONS), "fp32")
-    .option("--force", `replace --onnx if it exists (not needed for a model directory's own ${MODEL_FILES.onnx}; never one of the model's other files)`, false)
+    .option(
+      "--precision <p>",
+      "fp32, or int8: the encoder's matrix products in 8-bit integers (onnxruntime's com.microsoft DynamicQuantizeMatMul, so onnxruntime only; about 2× faster on CPUs with VNNI, q differs slightly)",
+      choice("--precision", PRECISIONS),
+      "fp32",
+    )
+    .option(
+      "--force",
+      `replace --onnx if it exists (not needed for a model directory's own ${MODEL_FILES.onnx}; never one of the model's other files)`,
+      false,
+    )
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .addHelpText(
       "after",
@@ -41,7 +52,10 @@ Student-t soft assignment q) and 'labels' int64 [N] (argmax q). In Python:
       // The model's own model.onnx: float32 (standard ONNX), its hashes recorded in config.json; the
       // model's other files are inputs, and any other existing file needs --force.
       const own = resolve(file) === resolve(modelDir, MODEL_FILES.onnx);
-      if (own && o.precision !== "fp32") throw new UsageError(`${MODEL_FILES.onnx} of a model directory stays float32 and standard ONNX; write the ${o.precision} graph to another file, e.g. --onnx ${join(modelDir, `model.${o.precision}.onnx`)}`);
+      if (own && o.precision !== "fp32")
+        throw new UsageError(
+          `${MODEL_FILES.onnx} of a model directory stays float32 and standard ONNX; write the ${o.precision} graph to another file, e.g. --onnx ${join(modelDir, `model.${o.precision}.onnx`)}`,
+        );
       const inputs = modelInputFiles(modelDir).filter((f) => basename(f) !== MODEL_FILES.onnx);
       checkOutputFile({ path: file, flag: "--onnx" }, { inputs, force: o.force, owned: () => own });
       // Replacing model.onnx is how a stale one is repaired, so it is not checked.
@@ -63,7 +77,9 @@ Student-t soft assignment q) and 'labels' int64 [N] (argmax q). In Python:
         ],
       };
       if (o.json) return printJson(summary);
-      progress.log(`wrote ${file} (${(bytes.length / 1024).toFixed(1)} KiB, ${o.precision}): embeddings [N, ${model.inputDim}] float32 → probabilities [N, ${model.k}], labels [N] int64`);
+      progress.log(
+        `wrote ${file} (${(bytes.length / 1024).toFixed(1)} KiB, ${o.precision}): embeddings [N, ${model.inputDim}] float32 → probabilities [N, ${model.k}], labels [N] int64`,
+      );
     });
 }
 
@@ -72,6 +88,9 @@ function writeOnnx(file: string, bytes: Uint8Array): void {
     writeFileAtomically(file, bytes);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(file, code === "ENOENT" ? "cannot write: the directory does not exist" : `cannot write (${code ?? String(e)})`);
+    throw new InputError(
+      file,
+      code === "ENOENT" ? "cannot write: the directory does not exist" : `cannot write (${code ?? String(e)})`,
+    );
   }
 }

@@ -26,9 +26,17 @@ const MiB = 2 ** 20;
 export function importTorchCommand(): Command {
   return new Command("import-torch")
     .description("Convert a PyTorch DEC state_dict (torch.save) into a deepclust model directory")
-    .argument("<state_dict.pth>", "a file written by torch.save(model.state_dict(), path) from the reference DEC module")
+    .argument(
+      "<state_dict.pth>",
+      "a file written by torch.save(model.state_dict(), path) from the reference DEC module",
+    )
     .requiredOption("--out <dir>", `model directory to write (${Object.values(MODEL_FILES).join(", ")}) (required)`)
-    .option("--alpha <f>", "Student-t degrees of freedom of the soft assignment (not stored in a state_dict)", float("--alpha", { min: Number.MIN_VALUE }), 1)
+    .option(
+      "--alpha <f>",
+      "Student-t degrees of freedom of the soft assignment (not stored in a state_dict)",
+      float("--alpha", { min: Number.MIN_VALUE }),
+      1,
+    )
     .option(
       "--max-tensor-mib <n>",
       "refuse a tensor larger than this, in MiB (as float32, or its storage if larger)",
@@ -41,7 +49,11 @@ export function importTorchCommand(): Command {
       float("--max-import-mib", { min: Number.MIN_VALUE }),
       DEFAULT_TORCH_LIMITS.maxImportBytes / MiB,
     )
-    .option("--force", "replace --out if it exists and is a deepclust model directory (never an input, nor a directory holding one)", false)
+    .option(
+      "--force",
+      "replace --out if it exists and is a deepclust model directory (never an input, nor a directory holding one)",
+      false,
+    )
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .addHelpText(
       "after",
@@ -74,16 +86,34 @@ async function importTorch(file: string, o: ImportTorchCliOptions): Promise<void
   const progress = createProgress({ json: o.json });
   const out = o.out.replace(/(.)[/\\]+$/, "$1");
   checkOutputDir({ path: out, flag: "--out" }, { inputs: [file], force: o.force, kind: MODEL_DIR });
-  const { autoencoder: ae, config, hasDecoder, tensors } = importTorchStateDict(file, {
+  const {
+    autoencoder: ae,
+    config,
+    hasDecoder,
+    tensors,
+  } = importTorchStateDict(file, {
     alpha: o.alpha,
     maxTensorBytes: Math.max(1, Math.floor(o.maxTensorMib * MiB)),
     maxImportBytes: Math.max(1, Math.floor(o.maxImportMib * MiB)),
     session: { threads: 1 },
   });
   writeModelDir(out, ae, config, { importedFrom: config.training, tensors }, o.force);
-  const summary = { model: resolve(out), source: resolve(file), dims: config.dims, k: config.k, alpha: config.alpha, decoder: hasDecoder, tensors: Object.keys(tensors).length };
+  const summary = {
+    model: resolve(out),
+    source: resolve(file),
+    dims: config.dims,
+    k: config.k,
+    alpha: config.alpha,
+    decoder: hasDecoder,
+    tensors: Object.keys(tensors).length,
+  };
   if (o.json) return printJson(summary);
-  progress.log(`read ${Object.keys(tensors).length} tensors from ${file}: encoder ${config.dims.join("→")}, k = ${config.k}, alpha = ${config.alpha}`);
-  if (!hasDecoder) progress.log("no decoder.* tensors: the model predicts and exports as usual; it has no decoder (config.json: \"decoder\": false)");
+  progress.log(
+    `read ${Object.keys(tensors).length} tensors from ${file}: encoder ${config.dims.join("→")}, k = ${config.k}, alpha = ${config.alpha}`,
+  );
+  if (!hasDecoder)
+    progress.log(
+      'no decoder.* tensors: the model predicts and exports as usual; it has no decoder (config.json: "decoder": false)',
+    );
   progress.log(`wrote ${out}/ (${Object.values(MODEL_FILES).join(", ")})`);
 }

@@ -12,7 +12,23 @@ import { evaluateClustering } from "../cluster/metrics.js";
 import { createPredictionWriter } from "../io/predictions.js";
 import { int } from "./options.js";
 import { createProgress } from "./progress.js";
-import { checkK, checkPredictionsPath, classCount, clusterSizes, labelledCount, labelsColumnHelp, labelsOf, loadDataset, outputColumns, printJson, rowsOf, scoreLines, seconds, sizesLine, type DataCliOptions } from "./common.js";
+import {
+  checkK,
+  checkPredictionsPath,
+  classCount,
+  clusterSizes,
+  labelledCount,
+  labelsColumnHelp,
+  labelsOf,
+  loadDataset,
+  outputColumns,
+  printJson,
+  rowsOf,
+  scoreLines,
+  seconds,
+  sizesLine,
+  type DataCliOptions,
+} from "./common.js";
 
 interface KMeansCliOptions extends DataCliOptions {
   clusters: number;
@@ -36,10 +52,16 @@ export function kmeansCommand(): Command {
     .option("--max-iter <n>", "Lloyd iterations per restart", int("--max-iter", 1), KMEANS_DEFAULTS.maxIter)
     .option("--seed <n>", "seed of the k-means++ seedings", int("--seed"), 0)
     .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
-    .option("--embeddings-column <name>", "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)")
+    .option(
+      "--embeddings-column <name>",
+      "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)",
+    )
     .option("--labels-column <name>", labelsColumnHelp("for scoring (on the labelled rows)"))
     .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text)")
-    .option("--out <file>", "also write the assignments, .csv or .jsonl: the input's other columns, cluster, confidence (the Student-t soft assignment, α = 1, to the point's centre)")
+    .option(
+      "--out <file>",
+      "also write the assignments, .csv or .jsonl: the input's other columns, cluster, confidence (the Student-t soft assignment, α = 1, to the point's centre)",
+    )
     .option("--force", "replace --out if it exists (never an input: the data or the labels file)", false)
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .action(async (data: string, o: KMeansCliOptions) => run(data, o));
@@ -55,7 +77,13 @@ async function run(data: string, o: KMeansCliOptions): Promise<void> {
   const labelled = labels ? labelledCount(labels) : 0;
   progress.status(`k-means, k = ${o.clusters}, ${o.nInit} restarts on ${X.rows} × ${X.cols} from ${data}…`);
   const t0 = performance.now();
-  const km = await kmeans(X, { k: o.clusters, nInit: o.nInit, maxIter: o.maxIter, seed: new Rng(o.seed), threads: o.threads });
+  const km = await kmeans(X, {
+    k: o.clusters,
+    nInit: o.nInit,
+    maxIter: o.maxIter,
+    seed: new Rng(o.seed),
+    threads: o.threads,
+  });
   const secs = (performance.now() - t0) / 1000;
   if (o.out !== undefined) await writeAssignments(o.out, X, km.centers, km.labels, outputColumns(ds));
   const sizes = clusterSizes(km.labels, o.clusters);
@@ -64,7 +92,14 @@ async function run(data: string, o: KMeansCliOptions): Promise<void> {
     n: X.rows,
     k: o.clusters,
     clustersFound: sizes.filter((s) => s > 0).length,
-    ...(labels ? { labelled, unlabelled: X.rows - labelled, classes: classCount(labels), ...evaluateClustering(labels, km.labels) } : {}),
+    ...(labels
+      ? {
+          labelled,
+          unlabelled: X.rows - labelled,
+          classes: classCount(labels),
+          ...evaluateClustering(labels, km.labels),
+        }
+      : {}),
     labelsColumn: ds.labelsColumn,
     inertia: km.inertia,
     nIter: km.nIter,
@@ -77,13 +112,21 @@ async function run(data: string, o: KMeansCliOptions): Promise<void> {
   if (o.json) return printJson(summary);
   for (const line of scoreLines(summary)) progress.log(line);
   if (!labels) progress.log("no labels: ACC / NMI / ARI not computed (give --labels-column or --labels-file)");
-  progress.log(`inertia ${km.inertia.toPrecision(6)} after ${km.nIter} iterations of the best restart, ${seconds(secs)}`);
+  progress.log(
+    `inertia ${km.inertia.toPrecision(6)} after ${km.nIter} iterations of the best restart, ${seconds(secs)}`,
+  );
   progress.log(sizesLine(sizes));
   if (o.out !== undefined) progress.log(`wrote ${o.out}`);
 }
 
 /** Writes cluster and confidence q_i,label (Student-t, α = 1, as DEC would soft-assign to these centres). */
-async function writeAssignments(file: string, X: Matrix, centers: Float32Array, labels: Int32Array, columns: Record<string, string[]>): Promise<void> {
+async function writeAssignments(
+  file: string,
+  X: Matrix,
+  centers: Float32Array,
+  labels: Int32Array,
+  columns: Record<string, string[]>,
+): Promise<void> {
   const k = centers.length / X.cols;
   const d = X.cols;
   const writer = await createPredictionWriter(file, { passthrough: Object.keys(columns) });

@@ -5,7 +5,6 @@ import { Command, CommanderError } from "commander";
 import { DEEPCLUST_VERSION } from "../version.js";
 import { EXIT_USAGE, exitCodeFor } from "./errors.js";
 
-
 const program = new Command("deepclust")
   .description("Deep embedded clustering (DEC, IDEC) of embedding vectors, trained on ONNX Runtime")
   .version(DEEPCLUST_VERSION)

@@ -19,12 +19,23 @@ interface MetricsCliOptions {
 
 export function metricsCommand(): Command {
   return new Command("metrics")
-    .description("Clustering metrics of a predicted column against a true column: ACC (best one-to-one mapping), NMI, ARI")
-    .argument("<file>", "a .csv, .tsv or .jsonl file with both columns (e.g. the output of `deepclust predict` on labelled data)")
-    .requiredOption("--true <column>", "column of ground-truth labels; rows whose label is missing (empty, NA, NaN, null …) are left out of the scores")
+    .description(
+      "Clustering metrics of a predicted column against a true column: ACC (best one-to-one mapping), NMI, ARI",
+    )
+    .argument(
+      "<file>",
+      "a .csv, .tsv or .jsonl file with both columns (e.g. the output of `deepclust predict` on labelled data)",
+    )
+    .requiredOption(
+      "--true <column>",
+      "column of ground-truth labels; rows whose label is missing (empty, NA, NaN, null …) are left out of the scores",
+    )
     .requiredOption("--pred <column>", "column of predicted clusters (e.g. cluster)")
     .option("--json", "print one JSON summary on stdout and nothing else", false)
-    .addHelpText("after", "\nExample:\n  deepclust predict model test.csv --out predictions.csv\n  deepclust metrics predictions.csv --true labels --pred cluster")
+    .addHelpText(
+      "after",
+      "\nExample:\n  deepclust predict model test.csv --out predictions.csv\n  deepclust metrics predictions.csv --true labels --pred cluster",
+    )
     .action(async (file: string, o: MetricsCliOptions) => {
       const progress = createProgress({ json: o.json });
       if (o.true === o.pred) throw new UsageError(`--true and --pred name the same column '${o.true}'`);
@@ -34,7 +45,13 @@ export function metricsCommand(): Command {
       const gap = yPred.indexOf(null);
       if (gap >= 0) throw new InputError(file, `missing predicted cluster '${cols[o.pred]![gap]}'`, gap + 1, o.pred);
       const labelled = labelledCount(truth);
-      if (labelled === 0) throw new InputError(file, `every one of the ${truth.length} labels is missing (empty, NA, NaN, null …): nothing to score against`, undefined, o.true);
+      if (labelled === 0)
+        throw new InputError(
+          file,
+          `every one of the ${truth.length} labels is missing (empty, NA, NaN, null …): nothing to score against`,
+          undefined,
+          o.true,
+        );
       // Scores over the labelled rows; the clusters found are of every row.
       const s = labelledSubset(truth, yPred as (number | string)[]);
       const acc = clusteringAccuracy(s.yTrue, s.yPred);

@@ -5,7 +5,8 @@ import { InvalidArgumentError } from "commander";
 export function int(name: string, min = 0): (v: string) => number {
   return (v) => {
     const n = Number(v);
-    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got '${v}'`);
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got '${v}'`);
     return n;
   };
 }
@@ -13,14 +14,16 @@ export function int(name: string, min = 0): (v: string) => number {
 export function float(name: string, { min = -Infinity, max = Infinity } = {}): (v: string) => number {
   return (v) => {
     const n = Number(v);
-    if (v.trim() === "" || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got '${v}'`);
+    if (v.trim() === "" || !Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got '${v}'`);
     return n;
   };
 }
 
 export function choice<T extends string>(name: string, values: readonly T[]): (v: string) => T {
   return (v) => {
-    if (!values.includes(v as T)) throw new InvalidArgumentError(`${name} must be one of ${values.join(", ")}, got '${v}'`);
+    if (!values.includes(v as T))
+      throw new InvalidArgumentError(`${name} must be one of ${values.join(", ")}, got '${v}'`);
     return v as T;
   };
 }
@@ -29,7 +32,8 @@ export function choice<T extends string>(name: string, values: readonly T[]): (v
 export function dims(v: string): number[] {
   const parts = v.split(",").map((s) => s.trim());
   const out = parts.map(Number);
-  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p)) || out.some((n) => n < 1)) throw new InvalidArgumentError(`--dims must be comma-separated positive integers, got '${v}'`);
+  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p)) || out.some((n) => n < 1))
+    throw new InvalidArgumentError(`--dims must be comma-separated positive integers, got '${v}'`);
   return out;
 }
 

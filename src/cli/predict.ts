@@ -10,13 +10,39 @@ import { DEVICES, NonFiniteValueError, type Device, type Matrix } from "../engin
 import { evaluateClustering } from "../cluster/index.js";
 import { loadModel, modelInputFiles, type DECModel } from "../dec/model-dir.js";
 import { hardLabels } from "../dec/dec-training.js";
-import { createPredictionWriter, InputError, nonFiniteInputError, type DatasetChunk, type PredictionWriter, type RowLabels } from "../io/index.js";
+import {
+  createPredictionWriter,
+  InputError,
+  nonFiniteInputError,
+  type DatasetChunk,
+  type PredictionWriter,
+  type RowLabels,
+} from "../io/index.js";
 import { finalizeLabels } from "../io/dataset-builder.js";
 import { choice, int } from "./options.js";
 import { createProgress } from "./progress.js";
 import { PRECISION_HELP, PRECISIONS, type Precision } from "./precision.js";
 import { UsageError } from "./errors.js";
-import { checkPredictionsPath, chunkColumnNames, chunkColumns, classCount, clusterSizes, hardAssignments, labelledCount, labelsColumnHelp, labelsSource, NO_LABELS_COLUMN, noLabelsError, printJson, scoreLines, seconds, sizesLine, streamDataset, warn, type DataCliOptions } from "./common.js";
+import {
+  checkPredictionsPath,
+  chunkColumnNames,
+  chunkColumns,
+  classCount,
+  clusterSizes,
+  hardAssignments,
+  labelledCount,
+  labelsColumnHelp,
+  labelsSource,
+  NO_LABELS_COLUMN,
+  noLabelsError,
+  printJson,
+  scoreLines,
+  seconds,
+  sizesLine,
+  streamDataset,
+  warn,
+  type DataCliOptions,
+} from "./common.js";
 
 interface ApplyCliOptions extends DataCliOptions {
   batchSize: number;
@@ -44,7 +70,10 @@ export function chunkRowsFor(dim: number): number {
 
 function withApplyOptions(cmd: Command): Command {
   return cmd
-    .option("--embeddings-column <name>", "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)")
+    .option(
+      "--embeddings-column <name>",
+      "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)",
+    )
     .option("--batch-size <n>", "rows per inference batch", int("--batch-size", 1), 1024)
     .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
     .option("--device <name>", `execution provider: ${DEVICES.join(", ")}`, choice("--device", DEVICES), "cpu")
@@ -58,10 +87,25 @@ export function predictCommand(): Command {
       .description("Assign every row of a data file to a cluster with a trained model")
       .argument("<model-dir>", "a model directory written by `deepclust train`")
       .argument("<data>", "embeddings of the model's input dimension: CSV, JSONL, .npy or Parquet")
-      .option("--out <file>", "predictions file, .csv or .jsonl: the input's other columns (id, text, labels …), cluster, confidence (= max q)", "predictions.csv")
-      .option("--labels-column <name>", `column holding ground-truth labels (not needed): copied to the output as written, after the other columns (default: 'labels' or 'label' when present; ${NO_LABELS_COLUMN}: no labels column, every column is copied in its place)`)
-      .option("--proba", "also write every cluster's probability q (CSV: columns p0 … p{k-1}; JSONL: a 'probabilities' array)", false)
-      .option("--force", "replace --out if it exists (never an input: the data, the labels file or the model's files)", false),
+      .option(
+        "--out <file>",
+        "predictions file, .csv or .jsonl: the input's other columns (id, text, labels …), cluster, confidence (= max q)",
+        "predictions.csv",
+      )
+      .option(
+        "--labels-column <name>",
+        `column holding ground-truth labels (not needed): copied to the output as written, after the other columns (default: 'labels' or 'label' when present; ${NO_LABELS_COLUMN}: no labels column, every column is copied in its place)`,
+      )
+      .option(
+        "--proba",
+        "also write every cluster's probability q (CSV: columns p0 … p{k-1}; JSONL: a 'probabilities' array)",
+        false,
+      )
+      .option(
+        "--force",
+        "replace --out if it exists (never an input: the data, the labels file or the model's files)",
+        false,
+      ),
   ).action(async (modelDir: string, data: string, o: PredictCliOptions) => predict(modelDir, data, o));
 }
 
@@ -72,7 +116,10 @@ export function evaluateCommand(): Command {
       .argument("<model-dir>", "a model directory written by `deepclust train`")
       .argument("<data>", "embeddings with ground-truth labels: CSV, JSONL, .npy (with --labels-file) or Parquet")
       .option("--labels-column <name>", labelsColumnHelp("scored against on the labelled rows"))
-      .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text; NaN, NA or an empty line: missing)"),
+      .option(
+        "--labels-file <file>",
+        "ground-truth labels in a separate file, one per row (.npy, IDX, or text; NaN, NA or an empty line: missing)",
+      ),
   ).action(async (modelDir: string, data: string, o: ApplyCliOptions) => evaluate(modelDir, data, o));
 }
 
@@ -94,17 +141,27 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
     const chunkRows = chunkRowsFor(model.inputDim);
     // Each chunk is used before the next is taken, so the reader may reuse its buffers.
     // The model checks the values are finite inside its graph (faster than scanning them here).
-    for await (const chunk of streamDataset(data, o, { expectedDim: model.inputDim, chunkRows, reuseBuffers: true, checkFinite: false })) {
+    for await (const chunk of streamDataset(data, o, {
+      expectedDim: model.inputDim,
+      chunkRows,
+      reuseBuffers: true,
+      checkFinite: false,
+    })) {
       if (writer === undefined) {
         // The output columns are the first chunk's (a JSONL key first seen later is not copied).
         columns = chunkColumnNames(chunk);
-        writer = await createPredictionWriter(o.out, { passthrough: columns, ...(o.proba ? { probabilities: k } : {}) });
+        writer = await createPredictionWriter(o.out, {
+          passthrough: columns,
+          ...(o.proba ? { probabilities: k } : {}),
+        });
         progress.start("predict", chunk.totalRows, "rows");
       }
       for (const name of Object.keys(chunk.passthrough)) {
         if (!columns.includes(name) && !dropped.has(name)) {
           dropped.add(name);
-          warn(`${data}: key '${name}' first appears in rows ${chunk.firstRow + 1}–${chunk.firstRow + chunk.X.rows}, after the output columns were taken from the first ${chunkRows} rows; it is not copied to ${o.out}`);
+          warn(
+            `${data}: key '${name}' first appears in rows ${chunk.firstRow + 1}–${chunk.firstRow + chunk.X.rows}, after the output columns were taken from the first ${chunkRows} rows; it is not copied to ${o.out}`,
+          );
         }
       }
       const q = await assignChunk(model, chunk, o.batchSize);
@@ -113,7 +170,12 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
         sizes[labels[i]!]!++;
         confidenceSum += confidence[i]!;
       }
-      await writer.write({ labels, confidence, passthrough: chunkColumns(chunk, columns), ...(o.proba ? { probabilities: q } : {}) });
+      await writer.write({
+        labels,
+        confidence,
+        passthrough: chunkColumns(chunk, columns),
+        ...(o.proba ? { probabilities: q } : {}),
+      });
       rows += chunk.X.rows;
       progress.update(rows);
     }
@@ -144,14 +206,19 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
     peakRssMb: peakRssMb(),
   };
   if (o.json) return printJson(summary);
-  progress.log(`assigned ${rows} rows of ${data} to ${k} clusters in ${seconds(secs)} (mean confidence ${summary.meanConfidence.toFixed(4)}, peak memory ${summary.peakRssMb} MiB)`);
+  progress.log(
+    `assigned ${rows} rows of ${data} to ${k} clusters in ${seconds(secs)} (mean confidence ${summary.meanConfidence.toFixed(4)}, peak memory ${summary.peakRssMb} MiB)`,
+  );
   progress.log(sizesLine(sizes));
   progress.log(`wrote ${o.out}`);
 }
 
 async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Promise<void> {
   const progress = createProgress({ json: o.json });
-  if (o.labelsColumn === NO_LABELS_COLUMN && o.labelsFile === undefined) throw new UsageError(`evaluate scores the clusters against labels: --labels-column ${NO_LABELS_COLUMN} leaves none (name the labels column, or give --labels-file)`);
+  if (o.labelsColumn === NO_LABELS_COLUMN && o.labelsFile === undefined)
+    throw new UsageError(
+      `evaluate scores the clusters against labels: --labels-column ${NO_LABELS_COLUMN} leaves none (name the labels column, or give --labels-file)`,
+    );
   const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
   // Streamed too: only the labels and the clusters (small) are kept from each chunk.
   const truthText: string[] = [];
@@ -159,7 +226,12 @@ async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Pro
   let labelsColumn: string | null = null;
   let rows = 0;
   try {
-    for await (const chunk of streamDataset(data, o, { expectedDim: model.inputDim, chunkRows: chunkRowsFor(model.inputDim), reuseBuffers: true, checkFinite: false })) {
+    for await (const chunk of streamDataset(data, o, {
+      expectedDim: model.inputDim,
+      chunkRows: chunkRowsFor(model.inputDim),
+      reuseBuffers: true,
+      checkFinite: false,
+    })) {
       if (chunk.labels === null) throw noLabelsError(chunk);
       if (rows === 0) progress.start("evaluate", chunk.totalRows, "rows");
       labelsColumn = chunk.labelsColumn;
@@ -182,7 +254,11 @@ async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Pro
     offset += p.length;
   }
   const truth = finalizeLabels(truthText);
-  if (labelledCount(truth) === 0) throw new InputError(labelsSource(data, labelsColumn, o), `every one of the ${rows} labels is missing (empty, NA, NaN, null …): nothing to score against`);
+  if (labelledCount(truth) === 0)
+    throw new InputError(
+      labelsSource(data, labelsColumn, o),
+      `every one of the ${rows} labels is missing (empty, NA, NaN, null …): nothing to score against`,
+    );
   const summary = scoreSummary(model, truth, pred, { model: resolve(modelDir), data: resolve(data), labelsColumn });
   if (o.json) return printJson(summary);
   for (const line of scoreLines(summary)) progress.log(line);
@@ -208,5 +284,15 @@ function scoreSummary(model: DECModel, truth: RowLabels, pred: Int32Array, extra
   const scores = evaluateClustering(truth, pred);
   const sizes = clusterSizes(pred, model.k);
   const labelled = labelledCount(truth);
-  return { ...extra, n: pred.length, labelled, unlabelled: pred.length - labelled, k: model.k, clustersFound: sizes.filter((s) => s > 0).length, classes: classCount(truth), ...scores, clusterSizes: sizes };
+  return {
+    ...extra,
+    n: pred.length,
+    labelled,
+    unlabelled: pred.length - labelled,
+    k: model.k,
+    clustersFound: sizes.filter((s) => s > 0).length,
+    classes: classCount(truth),
+    ...scores,
+    clusterSizes: sizes,
+  };
 }

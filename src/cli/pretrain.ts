@@ -5,7 +5,16 @@ import { Command, Option } from "commander";
 import { join, resolve } from "node:path";
 import { Rng, DEVICES, type Device, type Matrix } from "../engine/index.js";
 import { INIT_NAMES, NOISE_KINDS, type InitName, type NoiseKind } from "../nn/index.js";
-import { Autoencoder, PRETRAIN_DEFAULTS, PRETRAIN_DIR, PRETRAIN_FILES, pretrainAutoencoder, reconstructionError, savePretrainDir, type PretrainMode } from "../dec/index.js";
+import {
+  Autoencoder,
+  PRETRAIN_DEFAULTS,
+  PRETRAIN_DIR,
+  PRETRAIN_FILES,
+  pretrainAutoencoder,
+  reconstructionError,
+  savePretrainDir,
+  type PretrainMode,
+} from "../dec/index.js";
 import { checkOutputDir, readMatrix } from "../io/index.js";
 import { choice, dims, float, int, layerSizes } from "./options.js";
 import { createProgress } from "./progress.js";
@@ -42,29 +51,68 @@ function meanPredictorMse(X: Matrix): number {
   return s / (X.rows * X.cols);
 }
 
-
 export function pretrainCommand(): Command {
   return new Command("pretrain")
     .description("Pretrain a denoising autoencoder on a matrix of vectors (.npy, or IDX images such as MNIST)")
     .argument("<data>", "input file: a 2-D float32/float64 .npy (rows × dims) or an IDX image file")
-    .addOption(new Option("--dims <list>", "layer sizes after the input, e.g. 256,32 or the paper's 500,500,2000,10 (768,256,32 also accepted)").argParser(dims).default([256, 32], "256,32"))
-    .option("--mode <mode>", "end-to-end (the reference) or layerwise (the paper: greedy layer-wise, then fine-tuning)", choice("--mode", ["end-to-end", "layerwise"] as const), PRETRAIN_DEFAULTS.mode)
-    .option("--epochs <n>", "end-to-end epochs (fine-tuning epochs in layerwise mode)", int("--epochs", 1), PRETRAIN_DEFAULTS.epochs)
+    .addOption(
+      new Option(
+        "--dims <list>",
+        "layer sizes after the input, e.g. 256,32 or the paper's 500,500,2000,10 (768,256,32 also accepted)",
+      )
+        .argParser(dims)
+        .default([256, 32], "256,32"),
+    )
+    .option(
+      "--mode <mode>",
+      "end-to-end (the reference) or layerwise (the paper: greedy layer-wise, then fine-tuning)",
+      choice("--mode", ["end-to-end", "layerwise"] as const),
+      PRETRAIN_DEFAULTS.mode,
+    )
+    .option(
+      "--epochs <n>",
+      "end-to-end epochs (fine-tuning epochs in layerwise mode)",
+      int("--epochs", 1),
+      PRETRAIN_DEFAULTS.epochs,
+    )
     .option("--layer-epochs <n>", "epochs per layer in layerwise mode (default: --epochs)", int("--layer-epochs", 1))
     .option("--batch-size <n>", "minibatch size", int("--batch-size", 1), PRETRAIN_DEFAULTS.batchSize)
-    .option("--optimizer <name>", "adam or sgd (with momentum)", choice("--optimizer", ["adam", "sgd"] as const), "adam")
+    .option(
+      "--optimizer <name>",
+      "adam or sgd (with momentum)",
+      choice("--optimizer", ["adam", "sgd"] as const),
+      "adam",
+    )
     .option("--lr <f>", "learning rate", float("--lr", { min: 0 }), 1e-3)
     .option("--momentum <f>", "SGD momentum", float("--momentum", { min: 0, max: 1 }), 0.9)
     .option("--noise <kind>", `input corruption: ${NOISE_KINDS.join(", ")}`, choice("--noise", NOISE_KINDS), "mask")
-    .option("--noise-factor <f>", "mask: probability of zeroing a value; gaussian: multiple of each feature's std", float("--noise-factor", { min: 0 }), 0.3)
-    .option("--normalize-code", "L2-normalise the code before the decoder during pretraining (the reference's quirk)", false)
-    .option("--init <name>", `weight initialisation: ${INIT_NAMES.join(", ")} (torch = PyTorch's nn.Linear default; paper = N(0, 0.01²))`, choice("--init", INIT_NAMES), "torch")
+    .option(
+      "--noise-factor <f>",
+      "mask: probability of zeroing a value; gaussian: multiple of each feature's std",
+      float("--noise-factor", { min: 0 }),
+      0.3,
+    )
+    .option(
+      "--normalize-code",
+      "L2-normalise the code before the decoder during pretraining (the reference's quirk)",
+      false,
+    )
+    .option(
+      "--init <name>",
+      `weight initialisation: ${INIT_NAMES.join(", ")} (torch = PyTorch's nn.Linear default; paper = N(0, 0.01²))`,
+      choice("--init", INIT_NAMES),
+      "torch",
+    )
     .option("--limit <n>", "use only the first n rows", int("--limit", 1))
     .option("--seed <n>", "seed of every random choice (initialisation, shuffling, noise)", int("--seed"), 0)
     .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
     .option("--device <name>", `execution provider: ${DEVICES.join(", ")}`, choice("--device", DEVICES), "cpu")
     .option("--out <dir>", "write autoencoder.safetensors and pretrain.json here")
-    .option("--force", "replace --out if it exists and is a pretraining directory (never an input, nor a directory holding one)", false)
+    .option(
+      "--force",
+      "replace --out if it exists and is a pretraining directory (never an input, nor a directory holding one)",
+      false,
+    )
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .action(async (data: string, o: PretrainCliOptions) => {
       const progress = createProgress({ json: o.json });
@@ -72,8 +120,13 @@ export function pretrainCommand(): Command {
       const X = readMatrix(data, o.limit !== undefined ? { limit: o.limit } : {});
       const sizes = layerSizes(o.dims, X.cols);
       const rng = new Rng(o.seed);
-      const ae = new Autoencoder({ dims: sizes, init: o.init, normalizeCode: o.normalizeCode }, rng, { threads: o.threads, device: o.device });
-      progress.log(`pretraining ${sizes.join("→")} on ${X.rows} × ${X.cols} from ${data} (${o.mode}, ${o.noise} noise ${o.noiseFactor}, ${o.optimizer} lr ${o.lr})`);
+      const ae = new Autoencoder({ dims: sizes, init: o.init, normalizeCode: o.normalizeCode }, rng, {
+        threads: o.threads,
+        device: o.device,
+      });
+      progress.log(
+        `pretraining ${sizes.join("→")} on ${X.rows} × ${X.cols} from ${data} (${o.mode}, ${o.noise} noise ${o.noiseFactor}, ${o.optimizer} lr ${o.lr})`,
+      );
       const t0 = performance.now();
       let stage = "";
       const history = await pretrainAutoencoder(ae, X, rng, {
@@ -99,7 +152,21 @@ export function pretrainCommand(): Command {
         data: resolve(data),
         rows: X.rows,
         dims: sizes,
-        options: { mode: o.mode, epochs: o.epochs, layerEpochs: o.layerEpochs ?? null, batchSize: o.batchSize, optimizer: o.optimizer, lr: o.lr, noise: o.noise, noiseFactor: o.noiseFactor, normalizeCode: o.normalizeCode, init: o.init, seed: o.seed, threads: o.threads, device: o.device },
+        options: {
+          mode: o.mode,
+          epochs: o.epochs,
+          layerEpochs: o.layerEpochs ?? null,
+          batchSize: o.batchSize,
+          optimizer: o.optimizer,
+          lr: o.lr,
+          noise: o.noise,
+          noiseFactor: o.noiseFactor,
+          normalizeCode: o.normalizeCode,
+          init: o.init,
+          seed: o.seed,
+          threads: o.threads,
+          device: o.device,
+        },
         reconstructionMse: mse,
         meanPredictorMse: baseline,
         seconds,
@@ -112,8 +179,12 @@ export function pretrainCommand(): Command {
         process.stdout.write(JSON.stringify(summary) + "\n");
         return;
       }
-      progress.log(`final loss ${history.at(-1)!.loss.toFixed(5)} after ${history.length} epochs in ${seconds.toFixed(1)} s (${Math.round(summary.samplesPerSecond)} samples/s)`);
-      progress.log(`reconstruction MSE ${mse.toFixed(5)} (clean inputs) vs ${baseline.toFixed(5)} for predicting each feature's mean`);
+      progress.log(
+        `final loss ${history.at(-1)!.loss.toFixed(5)} after ${history.length} epochs in ${seconds.toFixed(1)} s (${Math.round(summary.samplesPerSecond)} samples/s)`,
+      );
+      progress.log(
+        `reconstruction MSE ${mse.toFixed(5)} (clean inputs) vs ${baseline.toFixed(5)} for predicting each feature's mean`,
+      );
       if (o.out) progress.log(`wrote ${join(o.out, PRETRAIN_FILES.weights)} and ${join(o.out, PRETRAIN_FILES.record)}`);
     });
 }

@@ -24,8 +24,14 @@ export function createProgress(opts: { json: boolean; stream?: NodeJS.WriteStrea
   return {
     start(label, total, unit) {
       bar?.stop();
-      const format = total === null ? `${label.padEnd(14)} {value} ${unit} | {rate} | {info}` : `${label.padEnd(14)} [{bar}] {value}/{total} ${unit} | {rate} | ETA {eta_formatted} | {info}`;
-      bar = new cliProgress.SingleBar({ format, stream, hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic);
+      const format =
+        total === null
+          ? `${label.padEnd(14)} {value} ${unit} | {rate} | {info}`
+          : `${label.padEnd(14)} [{bar}] {value}/{total} ${unit} | {rate} | ETA {eta_formatted} | {info}`;
+      bar = new cliProgress.SingleBar(
+        { format, stream, hideCursor: true, clearOnComplete: false },
+        cliProgress.Presets.shades_classic,
+      );
       bar.start(total ?? 0, 0, { info: "", rate: "–" });
       t0 = performance.now();
       unitName = unit;

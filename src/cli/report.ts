@@ -23,18 +23,40 @@ interface ReportCliOptions extends DataCliOptions {
 
 export function reportCommand(): Command {
   return new Command("report")
-    .description("Write an HTML report of a model directory: training curves, cluster sizes, scores, a 2-D map of the code, the contingency matrix")
+    .description(
+      "Write an HTML report of a model directory: training curves, cluster sizes, scores, a 2-D map of the code, the contingency matrix",
+    )
     .argument("<model-dir>", "a model directory written by `deepclust train`")
-    .option("--data <file>", "rows to assign and map (CSV, JSONL, .npy or Parquet); with labels, also the contingency matrix (default: none, training record only)")
+    .option(
+      "--data <file>",
+      "rows to assign and map (CSV, JSONL, .npy or Parquet); with labels, also the contingency matrix (default: none, training record only)",
+    )
     .option("--out <file>", `the HTML file to write (default: <model-dir>/${REPORT_FILE})`)
-    .option("--map <method>", `2-D map of the code: umap (umap-js, seeded) or pca (instant)`, choice("--map", MAP_METHODS), REPORT_DEFAULTS.map)
-    .option("--max-points <n>", "most rows on the map: a seeded uniform subsample of --data beyond this", int("--max-points", 1), REPORT_DEFAULTS.maxPoints)
+    .option(
+      "--map <method>",
+      `2-D map of the code: umap (umap-js, seeded) or pca (instant)`,
+      choice("--map", MAP_METHODS),
+      REPORT_DEFAULTS.map,
+    )
+    .option(
+      "--max-points <n>",
+      "most rows on the map: a seeded uniform subsample of --data beyond this",
+      int("--max-points", 1),
+      REPORT_DEFAULTS.maxPoints,
+    )
     .option("--seed <n>", "seed of the subsample and of UMAP (default: the training run's seed)", int("--seed"))
-    .option("--embeddings-column <name>", "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)")
+    .option(
+      "--embeddings-column <name>",
+      "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)",
+    )
     .option("--labels-column <name>", labelsColumnHelp("for the contingency matrix and scores (of the labelled rows)"))
     .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text)")
     .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
-    .option("--force", `replace --out if it exists (not needed for a model directory's own ${REPORT_FILE}; never an input)`, false)
+    .option(
+      "--force",
+      `replace --out if it exists (not needed for a model directory's own ${REPORT_FILE}; never an input)`,
+      false,
+    )
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .addHelpText(
       "after",
@@ -55,18 +77,40 @@ async function report(modelDir: string, o: ReportCliOptions): Promise<void> {
   const out = o.out ?? join(modelDir, REPORT_FILE);
   // A model directory's own report.html is deepclust's to rewrite; any other existing file needs --force.
   const owned = (file: string) => isModelFile(file, REPORT_FILE);
-  checkOutputFile({ path: out, flag: "--out" }, { inputs: [o.data, o.labelsFile, ...modelInputFiles(modelDir)].filter((f): f is string => f !== undefined), force: o.force, owned });
+  checkOutputFile(
+    { path: out, flag: "--out" },
+    {
+      inputs: [o.data, o.labelsFile, ...modelInputFiles(modelDir)].filter((f): f is string => f !== undefined),
+      force: o.force,
+      owned,
+    },
+  );
   const model = loadModel(modelDir, { threads: o.threads });
   try {
     const ds = o.data !== undefined ? await loadDataset(o.data, o, { expectedDim: model.inputDim }) : null;
     progress.status(ds ? `assigning ${ds.X.rows} rows and mapping the code (${o.map})…` : "writing the report…");
-    const r = await writeReport(out, model, { dataset: ds, map: o.map, maxPoints: o.maxPoints, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+    const r = await writeReport(out, model, {
+      dataset: ds,
+      map: o.map,
+      maxPoints: o.maxPoints,
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    });
     const secs = (performance.now() - t0) / 1000;
     if (o.json) {
-      printJson({ model: resolve(modelDir), data: ds ? resolve(ds.file) : null, out: resolve(out), charts: r.charts.map((c) => c.id), map: r.data.map ? { method: r.data.map.method, shown: r.data.map.shown, rows: r.data.map.rows } : null, bytes: Buffer.byteLength(r.html), seconds: secs });
+      printJson({
+        model: resolve(modelDir),
+        data: ds ? resolve(ds.file) : null,
+        out: resolve(out),
+        charts: r.charts.map((c) => c.id),
+        map: r.data.map ? { method: r.data.map.method, shown: r.data.map.shown, rows: r.data.map.rows } : null,
+        bytes: Buffer.byteLength(r.html),
+        seconds: secs,
+      });
       return;
     }
-    progress.log(`wrote ${out} (${r.charts.length} charts, ${(Buffer.byteLength(r.html) / 1e6).toFixed(1)} MB) in ${seconds(secs)}`);
+    progress.log(
+      `wrote ${out} (${r.charts.length} charts, ${(Buffer.byteLength(r.html) / 1e6).toFixed(1)} MB) in ${seconds(secs)}`,
+    );
   } finally {
     await model.release();
   }

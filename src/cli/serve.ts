@@ -37,14 +37,48 @@ export function serveCommand(): Command {
     .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
     .option("--device <name>", `execution provider: ${DEVICES.join(", ")}`, choice("--device", DEVICES), "cpu")
     .option("--precision <p>", PRECISION_HELP, choice("--precision", PRECISIONS), "fp32")
-    .option("--max-batch <n>", "most rows per onnxruntime call; rows of concurrent requests are batched together", int("--max-batch", 1), SERVE_DEFAULTS.maxBatch)
-    .option("--max-wait-ms <ms>", "longest a row waits for more rows before its batch runs", float("--max-wait-ms", { min: 0, max: 60_000 }), SERVE_DEFAULTS.maxWaitMs)
+    .option(
+      "--max-batch <n>",
+      "most rows per onnxruntime call; rows of concurrent requests are batched together",
+      int("--max-batch", 1),
+      SERVE_DEFAULTS.maxBatch,
+    )
+    .option(
+      "--max-wait-ms <ms>",
+      "longest a row waits for more rows before its batch runs",
+      float("--max-wait-ms", { min: 0, max: 60_000 }),
+      SERVE_DEFAULTS.maxWaitMs,
+    )
     .option("--max-rows <n>", "most rows in one request (more: 413)", int("--max-rows", 1), SERVE_DEFAULTS.maxRows)
-    .option("--body-limit <bytes>", "largest request body (more: 413, refused by its Content-Length before it is read) (default: what --max-rows rows take, see below)", int("--body-limit", 1))
-    .option("--headers-timeout-ms <ms>", "longest wait for a request's headers (then 408 and the connection closes)", int("--headers-timeout-ms", 1), SERVE_DEFAULTS.headersTimeoutMs)
-    .option("--request-timeout-ms <ms>", "longest wait for a whole request, body included (then 408 and the connection closes)", int("--request-timeout-ms", 1), SERVE_DEFAULTS.requestTimeoutMs)
-    .option("--keep-alive-timeout-ms <ms>", "how long an idle keep-alive connection stays open", int("--keep-alive-timeout-ms", 1), SERVE_DEFAULTS.keepAliveTimeoutMs)
-    .option("--shutdown-timeout-ms <ms>", "on SIGTERM, how long the requests in flight have to finish before the connections still open are closed", int("--shutdown-timeout-ms", 0), SERVE_DEFAULTS.shutdownTimeoutMs)
+    .option(
+      "--body-limit <bytes>",
+      "largest request body (more: 413, refused by its Content-Length before it is read) (default: what --max-rows rows take, see below)",
+      int("--body-limit", 1),
+    )
+    .option(
+      "--headers-timeout-ms <ms>",
+      "longest wait for a request's headers (then 408 and the connection closes)",
+      int("--headers-timeout-ms", 1),
+      SERVE_DEFAULTS.headersTimeoutMs,
+    )
+    .option(
+      "--request-timeout-ms <ms>",
+      "longest wait for a whole request, body included (then 408 and the connection closes)",
+      int("--request-timeout-ms", 1),
+      SERVE_DEFAULTS.requestTimeoutMs,
+    )
+    .option(
+      "--keep-alive-timeout-ms <ms>",
+      "how long an idle keep-alive connection stays open",
+      int("--keep-alive-timeout-ms", 1),
+      SERVE_DEFAULTS.keepAliveTimeoutMs,
+    )
+    .option(
+      "--shutdown-timeout-ms <ms>",
+      "on SIGTERM, how long the requests in flight have to finish before the connections still open are closed",
+      int("--shutdown-timeout-ms", 0),
+      SERVE_DEFAULTS.shutdownTimeoutMs,
+    )
     .option("--log", "log every request as JSON lines on stdout (fastify's logger)", false)
     .addHelpText(
       "after",
@@ -68,7 +102,10 @@ then close the connections still open (stalled clients), exit 0.`,
 }
 
 async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
-  if (o.headersTimeoutMs > o.requestTimeoutMs) throw new UsageError(`--headers-timeout-ms (${o.headersTimeoutMs}) must not exceed --request-timeout-ms (${o.requestTimeoutMs})`);
+  if (o.headersTimeoutMs > o.requestTimeoutMs)
+    throw new UsageError(
+      `--headers-timeout-ms (${o.headersTimeoutMs}) must not exceed --request-timeout-ms (${o.requestTimeoutMs})`,
+    );
   const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
   const { createServer } = await import("../serve/server.js"); // fastify loads for this command only
   const app = createServer(model, {
@@ -90,8 +127,12 @@ async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
     await model.release();
     throw e;
   }
-  process.stderr.write(`deepclust serve: ${resolve(modelDir)} (${model.config.dims.join(" → ")}, k = ${model.k}) listening on ${url}\n`);
-  process.stderr.write(`deepclust serve: ${ROUTES.join(", ")}; batches of up to ${o.maxBatch} rows, waiting up to ${o.maxWaitMs} ms\n`);
+  process.stderr.write(
+    `deepclust serve: ${resolve(modelDir)} (${model.config.dims.join(" → ")}, k = ${model.k}) listening on ${url}\n`,
+  );
+  process.stderr.write(
+    `deepclust serve: ${ROUTES.join(", ")}; batches of up to ${o.maxBatch} rows, waiting up to ${o.maxWaitMs} ms\n`,
+  );
   process.stderr.write(
     `deepclust serve: requests of up to ${o.maxRows} rows and ${o.bodyLimit ?? defaultBodyLimit(o.maxRows, model.inputDim)} bytes; ` +
       `time-outs: headers ${o.headersTimeoutMs} ms, request ${o.requestTimeoutMs} ms, keep-alive ${o.keepAliveTimeoutMs} ms, shutdown ${o.shutdownTimeoutMs} ms\n`,
@@ -107,11 +148,16 @@ async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
         process.exit(130);
       }
       closing = true;
-      process.stderr.write(`deepclust serve: ${signal}, closing: finishing the requests in flight (for up to ${o.shutdownTimeoutMs} ms)\n`);
+      process.stderr.write(
+        `deepclust serve: ${signal}, closing: finishing the requests in flight (for up to ${o.shutdownTimeoutMs} ms)\n`,
+      );
       app
         .shutdown()
         .then(({ forcedConnections }) => {
-          if (forcedConnections > 0) process.stderr.write(`deepclust serve: closed ${forcedConnections} connection(s) still open after ${o.shutdownTimeoutMs} ms\n`);
+          if (forcedConnections > 0)
+            process.stderr.write(
+              `deepclust serve: closed ${forcedConnections} connection(s) still open after ${o.shutdownTimeoutMs} ms\n`,
+            );
           return model.release();
         })
         .then(
@@ -120,7 +166,9 @@ async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
             done();
           },
           (e: unknown) => {
-            process.stderr.write(`deepclust serve: error while closing: ${e instanceof Error ? e.message : String(e)}\n`);
+            process.stderr.write(
+              `deepclust serve: error while closing: ${e instanceof Error ? e.message : String(e)}\n`,
+            );
             process.exitCode = 1;
             done();
           },

@@ -49,27 +49,41 @@ interface Params {
 }
 
 /** Fits a Gaussian mixture to the rows of X (float32 or float64 values). */
-export async function gaussianMixture(X: Matrix | { data: Float64Array; rows: number; cols: number }, o: GaussianMixtureOptions): Promise<GaussianMixtureResult> {
+export async function gaussianMixture(
+  X: Matrix | { data: Float64Array; rows: number; cols: number },
+  o: GaussianMixtureOptions,
+): Promise<GaussianMixtureResult> {
   const { rows: n, cols: d } = X;
   const k = o.k;
-  if (!Number.isInteger(k) || k < 1 || k > n) throw new RangeError(`Gaussian mixture: k must be an integer in 1..${n} (the rows), got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > n)
+    throw new RangeError(`Gaussian mixture: k must be an integer in 1..${n} (the rows), got ${k}`);
   const nInit = o.nInit ?? 1;
-  if (!Number.isInteger(nInit) || nInit < 1) throw new RangeError(`Gaussian mixture: nInit must be a positive integer, got ${nInit}`);
+  if (!Number.isInteger(nInit) || nInit < 1)
+    throw new RangeError(`Gaussian mixture: nInit must be a positive integer, got ${nInit}`);
   const maxIter = o.maxIter ?? 100;
   const tol = o.tol ?? 1e-3;
   const reg = o.regCovar ?? 1e-6;
   const x = Float64Array.from(X.data);
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) throw new RangeError(`Gaussian mixture: value at row ${Math.floor(i / d)}, column ${i % d} is not finite`);
+  for (let i = 0; i < x.length; i++)
+    if (!Number.isFinite(x[i]!))
+      throw new RangeError(`Gaussian mixture: value at row ${Math.floor(i / d)}, column ${i % d} is not finite`);
   const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? 0);
   const resp = new Float64Array(n * k);
   let best: { p: Params; bound: number; nIter: number; converged: boolean } | null = null;
   for (let r = 0; r < (o.init ? 1 : nInit); r++) {
     let p: Params;
     if (o.init) {
-      p = { weights: Float64Array.from(o.init.weights), means: Float64Array.from(o.init.means), precChol: precisionCholesky(o.init.precisions, k, d) };
+      p = {
+        weights: Float64Array.from(o.init.weights),
+        means: Float64Array.from(o.init.means),
+        precChol: precisionCholesky(o.init.precisions, k, d),
+      };
     } else {
       // scikit-learn's init_params="kmeans": one k-means run, its hard labels as responsibilities.
-      const km = await kmeans({ data: Float32Array.from(x), rows: n, cols: d }, { k, nInit: 1, seed: rng.fork(), threads: o.threads ?? 0 });
+      const km = await kmeans(
+        { data: Float32Array.from(x), rows: n, cols: d },
+        { k, nInit: 1, seed: rng.fork(), threads: o.threads ?? 0 },
+      );
       resp.fill(0);
       for (let i = 0; i < n; i++) resp[i * k + km.labels[i]!] = 1;
       p = mStep(x, n, d, k, resp, reg);
@@ -96,7 +110,16 @@ export async function gaussianMixture(X: Matrix | { data: Float64Array; rows: nu
     for (let j = 1; j < k; j++) if (resp[i * k + j]! > resp[i * k + arg]!) arg = j;
     labels[i] = arg;
   }
-  return { weights: best!.p.weights, means: best!.p.means, covariances: covariancesOf(best!.p.precChol, k, d), labels, resp, lowerBound: best!.bound, nIter: best!.nIter, converged: best!.converged };
+  return {
+    weights: best!.p.weights,
+    means: best!.p.means,
+    covariances: covariancesOf(best!.p.precChol, k, d),
+    labels,
+    resp,
+    lowerBound: best!.bound,
+    nIter: best!.nIter,
+    converged: best!.converged,
+  };
 }
 
 /** Weighted log-probabilities → normalised responsibilities (in place); returns the mean log-likelihood. */
@@ -206,7 +229,8 @@ function mStep(x: Float64Array, n: number, d: number, k: number, resp: Float64Ar
 /** M = L⁻¹ for each covariance Σ = L Lᵀ (lower triangular; scikit-learn keeps its transpose), so Σ⁻¹ = Mᵀ M. */
 function covarianceToPrecisionCholesky(cov: Float64Array, k: number, d: number): Float64Array {
   const out = new Float64Array(k * d * d);
-  for (let j = 0; j < k; j++) out.set(invertLower(cholesky(cov.subarray(j * d * d, (j + 1) * d * d), d, j), d), j * d * d);
+  for (let j = 0; j < k; j++)
+    out.set(invertLower(cholesky(cov.subarray(j * d * d, (j + 1) * d * d), d, j), d), j * d * d);
   return out;
 }
 
@@ -217,7 +241,10 @@ function cholesky(A: Float64Array, d: number, component: number): Float64Array {
       let s = A[a * d + b]!;
       for (let q = 0; q < b; q++) s -= L[a * d + q]! * L[b * d + q]!;
       if (a === b) {
-        if (!(s > 0)) throw new RangeError(`Gaussian mixture: component ${component}'s covariance is not positive definite (too few rows or collapsed data); raise regCovar`);
+        if (!(s > 0))
+          throw new RangeError(
+            `Gaussian mixture: component ${component}'s covariance is not positive definite (too few rows or collapsed data); raise regCovar`,
+          );
         L[a * d + a] = Math.sqrt(s);
       } else L[a * d + b] = s / L[b * d + b]!;
     }
@@ -246,11 +273,12 @@ function precisionCholesky(precisions: Float64Array, k: number, d: number): Floa
     const R = cholesky(P, d, j);
     const Rinv = invertLower(R, d);
     const cov = new Float64Array(d * d);
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) {
-      let s = 0;
-      for (let q = 0; q < d; q++) s += Rinv[q * d + a]! * Rinv[q * d + b]!;
-      cov[a * d + b] = s;
-    }
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++) {
+        let s = 0;
+        for (let q = 0; q < d; q++) s += Rinv[q * d + a]! * Rinv[q * d + b]!;
+        cov[a * d + b] = s;
+      }
     out.set(invertLower(cholesky(cov, d, j), d), j * d * d);
   }
   return out;
@@ -262,11 +290,12 @@ function covariancesOf(precChol: Float64Array, k: number, d: number): Float64Arr
     const M = precChol.subarray(j * d * d, (j + 1) * d * d);
     // Σ = (Mᵀ M)⁻¹ = M⁻¹ M⁻ᵀ; M⁻¹ = L is lower.
     const L = invertLower(Float64Array.from(M), d);
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) {
-      let s = 0;
-      for (let q = 0; q < d; q++) s += L[a * d + q]! * L[b * d + q]!;
-      out[j * d * d + a * d + b] = s;
-    }
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++) {
+        let s = 0;
+        for (let q = 0; q < d; q++) s += L[a * d + q]! * L[b * d + q]!;
+        out[j * d * d + a * d + b] = s;
+      }
   }
   return out;
 }

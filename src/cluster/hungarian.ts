@@ -16,8 +16,12 @@ export interface Assignment {
  */
 export function linearSumAssignment(cost: ArrayLike<number>, rows: number, cols: number, maximize = false): Assignment {
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0 || cost.length !== rows * cols)
-    throw new RangeError(`linearSumAssignment: cost must hold rows×cols = ${rows}×${cols} = ${rows * cols} values, got ${cost.length}`);
-  for (let i = 0; i < cost.length; i++) if (!Number.isFinite(cost[i]!)) throw new RangeError(`linearSumAssignment: cost[${i}] is ${cost[i]}; costs must be finite`);
+    throw new RangeError(
+      `linearSumAssignment: cost must hold rows×cols = ${rows}×${cols} = ${rows * cols} values, got ${cost.length}`,
+    );
+  for (let i = 0; i < cost.length; i++)
+    if (!Number.isFinite(cost[i]!))
+      throw new RangeError(`linearSumAssignment: cost[${i}] is ${cost[i]}; costs must be finite`);
   const sign = maximize ? -1 : 1;
   const transposed = rows > cols;
   const n = transposed ? cols : rows;

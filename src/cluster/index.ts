@@ -1,6 +1,27 @@
 export { KMeans, KMEANS_DEFAULTS, kmeans, kmeansPlusPlus, type KMeansOptions, type KMeansResult } from "./kmeans.js";
-export { clusterSizes, clusteringAccuracy, nmi, ari, contingencyMatrix, evaluateClustering, labelledSubset, type Labels, type PartialLabels, type Label, type AccuracyResult, type ContingencyMatrix, type ClusteringScores } from "./metrics.js";
+export {
+  clusterSizes,
+  clusteringAccuracy,
+  nmi,
+  ari,
+  contingencyMatrix,
+  evaluateClustering,
+  labelledSubset,
+  type Labels,
+  type PartialLabels,
+  type Label,
+  type AccuracyResult,
+  type ContingencyMatrix,
+  type ClusteringScores,
+} from "./metrics.js";
 export { gaussianMixture, type GaussianMixtureOptions, type GaussianMixtureResult } from "./gmm.js";
-export { umapEmbedding, manifoldClusters, clusterMeans, MANIFOLD_DEFAULTS, type UmapOptions, type ManifoldClusters } from "./manifold.js";
+export {
+  umapEmbedding,
+  manifoldClusters,
+  clusterMeans,
+  MANIFOLD_DEFAULTS,
+  type UmapOptions,
+  type ManifoldClusters,
+} from "./manifold.js";
 export { exactKnn, type KnnResult } from "./knn.js";
 export { linearSumAssignment, type Assignment } from "./hungarian.js";

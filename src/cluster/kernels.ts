@@ -53,7 +53,14 @@ export function prepareData(X: Matrix): PreparedData {
 }
 
 /** Writes c̃ = [−2c, ‖c‖², last] (float32; ‖c‖² of the float32-rounded c) into `dst` at row `j`. */
-function augmentCentre(src: ArrayLike<number>, from: number, d: number, last: number, dst: Float32Array, j: number): void {
+function augmentCentre(
+  src: ArrayLike<number>,
+  from: number,
+  d: number,
+  last: number,
+  dst: Float32Array,
+  j: number,
+): void {
   const w = d + 2;
   let s = 0;
   for (let q = 0; q < d; q++) {
@@ -82,7 +89,14 @@ function low32(a: BigInt64Array): Int32Array {
 }
 
 /** Copies one chunk's new labels (int64 low words) into `labels`, moving changed rows between the sums. */
-function applyLabels(lo: Int32Array, from: number, labels: Int32Array, sums: Float64Array | null, counts: Float64Array | null, data: PreparedData): number {
+function applyLabels(
+  lo: Int32Array,
+  from: number,
+  labels: Int32Array,
+  sums: Float64Array | null,
+  counts: Float64Array | null,
+  data: PreparedData,
+): number {
   const { d, w, xa } = data;
   const end = from + lo.length / 2;
   let changed = 0;
@@ -118,12 +132,22 @@ export class AssignKernel {
     readonly k: number,
   ) {
     this.c = Tensor.float32(new Float32Array(k * data.w), [k, data.w]);
-    this.parts = chunks(data.n, k).map(({ from, rows }) => ({ from, x: rowsTensor(data, from, rows), labels: new Tensor(new BigInt64Array(rows), [rows]) }));
+    this.parts = chunks(data.n, k).map(({ from, rows }) => ({
+      from,
+      x: rowsTensor(data, from, rows),
+      labels: new Tensor(new BigInt64Array(rows), [rows]),
+    }));
   }
 
   static async create(data: PreparedData, k: number, threads: number): Promise<AssignKernel> {
     const g = new Graph("kmeans_assign");
-    const s = g.gemm(g.input("x", "float32", ["n", data.w]), g.input("c", "float32", [k, data.w]), { transB: true }, null, "dist_minus_xnorm");
+    const s = g.gemm(
+      g.input("x", "float32", ["n", data.w]),
+      g.input("c", "float32", [k, data.w]),
+      { transB: true },
+      null,
+      "dist_minus_xnorm",
+    );
     g.output(g.node("ArgMin", [s], [{ dtype: "int64", shape: ["n"] }], { axis: 1, keepdims: 0 })[0]!, "labels");
     return new AssignKernel(await CompiledGraph.create(g, { threads }), data, k);
   }
@@ -165,7 +189,14 @@ export class AssignKernel {
  */
 export class SeedingKernel {
   private readonly cand: Tensor<Float32Array>;
-  private readonly parts: { from: number; rows: number; x: Tensor; closest: Tensor<Float32Array>; dist: Tensor<Float32Array>; pot: Tensor<Float32Array> }[];
+  private readonly parts: {
+    from: number;
+    rows: number;
+    x: Tensor;
+    closest: Tensor<Float32Array>;
+    dist: Tensor<Float32Array>;
+    pot: Tensor<Float32Array>;
+  }[];
 
   private constructor(
     private readonly graph: CompiledGraph,
@@ -234,7 +265,13 @@ export class SeedingKernel {
 }
 
 /** Nearest-centre assignment of raw rows (predict); rows and centres are centred by `mean` in the graph. */
-export async function assignRows(X: Matrix, centres: Float32Array, k: number, mean: Float64Array, threads: number): Promise<Int32Array> {
+export async function assignRows(
+  X: Matrix,
+  centres: Float32Array,
+  k: number,
+  mean: Float64Array,
+  threads: number,
+): Promise<Int32Array> {
   const d = X.cols;
   const g = new Graph("kmeans_predict");
   const x = g.sub(g.input("x", "float32", ["n", d]), g.input("mu", "float32", [1, d]));
@@ -252,11 +289,18 @@ export async function assignRows(X: Matrix, centres: Float32Array, k: number, me
       }
       cn[j] = s2;
     }
-    const feeds = { mu: Tensor.float32(Float32Array.from(mean), [1, d]), c: Tensor.float32(cc, [k, d]), cn: Tensor.float32(cn, [1, k]) };
+    const feeds = {
+      mu: Tensor.float32(Float32Array.from(mean), [1, d]),
+      c: Tensor.float32(cc, [k, d]),
+      cn: Tensor.float32(cn, [1, k]),
+    };
     const labels = new Int32Array(X.rows);
     for (const { from, rows } of chunks(X.rows, k)) {
       const out = new Tensor(new BigInt64Array(rows), [rows]);
-      await graph.run({ ...feeds, x: Tensor.float32(X.data.subarray(from * d, (from + rows) * d), [rows, d]) }, { labels: out });
+      await graph.run(
+        { ...feeds, x: Tensor.float32(X.data.subarray(from * d, (from + rows) * d), [rows, d]) },
+        { labels: out },
+      );
       const lo = low32(out.data);
       for (let i = 0; i < rows; i++) labels[from + i] = lo[2 * i]!;
     }

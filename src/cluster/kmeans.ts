@@ -69,18 +69,32 @@ function positiveInt(name: string, v: number): number {
 function resolve(X: Matrix, o: KMeansOptions): Resolved {
   const { rows, cols, data } = X;
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1 || data.length !== rows * cols)
-    throw new RangeError(`k-means: X must be a non-empty rows×cols matrix (got ${rows}×${cols} with ${data.length} values)`);
-  if (!Number.isInteger(o.k) || o.k < 1 || o.k > rows) throw new RangeError(`k-means: k must be an integer in [1, rows=${rows}], got ${o.k}`);
+    throw new RangeError(
+      `k-means: X must be a non-empty rows×cols matrix (got ${rows}×${cols} with ${data.length} values)`,
+    );
+  if (!Number.isInteger(o.k) || o.k < 1 || o.k > rows)
+    throw new RangeError(`k-means: k must be an integer in [1, rows=${rows}], got ${o.k}`);
   for (let i = 0; i < data.length; i++)
-    if (!Number.isFinite(data[i]!)) throw new RangeError(`k-means: X has a non-finite value (${data[i]}) at row ${Math.floor(i / cols)}, column ${i % cols}`);
+    if (!Number.isFinite(data[i]!))
+      throw new RangeError(
+        `k-means: X has a non-finite value (${data[i]}) at row ${Math.floor(i / cols)}, column ${i % cols}`,
+      );
   const tol = o.tol ?? KMEANS_DEFAULTS.tol;
-  if (!(tol >= 0) || !Number.isFinite(tol)) throw new RangeError(`k-means: tol must be a finite number ≥ 0, got ${tol}`);
+  if (!(tol >= 0) || !Number.isFinite(tol))
+    throw new RangeError(`k-means: tol must be a finite number ≥ 0, got ${tol}`);
   const threads = o.threads ?? 0;
-  if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`k-means: threads must be an integer ≥ 0 (0 = one per core), got ${threads}`);
+  if (!Number.isInteger(threads) || threads < 0)
+    throw new RangeError(`k-means: threads must be an integer ≥ 0 (0 = one per core), got ${threads}`);
   if (o.init !== undefined) {
-    if (o.init.length !== o.k * cols) throw new RangeError(`k-means: init must hold k×cols = ${o.k}×${cols} = ${o.k * cols} values, got ${o.init.length}`);
+    if (o.init.length !== o.k * cols)
+      throw new RangeError(
+        `k-means: init must hold k×cols = ${o.k}×${cols} = ${o.k * cols} values, got ${o.init.length}`,
+      );
     if (!o.init.every(Number.isFinite)) throw new RangeError("k-means: init has a non-finite value");
-    if (o.nInit !== undefined && o.nInit !== 1) throw new RangeError(`k-means: nInit=${o.nInit} with fixed init centres would repeat one run; omit init or nInit`);
+    if (o.nInit !== undefined && o.nInit !== 1)
+      throw new RangeError(
+        `k-means: nInit=${o.nInit} with fixed init centres would repeat one run; omit init or nInit`,
+      );
   }
   return {
     k: o.k,
@@ -97,7 +111,11 @@ function resolve(X: Matrix, o: KMeansOptions): Resolved {
  * k-means++ seeding on its own (scikit-learn's `kmeans_plusplus`): k rows of X chosen by greedy
  * k-means++, as `centers` (k × cols) and their row `indices`.
  */
-export async function kmeansPlusPlus(X: Matrix, k: number, options: Pick<KMeansOptions, "seed" | "threads"> = {}): Promise<{ centers: Float32Array; indices: Int32Array }> {
+export async function kmeansPlusPlus(
+  X: Matrix,
+  k: number,
+  options: Pick<KMeansOptions, "seed" | "threads"> = {},
+): Promise<{ centers: Float32Array; indices: Int32Array }> {
   const o = resolve(X, { ...options, k });
   const data = prepareData(X);
   const seeding = await SeedingKernel.create(data, seedingTrials(k), o.threads);
@@ -135,7 +153,12 @@ export async function fitKMeans(X: Matrix, options: KMeansOptions): Promise<KMea
     // Forked up front, in order: each restart's stream does not depend on which lane runs it.
     starts = Array.from({ length: o.nInit }, () => ({ rng: o.rng.fork().getState().s }));
   }
-  const { best } = await runRestarts(data, { k: o.k, maxIter: o.maxIter, tolAbs: o.tol * data.meanVariance, seeding: !o.init }, starts, o.threads);
+  const { best } = await runRestarts(
+    data,
+    { k: o.k, maxIter: o.maxIter, tolAbs: o.tol * data.meanVariance, seeding: !o.init },
+    starts,
+    o.threads,
+  );
   const centers = new Float32Array(o.k * d);
   for (let i = 0; i < centers.length; i++) centers[i] = best.centres[i]! + mean[i % d]!;
   return { centers, labels: best.labels, inertia: best.inertia, nIter: best.nIter, mean };
@@ -193,8 +216,10 @@ export class KMeans {
   /** Index of the nearest fitted centre for every row of X. */
   async predict(X: Matrix): Promise<Int32Array> {
     const { centers, mean } = this.fitted;
-    if (X.cols !== mean.length) throw new RangeError(`KMeans.predict: X has ${X.cols} columns, the model was fitted on ${mean.length}`);
-    if (X.data.length !== X.rows * X.cols) throw new RangeError(`KMeans.predict: X needs ${X.rows * X.cols} values, got ${X.data.length}`);
+    if (X.cols !== mean.length)
+      throw new RangeError(`KMeans.predict: X has ${X.cols} columns, the model was fitted on ${mean.length}`);
+    if (X.data.length !== X.rows * X.cols)
+      throw new RangeError(`KMeans.predict: X needs ${X.rows * X.cols} values, got ${X.data.length}`);
     if (X.rows === 0) return new Int32Array(0);
     return assignRows(X, centers, this.k, mean, this.options.threads ?? 0);
   }

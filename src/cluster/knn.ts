@@ -33,7 +33,15 @@ export async function exactKnn(X: Matrix, k: number, threads = 0, blockSize?: nu
   const all = g.input("x", "float32", [n, d]);
   const negNorm = g.input("neg_norm", "float32", [n]);
   const score = g.gemm(q, all, { transB: true, alpha: 2 }, negNorm, "score");
-  const [values, idx] = g.node("TopK", [score, g.ints([k])], [{ dtype: "float32", shape: ["b", k] }, { dtype: "int64", shape: ["b", k] }], { axis: 1, largest: 1, sorted: 1 });
+  const [values, idx] = g.node(
+    "TopK",
+    [score, g.ints([k])],
+    [
+      { dtype: "float32", shape: ["b", k] },
+      { dtype: "int64", shape: ["b", k] },
+    ],
+    { axis: 1, largest: 1, sorted: 1 },
+  );
   g.output(values!, "values");
   g.output(idx!, "idx");
   const compiled = await CompiledGraph.create(g, { threads });
@@ -44,14 +52,21 @@ export async function exactKnn(X: Matrix, k: number, threads = 0, blockSize?: nu
     norms[i] = s;
   }
   const xT = new Tensor(X.data, [n, d]);
-  const negNormT = new Tensor(norms.map((v) => -v), [n]);
+  const negNormT = new Tensor(
+    norms.map((v) => -v),
+    [n],
+  );
   const indices = new Int32Array(n * k);
   const distances = new Float32Array(n * k);
   const b = Math.max(1, Math.min(n, blockSize ?? blockRows(n)));
   try {
     for (let from = 0; from < n; from += b) {
       const m = Math.min(b, n - from);
-      const out = await compiled.run({ q: new Tensor(X.data.subarray(from * d, (from + m) * d), [m, d]), x: xT, neg_norm: negNormT }, {}, ["values", "idx"]);
+      const out = await compiled.run(
+        { q: new Tensor(X.data.subarray(from * d, (from + m) * d), [m, d]), x: xT, neg_norm: negNormT },
+        {},
+        ["values", "idx"],
+      );
       const v = out.values as Float32Array;
       const ix = out.idx as BigInt64Array;
       for (let r = 0; r < m; r++) {

@@ -11,7 +11,8 @@ import { Lane, type LaneConfig, type RestartResult, type RestartStart } from "./
 import type { PreparedData } from "./kernels.js";
 
 export type LaneTask = { type: "run"; restart: number; start: RestartStart } | { type: "stop" };
-export type LaneReply = { type: "ready" } | { type: "result"; result: RestartResult } | { type: "failed"; message: string; started: boolean };
+export type LaneReply =
+  { type: "ready" } | { type: "result"; result: RestartResult } | { type: "failed"; message: string; started: boolean };
 
 /** A worker running kmeans-worker.ts (or its compiled .js next to this file). */
 function spawnLane(data: PreparedData, config: LaneConfig): Worker {
@@ -52,7 +53,13 @@ export interface RestartsOutcome {
  * core) and returns the best. `mainLane: false` leaves the main thread out (every lane is a
  * worker), which keeps its event loop free.
  */
-export async function runRestarts(data: PreparedData, config: Omit<LaneConfig, "threads">, starts: readonly RestartStart[], threads: number, { mainLane = true } = {}): Promise<RestartsOutcome> {
+export async function runRestarts(
+  data: PreparedData,
+  config: Omit<LaneConfig, "threads">,
+  starts: readonly RestartStart[],
+  threads: number,
+  { mainLane = true } = {},
+): Promise<RestartsOutcome> {
   const total = threads > 0 ? threads : availableParallelism();
   const lanes = data.n * config.k < MIN_PARALLEL_DISTANCES ? 1 : Math.max(1, Math.min(starts.length, total));
   // One lane keeps the caller's setting (0 lets onnxruntime pick); several split the threads.
@@ -100,7 +107,11 @@ export async function runRestarts(data: PreparedData, config: Omit<LaneConfig, "
           }
         });
         w.on("error", (e) => (started ? reject(e) : resolve()));
-        w.on("exit", (code) => (running >= 0 ? reject(new Error(`k-means worker thread exited (code ${code}) during restart ${running}`)) : resolve()));
+        w.on("exit", (code) =>
+          running >= 0
+            ? reject(new Error(`k-means worker thread exited (code ${code}) during restart ${running}`))
+            : resolve(),
+        );
       }),
   );
   const inMain = (async () => {

@@ -63,7 +63,13 @@ function rowsAsCentres(data: PreparedData, rows: Int32Array): Float64Array {
  * scikit-learn relocates them: each such point leaves its cluster's sums and alone forms the
  * empty cluster's (its label is not changed). Returns whether anything moved.
  */
-function relocateEmpty(data: PreparedData, c32: Float32Array, labels: Int32Array, sums: Float64Array, counts: Float64Array): boolean {
+function relocateEmpty(
+  data: PreparedData,
+  c32: Float32Array,
+  labels: Int32Array,
+  sums: Float64Array,
+  counts: Float64Array,
+): boolean {
   const { n, d, w, xa } = data;
   const empty: number[] = [];
   counts.forEach((c, j) => c === 0 && empty.push(j));
@@ -110,7 +116,13 @@ interface RunResult {
 }
 
 /** Lloyd iterations from centred initial centres, with scikit-learn's stopping rules. */
-async function lloyd(kernel: AssignKernel, data: PreparedData, init: Float64Array, maxIter: number, tolAbs: number): Promise<RunResult> {
+async function lloyd(
+  kernel: AssignKernel,
+  data: PreparedData,
+  init: Float64Array,
+  maxIter: number,
+  tolAbs: number,
+): Promise<RunResult> {
   const { n, d } = data;
   const k = kernel.k;
   let centres = init;

@@ -30,7 +30,10 @@ export const MANIFOLD_DEFAULTS = { nComponents: 10, nNeighbors: 20, minDist: 0, 
  * random choice (initial layout, negative sampling) comes from the seed, so the same seed gives
  * the same layout.
  */
-export async function umapEmbedding(X: Matrix, o: UmapOptions = {}): Promise<{ data: Float64Array; rows: number; cols: number }> {
+export async function umapEmbedding(
+  X: Matrix,
+  o: UmapOptions = {},
+): Promise<{ data: Float64Array; rows: number; cols: number }> {
   const n = X.rows;
   const nNeighbors = Math.min(o.nNeighbors ?? MANIFOLD_DEFAULTS.nNeighbors, n - 1);
   const nComponents = o.nComponents ?? MANIFOLD_DEFAULTS.nComponents;
@@ -49,7 +52,9 @@ export async function umapEmbedding(X: Matrix, o: UmapOptions = {}): Promise<{ d
     o.onEpoch?.(done, layout.nEpochs);
   }
   const data = layout.embedding;
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) throw new RangeError("UMAP's layout is not finite (degenerate data: many identical rows?)");
+  for (let i = 0; i < data.length; i++)
+    if (!Number.isFinite(data[i]!))
+      throw new RangeError("UMAP's layout is not finite (degenerate data: many identical rows?)");
   return { data, rows: n, cols: nComponents };
 }
 
@@ -63,10 +68,20 @@ export interface ManifoldClusters {
 }
 
 /** UMAP of X, then a Gaussian mixture with k components on the layout (best of `restarts`), then per-cluster means of X. */
-export async function manifoldClusters(X: Matrix, k: number, o: UmapOptions & { restarts?: number } = {}): Promise<ManifoldClusters> {
+export async function manifoldClusters(
+  X: Matrix,
+  k: number,
+  o: UmapOptions & { restarts?: number } = {},
+): Promise<ManifoldClusters> {
   const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? 0);
   const embedding = await umapEmbedding(X, { ...o, seed: rng.fork() });
-  const mixture = await gaussianMixture(embedding, { k, nInit: o.restarts ?? MANIFOLD_DEFAULTS.restarts, seed: rng.fork(), threads: o.threads ?? 0, regCovar: 1e-6 });
+  const mixture = await gaussianMixture(embedding, {
+    k,
+    nInit: o.restarts ?? MANIFOLD_DEFAULTS.restarts,
+    seed: rng.fork(),
+    threads: o.threads ?? 0,
+    regCovar: 1e-6,
+  });
   const labels = mixture.labels;
   return { labels, centers: clusterMeans(X, labels, k), embedding, mixture };
 }
@@ -86,6 +101,7 @@ export function clusterMeans(X: Matrix, labels: Int32Array, k: number): Float32A
     }
   }
   const out = new Float32Array(k * d);
-  for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) out[c * d + j] = counts[c]! > 0 ? sums[c * d + j]! / counts[c]! : all[j]! / X.rows;
+  for (let c = 0; c < k; c++)
+    for (let j = 0; j < d; j++) out[c * d + j] = counts[c]! > 0 ? sums[c * d + j]! / counts[c]! : all[j]! / X.rows;
   return out;
 }

@@ -24,10 +24,13 @@ function encode(labels: Labels, what: string): Encoded {
   const index = new Map<Label, number>();
   for (let i = 0; i < n; i++) {
     const v = labels[i]!;
-    if (typeof v === "number" ? Number.isNaN(v) : typeof v !== "string") throw new TypeError(`${what}[${i}] is ${String(v)}: labels must be numbers or strings`);
+    if (typeof v === "number" ? Number.isNaN(v) : typeof v !== "string")
+      throw new TypeError(`${what}[${i}] is ${String(v)}: labels must be numbers or strings`);
     index.set(v, 0);
   }
-  const classes = [...index.keys()].sort((a, b) => (typeof a === "number" && typeof b === "number" ? a - b : a < b ? -1 : a > b ? 1 : 0));
+  const classes = [...index.keys()].sort((a, b) =>
+    typeof a === "number" && typeof b === "number" ? a - b : a < b ? -1 : a > b ? 1 : 0,
+  );
   classes.forEach((c, i) => index.set(c, i));
   const codes = new Int32Array(n);
   for (let i = 0; i < n; i++) codes[i] = index.get(labels[i]!)!;
@@ -35,7 +38,8 @@ function encode(labels: Labels, what: string): Encoded {
 }
 
 function checkPair(yTrue: PartialLabels, yPred: Labels, what: string): void {
-  if (yTrue.length !== yPred.length) throw new RangeError(`${what}: yTrue has ${yTrue.length} labels, yPred has ${yPred.length}`);
+  if (yTrue.length !== yPred.length)
+    throw new RangeError(`${what}: yTrue has ${yTrue.length} labels, yPred has ${yPred.length}`);
 }
 
 /** The non-zero cells of the contingency table in row-major order, with the margins. */
@@ -63,7 +67,7 @@ function sparseContingency(yTrue: Labels, yPred: Labels): SparseContingency {
   const rows: number[] = [];
   const cols: number[] = [];
   const counts: number[] = [];
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i + 1;
     while (j < n && keys[j] === keys[i]) j++;
     rows.push(Math.floor(keys[i]! / kp));
@@ -77,7 +81,16 @@ function sparseContingency(yTrue: Labels, yPred: Labels): SparseContingency {
     a[rows[z]!]! += c;
     b[cols[z]!]! += c;
   });
-  return { n, trueClasses: t.classes, predClasses: p.classes, rows: Int32Array.from(rows), cols: Int32Array.from(cols), counts: Float64Array.from(counts), a, b };
+  return {
+    n,
+    trueClasses: t.classes,
+    predClasses: p.classes,
+    rows: Int32Array.from(rows),
+    cols: Int32Array.from(cols),
+    counts: Float64Array.from(counts),
+    a,
+    b,
+  };
 }
 
 export interface ContingencyMatrix {
@@ -104,7 +117,8 @@ export function contingencyMatrix(yTrue: Labels, yPred: Labels): ContingencyMatr
   const s = sparseContingency(yTrue, yPred);
   const kt = s.trueClasses.length;
   const kp = s.predClasses.length;
-  if (kt * kp > MAX_DENSE_CELLS) throw new RangeError(`contingencyMatrix: ${kt} true × ${kp} predicted labels is too large for a dense table`);
+  if (kt * kp > MAX_DENSE_CELLS)
+    throw new RangeError(`contingencyMatrix: ${kt} true × ${kp} predicted labels is too large for a dense table`);
   const counts = new Float64Array(kt * kp);
   s.counts.forEach((c, z) => (counts[s.rows[z]! * kp + s.cols[z]!] = c));
   return { trueLabels: s.trueClasses, predLabels: s.predClasses, counts };
@@ -128,7 +142,8 @@ export interface AccuracyResult {
  */
 export function clusteringAccuracy(yTrue: Labels, yPred: Labels): AccuracyResult {
   checkPair(yTrue, yPred, "clusteringAccuracy");
-  if (yTrue.length === 0) throw new RangeError("clusteringAccuracy: no labels (accuracy of an empty labelling is undefined)");
+  if (yTrue.length === 0)
+    throw new RangeError("clusteringAccuracy: no labels (accuracy of an empty labelling is undefined)");
   const { trueLabels, predLabels, counts } = contingencyMatrix(yTrue, yPred);
   const kt = trueLabels.length;
   const kp = predLabels.length;
@@ -195,7 +210,8 @@ const MAX_ARI_SAMPLES = 94_906_265;
 export function ari(yTrue: Labels, yPred: Labels): number {
   checkPair(yTrue, yPred, "ari");
   const n = yTrue.length;
-  if (n > MAX_ARI_SAMPLES) throw new RangeError(`ari: at most ${MAX_ARI_SAMPLES} samples (exact pair counts), got ${n}`);
+  if (n > MAX_ARI_SAMPLES)
+    throw new RangeError(`ari: at most ${MAX_ARI_SAMPLES} samples (exact pair counts), got ${n}`);
   const s = sparseContingency(yTrue, yPred);
   // Pair confusion matrix as scikit-learn builds it: exact integers below 2⁵³.
   let sumSquares = 0;
@@ -248,6 +264,7 @@ export function labelledSubset(yTrue: PartialLabels, yPred: Labels): { yTrue: La
  */
 export function evaluateClustering(yTrue: PartialLabels, yPred: Labels): ClusteringScores {
   const s = labelledSubset(yTrue, yPred);
-  if (s.yTrue.length === 0 && yTrue.length > 0) throw new RangeError(`evaluateClustering: none of the ${yTrue.length} samples has a label`);
+  if (s.yTrue.length === 0 && yTrue.length > 0)
+    throw new RangeError(`evaluateClustering: none of the ${yTrue.length} samples has a label`);
   return { acc: clusteringAccuracy(s.yTrue, s.yPred).accuracy, nmi: nmi(s.yTrue, s.yPred), ari: ari(s.yTrue, s.yPred) };
 }

@@ -26,7 +26,13 @@ const MIN_K_DIST_SCALE = 1e-3;
  * set_op_mix_ratio 1): w(i,j) = a + b − a·b with a, b the two directed membership strengths.
  * `indices`/`distances` are n × k, each row's own index first at distance 0, without repeats.
  */
-export function fuzzySimplicialSet(indices: Int32Array, distances: Float32Array | Float64Array, n: number, k: number, localConnectivity = 1): FuzzyGraph {
+export function fuzzySimplicialSet(
+  indices: Int32Array,
+  distances: Float32Array | Float64Array,
+  n: number,
+  k: number,
+  localConnectivity = 1,
+): FuzzyGraph {
   const { sigmas, rhos } = smoothKnnDistances(distances, n, k, localConnectivity);
   // Directed memberships, row-major as the kNN lists.
   const member = new Float64Array(n * k);
@@ -68,7 +74,7 @@ export function fuzzySimplicialSet(indices: Int32Array, distances: Float32Array 
     order.length = 0;
     for (let s = count[r]!; s < count[r + 1]!; s++) order.push(s);
     order.sort((x, y) => slotCol[x]! - slotCol[y]!);
-    for (let p = 0; p < order.length; ) {
+    for (let p = 0; p < order.length;) {
       const c = slotCol[order[p]!]!;
       let out = 0;
       let inn = 0;
@@ -87,7 +93,14 @@ export function fuzzySimplicialSet(indices: Int32Array, distances: Float32Array 
 }
 
 /** Per row: ρ (distance to the nearest non-identical neighbour) and σ with Σ exp(−(d − ρ)/σ) = log₂ k. */
-function smoothKnnDistances(distances: Float32Array | Float64Array, n: number, k: number, localConnectivity: number, nIter = 64, bandwidth = 1): { sigmas: Float64Array; rhos: Float64Array } {
+function smoothKnnDistances(
+  distances: Float32Array | Float64Array,
+  n: number,
+  k: number,
+  localConnectivity: number,
+  nIter = 64,
+  bandwidth = 1,
+): { sigmas: Float64Array; rhos: Float64Array } {
   const target = (Math.log(k) / Math.log(2)) * bandwidth;
   const rho = new Float64Array(n);
   const sigma = new Float64Array(n);
@@ -200,7 +213,8 @@ export class UmapLayout {
     for (let i = 0; i < n * dim; i++) this.embedding[i] = o.random() * 20 + -10;
     // Edges too weak to be sampled once in nEpochs are dropped, as umap-learn does.
     const keep: number[] = [];
-    for (let e = 0; e < graph.vals.length; e++) if (!(graph.vals[e]! < graphMax / this.nEpochs) && graph.vals[e]) keep.push(e);
+    for (let e = 0; e < graph.vals.length; e++)
+      if (!(graph.vals[e]! < graphMax / this.nEpochs) && graph.vals[e]) keep.push(e);
     const m = keep.length;
     this.tail = new Int32Array(m);
     this.head = new Int32Array(m);
@@ -238,7 +252,21 @@ export class UmapLayout {
   step(): number {
     if (this.epoch >= this.nEpochs) return this.epoch;
     const n = this.epoch;
-    const { embedding: Y, head, tail, epochsPerSample, epochOfNextSample, epochsPerNegativeSample, epochOfNextNegativeSample, a, b, dim, alpha, gamma, random } = this;
+    const {
+      embedding: Y,
+      head,
+      tail,
+      epochsPerSample,
+      epochOfNextSample,
+      epochsPerNegativeSample,
+      epochOfNextNegativeSample,
+      a,
+      b,
+      dim,
+      alpha,
+      gamma,
+      random,
+    } = this;
     const nVertices = this.n;
     const m = epochsPerSample.length;
     const bMinus1 = b - 1.0;

@@ -2,8 +2,29 @@
 // decoder mirrored with a linear output. Parameter names follow the reference's PyTorch modules
 // (encoder.0, encoder.2, …; decoder.0, …) so weights load into PyTorch with load_state_dict.
 
-import { CompiledGraph, Graph, Rng, StateStore, Tensor, chunksOf, isMatrix, type Matrix, type Rows, type SessionOptions } from "../engine/index.js";
-import { BuildContext, Dense, L2Normalize, ReLU, Sequential, paramInputs, type InitName, type Layer, type Param } from "../nn/index.js";
+import {
+  CompiledGraph,
+  Graph,
+  Rng,
+  StateStore,
+  Tensor,
+  chunksOf,
+  isMatrix,
+  type Matrix,
+  type Rows,
+  type SessionOptions,
+} from "../engine/index.js";
+import {
+  BuildContext,
+  Dense,
+  L2Normalize,
+  ReLU,
+  Sequential,
+  paramInputs,
+  type InitName,
+  type Layer,
+  type Param,
+} from "../nn/index.js";
 
 export interface AutoencoderConfig {
   /** Layer sizes including the input, e.g. [768, 256, 32] or the paper's [784, 500, 500, 2000, 10]. */
@@ -39,11 +60,27 @@ export class Autoencoder {
     this.init = config.init ?? "torch";
     this.normalizeCode = config.normalizeCode ?? false;
     const L = dims.length - 1;
-    this.encoderLayers = Array.from({ length: L }, (_, i) => new Dense(`encoder.${2 * i}`, dims[i]!, dims[i + 1]!, "encoder", this.init));
-    this.decoderLayers = Array.from({ length: L }, (_, j) => new Dense(`decoder.${2 * j}`, dims[L - j]!, dims[L - j - 1]!, "decoder", this.init));
+    this.encoderLayers = Array.from(
+      { length: L },
+      (_, i) => new Dense(`encoder.${2 * i}`, dims[i]!, dims[i + 1]!, "encoder", this.init),
+    );
+    this.decoderLayers = Array.from(
+      { length: L },
+      (_, j) => new Dense(`decoder.${2 * j}`, dims[L - j]!, dims[L - j - 1]!, "decoder", this.init),
+    );
     // Initialise in PyTorch module order, each weight then its bias.
     for (const l of [...this.encoderLayers, ...this.decoderLayers]) {
-      for (const p of l.params) this.params.define(p.name, p.shape, p.init(rng, p.shape.reduce((a, b) => a * b, 1), l.inFeatures, l.outFeatures));
+      for (const p of l.params)
+        this.params.define(
+          p.name,
+          p.shape,
+          p.init(
+            rng,
+            p.shape.reduce((a, b) => a * b, 1),
+            l.inFeatures,
+            l.outFeatures,
+          ),
+        );
     }
   }
 
@@ -116,7 +153,8 @@ export class Autoencoder {
   }
 
   private async runBatched(X: Rows, layers: number, batchSize: number): Promise<Matrix> {
-    if (X.cols !== this.inputDim) throw new RangeError(`data has ${X.cols} columns, the autoencoder expects ${this.inputDim}`);
+    if (X.cols !== this.inputDim)
+      throw new RangeError(`data has ${X.cols} columns, the autoencoder expects ${this.inputDim}`);
     const graph = await this.compiledEncoder(layers);
     const feeds = this.feedsFor(this.encoderLayers.slice(0, layers).flatMap((l) => l.params));
     const width = this.dims[layers]!;
@@ -124,7 +162,8 @@ export class Autoencoder {
     if (isMatrix(X)) out = await graph.runRows(X, "x", "code", width, feeds, batchSize);
     else {
       out = { data: new Float32Array(X.rows * width), rows: X.rows, cols: width };
-      for (const { start, m } of chunksOf(X)) out.data.set((await graph.runRows(m, "x", "code", width, feeds, batchSize)).data, start * width);
+      for (const { start, m } of chunksOf(X))
+        out.data.set((await graph.runRows(m, "x", "code", width, feeds, batchSize)).data, start * width);
     }
     if (layers !== this.dims.length - 1) await graph.release();
     return out;
@@ -136,5 +175,4 @@ export class Autoencoder {
     for (const p of params) feeds[p.name] = this.params.tensor(p.name);
     return feeds;
   }
-
 }

@@ -10,7 +10,15 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { holdsOnly, readJsonObject, readSafetensors, writeDirAtomically, writeSafetensors, type NamedTensor, type OwnedDirKind } from "../io/index.js";
+import {
+  holdsOnly,
+  readJsonObject,
+  readSafetensors,
+  writeDirAtomically,
+  writeSafetensors,
+  type NamedTensor,
+  type OwnedDirKind,
+} from "../io/index.js";
 import { InputError } from "../io/errors.js";
 import type { TrainingState } from "./dec-training.js";
 import type { DataFingerprint } from "./data-fingerprint.js";
@@ -48,22 +56,35 @@ export interface Checkpoint extends CheckpointRecord {
   state: TrainingState;
 }
 
-export function saveCheckpoint(dir: string, state: TrainingState, shapes: Record<string, readonly number[]>, record: CheckpointRecord): void {
+export function saveCheckpoint(
+  dir: string,
+  state: TrainingState,
+  shapes: Record<string, readonly number[]>,
+  record: CheckpointRecord,
+): void {
   const tensors: Record<string, NamedTensor> = {};
   const shape = (n: string, d: Float32Array) => shapes[n] ?? [d.length];
   for (const [n, d] of Object.entries(state.params)) tensors[`param/${n}`] = { shape: shape(n, d), data: d };
   for (const [n, d] of Object.entries(state.slots)) tensors[`slot/${n}`] = { shape: [d.length], data: d };
   if (state.p) tensors.p = { shape: [state.p.length], data: state.p };
-  if (state.best) for (const [n, d] of Object.entries(state.best.params)) tensors[`best/${n}`] = { shape: shape(n, d), data: d };
+  if (state.best)
+    for (const [n, d] of Object.entries(state.best.params)) tensors[`best/${n}`] = { shape: shape(n, d), data: d };
   const { params: _p, slots: _s, p: _pp, best, ...rest } = state;
-  const meta = { format: FORMAT, data: record.data, config: record.config, ...rest, best: best ? { acc: best.acc, iteration: best.iteration } : null };
+  const meta = {
+    format: FORMAT,
+    data: record.data,
+    config: record.config,
+    ...rest,
+    best: best ? { acc: best.acc, iteration: best.iteration } : null,
+  };
   writeDirAtomically(dir, CHECKPOINT_DIR, (tmp) => {
     writeSafetensors(join(tmp, FILES.tensors), tensors);
     writeFileSync(join(tmp, FILES.state), JSON.stringify(meta));
   });
 }
 
-type Meta = Omit<TrainingState, "params" | "slots" | "p" | "best"> & CheckpointRecord & { format: string; best: { acc: number; iteration: number } | null };
+type Meta = Omit<TrainingState, "params" | "slots" | "p" | "best"> &
+  CheckpointRecord & { format: string; best: { acc: number; iteration: number } | null };
 
 export function loadCheckpoint(dir: string): Checkpoint {
   const file = join(dir, FILES.state);
@@ -73,14 +94,28 @@ export function loadCheckpoint(dir: string): Checkpoint {
   } catch (e) {
     throw new InputError(file, `cannot read a checkpoint (${(e as Error).message})`);
   }
-  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) throw new InputError(file, `not a deepclust clustering checkpoint (expected a JSON object, got ${JSON.stringify(meta)})`);
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta))
+    throw new InputError(
+      file,
+      `not a deepclust clustering checkpoint (expected a JSON object, got ${JSON.stringify(meta)})`,
+    );
   if (OLDER_FORMATS.includes(meta.format)) {
-    const why = "without a record of its training data and options, so it cannot be checked against this run; train again";
-    throw new InputError(file, `this checkpoint was written by an older deepclust (format ${meta.format}) ${why} (new checkpoints resume)`);
+    const why =
+      "without a record of its training data and options, so it cannot be checked against this run; train again";
+    throw new InputError(
+      file,
+      `this checkpoint was written by an older deepclust (format ${meta.format}) ${why} (new checkpoints resume)`,
+    );
   }
-  if (meta.format !== FORMAT) throw new InputError(file, `not a deepclust clustering checkpoint (format ${String(meta.format)})`);
+  if (meta.format !== FORMAT)
+    throw new InputError(file, `not a deepclust clustering checkpoint (format ${String(meta.format)})`);
   const { tensors } = readSafetensors(join(dir, FILES.tensors));
-  const pick = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), t.data]));
+  const pick = (prefix: string) =>
+    Object.fromEntries(
+      Object.entries(tensors)
+        .filter(([n]) => n.startsWith(prefix))
+        .map(([n, t]) => [n.slice(prefix.length), t.data]),
+    );
   const { format: _f, data, config, best, ...rest } = meta;
   return {
     data,
@@ -105,7 +140,8 @@ export function checkResume(dir: string, checkpoint: Checkpoint, now: Checkpoint
   const then = checkpoint.data;
   const data = now.data;
   const differences: string[] = [];
-  const differ = (field: string, a: unknown, b: unknown) => differences.push(`${field}: checkpoint ${show(a)}, now ${show(b)}`);
+  const differ = (field: string, a: unknown, b: unknown) =>
+    differences.push(`${field}: checkpoint ${show(a)}, now ${show(b)}`);
   if (then.rows !== data.rows) differ("rows", then.rows, data.rows);
   if (then.cols !== data.cols) differ("columns", then.cols, data.cols);
   if (then.rows === data.rows && then.cols === data.cols && then.sha256 !== data.sha256) {
@@ -120,7 +156,9 @@ export function checkResume(dir: string, checkpoint: Checkpoint, now: Checkpoint
   compareFields("", checkpoint.config, plainJson(now.config), differ);
   const maxIter = now.config.maxIter;
   if (typeof maxIter === "number" && maxIter < checkpoint.state.iteration) {
-    differences.push(`maxIter: the checkpoint is at iteration ${checkpoint.state.iteration}, now ${maxIter} (it may grow, not fall below that)`);
+    differences.push(
+      `maxIter: the checkpoint is at iteration ${checkpoint.state.iteration}, now ${maxIter} (it may grow, not fall below that)`,
+    );
   }
   if (differences.length === 0) return;
   throw new InputError(
@@ -150,7 +188,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** JSON with sorted keys, so that key order does not count as a difference. */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (isObject(v)) return `{${Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(",")}}`;
+  if (isObject(v))
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => v[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(",")}}`;
   return JSON.stringify(v ?? null);
 }
 
@@ -171,11 +214,18 @@ function show(v: unknown): string {
  * under `prefix` are not exactly `expected` (name → number of values): a damaged or edited checkpoint
  * (checkResume has already refused other options, which would change the shapes).
  */
-export function checkStateTensors(file: string, prefix: string, got: Record<string, Float32Array>, expected: Record<string, number>): void {
+export function checkStateTensors(
+  file: string,
+  prefix: string,
+  got: Record<string, Float32Array>,
+  expected: Record<string, number>,
+): void {
   for (const [name, size] of Object.entries(expected)) {
     const t = got[name];
     if (!t) throw new InputError(file, `tensor '${prefix}${name}' is missing`);
-    if (t.length !== size) throw new InputError(file, `tensor '${prefix}${name}' holds ${t.length} values, the model needs ${size}`);
+    if (t.length !== size)
+      throw new InputError(file, `tensor '${prefix}${name}' holds ${t.length} values, the model needs ${size}`);
   }
-  for (const name of Object.keys(got)) if (!(name in expected)) throw new InputError(file, `tensor '${prefix}${name}' is not part of the model`);
+  for (const name of Object.keys(got))
+    if (!(name in expected)) throw new InputError(file, `tensor '${prefix}${name}' is not part of the model`);
 }

@@ -18,6 +18,10 @@ export interface DataFingerprint {
 export function dataFingerprint(X: Rows, labels?: PartialLabels): DataFingerprint {
   const hash = createHash("sha256");
   for (const { m } of chunksOf(X)) hash.update(new Uint8Array(m.data.buffer, m.data.byteOffset, m.rows * m.cols * 4));
-  const labelsSha256 = labels ? createHash("sha256").update(JSON.stringify(Array.from(labels))).digest("hex") : null;
+  const labelsSha256 = labels
+    ? createHash("sha256")
+        .update(JSON.stringify(Array.from(labels)))
+        .digest("hex")
+    : null;
   return { rows: X.rows, cols: X.cols, sha256: hash.digest("hex"), labelsSha256 };
 }

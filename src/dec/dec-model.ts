@@ -12,8 +12,26 @@ import { evaluateClustering, type ClusteringScores, type PartialLabels } from ".
 import { Autoencoder } from "./autoencoder.js";
 import { chooseScaling, foldScaling, standardize, type InputScaling, type Standardizer } from "./input-scaling.js";
 import { PRETRAIN_DEFAULTS, pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
-import { CLUSTERING_DEFAULTS, SoftAssigner, defaultUpdateInterval, hardLabels, trainClustering, type ClusteringOptions, type ClusteringResult, type StopReason, type TrainingState, type UpdateRecord } from "./dec-training.js";
-import { checkResume, checkStateTensors, loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointRecord } from "./checkpoint.js";
+import {
+  CLUSTERING_DEFAULTS,
+  SoftAssigner,
+  defaultUpdateInterval,
+  hardLabels,
+  trainClustering,
+  type ClusteringOptions,
+  type ClusteringResult,
+  type StopReason,
+  type TrainingState,
+  type UpdateRecord,
+} from "./dec-training.js";
+import {
+  checkResume,
+  checkStateTensors,
+  loadCheckpoint,
+  saveCheckpoint,
+  type Checkpoint,
+  type CheckpointRecord,
+} from "./checkpoint.js";
 import { dataFingerprint, type DataFingerprint } from "./data-fingerprint.js";
 import type { InitName } from "../nn/index.js";
 
@@ -89,7 +107,14 @@ export interface ManifoldOptions {
 /** Rows above which the manifold start lays out a seeded sample (exact kNN costs rows² · code dims). */
 export const MANIFOLD_MAX_ROWS = 200_000;
 
-export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = { ...MANIFOLD_DEFAULTS, nEpochs: 200, selfTrain: false, anchorUpdates: 10, holdEpochs: 30, maxRows: MANIFOLD_MAX_ROWS };
+export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = {
+  ...MANIFOLD_DEFAULTS,
+  nEpochs: 200,
+  selfTrain: false,
+  anchorUpdates: 10,
+  holdEpochs: 30,
+  maxRows: MANIFOLD_MAX_ROWS,
+};
 
 /** The paper's layer sizes after the input. */
 const DEFAULT_HIDDEN: readonly number[] = [500, 500, 2000, 10];
@@ -175,7 +200,8 @@ export class DEC {
   scaling: Standardizer | null = null;
 
   constructor(config: DECConfig) {
-    if (!Number.isInteger(config.k) || config.k < 1) throw new RangeError(`k must be a positive integer, got ${config.k}`);
+    if (!Number.isInteger(config.k) || config.k < 1)
+      throw new RangeError(`k must be a positive integer, got ${config.k}`);
     this.config = { ...config };
   }
 
@@ -199,24 +225,34 @@ export class DEC {
     // A given autoencoder was trained on the raw inputs: no scaling then.
     const X = this.scaledInput(Xin, options.autoencoder === undefined);
     if (c.k > X.rows) throw new RangeError(`k = ${c.k} is more than the ${X.rows} rows of the data`);
-    if (options.labels && options.labels.length !== X.rows) throw new RangeError(`${options.labels.length} labels for ${X.rows} rows`);
+    if (options.labels && options.labels.length !== X.rows)
+      throw new RangeError(`${options.labels.length} labels for ${X.rows} rows`);
     const rng = new Rng(c.seed ?? 0);
     const session = { threads: c.threads ?? 0, device: c.device ?? "cpu" };
     const dims = [X.cols, ...(c.hidden ?? DEFAULT_HIDDEN)];
-    const ae = new Autoencoder({ dims, init: c.init ?? "torch", normalizeCode: c.normalizeCode ?? false }, rng, session);
+    const ae = new Autoencoder(
+      { dims, init: c.init ?? "torch", normalizeCode: c.normalizeCode ?? false },
+      rng,
+      session,
+    );
     this.ae = ae;
     const evaluate = options.labels ? (pred: Int32Array) => evaluateClustering(options.labels!, pred) : undefined;
 
-    const shapes = Object.fromEntries([...ae.allParams.map((p) => [p.name, p.shape] as const), [CENTERS, [c.k, ae.codeDim]]]);
+    const shapes = Object.fromEntries([
+      ...ae.allParams.map((p) => [p.name, p.shape] as const),
+      [CENTERS, [c.k, ae.codeDim]],
+    ]);
     // The data's fingerprint, checked on resume and recorded in every checkpoint: one pass over X.
-    const record = options.resumeFrom !== undefined || options.checkpoint ? this.checkpointRecord(Xin, options.labels) : null;
+    const record =
+      options.resumeFrom !== undefined || options.checkpoint ? this.checkpointRecord(Xin, options.labels) : null;
     this.fingerprinted = null; // a later fit hashes its data afresh (X may have changed in place)
     let resume: TrainingState | undefined;
     let centers: Float32Array;
     let anchor: { target: Float32Array; updates: number; maxEpochs?: number } | undefined;
     const m = { ...MANIFOLD_START_DEFAULTS, ...c.manifold };
     const anchorUpdates = c.centerInit !== "manifold" ? 0 : m.selfTrain ? m.anchorUpdates : Infinity;
-    if (!(m.holdEpochs >= 0)) throw new RangeError(`manifold.holdEpochs must be ≥ 0 (Infinity: until the labels settle), got ${m.holdEpochs}`);
+    if (!(m.holdEpochs >= 0))
+      throw new RangeError(`manifold.holdEpochs must be ≥ 0 (Infinity: until the labels settle), got ${m.holdEpochs}`);
     const holdBudget = anchorUpdates === Infinity && Number.isFinite(m.holdEpochs) ? { maxEpochs: m.holdEpochs } : {};
     if (options.resumeFrom !== undefined) {
       resume = this.checkResumeRecord(options.resumeFrom, record!).state;
@@ -224,26 +260,45 @@ export class DEC {
       checkStateTensors(join(options.resumeFrom, "state.safetensors"), "param/", resume.params, sizes);
       centers = resume.params[CENTERS]!;
       // Saved during the anchored updates, P is the anchor itself: the resumed run goes on with it.
-      if (anchorUpdates > resume.history.length && resume.p) anchor = { target: resume.p, updates: anchorUpdates, ...holdBudget };
+      if (anchorUpdates > resume.history.length && resume.p)
+        anchor = { target: resume.p, updates: anchorUpdates, ...holdBudget };
     } else {
       let t0 = performance.now();
       if (options.autoencoder) {
-        if (options.autoencoder.dims.join() !== dims.join()) throw new RangeError(`the given autoencoder is ${options.autoencoder.dims.join("→")}, the model is ${dims.join("→")}`);
+        if (options.autoencoder.dims.join() !== dims.join())
+          throw new RangeError(
+            `the given autoencoder is ${options.autoencoder.dims.join("→")}, the model is ${dims.join("→")}`,
+          );
         for (const p of ae.allParams) ae.params.set(p.name, options.autoencoder.params.value(p.name));
       } else {
         const shuffleBlock = c.pretrain?.shuffleBlock ?? c.shuffleBlock;
-        this.pretrainHistory = await pretrainAutoencoder(ae, X, rng, { ...c.pretrain, ...(shuffleBlock !== undefined ? { shuffleBlock } : {}), ...(options.onPretrainEpoch ? { onEpoch: options.onPretrainEpoch } : {}) });
+        this.pretrainHistory = await pretrainAutoencoder(ae, X, rng, {
+          ...c.pretrain,
+          ...(shuffleBlock !== undefined ? { shuffleBlock } : {}),
+          ...(options.onPretrainEpoch ? { onEpoch: options.onPretrainEpoch } : {}),
+        });
       }
       this.timings.pretrainSeconds = (performance.now() - t0) / 1000;
       t0 = performance.now();
       const code = await ae.encode(X);
-      const km = c.centerInit === "manifold" ? await this.manifoldStart(code, rng) : c.kmeansSample !== undefined && code.rows > c.kmeansSample ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, c.nInit ?? KMEANS_DEFAULTS.nInit, session.threads) : await kmeans(code, { k: c.k, nInit: c.nInit ?? KMEANS_DEFAULTS.nInit, seed: rng.fork(), threads: session.threads });
+      const km =
+        c.centerInit === "manifold"
+          ? await this.manifoldStart(code, rng)
+          : c.kmeansSample !== undefined && code.rows > c.kmeansSample
+            ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, c.nInit ?? KMEANS_DEFAULTS.nInit, session.threads)
+            : await kmeans(code, {
+                k: c.k,
+                nInit: c.nInit ?? KMEANS_DEFAULTS.nInit,
+                seed: rng.fork(),
+                threads: session.threads,
+              });
       this.timings.kmeansSeconds = (performance.now() - t0) / 1000;
       this.initLabels = km.labels;
       this.initInertia = km.inertia;
       this.initMetrics = evaluate ? evaluate(km.labels) : null;
       centers = km.centers;
-      if ("resp" in km && km.resp && anchorUpdates > 0) anchor = { target: Float32Array.from(km.resp), updates: anchorUpdates, ...holdBudget };
+      if ("resp" in km && km.resp && anchorUpdates > 0)
+        anchor = { target: Float32Array.from(km.resp), updates: anchorUpdates, ...holdBudget };
     }
 
     const t0 = performance.now();
@@ -252,7 +307,12 @@ export class DEC {
       ...(evaluate ? { evaluate } : {}),
       ...(anchor ? { anchor } : {}),
       ...(resume ? { resume, resumeFile: join(options.resumeFrom!, "state.safetensors") } : {}),
-      ...(options.checkpoint ? { checkpointEvery: options.checkpoint.every, onCheckpoint: (s: TrainingState) => saveCheckpoint(options.checkpoint!.dir, s, shapes, record!) } : {}),
+      ...(options.checkpoint
+        ? {
+            checkpointEvery: options.checkpoint.every,
+            onCheckpoint: (s: TrainingState) => saveCheckpoint(options.checkpoint!.dir, s, shapes, record!),
+          }
+        : {}),
     });
     this.timings.clusteringSeconds = (performance.now() - t0) / 1000;
     this.history = result.history;
@@ -262,7 +322,12 @@ export class DEC {
     this.stopReason = result.stopReason;
     this.metrics = evaluate ? evaluate(result.labels) : null;
     if (this.scaling) foldScaling(ae, this.scaling);
-    this.assigner = new SoftAssigner(ae, new StudentTAssignment(c.k, ae.codeDim, c.alpha ?? CLUSTERING_DEFAULTS.alpha), () => ae.params.tensor(CENTERS), true);
+    this.assigner = new SoftAssigner(
+      ae,
+      new StudentTAssignment(c.k, ae.codeDim, c.alpha ?? CLUSTERING_DEFAULTS.alpha),
+      () => ae.params.tensor(CENTERS),
+      true,
+    );
     return this;
   }
 
@@ -276,7 +341,15 @@ export class DEC {
   private async manifoldStart(code: Matrix, rng: Rng) {
     const c = this.config;
     const m = { ...MANIFOLD_START_DEFAULTS, ...c.manifold };
-    const options = { nComponents: m.nComponents, nNeighbors: m.nNeighbors, minDist: m.minDist, nEpochs: m.nEpochs, restarts: m.restarts, seed: rng.fork(), threads: c.threads ?? 0 };
+    const options = {
+      nComponents: m.nComponents,
+      nNeighbors: m.nNeighbors,
+      minDist: m.minDist,
+      nEpochs: m.nEpochs,
+      restarts: m.restarts,
+      seed: rng.fork(),
+      threads: c.threads ?? 0,
+    };
     const d = code.cols;
     if (code.rows > m.maxRows) {
       const pick = rng.fork().permutation(code.rows).subarray(0, m.maxRows).sort();

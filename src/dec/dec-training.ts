@@ -7,8 +7,32 @@
 // deviations are named options: target "batch", no shuffling, per-group rates, clipping,
 // freezeEncoder and selectBestByLabels.
 
-import { CompiledGraph, Graph, Rng, Tensor, argmaxRows, chunksOf, gatherFrom, gatherRows, isMatrix, shuffledOrder, type Matrix, type Rows, type StateStore } from "../engine/index.js";
-import { BuildContext, StudentTAssignment, TrainingStep, klDivergence, mse, paramInputs, targetDistribution, CENTERS, type Param } from "../nn/index.js";
+import {
+  CompiledGraph,
+  Graph,
+  Rng,
+  Tensor,
+  argmaxRows,
+  chunksOf,
+  gatherFrom,
+  gatherRows,
+  isMatrix,
+  shuffledOrder,
+  type Matrix,
+  type Rows,
+  type StateStore,
+} from "../engine/index.js";
+import {
+  BuildContext,
+  StudentTAssignment,
+  TrainingStep,
+  klDivergence,
+  mse,
+  paramInputs,
+  targetDistribution,
+  CENTERS,
+  type Param,
+} from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
 import { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./pretrain.js";
 import { INPUT_SUM, encodeChecked } from "./model-onnx.js";
@@ -150,7 +174,8 @@ function warningsFor(sizes: number[], rows: number, previousNonEmpty: number | n
     w.push(`${sizes.length - nonEmpty} of ${sizes.length} clusters are empty`);
   }
   const largest = Math.max(...sizes);
-  if (sizes.length > 1 && largest > 0.5 * rows) w.push(`collapse: one cluster holds ${((100 * largest) / rows).toFixed(1)} % of the points`);
+  if (sizes.length > 1 && largest > 0.5 * rows)
+    w.push(`collapse: one cluster holds ${((100 * largest) / rows).toFixed(1)} % of the points`);
   return w;
 }
 
@@ -177,13 +202,16 @@ export class SoftAssigner {
 
   /** q of every row of X, in batches; a RowSource is read a chunk at a time (only q, rows × k, is held). */
   async predictProba(X: Rows, batchSize = 1024): Promise<Matrix> {
-    if (X.cols !== this.ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the model expects ${this.ae.inputDim}`);
+    if (X.cols !== this.ae.inputDim)
+      throw new RangeError(`data has ${X.cols} columns, the model expects ${this.ae.inputDim}`);
     this.compiled ??= CompiledGraph.create(this.graph(), this.ae.session);
     const feeds = { ...this.ae.feedsFor(this.ae.encoderParams), [CENTERS]: this.centers() };
     const k = this.assignment.k;
-    if (isMatrix(X)) return (await this.compiled).runRows(X, "x", "q", k, feeds, batchSize, this.checkFinite ? INPUT_SUM : undefined);
+    if (isMatrix(X))
+      return (await this.compiled).runRows(X, "x", "q", k, feeds, batchSize, this.checkFinite ? INPUT_SUM : undefined);
     const q = new Float32Array(X.rows * k);
-    for (const { start, m } of chunksOf(X)) q.set((await (await this.compiled).runRows(m, "x", "q", k, feeds, batchSize)).data, start * k);
+    for (const { start, m } of chunksOf(X))
+      q.set((await (await this.compiled).runRows(m, "x", "q", k, feeds, batchSize)).data, start * k);
     return { data: q, rows: X.rows, cols: k };
   }
 
@@ -232,15 +260,24 @@ export function targetFromFrequencies(q: Matrix, out?: Float32Array): Float32Arr
  * X may be a RowSource read from disk: minibatches are gathered from it, and the target update
  * walks it in chunks (only q and P, rows × k each, are held; P via targetFromFrequencies).
  */
-export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32Array, rng: Rng, options: ClusteringOptions = {}, hooks: ClusteringHooks = {}): Promise<ClusteringResult> {
+export async function trainClustering(
+  ae: Autoencoder,
+  X: Rows,
+  centers: Float32Array,
+  rng: Rng,
+  options: ClusteringOptions = {},
+  hooks: ClusteringHooks = {},
+): Promise<ClusteringResult> {
   const k = centers.length / ae.codeDim;
-  if (!Number.isInteger(k) || k < 1) throw new RangeError(`centres must be k × ${ae.codeDim}, got ${centers.length} values`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new RangeError(`centres must be k × ${ae.codeDim}, got ${centers.length} values`);
   if (ae.params.has(CENTERS)) ae.params.set(CENTERS, centers);
   else ae.params.define(CENTERS, [k, ae.codeDim], centers);
   const method = options.method ?? CLUSTERING_DEFAULTS.method;
   const target = options.target ?? CLUSTERING_DEFAULTS.target;
   const batchSize = Math.min(options.batchSize ?? CLUSTERING_DEFAULTS.batchSize, X.rows);
-  const holdIterations = hooks.anchor?.maxEpochs !== undefined ? Math.ceil((hooks.anchor.maxEpochs * X.rows) / batchSize) : undefined;
+  const holdIterations =
+    hooks.anchor?.maxEpochs !== undefined ? Math.ceil((hooks.anchor.maxEpochs * X.rows) / batchSize) : undefined;
   const T = options.updateInterval ?? defaultUpdateInterval(X.rows, batchSize);
   const tol = options.tol ?? CLUSTERING_DEFAULTS.tol;
   const maxIter = options.maxIter ?? CLUSTERING_DEFAULTS.maxIter;
@@ -256,7 +293,9 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
   // Loop state (all of it restorable from a checkpoint).
   let iteration = 0;
   // Without shuffling, batches follow the data's own order (the reference's DataLoader and DEC-keras).
-  let order = shuffle ? shuffledOrder(rng, X.rows, options.shuffleBlock) : Uint32Array.from({ length: X.rows }, (_, i) => i);
+  let order = shuffle
+    ? shuffledOrder(rng, X.rows, options.shuffleBlock)
+    : Uint32Array.from({ length: X.rows }, (_, i) => i);
   let position = 0;
   let previous: Int32Array | null = null;
   let P: Float32Array | null = null;
@@ -265,11 +304,22 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
   if (hooks.resume) {
     const s = hooks.resume;
     const file = hooks.resumeFile ?? "resume state";
-    const sizes = (store: StateStore, names: readonly string[]) => Object.fromEntries(names.map((n) => [n, store.value(n).length]));
+    const sizes = (store: StateStore, names: readonly string[]) =>
+      Object.fromEntries(names.map((n) => [n, store.value(n).length]));
     checkStateTensors(file, "param/", s.params, sizes(ae.params, ae.params.names()));
     checkStateTensors(file, "slot/", s.slots, sizes(step.slots, step.slots.names()));
-    if (s.best) checkStateTensors(file, "best/", s.best.params, sizes(ae.params, params.map((p) => p.name)));
-    if (target === "full" && s.p?.length !== X.rows * k) throw new InputError(file, `tensor 'p' holds ${s.p?.length ?? 0} values, ${X.rows} × ${k} needed`);
+    if (s.best)
+      checkStateTensors(
+        file,
+        "best/",
+        s.best.params,
+        sizes(
+          ae.params,
+          params.map((p) => p.name),
+        ),
+      );
+    if (target === "full" && s.p?.length !== X.rows * k)
+      throw new InputError(file, `tensor 'p' holds ${s.p?.length ?? 0} values, ${X.rows} × ${k} needed`);
     iteration = s.iteration;
     step.t = s.stepCount;
     rng.setState(s.rng);
@@ -331,7 +381,10 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
       const labels = hardLabels(q);
       const anchored = hooks.anchor !== undefined && history.length < hooks.anchor.updates;
       if (anchored) P = hooks.anchor!.target;
-      else if (target === "full") P = isMatrix(X) ? await fullTarget(q, ae.session) : targetFromFrequencies(q, P === hooks.anchor?.target ? undefined : (P ?? undefined));
+      else if (target === "full")
+        P = isMatrix(X)
+          ? await fullTarget(q, ae.session)
+          : targetFromFrequencies(q, P === hooks.anchor?.target ? undefined : (P ?? undefined));
       const delta = previous ? labels.reduce((n, l, i) => n + (l !== previous![i] ? 1 : 0), 0) / X.rows : null;
       const sizes = clusterSizes(labels, k);
       const rec: UpdateRecord = {
@@ -345,14 +398,21 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
         seconds: (performance.now() - t0) / 1000,
       };
       if (hooks.evaluate) rec.metrics = hooks.evaluate(labels);
-      if (options.selectBestByLabels && rec.metrics && (!best || rec.metrics.acc > best.acc)) best = { acc: rec.metrics.acc, iteration, params: snapshot() };
+      if (options.selectBestByLabels && rec.metrics && (!best || rec.metrics.acc > best.acc))
+        best = { acc: rec.metrics.acc, iteration, params: snapshot() };
       history.push(rec);
       hooks.onUpdate?.(rec);
       previous = labels;
       lossSum = recSum = klSum = lossCount = 0;
       t0 = performance.now();
       // During a finite anchored phase the labels settle on the anchor; convergence counts after it.
-      if (iteration > 0 && tol > 0 && delta !== null && delta < tol && (!anchored || hooks.anchor!.updates === Infinity)) {
+      if (
+        iteration > 0 &&
+        tol > 0 &&
+        delta !== null &&
+        delta < tol &&
+        (!anchored || hooks.anchor!.updates === Infinity)
+      ) {
         converged = true;
         stopReason = "tol";
         break;
@@ -396,12 +456,22 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
     for (let s = 0; s < steps; s++) {
       const idx = nextBatch(rows);
       gatherFrom(X, idx, 0, rows, x.data.subarray(s * rows * X.cols, (s + 1) * rows * X.cols));
-      if (p) gatherRows({ data: P!, rows: X.rows, cols: k }, idx, 0, rows, p.data.subarray(s * rows * k, (s + 1) * rows * k));
+      if (p)
+        gatherRows(
+          { data: P!, rows: X.rows, cols: k },
+          idx,
+          0,
+          rows,
+          p.data.subarray(s * rows * k, (s + 1) * rows * k),
+        );
     }
     current = null;
     const r = await step.runSteps(p ? { x, p } : { x });
     for (let s = 0; s < steps; s++) {
-      if (!Number.isFinite(r.losses[s]!)) throw new Error(`${method}: loss became ${r.losses[s]} at iteration ${iteration + s + 1} (try a lower learning rate)`);
+      if (!Number.isFinite(r.losses[s]!))
+        throw new Error(
+          `${method}: loss became ${r.losses[s]} at iteration ${iteration + s + 1} (try a lower learning rate)`,
+        );
       lossSum += r.losses[s]!;
       if (hasDecoder) {
         recSum += r.metrics.loss_rec![s]!;
@@ -418,7 +488,15 @@ export async function trainClustering(ae: Autoencoder, X: Rows, centers: Float32
   const q = current !== null && !best ? current : await assigner.predictProba(X);
   await assigner.release();
   await step.release();
-  return { labels: hardLabels(q), q, history, iterations: iteration, converged, stopReason, ...(best ? { selectedIteration: best.iteration } : {}) };
+  return {
+    labels: hardLabels(q),
+    q,
+    history,
+    iterations: iteration,
+    converged,
+    stopReason,
+    ...(best ? { selectedIteration: best.iteration } : {}),
+  };
 }
 
 /**
@@ -441,7 +519,10 @@ export async function compileClusteringStep(ae: Autoencoder, k: number, options:
       name: `${method}_${target}`,
       params,
       trainable,
-      inputs: [{ name: "x", shape: ["batch", ae.inputDim] }, ...(target === "full" ? [{ name: "p", shape: ["batch", k] }] : [])],
+      inputs: [
+        { name: "x", shape: ["batch", ae.inputDim] },
+        ...(target === "full" ? [{ name: "p", shape: ["batch", k] }] : []),
+      ],
       objective: (ctx, i) => {
         const { g } = ctx;
         const e = enc.forward(ctx, i.x!);
@@ -461,7 +542,10 @@ export async function compileClusteringStep(ae: Autoencoder, k: number, options:
           },
         };
       },
-      optimizer: makeOptimizer(options.optimizer ?? CLUSTERING_DEFAULTS.optimizer, options.groupLr as Record<string, number> | undefined),
+      optimizer: makeOptimizer(
+        options.optimizer ?? CLUSTERING_DEFAULTS.optimizer,
+        options.groupLr as Record<string, number> | undefined,
+      ),
       clipNorm: options.clipNorm ?? null,
     },
     ae.params,

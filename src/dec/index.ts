@@ -1,6 +1,25 @@
 export { Autoencoder, type AutoencoderConfig } from "./autoencoder.js";
-export { pretrainAutoencoder, reconstructionError, trainEpochs, makeOptimizer, PRETRAIN_DEFAULTS, STEPS_PER_RUN, type PretrainOptions, type PretrainMode, type EpochRecord, type OptimizerConfig, type EpochOptions } from "./pretrain.js";
-export { saveAutoencoder, loadAutoencoder, savePretrainDir, PRETRAIN_DIR, PRETRAIN_FILES, PRETRAIN_FORMAT } from "./autoencoder-file.js";
+export {
+  pretrainAutoencoder,
+  reconstructionError,
+  trainEpochs,
+  makeOptimizer,
+  PRETRAIN_DEFAULTS,
+  STEPS_PER_RUN,
+  type PretrainOptions,
+  type PretrainMode,
+  type EpochRecord,
+  type OptimizerConfig,
+  type EpochOptions,
+} from "./pretrain.js";
+export {
+  saveAutoencoder,
+  loadAutoencoder,
+  savePretrainDir,
+  PRETRAIN_DIR,
+  PRETRAIN_FILES,
+  PRETRAIN_FORMAT,
+} from "./autoencoder-file.js";
 export {
   trainClustering,
   compileClusteringStep,
@@ -17,10 +36,76 @@ export {
   type StopReason,
   type TrainingState,
 } from "./dec-training.js";
-export { saveCheckpoint, loadCheckpoint, checkResume, CHECKPOINT_DIR, RESUME_MAY_DIFFER, type Checkpoint, type CheckpointRecord } from "./checkpoint.js";
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  checkResume,
+  CHECKPOINT_DIR,
+  RESUME_MAY_DIFFER,
+  type Checkpoint,
+  type CheckpointRecord,
+} from "./checkpoint.js";
 export { dataFingerprint, type DataFingerprint } from "./data-fingerprint.js";
-export { INPUT_SCALINGS, AUTO_SPREAD, chooseScaling, featureStats, standardize, foldScaling, type InputScaling, type Standardizer } from "./input-scaling.js";
-export { DEC, trainingConfig, startName, CENTER_INITS, MANIFOLD_START_DEFAULTS, MANIFOLD_MAX_ROWS, type CenterInit, type ManifoldOptions, type DECConfig, type FitOptions, type Timings } from "./dec-model.js";
-export { presetRecipe, presetConfig, scaledHidden, scaledEpochs, DEFAULT_PRESET, PRESET_NAMES, PRESET_SUMMARIES, MANIFOLD_PRETRAIN, MANIFOLD_RECIPE_START, type PresetName, type Recipe, type DataShape } from "./presets.js";
-export { saveModel, loadModel, writeModelDir, replaceModelOnnx, modelConfig, modelInputFiles, isModelFile, DECModel, MODEL_DIR, MODEL_FILES, MODEL_FORMAT, MODEL_REPORT_FILE, type ModelConfig, type SaveModelOptions, type LoadModelOptions } from "./model-dir.js";
-export { exportOnnx, inferenceGraph, ONNX_INPUT, ONNX_OUTPUTS, PRECISIONS, type Precision, type InferenceGraphOptions } from "./model-onnx.js";
+export {
+  INPUT_SCALINGS,
+  AUTO_SPREAD,
+  chooseScaling,
+  featureStats,
+  standardize,
+  foldScaling,
+  type InputScaling,
+  type Standardizer,
+} from "./input-scaling.js";
+export {
+  DEC,
+  trainingConfig,
+  startName,
+  CENTER_INITS,
+  MANIFOLD_START_DEFAULTS,
+  MANIFOLD_MAX_ROWS,
+  type CenterInit,
+  type ManifoldOptions,
+  type DECConfig,
+  type FitOptions,
+  type Timings,
+} from "./dec-model.js";
+export {
+  presetRecipe,
+  presetConfig,
+  scaledHidden,
+  scaledEpochs,
+  DEFAULT_PRESET,
+  PRESET_NAMES,
+  PRESET_SUMMARIES,
+  MANIFOLD_PRETRAIN,
+  MANIFOLD_RECIPE_START,
+  type PresetName,
+  type Recipe,
+  type DataShape,
+} from "./presets.js";
+export {
+  saveModel,
+  loadModel,
+  writeModelDir,
+  replaceModelOnnx,
+  modelConfig,
+  modelInputFiles,
+  isModelFile,
+  DECModel,
+  MODEL_DIR,
+  MODEL_FILES,
+  MODEL_FORMAT,
+  MODEL_REPORT_FILE,
+  type ModelConfig,
+  type SaveModelOptions,
+  type LoadModelOptions,
+} from "./model-dir.js";
+export {
+  exportOnnx,
+  inferenceGraph,
+  ONNX_INPUT,
+  ONNX_OUTPUTS,
+  PRECISIONS,
+  type Precision,
+  type InferenceGraphOptions,
+} from "./model-onnx.js";

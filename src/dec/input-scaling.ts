@@ -48,7 +48,9 @@ export function chooseScaling(X: Matrix, mode: InputScaling): Standardizer | nul
   if (mode === "none") return null;
   const s = featureStats(X);
   if (mode === "standardize") return s;
-  const sds = Array.from(s.scale).filter((v, j) => v !== 1 || s.mean[j] !== 0).sort((a, b) => a - b);
+  const sds = Array.from(s.scale)
+    .filter((v, j) => v !== 1 || s.mean[j] !== 0)
+    .sort((a, b) => a - b);
   if (sds.length < 2) return null;
   const median = sds[Math.floor(sds.length / 2)]!;
   return sds.at(-1)! / median > AUTO_SPREAD ? s : null;
@@ -58,7 +60,8 @@ export function chooseScaling(X: Matrix, mode: InputScaling): Standardizer | nul
 export function standardize(X: Matrix, s: Standardizer): Matrix {
   const { rows: n, cols: d, data } = X;
   const out = new Float32Array(n * d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) out[i * d + j] = (data[i * d + j]! - s.mean[j]!) / s.scale[j]!;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < d; j++) out[i * d + j] = (data[i * d + j]! - s.mean[j]!) / s.scale[j]!;
   return { data: out, rows: n, cols: d };
 }
 

@@ -73,24 +73,45 @@ export function checkModelConfig(file: string, value: unknown): ModelConfig {
   if (c.format !== MODEL_FORMAT) throw new InputError(file, `not a deepclust model (format ${describe(c.format)})`);
   const field = fieldChecker(file, c);
   const version = field("formatVersion", "a positive integer", isPositiveInteger);
-  if (version > MODEL_FORMAT_VERSION) throw new InputError(file, `model format version ${version} is newer than this deepclust (${DEEPCLUST_VERSION}) reads; upgrade deepclust`);
+  if (version > MODEL_FORMAT_VERSION)
+    throw new InputError(
+      file,
+      `model format version ${version} is newer than this deepclust (${DEEPCLUST_VERSION}) reads; upgrade deepclust`,
+    );
   field("deepclustVersion", "a string", isString);
   const inputDim = field("inputDim", "a positive integer", isPositiveInteger);
-  const dims = field("dims", "a list of at least 2 positive integers (the encoder's layer sizes)", (v): v is number[] => Array.isArray(v) && v.length >= 2 && v.every(isPositiveInteger));
-  if (dims[0] !== inputDim) throw new InputError(file, `field 'dims' must start with inputDim (${inputDim}), got ${describe(dims)}`);
+  const dims = field(
+    "dims",
+    "a list of at least 2 positive integers (the encoder's layer sizes)",
+    (v): v is number[] => Array.isArray(v) && v.length >= 2 && v.every(isPositiveInteger),
+  );
+  if (dims[0] !== inputDim)
+    throw new InputError(file, `field 'dims' must start with inputDim (${inputDim}), got ${describe(dims)}`);
   const k = field("k", "a positive integer", isPositiveInteger);
   field("alpha", "a positive number", (v): v is number => typeof v === "number" && v > 0 && Number.isFinite(v));
   field("normalizeCode", "true or false", isBoolean);
-  field("method", `one of ${Object.keys(METHODS).join(", ")}`, (v): v is ClusteringMethod => typeof v === "string" && Object.hasOwn(METHODS, v));
+  field(
+    "method",
+    `one of ${Object.keys(METHODS).join(", ")}`,
+    (v): v is ClusteringMethod => typeof v === "string" && Object.hasOwn(METHODS, v),
+  );
   if (c.decoder !== undefined) field("decoder", "true or false (or absent)", isBoolean);
   field("training", "an object", isObject);
   field("data", "an object or null", (v): v is Record<string, unknown> | null => v === null || isObject(v));
-  const mapping = field("labelMapping", "an object or null", (v): v is Record<string, unknown> | null => v === null || isObject(v));
+  const mapping = field(
+    "labelMapping",
+    "an object or null",
+    (v): v is Record<string, unknown> | null => v === null || isObject(v),
+  );
   if (mapping !== null) {
     for (const [cluster, label] of Object.entries(mapping)) {
-      if (!(/^\d+$/.test(cluster) && Number(cluster) < k)) throw new InputError(file, `field 'labelMapping' has key '${cluster}', not a cluster id (0 to ${k - 1})`);
+      if (!(/^\d+$/.test(cluster) && Number(cluster) < k))
+        throw new InputError(file, `field 'labelMapping' has key '${cluster}', not a cluster id (0 to ${k - 1})`);
       if (!(typeof label === "string" || (typeof label === "number" && Number.isFinite(label)))) {
-        throw new InputError(file, `field 'labelMapping.${cluster}' must be a string or a number, got ${describe(label)}`);
+        throw new InputError(
+          file,
+          `field 'labelMapping.${cluster}' must be a string or a number, got ${describe(label)}`,
+        );
       }
     }
   }
@@ -116,7 +137,12 @@ export function readModelConfig(file: string): ModelConfig {
     text = readFileSync(file, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(file, code === "ENOENT" ? "not found: is this a deepclust model directory?" : `cannot read (${code ?? (e as Error).message})`);
+    throw new InputError(
+      file,
+      code === "ENOENT"
+        ? "not found: is this a deepclust model directory?"
+        : `cannot read (${code ?? (e as Error).message})`,
+    );
   }
   let value: unknown;
   try {

@@ -20,16 +20,44 @@ import { basename, dirname, join } from "node:path";
 import { CompiledGraph, Rng, type Matrix, type SessionOptions } from "../engine/index.js";
 import { CENTERS } from "../nn/index.js";
 import { clusterSizes, clusteringAccuracy, labelledSubset, type PartialLabels } from "../cluster/metrics.js";
-import { decodeSafetensors, encodeSafetensors, holdsOnly, readJsonObject, writeDirAtomically, type NamedTensor, type OwnedDirKind } from "../io/index.js";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  holdsOnly,
+  readJsonObject,
+  writeDirAtomically,
+  type NamedTensor,
+  type OwnedDirKind,
+} from "../io/index.js";
 import { InputError } from "../io/errors.js";
 import { Autoencoder } from "./autoencoder.js";
 import { hardLabels, type ClusteringMethod } from "./dec-training.js";
 import { trainingConfig, type DEC } from "./dec-model.js";
-import { DEEPCLUST_VERSION, MODEL_FORMAT, MODEL_FORMAT_VERSION, readModelConfig, type ModelConfig } from "./model-config.js";
-import { exportOnnx, inferenceGraph, INPUT_SUM, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUTS, PRECISIONS, type Precision } from "./model-onnx.js";
+import {
+  DEEPCLUST_VERSION,
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  readModelConfig,
+  type ModelConfig,
+} from "./model-config.js";
+import {
+  exportOnnx,
+  inferenceGraph,
+  INPUT_SUM,
+  ONNX_INPUT,
+  ONNX_OPSET,
+  ONNX_OUTPUTS,
+  PRECISIONS,
+  type Precision,
+} from "./model-onnx.js";
 
 export { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelConfig } from "./model-config.js";
-export const MODEL_FILES = { config: "config.json", weights: "model.safetensors", onnx: "model.onnx", metrics: "metrics.json" } as const;
+export const MODEL_FILES = {
+  config: "config.json",
+  weights: "model.safetensors",
+  onnx: "model.onnx",
+  metrics: "metrics.json",
+} as const;
 /** The HTML report `deepclust train` and `deepclust report` write into a model directory. */
 export const MODEL_REPORT_FILE = "report.html";
 
@@ -38,9 +66,11 @@ export const MODEL_REPORT_FILE = "report.html";
  * the files deepclust writes there (a directory the user keeps other files in is never deleted).
  */
 export const MODEL_DIR: OwnedDirKind = {
-  description: "a deepclust model directory (config.json of format 'deepclust-model' and only the files deepclust writes)",
+  description:
+    "a deepclust model directory (config.json of format 'deepclust-model' and only the files deepclust writes)",
   recognise: (dir) =>
-    holdsOnly(dir, [...Object.values(MODEL_FILES), MODEL_REPORT_FILE], MODEL_FILES.config) && readJsonObject(join(dir, MODEL_FILES.config))?.format === MODEL_FORMAT,
+    holdsOnly(dir, [...Object.values(MODEL_FILES), MODEL_REPORT_FILE], MODEL_FILES.config) &&
+    readJsonObject(join(dir, MODEL_FILES.config))?.format === MODEL_FORMAT,
 };
 
 /**
@@ -99,7 +129,8 @@ export function saveModel(dir: string, dec: DEC, options: SaveModelOptions = {})
     throughput: {
       pretrainSamplesPerSecond: pretrainSeconds > 0 ? pretrainSamples / pretrainSeconds : null,
       clusteringIterationsPerSecond: t.clusteringSeconds > 0 ? dec.iterations / t.clusteringSeconds : null,
-      clusteringSamplesPerSecond: t.clusteringSeconds > 0 ? (dec.iterations * Math.min(batchSize, rows)) / t.clusteringSeconds : null,
+      clusteringSamplesPerSecond:
+        t.clusteringSeconds > 0 ? (dec.iterations * Math.min(batchSize, rows)) / t.clusteringSeconds : null,
     },
     pretrainHistory: dec.pretrainHistory,
     history: dec.history,
@@ -111,7 +142,15 @@ export function saveModel(dir: string, dec: DEC, options: SaveModelOptions = {})
 /** The config.json of a model whose weights (and centres, under CENTERS) are in `ae`. */
 export function modelConfig(
   ae: Autoencoder,
-  fields: { k: number; alpha: number; method: ClusteringMethod; decoder?: boolean; training?: Record<string, unknown>; data?: Record<string, unknown> | null; labelMapping?: Record<string, string | number> | null },
+  fields: {
+    k: number;
+    alpha: number;
+    method: ClusteringMethod;
+    decoder?: boolean;
+    training?: Record<string, unknown>;
+    data?: Record<string, unknown> | null;
+    labelMapping?: Record<string, string | number> | null;
+  },
 ): ModelConfig {
   return {
     format: MODEL_FORMAT,
@@ -137,15 +176,29 @@ export function modelConfig(
  * centres (e.g. a fitted DEC's, or one built from imported PyTorch weights). Returns config.json
  * as written: `config` with the SHA-256 of model.onnx and of model.safetensors added.
  */
-export function writeModelDir(dir: string, ae: Autoencoder, config: ModelConfig, metrics: Record<string, unknown> | null, overwrite = false): ModelConfig {
+export function writeModelDir(
+  dir: string,
+  ae: Autoencoder,
+  config: ModelConfig,
+  metrics: Record<string, unknown> | null,
+  overwrite = false,
+): ModelConfig {
   if (!ae.params.has(CENTERS)) throw new Error(`the autoencoder holds no cluster centres ('${CENTERS}')`);
-  if (ae.params.dims(CENTERS)[0] !== config.k) throw new Error(`config says k = ${config.k}, the centres are ${ae.params.dims(CENTERS).join(" × ")}`);
+  if (ae.params.dims(CENTERS)[0] !== config.k)
+    throw new Error(`config says k = ${config.k}, the centres are ${ae.params.dims(CENTERS).join(" × ")}`);
   const tensors: Record<string, NamedTensor> = {};
   for (const p of savedParams(ae, config)) tensors[p.name] = { shape: p.shape, data: ae.params.value(p.name) };
   tensors[CENTERS] = { shape: ae.params.dims(CENTERS), data: ae.params.value(CENTERS) };
   // Never write what loadModel would refuse to read back.
-  for (const [name, t] of Object.entries(tensors)) if (!t.data.every(Number.isFinite)) throw new Error(`tensor '${name}' holds NaN or infinite values: not saving the model`);
-  const weights = encodeSafetensors(tensors, { format: MODEL_FORMAT, dims: JSON.stringify(ae.dims), k: String(config.k), alpha: String(config.alpha) });
+  for (const [name, t] of Object.entries(tensors))
+    if (!t.data.every(Number.isFinite))
+      throw new Error(`tensor '${name}' holds NaN or infinite values: not saving the model`);
+  const weights = encodeSafetensors(tensors, {
+    format: MODEL_FORMAT,
+    dims: JSON.stringify(ae.dims),
+    k: String(config.k),
+    alpha: String(config.alpha),
+  });
   const onnx = exportOnnx(ae, config.alpha);
   const written = withOnnxHashes(config, onnx, sha256(weights));
   writeDirAtomically(dir, overwrite ? MODEL_DIR : null, (tmp) => {
@@ -165,7 +218,8 @@ export function writeModelDir(dir: string, ae: Autoencoder, config: ModelConfig,
  */
 export function replaceModelOnnx(model: DECModel, onnx: Uint8Array): ModelConfig {
   const dir = model.dir;
-  if (dir === null || model.weightsSha256 === null) throw new Error("replaceModelOnnx: the model was not loaded from a model directory");
+  if (dir === null || model.weightsSha256 === null)
+    throw new Error("replaceModelOnnx: the model was not loaded from a model directory");
   const config = withOnnxHashes(model.config, onnx, model.weightsSha256);
   const files = [
     [join(dir, MODEL_FILES.onnx), onnx],
@@ -183,7 +237,11 @@ export function replaceModelOnnx(model: DECModel, onnx: Uint8Array): ModelConfig
 }
 
 function withOnnxHashes(config: ModelConfig, onnx: Uint8Array, weightsSha256: string): ModelConfig {
-  return { ...config, formatVersion: Math.max(config.formatVersion, MODEL_FORMAT_VERSION), onnx: { ...config.onnx, sha256: sha256(onnx), weightsSha256 } };
+  return {
+    ...config,
+    formatVersion: Math.max(config.formatVersion, MODEL_FORMAT_VERSION),
+    onnx: { ...config.onnx, sha256: sha256(onnx), weightsSha256 },
+  };
 }
 
 function configText(config: ModelConfig): string {
@@ -282,8 +340,12 @@ class FixedWeightsAssigner {
   ) {}
 
   async predictProba(X: Matrix, batchSize = 1024): Promise<Matrix> {
-    if (X.cols !== this.ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the model expects ${this.ae.inputDim}`);
-    this.compiled ??= CompiledGraph.create(inferenceGraph(this.ae, this.alpha, { precision: this.precision, labels: false, inputSum: true }), this.ae.session);
+    if (X.cols !== this.ae.inputDim)
+      throw new RangeError(`data has ${X.cols} columns, the model expects ${this.ae.inputDim}`);
+    this.compiled ??= CompiledGraph.create(
+      inferenceGraph(this.ae, this.alpha, { precision: this.precision, labels: false, inputSum: true }),
+      this.ae.session,
+    );
     return (await this.compiled).runRows(X, ONNX_INPUT, ONNX_OUTPUTS[0], this.k, {}, batchSize, INPUT_SUM);
   }
 
@@ -296,14 +358,19 @@ class FixedWeightsAssigner {
 /** Reads a model directory written by saveModel / `deepclust train`. */
 export function loadModel(dir: string, options: LoadModelOptions = {}): DECModel {
   const { precision = "fp32", checkOnnx = true, ...session } = options;
-  if (!PRECISIONS.includes(precision)) throw new RangeError(`precision must be one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(precision)}`);
+  if (!PRECISIONS.includes(precision))
+    throw new RangeError(`precision must be one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(precision)}`);
   let st;
   try {
     st = statSync(dir);
   } catch {
     throw new InputError(dir, "model directory not found");
   }
-  if (!st.isDirectory()) throw new InputError(dir, "is a file, not a model directory (give the directory that `deepclust train --out` wrote)");
+  if (!st.isDirectory())
+    throw new InputError(
+      dir,
+      "is a file, not a model directory (give the directory that `deepclust train --out` wrote)",
+    );
   const configFile = join(dir, MODEL_FILES.config);
   const config = readModelConfig(configFile);
   const { dims, k } = config;
@@ -314,22 +381,34 @@ export function loadModel(dir: string, options: LoadModelOptions = {}): DECModel
     bytes = readFileSync(weightsFile);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(weightsFile, code === "ENOENT" ? "not found (the model directory is incomplete)" : `cannot read (${code ?? String(e)})`);
+    throw new InputError(
+      weightsFile,
+      code === "ENOENT" ? "not found (the model directory is incomplete)" : `cannot read (${code ?? String(e)})`,
+    );
   }
   const { tensors } = decodeSafetensors(weightsFile, bytes);
   // The encoder and the centres are always saved: config.json's sizes must fit in the file before
   // they size any allocation.
   const needed = 4 * (dims.slice(1).reduce((n, d, i) => n + d * dims[i]! + d, 0) + k * dims.at(-1)!);
-  if (needed > bytes.length) throw new InputError(configFile, `dims [${dims.join(", ")}] and k ${k} need ${needed} bytes of weights, ${weightsFile} has ${bytes.length}`);
+  if (needed > bytes.length)
+    throw new InputError(
+      configFile,
+      `dims [${dims.join(", ")}] and k ${k} need ${needed} bytes of weights, ${weightsFile} has ${bytes.length}`,
+    );
   const ae = new Autoencoder({ dims, normalizeCode: config.normalizeCode }, new Rng(0), session);
   const expect = (name: string, shape: readonly number[]) => {
     const t = tensors[name];
     if (!t) throw new InputError(weightsFile, `tensor '${name}' is missing`);
-    if (t.shape.join(",") !== shape.join(",")) throw new InputError(weightsFile, `tensor '${name}' has shape [${t.shape.join(", ")}], the config needs [${shape.join(", ")}]`);
+    if (t.shape.join(",") !== shape.join(","))
+      throw new InputError(
+        weightsFile,
+        `tensor '${name}' has shape [${t.shape.join(", ")}], the config needs [${shape.join(", ")}]`,
+      );
     return t.data;
   };
   for (const p of savedParams(ae, config)) ae.params.set(p.name, expect(p.name, p.shape));
-  if (config.decoder === false) for (const p of ae.decoderParams) ae.params.set(p.name, new Float32Array(ae.params.value(p.name).length).fill(NaN));
+  if (config.decoder === false)
+    for (const p of ae.decoderParams) ae.params.set(p.name, new Float32Array(ae.params.value(p.name).length).fill(NaN));
   ae.params.define(CENTERS, [k, ae.codeDim], expect(CENTERS, [k, ae.codeDim]));
   const weightsSha256 = sha256(bytes);
   if (checkOnnx) checkOnnxFile(dir, config, weightsSha256);
@@ -351,8 +430,17 @@ function checkOnnxFile(dir: string, config: ModelConfig, weightsSha256: string):
   } catch (e) {
     throw new InputError(onnxFile, `cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
-  const why = sha256(onnx) !== expected ? `its SHA-256 is not the one ${MODEL_FILES.config} records` : exportedFrom !== weightsSha256 ? `it was exported from other weights than ${MODEL_FILES.weights} holds` : null;
-  if (why !== null) throw new InputError(onnxFile, `does not match ${MODEL_FILES.config} and ${MODEL_FILES.weights} (${why}): stale, or from another model; re-export it with \`deepclust export ${dir}\``);
+  const why =
+    sha256(onnx) !== expected
+      ? `its SHA-256 is not the one ${MODEL_FILES.config} records`
+      : exportedFrom !== weightsSha256
+        ? `it was exported from other weights than ${MODEL_FILES.weights} holds`
+        : null;
+  if (why !== null)
+    throw new InputError(
+      onnxFile,
+      `does not match ${MODEL_FILES.config} and ${MODEL_FILES.weights} (${why}): stale, or from another model; re-export it with \`deepclust export ${dir}\``,
+    );
 }
 
 /** The weights model.safetensors holds: the encoder's, and the decoder's unless config.decoder is false. */
@@ -368,4 +456,3 @@ export function labelMapping(trueLabels: PartialLabels, clusters: Int32Array): R
   for (const [cluster, label] of [...mapping].sort((a, b) => Number(a[0]) - Number(b[0]))) out[String(cluster)] = label;
   return out;
 }
-

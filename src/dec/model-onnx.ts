@@ -5,7 +5,16 @@
 // own inference graph (SoftAssigner), only with constants where that graph has weight inputs.
 
 import { Graph, OPSET, type Value } from "../engine/index.js";
-import { BuildContext, CENTERS, Sequential, StudentTAssignment, quantizeWeight, quantizedConstants, type Param, type QuantizedWeightValues } from "../nn/index.js";
+import {
+  BuildContext,
+  CENTERS,
+  Sequential,
+  StudentTAssignment,
+  quantizeWeight,
+  quantizedConstants,
+  type Param,
+  type QuantizedWeightValues,
+} from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
 
 export const ONNX_INPUT = "embeddings";
@@ -49,7 +58,9 @@ export function inferenceGraph(ae: Autoencoder, alpha: number, options: Inferenc
     }
   }
   const floatParams = [...enc.params, assignment.centers].filter((p) => !int8.has(p.name));
-  const weights = new Map(floatParams.map((p: Param) => [p.name, g.constant(ae.params.value(p.name).slice(), p.shape, p.name)]));
+  const weights = new Map(
+    floatParams.map((p: Param) => [p.name, g.constant(ae.params.value(p.name).slice(), p.shape, p.name)]),
+  );
   const ctx = new BuildContext(g, weights, int8);
   const x = g.input(ONNX_INPUT, "float32", ["N", ae.inputDim]);
   const code = options.inputSum === true ? encodeChecked(ctx, enc, x, precision === "int8") : enc.forward(ctx, x).y;

@@ -18,8 +18,10 @@ export const PRESET_SUMMARIES: Record<PresetName, string> = {
   manifold:
     "features standardised when their scales differ more than 10-fold, autoencoder scaled to the input (w = clamp(2·dims, 64, 500): w, w, 4w (≤ 2000), 10), Adam 1e-3 without noise for about 8,000 steps (20–100 epochs, but at least 1,000 steps), " +
     "centres from UMAP + Gaussian mixture on the code (after N2D), whose posteriors stay DEC's target until the labels settle or 30 epochs have passed",
-  paper: "the DEC paper's 500, 500, 2000, 10 autoencoder, SGD lr 1 momentum 0.9 without noise, 50 epochs, k-means centres, DEC with P over the full dataset",
-  reference: "the reference implementation's 256, 32 autoencoder, Adam 1e-3 with masking noise 0.3, 50 epochs, k-means centres, DEC with a per-batch target",
+  paper:
+    "the DEC paper's 500, 500, 2000, 10 autoencoder, SGD lr 1 momentum 0.9 without noise, 50 epochs, k-means centres, DEC with P over the full dataset",
+  reference:
+    "the reference implementation's 256, 32 autoencoder, Adam 1e-3 with masking noise 0.3, 50 epochs, k-means centres, DEC with a per-batch target",
 };
 
 /** Every setting a preset fixes. */
@@ -64,14 +66,21 @@ export function scaledHidden(cols: number): number[] {
 /** Epochs that make about MANIFOLD_PRETRAIN.steps steps of `batchSize` on `rows` rows, clamped, and at least `minSteps` steps. */
 export function scaledEpochs(rows: number, batchSize: number, minSteps: number = MANIFOLD_PRETRAIN.minSteps): number {
   const stepsPerEpoch = Math.ceil(rows / Math.min(batchSize, rows));
-  const clamped = Math.min(MANIFOLD_PRETRAIN.maxEpochs, Math.max(MANIFOLD_PRETRAIN.minEpochs, Math.round(MANIFOLD_PRETRAIN.steps / stepsPerEpoch)));
+  const clamped = Math.min(
+    MANIFOLD_PRETRAIN.maxEpochs,
+    Math.max(MANIFOLD_PRETRAIN.minEpochs, Math.round(MANIFOLD_PRETRAIN.steps / stepsPerEpoch)),
+  );
   return Math.max(clamped, Math.ceil(minSteps / stepsPerEpoch));
 }
 
 export const MANIFOLD_RECIPE_START: Required<ManifoldOptions> = MANIFOLD_START_DEFAULTS;
 
 export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
-  const dec = { method: "dec" as const, optimizer: { type: "sgd", lr: 0.01, momentum: 0.9 } as OptimizerConfig, tol: 0.001 };
+  const dec = {
+    method: "dec" as const,
+    optimizer: { type: "sgd", lr: 0.01, momentum: 0.9 } as OptimizerConfig,
+    tol: 0.001,
+  };
   switch (name) {
     case "manifold":
       return {
@@ -116,7 +125,12 @@ export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
 }
 
 /** A DEC configuration for `k` clusters on data of this shape from a preset (the library's way to the CLI's default recipe). */
-export function presetConfig(name: PresetName, data: { rows: number; cols: number }, k: number, batchSize = 256): DECConfig {
+export function presetConfig(
+  name: PresetName,
+  data: { rows: number; cols: number },
+  k: number,
+  batchSize = 256,
+): DECConfig {
   const r = presetRecipe(name, { rows: data.rows, cols: data.cols, batchSize });
   return {
     k,

@@ -4,8 +4,32 @@
 //   hidden-layer denoising autoencoder on the clean output of the layers below, then the whole
 //   stack fine-tuned end to end without noise.
 
-import { CompiledGraph, Graph, Rng, Tensor, gatherFrom, isMatrix, shuffledOrder, type Matrix, type Rows, type Value } from "../engine/index.js";
-import { Adam, BuildContext, ReLU, SGD, Sequential, TrainingStep, corrupt, mse, paramInputs, type Layer, type NoiseSpec, type Optimizer } from "../nn/index.js";
+import {
+  CompiledGraph,
+  Graph,
+  Rng,
+  Tensor,
+  gatherFrom,
+  isMatrix,
+  shuffledOrder,
+  type Matrix,
+  type Rows,
+  type Value,
+} from "../engine/index.js";
+import {
+  Adam,
+  BuildContext,
+  ReLU,
+  SGD,
+  Sequential,
+  TrainingStep,
+  corrupt,
+  mse,
+  paramInputs,
+  type Layer,
+  type NoiseSpec,
+  type Optimizer,
+} from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
 
 export type PretrainMode = "end-to-end" | "layerwise";
@@ -106,7 +130,7 @@ export async function trainEpochs(step: TrainingStep, X: Rows, opts: EpochOption
     const t0 = performance.now();
     const order = shuffledOrder(rng, X.rows, opts.shuffleBlock);
     let lossSum = 0;
-    for (let start = 0; start < X.rows; ) {
+    for (let start = 0; start < X.rows;) {
       const full = Math.floor((X.rows - start) / batchSize);
       const k = full > 0 ? Math.min(K, full) : 1;
       const rows = full > 0 ? batchSize : X.rows - start;
@@ -121,13 +145,21 @@ export async function trainEpochs(step: TrainingStep, X: Rows, opts: EpochOption
       const r = await step.runSteps({ x_in: noisy, x_target: clean });
       for (let i = 0; i < k; i++) {
         const loss = r.losses[i]!;
-        if (!Number.isFinite(loss)) throw new Error(`${opts.stage}: loss became ${loss} at epoch ${epoch} (try a lower learning rate)`);
+        if (!Number.isFinite(loss))
+          throw new Error(`${opts.stage}: loss became ${loss} at epoch ${epoch} (try a lower learning rate)`);
         lossSum += loss * rows;
       }
       start += k * rows;
     }
     const seconds = (performance.now() - t0) / 1000;
-    const rec: EpochRecord = { stage: opts.stage, epoch, epochs: opts.epochs, loss: lossSum / X.rows, seconds, samplesPerSecond: X.rows / seconds };
+    const rec: EpochRecord = {
+      stage: opts.stage,
+      epoch,
+      epochs: opts.epochs,
+      loss: lossSum / X.rows,
+      seconds,
+      samplesPerSecond: X.rows / seconds,
+    };
     history.push(rec);
     opts.onEpoch?.(rec);
   }
@@ -151,8 +183,14 @@ function dataInputs(dim: number) {
 }
 
 /** Pretrains `ae` in place on X and returns the per-epoch history. */
-export async function pretrainAutoencoder(ae: Autoencoder, X: Rows, rng: Rng, options: PretrainOptions = {}): Promise<EpochRecord[]> {
-  if (X.cols !== ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the autoencoder expects ${ae.inputDim}`);
+export async function pretrainAutoencoder(
+  ae: Autoencoder,
+  X: Rows,
+  rng: Rng,
+  options: PretrainOptions = {},
+): Promise<EpochRecord[]> {
+  if (X.cols !== ae.inputDim)
+    throw new RangeError(`data has ${X.cols} columns, the autoencoder expects ${ae.inputDim}`);
   const mode = options.mode ?? PRETRAIN_DEFAULTS.mode;
   const epochs = options.epochs ?? PRETRAIN_DEFAULTS.epochs;
   const batchSize = options.batchSize ?? PRETRAIN_DEFAULTS.batchSize;
@@ -160,11 +198,20 @@ export async function pretrainAutoencoder(ae: Autoencoder, X: Rows, rng: Rng, op
   const noise = options.noise ?? PRETRAIN_DEFAULTS.noise;
   if (!(batchSize >= 1)) throw new RangeError(`batch size must be ≥ 1, got ${batchSize}`);
   const history: EpochRecord[] = [];
-  const common = { batchSize, rng, onEpoch: options.onEpoch, shuffleBlock: options.shuffleBlock, ...(options.stepsPerRun ? { stepsPerRun: options.stepsPerRun } : {}) };
+  const common = {
+    batchSize,
+    rng,
+    onEpoch: options.onEpoch,
+    shuffleBlock: options.shuffleBlock,
+    ...(options.stepsPerRun ? { stepsPerRun: options.stepsPerRun } : {}),
+  };
 
   if (mode === "layerwise") {
     // Each stage trains on the previous layer's output of every row, held in memory.
-    if (!isMatrix(X)) throw new RangeError("layerwise pretraining needs the data in memory (it keeps each layer's output of every row); use end-to-end pretraining for data read from disk");
+    if (!isMatrix(X))
+      throw new RangeError(
+        "layerwise pretraining needs the data in memory (it keeps each layer's output of every row); use end-to-end pretraining for data read from disk",
+      );
     const L = ae.encoderLayers.length;
     let H: Matrix = X;
     for (let i = 0; i < L; i++) {
@@ -173,11 +220,25 @@ export async function pretrainAutoencoder(ae: Autoencoder, X: Rows, rng: Rng, op
       // ReLU after the encoder layer except for the code; after the decoder layer except the one that reconstructs the data.
       const net = new Sequential([enc, ...(i < L - 1 ? [new ReLU()] : []), dec, ...(i > 0 ? [new ReLU()] : [])]);
       const step = await TrainingStep.compile(
-        { name: `pretrain_layer_${i}`, params: net.params, inputs: dataInputs(H.cols), objective: reconstruction(net), optimizer: makeOptimizer(optConfig), clipNorm: options.clipNorm ?? null },
+        {
+          name: `pretrain_layer_${i}`,
+          params: net.params,
+          inputs: dataInputs(H.cols),
+          objective: reconstruction(net),
+          optimizer: makeOptimizer(optConfig),
+          clipNorm: options.clipNorm ?? null,
+        },
         ae.params,
         ae.session,
       );
-      history.push(...(await trainEpochs(step, H, { ...common, stage: `layer ${i + 1}/${L}`, epochs: options.layerEpochs ?? epochs, noise })));
+      history.push(
+        ...(await trainEpochs(step, H, {
+          ...common,
+          stage: `layer ${i + 1}/${L}`,
+          epochs: options.layerEpochs ?? epochs,
+          noise,
+        })),
+      );
       await step.release();
       if (i < L - 1) H = await ae.encodeTo(X, i + 1);
     }
@@ -186,11 +247,25 @@ export async function pretrainAutoencoder(ae: Autoencoder, X: Rows, rng: Rng, op
   const finetuneNoise = mode === "layerwise" ? (options.finetuneNoise ?? { kind: "none", factor: 0 }) : noise;
   const net = ae.autoencoder();
   const step = await TrainingStep.compile(
-    { name: "pretrain", params: net.params, inputs: dataInputs(X.cols), objective: reconstruction(net), optimizer: makeOptimizer(optConfig), clipNorm: options.clipNorm ?? null },
+    {
+      name: "pretrain",
+      params: net.params,
+      inputs: dataInputs(X.cols),
+      objective: reconstruction(net),
+      optimizer: makeOptimizer(optConfig),
+      clipNorm: options.clipNorm ?? null,
+    },
     ae.params,
     ae.session,
   );
-  history.push(...(await trainEpochs(step, X, { ...common, stage: mode === "layerwise" ? "fine-tune" : "pretrain", epochs, noise: finetuneNoise })));
+  history.push(
+    ...(await trainEpochs(step, X, {
+      ...common,
+      stage: mode === "layerwise" ? "fine-tune" : "pretrain",
+      epochs,
+      noise: finetuneNoise,
+    })),
+  );
   await step.release();
   return history;
 }

@@ -11,7 +11,13 @@ import { resolve } from "node:path";
 import { Rng, type SessionOptions } from "../engine/index.js";
 import { CENTERS } from "../nn/index.js";
 import { InputError } from "../io/errors.js";
-import { DEFAULT_TORCH_LIMITS, formatBytes, readTorchStateDict, type TorchLimits, type TorchTensor } from "../io/torch-pickle.js";
+import {
+  DEFAULT_TORCH_LIMITS,
+  formatBytes,
+  readTorchStateDict,
+  type TorchLimits,
+  type TorchTensor,
+} from "../io/torch-pickle.js";
 import { Autoencoder } from "./autoencoder.js";
 import { modelConfig, type ModelConfig } from "./model-dir.js";
 
@@ -40,10 +46,16 @@ export function importTorchStateDict(file: string, options: TorchImportOptions =
   const shapeOf = (t: TorchTensor) => `[${t.shape.join(", ")}]`;
 
   const encoder = linearStack(tensors, "encoder", fail);
-  if (encoder.length === 0) throw fail(`no encoder weights: a DEC state_dict has encoder.0.weight, encoder.0.bias, … (it has ${[...tensors.keys()].join(", ") || "no tensors"})`);
+  if (encoder.length === 0)
+    throw fail(
+      `no encoder weights: a DEC state_dict has encoder.0.weight, encoder.0.bias, … (it has ${[...tensors.keys()].join(", ") || "no tensors"})`,
+    );
   const dims = [encoder[0]!.inFeatures];
   encoder.forEach((l, i) => {
-    if (l.inFeatures !== dims[i]) throw fail(`encoder.${l.index}.weight is ${shapeOf(l.weight)}: its input size ${l.inFeatures} does not match the previous layer's output ${dims[i]}`);
+    if (l.inFeatures !== dims[i])
+      throw fail(
+        `encoder.${l.index}.weight is ${shapeOf(l.weight)}: its input size ${l.inFeatures} does not match the previous layer's output ${dims[i]}`,
+      );
     dims.push(l.outFeatures);
   });
   const L = encoder.length;
@@ -51,22 +63,32 @@ export function importTorchStateDict(file: string, options: TorchImportOptions =
 
   const centers = tensors.get(CENTERS);
   if (!centers) throw fail(`no '${CENTERS}': a DEC state_dict holds the cluster centres [k, ${codeDim}]`);
-  if (centers.shape.length !== 2 || centers.shape[1] !== codeDim || centers.shape[0]! < 1) throw fail(`'${CENTERS}' is ${shapeOf(centers)}, expected [k, ${codeDim}] (k ≥ 1; ${codeDim} = the encoder's output size)`);
+  if (centers.shape.length !== 2 || centers.shape[1] !== codeDim || centers.shape[0]! < 1)
+    throw fail(
+      `'${CENTERS}' is ${shapeOf(centers)}, expected [k, ${codeDim}] (k ≥ 1; ${codeDim} = the encoder's output size)`,
+    );
   const k = centers.shape[0]!;
 
   const decoder = linearStack(tensors, "decoder", fail);
   const hasDecoder = decoder.length > 0;
   if (hasDecoder) {
-    if (decoder.length !== L) throw fail(`the decoder has ${decoder.length} Linear layers, the encoder ${L}: deepclust's decoder mirrors the encoder`);
+    if (decoder.length !== L)
+      throw fail(
+        `the decoder has ${decoder.length} Linear layers, the encoder ${L}: deepclust's decoder mirrors the encoder`,
+      );
     decoder.forEach((l, j) => {
       const [out, inp] = [dims[L - j - 1]!, dims[L - j]!];
-      if (l.outFeatures !== out || l.inFeatures !== inp) throw fail(`decoder.${l.index}.weight is ${shapeOf(l.weight)}, the mirrored decoder needs [${out}, ${inp}]`);
+      if (l.outFeatures !== out || l.inFeatures !== inp)
+        throw fail(`decoder.${l.index}.weight is ${shapeOf(l.weight)}, the mirrored decoder needs [${out}, ${inp}]`);
     });
   }
 
   const known = new Set([CENTERS, ...[...encoder, ...decoder].flatMap((l) => [l.weightName, l.biasName])]);
   const unknown = [...tensors.keys()].filter((n) => !known.has(n));
-  if (unknown.length) throw fail(`tensors that are not part of the reference DEC module: ${unknown.join(", ")} (expected encoder.*, decoder.* Linear layers and ${CENTERS})`);
+  if (unknown.length)
+    throw fail(
+      `tensors that are not part of the reference DEC module: ${unknown.join(", ")} (expected encoder.*, decoder.* Linear layers and ${CENTERS})`,
+    );
 
   // The autoencoder holds a decoder whether or not the file has one (NaN when absent): its size
   // is checked before it is allocated.
@@ -86,7 +108,8 @@ export function importTorchStateDict(file: string, options: TorchImportOptions =
   }
   // No decoder in the file: none is invented. NaN marks its parameters as absent (writeModelDir
   // leaves them out of model.safetensors; loadModel restores the NaN).
-  if (!hasDecoder) for (const p of ae.decoderParams) ae.params.set(p.name, new Float32Array(ae.params.value(p.name).length).fill(NaN));
+  if (!hasDecoder)
+    for (const p of ae.decoderParams) ae.params.set(p.name, new Float32Array(ae.params.value(p.name).length).fill(NaN));
   ae.params.define(CENTERS, [k, codeDim], read(CENTERS));
   for (const p of [...ae.encoderParams, ...(hasDecoder ? ae.decoderParams : [])]) {
     if (!ae.params.value(p.name).every(Number.isFinite)) throw fail(`tensor '${p.name}' holds NaN or infinite values`);
@@ -100,7 +123,12 @@ export function importTorchStateDict(file: string, options: TorchImportOptions =
     decoder: hasDecoder,
     training: { source: "pytorch", file: resolve(file), format: "torch.save state_dict" },
   });
-  return { autoencoder: ae, config, hasDecoder, tensors: Object.fromEntries([...tensors].map(([n, t]) => [n, [...t.shape]])) };
+  return {
+    autoencoder: ae,
+    config,
+    hasDecoder,
+    tensors: Object.fromEntries([...tensors].map(([n, t]) => [n, [...t.shape]])),
+  };
 }
 
 interface Linear {
@@ -115,17 +143,25 @@ interface Linear {
 /** The Linear layers `<prefix>.0`, `<prefix>.2`, … (weight [out, in] and bias [out]), in order. */
 function linearStack(tensors: ReadonlyMap<string, TorchTensor>, prefix: string, fail: (m: string) => Error): Linear[] {
   const pattern = new RegExp(`^${prefix}\\.(\\d+)\\.(weight|bias)$`);
-  const indices = [...new Set([...tensors.keys()].flatMap((n) => pattern.exec(n)?.[1] ?? []).map(Number))].sort((a, b) => a - b);
+  const indices = [...new Set([...tensors.keys()].flatMap((n) => pattern.exec(n)?.[1] ?? []).map(Number))].sort(
+    (a, b) => a - b,
+  );
   return indices.map((index, i) => {
-    if (index !== 2 * i) throw fail(`${prefix} Linear layers at indices ${indices.join(", ")}: expected 0, 2, 4, … (nn.Sequential of Linear with a ReLU between them)`);
+    if (index !== 2 * i)
+      throw fail(
+        `${prefix} Linear layers at indices ${indices.join(", ")}: expected 0, 2, 4, … (nn.Sequential of Linear with a ReLU between them)`,
+      );
     const weightName = `${prefix}.${index}.weight`;
     const biasName = `${prefix}.${index}.bias`;
     const weight = tensors.get(weightName);
     const bias = tensors.get(biasName);
-    if (!weight || !bias) throw fail(`${weight ? biasName : weightName} is missing (a Linear layer has a weight and a bias)`);
-    if (weight.shape.length !== 2 || weight.shape.some((d) => d < 1)) throw fail(`${weightName} is [${weight.shape.join(", ")}], expected a Linear weight [out, in]`);
+    if (!weight || !bias)
+      throw fail(`${weight ? biasName : weightName} is missing (a Linear layer has a weight and a bias)`);
+    if (weight.shape.length !== 2 || weight.shape.some((d) => d < 1))
+      throw fail(`${weightName} is [${weight.shape.join(", ")}], expected a Linear weight [out, in]`);
     const [outFeatures, inFeatures] = weight.shape as [number, number];
-    if (bias.shape.length !== 1 || bias.shape[0] !== outFeatures) throw fail(`${biasName} is [${bias.shape.join(", ")}], expected [${outFeatures}]`);
+    if (bias.shape.length !== 1 || bias.shape[0] !== outFeatures)
+      throw fail(`${biasName} is [${bias.shape.join(", ")}], expected [${outFeatures}]`);
     return { index, weightName, biasName, weight: weight, inFeatures, outFeatures };
   });
 }

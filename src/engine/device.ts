@@ -15,7 +15,10 @@ function cudaProviderPresent(): boolean {
   const require = createRequire(import.meta.url);
   const pkgDir = dirname(require.resolve("onnxruntime-node/package.json"));
   const binDir = join(pkgDir, "bin", `napi-v6`, process.platform, process.arch);
-  const candidates = [binDir, ...["napi-v3", "napi-v4", "napi-v5"].map((v) => join(pkgDir, "bin", v, process.platform, process.arch))];
+  const candidates = [
+    binDir,
+    ...["napi-v3", "napi-v4", "napi-v5"].map((v) => join(pkgDir, "bin", v, process.platform, process.arch)),
+  ];
   return candidates.some((d) => existsSync(join(d, "libonnxruntime_providers_cuda.so")));
 }
 

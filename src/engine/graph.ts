@@ -2,7 +2,13 @@
 // and every op helper checks and infers shapes at build time, so a wrong backward rule fails
 // when the graph is written, not as a runtime error deep inside ONNX Runtime.
 
-import { serializeModel, type NodeSpec, type InitializerSpec, type AttributeValue, type GraphSpec } from "./onnx-model.js";
+import {
+  serializeModel,
+  type NodeSpec,
+  type InitializerSpec,
+  type AttributeValue,
+  type GraphSpec,
+} from "./onnx-model.js";
 
 export type DType = "float32" | "int64" | "bool" | "int8";
 /** A dimension: a fixed size, or a named symbolic size such as "batch". */
@@ -78,7 +84,8 @@ export class Graph {
 
   /** A value of the enclosing graph used inside this subgraph (ONNX outer-scope reference). */
   outer(v: Value): Value {
-    if (v.graph !== this.parent) throw new GraphError(`${v.name} is not a value of the enclosing graph of ${this.name}`);
+    if (v.graph !== this.parent)
+      throw new GraphError(`${v.name} is not a value of the enclosing graph of ${this.name}`);
     if (!this.outerNames.has(v.name)) {
       this.outerNames.add(v.name);
       this.names.add(v.name);
@@ -157,7 +164,12 @@ export class Graph {
     const cached = this.scalarCache.get(key);
     if (cached) return cached;
     const v = new Value(this, this.fresh(hint), "int64", [values.length]);
-    this.initializers.push({ name: v.name, dtype: "int64", dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+    this.initializers.push({
+      name: v.name,
+      dtype: "int64",
+      dims: [values.length],
+      data: BigInt64Array.from(values.map(BigInt)),
+    });
     this.scalarCache.set(key, v);
     return v;
   }
@@ -301,16 +313,30 @@ export class Graph {
    * the integer GEMM, VNNI where the CPU has it). Inference only: it has no gradient.
    */
   dynamicQuantizeMatMul(x: Value, w: Value, scale: Value, zeroPoint: Value, bias: Value | null, hint?: string): Value {
-    if (x.dtype !== "float32" || w.dtype !== "int8" || zeroPoint.dtype !== "int8") throw new GraphError(`DynamicQuantizeMatMul: x float32, W and zero point int8 (got ${x.dtype}, ${w.dtype}, ${zeroPoint.dtype})`);
-    if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0]) throw new GraphError(`DynamicQuantizeMatMul: [${x.shape.join(", ")}] · [${w.shape.join(", ")}]`);
-    return this.node("DynamicQuantizeMatMul", [x, w, scale, zeroPoint, bias], [{ dtype: "float32", shape: [x.shape[0]!, w.shape[1]!], hint }], {}, MS_DOMAIN)[0]!;
+    if (x.dtype !== "float32" || w.dtype !== "int8" || zeroPoint.dtype !== "int8")
+      throw new GraphError(
+        `DynamicQuantizeMatMul: x float32, W and zero point int8 (got ${x.dtype}, ${w.dtype}, ${zeroPoint.dtype})`,
+      );
+    if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0])
+      throw new GraphError(`DynamicQuantizeMatMul: [${x.shape.join(", ")}] · [${w.shape.join(", ")}]`);
+    return this.node(
+      "DynamicQuantizeMatMul",
+      [x, w, scale, zeroPoint, bias],
+      [{ dtype: "float32", shape: [x.shape[0]!, w.shape[1]!], hint }],
+      {},
+      MS_DOMAIN,
+    )[0]!;
   }
 
   private reduce(op: string, x: Value, axes: readonly number[], keepdims: boolean, hint?: string): Value {
     const norm = axes.map((a) => (a < 0 ? a + x.rank : a));
     for (const a of norm) if (a < 0 || a >= x.rank) throw new GraphError(`${op}: axis ${a} out of range for ${x}`);
-    const shape = keepdims ? x.shape.map((d, i) => (norm.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !norm.includes(i));
-    return this.node(op, [x, this.ints(norm, "axes")], [{ dtype: x.dtype, shape, hint }], { keepdims: keepdims ? 1 : 0 })[0]!;
+    const shape = keepdims
+      ? x.shape.map((d, i) => (norm.includes(i) ? 1 : d))
+      : x.shape.filter((_, i) => !norm.includes(i));
+    return this.node(op, [x, this.ints(norm, "axes")], [{ dtype: x.dtype, shape, hint }], {
+      keepdims: keepdims ? 1 : 0,
+    })[0]!;
   }
   reduceSum(x: Value, axes: readonly number[], keepdims = false, hint?: string): Value {
     return this.reduce("ReduceSum", x, axes, keepdims, hint);
@@ -326,7 +352,13 @@ export class Graph {
   }
   /** Sum of all elements as a scalar. */
   sumAll(x: Value, hint?: string): Value {
-    return this.reduce("ReduceSum", x, x.shape.map((_, i) => i), false, hint);
+    return this.reduce(
+      "ReduceSum",
+      x,
+      x.shape.map((_, i) => i),
+      false,
+      hint,
+    );
   }
 
   argMax(x: Value, axis: number, hint?: string): Value {
@@ -337,7 +369,8 @@ export class Graph {
 
   /** Number of elements of `x` as a float32 scalar (dynamic when the shape is symbolic). */
   numel(x: Value): Value {
-    if (x.shape.every((d) => typeof d === "number")) return this.scalar(x.shape.reduce<number>((p, d) => p * (d as number), 1));
+    if (x.shape.every((d) => typeof d === "number"))
+      return this.scalar(x.shape.reduce<number>((p, d) => p * (d as number), 1));
     const n = this.node("Size", [x], [{ dtype: "int64", shape: [], hint: "size" }])[0]!;
     return this.cast(n, "float32");
   }
@@ -346,7 +379,10 @@ export class Graph {
   dimSize(x: Value, axis: number): Value {
     const d = x.shape[axis];
     if (typeof d === "number") return this.scalar(d);
-    const shape = this.node("Shape", [x], [{ dtype: "int64", shape: [x.rank], hint: "shape" }], { start: axis, end: axis + 1 })[0]!;
+    const shape = this.node("Shape", [x], [{ dtype: "int64", shape: [x.rank], hint: "shape" }], {
+      start: axis,
+      end: axis + 1,
+    })[0]!;
     return this.cast(this.reshape(shape, []), "float32");
   }
 
@@ -356,8 +392,14 @@ export class Graph {
     const cached = typeof x.shape[0] === "string" ? this.scalarCache.get(key) : undefined;
     if (cached) return cached;
     const rows = this.node("Shape", [x], [{ dtype: "int64", shape: [1], hint: "rows" }], { start: 0, end: 1 })[0]!;
-    const shape = this.node("Concat", [this.ints([1]), rows], [{ dtype: "int64", shape: [2], hint: "ones_shape" }], { axis: 0 })[0]!;
-    const ones = this.node("Expand", [this.constant([1], [1, 1], "one"), shape], [{ dtype: "float32", shape: [1, x.shape[0]!], hint: "ones" }])[0]!;
+    const shape = this.node("Concat", [this.ints([1]), rows], [{ dtype: "int64", shape: [2], hint: "ones_shape" }], {
+      axis: 0,
+    })[0]!;
+    const ones = this.node(
+      "Expand",
+      [this.constant([1], [1, 1], "one"), shape],
+      [{ dtype: "float32", shape: [1, x.shape[0]!], hint: "ones" }],
+    )[0]!;
     if (typeof x.shape[0] === "string") this.scalarCache.set(key, ones); // one per symbolic batch dim
     return ones;
   }
@@ -376,16 +418,32 @@ export class Graph {
    * one iteration to the next. The body's inputs are the states then one slice of each scan
    * input; its outputs are the next states then per-iteration values, stacked on axis 0.
    */
-  scan(body: Graph, state: readonly Value[], scanInputs: readonly Value[], steps: Dim): { state: Value[]; stacked: Value[] } {
+  scan(
+    body: Graph,
+    state: readonly Value[],
+    scanInputs: readonly Value[],
+    steps: Dim,
+  ): { state: Value[]; stacked: Value[] } {
     if (body.parent !== this) throw new GraphError(`${body.name} was not built as a subgraph of ${this.name}`);
     const nState = state.length;
-    if (body.inputs.length !== nState + scanInputs.length) throw new GraphError(`Scan body ${body.name} has ${body.inputs.length} inputs, expected ${nState + scanInputs.length}`);
+    if (body.inputs.length !== nState + scanInputs.length)
+      throw new GraphError(
+        `Scan body ${body.name} has ${body.inputs.length} inputs, expected ${nState + scanInputs.length}`,
+      );
     body.inputs.forEach((bi, i) => {
       const outerShape = i < nState ? state[i]!.shape : scanInputs[i - nState]!.shape.slice(1);
-      if (bi.shape.length !== outerShape.length) throw new GraphError(`Scan body input ${bi.name}: rank ${bi.shape.length} vs ${outerShape.length}`);
+      if (bi.shape.length !== outerShape.length)
+        throw new GraphError(`Scan body input ${bi.name}: rank ${bi.shape.length} vs ${outerShape.length}`);
     });
-    const outs = body.outputs.map((o, i) => (i < nState ? { dtype: o.dtype, shape: state[i]!.shape, hint: `${o.name}_final` } : { dtype: o.dtype, shape: [steps, ...o.shape], hint: `${o.name}_all` }));
-    const values = this.node("Scan", [...state, ...scanInputs], outs, { body: { graph: body.spec() }, num_scan_inputs: scanInputs.length });
+    const outs = body.outputs.map((o, i) =>
+      i < nState
+        ? { dtype: o.dtype, shape: state[i]!.shape, hint: `${o.name}_final` }
+        : { dtype: o.dtype, shape: [steps, ...o.shape], hint: `${o.name}_all` },
+    );
+    const values = this.node("Scan", [...state, ...scanInputs], outs, {
+      body: { graph: body.spec() },
+      num_scan_inputs: scanInputs.length,
+    });
     return { state: values.slice(0, nState), stacked: values.slice(nState) };
   }
 

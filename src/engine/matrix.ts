@@ -7,7 +7,8 @@ export interface Matrix {
 }
 
 export function matrix(data: Float32Array, rows: number, cols: number): Matrix {
-  if (data.length !== rows * cols) throw new RangeError(`matrix ${rows}x${cols} needs ${rows * cols} values, got ${data.length}`);
+  if (data.length !== rows * cols)
+    throw new RangeError(`matrix ${rows}x${cols} needs ${rows * cols} values, got ${data.length}`);
   return { data, rows, cols };
 }
 

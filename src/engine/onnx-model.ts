@@ -97,7 +97,10 @@ export function serializeModel(spec: ModelSpec): Uint8Array {
     producerName: "deepclust",
     // A contrib domain is imported only when a node (or a subgraph's) uses it: plain graphs stay
     // standard ONNX that any runtime reads.
-    opsetImport: [{ domain: "", version: spec.opset }, ...[...domainsOf(spec)].map((domain) => ({ domain, version: 1 }))],
+    opsetImport: [
+      { domain: "", version: spec.opset },
+      ...[...domainsOf(spec)].map((domain) => ({ domain, version: 1 })),
+    ],
     ...(spec.docString !== undefined ? { docString: spec.docString } : {}),
     graph: graphProto(spec),
   });
@@ -108,7 +111,8 @@ export function serializeModel(spec: ModelSpec): Uint8Array {
 function domainsOf(spec: GraphSpec, out = new Set<string>()): Set<string> {
   for (const n of spec.nodes) {
     if (n.domain) out.add(n.domain);
-    for (const a of Object.values(n.attributes)) if (typeof a === "object" && !Array.isArray(a) && "graph" in a) domainsOf(a.graph, out);
+    for (const a of Object.values(n.attributes))
+      if (typeof a === "object" && !Array.isArray(a) && "graph" in a) domainsOf(a.graph, out);
   }
   return out;
 }

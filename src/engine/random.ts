@@ -53,7 +53,10 @@ export class Rng {
 
   /** Fills `out` with uniform 32-bit words (the bulk path: state held in locals). */
   fillUint32(out: Uint32Array): void {
-    let a = this.a, b = this.b, c = this.c, d = this.d;
+    let a = this.a,
+      b = this.b,
+      c = this.c,
+      d = this.d;
     for (let i = 0; i < out.length; i++) {
       out[i] = Math.imul(rotl(Math.imul(b, 5), 7), 9);
       const t = b << 9;

@@ -62,7 +62,8 @@ export function* chunksOf(x: Rows, chunkRows = SOURCE_CHUNK_ROWS): Generator<{ s
  */
 export function shuffledOrder(rng: Rng, n: number, block?: number): Uint32Array {
   if (block === undefined) return rng.permutation(n);
-  if (!(Number.isInteger(block) && block >= 1)) throw new RangeError(`shuffle block must be an integer ≥ 1, got ${block}`);
+  if (!(Number.isInteger(block) && block >= 1))
+    throw new RangeError(`shuffle block must be an integer ≥ 1, got ${block}`);
   const order = new Uint32Array(n);
   const blocks = rng.permutation(Math.ceil(n / block));
   let o = 0;

@@ -41,7 +41,9 @@ export class CompiledGraph {
       extra: { session: { set_denormal_as_zero: options.flushDenormals === false ? "0" : "1" } },
       // DEEPCLUST_ORT_PROFILE=prefix writes onnxruntime's per-node profile (how the kernel times in
       // BENCHMARKS.md were read).
-      ...(process.env.DEEPCLUST_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.DEEPCLUST_ORT_PROFILE } : {}),
+      ...(process.env.DEEPCLUST_ORT_PROFILE
+        ? { enableProfiling: true, profileFilePrefix: process.env.DEEPCLUST_ORT_PROFILE }
+        : {}),
     });
     return new CompiledGraph(session, session.inputNames, session.outputNames);
   }
@@ -50,7 +52,11 @@ export class CompiledGraph {
    * Runs the graph. Every output named in `into` is written into that tensor's buffer; the other
    * outputs come back freshly allocated. Returns all requested outputs by name.
    */
-  async run(feeds: Feeds, into: Record<string, Tensor> = {}, want: readonly string[] = this.outputNames): Promise<Record<string, TensorData>> {
+  async run(
+    feeds: Feeds,
+    into: Record<string, Tensor> = {},
+    want: readonly string[] = this.outputNames,
+  ): Promise<Record<string, TensorData>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const name of this.inputNames) {
       const t = feeds[name];
@@ -83,14 +89,26 @@ export class CompiledGraph {
    * check that X is finite (a NaN or ±Inf makes the sum non-finite). A batch whose sum is not finite
    * is scanned to name the value (NonFiniteValueError); a sum that only overflowed passes.
    */
-  async runRows(X: Matrix, input: string, output: string, outCols: number, fixed: Feeds, batchSize = 1024, inputSum?: string): Promise<Matrix> {
+  async runRows(
+    X: Matrix,
+    input: string,
+    output: string,
+    outCols: number,
+    fixed: Feeds,
+    batchSize = 1024,
+    inputSum?: string,
+  ): Promise<Matrix> {
     const out = new Float32Array(X.rows * outCols);
     const feeds: Feeds = { ...fixed };
     const want = inputSum === undefined ? [output] : [output, inputSum];
     for (let start = 0; start < X.rows; start += batchSize) {
       const end = Math.min(X.rows, start + batchSize);
       feeds[input] = new Tensor(X.data.subarray(start * X.cols, end * X.cols), [end - start, X.cols]);
-      const r = await this.run(feeds, { [output]: new Tensor(out.subarray(start * outCols, end * outCols), [end - start, outCols]) }, want);
+      const r = await this.run(
+        feeds,
+        { [output]: new Tensor(out.subarray(start * outCols, end * outCols), [end - start, outCols]) },
+        want,
+      );
       if (inputSum !== undefined && !Number.isFinite(r[inputSum]![0]!)) assertFiniteRows(X, start, end);
     }
     return { data: out, rows: X.rows, cols: outCols };

@@ -21,7 +21,8 @@ export class StateStore {
     if (this.entries.has(name)) throw new Error(`state '${name}' is already defined`);
     const a = Tensor.zeros(dims);
     if (init) {
-      if (init.length !== a.data.length) throw new Error(`state '${name}': expected ${a.data.length} values, got ${init.length}`);
+      if (init.length !== a.data.length)
+        throw new Error(`state '${name}': expected ${a.data.length} values, got ${init.length}`);
       a.data.set(init);
     }
     this.entries.set(name, { dims, buffers: [a, Tensor.zeros(dims)], cur: 0 });

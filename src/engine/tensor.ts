@@ -12,7 +12,8 @@ export class Tensor<T extends TensorData = TensorData> {
     readonly dims: readonly number[],
   ) {
     const n = dims.reduce((a, b) => a * b, 1);
-    if (n !== data.length) throw new Error(`tensor dims [${dims.join(",")}] need ${n} elements, data has ${data.length}`);
+    if (n !== data.length)
+      throw new Error(`tensor dims [${dims.join(",")}] need ${n} elements, data has ${data.length}`);
   }
   static float32(data: Float32Array, dims: readonly number[]): Tensor<Float32Array> {
     return new Tensor(data, dims);

@@ -12,7 +12,11 @@ import { CsvError, parse } from "csv-parse";
 import { requireColumn } from "./dataset-columns.js";
 import { InputError, openError } from "./errors.js";
 
-export async function readColumns(file: string, names: readonly string[], mayBeMissing: readonly string[] = []): Promise<Record<string, string[]>> {
+export async function readColumns(
+  file: string,
+  names: readonly string[],
+  mayBeMissing: readonly string[] = [],
+): Promise<Record<string, string[]>> {
   let size: number;
   try {
     const st = await stat(file);
@@ -27,7 +31,8 @@ export async function readColumns(file: string, names: readonly string[], mayBeM
   const out = Object.fromEntries(names.map((n) => [n, [] as string[]]));
   const optional = new Set(mayBeMissing);
   if (ext === ".jsonl" || ext === ".ndjson") await readJsonl(file, names, out, optional);
-  else if (ext === ".csv" || ext === ".tsv" || ext === ".txt" || ext === "") await readCsv(file, names, out, ext === ".tsv" ? "\t" : ",", optional);
+  else if (ext === ".csv" || ext === ".tsv" || ext === ".txt" || ext === "")
+    await readCsv(file, names, out, ext === ".tsv" ? "\t" : ",", optional);
   else throw new InputError(file, `cannot read columns from a '${ext}' file; use .csv, .tsv or .jsonl`);
   if (out[names[0]!]!.length === 0) throw new InputError(file, "no data rows");
   return out;
@@ -41,7 +46,13 @@ function cell(file: string, v: unknown, row: number, column: string, optional: R
   return s.trim();
 }
 
-async function readCsv(file: string, names: readonly string[], out: Record<string, string[]>, delimiter: string, optional: ReadonlySet<string>): Promise<void> {
+async function readCsv(
+  file: string,
+  names: readonly string[],
+  out: Record<string, string[]>,
+  delimiter: string,
+  optional: ReadonlySet<string>,
+): Promise<void> {
   const source = createReadStream(file, { highWaterMark: 1 << 20 });
   const parser = parse({ bom: true, delimiter, relax_column_count: true, skip_empty_lines: true });
   pipeline(source, parser, () => {});
@@ -57,11 +68,13 @@ async function readCsv(file: string, names: readonly string[], out: Record<strin
         continue;
       }
       row++;
-      if (record.length !== width) throw new InputError(file, `expected ${width} fields like the header, got ${record.length}`, row);
+      if (record.length !== width)
+        throw new InputError(file, `expected ${width} fields like the header, got ${record.length}`, row);
       names.forEach((n, i) => out[n]!.push(cell(file, record[index![i]!], row, n, optional)));
     }
   } catch (e) {
-    if (e instanceof CsvError) throw new InputError(file, `malformed CSV (${e.message})`, index === undefined ? undefined : row + 1);
+    if (e instanceof CsvError)
+      throw new InputError(file, `malformed CSV (${e.message})`, index === undefined ? undefined : row + 1);
     throw e;
   } finally {
     source.destroy();
@@ -69,7 +82,12 @@ async function readCsv(file: string, names: readonly string[], out: Record<strin
   if (index === undefined) throw new InputError(file, "the file is empty (no header line)");
 }
 
-async function readJsonl(file: string, names: readonly string[], out: Record<string, string[]>, optional: ReadonlySet<string>): Promise<void> {
+async function readJsonl(
+  file: string,
+  names: readonly string[],
+  out: Record<string, string[]>,
+  optional: ReadonlySet<string>,
+): Promise<void> {
   const seen = new Set<string>();
   const source = createReadStream(file, { highWaterMark: 1 << 20 });
   const lines = createInterface({ input: source, crlfDelay: Infinity });
@@ -85,7 +103,8 @@ async function readJsonl(file: string, names: readonly string[], out: Record<str
       } catch (e) {
         throw new InputError(file, `not valid JSON (${(e as Error).message})`, row);
       }
-      if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw new InputError(file, "expected a JSON object per line", row);
+      if (typeof obj !== "object" || obj === null || Array.isArray(obj))
+        throw new InputError(file, "expected a JSON object per line", row);
       const rec = obj as Record<string, unknown>;
       for (const n of names) {
         if (Object.hasOwn(rec, n)) seen.add(n);
@@ -98,5 +117,6 @@ async function readJsonl(file: string, names: readonly string[], out: Record<str
     source.destroy();
   }
   // A key that may be missing from some rows must still be somewhere (a typo is not "all missing").
-  for (const n of optional) if (row > 0 && !seen.has(n)) throw new InputError(file, "not found in any row", undefined, n);
+  for (const n of optional)
+    if (row > 0 && !seen.has(n)) throw new InputError(file, "not found in any row", undefined, n);
 }

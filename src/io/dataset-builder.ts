@@ -90,7 +90,8 @@ export class DatasetBuilder {
     if (this.cols === 0) {
       if (n === 0) throw new InputError(this.file, "empty vector", row, column);
       const expected = this.options.expectedDim;
-      if (expected !== undefined && n !== expected) throw new InputError(this.file, `${n} dimensions, but the model expects ${expected}`, row, column);
+      if (expected !== undefined && n !== expected)
+        throw new InputError(this.file, `${n} dimensions, but the model expects ${expected}`, row, column);
       checkDimensions(this.file, n, row, column);
       this.cols = n;
     } else if (n !== this.cols) {
@@ -102,9 +103,19 @@ export class DatasetBuilder {
       const guess = Math.ceil(this.estimateRows()) - this.start;
       // Grow by at least a quarter even when the guess is barely above: no quadratic copying.
       const blind = Math.max(1, Math.min(1024, Math.floor(BLIND_ALLOCATION_BYTES / (4 * this.cols))));
-      const wanted = Math.min(guess > cap ? Math.max(guess, Math.ceil(cap * 1.25)) : Math.max(blind, cap * 2), this.limit - this.start, this.chunkRows);
+      const wanted = Math.min(
+        guess > cap ? Math.max(guess, Math.ceil(cap * 1.25)) : Math.max(blind, cap * 2),
+        this.limit - this.start,
+        this.chunkRows,
+      );
       const next = Math.min(wanted, Math.floor(MAX_ARRAY_VALUES / this.cols));
-      if (next <= held) throw new InputError(this.file, `more than ${held} rows of ${this.cols} values do not fit in one array (at most ${MAX_ARRAY_VALUES} values); read it in chunks, or convert it to .npy`, row, column);
+      if (next <= held)
+        throw new InputError(
+          this.file,
+          `more than ${held} rows of ${this.cols} values do not fit in one array (at most ${MAX_ARRAY_VALUES} values); read it in chunks, or convert it to .npy`,
+          row,
+          column,
+        );
       const grown = new Float32Array(next * this.cols);
       grown.set(this.data);
       this.data = grown;
@@ -121,7 +132,8 @@ export class DatasetBuilder {
       const v = values[i];
       if (typeof v === "number") d[off + i] = v;
       else if (typeof v === "bigint") d[off + i] = Number(v);
-      else throw new InputError(this.file, `non-numeric value ${describe(v)} (dimension ${i + 1})`, this.rows + 1, column);
+      else
+        throw new InputError(this.file, `non-numeric value ${describe(v)} (dimension ${i + 1})`, this.rows + 1, column);
     }
     this.checkFinite(off, column, values);
     this.rows++;
@@ -135,7 +147,13 @@ export class DatasetBuilder {
     } catch (e) {
       throw new InputError(this.file, diagnoseJsonArray(text, (e as Error).message), this.rows + 1, column);
     }
-    if (!Array.isArray(values)) throw new InputError(this.file, `expected a JSON array of numbers like [0.1, -0.2], got ${raw(text)}`, this.rows + 1, column);
+    if (!Array.isArray(values))
+      throw new InputError(
+        this.file,
+        `expected a JSON array of numbers like [0.1, -0.2], got ${raw(text)}`,
+        this.rows + 1,
+        column,
+      );
     this.pushValues(values, column);
   }
 
@@ -148,7 +166,12 @@ export class DatasetBuilder {
       const v = Number(s);
       // Number("") and Number("  ") are 0: an empty cell is a missing value, not zero.
       if (Number.isNaN(v) || s.trim() === "") {
-        const problem = s.trim() === "" ? "empty value" : isNanToken(s) ? `value ${s.trim()} is not finite` : `non-numeric value ${describe(s)}`;
+        const problem =
+          s.trim() === ""
+            ? "empty value"
+            : isNanToken(s)
+              ? `value ${s.trim()} is not finite`
+              : `non-numeric value ${describe(s)}`;
         throw new InputError(this.file, problem, this.rows + 1, names[i]);
       }
       d[off + i] = v;
@@ -158,14 +181,22 @@ export class DatasetBuilder {
   }
 
   // NaN/±Inf, including finite float64 values beyond float32's range (1e39 becomes Infinity).
-  private checkFinite(off: number, column: string | readonly string[], source: ArrayLike<unknown>, indices?: readonly number[]): void {
+  private checkFinite(
+    off: number,
+    column: string | readonly string[],
+    source: ArrayLike<unknown>,
+    indices?: readonly number[],
+  ): void {
     const d = this.data;
     for (let i = 0; i < this.cols; i++) {
       const v = d[off + i]!;
       if (v - v === 0) continue;
       const original = String(indices ? source[indices[i]!] : source[i]);
-      const what = Number.isFinite(Number(original)) ? `value ${original.trim()} overflows float32` : `value ${original.trim()} is not finite`;
-      if (typeof column === "string") throw new InputError(this.file, `${what} (dimension ${i + 1})`, this.rows + 1, column);
+      const what = Number.isFinite(Number(original))
+        ? `value ${original.trim()} overflows float32`
+        : `value ${original.trim()} is not finite`;
+      if (typeof column === "string")
+        throw new InputError(this.file, `${what} (dimension ${i + 1})`, this.rows + 1, column);
       throw new InputError(this.file, what, this.rows + 1, column[i]);
     }
   }
@@ -199,7 +230,8 @@ export class DatasetBuilder {
     const size = n * this.cols;
     // A close estimate leaves a few percent of slack: keep it (a view) rather than hold the data
     // twice while copying; a poor one would waste memory for the chunk's lifetime, so copy.
-    const data = this.data.length - size <= this.data.length / 16 ? this.data.subarray(0, size) : this.data.slice(0, size);
+    const data =
+      this.data.length - size <= this.data.length / 16 ? this.data.subarray(0, size) : this.data.slice(0, size);
     const passthrough: Record<string, string[]> = {};
     for (const [name, col] of this.columns) {
       while (col.length < n) col.push("");
@@ -208,7 +240,12 @@ export class DatasetBuilder {
       Object.defineProperty(passthrough, name, { value: col, enumerable: true, writable: true, configurable: true });
       this.columns.set(name, []);
     }
-    const chunk: BuiltChunk = { firstRow: this.start, X: { data, rows: n, cols: this.cols }, labels: this.labelValues, passthrough };
+    const chunk: BuiltChunk = {
+      firstRow: this.start,
+      X: { data, rows: n, cols: this.cols },
+      labels: this.labelValues,
+      passthrough,
+    };
     this.start = this.rows;
     this.data = new Float32Array(0);
     this.capacityRows = 0;
@@ -223,7 +260,25 @@ export class DatasetBuilder {
  * or absent value reads "" and so is missing as well; so is a float NaN label ("NaN").
  */
 export const MISSING_LABELS: ReadonlySet<string> = new Set([
-  "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+  "",
+  "#N/A",
+  "#N/A N/A",
+  "#NA",
+  "-1.#IND",
+  "-1.#QNAN",
+  "-NaN",
+  "-nan",
+  "1.#IND",
+  "1.#QNAN",
+  "<NA>",
+  "N/A",
+  "NA",
+  "NULL",
+  "NaN",
+  "None",
+  "n/a",
+  "nan",
+  "null",
 ]);
 
 /** Whether a label as written (see DatasetBuilder.label) is missing: one of MISSING_LABELS once trimmed. */
@@ -288,7 +343,8 @@ export function diagnoseJsonArray(text: string, parserMessage: string): string {
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!.trim();
     if (isNanToken(p)) return `value ${p} is not finite (dimension ${i + 1})`;
-    if (/^[-+]?(\d|\.\d)/.test(p) && /\s/.test(p)) return `values must be separated by commas, got ${describe(p)} (numpy's str() output?)`;
+    if (/^[-+]?(\d|\.\d)/.test(p) && /\s/.test(p))
+      return `values must be separated by commas, got ${describe(p)} (numpy's str() output?)`;
     if (p !== "" && Number.isNaN(Number(p))) return `non-numeric value ${describe(p)} (dimension ${i + 1})`;
   }
   return `unparsable JSON array (${parserMessage})`;

@@ -29,6 +29,9 @@ export function findConventional(names: readonly string[], candidates: readonly 
 }
 
 export function listNames(names: readonly string[], max = 20): string {
-  const shown = names.slice(0, max).map((n) => `'${n}'`).join(", ");
+  const shown = names
+    .slice(0, max)
+    .map((n) => `'${n}'`)
+    .join(", ");
   return names.length > max ? `${shown} and ${names.length - max} more` : shown;
 }

@@ -20,7 +20,12 @@ type Layout =
   | { kind: "wide"; dims: number[]; dimNames: string[]; label: number; passthrough: number[] };
 
 /** The rows of a CSV/TSV file in chunks of at most `options.chunkRows` (default: one chunk). */
-export async function* readCsvChunks(file: string, options: ReadChunksOptions, size: number, delimiter: string): AsyncGenerator<FormatChunk> {
+export async function* readCsvChunks(
+  file: string,
+  options: ReadChunksOptions,
+  size: number,
+  delimiter: string,
+): AsyncGenerator<FormatChunk> {
   const builder = new DatasetBuilder(file, options);
   let bytesRead = 0; // approximately: field lengths plus separators
   builder.estimateRows = () => (builder.rows < 1024 ? 0 : (size / bytesRead) * builder.rows * 1.02); // 0: no guess yet
@@ -56,7 +61,8 @@ export async function* readCsvChunks(file: string, options: ReadChunksOptions, s
       if (builder.chunkReady) yield take(header, layout);
     }
   } catch (e) {
-    if (e instanceof CsvError) throw new InputError(file, `malformed CSV (${e.message})`, header === undefined ? undefined : builder.rows + 1);
+    if (e instanceof CsvError)
+      throw new InputError(file, `malformed CSV (${e.message})`, header === undefined ? undefined : builder.rows + 1);
     throw e;
   } finally {
     source.destroy();
@@ -72,12 +78,22 @@ function checkHeader(file: string, record: string[]): string[] {
   const numeric = names.every((n) => n !== "" && Number.isFinite(Number(n)));
   const pandasNames = names.every((n, i) => n === String(i)) || names.every((n, i) => n === String(i + 1));
   if ((numeric && !pandasNames) || names.some((n) => n.startsWith("["))) {
-    throw new InputError(file, "the first line holds data, not column names: add a header line (e.g. id,embeddings,labels)", undefined);
+    throw new InputError(
+      file,
+      "the first line holds data, not column names: add a header line (e.g. id,embeddings,labels)",
+      undefined,
+    );
   }
   const seen = new Map<string, number>();
   names.forEach((n, i) => {
     const first = seen.get(n);
-    if (first !== undefined) throw new InputError(file, `duplicate column name in the header (fields ${first + 1} and ${i + 1})`, undefined, n);
+    if (first !== undefined)
+      throw new InputError(
+        file,
+        `duplicate column name in the header (fields ${first + 1} and ${i + 1})`,
+        undefined,
+        n,
+      );
     seen.set(n, i);
   });
   return names;
@@ -85,7 +101,10 @@ function checkHeader(file: string, record: string[]): string[] {
 
 function fieldCountError(file: string, header: string[], record: string[], row: number): InputError {
   // An unquoted JSON array is split at its commas: the usual cause of too many fields.
-  const hint = record.length > header.length && record.some((f) => f.trimStart().startsWith("[")) ? "; quote the embeddings field (\"[0.1, 0.2]\")" : "";
+  const hint =
+    record.length > header.length && record.some((f) => f.trimStart().startsWith("["))
+      ? '; quote the embeddings field ("[0.1, 0.2]")'
+      : "";
   return new InputError(file, `expected ${header.length} fields like the header, got ${record.length}${hint}`, row);
 }
 
@@ -102,7 +121,8 @@ function planLayout(file: string, header: string[], first: string[], options: Re
   else if (header.includes("embeddings")) embeddings = header.indexOf("embeddings");
   else embeddings = detectJsonColumn(file, header, first, label);
   if (embeddings >= 0) {
-    if (embeddings === label) throw new InputError(file, "is both the embeddings and the labels column", undefined, header[label]);
+    if (embeddings === label)
+      throw new InputError(file, "is both the embeddings and the labels column", undefined, header[label]);
     const passthrough = header.map((_, i) => i).filter((i) => i !== embeddings && i !== label);
     return { kind: "json", embeddings, label, passthrough };
   }
@@ -114,7 +134,10 @@ function planLayout(file: string, header: string[], first: string[], options: Re
     (WIDE_NON_DIMENSIONS.has(name.toLowerCase()) || i === conventional ? passthrough : dims).push(i);
   });
   if (dims.length === 0) {
-    throw new InputError(file, `no embeddings: no 'embeddings' column, no column of JSON arrays, and no numeric columns (the file has columns ${listNames(header)})`);
+    throw new InputError(
+      file,
+      `no embeddings: no 'embeddings' column, no column of JSON arrays, and no numeric columns (the file has columns ${listNames(header)})`,
+    );
   }
   // A text column in a wide file: say what the reader was looking for, not only "non-numeric".
   for (const i of dims) {
@@ -145,5 +168,8 @@ function detectJsonColumn(file: string, header: string[], first: string[], label
     }
   });
   if (numeric.length === 1) return numeric[0]!;
-  throw new InputError(file, `several columns hold JSON arrays (${listNames((numeric.length > 0 ? numeric : candidates).map((i) => header[i]!))}); name the embeddings column`);
+  throw new InputError(
+    file,
+    `several columns hold JSON arrays (${listNames((numeric.length > 0 ? numeric : candidates).map((i) => header[i]!))}); name the embeddings column`,
+  );
 }

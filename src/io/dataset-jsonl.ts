@@ -11,7 +11,11 @@ import { EMBEDDING_NAMES, findConventional, LABEL_NAMES, listNames, requireColum
 import { InputError } from "./errors.js";
 
 /** The rows of a JSONL file in chunks of at most `options.chunkRows` (default: one chunk). */
-export async function* readJsonlChunks(file: string, options: ReadChunksOptions, size: number): AsyncGenerator<FormatChunk> {
+export async function* readJsonlChunks(
+  file: string,
+  options: ReadChunksOptions,
+  size: number,
+): AsyncGenerator<FormatChunk> {
   const builder = new DatasetBuilder(file, options);
   let bytesRead = 0;
   builder.estimateRows = () => (builder.rows < 1024 ? 0 : (size / bytesRead) * builder.rows * 1.02); // 0: no guess yet
@@ -21,7 +25,13 @@ export async function* readJsonlChunks(file: string, options: ReadChunksOptions,
   let labelKey: string | null = null;
   const take = (key: string): FormatChunk => {
     const c = builder.takeChunk();
-    return { ...c, labels: labelKey !== null ? c.labels : null, labelsColumn: labelKey, embeddingsColumn: key, totalRows: null };
+    return {
+      ...c,
+      labels: labelKey !== null ? c.labels : null,
+      labelsColumn: labelKey,
+      embeddingsColumn: key,
+      totalRows: null,
+    };
   };
   try {
     for await (const raw of lines) {
@@ -35,13 +45,16 @@ export async function* readJsonlChunks(file: string, options: ReadChunksOptions,
       } catch (e) {
         throw new InputError(file, `not valid JSON (${(e as Error).message})`, row);
       }
-      if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw new InputError(file, "expected a JSON object like {\"embedding\": [...], \"label\": 3}", row);
+      if (typeof obj !== "object" || obj === null || Array.isArray(obj))
+        throw new InputError(file, 'expected a JSON object like {"embedding": [...], "label": 3}', row);
       const rec = obj as Record<string, unknown>;
       if (embeddingsKey === undefined) {
         const keys = Object.keys(rec);
         embeddingsKey = pickEmbeddingsKey(file, keys, options);
-        if (typeof options.labelsColumn === "string") labelKey = keys[requireColumn(file, keys, options.labelsColumn, "keys")]!;
-        else if (options.labelsColumn === undefined && options.labelsFile === undefined) labelKey = keys[findConventional(keys, LABEL_NAMES)] ?? null;
+        if (typeof options.labelsColumn === "string")
+          labelKey = keys[requireColumn(file, keys, options.labelsColumn, "keys")]!;
+        else if (options.labelsColumn === undefined && options.labelsFile === undefined)
+          labelKey = keys[findConventional(keys, LABEL_NAMES)] ?? null;
       }
       if (labelKey !== null) builder.label(rec[labelKey]);
       for (const key in rec) {
@@ -50,8 +63,15 @@ export async function* readJsonlChunks(file: string, options: ReadChunksOptions,
       const v = rec[embeddingsKey];
       if (Array.isArray(v)) builder.pushValues(v, embeddingsKey);
       else if (typeof v === "string") builder.pushJsonText(v, embeddingsKey);
-      else if (v === undefined) throw new InputError(file, `missing (the object has keys ${listNames(Object.keys(rec))})`, row, embeddingsKey);
-      else throw new InputError(file, `expected an array of numbers, got ${JSON.stringify(v)?.slice(0, 60)}`, row, embeddingsKey);
+      else if (v === undefined)
+        throw new InputError(file, `missing (the object has keys ${listNames(Object.keys(rec))})`, row, embeddingsKey);
+      else
+        throw new InputError(
+          file,
+          `expected an array of numbers, got ${JSON.stringify(v)?.slice(0, 60)}`,
+          row,
+          embeddingsKey,
+        );
       if (builder.full) break;
       if (builder.chunkReady) yield take(embeddingsKey);
     }
@@ -66,6 +86,11 @@ export async function* readJsonlChunks(file: string, options: ReadChunksOptions,
 function pickEmbeddingsKey(file: string, keys: string[], options: ReadDatasetOptions): string {
   if (options.embeddingsColumn !== undefined) return keys[requireColumn(file, keys, options.embeddingsColumn, "keys")]!;
   const i = findConventional(keys, EMBEDDING_NAMES);
-  if (i < 0) throw new InputError(file, `no embeddings key (looked for ${listNames(EMBEDDING_NAMES)}; the first object has keys ${listNames(keys)}); name it`, 1);
+  if (i < 0)
+    throw new InputError(
+      file,
+      `no embeddings key (looked for ${listNames(EMBEDDING_NAMES)}; the first object has keys ${listNames(keys)}); name it`,
+      1,
+    );
   return keys[i]!;
 }

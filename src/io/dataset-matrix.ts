@@ -13,22 +13,39 @@ import { openNpy, readNpyRows, type NpyHeader } from "./npy.js";
 const readAsync = promisify(read);
 
 /** The rows of a 2-D .npy (float32/float64) or of IDX images in chunks of at most `options.chunkRows` (default: one chunk). */
-export async function* readMatrixChunks(file: string, format: "npy" | "idx", options: ReadChunksOptions): AsyncGenerator<FormatChunk> {
-  for (const [name, value] of [["embeddingsColumn", options.embeddingsColumn], ["labelsColumn", options.labelsColumn]] as const) {
-    if (typeof value === "string") throw new InputError(file, `a ${format === "npy" ? ".npy" : "IDX"} file has no named columns (${name} '${value}'); give labels as a labels file`);
+export async function* readMatrixChunks(
+  file: string,
+  format: "npy" | "idx",
+  options: ReadChunksOptions,
+): AsyncGenerator<FormatChunk> {
+  for (const [name, value] of [
+    ["embeddingsColumn", options.embeddingsColumn],
+    ["labelsColumn", options.labelsColumn],
+  ] as const) {
+    if (typeof value === "string")
+      throw new InputError(
+        file,
+        `a ${format === "npy" ? ".npy" : "IDX"} file has no named columns (${name} '${value}'); give labels as a labels file`,
+      );
   }
   const { fd, npy, rows: fileRows, cols, dataOffset } = openMatrix(file, format);
   let next: Promise<FormatChunk> | null = null;
   try {
     const rows = Math.min(fileRows, options.limit ?? Infinity);
-    if (options.expectedDim !== undefined && cols !== options.expectedDim) throw new InputError(file, `${cols} dimensions, but the model expects ${options.expectedDim}`);
+    if (options.expectedDim !== undefined && cols !== options.expectedDim)
+      throw new InputError(file, `${cols} dimensions, but the model expects ${options.expectedDim}`);
     if (rows === 0) throw new InputError(file, "no rows");
     const step = Math.min(options.chunkRows ?? Infinity, rows);
     // The next chunk is read (in libuv's thread pool) while the caller works on this one.
-    const buffers = options.reuseBuffers === true ? [new Float32Array(step * cols), new Float32Array(step * cols)] : null;
+    const buffers =
+      options.reuseBuffers === true ? [new Float32Array(step * cols), new Float32Array(step * cols)] : null;
     const read = async (start: number, slot: number): Promise<FormatChunk> => {
       const count = Math.min(step, rows - start);
-      const X = { data: buffers?.[slot]!.subarray(0, count * cols) ?? new Float32Array(count * cols), rows: count, cols };
+      const X = {
+        data: buffers?.[slot]!.subarray(0, count * cols) ?? new Float32Array(count * cols),
+        rows: count,
+        cols,
+      };
       if (npy !== null) {
         await readNpyRows(fd, npy, start, count, X.data);
       } else {
@@ -37,7 +54,15 @@ export async function* readMatrixChunks(file: string, format: "npy" | "idx", opt
         if (bytesRead !== pixels.length) throw new InputError(file, `short read at row ${start + 1}`);
         for (let i = 0; i < pixels.length; i++) X.data[i] = pixels[i]! / 255;
       }
-      return { firstRow: start, X, labels: null, labelsColumn: null, embeddingsColumn: null, passthrough: {}, totalRows: rows };
+      return {
+        firstRow: start,
+        X,
+        labels: null,
+        labelsColumn: null,
+        embeddingsColumn: null,
+        passthrough: {},
+        totalRows: rows,
+      };
     };
     next = read(0, 0);
     for (let start = 0, slot = 0; next !== null; start += step, slot ^= 1) {
@@ -53,7 +78,10 @@ export async function* readMatrixChunks(file: string, format: "npy" | "idx", opt
   }
 }
 
-function openMatrix(file: string, format: "npy" | "idx"): { fd: number; npy: NpyHeader | null; rows: number; cols: number; dataOffset: number } {
+function openMatrix(
+  file: string,
+  format: "npy" | "idx",
+): { fd: number; npy: NpyHeader | null; rows: number; cols: number; dataOffset: number } {
   if (format === "npy") {
     const { fd, header } = openNpy(file);
     return { fd, npy: header, rows: header.rows, cols: header.cols, dataOffset: header.dataOffset };

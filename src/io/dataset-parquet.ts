@@ -6,7 +6,16 @@
 // the chunk. hyparquet-compressors adds the codecs beyond snappy (polars writes zstd by default).
 
 import { open, type FileHandle } from "node:fs/promises";
-import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type ColumnData, type FileMetaData, type RowGroup, type SchemaTree } from "hyparquet";
+import {
+  parquetMetadataAsync,
+  parquetRead,
+  parquetSchema,
+  type AsyncBuffer,
+  type ColumnData,
+  type FileMetaData,
+  type RowGroup,
+  type SchemaTree,
+} from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import type { FormatChunk, ReadChunksOptions, ReadDatasetOptions } from "./dataset.js";
 import { DatasetBuilder } from "./dataset-builder.js";
@@ -14,7 +23,11 @@ import { EMBEDDING_NAMES, findConventional, LABEL_NAMES, listNames, requireColum
 import { InputError } from "./errors.js";
 
 /** The rows of a Parquet file in chunks of at most `options.chunkRows` (default: one chunk). */
-export async function* readParquetChunks(file: string, options: ReadChunksOptions, size: number): AsyncGenerator<FormatChunk> {
+export async function* readParquetChunks(
+  file: string,
+  options: ReadChunksOptions,
+  size: number,
+): AsyncGenerator<FormatChunk> {
   const fh = await open(file, "r");
   try {
     const buffer = fileBuffer(fh, size);
@@ -36,7 +49,13 @@ export async function* readParquetChunks(file: string, options: ReadChunksOption
     builder.estimateRows = () => total;
     const take = (): FormatChunk => {
       const c = builder.takeChunk();
-      return { ...c, labels: label !== null ? c.labels : null, labelsColumn: label, embeddingsColumn: embeddings, totalRows: total };
+      return {
+        ...c,
+        labels: label !== null ? c.labels : null,
+        labelsColumn: label,
+        embeddingsColumn: embeddings,
+        totalRows: total,
+      };
     };
     let groupStart = 0;
     for (const group of metadata.row_groups) {
@@ -46,7 +65,8 @@ export async function* readParquetChunks(file: string, options: ReadChunksOption
       // With an offset index (page locations), a row range reads only the pages it overlaps:
       // windows of a chunk. Without one, every range would read the whole column chunk, so the
       // group is read once.
-      const window = Number.isFinite(builder.chunkRows) && hasOffsetIndex(group, columns) ? builder.chunkRows : end - start;
+      const window =
+        Number.isFinite(builder.chunkRows) && hasOffsetIndex(group, columns) ? builder.chunkRows : end - start;
       for (let rowStart = start; rowStart < end; rowStart += window) {
         const rowEnd = Math.min(end, rowStart + window);
         const chunks = new Map<string, ColumnData[]>();
@@ -92,21 +112,33 @@ export async function* readParquetChunks(file: string, options: ReadChunksOption
 function hasOffsetIndex(group: RowGroup, columns: readonly string[]): boolean {
   return group.columns.every((c) => {
     const name = c.meta_data?.path_in_schema[0];
-    return name === undefined || !columns.includes(name) || (c.offset_index_offset !== undefined && (c.offset_index_length ?? 0) > 0);
+    return (
+      name === undefined ||
+      !columns.includes(name) ||
+      (c.offset_index_offset !== undefined && (c.offset_index_length ?? 0) > 0)
+    );
   });
 }
 
 /** One row's decoded embeddings value (a list of numbers, or a JSON array string) into the builder, with its checks. */
 export function pushVector(builder: DatasetBuilder, v: unknown, column: string): void {
   if (typeof v === "string") builder.pushJsonText(v, column);
-  else if (v !== null && v !== undefined && typeof v === "object" && "length" in v) builder.pushValues(v as ArrayLike<unknown>, column);
-  else throw new InputError(builder.file, v === null || v === undefined ? "missing vector (null)" : `expected a list of numbers, got ${String(v)}`, builder.rows + 1, column);
+  else if (v !== null && v !== undefined && typeof v === "object" && "length" in v)
+    builder.pushValues(v as ArrayLike<unknown>, column);
+  else
+    throw new InputError(
+      builder.file,
+      v === null || v === undefined ? "missing vector (null)" : `expected a list of numbers, got ${String(v)}`,
+      builder.rows + 1,
+      column,
+    );
 }
 
 /** The labels column: the user's (it must exist); else a conventional name unless labels are off (null) or in a labels file; else none. */
 export function pickLabels(file: string, names: readonly string[], options: ReadDatasetOptions): string | null {
   if (typeof options.labelsColumn === "string") return names[requireColumn(file, names, options.labelsColumn)]!;
-  if (options.labelsColumn === undefined && options.labelsFile === undefined) return names[findConventional(names, LABEL_NAMES)] ?? null;
+  if (options.labelsColumn === undefined && options.labelsFile === undefined)
+    return names[findConventional(names, LABEL_NAMES)] ?? null;
   return null;
 }
 
@@ -118,8 +150,15 @@ export function pickEmbeddings(file: string, top: SchemaTree[], options: ReadDat
   if (conventional >= 0) return conventional;
   const lists = top.map((c, i) => (isNumericList(c) ? i : -1)).filter((i) => i >= 0);
   if (lists.length === 1) return lists[0]!;
-  if (lists.length === 0) throw new InputError(file, `no list-of-numbers column for the embeddings (the file has columns ${listNames(names)}); name it`);
-  throw new InputError(file, `several list-of-numbers columns (${listNames(lists.map((i) => names[i]!))}); name the embeddings column`);
+  if (lists.length === 0)
+    throw new InputError(
+      file,
+      `no list-of-numbers column for the embeddings (the file has columns ${listNames(names)}); name it`,
+    );
+  throw new InputError(
+    file,
+    `several list-of-numbers columns (${listNames(lists.map((i) => names[i]!))}); name the embeddings column`,
+  );
 }
 
 function isNumericList(node: SchemaTree): boolean {
@@ -130,14 +169,17 @@ function isNumericList(node: SchemaTree): boolean {
   while (leaf.children.length === 1) leaf = leaf.children[0]!;
   if (leaf.children.length > 0) return false;
   const t = leaf.element.type;
-  return t === "FLOAT" || t === "DOUBLE" || t === "INT32" || t === "INT64" || leaf.element.logical_type?.type === "FLOAT16";
+  return (
+    t === "FLOAT" || t === "DOUBLE" || t === "INT32" || t === "INT64" || leaf.element.logical_type?.type === "FLOAT16"
+  );
 }
 
 // Values of one column for rows [rowStart, rowEnd); chunks may extend past the range.
 function gather(chunks: ColumnData[], rowStart: number, rowEnd: number): unknown[] {
   const out = new Array<unknown>(rowEnd - rowStart);
   for (const c of chunks) {
-    for (let r = Math.max(c.rowStart, rowStart); r < Math.min(c.rowEnd, rowEnd); r++) out[r - rowStart] = c.columnData[r - c.rowStart];
+    for (let r = Math.max(c.rowStart, rowStart); r < Math.min(c.rowEnd, rowEnd); r++)
+      out[r - rowStart] = c.columnData[r - c.rowStart];
   }
   return out;
 }

@@ -116,7 +116,8 @@ const EXTENSIONS: Record<string, DatasetFormat> = {
  */
 export async function* readDatasetChunks(file: string, options: ReadChunksOptions = {}): AsyncGenerator<DatasetChunk> {
   const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
-  if (!(Number.isInteger(chunkRows) && chunkRows >= 1)) throw new RangeError(`chunkRows must be an integer ≥ 1, got ${chunkRows}`);
+  if (!(Number.isInteger(chunkRows) && chunkRows >= 1))
+    throw new RangeError(`chunkRows must be an integer ≥ 1, got ${chunkRows}`);
   const { format, chunks } = openChunks(file, { ...options, chunkRows });
   const fileLabels = options.labelsFile !== undefined ? loadLabelsFile(options.labelsFile) : null;
   const labels = fileLabels && fileLabels.map((l) => (l === null ? "" : String(l)));
@@ -135,7 +136,8 @@ export async function* readDatasetChunks(file: string, options: ReadChunksOption
     yield { file, format, ...c };
   }
   if (rows === 0) throw new InputError(file, "no data rows");
-  if (labels !== null) checkLabelCount(options.labelsFile!, labelCount(fileLabels!, rows), rows, file, options.limit !== undefined);
+  if (labels !== null)
+    checkLabelCount(options.labelsFile!, labelCount(fileLabels!, rows), rows, file, options.limit !== undefined);
 }
 
 /** Reads a whole dataset file into one matrix (the rows of readDatasetChunks, as one chunk). */
@@ -144,7 +146,15 @@ export async function readDataset(file: string, options: ReadDatasetOptions = {}
   let ds: Dataset | undefined;
   for await (const c of chunks) {
     if (ds !== undefined) throw new Error("readDataset: more than one chunk");
-    ds = { file, format, X: c.X, labels: c.labels && finalizeLabels(c.labels), labelsColumn: c.labelsColumn, embeddingsColumn: c.embeddingsColumn, passthrough: c.passthrough };
+    ds = {
+      file,
+      format,
+      X: c.X,
+      labels: c.labels && finalizeLabels(c.labels),
+      labelsColumn: c.labelsColumn,
+      embeddingsColumn: c.embeddingsColumn,
+      passthrough: c.passthrough,
+    };
   }
   if (ds === undefined || ds.X.rows === 0) throw new InputError(file, "no data rows");
   if (options.labelsFile !== undefined) {
@@ -156,7 +166,10 @@ export async function readDataset(file: string, options: ReadDatasetOptions = {}
 
 // The checks before any row is read (options, the file exists and is not empty), the format, and
 // the format's chunk reader (lazy: nothing more is read until the first chunk is asked for).
-function openChunks(file: string, options: ReadChunksOptions): { format: DatasetFormat; chunks: AsyncGenerator<FormatChunk> } {
+function openChunks(
+  file: string,
+  options: ReadChunksOptions,
+): { format: DatasetFormat; chunks: AsyncGenerator<FormatChunk> } {
   if (options.labelsFile !== undefined && options.labelsColumn !== undefined) {
     throw new InputError(file, "give either a labels column or a labels file, not both");
   }
@@ -165,11 +178,22 @@ function openChunks(file: string, options: ReadChunksOptions): { format: Dataset
   switch (format) {
     case "csv":
     case "tsv":
-      return { format, chunks: later(async () => (await import("./dataset-csv.js")).readCsvChunks(file, options, size, format === "tsv" ? "\t" : ",")) };
+      return {
+        format,
+        chunks: later(async () =>
+          (await import("./dataset-csv.js")).readCsvChunks(file, options, size, format === "tsv" ? "\t" : ","),
+        ),
+      };
     case "jsonl":
-      return { format, chunks: later(async () => (await import("./dataset-jsonl.js")).readJsonlChunks(file, options, size)) };
+      return {
+        format,
+        chunks: later(async () => (await import("./dataset-jsonl.js")).readJsonlChunks(file, options, size)),
+      };
     case "parquet":
-      return { format, chunks: later(async () => (await import("./dataset-parquet.js")).readParquetChunks(file, options, size)) };
+      return {
+        format,
+        chunks: later(async () => (await import("./dataset-parquet.js")).readParquetChunks(file, options, size)),
+      };
     case "npy":
     case "idx":
       return { format, chunks: readMatrixChunks(file, format, options) };
@@ -211,6 +235,9 @@ function sniff(file: string): DatasetFormat {
   if (b.toString("latin1", 0, 4) === "PAR1") return "parquet";
   if (b[0] === 0 && b[1] === 0 && b[2] === 0x08) return "idx";
   if (b[0] === 0x1f && b[1] === 0x8b) throw new InputError(file, "gzip-compressed; decompress it first (gunzip)");
-  const text = b.toString("utf8").replace(/^\uFEFF/, "").trimStart();
+  const text = b
+    .toString("utf8")
+    .replace(/^\uFEFF/, "")
+    .trimStart();
   return text.startsWith("{") ? "jsonl" : "csv";
 }

@@ -7,7 +7,9 @@ export class InputError extends Error {
     readonly row?: number,
     readonly column?: string,
   ) {
-    const where = [file, row !== undefined ? `row ${row}` : null, column !== undefined ? `column '${column}'` : null].filter(Boolean).join(", ");
+    const where = [file, row !== undefined ? `row ${row}` : null, column !== undefined ? `column '${column}'` : null]
+      .filter(Boolean)
+      .join(", ");
     super(`${where}: ${message}`);
     this.name = "InputError";
   }

@@ -13,12 +13,14 @@ function parse(file: string): { dims: number[]; data: Uint8Array } {
     throw new IdxError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) throw new IdxError(`${file}: not an IDX file (bad magic number)`);
-  if (buf[2] !== 0x08) throw new IdxError(`${file}: only unsigned-byte IDX data is supported (type 0x${buf[2]!.toString(16)})`);
+  if (buf[2] !== 0x08)
+    throw new IdxError(`${file}: only unsigned-byte IDX data is supported (type 0x${buf[2]!.toString(16)})`);
   const rank = buf[3]!;
   const dims = Array.from({ length: rank }, (_, i) => buf.readUInt32BE(4 + 4 * i));
   const offset = 4 + 4 * rank;
   const n = dims.reduce((a, b) => a * b, 1);
-  if (buf.length - offset !== n) throw new IdxError(`${file}: header says ${n} values, file holds ${buf.length - offset}`);
+  if (buf.length - offset !== n)
+    throw new IdxError(`${file}: header says ${n} values, file holds ${buf.length - offset}`);
   return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + offset, n) };
 }
 
@@ -30,7 +32,8 @@ export function readIdxImagesHeader(file: string, fd: number): { rows: number; c
   const head = Buffer.alloc(4 + 4 * 255);
   const got = readSync(fd, head, 0, head.length, 0);
   if (got < 4 || head[0] !== 0 || head[1] !== 0) throw new IdxError(`${file}: not an IDX file (bad magic number)`);
-  if (head[2] !== 0x08) throw new IdxError(`${file}: only unsigned-byte IDX data is supported (type 0x${head[2]!.toString(16)})`);
+  if (head[2] !== 0x08)
+    throw new IdxError(`${file}: only unsigned-byte IDX data is supported (type 0x${head[2]!.toString(16)})`);
   const rank = head[3]!;
   const offset = 4 + 4 * rank;
   if (got < offset) throw new IdxError(`${file}: truncated header`);

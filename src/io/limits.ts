@@ -16,5 +16,11 @@ export const MAX_ARRAY_VALUES = constants.MAX_LENGTH;
 
 /** Refuses a row of more than MAX_DIMENSIONS values. */
 export function checkDimensions(file: string, n: number, row?: number, column?: string): void {
-  if (n > MAX_DIMENSIONS) throw new InputError(file, `${n} dimensions per row, more than deepclust accepts (${MAX_DIMENSIONS}); is this one embedding vector per row?`, row, column);
+  if (n > MAX_DIMENSIONS)
+    throw new InputError(
+      file,
+      `${n} dimensions per row, more than deepclust accepts (${MAX_DIMENSIONS}); is this one embedding vector per row?`,
+      row,
+      column,
+    );
 }

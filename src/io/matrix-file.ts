@@ -44,7 +44,8 @@ export function readMatrix(file: string, options: ReadMatrixOptions = {}): Matri
     throw new InputError(file, "unrecognised format (expected a NumPy .npy file or IDX images)");
   }
   validateFinite(file, m);
-  if (options.limit !== undefined && options.limit < m.rows) m = { data: m.data.subarray(0, options.limit * m.cols), rows: options.limit, cols: m.cols };
+  if (options.limit !== undefined && options.limit < m.rows)
+    m = { data: m.data.subarray(0, options.limit * m.cols), rows: options.limit, cols: m.cols };
   if (m.rows === 0) throw new InputError(file, "no rows");
   return m;
 }

@@ -11,7 +11,17 @@ import { finalizeLabels } from "./dataset-builder.js";
 import { IdxError, readIdxLabels } from "./idx.js";
 import { readNpyPreamble } from "./npy.js";
 
-type LabelArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
+type LabelArray =
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
 
 const DTYPES: Record<string, { bytes: number; view: (b: ArrayBuffer) => LabelArray }> = {
   i1: { bytes: 1, view: (b) => new Int8Array(b) },
@@ -63,7 +73,8 @@ export function labelCount(labels: RowLabels, rows: number): number {
 
 /** One label per row: fewer is an error, and more unless the data was cut short (`limited`). */
 export function checkLabelCount(file: string, labels: number, rows: number, dataFile: string, limited: boolean): void {
-  if (labels < rows || (labels > rows && !limited)) throw new InputError(file, `${labels} labels for the ${rows} rows of ${dataFile}`);
+  if (labels < rows || (labels > rows && !limited))
+    throw new InputError(file, `${labels} labels for the ${rows} rows of ${dataFile}`);
 }
 
 function readIdx(file: string): number[] {
@@ -88,30 +99,44 @@ function readNpyLabels(file: string): RowLabels {
   const fd = openSync(file, "r");
   try {
     const { descr, shape: dims, dataOffset: offset } = readNpyPreamble(file, fd);
-    if (!(dims.length === 1 || (dims.length === 2 && dims[1] === 1))) throw new InputError(file, `expected a 1-D array of labels, got shape (${dims.join(", ")})`);
+    if (!(dims.length === 1 || (dims.length === 2 && dims[1] === 1)))
+      throw new InputError(file, `expected a 1-D array of labels, got shape (${dims.join(", ")})`);
     const num = /^([<>|])([iuf][1248])$/.exec(descr);
     const dtype = num !== null ? DTYPES[num[2]!] : undefined;
     const text = /^([<>|])([US])(\d+)$/.exec(descr);
     if (dtype === undefined && text === null) {
-      const why = /^[<>|]?O$/.test(descr) ? "an object array holds pickled Python objects, which are not read" : "labels must be integers, whole floats (NaN: missing) or strings";
+      const why = /^[<>|]?O$/.test(descr)
+        ? "an object array holds pickled Python objects, which are not read"
+        : "labels must be integers, whole floats (NaN: missing) or strings";
       throw new InputError(file, `${why}; got dtype '${descr}': save them with y.astype(int) or y.astype(str)`);
     }
     const n = dims[0]!;
     const bytes = dtype !== undefined ? dtype.bytes : (text![2] === "U" ? 4 : 1) * Number(text![3]);
     const size = fstatSync(fd).size;
-    if (size < offset + n * bytes) throw new InputError(file, `truncated: header says ${n} labels, file has ${size - offset} bytes of data`);
+    if (size < offset + n * bytes)
+      throw new InputError(file, `truncated: header says ${n} labels, file has ${size - offset} bytes of data`);
     const raw = new ArrayBuffer(n * bytes);
     readSync(fd, new Uint8Array(raw), 0, raw.byteLength, offset);
-    if (dtype === undefined) return finalizeLabels(decodeStrings(file, raw, n, bytes, text![2] === "U" ? (text![1] === ">" ? "utf-32be" : "utf-32le") : "utf-8"));
+    if (dtype === undefined)
+      return finalizeLabels(
+        decodeStrings(file, raw, n, bytes, text![2] === "U" ? (text![1] === ">" ? "utf-32be" : "utf-32le") : "utf-8"),
+      );
     if (num![1] === ">") new Uint8Array(raw).set(byteSwapped(new Uint8Array(raw), bytes));
     const values = dtype.view(raw);
     const out = new Array<number | null>(n);
     for (let i = 0; i < n; i++) {
       const v = Number(values[i]!);
-      if (Number.isNaN(v)) out[i] = null; // floats only
+      if (Number.isNaN(v))
+        out[i] = null; // floats only
       else if (Number.isSafeInteger(v)) out[i] = v;
-      else if (Number.isInteger(v) || typeof values[i] === "bigint") throw new InputError(file, `label ${values[i]} is beyond 2^53`, i + 1);
-      else throw new InputError(file, `label ${values[i]} is not a whole number (float labels must be integers, or NaN for a missing label)`, i + 1);
+      else if (Number.isInteger(v) || typeof values[i] === "bigint")
+        throw new InputError(file, `label ${values[i]} is beyond 2^53`, i + 1);
+      else
+        throw new InputError(
+          file,
+          `label ${values[i]} is not a whole number (float labels must be integers, or NaN for a missing label)`,
+          i + 1,
+        );
     }
     return out;
   } finally {
@@ -127,7 +152,13 @@ function byteSwapped(b: Uint8Array, size: number): Uint8Array {
 }
 
 /** Fixed-width strings, NumPy's way: each item padded with trailing NULs, which are not part of it. */
-function decodeStrings(file: string, raw: ArrayBuffer, n: number, bytes: number, encoding: "utf-32le" | "utf-32be" | "utf-8"): string[] {
+function decodeStrings(
+  file: string,
+  raw: ArrayBuffer,
+  n: number,
+  bytes: number,
+  encoding: "utf-32le" | "utf-32be" | "utf-8",
+): string[] {
   const out = new Array<string>(n);
   const all = new Uint8Array(raw);
   const unit = encoding === "utf-8" ? 1 : 4;

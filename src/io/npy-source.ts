@@ -37,7 +37,8 @@ export class NpySource implements RowSource {
     this.rows = header.rows;
     this.cols = header.cols;
     const b = options.cacheBlockRows;
-    if (b !== undefined && !(Number.isInteger(b) && b >= 1)) throw new RangeError(`cacheBlockRows must be an integer ≥ 1, got ${b}`);
+    if (b !== undefined && !(Number.isInteger(b) && b >= 1))
+      throw new RangeError(`cacheBlockRows must be an integer ≥ 1, got ${b}`);
     this.block = b;
     this.maxBlocks = Math.max(1, options.cachedBlocks ?? 2);
   }
@@ -54,8 +55,10 @@ export class NpySource implements RowSource {
   }
 
   readRange(start: number, count: number, out: Float32Array): void {
-    if (start < 0 || count < 0 || start + count > this.rows) throw new RangeError(`rows [${start}, ${start + count}) are outside the ${this.rows} rows`);
-    if (out.length < count * this.cols) throw new RangeError(`output holds ${out.length} values, ${count * this.cols} needed`);
+    if (start < 0 || count < 0 || start + count > this.rows)
+      throw new RangeError(`rows [${start}, ${start + count}) are outside the ${this.rows} rows`);
+    if (out.length < count * this.cols)
+      throw new RangeError(`output holds ${out.length} values, ${count * this.cols} needed`);
     readNpyRowsSync(this.openFd(), this.header, start, count, out);
     this.stats.bytesRead += count * this.cols * npyItemSize(this.header);
     this.stats.reads++;
@@ -74,7 +77,7 @@ export class NpySource implements RowSource {
     }
     // Sorted positions; runs of equal or adjacent rows are read at once, then scattered.
     const pos = Array.from({ length: to - from }, (_, i) => from + i).sort((a, b) => index[a]! - index[b]!);
-    for (let s = 0; s < pos.length; ) {
+    for (let s = 0; s < pos.length;) {
       let e = s + 1;
       while (e < pos.length && index[pos[e]!]! - index[pos[e - 1]!]! <= 1) e++;
       const first = index[pos[s]!]!;

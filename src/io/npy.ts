@@ -24,18 +24,23 @@ export function readNpyHeader(file: string, fd: number): NpyHeader {
   if (descr !== "<f4" && descr !== "<f8" && descr !== ">f4" && descr !== ">f8") {
     throw new InputError(file, `dtype ${descr} is not supported (use float32 or float64: X.astype(np.float32))`);
   }
-  if (shape.length !== 2) throw new InputError(file, `expected a 2-D array (rows × dims), got shape (${shape.join(", ")})`);
+  if (shape.length !== 2)
+    throw new InputError(file, `expected a 2-D array (rows × dims), got shape (${shape.join(", ")})`);
   checkDimensions(file, shape[1]!);
   return { dtype: descr, fortranOrder, rows: shape[0]!, cols: shape[1]!, dataOffset };
 }
 
 /** The fields of any .npy header (the shape checked to be non-negative integers), and where the data starts: for the 2-D and the 1-D (labels) readers alike. */
-export function readNpyPreamble(file: string, fd: number): { descr: string; fortranOrder: boolean; shape: number[]; dataOffset: number } {
+export function readNpyPreamble(
+  file: string,
+  fd: number,
+): { descr: string; fortranOrder: boolean; shape: number[]; dataOffset: number } {
   const pre = Buffer.alloc(12);
   readSync(fd, pre, 0, 12, 0);
   if (pre.toString("latin1", 0, 6) !== "\x93NUMPY") throw new InputError(file, "not a .npy file (bad magic string)");
   const major = pre[6]!;
-  if (major < 1 || major > 3) throw new InputError(file, `.npy format version ${major}.${pre[7]} is not supported (1.0–3.0 are)`);
+  if (major < 1 || major > 3)
+    throw new InputError(file, `.npy format version ${major}.${pre[7]} is not supported (1.0–3.0 are)`);
   const headerLen = major === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
   const hb = Buffer.alloc(Math.min(headerLen, Math.max(0, fstatSync(fd).size - start)));
@@ -44,10 +49,15 @@ export function readNpyPreamble(file: string, fd: number): { descr: string; fort
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) throw new InputError(file, `unreadable .npy header: ${clip(header.trim())}`);
-  const fields = shapeText.split(",").map((s) => s.trim()).filter(Boolean);
+  if (!descr || !fortran || shapeText === undefined)
+    throw new InputError(file, `unreadable .npy header: ${clip(header.trim())}`);
+  const fields = shapeText
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const shape = fields.map(Number);
-  if (!fields.every((f) => /^\d+$/.test(f)) || !shape.every(Number.isSafeInteger)) throw new InputError(file, `the header's 'shape' must hold non-negative integers, got (${shapeText.trim()})`);
+  if (!fields.every((f) => /^\d+$/.test(f)) || !shape.every(Number.isSafeInteger))
+    throw new InputError(file, `the header's 'shape' must hold non-negative integers, got (${shapeText.trim()})`);
   return { descr, fortranOrder: fortran === "True", shape, dataOffset: start + headerLen };
 }
 
@@ -67,7 +77,8 @@ export function openNpy(file: string): { fd: number; header: NpyHeader } {
     const h = readNpyHeader(file, fd);
     const expected = h.dataOffset + h.rows * h.cols * npyItemSize(h);
     const size = fstatSync(fd).size;
-    if (size < expected) throw new InputError(file, `truncated: header says ${h.rows}×${h.cols}, file has ${size} of ${expected} bytes`);
+    if (size < expected)
+      throw new InputError(file, `truncated: header says ${h.rows}×${h.cols}, file has ${size} of ${expected} bytes`);
     return { fd, header: h };
   } catch (e) {
     closeSync(fd);
@@ -90,13 +101,21 @@ const READ_BYTES = 16 << 20;
  * one read per column (the rows' values in each column are adjacent), so it pays for small row
  * ranges: reading one row costs `cols` reads.
  */
-export async function readNpyRows(fd: number, h: NpyHeader, start: number, count: number, out: Float32Array): Promise<void> {
-  for (const piece of npyPieces(h, start, count, out)) piece.done((await readAsync(fd, piece.target, 0, piece.target.length, piece.position)).bytesRead);
+export async function readNpyRows(
+  fd: number,
+  h: NpyHeader,
+  start: number,
+  count: number,
+  out: Float32Array,
+): Promise<void> {
+  for (const piece of npyPieces(h, start, count, out))
+    piece.done((await readAsync(fd, piece.target, 0, piece.target.length, piece.position)).bytesRead);
 }
 
 /** readNpyRows with synchronous reads on a file descriptor. */
 export function readNpyRowsSync(fd: number, h: NpyHeader, start: number, count: number, out: Float32Array): void {
-  for (const piece of npyPieces(h, start, count, out)) piece.done(readSync(fd, piece.target, 0, piece.target.length, piece.position));
+  for (const piece of npyPieces(h, start, count, out))
+    piece.done(readSync(fd, piece.target, 0, piece.target.length, piece.position));
 }
 
 interface NpyPiece {
@@ -113,7 +132,12 @@ interface NpyPiece {
 function* npyPieces(h: NpyHeader, start: number, count: number, out: Float32Array): Generator<NpyPiece> {
   const item = npyItemSize(h);
   const runs = h.fortranOrder
-    ? Array.from({ length: h.cols }, (_, j) => ({ position: h.dataOffset + (j * h.rows + start) * item, items: count, at: j, stride: h.cols }))
+    ? Array.from({ length: h.cols }, (_, j) => ({
+        position: h.dataOffset + (j * h.rows + start) * item,
+        items: count,
+        at: j,
+        stride: h.cols,
+      }))
     : [{ position: h.dataOffset + start * h.cols * item, items: count * h.cols, at: 0, stride: 1 }];
   const direct = h.dtype === "<f4" && !h.fortranOrder;
   const largest = runs.reduce((m, r) => Math.max(m, r.items * item), 0);
@@ -138,7 +162,10 @@ function* npyPieces(h: NpyHeader, start: number, count: number, out: Float32Arra
 }
 
 /** Copies `items` values from the start of `scratch` into out[at], out[at + stride], ... as float32. */
-function converter(dtype: NpyHeader["dtype"], scratch: ArrayBuffer): (items: number, out: Float32Array, at: number, stride: number) => void {
+function converter(
+  dtype: NpyHeader["dtype"],
+  scratch: ArrayBuffer,
+): (items: number, out: Float32Array, at: number, stride: number) => void {
   if (dtype === "<f4" || dtype === "<f8") {
     const values = dtype === "<f4" ? new Float32Array(scratch) : new Float64Array(scratch);
     return (items, out, at, stride) => {
@@ -160,7 +187,11 @@ function converter(dtype: NpyHeader["dtype"], scratch: ArrayBuffer): (items: num
 export function readNpy(file: string): Matrix {
   const { fd, header: h } = openNpy(file);
   try {
-    if (h.rows * h.cols > MAX_ARRAY_VALUES) throw new InputError(file, `${h.rows} × ${h.cols} values do not fit in one array (at most ${MAX_ARRAY_VALUES}); read it in chunks (readDatasetChunks, NpySource)`);
+    if (h.rows * h.cols > MAX_ARRAY_VALUES)
+      throw new InputError(
+        file,
+        `${h.rows} × ${h.cols} values do not fit in one array (at most ${MAX_ARRAY_VALUES}); read it in chunks (readDatasetChunks, NpySource)`,
+      );
     const out = new Float32Array(h.rows * h.cols);
     readNpyRowsSync(fd, h, 0, h.rows, out);
     return { data: out, rows: h.rows, cols: h.cols };
@@ -186,5 +217,8 @@ export function npyHeader(shape: readonly number[], descr = "<f4"): Buffer {
 
 /** Writes a float32 matrix as .npy (format 1.0), through a temporary file and a rename. */
 export function writeNpy(file: string, m: Matrix): void {
-  writeFileAtomically(file, Buffer.concat([npyHeader([m.rows, m.cols]), Buffer.from(m.data.buffer, m.data.byteOffset, m.rows * m.cols * 4)]));
+  writeFileAtomically(
+    file,
+    Buffer.concat([npyHeader([m.rows, m.cols]), Buffer.from(m.data.buffer, m.data.byteOffset, m.rows * m.cols * 4)]),
+  );
 }

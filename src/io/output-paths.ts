@@ -53,29 +53,41 @@ export function holdsOnly(dir: string, allowed: readonly string[], required: str
     return false;
   }
   if (!entries.includes(required)) return false;
-  return entries.every((name) => (allowed.includes(name) || isTemporaryName(name)) && !lstatSync(join(dir, name)).isDirectory());
+  return entries.every(
+    (name) => (allowed.includes(name) || isTemporaryName(name)) && !lstatSync(join(dir, name)).isDirectory(),
+  );
 }
 
 /** The JSON object in `file`, or null when it is missing, unreadable or not an object (for recognising a directory). */
 export function readJsonObject(file: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(readFileSync(file, "utf8"));
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    return value !== null && typeof value === "object" && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
 }
 
 /** Refuses an output file that is an input; an existing file needs --force; its directory must exist. */
-export function checkOutputFile(target: OutputTarget, o: OutputCheckOptions & { owned?: (file: string) => boolean }): void {
+export function checkOutputFile(
+  target: OutputTarget,
+  o: OutputCheckOptions & { owned?: (file: string) => boolean },
+): void {
   const file = target.path;
   assertNotAnInput(target, o.inputs);
   const dir = dirname(resolve(file));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(file, `cannot write: the directory does not exist (${target.flag})`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new InputError(file, `cannot write: the directory does not exist (${target.flag})`);
   const st = statOrNull(file);
   if (!st) return;
   if (st.isDirectory()) throw new InputError(file, `${target.flag}: is a directory, not a file`);
-  if (!o.force && !(o.owned?.(file) ?? false)) throw new InputError(file, `${target.flag}: the file already exists (use --force to replace it, or choose another ${target.flag})`);
+  if (!o.force && !(o.owned?.(file) ?? false))
+    throw new InputError(
+      file,
+      `${target.flag}: the file already exists (use --force to replace it, or choose another ${target.flag})`,
+    );
 }
 
 /**
@@ -88,15 +100,26 @@ export function checkOutputDir(target: OutputTarget, o: OutputCheckOptions & { k
   const real = realPathOf(dir);
   const cwd = realPathOf(process.cwd());
   if (isWithin(cwd, real)) {
-    throw new InputError(dir, `${target.flag}: refusing to write ${real === cwd ? "the working directory" : `a directory above the working directory`} (choose a new directory, e.g. ${target.flag} model)`);
+    throw new InputError(
+      dir,
+      `${target.flag}: refusing to write ${real === cwd ? "the working directory" : `a directory above the working directory`} (choose a new directory, e.g. ${target.flag} model)`,
+    );
   }
   for (const input of o.inputs) {
     if (!existsSync(input)) continue;
-    if (isWithin(realPathOf(input), real)) throw new InputError(dir, `${target.flag}: the directory holds the input ${input}; choose another ${target.flag}`);
+    if (isWithin(realPathOf(input), real))
+      throw new InputError(
+        dir,
+        `${target.flag}: the directory holds the input ${input}; choose another ${target.flag}`,
+      );
   }
   const st = statOrNull(dir);
   if (!st) return; // created with its missing parents, as `mkdir -p` would
-  if (!o.force) throw new InputError(dir, `${target.flag}: already exists (use --force to replace it, or choose another ${target.flag})`);
+  if (!o.force)
+    throw new InputError(
+      dir,
+      `${target.flag}: already exists (use --force to replace it, or choose another ${target.flag})`,
+    );
   assertReplaceable(dir, o.kind, target.flag);
 }
 
@@ -104,9 +127,16 @@ export function checkOutputDir(target: OutputTarget, o: OutputCheckOptions & { k
 export function assertReplaceable(dir: string, kind: OwnedDirKind, flag?: string): void {
   const st = statOrNull(dir);
   const prefix = flag ? `${flag}: ` : "";
-  if (st && !st.isDirectory()) throw new InputError(dir, `${prefix}is a file; --force replaces only ${kind.description}, so remove it yourself or choose another path`);
+  if (st && !st.isDirectory())
+    throw new InputError(
+      dir,
+      `${prefix}is a file; --force replaces only ${kind.description}, so remove it yourself or choose another path`,
+    );
   if (st && !kind.recognise(dir)) {
-    throw new InputError(dir, `${prefix}is not ${kind.description} (or holds other files); --force replaces only that, so remove or move it yourself, or choose another path`);
+    throw new InputError(
+      dir,
+      `${prefix}is not ${kind.description} (or holds other files); --force replaces only that, so remove or move it yourself, or choose another path`,
+    );
   }
 }
 
@@ -118,15 +148,24 @@ export function assertNotAnInput(target: OutputTarget, inputs: readonly string[]
   for (const input of inputs) {
     const inStat = statOrNull(input);
     if (!inStat) continue;
-    const same = realPathOf(input) === outReal || (outStat !== null && outStat.dev === inStat.dev && outStat.ino === inStat.ino);
-    if (same) throw new InputError(out, `${target.flag}: is the input ${input}; writing it would destroy the input (choose another ${target.flag})`);
+    const same =
+      realPathOf(input) === outReal || (outStat !== null && outStat.dev === inStat.dev && outStat.ino === inStat.ino);
+    if (same)
+      throw new InputError(
+        out,
+        `${target.flag}: is the input ${input}; writing it would destroy the input (choose another ${target.flag})`,
+      );
   }
 }
 
 /** Refuses two outputs of one command where one is, or lies inside, the other. */
 export function assertSeparateOutputs(a: OutputTarget, b: OutputTarget): void {
   const [ra, rb] = [realPathOf(a.path), realPathOf(b.path)];
-  if (isWithin(ra, rb) || isWithin(rb, ra)) throw new InputError(b.path, `${b.flag} and ${a.flag} (${a.path}) must be separate directories, neither inside the other`);
+  if (isWithin(ra, rb) || isWithin(rb, ra))
+    throw new InputError(
+      b.path,
+      `${b.flag} and ${a.flag} (${a.path}) must be separate directories, neither inside the other`,
+    );
 }
 
 /** Whether `path` and `other` name the same file or directory (real paths). */

@@ -70,7 +70,14 @@ export class ParquetSource implements RowSource {
   readonly cachedGroups: number;
   /** Whether the embeddings column is a list of FLOAT/DOUBLE decoded straight from its levels (else through hyparquet's row assembly). */
   readonly fastPath: boolean;
-  readonly stats: ParquetSourceStats = { groupsDecoded: 0, bytesRead: 0, cachedGroups: 0, cachedBytes: 0, peakCachedGroups: 0, peakCachedBytes: 0 };
+  readonly stats: ParquetSourceStats = {
+    groupsDecoded: 0,
+    bytesRead: 0,
+    cachedGroups: 0,
+    cachedBytes: 0,
+    peakCachedGroups: 0,
+    peakCachedBytes: 0,
+  };
   private fd: number | null;
   private readonly groups: RowGroup[];
   /** First row of each row group, and the total rows at the end. */
@@ -91,7 +98,9 @@ export class ParquetSource implements RowSource {
     this.schema = parquetSchema(metadata);
     const names = this.schema.children.map((c) => c.element.name);
     this.embeddingsColumn = names[pickEmbeddings(file, this.schema.children, options)]!;
-    this.listLayout = options.generalDecoder ? null : listLayout(this.schema.children.find((c) => c.element.name === this.embeddingsColumn)!);
+    this.listLayout = options.generalDecoder
+      ? null
+      : listLayout(this.schema.children.find((c) => c.element.name === this.embeddingsColumn)!);
     this.fastPath = this.listLayout !== null;
     this.groups = metadata.row_groups;
     this.rowGroupRows = this.groups.map((g) => Number(g.num_rows));
@@ -100,9 +109,11 @@ export class ParquetSource implements RowSource {
     this.rows = this.starts.at(-1)!;
     if (this.rows === 0) throw new InputError(file, "no data rows");
     const block = options.blockRows ?? this.rowGroupBlock;
-    if (!(Number.isInteger(block) && block >= 1)) throw new RangeError(`blockRows must be an integer ≥ 1, got ${block}`);
+    if (!(Number.isInteger(block) && block >= 1))
+      throw new RangeError(`blockRows must be an integer ≥ 1, got ${block}`);
     const cached = options.cachedGroups ?? Math.max(2, 2 * this.groupsPerBlock(block));
-    if (!(Number.isInteger(cached) && cached >= 1)) throw new RangeError(`cachedGroups must be an integer ≥ 1, got ${cached}`);
+    if (!(Number.isInteger(cached) && cached >= 1))
+      throw new RangeError(`cachedGroups must be an integer ≥ 1, got ${cached}`);
     this.cachedGroups = cached;
     // The dimension comes from the first row, as in readDataset: decode the first row group now.
     this.groupData(this.groupOf(0));
@@ -156,10 +167,11 @@ export class ParquetSource implements RowSource {
   }
 
   readRange(start: number, count: number, out: Float32Array): void {
-    if (start < 0 || count < 0 || start + count > this.rows) throw new RangeError(`rows [${start}, ${start + count}) are outside the ${this.rows} rows`);
+    if (start < 0 || count < 0 || start + count > this.rows)
+      throw new RangeError(`rows [${start}, ${start + count}) are outside the ${this.rows} rows`);
     const c = this.cols;
     if (out.length < count * c) throw new RangeError(`output holds ${out.length} values, ${count * c} needed`);
-    for (let r = start; r < start + count; ) {
+    for (let r = start; r < start + count;) {
       const g = this.groupOf(r);
       const data = this.groupData(g);
       const end = Math.min(start + count, this.starts[g + 1]!);
@@ -194,8 +206,14 @@ export class ParquetSource implements RowSource {
    * user's `labelsColumn`, else `labels`/`label` when present and neither `labelsColumn: null` nor
    * a `labelsFile` is given. null: none.
    */
-  readLabels(options: Pick<ReadDatasetOptions, "labelsColumn" | "labelsFile"> = {}): { column: string; labels: RowLabels } | null {
-    const column = pickLabels(this.file, this.schema.children.map((c) => c.element.name), options);
+  readLabels(
+    options: Pick<ReadDatasetOptions, "labelsColumn" | "labelsFile"> = {},
+  ): { column: string; labels: RowLabels } | null {
+    const column = pickLabels(
+      this.file,
+      this.schema.children.map((c) => c.element.name),
+      options,
+    );
     if (column === null) return null;
     const builder = new DatasetBuilder(this.file);
     let seen = 0;
@@ -262,7 +280,11 @@ export class ParquetSource implements RowSource {
     const start = this.starts[g]!;
     const end = this.starts[g + 1]!;
     const column = this.embeddingsColumn;
-    const builder = new DatasetBuilder(this.file, { firstRow: start, limit: end, ...(this.dim > 0 ? { cols: this.dim } : {}) });
+    const builder = new DatasetBuilder(this.file, {
+      firstRow: start,
+      limit: end,
+      ...(this.dim > 0 ? { cols: this.dim } : {}),
+    });
     builder.estimateRows = () => end; // exact: one allocation of the group's rows
     for (const values of this.columnPages(g, column)) {
       if (builder.rows + values.length > end) this.rowCountMismatch(g, column);
@@ -306,7 +328,11 @@ export class ParquetSource implements RowSource {
       }
       // The builder's way: the row as hyparquet gives it (null, or its values with nulls).
       const value = isNull ? null : Array.from(rowBuf.subarray(0, count), (v, j) => (j === firstNull ? null : v));
-      const builder = new DatasetBuilder(this.file, { firstRow: row, limit: row + 1, ...(dim > 0 ? { cols: dim } : {}) });
+      const builder = new DatasetBuilder(this.file, {
+        firstRow: row,
+        limit: row + 1,
+        ...(dim > 0 ? { cols: dim } : {}),
+      });
       pushVector(builder, value, column);
       if (dim === 0) {
         this.dim = builder.cols;
@@ -324,12 +350,20 @@ export class ParquetSource implements RowSource {
           if (data) dictionary = convert(data, decoder);
           continue;
         }
-        const bytes = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, header.compressed_page_size);
+        const bytes = new Uint8Array(
+          reader.view.buffer,
+          reader.view.byteOffset + reader.offset,
+          header.compressed_page_size,
+        );
         reader.offset += header.compressed_page_size;
         let page: ReturnType<typeof readDataPage>;
         let encoding: string;
         if (header.type === "DATA_PAGE" && header.data_page_header) {
-          page = readDataPage(decompressPage(bytes, Number(header.uncompressed_page_size), decoder.codec, decoder.compressors), header.data_page_header, decoder);
+          page = readDataPage(
+            decompressPage(bytes, Number(header.uncompressed_page_size), decoder.codec, decoder.compressors),
+            header.data_page_header,
+            decoder,
+          );
           encoding = header.data_page_header.encoding;
         } else if (header.type === "DATA_PAGE_V2" && header.data_page_header_v2) {
           page = readDataPageV2(bytes, header, decoder);
@@ -337,7 +371,12 @@ export class ParquetSource implements RowSource {
         } else {
           throw new Error(`parquet unsupported page type: ${header.type}`);
         }
-        const values = convertWithDictionary(page.dataPage, dictionary, encoding as Parameters<typeof convertWithDictionary>[2], decoder) as ArrayLike<number>;
+        const values = convertWithDictionary(
+          page.dataPage,
+          dictionary,
+          encoding as Parameters<typeof convertWithDictionary>[2],
+          decoder,
+        ) as ArrayLike<number>;
         const reps = page.repetitionLevels;
         const defs = page.definitionLevels?.length ? page.definitionLevels : null;
         let vi = 0;
@@ -375,7 +414,12 @@ export class ParquetSource implements RowSource {
   }
 
   private rowCountMismatch(g: number, column: string): never {
-    throw new InputError(this.file, `row group ${g + 1} holds ${this.rowGroupRows[g]} rows, but its column does not decode to as many values`, undefined, column);
+    throw new InputError(
+      this.file,
+      `row group ${g + 1} holds ${this.rowGroupRows[g]} rows, but its column does not decode to as many values`,
+      undefined,
+      column,
+    );
   }
 
   /**
@@ -425,10 +469,22 @@ export class ParquetSource implements RowSource {
   // The bytes of row group g's chunk of a top-level column, and how to decode them.
   private columnChunk(g: number, column: string) {
     const chunks = this.groups[g]!.columns.filter((c) => c.meta_data?.path_in_schema[0] === column);
-    if (chunks.length !== 1) throw new InputError(this.file, `expected a list of numbers, got a column of ${chunks.length} fields`, undefined, column);
+    if (chunks.length !== 1)
+      throw new InputError(
+        this.file,
+        `expected a list of numbers, got a column of ${chunks.length} fields`,
+        undefined,
+        column,
+      );
     const chunk = chunks[0]!;
     const meta = chunk.meta_data!;
-    if (chunk.file_path) throw new InputError(this.file, `the column chunk of rows ${this.starts[g]! + 1}–${this.starts[g + 1]} is in another file (${chunk.file_path}), which is not supported`, undefined, column);
+    if (chunk.file_path)
+      throw new InputError(
+        this.file,
+        `the column chunk of rows ${this.starts[g]! + 1}–${this.starts[g + 1]} is in another file (${chunk.file_path}), which is not supported`,
+        undefined,
+        column,
+      );
     const top = this.schema.children.find((c) => c.element.name === column)!;
     const schemaPath = getTreePath(this.schema, meta.path_in_schema);
     const decoder: ColumnDecoder = {
@@ -439,7 +495,10 @@ export class ParquetSource implements RowSource {
       compressors,
       parsers: DEFAULT_PARSERS,
     };
-    const bytes = this.read(Number(meta.dictionary_page_offset || meta.data_page_offset), Number(meta.total_compressed_size));
+    const bytes = this.read(
+      Number(meta.dictionary_page_offset || meta.data_page_offset),
+      Number(meta.total_compressed_size),
+    );
     const reader = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
     return { reader, decoder, meta, top, schemaPath };
   }
@@ -468,10 +527,18 @@ function listLayout(top: SchemaTree): ListLayout | null {
   const path: SchemaTree[] = [top];
   while (path.at(-1)!.children.length === 1) path.push(path.at(-1)!.children[0]!);
   const leaf = path.at(-1)!;
-  if (leaf.children.length > 0 || (leaf.element.type !== "FLOAT" && leaf.element.type !== "DOUBLE") || leaf.element.logical_type || leaf.element.converted_type) return null;
+  if (
+    leaf.children.length > 0 ||
+    (leaf.element.type !== "FLOAT" && leaf.element.type !== "DOUBLE") ||
+    leaf.element.logical_type ||
+    leaf.element.converted_type
+  )
+    return null;
   const repeated = path.map((n) => n.element.repetition_type === "REPEATED");
   const shape =
-    path.length === 1 ? repeated[0] : (path.length === 2 || path.length === 3) && isListLike(top) && !repeated[0] && repeated[1] && !repeated[2];
+    path.length === 1
+      ? repeated[0]
+      : (path.length === 2 || path.length === 3) && isListLike(top) && !repeated[0] && repeated[1] && !repeated[2];
   if (!shape) return null;
   let def = 0;
   let repDef = 0;
@@ -502,7 +569,7 @@ function readFooter(file: string, fd: number): FileMetaData {
 
 function readBytes(file: string, fd: number, position: number, length: number): Uint8Array {
   const out = new Uint8Array(length);
-  for (let done = 0; done < length; ) {
+  for (let done = 0; done < length;) {
     const n = readSync(fd, out, done, Math.min(length - done, 1 << 30), position + done);
     if (n === 0) throw new InputError(file, `the file ends before byte ${position + length} (truncated?)`);
     done += n;

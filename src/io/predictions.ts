@@ -65,9 +65,19 @@ export async function createPredictionWriter(file: string, header: PredictionHea
   const passthrough = [...(header.passthrough ?? [])];
   const k = header.probabilities ?? 0;
   const probabilityNames = Array.from({ length: k }, (_, j) => `p${j}`);
-  const outputNames = ["cluster", "confidence", ...(format === "csv" ? probabilityNames : k > 0 ? ["probabilities"] : [])];
+  const outputNames = [
+    "cluster",
+    "confidence",
+    ...(format === "csv" ? probabilityNames : k > 0 ? ["probabilities"] : []),
+  ];
   for (const name of passthrough) {
-    if (outputNames.includes(name)) throw new InputError(file, "a pass-through column of the input has the name of an output column; rename it in the input", undefined, name);
+    if (outputNames.includes(name))
+      throw new InputError(
+        file,
+        "a pass-through column of the input has the name of an output column; rename it in the input",
+        undefined,
+        name,
+      );
   }
   const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${++tmpCounter}`);
   let fh: FileHandle;
@@ -75,7 +85,10 @@ export async function createPredictionWriter(file: string, header: PredictionHea
     fh = await open(tmp, "wx");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(file, code === "ENOENT" ? "cannot write: the directory does not exist" : `cannot write (${code ?? String(e)})`);
+    throw new InputError(
+      file,
+      code === "ENOENT" ? "cannot write: the directory does not exist" : `cannot write (${code ?? String(e)})`,
+    );
   }
   pending.add(tmp);
   registerExitCleanup();
@@ -85,7 +98,7 @@ export async function createPredictionWriter(file: string, header: PredictionHea
   const handle = fh;
   const emit = async (text: string) => {
     const buf = Buffer.from(text, "utf8");
-    for (let off = 0; off < buf.length; ) off += (await handle.write(buf, off, buf.length - off)).bytesWritten;
+    for (let off = 0; off < buf.length;) off += (await handle.write(buf, off, buf.length - off)).bytesWritten;
   };
   const guard = async <T>(f: () => Promise<T>): Promise<T> => {
     if (state !== "open") throw new Error(`prediction writer for ${file} is ${state}`);
@@ -114,7 +127,9 @@ export async function createPredictionWriter(file: string, header: PredictionHea
         checkChunk(chunk, passthrough, k);
         for (let from = 0; from < chunk.labels.length; from += SLICE_ROWS) {
           const to = Math.min(chunk.labels.length, from + SLICE_ROWS);
-          await emit(format === "csv" ? csvRows(chunk, passthrough, k, from, to) : jsonlRows(chunk, passthrough, k, from, to));
+          await emit(
+            format === "csv" ? csvRows(chunk, passthrough, k, from, to) : jsonlRows(chunk, passthrough, k, from, to),
+          );
         }
         rows += chunk.labels.length;
       }),
@@ -151,15 +166,21 @@ function formatOf(file: string): Format {
 
 function checkChunk(c: Predictions, passthrough: string[], k: number): void {
   const n = c.labels.length;
-  if (c.confidence.length !== n) throw new RangeError(`predictions: ${n} labels but ${c.confidence.length} confidences`);
+  if (c.confidence.length !== n)
+    throw new RangeError(`predictions: ${n} labels but ${c.confidence.length} confidences`);
   if (k > 0) {
-    if (!c.probabilities) throw new RangeError(`predictions: the header promises ${k} probabilities per row; the chunk has none`);
-    if (c.probabilities.rows !== n || c.probabilities.cols !== k) throw new RangeError(`predictions: probabilities are ${c.probabilities.rows}×${c.probabilities.cols}, expected ${n}×${k}`);
+    if (!c.probabilities)
+      throw new RangeError(`predictions: the header promises ${k} probabilities per row; the chunk has none`);
+    if (c.probabilities.rows !== n || c.probabilities.cols !== k)
+      throw new RangeError(
+        `predictions: probabilities are ${c.probabilities.rows}×${c.probabilities.cols}, expected ${n}×${k}`,
+      );
   }
   for (const name of passthrough) {
     const col = c.passthrough?.[name];
     if (!col) throw new RangeError(`predictions: the chunk lacks pass-through column '${name}'`);
-    if (col.length !== n) throw new RangeError(`predictions: pass-through column '${name}' has ${col.length} values for ${n} rows`);
+    if (col.length !== n)
+      throw new RangeError(`predictions: pass-through column '${name}' has ${col.length} values for ${n} rows`);
   }
 }
 
@@ -190,7 +211,8 @@ function jsonlRows(c: Predictions, passthrough: string[], k: number, from: numbe
   let out = "";
   for (let i = from; i < to; i++) {
     let line = "{";
-    for (let p = 0; p < passthrough.length; p++) line += `${keys[p]}${JSON.stringify(c.passthrough![passthrough[p]!]![i])},`;
+    for (let p = 0; p < passthrough.length; p++)
+      line += `${keys[p]}${JSON.stringify(c.passthrough![passthrough[p]!]![i])},`;
     line += `"cluster":${c.labels[i]},"confidence":${jsonNumber(c.confidence[i]!)}`;
     if (k > 0) {
       const values = new Array<string>(k);

@@ -18,7 +18,8 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
   for (const name of names) {
     const t = tensors[name]!;
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new Error(`tensor ${name}: shape [${t.shape.join(",")}] needs ${n} values, has ${t.data.length}`);
+    if (n !== t.data.length)
+      throw new Error(`tensor ${name}: shape [${t.shape.join(",")}] needs ${n} values, has ${t.data.length}`);
     header[name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + n * 4] };
     offset += n * 4;
   }
@@ -34,7 +35,11 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
   return Buffer.concat(parts);
 }
 
-export function writeSafetensors(file: string, tensors: Record<string, NamedTensor>, metadata: Record<string, string> = {}): void {
+export function writeSafetensors(
+  file: string,
+  tensors: Record<string, NamedTensor>,
+  metadata: Record<string, string> = {},
+): void {
   writeFileAtomically(file, encodeSafetensors(tensors, metadata));
 }
 
@@ -70,7 +75,12 @@ export function decodeSafetensors(file: string, buf: Uint8Array): SafetensorsCon
     new Uint8Array(data.buffer).set(buf.subarray(dataStart + begin, dataStart + end));
     checkFinite(file, name, shape, data);
     // defineProperty: a tensor called "__proto__" stays a tensor.
-    Object.defineProperty(tensors, name, { value: { shape, data }, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(tensors, name, {
+      value: { shape, data },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return { tensors, metadata };
 }
@@ -85,13 +95,18 @@ interface Entry {
   end: number;
 }
 
-function parseHeader(file: string, buf: Uint8Array): { metadata: Record<string, string>; entries: Entry[]; dataStart: number } {
+function parseHeader(
+  file: string,
+  buf: Uint8Array,
+): { metadata: Record<string, string>; entries: Entry[]; dataStart: number } {
   const fail = (message: string) => new InputError(file, message);
   if (buf.length < 8) throw fail(`not a safetensors file (${buf.length} bytes; the header length alone takes 8)`);
   const len = Buffer.from(buf.buffer, buf.byteOffset, 8).readBigUInt64LE(0);
-  if (len > BigInt(MAX_HEADER_BYTES)) throw fail(`not a safetensors file (its first 8 bytes give a header of ${len} bytes)`);
+  if (len > BigInt(MAX_HEADER_BYTES))
+    throw fail(`not a safetensors file (its first 8 bytes give a header of ${len} bytes)`);
   const dataStart = 8 + Number(len);
-  if (dataStart > buf.length) throw fail(`truncated: the header is ${len} bytes, the file has ${buf.length - 8} after the header length`);
+  if (dataStart > buf.length)
+    throw fail(`truncated: the header is ${len} bytes, the file has ${buf.length - 8} after the header length`);
   let header: unknown;
   try {
     header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, Number(len)).toString("utf8"));
@@ -103,23 +118,31 @@ function parseHeader(file: string, buf: Uint8Array): { metadata: Record<string, 
   const entries: Entry[] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === "__metadata__") {
-      if (!isObject(info)) throw fail(`header field '__metadata__' must be an object of strings, got ${describe(info)}`);
+      if (!isObject(info))
+        throw fail(`header field '__metadata__' must be an object of strings, got ${describe(info)}`);
       for (const [key, value] of Object.entries(info)) {
-        if (typeof value !== "string") throw fail(`header field '__metadata__.${key}' must be a string, got ${describe(value)}`);
+        if (typeof value !== "string")
+          throw fail(`header field '__metadata__.${key}' must be a string, got ${describe(value)}`);
         Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
       }
       continue;
     }
-    const bad = (field: string, expected: string, got: unknown) => fail(`tensor '${name}': field '${field}' must be ${expected}, got ${describe(got)}`);
-    if (!isObject(info)) throw fail(`tensor '${name}': expected an object {dtype, shape, data_offsets}, got ${describe(info)}`);
+    const bad = (field: string, expected: string, got: unknown) =>
+      fail(`tensor '${name}': field '${field}' must be ${expected}, got ${describe(got)}`);
+    if (!isObject(info))
+      throw fail(`tensor '${name}': expected an object {dtype, shape, data_offsets}, got ${describe(info)}`);
     const { dtype, shape, data_offsets: offsets } = info;
     if (typeof dtype !== "string") throw bad("dtype", "a string", dtype);
     if (dtype !== "F32") throw fail(`tensor '${name}' has dtype ${dtype}; only F32 is supported`);
     if (!Array.isArray(shape) || !shape.every(isCount)) throw bad("shape", "a list of non-negative integers", shape);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0]! > offsets[1]!) throw bad("data_offsets", "[begin, end] with 0 ≤ begin ≤ end", offsets);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0]! > offsets[1]!)
+      throw bad("data_offsets", "[begin, end] with 0 ≤ begin ≤ end", offsets);
     const [begin, end] = offsets as [number, number];
     const values = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (values * 4 !== end - begin) throw fail(`tensor '${name}': shape [${shape.join(", ")}] takes ${values * 4} bytes of F32, its data_offsets [${begin}, ${end}] span ${end - begin}`);
+    if (values * 4 !== end - begin)
+      throw fail(
+        `tensor '${name}': shape [${shape.join(", ")}] takes ${values * 4} bytes of F32, its data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     entries.push({ name, shape: shape as number[], begin, end });
   }
   // The tensors must tile the data section, as the reference implementation requires.
@@ -127,13 +150,20 @@ function parseHeader(file: string, buf: Uint8Array): { metadata: Record<string, 
   let covered = 0;
   for (let i = 0; i < sorted.length; i++) {
     const t = sorted[i]!;
-    if (t.begin < covered) throw fail(`tensors '${sorted[i - 1]!.name}' and '${t.name}' overlap (bytes ${t.begin} to ${covered} of the data)`);
-    if (t.begin > covered) throw fail(`bytes ${covered} to ${t.begin} of the data belong to no tensor (before '${t.name}')`);
+    if (t.begin < covered)
+      throw fail(
+        `tensors '${sorted[i - 1]!.name}' and '${t.name}' overlap (bytes ${t.begin} to ${covered} of the data)`,
+      );
+    if (t.begin > covered)
+      throw fail(`bytes ${covered} to ${t.begin} of the data belong to no tensor (before '${t.name}')`);
     covered = t.end;
   }
   const held = buf.length - dataStart;
   if (covered > held) throw fail(`truncated: the header says ${covered} bytes of tensor data, the file has ${held}`);
-  if (covered < held) throw fail(`${held - covered} bytes after the last tensor's data (not a safetensors file, or more than one joined)`);
+  if (covered < held)
+    throw fail(
+      `${held - covered} bytes after the last tensor's data (not a safetensors file, or more than one joined)`,
+    );
   return { metadata, entries, dataStart };
 }
 
@@ -148,7 +178,10 @@ function checkFinite(file: string, name: string, shape: readonly number[], data:
       rest = Math.floor(rest / shape[d]!);
     }
     const where = shape.length === 2 ? `row ${index[0]}, column ${index[1]}` : `index [${index.join(", ")}]`;
-    throw new InputError(file, `tensor '${name}' holds ${v} at ${where} (counted from 0: ${name}[${index.join(", ")}]); its values must be finite`);
+    throw new InputError(
+      file,
+      `tensor '${name}' holds ${v} at ${where} (counted from 0: ${name}[${index.join(", ")}]); its values must be finite`,
+    );
   }
 }
 

@@ -123,24 +123,86 @@ const REBUILD_PARAMETER = "torch._utils._rebuild_parameter";
 
 function allowedGlobal(module: string, name: string): boolean {
   const q = `${module}.${name}`;
-  return q === ORDERED_DICT || q === REBUILD_TENSOR || q === REBUILD_PARAMETER || (module === "torch" && Object.hasOwn(STORAGE_TYPES, name));
+  return (
+    q === ORDERED_DICT ||
+    q === REBUILD_TENSOR ||
+    q === REBUILD_PARAMETER ||
+    (module === "torch" && Object.hasOwn(STORAGE_TYPES, name))
+  );
 }
 
 // ---- Opcodes -----------------------------------------------------------------------------------
 
 /** Every pickle opcode by byte, for error messages (only some are implemented). */
 const OPCODE_NAMES: Record<number, string> = {
-  0x28: "MARK", 0x2e: "STOP", 0x30: "POP", 0x31: "POP_MARK", 0x32: "DUP", 0x46: "FLOAT", 0x49: "INT", 0x4a: "BININT",
-  0x4b: "BININT1", 0x4c: "LONG", 0x4d: "BININT2", 0x4e: "NONE", 0x50: "PERSID", 0x51: "BINPERSID", 0x52: "REDUCE",
-  0x53: "STRING", 0x54: "BINSTRING", 0x55: "SHORT_BINSTRING", 0x56: "UNICODE", 0x58: "BINUNICODE", 0x61: "APPEND",
-  0x62: "BUILD", 0x63: "GLOBAL", 0x64: "DICT", 0x7d: "EMPTY_DICT", 0x65: "APPENDS", 0x67: "GET", 0x68: "BINGET",
-  0x69: "INST", 0x6a: "LONG_BINGET", 0x6c: "LIST", 0x5d: "EMPTY_LIST", 0x6f: "OBJ", 0x70: "PUT", 0x71: "BINPUT",
-  0x72: "LONG_BINPUT", 0x73: "SETITEM", 0x74: "TUPLE", 0x29: "EMPTY_TUPLE", 0x75: "SETITEMS", 0x47: "BINFLOAT",
-  0x80: "PROTO", 0x81: "NEWOBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4", 0x85: "TUPLE1", 0x86: "TUPLE2",
-  0x87: "TUPLE3", 0x88: "NEWTRUE", 0x89: "NEWFALSE", 0x8a: "LONG1", 0x8b: "LONG4", 0x42: "BINBYTES",
-  0x43: "SHORT_BINBYTES", 0x8c: "SHORT_BINUNICODE", 0x8d: "BINUNICODE8", 0x8e: "BINBYTES8", 0x8f: "EMPTY_SET",
-  0x90: "ADDITEMS", 0x91: "FROZENSET", 0x92: "NEWOBJ_EX", 0x93: "STACK_GLOBAL", 0x94: "MEMOIZE", 0x95: "FRAME",
-  0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
+  0x28: "MARK",
+  0x2e: "STOP",
+  0x30: "POP",
+  0x31: "POP_MARK",
+  0x32: "DUP",
+  0x46: "FLOAT",
+  0x49: "INT",
+  0x4a: "BININT",
+  0x4b: "BININT1",
+  0x4c: "LONG",
+  0x4d: "BININT2",
+  0x4e: "NONE",
+  0x50: "PERSID",
+  0x51: "BINPERSID",
+  0x52: "REDUCE",
+  0x53: "STRING",
+  0x54: "BINSTRING",
+  0x55: "SHORT_BINSTRING",
+  0x56: "UNICODE",
+  0x58: "BINUNICODE",
+  0x61: "APPEND",
+  0x62: "BUILD",
+  0x63: "GLOBAL",
+  0x64: "DICT",
+  0x7d: "EMPTY_DICT",
+  0x65: "APPENDS",
+  0x67: "GET",
+  0x68: "BINGET",
+  0x69: "INST",
+  0x6a: "LONG_BINGET",
+  0x6c: "LIST",
+  0x5d: "EMPTY_LIST",
+  0x6f: "OBJ",
+  0x70: "PUT",
+  0x71: "BINPUT",
+  0x72: "LONG_BINPUT",
+  0x73: "SETITEM",
+  0x74: "TUPLE",
+  0x29: "EMPTY_TUPLE",
+  0x75: "SETITEMS",
+  0x47: "BINFLOAT",
+  0x80: "PROTO",
+  0x81: "NEWOBJ",
+  0x82: "EXT1",
+  0x83: "EXT2",
+  0x84: "EXT4",
+  0x85: "TUPLE1",
+  0x86: "TUPLE2",
+  0x87: "TUPLE3",
+  0x88: "NEWTRUE",
+  0x89: "NEWFALSE",
+  0x8a: "LONG1",
+  0x8b: "LONG4",
+  0x42: "BINBYTES",
+  0x43: "SHORT_BINBYTES",
+  0x8c: "SHORT_BINUNICODE",
+  0x8d: "BINUNICODE8",
+  0x8e: "BINBYTES8",
+  0x8f: "EMPTY_SET",
+  0x90: "ADDITEMS",
+  0x91: "FROZENSET",
+  0x92: "NEWOBJ_EX",
+  0x93: "STACK_GLOBAL",
+  0x94: "MEMOIZE",
+  0x95: "FRAME",
+  0x96: "BYTEARRAY8",
+  0x97: "NEXT_BUFFER",
+  0x98: "READONLY_BUFFER",
 };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -234,7 +296,10 @@ function unpickle(bytes: Uint8Array): PyValue {
     return new PyGlobal(module, name);
   };
   const int = (v: PyValue, what: string): number => {
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new PickleError(`${what} must be a non-negative integer, got ${describe(v)}${typeof v === "object" && v !== null ? "" : ` ${String(v)}`}`);
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+      throw new PickleError(
+        `${what} must be a non-negative integer, got ${describe(v)}${typeof v === "object" && v !== null ? "" : ` ${String(v)}`}`,
+      );
     return v;
   };
   const ints = (v: PyValue, what: string): number[] => {
@@ -243,7 +308,8 @@ function unpickle(bytes: Uint8Array): PyValue {
   };
   const reduce = (fn: PyValue, args: PyValue): PyValue => {
     if (!(fn instanceof PyGlobal)) throw new PickleError(`REDUCE calls ${describe(fn)} at byte ${pos - 1}`);
-    if (!(args instanceof PyTuple)) throw new PickleError(`REDUCE of ${fn.qualified} with ${describe(args)} as arguments at byte ${pos - 1}`);
+    if (!(args instanceof PyTuple))
+      throw new PickleError(`REDUCE of ${fn.qualified} with ${describe(args)} as arguments at byte ${pos - 1}`);
     const a = args.items;
     switch (fn.qualified) {
       case ORDERED_DICT: {
@@ -251,7 +317,8 @@ function unpickle(bytes: Uint8Array): PyValue {
         if (a.length === 0) return d;
         if (a.length === 1 && Array.isArray(a[0])) {
           for (const pair of a[0]) {
-            if (!(pair instanceof PyTuple) || pair.items.length !== 2) throw new PickleError("OrderedDict items must be (key, value) pairs");
+            if (!(pair instanceof PyTuple) || pair.items.length !== 2)
+              throw new PickleError("OrderedDict items must be (key, value) pairs");
             d.map.set(key(pair.items[0]!), pair.items[1]!);
           }
           return d;
@@ -260,17 +327,21 @@ function unpickle(bytes: Uint8Array): PyValue {
       }
       case REBUILD_TENSOR: {
         // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
-        if (a.length < 6 || a.length > 7) throw new PickleError(`${REBUILD_TENSOR} called with ${a.length} arguments, expected 6 or 7`);
+        if (a.length < 6 || a.length > 7)
+          throw new PickleError(`${REBUILD_TENSOR} called with ${a.length} arguments, expected 6 or 7`);
         const [storage, offset, size, stride] = a;
-        if (!(storage instanceof StorageRef)) throw new PickleError(`${REBUILD_TENSOR}: the first argument is ${describe(storage!)}, not a storage`);
+        if (!(storage instanceof StorageRef))
+          throw new PickleError(`${REBUILD_TENSOR}: the first argument is ${describe(storage!)}, not a storage`);
         const shape = ints(size!, "a tensor's size");
         const strides = ints(stride!, "a tensor's stride");
-        if (shape.length !== strides.length) throw new PickleError(`a tensor's size [${shape}] and stride [${strides}] differ in length`);
+        if (shape.length !== strides.length)
+          throw new PickleError(`a tensor's size [${shape}] and stride [${strides}] differ in length`);
         return new TensorRef(storage, int(offset!, "a storage offset"), shape, strides);
       }
       case REBUILD_PARAMETER: {
         // (data, requires_grad, backward_hooks): a Parameter is its tensor here.
-        if (a.length !== 3 || !(a[0] instanceof TensorRef)) throw new PickleError(`${REBUILD_PARAMETER} called without a tensor`);
+        if (a.length !== 3 || !(a[0] instanceof TensorRef))
+          throw new PickleError(`${REBUILD_PARAMETER} called without a tensor`);
         return a[0];
       }
       default:
@@ -287,12 +358,15 @@ function unpickle(bytes: Uint8Array): PyValue {
     const info = STORAGE_TYPES[type.name as keyof typeof STORAGE_TYPES];
     if (type.module !== "torch" || !info) throw new PickleError(`storage type ${type.qualified} is not supported`);
     // torch.save numbers its storages; a key is only ever looked up as the entry data/<key>.
-    if (!/^[\w.-]+$/.test(k) || k === "." || k === "..") throw new PickleError(`storage key '${k}' is not a plain name`);
+    if (!/^[\w.-]+$/.test(k) || k === "." || k === "..")
+      throw new PickleError(`storage key '${k}' is not a plain name`);
     const size = int(numel!, "a storage's size");
     const known = storages.get(k);
     if (known) {
       if (known.dtype !== info.dtype || known.numel !== size) {
-        throw new PickleError(`storage ${k} is referenced as ${known.numel} ${known.dtype} elements and as ${size} ${info.dtype} elements`);
+        throw new PickleError(
+          `storage ${k} is referenced as ${known.numel} ${known.dtype} elements and as ${size} ${info.dtype} elements`,
+        );
       }
       return known;
     }
@@ -305,7 +379,8 @@ function unpickle(bytes: Uint8Array): PyValue {
     const at = pos;
     const op = u8();
     switch (op) {
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         const proto = u8();
         if (proto < 2 || proto > 5) throw new PickleError(`pickle protocol ${proto} is not supported`);
         break;
@@ -313,7 +388,8 @@ function unpickle(bytes: Uint8Array): PyValue {
       case 0x95: // FRAME (protocol 4+): only a length hint
         u64();
         break;
-      case 0x2e: { // STOP
+      case 0x2e: {
+        // STOP
         const result = pop();
         if (stack.length || marks.length) throw new PickleError(`items left on the stack at STOP (byte ${at})`);
         return result;
@@ -331,25 +407,29 @@ function unpickle(bytes: Uint8Array): PyValue {
       case 0x29: // EMPTY_TUPLE
         stack.push(new PyTuple([]));
         break;
-      case 0x64: { // DICT
+      case 0x64: {
+        // DICT
         const d = new PyDict();
         setItems(d, popMark());
         stack.push(d);
         break;
       }
-      case 0x6c: { // LIST (popMark first: it replaces `stack`)
+      case 0x6c: {
+        // LIST (popMark first: it replaces `stack`)
         const items = popMark();
         stack.push(items);
         break;
       }
-      case 0x74: { // TUPLE
+      case 0x74: {
+        // TUPLE
         const items = popMark();
         stack.push(new PyTuple(items));
         break;
       }
       case 0x85: // TUPLE1
       case 0x86: // TUPLE2
-      case 0x87: { // TUPLE3
+      case 0x87: {
+        // TUPLE3
         const n = op - 0x84;
         if (stack.length < n) throw new PickleError(`stack underflow at byte ${at}`);
         stack.push(new PyTuple(stack.splice(stack.length - n, n)));
@@ -375,7 +455,8 @@ function unpickle(bytes: Uint8Array): PyValue {
       case 0x4d: // BININT2
         stack.push(u16());
         break;
-      case 0x8a: { // LONG1: n-byte little-endian two's complement
+      case 0x8a: {
+        // LONG1: n-byte little-endian two's complement
         const n = u8();
         need(n, "LONG1");
         let v = 0n;
@@ -399,23 +480,27 @@ function unpickle(bytes: Uint8Array): PyValue {
       case 0x89: // NEWFALSE
         stack.push(false);
         break;
-      case 0x61: { // APPEND
+      case 0x61: {
+        // APPEND
         const v = pop();
         appendItems(top(), [v]);
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: {
+        // APPENDS
         const items = popMark();
         appendItems(top(), items);
         break;
       }
-      case 0x73: { // SETITEM
+      case 0x73: {
+        // SETITEM
         const v = pop();
         const k = pop();
         setItems(top(), [k, v]);
         break;
       }
-      case 0x75: { // SETITEMS
+      case 0x75: {
+        // SETITEMS
         const items = popMark();
         setItems(top(), items);
         break;
@@ -435,28 +520,34 @@ function unpickle(bytes: Uint8Array): PyValue {
       case 0x6a: // LONG_BINGET
         stack.push(memoGet(u32()));
         break;
-      case 0x63: { // GLOBAL "module\nname\n"
+      case 0x63: {
+        // GLOBAL "module\nname\n"
         const module = line();
         stack.push(global(module, line()));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
-        if (typeof module !== "string" || typeof name !== "string") throw new PickleError(`STACK_GLOBAL without two strings at byte ${at}`);
+        if (typeof module !== "string" || typeof name !== "string")
+          throw new PickleError(`STACK_GLOBAL without two strings at byte ${at}`);
         stack.push(global(module, name));
         break;
       }
-      case 0x52: { // REDUCE
+      case 0x52: {
+        // REDUCE
         const args = pop();
         const fn = pop();
         stack.push(reduce(fn, args));
         break;
       }
-      case 0x62: { // BUILD: only an OrderedDict's attributes (a state_dict's _metadata)
+      case 0x62: {
+        // BUILD: only an OrderedDict's attributes (a state_dict's _metadata)
         const state = pop();
         const obj = top();
-        if (!(obj instanceof PyDict) || !(state instanceof PyDict)) throw new PickleError(`BUILD of ${describe(obj)} from ${describe(state)} is not supported (byte ${at})`);
+        if (!(obj instanceof PyDict) || !(state instanceof PyDict))
+          throw new PickleError(`BUILD of ${describe(obj)} from ${describe(state)} is not supported (byte ${at})`);
         obj.attributes = state;
         break;
       }
@@ -465,7 +556,9 @@ function unpickle(bytes: Uint8Array): PyValue {
         break;
       default: {
         const name = OPCODE_NAMES[op];
-        throw new PickleError(`opcode ${name ?? "(unknown)"} (0x${op.toString(16).padStart(2, "0")}) at byte ${at} is not allowed: a state_dict pickle does not use it`);
+        throw new PickleError(
+          `opcode ${name ?? "(unknown)"} (0x${op.toString(16).padStart(2, "0")}) at byte ${at} is not allowed: a state_dict pickle does not use it`,
+        );
       }
     }
   }
@@ -488,17 +581,24 @@ class DisallowedGlobal extends PickleError {
 function gather(t: TensorRef, bytes: Uint8Array, name: string): Float32Array {
   const { storage, shape, stride, offset } = t;
   if (!READABLE_DTYPES.includes(storage.dtype)) {
-    throw new PickleError(`tensor '${name}' is ${storage.dtype}; only ${READABLE_DTYPES.join(" and ")} tensors can be imported (convert with .float() before saving)`);
+    throw new PickleError(
+      `tensor '${name}' is ${storage.dtype}; only ${READABLE_DTYPES.join(" and ")} tensors can be imported (convert with .float() before saving)`,
+    );
   }
   if (bytes.length !== storage.numel * storage.itemBytes) {
-    throw new PickleError(`storage ${storage.key} of tensor '${name}' has ${bytes.length} bytes, its ${storage.numel} ${storage.dtype} elements need ${storage.numel * storage.itemBytes}`);
+    throw new PickleError(
+      `storage ${storage.key} of tensor '${name}' has ${bytes.length} bytes, its ${storage.numel} ${storage.dtype} elements need ${storage.numel * storage.itemBytes}`,
+    );
   }
   const n = shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n);
   if (n === 0) return out;
   // checkLayout has kept the last index inside the storage and n within the limits.
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const get = storage.dtype === "float64" ? (i: number) => view.getFloat64(8 * i, true) : (i: number) => view.getFloat32(4 * i, true);
+  const get =
+    storage.dtype === "float64"
+      ? (i: number) => view.getFloat64(8 * i, true)
+      : (i: number) => view.getFloat32(4 * i, true);
   // An odometer over the indices, innermost dimension fastest: any stride, including the
   // non-contiguous ones of a transposed or sliced view, reads correctly.
   const rank = shape.length;
@@ -560,7 +660,11 @@ export function readTorchStateDict(file: string, limits: Partial<TorchLimits> = 
 }
 
 /** readTorchStateDict on the bytes of a file; `file` names the source in errors. */
-export function parseTorchStateDict(bytes: Uint8Array, file: string, limits: Partial<TorchLimits> = {}): TorchStateDict {
+export function parseTorchStateDict(
+  bytes: Uint8Array,
+  file: string,
+  limits: Partial<TorchLimits> = {},
+): TorchStateDict {
   return readArchive(bytesSource(bytes), file, limits);
 }
 
@@ -569,12 +673,17 @@ function readArchive(source: ByteSource, file: string, given: Partial<TorchLimit
     maxTensorBytes: given.maxTensorBytes ?? DEFAULT_TORCH_LIMITS.maxTensorBytes,
     maxImportBytes: given.maxImportBytes ?? DEFAULT_TORCH_LIMITS.maxImportBytes,
   };
-  for (const [name, v] of Object.entries(limits)) if (!(v > 0)) throw new RangeError(`${name} must be a positive number of bytes, got ${v}`);
+  for (const [name, v] of Object.entries(limits))
+    if (!(v > 0)) throw new RangeError(`${name} must be a positive number of bytes, got ${v}`);
   if (source.size === 0) throw new InputError(file, "the file is empty");
   const head = source.read(0, Math.min(4, source.size));
   const isZip = head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5);
   if (!isZip) {
-    if (head[0] === 0x80) throw new InputError(file, "a legacy (pre-zip) torch.save file: load it in PyTorch and save it again with torch.save(state_dict, path) (PyTorch ≥ 1.6, without _use_new_zipfile_serialization=False)");
+    if (head[0] === 0x80)
+      throw new InputError(
+        file,
+        "a legacy (pre-zip) torch.save file: load it in PyTorch and save it again with torch.save(state_dict, path) (PyTorch ≥ 1.6, without _use_new_zipfile_serialization=False)",
+      );
     throw new InputError(file, "not a PyTorch file: torch.save writes a zip archive, this file is not one");
   }
   const zip = ZipArchive.open(source, file);
@@ -582,7 +691,14 @@ function readArchive(source: ByteSource, file: string, given: Partial<TorchLimit
   const pickles = names.filter((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (pickles.length !== 1) {
     const script = names.some((n) => /(^|\/)(constants\.pkl|code\/)/.test(n));
-    throw new InputError(file, pickles.length > 1 ? "the archive holds more than one data.pkl" : script ? "a TorchScript archive (torch.jit.save), not a state_dict: save model.state_dict() with torch.save" : "a zip archive without data.pkl: not a torch.save file");
+    throw new InputError(
+      file,
+      pickles.length > 1
+        ? "the archive holds more than one data.pkl"
+        : script
+          ? "a TorchScript archive (torch.jit.save), not a state_dict: save model.state_dict() with torch.save"
+          : "a zip archive without data.pkl: not a torch.save file",
+    );
   }
   const prefix = pickles[0]!.slice(0, -"data.pkl".length);
   const order = zip.entries.get(`${prefix}byteorder`);
@@ -599,7 +715,8 @@ function readArchive(source: ByteSource, file: string, given: Partial<TorchLimit
     if (e instanceof TypeError) throw new InputError(file, `data.pkl: invalid text (${e.message})`);
     throw e;
   }
-  if (!(root instanceof PyDict)) throw new InputError(file, `the pickle holds ${describe(root)}, not a state_dict (a dict of tensors)`);
+  if (!(root instanceof PyDict))
+    throw new InputError(file, `the pickle holds ${describe(root)}, not a state_dict (a dict of tensors)`);
   const tensors = new Map<string, TorchTensor>();
   let total = 0;
   for (const [k, v] of root.map) {
@@ -652,17 +769,25 @@ function checkLayout(t: TensorRef, name: string, limits: TorchLimits, file: stri
   const raise = "(raise it with --max-tensor-mib, or maxTensorBytes in the library)";
   if (values > limits.maxTensorBytes) {
     const expanded = stride.some((s, d) => s === 0 && shape[d]! > 1);
-    const strided = expanded ? ` from a storage of ${storage.numel} element${storage.numel === 1 ? "" : "s"} (stride [${stride}])` : "";
-    throw fail(`[${shape}] takes ${formatBytes(values)} as float32${strided}, over the limit of ${formatBytes(limits.maxTensorBytes)} a tensor ${raise}`);
+    const strided = expanded
+      ? ` from a storage of ${storage.numel} element${storage.numel === 1 ? "" : "s"} (stride [${stride}])`
+      : "";
+    throw fail(
+      `[${shape}] takes ${formatBytes(values)} as float32${strided}, over the limit of ${formatBytes(limits.maxTensorBytes)} a tensor ${raise}`,
+    );
   }
   if (storageBytes > limits.maxTensorBytes) {
     const over = `over the limit of ${formatBytes(limits.maxTensorBytes)} a tensor ${raise}`;
-    throw fail(`is read from storage ${storage.key} of ${storage.numel} ${storage.dtype} elements (${formatBytes(storageBytes)}), ${over}`);
+    throw fail(
+      `is read from storage ${storage.key} of ${storage.numel} ${storage.dtype} elements (${formatBytes(storageBytes)}), ${over}`,
+    );
   }
   if (numel > 0) {
     const last = offset + shape.reduce((s, d, i) => s + (d - 1) * stride[i]!, 0);
     if (last >= storage.numel) {
-      throw fail(`(offset ${offset}, size [${shape}], stride [${stride}]) reaches element ${last}, past the end of its storage of ${storage.numel} elements`);
+      throw fail(
+        `(offset ${offset}, size [${shape}], stride [${stride}]) reaches element ${last}, past the end of its storage of ${storage.numel} elements`,
+      );
     }
   }
   return Math.max(values, storageBytes);

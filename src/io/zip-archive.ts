@@ -23,7 +23,8 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
   return {
     size: bytes.length,
     read: (offset, length) => {
-      if (offset + length > bytes.length) throw new RangeError(`bytes ${offset}..${offset + length} are past the end (${bytes.length})`);
+      if (offset + length > bytes.length)
+        throw new RangeError(`bytes ${offset}..${offset + length} are past the end (${bytes.length})`);
       return bytes.subarray(offset, offset + length);
     },
   };
@@ -45,7 +46,11 @@ export function fileSource(file: string, size: number): ByteSource {
         let done = 0;
         while (done < length) {
           const n = readSync(fd, out, done, length - done, offset + done);
-          if (n === 0) throw new InputError(file, `the file ended at byte ${offset + done}, before byte ${offset + length} (it changed while being read?)`);
+          if (n === 0)
+            throw new InputError(
+              file,
+              `the file ended at byte ${offset + done}, before byte ${offset + length} (it changed while being read?)`,
+            );
           done += n;
         }
       } finally {
@@ -121,9 +126,11 @@ export class ZipArchive {
       const loc = view(source.read(eocdOffset - 20, 20));
       if (loc.getUint32(0, true) !== ZIP64_LOCATOR) throw fail("ZIP64 sizes without a ZIP64 locator");
       const recordOffset = u64(loc, 8, "the ZIP64 record's offset", fail);
-      if (recordOffset + 56 > eocdOffset - 20) throw fail(`the ZIP64 end of central directory record at byte ${recordOffset} is out of place`);
+      if (recordOffset + 56 > eocdOffset - 20)
+        throw fail(`the ZIP64 end of central directory record at byte ${recordOffset} is out of place`);
       const rec = view(source.read(recordOffset, 56));
-      if (rec.getUint32(0, true) !== ZIP64_EOCD) throw fail(`no ZIP64 end of central directory record at byte ${recordOffset}`);
+      if (rec.getUint32(0, true) !== ZIP64_EOCD)
+        throw fail(`no ZIP64 end of central directory record at byte ${recordOffset}`);
       disk = rec.getUint32(16, true);
       directoryDisk = rec.getUint32(20, true);
       count = u64(rec, 32, "the number of entries", fail);
@@ -132,7 +139,9 @@ export class ZipArchive {
     }
     if (disk !== 0 || directoryDisk !== 0) throw fail("a multi-part (spanned) archive");
     if (directoryOffset + directorySize > eocdOffset) {
-      throw fail(`the central directory (${directorySize} bytes at byte ${directoryOffset}) runs past its end record at byte ${eocdOffset}`);
+      throw fail(
+        `the central directory (${directorySize} bytes at byte ${directoryOffset}) runs past its end record at byte ${eocdOffset}`,
+      );
     }
 
     const dir = source.read(directoryOffset, directorySize);
@@ -140,7 +149,8 @@ export class ZipArchive {
     const entries = new Map<string, ZipEntry>();
     let p = 0;
     for (let i = 0; i < count; i++) {
-      if (p + 46 > dir.length || dv.getUint32(p, true) !== CENTRAL) throw fail(`central directory entry ${i} at byte ${directoryOffset + p} is not one`);
+      if (p + 46 > dir.length || dv.getUint32(p, true) !== CENTRAL)
+        throw fail(`central directory entry ${i} at byte ${directoryOffset + p} is not one`);
       const flags = dv.getUint16(p + 8, true);
       const method = dv.getUint16(p + 10, true);
       const crc = dv.getUint32(p + 16, true);
@@ -179,9 +189,20 @@ export class ZipArchive {
       if (entryDisk !== 0) throw fail(`entry '${name}' is on another disk of a spanned archive`);
       if (entries.has(name)) throw fail(`two entries are named '${name}'`);
       if (localHeaderOffset + 30 + compressedSize > directoryOffset) {
-        throw fail(`entry '${name}' (${compressedSize} bytes at byte ${localHeaderOffset}) runs into the central directory`);
+        throw fail(
+          `entry '${name}' (${compressedSize} bytes at byte ${localHeaderOffset}) runs into the central directory`,
+        );
       }
-      entries.set(name, { name, rawName, method, flags, crc32: crc, compressedSize, size: uncompressed, localHeaderOffset });
+      entries.set(name, {
+        name,
+        rawName,
+        method,
+        flags,
+        crc32: crc,
+        compressedSize,
+        size: uncompressed,
+        localHeaderOffset,
+      });
       p = end;
     }
     return new ZipArchive(source, file, entries, directoryOffset);
@@ -195,10 +216,13 @@ export class ZipArchive {
   read(entry: ZipEntry, limit: { size: number } | { maxSize: number }): Uint8Array {
     const fail = (message: string) => new InputError(this.file, `zip entry '${entry.name}': ${message}`);
     const mib = (n: number) => (n >= 2 ** 20 ? `${n} bytes (${(n / 2 ** 20).toFixed(1)} MiB)` : `${n} bytes`);
-    if ("size" in limit && entry.size !== limit.size) throw fail(`declares ${mib(entry.size)}, the data it holds needs ${mib(limit.size)}`);
-    if ("maxSize" in limit && entry.size > limit.maxSize) throw fail(`declares ${mib(entry.size)}, more than the ${mib(limit.maxSize)} allowed for it`);
+    if ("size" in limit && entry.size !== limit.size)
+      throw fail(`declares ${mib(entry.size)}, the data it holds needs ${mib(limit.size)}`);
+    if ("maxSize" in limit && entry.size > limit.maxSize)
+      throw fail(`declares ${mib(entry.size)}, more than the ${mib(limit.maxSize)} allowed for it`);
     if (entry.flags & FLAG_ENCRYPTED) throw fail("is encrypted");
-    if (entry.method !== 0 && entry.method !== 8) throw fail(`uses compression method ${entry.method}; only stored (0) and deflated (8) entries can be read`);
+    if (entry.method !== 0 && entry.method !== 8)
+      throw fail(`uses compression method ${entry.method}; only stored (0) and deflated (8) entries can be read`);
     if (entry.method === 0 && entry.compressedSize !== entry.size) {
       throw fail(`is stored, yet its compressed size ${entry.compressedSize} is not its size ${entry.size}`);
     }
@@ -208,10 +232,13 @@ export class ZipArchive {
     const nameLength = local.getUint16(26, true);
     const extraLength = local.getUint16(28, true);
     const dataOffset = entry.localHeaderOffset + 30 + nameLength + extraLength;
-    if (dataOffset + entry.compressedSize > this.directoryOffset) throw fail("its data runs into the central directory");
+    if (dataOffset + entry.compressedSize > this.directoryOffset)
+      throw fail("its data runs into the central directory");
     const localName = this.source.read(entry.localHeaderOffset + 30, nameLength);
     if (Buffer.compare(localName, entry.rawName) !== 0) {
-      throw fail(`its local header names '${Buffer.from(localName).toString("latin1")}' (the central directory and the local header disagree)`);
+      throw fail(
+        `its local header names '${Buffer.from(localName).toString("latin1")}' (the central directory and the local header disagree)`,
+      );
     }
     const localFlags = local.getUint16(6, true);
     if (local.getUint16(8, true) !== entry.method || localFlags & FLAG_ENCRYPTED) {
@@ -220,7 +247,11 @@ export class ZipArchive {
     if (!(localFlags & FLAG_DATA_DESCRIPTOR)) {
       // Without a data descriptor the local header records the CRC and sizes (0xFFFFFFFF: in its ZIP64 field).
       const [crc, compressed, size] = [local.getUint32(14, true), local.getUint32(18, true), local.getUint32(22, true)];
-      if (crc !== entry.crc32 || (compressed !== U32_MAX && compressed !== entry.compressedSize) || (size !== U32_MAX && size !== entry.size)) {
+      if (
+        crc !== entry.crc32 ||
+        (compressed !== U32_MAX && compressed !== entry.compressedSize) ||
+        (size !== U32_MAX && size !== entry.size)
+      ) {
         throw fail(
           `its local header (CRC ${hex(crc)}, ${compressed} bytes compressed, ${size} bytes) disagrees with the central directory ` +
             `(CRC ${hex(entry.crc32)}, ${entry.compressedSize}, ${entry.size})`,
@@ -237,14 +268,19 @@ export class ZipArchive {
         data = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        if (err.code === "ERR_BUFFER_TOO_LARGE") throw fail(`inflates to more than its declared ${mib(entry.size)} (a zip bomb?); stopped there`);
+        if (err.code === "ERR_BUFFER_TOO_LARGE")
+          throw fail(`inflates to more than its declared ${mib(entry.size)} (a zip bomb?); stopped there`);
         throw fail(`corrupt deflate data (${err.message})`);
       }
-      if (data.length > entry.size) throw fail(`inflates to more than its declared ${mib(entry.size)} (a zip bomb?); stopped there`);
+      if (data.length > entry.size)
+        throw fail(`inflates to more than its declared ${mib(entry.size)} (a zip bomb?); stopped there`);
       if (data.length < entry.size) throw fail(`inflates to ${data.length} bytes, its header declares ${entry.size}`);
     }
     const actual = crc32(data) >>> 0;
-    if (actual !== entry.crc32) throw fail(`CRC-32 mismatch: the data has ${hex(actual)}, the archive records ${hex(entry.crc32)} (a damaged or altered file)`);
+    if (actual !== entry.crc32)
+      throw fail(
+        `CRC-32 mismatch: the data has ${hex(actual)}, the archive records ${hex(entry.crc32)} (a damaged or altered file)`,
+      );
     return data;
   }
 }
@@ -266,7 +302,7 @@ function u64(v: DataView, at: number, what: string, fail: (m: string) => Error):
 /** The data of the extra field with header id `id`, if the entry has one. */
 function findExtra(extra: Uint8Array, id: number): Uint8Array | undefined {
   const v = view(extra);
-  for (let p = 0; p + 4 <= extra.length; ) {
+  for (let p = 0; p + 4 <= extra.length;) {
     const length = v.getUint16(p + 2, true);
     if (v.getUint16(p, true) === id) return extra.subarray(p + 4, Math.min(extra.length, p + 4 + length));
     p += 4 + length;

@@ -33,8 +33,10 @@ export class StudentTAssignment implements Layer {
     const zz = g.reduceSumSquare(z, [1], true);
     const mm = g.reduceSumSquare(mu, [1], false);
     const d = g.max(g.add(g.gemm(z, mu, { transB: true, alpha: -2 }, mm), zz), g.scalar(0), "sqdist");
-    const base = this.alpha === 1 ? g.add(d, g.scalar(1)) : g.add(g.div(d, g.scalar(this.alpha)), g.scalar(1), "t_base");
-    const num = this.exponent === -1 ? g.reciprocal(base, "t_kernel") : g.pow(base, g.scalar(this.exponent), "t_kernel");
+    const base =
+      this.alpha === 1 ? g.add(d, g.scalar(1)) : g.add(g.div(d, g.scalar(this.alpha)), g.scalar(1), "t_base");
+    const num =
+      this.exponent === -1 ? g.reciprocal(base, "t_kernel") : g.pow(base, g.scalar(this.exponent), "t_kernel");
     const s = g.reduceSum(num, [1], true);
     const q = g.div(num, s, "q");
     return {
@@ -45,7 +47,10 @@ export class StudentTAssignment implements Layer {
         const dd = g.mul(dnum, g.div(g.mul(num, g.scalar(this.exponent / this.alpha)), base), "d_sqdist");
         // d‖z−μ‖²/dμ_j = −2(z_i − μ_j): dμ = 2(μ ⊙ Σ_i dd_ij − ddᵀz)
         const colSum = g.reshape(g.matmul(g.onesRow(dd), dd), [this.k, 1]);
-        ctx.grad(this.centers, g.mul(g.sub(g.mul(mu, colSum), g.gemm(dd, z, { transA: true })), g.scalar(2), `d_${CENTERS}`));
+        ctx.grad(
+          this.centers,
+          g.mul(g.sub(g.mul(mu, colSum), g.gemm(dd, z, { transA: true })), g.scalar(2), `d_${CENTERS}`),
+        );
         if (!needInputGrad) return null;
         return g.mul(g.sub(g.mul(z, g.reduceSum(dd, [1], true)), g.matmul(dd, mu)), g.scalar(2), "d_code");
       },

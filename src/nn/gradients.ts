@@ -28,7 +28,12 @@ export function buildGradientGraph(spec: GradientSpec): Graph {
   return g;
 }
 
-export async function computeGradients(spec: GradientSpec, params: StateStore, data: Record<string, Tensor>, session: SessionOptions = {}): Promise<Gradients> {
+export async function computeGradients(
+  spec: GradientSpec,
+  params: StateStore,
+  data: Record<string, Tensor>,
+  session: SessionOptions = {},
+): Promise<Gradients> {
   const compiled = await CompiledGraph.create(buildGradientGraph(spec), session);
   const feeds: Record<string, Tensor> = { ...data };
   for (const p of spec.params) feeds[p.name] = params.tensor(p.name);

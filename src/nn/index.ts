@@ -12,4 +12,10 @@ export { globalNorm, clipByGlobalNorm } from "./optim/clip.js";
 export { TrainingStep, type TrainingStepSpec, type Objective, type StepResult } from "./training-step.js";
 export { corrupt, NOISE_KINDS, type NoiseKind, type NoiseSpec } from "./noise.js";
 export { buildGradientGraph, computeGradients, type GradientSpec, type Gradients } from "./gradients.js";
-export { quantizeWeight, quantizedConstants, INT8_WEIGHT_MAX, type QuantizedWeight, type QuantizedWeightValues } from "./quantize.js";
+export {
+  quantizeWeight,
+  quantizedConstants,
+  INT8_WEIGHT_MAX,
+  type QuantizedWeight,
+  type QuantizedWeightValues,
+} from "./quantize.js";

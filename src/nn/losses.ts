@@ -12,7 +12,15 @@ export interface LossResult {
 export function mse(g: Graph, pred: Value, target: Value): LossResult {
   const diff = g.sub(pred, target, "mse_diff");
   const numel = g.numel(pred);
-  const loss = g.div(g.reduceSumSquare(diff, diff.shape.map((_, i) => i), false), numel, "mse");
+  const loss = g.div(
+    g.reduceSumSquare(
+      diff,
+      diff.shape.map((_, i) => i),
+      false,
+    ),
+    numel,
+    "mse",
+  );
   return {
     loss,
     grad: (weight) => {

@@ -15,7 +15,14 @@ export interface NoiseSpec {
 }
 
 /** Writes the corrupted copy of `src` (rows×cols) into `dst`. */
-export function corrupt(noise: NoiseSpec, src: Float32Array, rows: number, cols: number, rng: Rng, dst: Float32Array): void {
+export function corrupt(
+  noise: NoiseSpec,
+  src: Float32Array,
+  rows: number,
+  cols: number,
+  rng: Rng,
+  dst: Float32Array,
+): void {
   const n = rows * cols;
   if (noise.kind === "none" || noise.factor === 0) {
     dst.set(src.subarray(0, n));

@@ -22,7 +22,8 @@ export interface QuantizedWeight {
 
 /** Quantizes a float32 weight [out, in] (PyTorch layout) per output row, symmetrically. */
 export function quantizeWeight(w: Float32Array, outFeatures: number, inFeatures: number): QuantizedWeight {
-  if (w.length !== outFeatures * inFeatures) throw new RangeError(`weight holds ${w.length} values, ${outFeatures} × ${inFeatures} expected`);
+  if (w.length !== outFeatures * inFeatures)
+    throw new RangeError(`weight holds ${w.length} values, ${outFeatures} × ${inFeatures} expected`);
   const data = new Int8Array(inFeatures * outFeatures);
   const scale = new Float32Array(outFeatures);
   for (let o = 0; o < outFeatures; o++) {

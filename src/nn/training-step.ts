@@ -6,7 +6,16 @@
 // Between runs, state lives in ping-pong buffers: read through input `name`, written through
 // output `nextName(name)` into the other buffer.
 
-import { CompiledGraph, Graph, StateStore, Tensor, nextName, type SessionOptions, type Shape, type Value } from "../engine/index.js";
+import {
+  CompiledGraph,
+  Graph,
+  StateStore,
+  Tensor,
+  nextName,
+  type SessionOptions,
+  type Shape,
+  type Value,
+} from "../engine/index.js";
 import { BuildContext, type Param } from "./module.js";
 import type { Optimizer } from "./optim/optimizer.js";
 import { clipByGlobalNorm, globalNorm } from "./optim/clip.js";
@@ -67,7 +76,10 @@ export class TrainingStep {
   private readonly scalarNames: readonly string[];
   private readonly perStepOutputs: readonly string[];
   /** Per-K buffers for the scalar inputs and per-step outputs. */
-  private readonly buffers = new Map<number, { scalars: Map<string, Tensor<Float32Array>>; outs: Map<string, Tensor<Float32Array>> }>();
+  private readonly buffers = new Map<
+    number,
+    { scalars: Map<string, Tensor<Float32Array>>; outs: Map<string, Tensor<Float32Array>> }
+  >();
 
   private constructor(
     readonly spec: TrainingStepSpec,
@@ -110,7 +122,9 @@ export class TrainingStep {
     // Body names carry a prefix: a subgraph must not shadow the enclosing graph's names.
     const local = (n: string) => `step/${n}`;
     for (const p of trainable) paramValues.set(p.name, body.input(local(p.name), "float32", p.shape));
-    const slotValues = new Map<string, Value>(slotNames.map((s) => [s.name, body.input(local(s.name), "float32", s.shape)]));
+    const slotValues = new Map<string, Value>(
+      slotNames.map((s) => [s.name, body.input(local(s.name), "float32", s.shape)]),
+    );
     const data: Record<string, Value> = {};
     for (const i of spec.inputs) data[i.name] = body.input(local(i.name), "float32", i.shape);
     const scalars: Record<string, Value> = {};
@@ -134,7 +148,14 @@ export class TrainingStep {
     const nextSlots = new Map<string, Value>();
     trainable.forEach((p, i) => {
       const names = optimizer.slotNames(p);
-      const u = optimizer.update(body, p, paramValues.get(p.name)!, grads[i]!, names.map((n) => slotValues.get(n)!), scalars);
+      const u = optimizer.update(
+        body,
+        p,
+        paramValues.get(p.name)!,
+        grads[i]!,
+        names.map((n) => slotValues.get(n)!),
+        scalars,
+      );
       nextParams.push(u.param);
       u.slots.forEach((s, j) => nextSlots.set(names[j]!, s));
     });
@@ -144,7 +165,12 @@ export class TrainingStep {
     const perStep = [objective.loss, ...(norm ? [norm] : []), ...metricNames.map((n) => objective.metrics![n]!)];
     perStep.forEach((v, i) => body.output(v, local(`per_step_${i}`)));
 
-    const { state, stacked } = g.scan(body, [...trainable.map((p) => outerParams.get(p.name)!), ...outerSlots], [...outerData, ...outerScalars], STEPS);
+    const { state, stacked } = g.scan(
+      body,
+      [...trainable.map((p) => outerParams.get(p.name)!), ...outerSlots],
+      [...outerData, ...outerScalars],
+      STEPS,
+    );
     trainable.forEach((p, i) => g.output(state[i]!, nextName(p.name)));
     slotNames.forEach((s, i) => g.output(state[trainable.length + i]!, nextName(s.name)));
     const outNames = ["loss", ...(norm ? ["grad_norm"] : []), ...metricNames];
@@ -152,12 +178,26 @@ export class TrainingStep {
     return { graph: g, trainable, groups, metricNames };
   }
 
-  static async compile(spec: TrainingStepSpec, params: StateStore, session: SessionOptions = {}): Promise<TrainingStep> {
+  static async compile(
+    spec: TrainingStepSpec,
+    params: StateStore,
+    session: SessionOptions = {},
+  ): Promise<TrainingStep> {
     const { graph, trainable, groups, metricNames } = TrainingStep.build(spec);
     const compiled = await CompiledGraph.create(graph, session);
     const slots = new StateStore();
     for (const p of trainable) for (const n of spec.optimizer.slotNames(p)) slots.define(n, p.shape);
-    return new TrainingStep(spec, graph, compiled, params, slots, trainable, groups, metricNames, spec.clipNorm != null);
+    return new TrainingStep(
+      spec,
+      graph,
+      compiled,
+      params,
+      slots,
+      trainable,
+      groups,
+      metricNames,
+      spec.clipNorm != null,
+    );
   }
 
   private buffersFor(k: number) {

@@ -7,7 +7,14 @@
 
 import { basename, resolve } from "node:path";
 import { Rng, gatherRows, rowSlice, type Matrix } from "../engine/index.js";
-import { clusterSizes, clusteringAccuracy, contingencyMatrix, evaluateClustering, labelledSubset, type PartialLabels } from "../cluster/metrics.js";
+import {
+  clusterSizes,
+  clusteringAccuracy,
+  contingencyMatrix,
+  evaluateClustering,
+  labelledSubset,
+  type PartialLabels,
+} from "../cluster/metrics.js";
 import type { DECModel } from "../dec/model-dir.js";
 import { startName } from "../dec/dec-model.js";
 import type { Dataset } from "../io/index.js";
@@ -103,7 +110,16 @@ export interface ReportData {
   /** labelled: the rows with a label (scored; the rest are unlabelled), 0 without labels. */
   data: { file: string; rows: number; labelsColumn: string | null; hasLabels: boolean; labelled: number } | null;
   pretrain: Array<{ epoch: number; stage: string; loss: number }>;
-  updates: Array<{ iteration: number; kl: number | null; rec: number | null; deltaLabel: number | null; nonEmpty: number; acc: number | null; nmi: number | null; ari: number | null }>;
+  updates: Array<{
+    iteration: number;
+    kl: number | null;
+    rec: number | null;
+    deltaLabel: number | null;
+    nonEmpty: number;
+    acc: number | null;
+    nmi: number | null;
+    ari: number | null;
+  }>;
   scores: ScoreRow[];
   timings: Array<{ stage: string; seconds: number }>;
   sizes: { source: "data" | "training"; counts: number[] } | null;
@@ -115,7 +131,8 @@ export interface ReportData {
 type Json = Record<string, unknown>;
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
-const obj = (v: unknown): Json | null => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Json) : null);
+const obj = (v: unknown): Json | null =>
+  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Json) : null;
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 function scores(v: unknown): { acc: number; nmi: number; ari: number } | null {
@@ -154,17 +171,32 @@ export function contingencyReport(labels: PartialLabels, allClusters: Int32Array
   const mapped = new Map<number, number>(); // cluster → class index
   for (const [c, l] of mapping) mapped.set(Number(c), classIndex.get(l)!);
   const sizes = clusterSizes(clusters, k);
-  const clustersInOrder = Array.from({ length: k }, (_, c) => c).sort((a, b) => (mapped.get(a) ?? Infinity) - (mapped.get(b) ?? Infinity) || a - b);
+  const clustersInOrder = Array.from({ length: k }, (_, c) => c).sort(
+    (a, b) => (mapped.get(a) ?? Infinity) - (mapped.get(b) ?? Infinity) || a - b,
+  );
   const name = (c: number) => (mapped.has(c) ? `${c} → ${classes[mapped.get(c)!]}` : String(c));
   const cells: ContingencyCell[] = [];
   for (let i = 0; i < classes.length; i++) {
-    for (const c of clustersInOrder) cells.push({ label: classes[i]!, cluster: c, column: name(c), count: count(i, c), mapped: mapped.get(c) === i });
+    for (const c of clustersInOrder)
+      cells.push({ label: classes[i]!, cluster: c, column: name(c), count: count(i, c), mapped: mapped.get(c) === i });
   }
   const mappingRows = Array.from({ length: k }, (_, c): MappingRow => {
     const i = mapped.get(c);
-    return { cluster: c, size: sizes[c]!, label: i === undefined ? null : classes[i]!, matched: i === undefined ? 0 : count(i, c) };
+    return {
+      cluster: c,
+      size: sizes[c]!,
+      label: i === undefined ? null : classes[i]!,
+      matched: i === undefined ? 0 : count(i, c),
+    };
   });
-  return { classes, columns: clustersInOrder.map(name), cells, mapping: mappingRows, accuracy, unlabelled: allClusters.length - clusters.length };
+  return {
+    classes,
+    columns: clustersInOrder.map(name),
+    cells,
+    mapping: mappingRows,
+    accuracy,
+    unlabelled: allClusters.length - clusters.length,
+  };
 }
 
 /** A column of the data's pass-through columns by name, case-insensitively. */
@@ -178,7 +210,11 @@ function truncate(text: string, max: number): string {
 }
 
 /** Everything the report shows. `metrics` is metrics.json (null or {} for a model without a training record). */
-export async function assembleReport(model: DECModel, metrics: Json | null, options: ReportOptions = {}): Promise<ReportData> {
+export async function assembleReport(
+  model: DECModel,
+  metrics: Json | null,
+  options: ReportOptions = {},
+): Promise<ReportData> {
   const config = model.config;
   const training = obj(config.training) ?? {};
   const m = metrics ?? {};
@@ -217,7 +253,11 @@ export async function assembleReport(model: DECModel, metrics: Json | null, opti
   const final = scores(m.metrics);
   const selectedIteration = num(m.selectedIteration);
   if (baseline) scoreRows.push({ name: "k-means (raw data)", ...baseline });
-  if (init) scoreRows.push({ name: startName(obj(config.training)?.centerInit === "manifold" ? "manifold" : "kmeans"), ...init });
+  if (init)
+    scoreRows.push({
+      name: startName(obj(config.training)?.centerInit === "manifold" ? "manifold" : "kmeans"),
+      ...init,
+    });
   if (final) scoreRows.push({ name: selectedIteration !== null ? `${name} (selected by labels)` : name, ...final });
 
   const t = obj(m.timings) ?? {};
@@ -245,8 +285,17 @@ export async function assembleReport(model: DECModel, metrics: Json | null, opti
     const X = ds.X;
     const labelled = ds.labels ? ds.labels.reduce((n: number, l) => n + (l === null ? 0 : 1), 0) : 0;
     const labels = labelled > 0 ? ds.labels : null;
-    if (ds.labels && !labels) notes.push(`Every label${ds.labelsColumn ? ` in column '${ds.labelsColumn}'` : ""} is missing (empty, NA, NaN, null …): the data counts as unlabelled.`);
-    data = { file: resolve(ds.file), rows: X.rows, labelsColumn: labels ? ds.labelsColumn : null, hasLabels: labels !== null, labelled };
+    if (ds.labels && !labels)
+      notes.push(
+        `Every label${ds.labelsColumn ? ` in column '${ds.labelsColumn}'` : ""} is missing (empty, NA, NaN, null …): the data counts as unlabelled.`,
+      );
+    data = {
+      file: resolve(ds.file),
+      rows: X.rows,
+      labelsColumn: labels ? ds.labelsColumn : null,
+      hasLabels: labels !== null,
+      labelled,
+    };
     const clusters = new Int32Array(X.rows);
     for (let from = 0; from < X.rows; from += PREDICT_CHUNK_ROWS) {
       const to = Math.min(X.rows, from + PREDICT_CHUNK_ROWS);
@@ -258,7 +307,8 @@ export async function assembleReport(model: DECModel, metrics: Json | null, opti
 
     if (labels) {
       contingency = contingencyReport(labels, clusters, model.k);
-      if (trainingFile === null || resolve(trainingFile) !== data.file) scoreRows.push({ name: `${name} on ${basename(ds.file)}`, ...evaluateClustering(labels, clusters) });
+      if (trainingFile === null || resolve(trainingFile) !== data.file)
+        scoreRows.push({ name: `${name} on ${basename(ds.file)}`, ...evaluateClustering(labels, clusters) });
     }
 
     const maxPoints = Math.max(1, options.maxPoints ?? REPORT_DEFAULTS.maxPoints);
@@ -282,7 +332,8 @@ export async function assembleReport(model: DECModel, metrics: Json | null, opti
     map = { method: used, rows: X.rows, shown: points.length, seed, points };
   } else {
     const counts = arr(m.clusterSizes).map(num);
-    if (counts.length === model.k && counts.every((c) => c !== null)) sizes = { source: "training", counts: counts as number[] };
+    if (counts.length === model.k && counts.every((c) => c !== null))
+      sizes = { source: "training", counts: counts as number[] };
     notes.push("No data given (--data): the report has no map of the code and no contingency table.");
   }
 

@@ -18,9 +18,18 @@ export const UMAP_MIN_ROWS = 16;
  * The rows of X in two dimensions (rows × 2, row-major), the method that actually ran, and why
  * it is not the one asked for: UMAP falls back to PCA on too few rows or a degenerate layout.
  */
-export async function embed2d(X: Matrix, method: MapMethod, seed: number): Promise<{ xy: Float64Array; method: MapMethod; note?: string }> {
+export async function embed2d(
+  X: Matrix,
+  method: MapMethod,
+  seed: number,
+): Promise<{ xy: Float64Array; method: MapMethod; note?: string }> {
   if (method === "pca") return { xy: pca2d(X), method };
-  if (X.rows < UMAP_MIN_ROWS) return { xy: pca2d(X), method: "pca", note: `The map uses PCA: UMAP needs at least ${UMAP_MIN_ROWS} rows, the data has ${X.rows}.` };
+  if (X.rows < UMAP_MIN_ROWS)
+    return {
+      xy: pca2d(X),
+      method: "pca",
+      note: `The map uses PCA: UMAP needs at least ${UMAP_MIN_ROWS} rows, the data has ${X.rows}.`,
+    };
   try {
     return { xy: await umap2d(X, seed), method };
   } catch (e) {
@@ -31,7 +40,13 @@ export async function embed2d(X: Matrix, method: MapMethod, seed: number): Promi
 
 /** UMAP to 2-D; every random choice (initialisation, negative sampling) comes from the seed (neighbours are exact). */
 export async function umap2d(X: Matrix, seed: number): Promise<Float64Array> {
-  const layout = await umapEmbedding(X, { nComponents: 2, nNeighbors: UMAP_SETTINGS.nNeighbors, minDist: UMAP_SETTINGS.minDist, nEpochs: UMAP_SETTINGS.nEpochs, seed });
+  const layout = await umapEmbedding(X, {
+    nComponents: 2,
+    nNeighbors: UMAP_SETTINGS.nNeighbors,
+    minDist: UMAP_SETTINGS.minDist,
+    nEpochs: UMAP_SETTINGS.nEpochs,
+    seed,
+  });
   return layout.data;
 }
 

@@ -24,7 +24,10 @@ export function escapeHtml(text: string): string {
  * escapes (JSON.parse reads them back unchanged; they can occur only inside strings).
  */
 export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** The browser builds of the three libraries, in load order, with their versions. */
@@ -43,7 +46,9 @@ export function vegaScripts(): string {
   scriptsCache = VEGA_LIBRARIES.map(({ name, file }) => {
     // Each package's main entry lives in its build/ folder, beside the browser build.
     const path = join(dirname(require.resolve(name)), file);
-    const { version } = JSON.parse(readFileSync(join(dirname(path), "..", "package.json"), "utf8")) as { version: string };
+    const { version } = JSON.parse(readFileSync(join(dirname(path), "..", "package.json"), "utf8")) as {
+      version: string;
+    };
     const code = readFileSync(path, "utf8")
       .replace(/^\/\/# sourceMappingURL=.*$/gm, "") // no map file travels with the page
       .replace(/<\/(script)/gi, "<\\/$1"); // none today; keeps the element closed where we close it
@@ -52,7 +57,8 @@ export function vegaScripts(): string {
   return scriptsCache;
 }
 
-const CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:";
+const CSP =
+  "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:";
 
 const STYLE = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; margin: 0 auto; max-width: 1100px; padding: 16px 24px 48px; }
@@ -70,7 +76,11 @@ function fmt(x: number, digits = 4): string {
 }
 
 function seconds(s: number): string {
-  return s < 10 ? `${s.toFixed(2)} s` : s < 600 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return s < 10
+    ? `${s.toFixed(2)} s`
+    : s < 600
+      ? `${s.toFixed(1)} s`
+      : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
 function table(head: string[], rows: string[][], cls = ""): string {
@@ -91,12 +101,22 @@ export function renderReportHtml(d: ReportData, charts: Chart[]): string {
   const m = d.model;
   const name = m.method.toUpperCase();
   const stopText = (r: { converged: boolean | null; stopReason: string | null }) =>
-    r.converged === true ? ", converged" : r.stopReason === "hold" ? ", stopped at the held target's epoch budget" : r.converged === false ? ", stopped at the iteration limit" : "";
+    r.converged === true
+      ? ", converged"
+      : r.stopReason === "hold"
+        ? ", stopped at the held target's epoch budget"
+        : r.converged === false
+          ? ", stopped at the iteration limit"
+          : "";
   const meta = [
     `${name}, autoencoder ${m.dims.join("→")}, k = ${m.k}, α = ${m.alpha}, seed ${m.seed}`,
-    m.trainingFile ? `trained on ${basename(m.trainingFile)}${m.trainingRows !== null ? ` (${m.trainingRows} rows)` : ""}` : null,
+    m.trainingFile
+      ? `trained on ${basename(m.trainingFile)}${m.trainingRows !== null ? ` (${m.trainingRows} rows)` : ""}`
+      : null,
     m.iterations !== null ? `${m.iterations} clustering iterations${stopText(m)}` : null,
-    m.selectedIteration !== null ? `state of iteration ${m.selectedIteration} kept by --select-best-by-labels (supervised)` : null,
+    m.selectedIteration !== null
+      ? `state of iteration ${m.selectedIteration} kept by --select-best-by-labels (supervised)`
+      : null,
     m.createdAt ? `created ${m.createdAt}` : null,
     m.deepclustVersion ? `deepclust ${m.deepclustVersion}` : null,
   ].filter((x): x is string => x !== null);
@@ -107,19 +127,41 @@ export function renderReportHtml(d: ReportData, charts: Chart[]): string {
   if (m.dir) parts.push(`<p class="meta">model directory <code>${escapeHtml(m.dir)}</code></p>`);
   if (d.data) {
     const dd = d.data;
-    const labelled = dd.hasLabels && dd.labelled < dd.rows ? ` (${dd.labelled} labelled of ${dd.rows} rows, ${dd.rows - dd.labelled} unlabelled)` : "";
-    parts.push(`<p class="meta">data <code>${escapeHtml(dd.file)}</code>: ${dd.rows} rows${dd.labelsColumn ? `, labels from column '${escapeHtml(dd.labelsColumn)}'` : dd.hasLabels ? ", labels from a labels file" : ", no labels"}${labelled}</p>`);
+    const labelled =
+      dd.hasLabels && dd.labelled < dd.rows
+        ? ` (${dd.labelled} labelled of ${dd.rows} rows, ${dd.rows - dd.labelled} unlabelled)`
+        : "";
+    parts.push(
+      `<p class="meta">data <code>${escapeHtml(dd.file)}</code>: ${dd.rows} rows${dd.labelsColumn ? `, labels from column '${escapeHtml(dd.labelsColumn)}'` : dd.hasLabels ? ", labels from a labels file" : ", no labels"}${labelled}</p>`,
+    );
   }
   for (const n of d.notes) parts.push(`<p class="note">${escapeHtml(n)}</p>`);
   parts.push(`<p id="render-error" hidden></p>`);
 
   const tables: string[] = [];
-  if (d.scores.length) tables.push(table(["", "ACC", "NMI", "ARI"], d.scores.map((s) => [s.name, fmt(s.acc), fmt(s.nmi), fmt(s.ari)])));
-  if (d.timings.length) tables.push(table(["stage", "time"], d.timings.map((t) => [t.stage, seconds(t.seconds)])));
+  if (d.scores.length)
+    tables.push(
+      table(
+        ["", "ACC", "NMI", "ARI"],
+        d.scores.map((s) => [s.name, fmt(s.acc), fmt(s.nmi), fmt(s.ari)]),
+      ),
+    );
+  if (d.timings.length)
+    tables.push(
+      table(
+        ["stage", "time"],
+        d.timings.map((t) => [t.stage, seconds(t.seconds)]),
+      ),
+    );
   if (tables.length) parts.push(`<h2>Summary</h2>\n<div class="tables">${tables.join("\n")}</div>`);
   const partly = m.trainingLabelled !== null && m.trainingRows !== null && m.trainingLabelled < m.trainingRows;
-  const over = partly ? ` Training scores are over the ${m.trainingLabelled} labelled of ${m.trainingRows} training rows (${m.trainingRows! - m.trainingLabelled!} unlabelled).` : "";
-  if (d.scores.length) parts.push(`<p class="meta">Scores against the labels (evaluation only): ACC with the Hungarian cluster → class mapping, NMI, ARI, over the labelled rows.${over}</p>`);
+  const over = partly
+    ? ` Training scores are over the ${m.trainingLabelled} labelled of ${m.trainingRows} training rows (${m.trainingRows! - m.trainingLabelled!} unlabelled).`
+    : "";
+  if (d.scores.length)
+    parts.push(
+      `<p class="meta">Scores against the labels (evaluation only): ACC with the Hungarian cluster → class mapping, NMI, ARI, over the labelled rows.${over}</p>`,
+    );
 
   parts.push(`<h2>Clusters</h2>`);
   parts.push(chartDivs(charts, "clusters") || `<p class="note">No cluster sizes: give --data.</p>`);
@@ -128,9 +170,17 @@ export function renderReportHtml(d: ReportData, charts: Chart[]): string {
   if (c) {
     parts.push(`<h2>Clusters vs labels</h2>`);
     parts.push(chartDivs(charts, "labels"));
-    const rows = c.mapping.map((r) => [String(r.cluster), String(r.size), r.label ?? "— (unmatched)", String(r.matched), r.size ? `${((100 * r.matched) / r.size).toFixed(1)} %` : "–"]);
+    const rows = c.mapping.map((r) => [
+      String(r.cluster),
+      String(r.size),
+      r.label ?? "— (unmatched)",
+      String(r.matched),
+      r.size ? `${((100 * r.matched) / r.size).toFixed(1)} %` : "–",
+    ]);
     const left = c.unlabelled > 0 ? `; the ${c.unlabelled} unlabelled rows are left out` : "";
-    parts.push(`<p class="meta">Hungarian mapping (the one-to-one cluster → class assignment that maximises matched rows; ACC = ${fmt(c.accuracy)}${left}):</p>`);
+    parts.push(
+      `<p class="meta">Hungarian mapping (the one-to-one cluster → class assignment that maximises matched rows; ACC = ${fmt(c.accuracy)}${left}):</p>`,
+    );
     parts.push(table(["cluster", "rows", "mapped class", "rows of that class", "purity"], rows, "mapping"));
   }
 

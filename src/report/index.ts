@@ -15,7 +15,14 @@ import { assembleReport, type ReportData, type ReportOptions } from "./data.js";
 import { reportCharts, type Chart } from "./specs.js";
 import { renderReportHtml } from "./html.js";
 
-export { assembleReport, contingencyReport, subsampleIndices, REPORT_DEFAULTS, type ReportData, type ReportOptions } from "./data.js";
+export {
+  assembleReport,
+  contingencyReport,
+  subsampleIndices,
+  REPORT_DEFAULTS,
+  type ReportData,
+  type ReportOptions,
+} from "./data.js";
 export { reportCharts, type Chart } from "./specs.js";
 export { renderReportHtml, escapeHtml, jsonForScript } from "./html.js";
 export { embed2d, pca2d, umap2d, MAP_METHODS, type MapMethod } from "./embed2d.js";
@@ -35,7 +42,6 @@ export function readTrainingMetrics(dir: string): Record<string, unknown> | null
   }
 }
 
-
 export interface BuiltReport {
   html: string;
   data: ReportData;
@@ -43,7 +49,11 @@ export interface BuiltReport {
 }
 
 /** The report of a loaded model as an HTML string (with the data and charts it shows). */
-export async function buildReport(model: DECModel, metrics: Record<string, unknown> | null, options: ReportOptions = {}): Promise<BuiltReport> {
+export async function buildReport(
+  model: DECModel,
+  metrics: Record<string, unknown> | null,
+  options: ReportOptions = {},
+): Promise<BuiltReport> {
   const data = await assembleReport(model, metrics, options);
   const charts = reportCharts(data);
   return { html: renderReportHtml(data, charts), data, charts };

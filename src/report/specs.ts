@@ -23,11 +23,25 @@ const CLUSTER_SCHEME = "tableau20";
 const MAX_LABELLED_CELLS = 900;
 
 function spec(body: Spec): Spec {
-  return { $schema: SCHEMA, config: { view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, title: { fontSize: 14, anchor: "start" } }, ...body };
+  return {
+    $schema: SCHEMA,
+    config: {
+      view: { stroke: null },
+      axis: { labelFontSize: 11, titleFontSize: 12 },
+      title: { fontSize: 14, anchor: "start" },
+    },
+    ...body,
+  };
 }
 
 function clusterColor(k: number): Spec {
-  return { field: "cluster", type: "nominal", title: "cluster", scale: { scheme: CLUSTER_SCHEME }, ...(k > 20 ? { legend: null } : { legend: { columns: k > 10 ? 2 : 1 } }) };
+  return {
+    field: "cluster",
+    type: "nominal",
+    title: "cluster",
+    scale: { scheme: CLUSTER_SCHEME },
+    ...(k > 20 ? { legend: null } : { legend: { columns: k > 10 ? 2 : 1 } }),
+  };
 }
 
 export function pretrainChart(d: ReportData): Chart | null {
@@ -61,7 +75,12 @@ export function clusteringChart(d: ReportData): Chart | null {
   if (d.updates.length === 0) return null;
   const name = d.model.method.toUpperCase();
   // One x domain for every panel (a panel's filter would otherwise narrow its own).
-  const x = { field: "iteration", type: "quantitative", title: "iteration", scale: { domain: [d.updates[0]!.iteration, d.updates.at(-1)!.iteration], nice: false } };
+  const x = {
+    field: "iteration",
+    type: "quantitative",
+    title: "iteration",
+    scale: { domain: [d.updates[0]!.iteration, d.updates.at(-1)!.iteration], nice: false },
+  };
   const panel = (field: string, title: string, extra: Spec = {}, format = ".5f"): Spec => ({
     height: 110,
     width: WIDTH,
@@ -79,8 +98,16 @@ export function clusteringChart(d: ReportData): Chart | null {
   const panels: Spec[] = [];
   if (d.updates.some((u) => u.kl !== null)) panels.push(panel("kl", "KL(P‖Q) loss"));
   if (d.updates.some((u) => u.rec !== null)) panels.push(panel("rec", "reconstruction loss"));
-  if (d.updates.some((u) => u.deltaLabel !== null)) panels.push(panel("deltaLabel", "Δlabel", { y: { axis: { format: "%" }, scale: { zero: true } } }, ".3%"));
-  panels.push(panel("nonEmpty", "non-empty clusters", { mark: { interpolate: "step-after" }, y: { scale: { domain: [0, d.model.k] }, axis: { tickMinStep: 1 } } }, "d"));
+  if (d.updates.some((u) => u.deltaLabel !== null))
+    panels.push(panel("deltaLabel", "Δlabel", { y: { axis: { format: "%" }, scale: { zero: true } } }, ".3%"));
+  panels.push(
+    panel(
+      "nonEmpty",
+      "non-empty clusters",
+      { mark: { interpolate: "step-after" }, y: { scale: { domain: [0, d.model.k] }, axis: { tickMinStep: 1 } } },
+      "d",
+    ),
+  );
   if (d.updates.some((u) => u.acc !== null)) {
     panels.push({
       height: 110,
@@ -104,7 +131,11 @@ export function clusteringChart(d: ReportData): Chart | null {
     section: "training",
     renderer: "svg",
     spec: spec({
-      title: { text: `${name} clustering phase`, subtitle: "per target update: loss since the previous update, fraction of points that changed cluster, clusters in use" },
+      title: {
+        text: `${name} clustering phase`,
+        subtitle:
+          "per target update: loss since the previous update, fraction of points that changed cluster, clusters in use",
+      },
       data: { values: d.updates },
       vconcat: panels,
       resolve: { scale: { color: "independent" } },
@@ -121,14 +152,22 @@ export function sizesChart(d: ReportData): Chart | null {
     section: "clusters",
     renderer: "svg",
     spec: spec({
-      title: { text: "Cluster sizes", subtitle: d.sizes.source === "data" ? `${n} rows of the data` : `${n} training rows (at the end of training)` },
+      title: {
+        text: "Cluster sizes",
+        subtitle: d.sizes.source === "data" ? `${n} rows of the data` : `${n} training rows (at the end of training)`,
+      },
       width: Math.max(WIDTH, Math.min(4000, 12 * values.length)),
       height: 200,
       data: { values },
       transform: [{ calculate: `datum.size / ${Math.max(n, 1)}`, as: "share" }],
       mark: { type: "bar" },
       encoding: {
-        x: { field: "cluster", type: "ordinal", title: "cluster", ...(values.length > 60 ? { axis: { labels: false, ticks: false } } : {}) },
+        x: {
+          field: "cluster",
+          type: "ordinal",
+          title: "cluster",
+          ...(values.length > 60 ? { axis: { labels: false, ticks: false } } : {}),
+        },
         y: { field: "size", type: "quantitative", title: "rows" },
         color: { ...clusterColor(d.model.k), legend: null },
         tooltip: [
@@ -160,8 +199,20 @@ export function mapChart(d: ReportData): Chart | null {
       params: [{ name: "zoom", select: "interval", bind: "scales" }],
       mark: { type: "circle", size: points.length > 2000 ? 14 : 24, opacity: 0.75 },
       encoding: {
-        x: { field: "x", type: "quantitative", title: `${axis} 1`, scale: { zero: false }, axis: { labels: false, ticks: false, grid: false } },
-        y: { field: "y", type: "quantitative", title: `${axis} 2`, scale: { zero: false }, axis: { labels: false, ticks: false, grid: false } },
+        x: {
+          field: "x",
+          type: "quantitative",
+          title: `${axis} 1`,
+          scale: { zero: false },
+          axis: { labels: false, ticks: false, grid: false },
+        },
+        y: {
+          field: "y",
+          type: "quantitative",
+          title: `${axis} 2`,
+          scale: { zero: false },
+          axis: { labels: false, ticks: false, grid: false },
+        },
         color: clusterColor(d.model.k),
         tooltip: [
           { field: "cluster", type: "nominal" },
@@ -180,7 +231,13 @@ export function contingencyChart(d: ReportData): Chart | null {
   const step = c.columns.length > 40 || c.classes.length > 40 ? 12 : 28;
   const labelled = c.cells.length <= MAX_LABELLED_CELLS;
   const max = Math.max(1, ...c.cells.map((x) => x.count));
-  const x = { field: "column", type: "ordinal", title: "cluster → mapped class", sort: c.columns, axis: { labelAngle: -45 } };
+  const x = {
+    field: "column",
+    type: "ordinal",
+    title: "cluster → mapped class",
+    sort: c.columns,
+    axis: { labelAngle: -45 },
+  };
   const y = { field: "label", type: "ordinal", title: "true class", sort: c.classes };
   return {
     id: "chart-contingency",
@@ -210,7 +267,10 @@ export function contingencyChart(d: ReportData): Chart | null {
             ],
           },
         },
-        { transform: [{ filter: "datum.mapped" }], mark: { type: "rect", filled: false, stroke: "#d62728", strokeWidth: 2 } },
+        {
+          transform: [{ filter: "datum.mapped" }],
+          mark: { type: "rect", filled: false, stroke: "#d62728", strokeWidth: 2 },
+        },
         ...(labelled
           ? [
               {
@@ -230,5 +290,7 @@ export function contingencyChart(d: ReportData): Chart | null {
 
 /** Every chart the data allows, in page order. */
 export function reportCharts(d: ReportData): Chart[] {
-  return [sizesChart(d), mapChart(d), contingencyChart(d), pretrainChart(d), clusteringChart(d)].filter((c): c is Chart => c !== null);
+  return [sizesChart(d), mapChart(d), contingencyChart(d), pretrainChart(d), clusteringChart(d)].filter(
+    (c): c is Chart => c !== null,
+  );
 }

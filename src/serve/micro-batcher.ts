@@ -75,10 +75,13 @@ export class MicroBatcher {
     this.maxBatch = options.maxBatch ?? 256;
     this.maxWaitMs = options.maxWaitMs ?? 2;
     this.maxConcurrent = options.maxConcurrent ?? 1;
-    if (!Number.isInteger(this.cols) || this.cols < 1) throw new RangeError(`cols must be a positive integer, got ${this.cols}`);
-    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${this.maxBatch}`);
+    if (!Number.isInteger(this.cols) || this.cols < 1)
+      throw new RangeError(`cols must be a positive integer, got ${this.cols}`);
+    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1)
+      throw new RangeError(`maxBatch must be a positive integer, got ${this.maxBatch}`);
     if (!(this.maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be ≥ 0, got ${this.maxWaitMs}`);
-    if (!Number.isInteger(this.maxConcurrent) || this.maxConcurrent < 1) throw new RangeError(`maxConcurrent must be a positive integer, got ${this.maxConcurrent}`);
+    if (!Number.isInteger(this.maxConcurrent) || this.maxConcurrent < 1)
+      throw new RangeError(`maxConcurrent must be a positive integer, got ${this.maxConcurrent}`);
   }
 
   /** Rows waiting for a batch. */
@@ -99,8 +102,14 @@ export class MicroBatcher {
 
   /** Queues the rows of `input` (rows × cols); resolves to their result rows, in order. */
   submit(input: Matrix): Promise<Matrix> {
-    if (input.cols !== this.cols) return Promise.reject(new RangeError(`rows have ${input.cols} values, the batcher takes ${this.cols}`));
-    if (input.data.length < input.rows * input.cols) return Promise.reject(new RangeError(`${input.rows} × ${input.cols} rows need ${input.rows * input.cols} values, got ${input.data.length}`));
+    if (input.cols !== this.cols)
+      return Promise.reject(new RangeError(`rows have ${input.cols} values, the batcher takes ${this.cols}`));
+    if (input.data.length < input.rows * input.cols)
+      return Promise.reject(
+        new RangeError(
+          `${input.rows} × ${input.cols} rows need ${input.rows * input.cols} values, got ${input.data.length}`,
+        ),
+      );
     if (input.rows === 0) return Promise.resolve({ data: new Float32Array(0), rows: 0, cols: 0 });
     return new Promise<Matrix>((resolve, reject) => {
       this.queue.push({ input, next: 0, remaining: input.rows, out: null, outCols: 0, failed: false, resolve, reject });
@@ -112,7 +121,12 @@ export class MicroBatcher {
   }
 
   private schedule(): void {
-    while (this.queuedRows > 0 && this.running < this.maxConcurrent && (this.queuedRows >= this.maxBatch || this.due || this.maxWaitMs === 0)) this.dispatch();
+    while (
+      this.queuedRows > 0 &&
+      this.running < this.maxConcurrent &&
+      (this.queuedRows >= this.maxBatch || this.due || this.maxWaitMs === 0)
+    )
+      this.dispatch();
     if (this.queuedRows === 0) {
       this.due = false;
       if (this.timer) clearTimeout(this.timer);

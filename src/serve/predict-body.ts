@@ -104,7 +104,10 @@ export class PredictBodyReader {
         this.pending.push(chunk.subarray(this.from));
         this.pendingBytes += chunk.length - this.from;
         if (this.pendingBytes > this.maxElementBytes) {
-          throw new RequestError(400, `embeddings[${this.rows}] (from byte ${this.pendingStart}) takes over ${this.maxElementBytes} bytes of JSON, more than a row of ${this.d} numbers`);
+          throw new RequestError(
+            400,
+            `embeddings[${this.rows}] (from byte ${this.pendingStart}) takes over ${this.maxElementBytes} bytes of JSON, more than a row of ${this.d} numbers`,
+          );
         }
       }
       this.from = 0;
@@ -240,7 +243,9 @@ export class PredictBodyReader {
     } catch (e) {
       // Positions in the skeleton → in the body: after "[]" they are further by the rows' length.
       const shift = this.rowsEnd - this.rowsStart - 2;
-      throw malformed(atPosition((e as Error).message, (p) => (this.rowsAt >= 0 && p > this.rowsAt + 1 ? p + shift : p)));
+      throw malformed(
+        atPosition((e as Error).message, (p) => (this.rowsAt >= 0 && p > this.rowsAt + 1 ? p + shift : p)),
+      );
     }
     return { fields, rows: this.rowsAt >= 0 ? { data: this.values(), rows: this.rows, cols: this.d } : null };
   }
@@ -263,8 +268,12 @@ export class PredictBodyReader {
     if (this.skeletonLength === this.skeleton.length) {
       if (this.skeletonLength >= SKELETON_LIMIT) {
         const f = this.field;
-        if (f !== null && f !== "embeddings" && f !== "proba") throw new RequestError(400, `unknown field '${f}': send ${BODY_SHAPE}`);
-        throw new RequestError(400, `the body besides 'embeddings' takes over ${SKELETON_LIMIT} bytes: send ${BODY_SHAPE}`);
+        if (f !== null && f !== "embeddings" && f !== "proba")
+          throw new RequestError(400, `unknown field '${f}': send ${BODY_SHAPE}`);
+        throw new RequestError(
+          400,
+          `the body besides 'embeddings' takes over ${SKELETON_LIMIT} bytes: send ${BODY_SHAPE}`,
+        );
       }
       const grown = Buffer.allocUnsafe(Math.min(2 * this.skeleton.length, SKELETON_LIMIT));
       this.skeleton.copy(grown);
@@ -288,7 +297,8 @@ export class PredictBodyReader {
    * starts at `to`. A piece after the first starts with the ',' after the previous piece's last row.
    */
   private parsePiece(chunk: Buffer, from: number, to: number, last: boolean): void {
-    const bytes = this.pending.length > 0 ? Buffer.concat([...this.pending, chunk.subarray(from, to)]) : chunk.subarray(from, to);
+    const bytes =
+      this.pending.length > 0 ? Buffer.concat([...this.pending, chunk.subarray(from, to)]) : chunk.subarray(from, to);
     let start = this.pendingStart;
     this.pending = [];
     this.pendingBytes = 0;
@@ -300,7 +310,8 @@ export class PredictBodyReader {
       const rest = text.trimStart();
       if (rest === "" && last) return;
       start += text.length - rest.length;
-      if (rest[0] !== ",") throw malformed(`expected ',' or ']' after embeddings[${this.rows - 1}] at position ${start}`);
+      if (rest[0] !== ",")
+        throw malformed(`expected ',' or ']' after embeddings[${this.rows - 1}] at position ${start}`);
       text = rest.slice(1);
       start++;
     }
@@ -319,7 +330,10 @@ export class PredictBodyReader {
 
   private add(row: unknown): void {
     if (this.rows === this.maxRows) {
-      throw new RequestError(413, `too many rows: more than ${this.maxRows}, the limit per request (split the request, or raise --max-rows)`);
+      throw new RequestError(
+        413,
+        `too many rows: more than ${this.maxRows}, the limit per request (split the request, or raise --max-rows)`,
+      );
     }
     const d = this.d;
     if ((this.blockFill + 1) * d > this.block.length) {
@@ -328,7 +342,9 @@ export class PredictBodyReader {
         this.block = new Float32Array(0);
         this.blockFill = 0;
       }
-      const grown = new Float32Array(Math.min(this.blockRows, this.maxRows - this.rows + this.blockFill, Math.max(1, 2 * this.blockFill)) * d);
+      const grown = new Float32Array(
+        Math.min(this.blockRows, this.maxRows - this.rows + this.blockFill, Math.max(1, 2 * this.blockFill)) * d,
+      );
       grown.set(this.block.subarray(0, this.blockFill * d));
       this.block = grown;
     }
@@ -345,7 +361,11 @@ export class PredictBodyReader {
 export function toMatrix(rows: unknown[], d: number, maxRows: number): Matrix {
   const n = rows.length;
   if (n === 0) throw new RequestError(400, "'embeddings' is empty: give at least one row");
-  if (n > maxRows) throw new RequestError(413, `too many rows: ${n}, the limit is ${maxRows} per request (split the request, or raise --max-rows)`);
+  if (n > maxRows)
+    throw new RequestError(
+      413,
+      `too many rows: ${n}, the limit is ${maxRows} per request (split the request, or raise --max-rows)`,
+    );
   const data = new Float32Array(n * d);
   for (let i = 0; i < n; i++) copyRow(rows[i], i, d, data, i * d);
   return { data, rows: n, cols: d };
@@ -353,16 +373,21 @@ export function toMatrix(rows: unknown[], d: number, maxRows: number): Matrix {
 
 /** Copies row `i` of a request into out[at, at + d), checking that it is an array of `d` numbers finite in float32. */
 function copyRow(row: unknown, i: number, d: number, out: Float32Array, at: number): void {
-  if (!Array.isArray(row)) throw new RequestError(400, `embeddings[${i}] is ${describe(row)}, not an array of ${d} numbers`);
+  if (!Array.isArray(row))
+    throw new RequestError(400, `embeddings[${i}] is ${describe(row)}, not an array of ${d} numbers`);
   if (row.length !== d) throw new RequestError(400, `embeddings[${i}] has dimension ${row.length}, expected ${d}`);
   for (let j = 0; j < d; j++) {
     const v: unknown = row[j];
     if (typeof v !== "number") {
-      const hint = typeof v === "string" && /^[+-]?(nan|inf(inity)?)$/i.test(v.trim()) ? ": NaN and infinities are not allowed" : "";
+      const hint =
+        typeof v === "string" && /^[+-]?(nan|inf(inity)?)$/i.test(v.trim())
+          ? ": NaN and infinities are not allowed"
+          : "";
       throw new RequestError(400, `embeddings[${i}][${j}] is ${describe(v)}, not a number${hint}`);
     }
     out[at + j] = v;
-    if (!Number.isFinite(out[at + j]!)) throw new RequestError(400, `embeddings[${i}][${j}] = ${v} is not finite in float32 (|x| must be below 3.4e38)`);
+    if (!Number.isFinite(out[at + j]!))
+      throw new RequestError(400, `embeddings[${i}][${j}] = ${v} is not finite in float32 (|x| must be below 3.4e38)`);
   }
 }
 
@@ -381,14 +406,26 @@ function malformed(message: string): RequestError {
 
 /** JSON.parse's message with its position moved to where it is in the body. */
 function atPosition(message: string, toBody: (p: number) => number): string {
-  return message.replace(/position (\d+)/, (_, p: string) => `position ${toBody(Number(p))}`).replace(/ \(line \d+ column \d+\)/, "");
+  return message
+    .replace(/position (\d+)/, (_, p: string) => `position ${toBody(Number(p))}`)
+    .replace(/ \(line \d+ column \d+\)/, "");
 }
 
 /** The error for a body whose first byte `c` is not '{'. */
 function notAnObject(c: number, position: number): RequestError {
   // The first byte of another JSON value: a valid body, but not an object.
-  if (c === OPEN_BRACKET || c === QUOTE || c === 0x2d || (c >= 0x30 && c <= 0x39) || c === 0x74 || c === 0x66 || c === 0x6e) {
+  if (
+    c === OPEN_BRACKET ||
+    c === QUOTE ||
+    c === 0x2d ||
+    (c >= 0x30 && c <= 0x39) ||
+    c === 0x74 ||
+    c === 0x66 ||
+    c === 0x6e
+  ) {
     return new RequestError(400, `the body must be a JSON object: ${BODY_SHAPE}`);
   }
-  return malformed(`unexpected ${JSON.stringify(String.fromCharCode(c))} at position ${position}, expected ${BODY_SHAPE}`);
+  return malformed(
+    `unexpected ${JSON.stringify(String.fromCharCode(c))} at position ${position}, expected ${BODY_SHAPE}`,
+  );
 }

@@ -13,7 +13,12 @@
 // Time-outs for headers, whole requests and idle keep-alive connections, and a deadline on
 // shutdown, keep stalled clients from holding connections (defaults.ts).
 
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from "fastify";
 import { DEEPCLUST_VERSION } from "../version.js";
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -26,13 +31,13 @@ import { RequestError } from "./request-error.js";
 
 export { RequestError } from "./request-error.js";
 
-
 /** The key of a body's rows, beside its fields: a symbol, unseen by the schema (and by JSON). */
 const ROWS = Symbol("rows");
 
 /** The body's fields, with its rows under ROWS when it is an object (else the schema refuses it). */
 function withRows(body: PredictBody): unknown {
-  if (typeof body.fields === "object" && body.fields !== null) (body.fields as { [ROWS]?: Matrix | null })[ROWS] = body.rows;
+  if (typeof body.fields === "object" && body.fields !== null)
+    (body.fields as { [ROWS]?: Matrix | null })[ROWS] = body.rows;
   return body.fields;
 }
 
@@ -108,7 +113,10 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
   ] as const) {
     if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`${name} must be an integer ≥ ${min}, got ${v}`);
   }
-  if (headersTimeoutMs > requestTimeoutMs) throw new RangeError(`the headers time-out (${headersTimeoutMs} ms) must not exceed the request time-out (${requestTimeoutMs} ms)`);
+  if (headersTimeoutMs > requestTimeoutMs)
+    throw new RangeError(
+      `the headers time-out (${headersTimeoutMs} ms) must not exceed the request time-out (${requestTimeoutMs} ms)`,
+    );
   // One onnxruntime call per batch: the whole batch in one run of the inference graph.
   const batcher = new MicroBatcher((X) => model.predictProba(X, Math.max(1, X.rows)), { cols: d, maxBatch, maxWaitMs });
 
@@ -121,13 +129,17 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
     keepAliveTimeout: keepAliveTimeoutMs,
     // Node checks the header and request time-outs every connectionsCheckingInterval (30 s by
     // default, which would let a stalled client stay up to 30 s past its time-out).
-    http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))) },
+    http: {
+      headersTimeout: headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
+    },
     // Closing answers 503 in this server's own shape (preParsing below), not fastify's.
     return503OnClosing: false,
     forceCloseConnections: "idle",
     // Errors of the transport (time-outs, malformed HTTP) and of routing, in the one shape too.
     clientErrorHandler: (err, socket) => answerClientError(err, socket, headersTimeoutMs, requestTimeoutMs),
-    frameworkErrors: (err, _request, reply) => send(reply, typeof err.statusCode === "number" && err.statusCode >= 400 ? err.statusCode : 400, err.message),
+    frameworkErrors: (err, _request, reply) =>
+      send(reply, typeof err.statusCode === "number" && err.statusCode >= 400 ? err.statusCode : 400, err.message),
   });
   app.decorate("model", model);
   app.decorate("batcher", batcher);
@@ -139,7 +151,8 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
     // Requests arriving on open connections while the server closes (every route: preParsing runs for all).
     if (closing) return send(reply, 503, "the server is shutting down: send the request again (to another instance)");
     const length = Number(request.headers["content-length"] ?? 0);
-    if (length > bodyLimit) return done(new RequestError(413, tooLarge(`${length} bytes`, bodyLimit, maxRows, d)), payload);
+    if (length > bodyLimit)
+      return done(new RequestError(413, tooLarge(`${length} bytes`, bodyLimit, maxRows, d)), payload);
     if (/^100-continue$/i.test(request.headers.expect ?? "")) reply.raw.writeContinue();
     done(null, payload);
   });
@@ -148,10 +161,23 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", (request, payload, done) => {
     const tooLong = () => new RequestError(413, tooLarge("the body", bodyLimit, maxRows, d));
-    readBody(payload, new PredictBodyReader(d, maxRows), bodyLimit, Number(request.headers["content-length"] ?? -1), tooLong, (e, body) => {
-      if (body) done(null, withRows(body));
-      else done(e instanceof RequestError ? e : new RequestError(400, `the request body was cut off: ${(e as Error).message}`), undefined);
-    });
+    readBody(
+      payload,
+      new PredictBodyReader(d, maxRows),
+      bodyLimit,
+      Number(request.headers["content-length"] ?? -1),
+      tooLong,
+      (e, body) => {
+        if (body) done(null, withRows(body));
+        else
+          done(
+            e instanceof RequestError
+              ? e
+              : new RequestError(400, `the request body was cut off: ${(e as Error).message}`),
+            undefined,
+          );
+      },
+    );
   });
   // The first inference compiles the graph: do it before the first request.
   app.addHook("onReady", async () => {
@@ -198,7 +224,14 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
     labelMapping: model.config.labelMapping,
     deepclustVersion: model.config.deepclustVersion,
     createdAt: model.config.createdAt,
-    server: { deepclustVersion: DEEPCLUST_VERSION, precision: model.precision, maxBatch, maxWaitMs, maxRows, bodyLimit },
+    server: {
+      deepclustVersion: DEEPCLUST_VERSION,
+      precision: model.precision,
+      maxBatch,
+      maxWaitMs,
+      maxRows,
+      bodyLimit,
+    },
   };
 
   app.get("/healthz", async () => ({ status: "ok" }));
@@ -324,7 +357,9 @@ function compact(values: Float32Array): number[] {
   return out;
 }
 
-function schemaMessage(e: { keyword: string; instancePath: string; params: Record<string, unknown>; message?: string } | undefined): string {
+function schemaMessage(
+  e: { keyword: string; instancePath: string; params: Record<string, unknown>; message?: string } | undefined,
+): string {
   if (!e) return `invalid body: send ${BODY_SHAPE}`;
   const field = e.instancePath.replace(/^\//, "").replace(/\//g, ".");
   switch (e.keyword) {
@@ -341,12 +376,19 @@ function schemaMessage(e: { keyword: string; instancePath: string; params: Recor
   }
 }
 
-function describeError(err: FastifyError | RequestError, contentType: string | undefined): { status: number; message: string } {
+function describeError(
+  err: FastifyError | RequestError,
+  contentType: string | undefined,
+): { status: number; message: string } {
   if (err instanceof RequestError) return { status: err.statusCode, message: err.message };
   if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-    return { status: 415, message: `unsupported content type ${contentType ? `'${contentType}'` : "(none)"}: send the body as application/json` };
+    return {
+      status: 415,
+      message: `unsupported content type ${contentType ? `'${contentType}'` : "(none)"}: send the body as application/json`,
+    };
   }
-  const status = typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+  const status =
+    typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
   if (status >= 500) return { status, message: `internal error: ${err.message}` };
   return { status, message: err.message };
 }
@@ -364,7 +406,12 @@ function tooLarge(what: string, limit: number, maxRows: number, d: number): stri
  * Answers an error of the connection itself (Node's 'clientError': a time-out, malformed HTTP) in
  * the one JSON shape, then closes it; as Node does, nothing is written once a response has begun.
  */
-function answerClientError(err: Error & { code?: string }, socket: Socket, headersTimeoutMs: number, requestTimeoutMs: number): void {
+function answerClientError(
+  err: Error & { code?: string },
+  socket: Socket,
+  headersTimeoutMs: number,
+  requestTimeoutMs: number,
+): void {
   if (err.code === "ECONNRESET" || socket.destroyed) return;
   const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   let status = 400;
@@ -381,7 +428,9 @@ function answerClientError(err: Error & { code?: string }, socket: Socket, heade
   }
   if (socket.writable && !response?.headersSent) {
     const body = JSON.stringify({ error: message });
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy(err);
 }

@@ -1,17 +1,25 @@
 // Float64 reference implementations of the layers, written independently of the graph code,
 // for finite-difference gradient checks.
 
-export type Op = { kind: "dense"; w: string; b: string; inF: number; outF: number } | { kind: "relu" } | { kind: "l2n" };
+export type Op =
+  { kind: "dense"; w: string; b: string; inF: number; outF: number } | { kind: "relu" } | { kind: "l2n" };
 
 export type Params64 = Record<string, Float64Array>;
 
 /** Forward pass of a row-major batch through `ops`. */
-export function forward64(ops: readonly Op[], params: Params64, x: Float64Array, rows: number, cols: number): { y: Float64Array; cols: number } {
+export function forward64(
+  ops: readonly Op[],
+  params: Params64,
+  x: Float64Array,
+  rows: number,
+  cols: number,
+): { y: Float64Array; cols: number } {
   let h = x;
   let c = cols;
   for (const op of ops) {
     if (op.kind === "dense") {
-      const W = params[op.w]!, B = params[op.b]!;
+      const W = params[op.w]!,
+        B = params[op.b]!;
       const out = new Float64Array(rows * op.outF);
       for (let r = 0; r < rows; r++)
         for (let o = 0; o < op.outF; o++) {
@@ -67,7 +75,14 @@ export function closeness(a: ArrayLike<number>, b: ArrayLike<number>, rtol: numb
 }
 
 /** Student-t soft assignment of rows of z (rows × dim) to centres mu (k × dim). */
-export function studentT64(z: Float64Array, mu: Float64Array, rows: number, k: number, dim: number, alpha: number): Float64Array {
+export function studentT64(
+  z: Float64Array,
+  mu: Float64Array,
+  rows: number,
+  k: number,
+  dim: number,
+  alpha: number,
+): Float64Array {
   const q = new Float64Array(rows * k);
   for (let i = 0; i < rows; i++) {
     let s = 0;

@@ -27,7 +27,8 @@ export class Adam extends BaseOptimizer {
     super(options);
     [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
-    if (!(this.beta1 >= 0 && this.beta1 < 1 && this.beta2 >= 0 && this.beta2 < 1)) throw new RangeError(`Adam betas must be in [0, 1), got ${options.betas}`);
+    if (!(this.beta1 >= 0 && this.beta1 < 1 && this.beta2 >= 0 && this.beta2 < 1))
+      throw new RangeError(`Adam betas must be in [0, 1), got ${options.betas}`);
   }
 
   /** m̃ = exp_avg/(1−β1) and ṽ = exp_avg_sq/(1−β2). */
@@ -47,7 +48,14 @@ export class Adam extends BaseOptimizer {
     return out;
   }
 
-  update(g: Graph, p: Param, param: Value, grad: Value, slots: readonly Value[], s: Readonly<Record<string, Value>>): OptimizerUpdate {
+  update(
+    g: Graph,
+    p: Param,
+    param: Value,
+    grad: Value,
+    slots: readonly Value[],
+    s: Readonly<Record<string, Value>>,
+  ): OptimizerUpdate {
     const [m, v] = slots as [Value, Value];
     const gr = this.decayed(g, param, grad);
     const m2 = g.add(g.mul(m, g.scalar(this.beta1)), gr, "adam_m");

@@ -4,7 +4,18 @@
 import type { Graph, Value } from "../../engine/index.js";
 
 export function globalNorm(g: Graph, grads: readonly Value[]): Value {
-  return g.sqrt(g.sum(grads.map((gr) => g.reduceSumSquare(gr, gr.shape.map((_, i) => i), false))), "grad_norm");
+  return g.sqrt(
+    g.sum(
+      grads.map((gr) =>
+        g.reduceSumSquare(
+          gr,
+          gr.shape.map((_, i) => i),
+          false,
+        ),
+      ),
+    ),
+    "grad_norm",
+  );
 }
 
 export function clipByGlobalNorm(g: Graph, grads: readonly Value[], norm: Value, maxNorm: number): Value[] {

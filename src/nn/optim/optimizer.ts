@@ -18,7 +18,14 @@ export interface Optimizer {
   /** Values of those scalars for step `t` (1-based, as PyTorch counts). */
   scalarValues(t: number, groups: readonly string[]): Record<string, number>;
   /** Emits p ← update(p, grad, slots). */
-  update(g: Graph, p: Param, param: Value, grad: Value, slots: readonly Value[], scalars: Readonly<Record<string, Value>>): OptimizerUpdate;
+  update(
+    g: Graph,
+    p: Param,
+    param: Value,
+    grad: Value,
+    slots: readonly Value[],
+    scalars: Readonly<Record<string, Value>>,
+  ): OptimizerUpdate;
   /** Learning rate of a parameter group (changeable between steps). */
   lr(group: string): number;
   setLr(group: string, lr: number): void;
@@ -66,5 +73,12 @@ export abstract class BaseOptimizer implements Optimizer {
   abstract slotNames(p: Param): string[];
   abstract scalarInputs(groups: readonly string[]): string[];
   abstract scalarValues(t: number, groups: readonly string[]): Record<string, number>;
-  abstract update(g: Graph, p: Param, param: Value, grad: Value, slots: readonly Value[], scalars: Readonly<Record<string, Value>>): OptimizerUpdate;
+  abstract update(
+    g: Graph,
+    p: Param,
+    param: Value,
+    grad: Value,
+    slots: readonly Value[],
+    scalars: Readonly<Record<string, Value>>,
+  ): OptimizerUpdate;
 }

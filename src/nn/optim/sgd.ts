@@ -51,11 +51,22 @@ export class SGD extends BaseOptimizer {
     return out;
   }
 
-  update(g: Graph, p: Param, param: Value, grad: Value, slots: readonly Value[], s: Readonly<Record<string, Value>>): OptimizerUpdate {
+  update(
+    g: Graph,
+    p: Param,
+    param: Value,
+    grad: Value,
+    slots: readonly Value[],
+    s: Readonly<Record<string, Value>>,
+  ): OptimizerUpdate {
     let d = this.decayed(g, param, grad);
     const newSlots: Value[] = [];
     if (this.momentum) {
-      const buf = g.add(g.mul(slots[0]!, g.scalar(this.momentum)), this.scaledGradient ? g.mul(d, s["sgd.grad_coef"]!) : d, "sgd_buf");
+      const buf = g.add(
+        g.mul(slots[0]!, g.scalar(this.momentum)),
+        this.scaledGradient ? g.mul(d, s["sgd.grad_coef"]!) : d,
+        "sgd_buf",
+      );
       newSlots.push(buf);
       d = this.nesterov ? g.add(d, g.mul(buf, g.scalar(this.momentum))) : buf;
     }
