@@ -16,6 +16,8 @@ import {
   startName,
   PRETRAIN_DEFAULTS,
   CLUSTERING_DEFAULTS,
+  CLUSTERING_METHODS,
+  OBJECTIVES,
   CENTER_INITS,
   defaultUpdateInterval,
   type CenterInit,
@@ -157,8 +159,8 @@ export function trainCommand(): Command {
     )
     .option(
       "--method <name>",
-      "dec (KL only) or idec (KL plus reconstruction, keeps the decoder) (default: the preset's)",
-      choice("--method", ["dec", "idec"] as const),
+      `${CLUSTERING_METHODS.map((m) => `${m} (${OBJECTIVES[m].summary})`).join(" or ")} (default: the preset's)`,
+      choice("--method", CLUSTERING_METHODS),
     )
     .option(
       "--init <name>",

@@ -26,8 +26,6 @@ import {
   BuildContext,
   StudentTAssignment,
   TrainingStep,
-  klDivergence,
-  mse,
   paramInputs,
   targetDistribution,
   CENTERS,
@@ -39,8 +37,10 @@ import { INPUT_SUM, encodeChecked } from "./model-onnx.js";
 import { checkStateTensors } from "./checkpoint.js";
 import { InputError } from "../io/errors.js";
 import { clusterSizes } from "../cluster/metrics.js";
+import { objectiveOf, type ClusteringMethod, type LossTermField } from "./objectives.js";
 
-export type ClusteringMethod = "dec" | "idec";
+export type { ClusteringMethod } from "./objectives.js";
+
 export type TargetMode = "full" | "batch";
 
 export interface ClusteringOptions {
@@ -287,7 +287,8 @@ export async function trainClustering(
   if (X.cols !== ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the model expects ${ae.inputDim}`);
   if (options.selectBestByLabels && !hooks.evaluate) throw new RangeError("selectBestByLabels needs labels");
 
-  const { step, assignment, params, hasDecoder } = await compileClusteringStep(ae, k, options);
+  const { step, assignment, params, objective } = await compileClusteringStep(ae, k, options);
+  const terms = Object.entries(objective.terms);
   const assigner = new SoftAssigner(ae, assignment, () => ae.params.tensor(CENTERS));
 
   // Loop state (all of it restorable from a checkpoint).
@@ -334,8 +335,8 @@ export async function trainClustering(
   }
 
   let lossSum = 0;
-  let recSum = 0;
-  let klSum = 0;
+  // The objective's loss terms (IDEC: reconstruction and KL), summed like the loss.
+  const termSums: Partial<Record<LossTermField, number>> = {};
   let lossCount = 0;
   let converged = false;
   let stopReason: StopReason = "max-iter";
@@ -390,7 +391,7 @@ export async function trainClustering(
       const rec: UpdateRecord = {
         iteration,
         loss: lossCount ? lossSum / lossCount : null,
-        ...(hasDecoder && lossCount ? { lossRec: recSum / lossCount, lossKl: klSum / lossCount } : {}),
+        ...(lossCount ? Object.fromEntries(terms.map(([, field]) => [field, termSums[field]! / lossCount])) : {}),
         deltaLabel: delta,
         clusterSizes: sizes,
         nonEmpty: sizes.filter((s) => s > 0).length,
@@ -403,7 +404,8 @@ export async function trainClustering(
       history.push(rec);
       hooks.onUpdate?.(rec);
       previous = labels;
-      lossSum = recSum = klSum = lossCount = 0;
+      lossSum = lossCount = 0;
+      for (const [, field] of terms) termSums[field] = 0;
       t0 = performance.now();
       // During a finite anchored phase the labels settle on the anchor; convergence counts after it.
       if (
@@ -473,10 +475,7 @@ export async function trainClustering(
           `${method}: loss became ${r.losses[s]} at iteration ${iteration + s + 1} (try a lower learning rate)`,
         );
       lossSum += r.losses[s]!;
-      if (hasDecoder) {
-        recSum += r.metrics.loss_rec![s]!;
-        klSum += r.metrics.loss_kl![s]!;
-      }
+      for (const [metric, field] of terms) termSums[field] = (termSums[field] ?? 0) + r.metrics[metric]![s]!;
     }
     lossCount += steps;
     iteration += steps;
@@ -509,8 +508,9 @@ export async function compileClusteringStep(ae: Autoencoder, k: number, options:
   const gamma = options.gamma ?? CLUSTERING_DEFAULTS.gamma;
   const target = options.target ?? CLUSTERING_DEFAULTS.target;
   const assignment = new StudentTAssignment(k, ae.codeDim, alpha);
+  const objective = objectiveOf(method);
   const enc = ae.encoder();
-  const dec = method === "idec" ? ae.decoder() : null;
+  const dec = objective.usesDecoder ? ae.decoder() : null;
   const trainable = (p: Param) => !(options.freezeEncoder && p.group === "encoder");
   const params = [...enc.params, assignment.centers, ...(dec ? dec.params : [])];
 
@@ -524,23 +524,11 @@ export async function compileClusteringStep(ae: Autoencoder, k: number, options:
         ...(target === "full" ? [{ name: "p", shape: ["batch", k] }] : []),
       ],
       objective: (ctx, i) => {
-        const { g } = ctx;
-        const e = enc.forward(ctx, i.x!);
-        const a = assignment.forward(ctx, e.y);
-        const p = target === "full" ? i.p! : targetDistribution(g, a.y); // batch mode: P from this batch, no gradient through it
-        const kl = klDivergence(g, p, a.y);
-        if (!dec) return { loss: kl.loss, backward: () => void e.backward(a.backward(kl.grad(), true)!, false) };
-        const d = dec.forward(ctx, e.y);
-        const rec = mse(g, d.y, i.x!);
-        const total = g.add(rec.loss, g.mul(kl.loss, g.scalar(gamma)), "idec_loss");
-        return {
-          loss: total,
-          metrics: { loss_rec: rec.loss, loss_kl: kl.loss },
-          backward: () => {
-            const dz = g.add(d.backward(rec.grad(), true)!, a.backward(kl.grad(g.scalar(gamma)), true)!);
-            e.backward(dz, false);
-          },
-        };
+        const encoded = enc.forward(ctx, i.x!);
+        const assigned = assignment.forward(ctx, encoded.y);
+        // Batch mode: P from this batch's own Q, with no gradient through it.
+        const p = target === "full" ? i.p! : targetDistribution(ctx.g, assigned.y);
+        return objective.build({ ctx, x: i.x!, p, encoded, assigned, decoder: dec, gamma });
       },
       optimizer: makeOptimizer(
         options.optimizer ?? CLUSTERING_DEFAULTS.optimizer,
@@ -551,5 +539,5 @@ export async function compileClusteringStep(ae: Autoencoder, k: number, options:
     ae.params,
     ae.session,
   );
-  return { step, assignment, params, hasDecoder: dec !== null };
+  return { step, assignment, params, objective };
 }

@@ -37,6 +37,15 @@ export {
   type TrainingState,
 } from "./dec-training.js";
 export {
+  OBJECTIVES,
+  CLUSTERING_METHODS,
+  isClusteringMethod,
+  objectiveOf,
+  type ClusteringObjective,
+  type ObjectiveInputs,
+  type LossTermField,
+} from "./objectives.js";
+export {
   saveCheckpoint,
   loadCheckpoint,
   checkResume,

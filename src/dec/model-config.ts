@@ -5,7 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import { InputError } from "../io/errors.js";
-import type { ClusteringMethod } from "./dec-training.js";
+import { CLUSTERING_METHODS, isClusteringMethod, type ClusteringMethod } from "./objectives.js";
 
 export const MODEL_FORMAT = "deepclust-model";
 /**
@@ -61,8 +61,6 @@ export interface OnnxEntry {
   weightsSha256?: string;
 }
 
-const METHODS = { dec: true, idec: true } satisfies Record<ClusteringMethod, true>;
-
 /**
  * Checks config.json's contents (`value`, parsed JSON) field by field and returns them as a
  * ModelConfig (the same object: fields deepclust does not know are kept).
@@ -90,11 +88,7 @@ export function checkModelConfig(file: string, value: unknown): ModelConfig {
   const k = field("k", "a positive integer", isPositiveInteger);
   field("alpha", "a positive number", (v): v is number => typeof v === "number" && v > 0 && Number.isFinite(v));
   field("normalizeCode", "true or false", isBoolean);
-  field(
-    "method",
-    `one of ${Object.keys(METHODS).join(", ")}`,
-    (v): v is ClusteringMethod => typeof v === "string" && Object.hasOwn(METHODS, v),
-  );
+  field("method", `one of ${CLUSTERING_METHODS.join(", ")}`, isClusteringMethod);
   if (c.decoder !== undefined) field("decoder", "true or false (or absent)", isBoolean);
   field("training", "an object", isObject);
   field("data", "an object or null", (v): v is Record<string, unknown> | null => v === null || isObject(v));
