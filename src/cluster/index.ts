@@ -1,3 +1,4 @@
+export type { Clusterer } from "./clusterer.js";
 export { KMeans, KMEANS_DEFAULTS, kmeans, kmeansPlusPlus, type KMeansOptions, type KMeansResult } from "./kmeans.js";
 export {
   clusterSizes,

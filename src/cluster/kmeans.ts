@@ -5,6 +5,7 @@
 
 import { Rng } from "../engine/random.js";
 import type { Matrix } from "../engine/matrix.js";
+import type { Clusterer } from "./clusterer.js";
 import { SeedingKernel, assignRows, prepareData } from "./kernels.js";
 import { seedIndices, seedingTrials, type RestartStart } from "./lloyd.js";
 import { runRestarts } from "./lanes.js";
@@ -173,7 +174,7 @@ export async function fitKMeans(X: Matrix, options: KMeansOptions): Promise<KMea
  * km.inertia; const labels = await km.predict(Y);
  * ```
  */
-export class KMeans {
+export class KMeans implements Clusterer {
   readonly options: Readonly<KMeansOptions>;
   private result: KMeansFit | null = null;
 

@@ -4,12 +4,23 @@
 // fitted state (centres, histories, metrics, timings) is inspectable.
 
 import { join } from "node:path";
-import { Rng, gatherRows, isMatrix, type Device, type Matrix, type Rows } from "../engine/index.js";
+import { Rng, chunksOf, gatherRows, isMatrix, type Device, type Matrix, type Rows } from "../engine/index.js";
 import { CENTERS, StudentTAssignment } from "../nn/index.js";
 import { KMEANS_DEFAULTS, kmeans } from "../cluster/kmeans.js";
 import { MANIFOLD_DEFAULTS, manifoldClusters } from "../cluster/manifold.js";
 import { evaluateClustering, type ClusteringScores, type PartialLabels } from "../cluster/metrics.js";
+import type { Clusterer } from "../cluster/clusterer.js";
 import { Autoencoder } from "./autoencoder.js";
+// model-dir.js imports this module too: the cycle is safe, as each side uses the other only inside functions.
+import {
+  loadModel,
+  readTrainingMetrics,
+  saveModel,
+  writeModelDir,
+  type DECModel,
+  type LoadModelOptions,
+  type SaveModelOptions,
+} from "./model-dir.js";
 import { chooseScaling, foldScaling, standardize, type InputScaling, type Standardizer } from "./input-scaling.js";
 import { PRETRAIN_DEFAULTS, pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
 import {
@@ -175,7 +186,7 @@ export interface Timings {
   clusteringSeconds: number;
 }
 
-export class DEC {
+export class DEC implements Clusterer {
   readonly config: Readonly<DECConfig>;
   private ae: Autoencoder | null = null;
   /** The fingerprint checkResume took, so that the fit after it on the same X hashes it once (fit clears it). */
@@ -198,11 +209,20 @@ export class DEC {
   timings: Timings = { pretrainSeconds: 0, kmeansSeconds: 0, clusteringSeconds: 0 };
   /** The standardisation the fit trained with (already folded into the weights), or null. */
   scaling: Standardizer | null = null;
+  /** Set by DEC.load: predictions go through the loaded model's fixed-weights graph. */
+  private loaded: DECModel | null = null;
+  /** DEC.load: the directory's metrics.json, which save() writes back. */
+  private savedMetrics: Record<string, unknown> | null = null;
 
   constructor(config: DECConfig) {
     if (!Number.isInteger(config.k) || config.k < 1)
       throw new RangeError(`k must be a positive integer, got ${config.k}`);
     this.config = { ...config };
+  }
+
+  /** The number of clusters. */
+  get k(): number {
+    return this.config.k;
   }
 
   get autoencoder(): Autoencoder {
@@ -221,6 +241,10 @@ export class DEC {
    * the final labels) reads it in chunks; `shuffleBlock` makes both phases read it block by block.
    */
   async fit(Xin: Rows, options: FitOptions = {}): Promise<this> {
+    // A loaded model trains afresh from this configuration.
+    await this.loaded?.release();
+    this.loaded = null;
+    this.savedMetrics = null;
     const c = this.config;
     // A given autoencoder was trained on the raw inputs: no scaling then.
     const X = this.scaledInput(Xin, options.autoencoder === undefined);
@@ -407,8 +431,57 @@ export class DEC {
 
   /** Soft assignments q (rows × k). A NaN or ±Inf in an in-memory X throws NonFiniteValueError (its row and column). */
   async predictProba(X: Rows): Promise<Matrix> {
+    if (this.loaded) return predictProbaOfRows(this.loaded, X);
     if (!this.assigner) throw new Error("DEC is not fitted yet: call fit(X) first");
     return this.assigner.predictProba(X);
+  }
+
+  /** fit(X), then the clusters of X's own rows (the labels of the fitted run). */
+  async fitPredict(X: Rows, options: FitOptions = {}): Promise<Int32Array> {
+    await this.fit(X, options);
+    return this.labels!;
+  }
+
+  /**
+   * Writes the fitted model as a model directory (config.json, model.safetensors, model.onnx,
+   * metrics.json): what `deepclust train` writes, read back by {@link DEC.load}.
+   */
+  save(dir: string, options: SaveModelOptions = {}): void {
+    // A loaded model has no training labels to derive the record from: it keeps the one it was saved with.
+    if (this.loaded)
+      writeModelDir(dir, this.loaded.autoencoder, this.loaded.config, this.savedMetrics, options.overwrite);
+    else saveModel(dir, this, options);
+  }
+
+  /**
+   * Reads a model directory (every file checked, as loadModel does) as a fitted DEC: the same
+   * weights, centres and configuration, its training record (labels' sizes, history, scores) from
+   * metrics.json, and predictions equal to the saved estimator's. `fit` on it trains afresh.
+   */
+  static load(dir: string, options: LoadModelOptions = {}): DEC {
+    const model = loadModel(dir, options);
+    const dec = new DEC(configOf(model));
+    dec.ae = model.autoencoder;
+    dec.loaded = model;
+    // metrics.json as saveModel writes it; a field another writer left out (import-torch) stays unset.
+    const record = readTrainingMetrics(dir) ?? {};
+    dec.savedMetrics = record;
+    const is = <T>(v: unknown, check: (v: unknown) => boolean): T | undefined => (check(v) ? (v as T) : undefined);
+    const isScores = (v: unknown) => v !== null && typeof v === "object";
+    dec.history = is<UpdateRecord[]>(record.history, Array.isArray) ?? [];
+    dec.pretrainHistory = is<EpochRecord[]>(record.pretrainHistory, Array.isArray) ?? [];
+    dec.iterations = is<number>(record.iterations, Number.isInteger) ?? 0;
+    dec.converged = record.converged === true;
+    dec.stopReason = is<StopReason>(record.stopReason, (v) => typeof v === "string") ?? null;
+    dec.metrics = is<ClusteringScores>(record.metrics, isScores) ?? null;
+    dec.initMetrics = is<ClusteringScores>(record.initMetrics, isScores) ?? null;
+    dec.initInertia = is<number>(record.initInertia, (v) => typeof v === "number") ?? NaN;
+    return dec;
+  }
+
+  /** Frees the onnxruntime sessions of a loaded model (a fitted one holds none between calls). */
+  async release(): Promise<void> {
+    await this.loaded?.release();
   }
 
   /** Hard cluster labels: argmax q. */
@@ -455,4 +528,27 @@ function nearestCentres(code: Matrix, centers: Float32Array, k: number): { label
     inertia += bd;
   }
   return { labels, inertia };
+}
+
+/** q of a loaded model over a matrix or, a chunk at a time, a RowSource. */
+async function predictProbaOfRows(model: DECModel, X: Rows): Promise<Matrix> {
+  if (isMatrix(X)) return model.predictProba(X);
+  const q = new Float32Array(X.rows * model.k);
+  for (const { start, m } of chunksOf(X)) q.set((await model.predictProba(m)).data, start * model.k);
+  return { data: q, rows: X.rows, cols: model.k };
+}
+
+/** The DEC configuration a model directory records: sizes and method from config.json, the rest from its training record. */
+function configOf(model: DECModel): DECConfig {
+  const c = model.config;
+  // Resolved settings as trainingConfig wrote them; null there means "not set".
+  const training = Object.fromEntries(Object.entries(c.training ?? {}).filter(([, v]) => v !== null));
+  return {
+    ...(training as Partial<DECConfig>),
+    k: c.k,
+    hidden: c.dims.slice(1),
+    normalizeCode: c.normalizeCode,
+    method: c.method,
+    alpha: c.alpha,
+  };
 }

@@ -264,6 +264,18 @@ export interface LoadModelOptions extends SessionOptions {
   checkOnnx?: boolean;
 }
 
+/** metrics.json of a model directory, or null when there is none (e.g. a hand-built directory). */
+export function readTrainingMetrics(dir: string): Record<string, unknown> | null {
+  const file = join(dir, MODEL_FILES.metrics);
+  if (!existsSync(file)) return null;
+  try {
+    const v = JSON.parse(readFileSync(file, "utf8")) as unknown;
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch (e) {
+    throw new InputError(file, `cannot read (${(e as Error).message})`);
+  }
+}
+
 /** A fitted DEC / IDEC model read from a model directory: predict, predictProba, transform. */
 export class DECModel {
   private readonly assigner: FixedWeightsAssigner;

@@ -4,11 +4,11 @@
 //   specs.ts  the Vega-Lite charts
 //   html.ts   the self-contained page
 
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { MODEL_FILES, MODEL_REPORT_FILE, type DECModel } from "../dec/model-dir.js";
-import { InputError } from "../io/errors.js";
+import { MODEL_REPORT_FILE, readTrainingMetrics, type DECModel } from "../dec/model-dir.js";
 import { writeFileAtomically } from "../io/atomic-file.js";
+
+// readTrainingMetrics moved to the model directory's module; re-exported here for the report's callers.
+export { readTrainingMetrics } from "../dec/model-dir.js";
 
 export { writeFileAtomically };
 import { assembleReport, type ReportData, type ReportOptions } from "./data.js";
@@ -29,18 +29,6 @@ export { embed2d, pca2d, umap2d, MAP_METHODS, type MapMethod } from "./embed2d.j
 
 /** The report's file name inside a model directory (what `deepclust train` writes). */
 export const REPORT_FILE = MODEL_REPORT_FILE;
-
-/** metrics.json of a model directory, or null when there is none (e.g. a hand-built directory). */
-export function readTrainingMetrics(dir: string): Record<string, unknown> | null {
-  const file = join(dir, MODEL_FILES.metrics);
-  if (!existsSync(file)) return null;
-  try {
-    const v = JSON.parse(readFileSync(file, "utf8")) as unknown;
-    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch (e) {
-    throw new InputError(file, `cannot read (${(e as Error).message})`);
-  }
-}
 
 export interface BuiltReport {
   html: string;
