@@ -118,3 +118,4 @@ export {
   type Precision,
   type InferenceGraphOptions,
 } from "./model-onnx.js";
+export { importTorchStateDict, type TorchImport, type TorchImportOptions } from "./torch-import.js";

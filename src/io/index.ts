@@ -48,3 +48,5 @@ export {
 } from "./output-paths.js";
 export { NpySource, type NpySourceOptions } from "./npy-source.js";
 export { ParquetSource, type ParquetSourceOptions, type ParquetSourceStats } from "./parquet-source.js";
+export { readColumns } from "./columns.js";
+export { DEFAULT_TORCH_LIMITS, readTorchStateDict, type TorchLimits } from "./torch-pickle.js";

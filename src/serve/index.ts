@@ -9,4 +9,4 @@ export {
 } from "./server.js";
 export { toMatrix, PredictBodyReader, type PredictBody } from "./predict-body.js";
 export { MicroBatcher, type BatchRunner, type MicroBatcherOptions, type MicroBatcherStats } from "./micro-batcher.js";
-export { ROUTES, SERVE_DEFAULTS, defaultBodyLimit } from "./defaults.js";
+export { BODY_LIMIT_RULE, ROUTES, SERVE_DEFAULTS, defaultBodyLimit } from "./defaults.js";
