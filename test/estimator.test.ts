@@ -29,6 +29,7 @@ test("save then DEC.load gives a DEC with the same configuration, weights, recor
     dec.save(dir);
     const back = DEC.load(dir);
     assert.ok(back instanceof DEC);
+    assert.equal(back.labels, null, "the training rows' labels are not saved");
     assert.equal(back.k, dec.k);
     assert.deepEqual(back.config.hidden, [16, 3]);
     assert.equal(back.config.method, "idec");
@@ -53,6 +54,7 @@ test("save then DEC.load gives a DEC with the same configuration, weights, recor
     const refit = await back.fit(X);
     assert.deepEqual(refit.labels, dec.labels);
     await back.release();
+    assert.deepEqual(await back.predict(Y), await dec.predict(Y), "predicts again after release");
   } finally {
     rmSync(join(dir, ".."), { recursive: true, force: true });
   }

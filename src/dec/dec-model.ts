@@ -455,8 +455,9 @@ export class DEC implements Clusterer {
 
   /**
    * Reads a model directory (every file checked, as loadModel does) as a fitted DEC: the same
-   * weights, centres and configuration, its training record (labels' sizes, history, scores) from
-   * metrics.json, and predictions equal to the saved estimator's. `fit` on it trains afresh.
+   * weights, centres and configuration, its training record (history, iterations, stop reason,
+   * scores) from metrics.json, and the saved estimator's predictions. The training rows' labels are
+   * not saved, so `labels` stays null. `fit` on it trains afresh.
    */
   static load(dir: string, options: LoadModelOptions = {}): DEC {
     const model = loadModel(dir, options);
@@ -479,9 +480,10 @@ export class DEC implements Clusterer {
     return dec;
   }
 
-  /** Frees the onnxruntime sessions of a loaded model (a fitted one holds none between calls). */
+  /** Frees the onnxruntime sessions that predictions compiled; the next prediction compiles them again. */
   async release(): Promise<void> {
     await this.loaded?.release();
+    await this.assigner?.release();
   }
 
   /** Hard cluster labels: argmax q. */
