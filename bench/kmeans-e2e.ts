@@ -11,8 +11,8 @@
 // is reported beside it. Rounds alternate the engines with the same seed per round; medians of
 // the rounds. deepclust runs with its defaults (--threads 0: one per core).
 //
-// With --sweep-rounds N below --rounds (MNIST-70k, where one fit takes about 40 s and the whole
-// sweep in every round over half an hour), the sweep runs first, N rounds over every setting; then
+// With --sweep-rounds N below --rounds (MNIST-70k, where one fit takes 60–118 s and the whole
+// sweep in every round about an hour), the sweep runs first, N rounds over every setting; then
 // the main rounds alternate deepclust, scikit-learn's best setting from the sweep and its
 // out-of-the-box run, and the reported medians are those of the main rounds.
 //
