@@ -109,7 +109,7 @@ for (const c of fixture.cases) {
 }
 
 test("a step decay schedule multiplies the learning rate like PyTorch's StepLR stepped per iteration", async () => {
-  const { makeOptimizer } = await import("../src/dec/pretrain.js");
+  const { makeOptimizer } = await import("../src/dec/optimizers.js");
   const sgd = makeOptimizer({ type: "sgd", lr: 0.1, momentum: 0.9, stepDecay: { every: 2, gamma: 0.1 } });
   const lrs = [1, 2, 3, 4, 5].map((t) => sgd.scalarValues(t, ["encoder"])["sgd.lr/encoder"]!);
   [0.1, 0.1, 0.01, 0.01, 0.001].forEach((want, i) =>

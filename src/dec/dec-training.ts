@@ -32,7 +32,7 @@ import {
   type Param,
 } from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
-import { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./pretrain.js";
+import { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./optimizers.js";
 import { INPUT_SUM, encodeChecked } from "./model-onnx.js";
 import { checkStateTensors } from "./checkpoint.js";
 import { InputError } from "../io/errors.js";
@@ -278,12 +278,12 @@ export async function trainClustering(
   const batchSize = Math.min(options.batchSize ?? CLUSTERING_DEFAULTS.batchSize, X.rows);
   const holdIterations =
     hooks.anchor?.maxEpochs !== undefined ? Math.ceil((hooks.anchor.maxEpochs * X.rows) / batchSize) : undefined;
-  const T = options.updateInterval ?? defaultUpdateInterval(X.rows, batchSize);
+  const updateInterval = options.updateInterval ?? defaultUpdateInterval(X.rows, batchSize);
   const tol = options.tol ?? CLUSTERING_DEFAULTS.tol;
   const maxIter = options.maxIter ?? CLUSTERING_DEFAULTS.maxIter;
-  const K = Math.max(1, options.stepsPerRun ?? STEPS_PER_RUN);
+  const stepsPerRun = Math.max(1, options.stepsPerRun ?? STEPS_PER_RUN);
   const shuffle = options.shuffle ?? true;
-  if (!(T >= 1)) throw new RangeError(`updateInterval must be ≥ 1, got ${T}`);
+  if (!(updateInterval >= 1)) throw new RangeError(`updateInterval must be ≥ 1, got ${updateInterval}`);
   if (X.cols !== ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the model expects ${ae.inputDim}`);
   if (options.selectBestByLabels && !hooks.evaluate) throw new RangeError("selectBestByLabels needs labels");
 
@@ -376,7 +376,7 @@ export async function trainClustering(
   // Q of the latest update point, while no step has run since (the final assignment reuses it).
   let current: Matrix | null = null;
   for (;;) {
-    if (iteration % T === 0 && !skipUpdate) {
+    if (iteration % updateInterval === 0 && !skipUpdate) {
       const q = await assigner.predictProba(X);
       current = q;
       const labels = hardLabels(q);
@@ -443,9 +443,9 @@ export async function trainClustering(
     skipUpdate = false;
     if (iteration >= maxIter) break;
 
-    // Up to the next update point, K steps per onnxruntime run; in fixed order, a pass's last,
+    // Up to the next update point, stepsPerRun steps per onnxruntime run; in fixed order, a pass's last,
     // partial batch runs on its own.
-    let steps = Math.min(K, T - (iteration % T), maxIter - iteration);
+    let steps = Math.min(stepsPerRun, updateInterval - (iteration % updateInterval), maxIter - iteration);
     let rows = batchSize;
     if (!shuffle) {
       startPassIfDone();

@@ -1,15 +1,13 @@
 export { Autoencoder, type AutoencoderConfig } from "./autoencoder.js";
+export { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./optimizers.js";
 export {
   pretrainAutoencoder,
   reconstructionError,
   trainEpochs,
-  makeOptimizer,
   PRETRAIN_DEFAULTS,
-  STEPS_PER_RUN,
   type PretrainOptions,
   type PretrainMode,
   type EpochRecord,
-  type OptimizerConfig,
   type EpochOptions,
 } from "./pretrain.js";
 export {

@@ -4,7 +4,7 @@
 // reference implementation and the paper. Every setting stays overridable on its own.
 
 import type { NoiseSpec } from "../nn/index.js";
-import type { OptimizerConfig } from "./pretrain.js";
+import type { OptimizerConfig } from "./optimizers.js";
 import type { ClusteringMethod, TargetMode } from "./dec-training.js";
 import { MANIFOLD_START_DEFAULTS, type CenterInit, type DECConfig, type ManifoldOptions } from "./dec-model.js";
 import type { InputScaling } from "./input-scaling.js";

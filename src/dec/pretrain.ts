@@ -17,10 +17,8 @@ import {
   type Value,
 } from "../engine/index.js";
 import {
-  Adam,
   BuildContext,
   ReLU,
-  SGD,
   Sequential,
   TrainingStep,
   corrupt,
@@ -28,20 +26,11 @@ import {
   paramInputs,
   type Layer,
   type NoiseSpec,
-  type Optimizer,
 } from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
+import { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./optimizers.js";
 
 export type PretrainMode = "end-to-end" | "layerwise";
-
-export interface OptimizerConfig {
-  type: "adam" | "sgd";
-  lr: number;
-  momentum?: number;
-  weightDecay?: number;
-  /** Multiply the learning rate by `gamma` every `every` iterations (the paper: ÷10 every 20k). */
-  stepDecay?: { every: number; gamma: number };
-}
 
 export interface PretrainOptions {
   mode?: PretrainMode;
@@ -79,21 +68,6 @@ export const PRETRAIN_DEFAULTS = {
   optimizer: { type: "adam", lr: 1e-3 } as OptimizerConfig,
   noise: { kind: "mask", factor: 0.3 } as NoiseSpec,
 };
-
-export function makeOptimizer(c: OptimizerConfig, groupLr?: Record<string, number>): Optimizer {
-  const decay = c.stepDecay;
-  const base = {
-    lr: c.lr,
-    weightDecay: c.weightDecay ?? 0,
-    ...(groupLr ? { groupLr } : {}),
-    // PyTorch's StepLR stepped once per iteration: lr·γ^⌊(t−1)/every⌋.
-    ...(decay ? { schedule: (t: number) => decay.gamma ** Math.floor((t - 1) / decay.every) } : {}),
-  };
-  return c.type === "adam" ? new Adam(base) : new SGD({ ...base, momentum: c.momentum ?? 0.9 });
-}
-
-/** Steps per onnxruntime run: state crosses into JS once per run (see nn/training-step.ts). */
-export const STEPS_PER_RUN = 16;
 
 export interface EpochOptions {
   stage: string;
