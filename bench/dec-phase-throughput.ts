@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { readIdxImages, writeNpy } from "../src/index.js";
-import { BASE_ENV, OUT_OF_THE_BOX, median, sweepConfigs, type PeerConfig } from "./torch-sweep.js";
+import { BASE_ENV, compareBest, machine, median, sweepConfigs, type PeerConfig } from "./torch-sweep.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -97,26 +97,16 @@ try {
       iterations_per_s: median(runs.get(c.label)!.map((r) => r.iterations_per_s)),
       peak_rss_mb: median(runs.get(c.label)!.map((r) => r.peak_rss_mb)),
     }));
-    const best = (engine: string) =>
-      medians.filter((m) => m.engine === engine).reduce((x, y) => (y.iterations_per_s > x.iterations_per_s ? y : x));
-    const ours = best("deepclust");
-    const torch = best("pytorch");
-    const ootb = medians.find((m) => m.label === OUT_OF_THE_BOX)!;
-    const ratio = ours.iterations_per_s / torch.iterations_per_s;
+    const comparison = compareBest(medians, (m) => m.iterations_per_s);
+    const { deepclustBest: ours, pytorchBest: torch, pytorchOutOfTheBox: ootb, ratio } = comparison;
     const setting = { method, rows, dims: `784,${dims}`, k: 10, batch: 256, iterations, updateInterval: interval };
     appendFileSync(
       opts.results!,
       JSON.stringify({
         ...setting,
         rounds,
-        cpu,
-        cores: cpus().length,
-        node: process.version,
-        date: new Date().toISOString(),
-        deepclustBest: ours,
-        pytorchBest: torch,
-        pytorchOutOfTheBox: ootb,
-        ratio,
+        ...machine(),
+        ...comparison,
         medians,
         raw: Object.fromEntries(runs),
       }) + "\n",

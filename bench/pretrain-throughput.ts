@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { Rng, npyHeader, readIdxImages, writeNpy } from "../src/index.js";
-import { BASE_ENV, OUT_OF_THE_BOX, median, sweepConfigs, type PeerConfig } from "./torch-sweep.js";
+import { BASE_ENV, compareBest, machine, median, sweepConfigs, type PeerConfig } from "./torch-sweep.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -150,12 +150,8 @@ try {
       samples_per_s: median(runs.get(c.label)!.map((r) => r.samples_per_s)),
       peak_rss_mb: median(runs.get(c.label)!.map((r) => r.peak_rss_mb)),
     }));
-    const best = (engine: string) =>
-      medians.filter((m) => m.engine === engine).reduce((a, b) => (b.samples_per_s > a.samples_per_s ? b : a));
-    const ours = best("deepclust");
-    const torch = best("pytorch");
-    const ootb = medians.find((m) => m.label === OUT_OF_THE_BOX)!;
-    const ratio = ours.samples_per_s / torch.samples_per_s;
+    const comparison = compareBest(medians, (m) => m.samples_per_s);
+    const { deepclustBest: ours, pytorchBest: torch, pytorchOutOfTheBox: ootb, ratio } = comparison;
     appendFileSync(
       opts.results!,
       JSON.stringify({
@@ -164,14 +160,8 @@ try {
         batch: 256,
         noise: "mask 0.3",
         rounds,
-        cpu,
-        cores: cpus().length,
-        node: process.version,
-        date: new Date().toISOString(),
-        deepclustBest: ours,
-        pytorchBest: torch,
-        pytorchOutOfTheBox: ootb,
-        ratio,
+        ...machine(),
+        ...comparison,
         medians,
         raw: Object.fromEntries(runs),
       }) + "\n",

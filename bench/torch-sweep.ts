@@ -4,6 +4,7 @@
 // The peer is the configuration with the best median; the out-of-the-box one is reported beside it.
 
 import { readFileSync } from "node:fs";
+import { cpus } from "node:os";
 
 /** The OpenBLAS kernel that matches this CPU, when auto-detection might pick another. */
 export const nativeCore: string | null = (() => {
@@ -47,3 +48,26 @@ export function sweepConfigs(): PeerConfig[] {
 }
 
 export const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
+
+/**
+ * The comparison both throughput benchmarks record: the best median of each engine by `rate`
+ * (higher is faster), PyTorch out of the box, and the ratio of deepclust's best to PyTorch's.
+ */
+export function compareBest<M extends { engine: string; label: string }>(medians: M[], rate: (m: M) => number) {
+  const best = (engine: string) =>
+    medians.filter((m) => m.engine === engine).reduce((x, y) => (rate(y) > rate(x) ? y : x));
+  const deepclustBest = best("deepclust");
+  const pytorchBest = best("pytorch");
+  const pytorchOutOfTheBox = medians.find((m) => m.label === OUT_OF_THE_BOX)!;
+  return { deepclustBest, pytorchBest, pytorchOutOfTheBox, ratio: rate(deepclustBest) / rate(pytorchBest) };
+}
+
+/** The machine a result was measured on, as every result line records it. */
+export function machine() {
+  return {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+}
