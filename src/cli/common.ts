@@ -1,21 +1,12 @@
-// Pieces the commands share: reading a dataset with the common column options, checking k,
-// soft-assignment outputs in chunks, and the plain-text tables and numbers the commands print.
+// Pieces the commands share: reading a dataset with the common column options, checking k and
+// output paths, and the plain-text tables and numbers the commands print.
 
 import { extname } from "node:path";
 // Modules, not the barrels: every command loads this file, and start-up time is paid per module
 // (the barrels would bring the Parquet reader and ONNX Runtime to commands that don't need them).
-import { argmaxRows, type Matrix } from "../engine/matrix.js";
 import { checkOutputFile } from "../io/output-paths.js";
 import { InputError } from "../io/errors.js";
-import {
-  readDataset,
-  readDatasetChunks,
-  type Dataset,
-  type DatasetChunk,
-  type ReadChunksOptions,
-  type ReadDatasetOptions,
-  type RowLabels,
-} from "../io/dataset.js";
+import { readDataset, type Dataset, type ReadDatasetOptions, type RowLabels } from "../io/dataset.js";
 import type { ClusteringScores } from "../cluster/index.js";
 import { UsageError } from "./errors.js";
 
@@ -39,14 +30,6 @@ export async function loadDataset(file: string, o: DataCliOptions, extra: ReadDa
 }
 
 /** The dataset in chunks of rows (readDatasetChunks with the common column options). */
-export function streamDataset(
-  file: string,
-  o: DataCliOptions,
-  extra: ReadChunksOptions = {},
-): AsyncGenerator<DatasetChunk> {
-  return readDatasetChunks(file, { ...columnOptions(o), ...extra });
-}
-
 function columnOptions(o: DataCliOptions): ReadDatasetOptions {
   return {
     ...(o.embeddingsColumn !== undefined ? { embeddingsColumn: o.embeddingsColumn } : {}),
@@ -100,17 +83,6 @@ export function labelsOf(ds: Dataset, o: DataCliOptions): RowLabels | null {
 }
 
 /** The error for data without labels (no labels column, no labels file), listing the columns there are. */
-export function noLabelsError(
-  ds: Pick<Dataset | DatasetChunk, "file" | "embeddingsColumn" | "passthrough">,
-): InputError {
-  const columns = [...(ds.embeddingsColumn ? [ds.embeddingsColumn] : []), ...Object.keys(ds.passthrough)];
-  const has = columns.length ? ` (the file has columns ${columns.map((c) => `'${c}'`).join(", ")})` : "";
-  return new InputError(
-    ds.file,
-    `no labels: no 'labels' or 'label' column${has}; name one with --labels-column, or give --labels-file`,
-  );
-}
-
 /**
  * Fails before any work when a predictions file could not or must not be written: its extension,
  * its directory, an input (`inputs`, whatever --force says), or an existing file without --force.
@@ -126,7 +98,7 @@ export function checkK(k: number, ds: Dataset): void {
   if (k > ds.X.rows) throw new InputError(ds.file, `k = ${k} clusters is more than the ${ds.X.rows} data rows`);
 }
 
-/** Pass-through columns for an output file: the input's other columns, then its labels (see also chunkColumnNames). */
+/** Pass-through columns for an output file: the input's other columns, then its labels (see also pipeline/predict-file.ts, chunkColumnNames). */
 export function outputColumns(ds: Dataset): Record<string, string[]> {
   const cols: Record<string, string[]> = { ...ds.passthrough };
   if (ds.labels && ds.labelsColumn && !(ds.labelsColumn in cols))
@@ -134,36 +106,11 @@ export function outputColumns(ds: Dataset): Record<string, string[]> {
   return cols;
 }
 
-/** outputColumns for a stream: the names, from its first chunk (the input's other columns, then its labels). */
-export function chunkColumnNames(chunk: DatasetChunk): string[] {
-  const names = Object.keys(chunk.passthrough);
-  if (chunk.labels && chunk.labelsColumn && !names.includes(chunk.labelsColumn)) names.push(chunk.labelsColumn);
-  return names;
-}
-
-/** A chunk's values of the columns `names` (chunkColumnNames of the first chunk). */
-export function chunkColumns(chunk: DatasetChunk, names: readonly string[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const name of names) {
-    const own = Object.hasOwn(chunk.passthrough, name) ? chunk.passthrough[name] : undefined;
-    const values =
-      own ?? (name === chunk.labelsColumn ? chunk.labels : null) ?? new Array<string>(chunk.X.rows).fill("");
-    Object.defineProperty(out, name, { value: values, enumerable: true });
-  }
-  return out;
-}
-
 export function rowsOf(cols: Record<string, string[]>, from: number, to: number): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [name, values] of Object.entries(cols))
     Object.defineProperty(out, name, { value: values.slice(from, to), enumerable: true });
   return out;
-}
-
-/** Arg-max and max of every row of q. */
-export function hardAssignments(q: Matrix): { labels: Int32Array; confidence: Float32Array } {
-  const { index, max } = argmaxRows(q);
-  return { labels: index, confidence: max };
 }
 
 export { clusterSizes } from "../cluster/metrics.js";

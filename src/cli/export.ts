@@ -1,6 +1,7 @@
 // deepclust export: (re)writes a model's inference graph as a standalone ONNX file, weights baked
 // in: input `embeddings` [N, d] float32 → `probabilities` [N, k], `labels` [N] int64.
 
+import { DEFAULTS } from "../config.js";
 import { Command } from "commander";
 import { basename, join, resolve } from "node:path";
 import { CompiledGraph } from "../engine/index.js";
@@ -30,7 +31,7 @@ export function exportCommand(): Command {
       "--precision <p>",
       "fp32, or int8: the encoder's matrix products in 8-bit integers (onnxruntime's com.microsoft DynamicQuantizeMatMul, so onnxruntime only; about 2× faster on CPUs with VNNI, q differs slightly)",
       choice("--precision", PRECISIONS),
-      "fp32",
+      DEFAULTS.precision,
     )
     .option(
       "--force",

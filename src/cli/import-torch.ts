@@ -1,6 +1,7 @@
 // deepclust import-torch: turns the state_dict of the reference PyTorch DEC module (torch.save'd)
 // into a model directory that predict, evaluate, export and the library's loadModel read.
 
+import { DEFAULTS } from "../config.js";
 import { Command } from "commander";
 import { resolve } from "node:path";
 import { CENTERS } from "../nn/index.js";
@@ -35,7 +36,7 @@ export function importTorchCommand(): Command {
       "--alpha <f>",
       "Student-t degrees of freedom of the soft assignment (not stored in a state_dict)",
       float("--alpha", { min: Number.MIN_VALUE }),
-      1,
+      DEFAULTS.clustering.alpha,
     )
     .option(
       "--max-tensor-mib <n>",

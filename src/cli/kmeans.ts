@@ -1,16 +1,17 @@
 // deepclust kmeans: k-means (k-means++ restarts, best inertia) on the raw embeddings, the baseline
 // every deep clustering result should be compared with; scored when the data has labels.
 
+import { DEFAULTS } from "../config.js";
 import { Command } from "commander";
 import { resolve } from "node:path";
 // Modules, not the barrels: this command's whole run is timed against scikit-learn's fit, start-up
 // included, and the barrels would load UMAP and the Parquet reader (see main.ts).
 import { Rng } from "../engine/random.js";
 import type { Matrix } from "../engine/matrix.js";
-import { KMEANS_DEFAULTS, kmeans } from "../cluster/kmeans.js";
+import { kmeans } from "../cluster/kmeans.js";
 import { evaluateClustering } from "../cluster/metrics.js";
 import { createPredictionWriter } from "../io/predictions.js";
-import { int } from "./options.js";
+import { int, threadsOption } from "./options.js";
 import { createProgress } from "./progress.js";
 import {
   checkK,
@@ -48,10 +49,10 @@ export function kmeansCommand(): Command {
     .description("k-means on the raw embeddings (the baseline for DEC); ACC, NMI, ARI when the data has labels")
     .argument("<data>", "embeddings: CSV, JSONL, .npy or Parquet")
     .requiredOption("-k, --clusters <n>", "number of clusters (1 ≤ k ≤ rows)", int("-k", 1))
-    .option("--n-init <n>", "k-means++ restarts; the lowest inertia wins", int("--n-init", 1), KMEANS_DEFAULTS.nInit)
-    .option("--max-iter <n>", "Lloyd iterations per restart", int("--max-iter", 1), KMEANS_DEFAULTS.maxIter)
-    .option("--seed <n>", "seed of the k-means++ seedings", int("--seed"), 0)
-    .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
+    .option("--n-init <n>", "k-means++ restarts; the lowest inertia wins", int("--n-init", 1), DEFAULTS.kmeans.nInit)
+    .option("--max-iter <n>", "Lloyd iterations per restart", int("--max-iter", 1), DEFAULTS.kmeans.maxIter)
+    .option("--seed <n>", "seed of the k-means++ seedings", int("--seed"), DEFAULTS.seed)
+    .addOption(threadsOption())
     .option(
       "--embeddings-column <name>",
       "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)",

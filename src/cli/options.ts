@@ -1,6 +1,8 @@
 // Parsers for option values shared by the commands; each names the option in its error.
 
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
+import { DEFAULTS } from "../config.js";
+import { DEVICES } from "../engine/device.js";
 
 export function int(name: string, min = 0): (v: string) => number {
   return (v) => {
@@ -44,4 +46,18 @@ export function dims(v: string): number[] {
 export function layerSizes(given: readonly number[], inputDim: number): number[] {
   if (given.length >= 2 && given[0] === inputDim) return [...given];
   return [inputDim, ...given];
+}
+
+/** --threads, shared by every command that computes. */
+export function threadsOption(): Option {
+  return new Option("--threads <n>", "compute threads (0 = one per core)")
+    .argParser(int("--threads"))
+    .default(DEFAULTS.threads);
+}
+
+/** --device, shared by every command that runs onnxruntime sessions. */
+export function deviceOption(): Option {
+  return new Option("--device <name>", `execution provider: ${DEVICES.join(", ")}`)
+    .argParser(choice("--device", DEVICES))
+    .default(DEFAULTS.device);
 }

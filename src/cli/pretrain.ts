@@ -1,13 +1,13 @@
 // deepclust pretrain: denoising autoencoder pretraining on a matrix file; writes the weights
 // (safetensors, PyTorch names) and a JSON record of the run into an output directory.
 
+import { DEFAULTS } from "../config.js";
 import { Command, Option } from "commander";
 import { join, resolve } from "node:path";
-import { Rng, DEVICES, type Device, type Matrix } from "../engine/index.js";
+import { Rng, type Device, type Matrix } from "../engine/index.js";
 import { INIT_NAMES, NOISE_KINDS, type InitName, type NoiseKind } from "../nn/index.js";
 import {
   Autoencoder,
-  PRETRAIN_DEFAULTS,
   PRETRAIN_DIR,
   PRETRAIN_FILES,
   pretrainAutoencoder,
@@ -16,7 +16,7 @@ import {
   type PretrainMode,
 } from "../dec/index.js";
 import { checkOutputDir, readMatrix } from "../io/index.js";
-import { choice, dims, float, int, layerSizes } from "./options.js";
+import { choice, deviceOption, dims, float, int, layerSizes, threadsOption } from "./options.js";
 import { createProgress } from "./progress.js";
 
 interface PretrainCliOptions {
@@ -61,36 +61,41 @@ export function pretrainCommand(): Command {
         "layer sizes after the input, e.g. 256,32 or the paper's 500,500,2000,10 (768,256,32 also accepted)",
       )
         .argParser(dims)
-        .default([256, 32], "256,32"),
+        .default([...DEFAULTS.referenceHidden], DEFAULTS.referenceHidden.join(",")),
     )
     .option(
       "--mode <mode>",
       "end-to-end (the reference) or layerwise (the paper: greedy layer-wise, then fine-tuning)",
       choice("--mode", ["end-to-end", "layerwise"] as const),
-      PRETRAIN_DEFAULTS.mode,
+      DEFAULTS.pretrain.mode,
     )
     .option(
       "--epochs <n>",
       "end-to-end epochs (fine-tuning epochs in layerwise mode)",
       int("--epochs", 1),
-      PRETRAIN_DEFAULTS.epochs,
+      DEFAULTS.pretrain.epochs,
     )
     .option("--layer-epochs <n>", "epochs per layer in layerwise mode (default: --epochs)", int("--layer-epochs", 1))
-    .option("--batch-size <n>", "minibatch size", int("--batch-size", 1), PRETRAIN_DEFAULTS.batchSize)
+    .option("--batch-size <n>", "minibatch size", int("--batch-size", 1), DEFAULTS.pretrain.batchSize)
     .option(
       "--optimizer <name>",
       "adam or sgd (with momentum)",
       choice("--optimizer", ["adam", "sgd"] as const),
-      "adam",
+      DEFAULTS.pretrain.optimizer.type,
     )
-    .option("--lr <f>", "learning rate", float("--lr", { min: 0 }), 1e-3)
-    .option("--momentum <f>", "SGD momentum", float("--momentum", { min: 0, max: 1 }), 0.9)
-    .option("--noise <kind>", `input corruption: ${NOISE_KINDS.join(", ")}`, choice("--noise", NOISE_KINDS), "mask")
+    .option("--lr <f>", "learning rate", float("--lr", { min: 0 }), DEFAULTS.pretrain.optimizer.lr)
+    .option("--momentum <f>", "SGD momentum", float("--momentum", { min: 0, max: 1 }), DEFAULTS.momentum)
+    .option(
+      "--noise <kind>",
+      `input corruption: ${NOISE_KINDS.join(", ")}`,
+      choice("--noise", NOISE_KINDS),
+      DEFAULTS.pretrain.noise.kind,
+    )
     .option(
       "--noise-factor <f>",
       "mask: probability of zeroing a value; gaussian: multiple of each feature's std",
       float("--noise-factor", { min: 0 }),
-      0.3,
+      DEFAULTS.pretrain.noise.factor,
     )
     .option(
       "--normalize-code",
@@ -101,12 +106,17 @@ export function pretrainCommand(): Command {
       "--init <name>",
       `weight initialisation: ${INIT_NAMES.join(", ")} (torch = PyTorch's nn.Linear default; paper = N(0, 0.01²))`,
       choice("--init", INIT_NAMES),
-      "torch",
+      DEFAULTS.weightInit,
     )
     .option("--limit <n>", "use only the first n rows", int("--limit", 1))
-    .option("--seed <n>", "seed of every random choice (initialisation, shuffling, noise)", int("--seed"), 0)
-    .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
-    .option("--device <name>", `execution provider: ${DEVICES.join(", ")}`, choice("--device", DEVICES), "cpu")
+    .option(
+      "--seed <n>",
+      "seed of every random choice (initialisation, shuffling, noise)",
+      int("--seed"),
+      DEFAULTS.seed,
+    )
+    .addOption(threadsOption())
+    .addOption(deviceOption())
     .option("--out <dir>", "write autoencoder.safetensors and pretrain.json here")
     .option(
       "--force",

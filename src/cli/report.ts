@@ -1,12 +1,13 @@
 // deepclust report: one self-contained HTML file about a model directory (training curves, cluster
 // sizes, scores, a 2-D map of the code of --data, and with labels the contingency matrix).
 
+import { DEFAULTS } from "../config.js";
 import { Command } from "commander";
 import { join, resolve } from "node:path";
 import { isModelFile, loadModel, modelInputFiles } from "../dec/model-dir.js";
 import { checkOutputFile } from "../io/index.js";
-import { MAP_METHODS, REPORT_DEFAULTS, REPORT_FILE, writeReport, type MapMethod } from "../report/index.js";
-import { choice, int } from "./options.js";
+import { MAP_METHODS, REPORT_FILE, writeReport, type MapMethod } from "../report/index.js";
+import { choice, int, threadsOption } from "./options.js";
 import { createProgress } from "./progress.js";
 import { labelsColumnHelp, loadDataset, printJson, seconds, type DataCliOptions } from "./common.js";
 
@@ -36,13 +37,13 @@ export function reportCommand(): Command {
       "--map <method>",
       `2-D map of the code: umap (umap-js, seeded) or pca (instant)`,
       choice("--map", MAP_METHODS),
-      REPORT_DEFAULTS.map,
+      DEFAULTS.report.map,
     )
     .option(
       "--max-points <n>",
       "most rows on the map: a seeded uniform subsample of --data beyond this",
       int("--max-points", 1),
-      REPORT_DEFAULTS.maxPoints,
+      DEFAULTS.report.maxPoints,
     )
     .option("--seed <n>", "seed of the subsample and of UMAP (default: the training run's seed)", int("--seed"))
     .option(
@@ -51,7 +52,7 @@ export function reportCommand(): Command {
     )
     .option("--labels-column <name>", labelsColumnHelp("for the contingency matrix and scores (of the labelled rows)"))
     .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text)")
-    .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
+    .addOption(threadsOption())
     .option(
       "--force",
       `replace --out if it exists (not needed for a model directory's own ${REPORT_FILE}; never an input)`,

@@ -2,13 +2,14 @@
 // or SIGINT, which stop accepting connections, let the requests in flight finish (up to
 // --shutdown-timeout-ms, then close the connections still open), and exit 0.
 
+import { DEFAULTS } from "../config.js";
 import { Command } from "commander";
 import { resolve } from "node:path";
-import { DEVICES, type Device } from "../engine/index.js";
+import type { Device } from "../engine/index.js";
 import { loadModel } from "../dec/model-dir.js";
-import { BODY_LIMIT_RULE, ROUTES, SERVE_DEFAULTS, defaultBodyLimit } from "../serve/defaults.js";
+import { BODY_LIMIT_RULE, ROUTES, defaultBodyLimit } from "../serve/defaults.js";
 import { UsageError } from "./errors.js";
-import { choice, float, int } from "./options.js";
+import { choice, deviceOption, float, int, threadsOption } from "./options.js";
 import { PRECISION_HELP, PRECISIONS, type Precision } from "./precision.js";
 
 interface ServeCliOptions {
@@ -32,24 +33,24 @@ export function serveCommand(): Command {
   return new Command("serve")
     .description("Serve a trained model over HTTP: POST /v1/predict, GET /v1/model, GET /healthz")
     .argument("<model-dir>", "a model directory written by `deepclust train`")
-    .option("--port <n>", "TCP port (0 = any free port)", int("--port", 0), 8080)
-    .option("--host <address>", "address to listen on (0.0.0.0 = every interface)", "127.0.0.1")
-    .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
-    .option("--device <name>", `execution provider: ${DEVICES.join(", ")}`, choice("--device", DEVICES), "cpu")
-    .option("--precision <p>", PRECISION_HELP, choice("--precision", PRECISIONS), "fp32")
+    .option("--port <n>", "TCP port (0 = any free port)", int("--port", 0), DEFAULTS.serve.port)
+    .option("--host <address>", "address to listen on (0.0.0.0 = every interface)", DEFAULTS.serve.host)
+    .addOption(threadsOption())
+    .addOption(deviceOption())
+    .option("--precision <p>", PRECISION_HELP, choice("--precision", PRECISIONS), DEFAULTS.precision)
     .option(
       "--max-batch <n>",
       "most rows per onnxruntime call; rows of concurrent requests are batched together",
       int("--max-batch", 1),
-      SERVE_DEFAULTS.maxBatch,
+      DEFAULTS.serve.maxBatch,
     )
     .option(
       "--max-wait-ms <ms>",
       "longest a row waits for more rows before its batch runs",
       float("--max-wait-ms", { min: 0, max: 60_000 }),
-      SERVE_DEFAULTS.maxWaitMs,
+      DEFAULTS.serve.maxWaitMs,
     )
-    .option("--max-rows <n>", "most rows in one request (more: 413)", int("--max-rows", 1), SERVE_DEFAULTS.maxRows)
+    .option("--max-rows <n>", "most rows in one request (more: 413)", int("--max-rows", 1), DEFAULTS.serve.maxRows)
     .option(
       "--body-limit <bytes>",
       "largest request body (more: 413, refused by its Content-Length before it is read) (default: what --max-rows rows take, see below)",
@@ -59,25 +60,25 @@ export function serveCommand(): Command {
       "--headers-timeout-ms <ms>",
       "longest wait for a request's headers (then 408 and the connection closes)",
       int("--headers-timeout-ms", 1),
-      SERVE_DEFAULTS.headersTimeoutMs,
+      DEFAULTS.serve.headersTimeoutMs,
     )
     .option(
       "--request-timeout-ms <ms>",
       "longest wait for a whole request, body included (then 408 and the connection closes)",
       int("--request-timeout-ms", 1),
-      SERVE_DEFAULTS.requestTimeoutMs,
+      DEFAULTS.serve.requestTimeoutMs,
     )
     .option(
       "--keep-alive-timeout-ms <ms>",
       "how long an idle keep-alive connection stays open",
       int("--keep-alive-timeout-ms", 1),
-      SERVE_DEFAULTS.keepAliveTimeoutMs,
+      DEFAULTS.serve.keepAliveTimeoutMs,
     )
     .option(
       "--shutdown-timeout-ms <ms>",
       "on SIGTERM, how long the requests in flight have to finish before the connections still open are closed",
       int("--shutdown-timeout-ms", 0),
-      SERVE_DEFAULTS.shutdownTimeoutMs,
+      DEFAULTS.serve.shutdownTimeoutMs,
     )
     .option("--log", "log every request as JSON lines on stdout (fastify's logger)", false)
     .addHelpText(

@@ -4,59 +4,47 @@
 // AE + UMAP + GMM) vs DEC.
 
 import { Command, InvalidArgumentError, Option } from "commander";
-import { existsSync, statSync } from "node:fs";
-import { freemem } from "node:os";
-import { extname, join, resolve } from "node:path";
-import { Rng, DEVICES, executionProviders, type Device, type Rows } from "../engine/index.js";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { DEFAULTS, resolveConfig, type ResolvedConfig } from "../config.js";
+import { Rng, executionProviders, type Device, type Matrix, type Rows } from "../engine/index.js";
 import { NOISE_KINDS, INIT_NAMES, type InitName, type NoiseKind } from "../nn/index.js";
-import { KMEANS_DEFAULTS, kmeans, evaluateClustering, type ClusteringScores } from "../cluster/index.js";
+import { kmeans, evaluateClustering, type ClusteringScores } from "../cluster/index.js";
 import { INPUT_SCALINGS, AUTO_SPREAD, type InputScaling } from "../dec/input-scaling.js";
 import {
   DEC,
-  startName,
-  PRETRAIN_DEFAULTS,
-  CLUSTERING_DEFAULTS,
   CLUSTERING_METHODS,
   OBJECTIVES,
   CENTER_INITS,
-  defaultUpdateInterval,
+  trainingSummary,
   type CenterInit,
   type ClusteringMethod,
   type DECConfig,
-  type ManifoldOptions,
-  type OptimizerConfig,
+  type FitOptions,
   type TargetMode,
+  type TrainingSummary,
   type UpdateRecord,
 } from "../dec/index.js";
-import {
-  DEFAULT_PRESET,
-  MANIFOLD_RECIPE_START,
-  PRESET_NAMES,
-  PRESET_SUMMARIES,
-  presetRecipe,
-  type DataShape,
-  type PresetName,
-} from "../dec/presets.js";
+import { PRESET_NAMES, PRESET_SUMMARIES, presetConfig, type PresetName, type RecipeOverrides } from "../dec/presets.js";
 import { saveModel, loadModel, MODEL_DIR, MODEL_FILES } from "../dec/model-dir.js";
 import { CHECKPOINT_DIR } from "../dec/checkpoint.js";
 import {
   assertSeparateOutputs,
   checkOutputDir,
   InputError,
-  NpySource,
   ParquetSource,
   readLabelsFile,
   samePath,
   type Dataset,
   type RowLabels,
 } from "../io/index.js";
+import { openTrainingSource, shuffleBlockFor, type OutOfCoreSource } from "../pipeline/training-source.js";
 import { REPORT_FILE, writeReport } from "../report/index.js";
-import { choice, dims, float, int, layerSizes } from "./options.js";
+import { choice, deviceOption, dims, float, int, layerSizes, threadsOption } from "./options.js";
 import { createProgress, type Progress } from "./progress.js";
 import { UsageError } from "./errors.js";
 import {
   checkK,
-  clusterSizes,
   labelledCount,
   labelledText,
   labelOptions,
@@ -85,7 +73,7 @@ interface TrainCliOptions extends DataCliOptions {
   pretrainEpochs?: number;
   pretrainLr?: number;
   pretrainOptimizer?: "adam" | "sgd";
-  pretrainMomentum: number;
+  pretrainMomentum?: number;
   noise?: NoiseKind;
   noiseFactor?: number;
   normalizeCode: boolean;
@@ -105,7 +93,7 @@ interface TrainCliOptions extends DataCliOptions {
   maxIter: number;
   optimizer?: "sgd" | "adam";
   lr?: number;
-  momentum: number;
+  momentum?: number;
   encoderLr?: number;
   clip?: number;
   freezeEncoder: boolean;
@@ -131,10 +119,6 @@ interface TrainCliOptions extends DataCliOptions {
   json: boolean;
 }
 
-const DEFAULT_OUT = "model";
-/** Rows per block read from disk by out-of-core training: 65,536 × 768 float32 = 192 MiB (two are kept). */
-const OUT_OF_CORE_BLOCK = 65_536;
-const DEFAULT_LR = { sgd: 0.01, adam: 0.001 };
 const MAX_WARNINGS_SHOWN = 10;
 
 export function trainCommand(): Command {
@@ -149,7 +133,7 @@ export function trainCommand(): Command {
       "--preset <name>",
       `the recipe every unset option below comes from: ${PRESET_NAMES.map((n) => `${n} (${PRESET_SUMMARIES[n]})`).join("; ")}`,
       choice("--preset", PRESET_NAMES),
-      DEFAULT_PRESET,
+      DEFAULTS.preset,
     )
     .addOption(
       new Option(
@@ -184,14 +168,13 @@ export function trainCommand(): Command {
     )
     .option(
       "--pretrain-lr <f>",
-      "learning rate of the pretraining optimizer (default: the preset's, else 0.001 for adam, 0.01 for sgd)",
+      `learning rate of the pretraining optimizer (default: the preset's, else ${DEFAULTS.learningRate.adam} for adam, ${DEFAULTS.learningRate.sgd} for sgd)`,
       float("--pretrain-lr", { min: 0 }),
     )
     .option(
       "--pretrain-momentum <f>",
-      "momentum of --pretrain-optimizer sgd",
+      `momentum of --pretrain-optimizer sgd (default: the preset's, else ${DEFAULTS.momentum})`,
       float("--pretrain-momentum", { min: 0, max: 1 }),
-      0.9,
     )
     .option(
       "--noise <kind>",
@@ -200,27 +183,27 @@ export function trainCommand(): Command {
     )
     .option(
       "--noise-factor <f>",
-      "mask: probability of zeroing a value; gaussian: multiple of each feature's std (default: the preset's, else 0.3)",
+      `mask: probability of zeroing a value; gaussian: multiple of each feature's std (default: the preset's, else ${DEFAULTS.pretrain.noise.factor})`,
       float("--noise-factor", { min: 0 }),
     )
     .option(
       "--umap-components <n>",
-      `--init manifold: UMAP output dimensions (default ${MANIFOLD_RECIPE_START.nComponents})`,
+      `--init manifold: UMAP output dimensions (default ${DEFAULTS.manifold.nComponents})`,
       int("--umap-components", 1),
     )
     .option(
       "--umap-neighbors <n>",
-      `--init manifold: neighbours of UMAP's graph (default ${MANIFOLD_RECIPE_START.nNeighbors})`,
+      `--init manifold: neighbours of UMAP's graph (default ${DEFAULTS.manifold.nNeighbors})`,
       int("--umap-neighbors", 2),
     )
     .option(
       "--umap-epochs <n>",
-      `--init manifold: UMAP layout epochs (default ${MANIFOLD_RECIPE_START.nEpochs})`,
+      `--init manifold: UMAP layout epochs (default ${DEFAULTS.manifold.nEpochs})`,
       int("--umap-epochs", 1),
     )
     .option(
       "--gmm-restarts <n>",
-      `--init manifold: Gaussian-mixture restarts on the layout (default ${MANIFOLD_RECIPE_START.restarts})`,
+      `--init manifold: Gaussian-mixture restarts on the layout (default ${DEFAULTS.manifold.restarts})`,
       int("--gmm-restarts", 1),
     )
     .option(
@@ -230,12 +213,12 @@ export function trainCommand(): Command {
     )
     .option(
       "--hold-epochs <n>",
-      `--init manifold: most epochs of clustering iterations with the mixture's posteriors held as the target, or 'inf' (until the labels settle) (default ${MANIFOLD_RECIPE_START.holdEpochs})`,
+      `--init manifold: most epochs of clustering iterations with the mixture's posteriors held as the target, or 'inf' (until the labels settle) (default ${DEFAULTS.manifold.holdEpochs})`,
       holdEpochsArg,
     )
     .option(
       "--anchor-updates <n>",
-      `--init manifold --self-train: target updates with the mixture's posteriors as the target (default ${MANIFOLD_RECIPE_START.anchorUpdates})`,
+      `--init manifold --self-train: target updates with the mixture's posteriors as the target (default ${DEFAULTS.manifold.anchorUpdates})`,
       int("--anchor-updates", 1),
     )
     .option(
@@ -252,13 +235,13 @@ export function trainCommand(): Command {
       "--weight-init <name>",
       `weight initialisation: ${INIT_NAMES.join(", ")}`,
       choice("--weight-init", INIT_NAMES),
-      "torch",
+      DEFAULTS.weightInit,
     )
     .option(
       "--batch-size <n>",
       "minibatch size of pretraining and clustering",
       int("--batch-size", 1),
-      CLUSTERING_DEFAULTS.batchSize,
+      DEFAULTS.clustering.batchSize,
     )
     .option(
       "--update-interval <n>",
@@ -270,7 +253,7 @@ export function trainCommand(): Command {
       "stop when fewer than this fraction of points changed cluster since the last update (0: run --max-iter iterations) (default: the preset's)",
       float("--tol", { min: 0, max: 1 }),
     )
-    .option("--max-iter <n>", "most clustering iterations (batches)", int("--max-iter", 0), CLUSTERING_DEFAULTS.maxIter)
+    .option("--max-iter <n>", "most clustering iterations (batches)", int("--max-iter", 0), DEFAULTS.clustering.maxIter)
     .option(
       "--optimizer <name>",
       "optimizer of the clustering phase: sgd (with momentum, the paper) or adam (default: the preset's)",
@@ -278,10 +261,14 @@ export function trainCommand(): Command {
     )
     .option(
       "--lr <f>",
-      `learning rate of the clustering phase (default: ${DEFAULT_LR.sgd} with sgd, ${DEFAULT_LR.adam} with adam)`,
+      `learning rate of the clustering phase (default: the preset's, else ${DEFAULTS.learningRate.sgd} with sgd, ${DEFAULTS.learningRate.adam} with adam)`,
       float("--lr", { min: 0 }),
     )
-    .option("--momentum <f>", "SGD momentum", float("--momentum", { min: 0, max: 1 }), 0.9)
+    .option(
+      "--momentum <f>",
+      `SGD momentum (default: the preset's, else ${DEFAULTS.momentum})`,
+      float("--momentum", { min: 0, max: 1 }),
+    )
     .option(
       "--encoder-lr <f>",
       "learning rate of the encoder in the clustering phase, e.g. the reference's 1e-6 (default: --lr)",
@@ -301,19 +288,19 @@ export function trainCommand(): Command {
       "--gamma <f>",
       "IDEC: weight of the clustering loss in L_rec + γ·L_KL",
       float("--gamma", { min: 0 }),
-      CLUSTERING_DEFAULTS.gamma,
+      DEFAULTS.clustering.gamma,
     )
     .option(
       "--alpha <f>",
       "Student-t degrees of freedom of the soft assignment",
       float("--alpha", { min: Number.MIN_VALUE }),
-      CLUSTERING_DEFAULTS.alpha,
+      DEFAULTS.clustering.alpha,
     )
     .option(
       "--n-init <n>",
       "k-means restarts (best inertia wins), for the cluster initialisation and the raw-data baseline",
       int("--n-init", 1),
-      KMEANS_DEFAULTS.nInit,
+      DEFAULTS.kmeans.nInit,
     )
     .option(
       "--select-best-by-labels",
@@ -321,16 +308,21 @@ export function trainCommand(): Command {
       false,
     )
     .option("--no-baseline", "skip k-means on the raw data (default: run it when there are labels)")
-    .option("--seed <n>", "seed of every random choice (initialisation, shuffling, noise, k-means)", int("--seed"), 0)
-    .option("--threads <n>", "compute threads (0 = one per core)", int("--threads"), 0)
-    .option("--device <name>", `execution provider: ${DEVICES.join(", ")}`, choice("--device", DEVICES), "cpu")
+    .option(
+      "--seed <n>",
+      "seed of every random choice (initialisation, shuffling, noise, k-means)",
+      int("--seed"),
+      DEFAULTS.seed,
+    )
+    .addOption(threadsOption())
+    .addOption(deviceOption())
     .option(
       "--embeddings-column <name>",
       "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)",
     )
     .option("--labels-column <name>", labelsColumnHelp("used for evaluation only (scores on the labelled rows)"))
     .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text)")
-    .option("--out <dir>", `model directory to write (${Object.values(MODEL_FILES).join(", ")})`, DEFAULT_OUT)
+    .option("--out <dir>", `model directory to write (${Object.values(MODEL_FILES).join(", ")})`, DEFAULTS.modelDir)
     .option(
       "--force",
       "replace --out (and the checkpoint directory) if it exists and is deepclust's (never an input, a directory holding one, or the working directory)",
@@ -367,7 +359,7 @@ export function trainCommand(): Command {
     )
     .option(
       "--shuffle-block <rows>",
-      `block-shuffled passes, reading blocks of this many consecutive rows (default out of core: ${OUT_OF_CORE_BLOCK} for .npy, the row-group size for Parquet; in memory: a true permutation; 0: a true permutation, not for Parquet out of core)`,
+      `block-shuffled passes, reading blocks of this many consecutive rows (default out of core: ${DEFAULTS.outOfCoreBlockRows} for .npy, the row-group size for Parquet; in memory: a true permutation; 0: a true permutation, not for Parquet out of core)`,
       int("--shuffle-block", 0),
     )
     .option("--json", "print one JSON summary on stdout and nothing else", false)
@@ -396,9 +388,15 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
   checkOutputs(data, o, out, checkpointDir);
   executionProviders(o.device); // an unavailable device fails here, before any work
 
-  const source = openOutOfCore(data, o);
+  const source = openTrainingSource(data, {
+    outOfCore: o.outOfCore,
+    ...(o.memoryBudget !== undefined ? { memoryBudgetMb: o.memoryBudget } : {}),
+    ...(o.shuffleBlock !== undefined ? { shuffleBlock: o.shuffleBlock } : {}),
+    ...(o.embeddingsColumn !== undefined ? { embeddingsColumn: o.embeddingsColumn } : {}),
+    resuming: o.resume !== undefined,
+  });
   try {
-    await trainOn(data, o, out, checkpointDir, source, progress);
+    await trainOn(await readTrainingData(data, o, source), o, out, checkpointDir, progress);
   } finally {
     source?.close();
   }
@@ -424,123 +422,147 @@ function checkOutputs(data: string, o: TrainCliOptions, out: string, checkpointD
   checkOutputDir(checkpoint, { inputs, force: o.force, kind: CHECKPOINT_DIR });
 }
 
-/** The rows read from disk while training: a .npy a block at a time, a Parquet file a row group at a time. */
-type OutOfCoreSource = NpySource | ParquetSource;
+/** The training data: loaded whole (ds), or read from disk (source), with its labels. */
+interface TrainingData {
+  file: string;
+  X: Rows;
+  ds: Dataset | null;
+  source: OutOfCoreSource | null;
+  labels: RowLabels | null;
+  labelsColumn: string | null;
+}
 
-/** The .npy or Parquet file as an on-disk row source when it trains out of core (--out-of-core, or larger than --memory-budget), else null. */
-function openOutOfCore(data: string, o: TrainCliOptions): OutOfCoreSource | null {
-  const ext = extname(data).toLowerCase();
-  const isNpy = ext === ".npy";
-  const isParquet = ext === ".parquet" || ext === ".pq";
-  let size = 0;
-  try {
-    size = statSync(data).size;
-  } catch {
-    return null; // loadDataset reports the missing file
+async function readTrainingData(data: string, o: TrainCliOptions, source: OutOfCoreSource | null) {
+  if (!source) {
+    const ds = await loadDataset(data, o);
+    checkK(o.clusters, ds);
+    return { file: data, X: ds.X, ds, source, labels: labelsOf(ds, o), labelsColumn: ds.labelsColumn };
   }
-  const budget = (o.memoryBudget ?? Math.floor(freemem() / 2 / 2 ** 20)) * 2 ** 20;
-  if (!o.outOfCore && size <= budget) return null;
-  if (!isNpy && !isParquet) {
-    if (o.outOfCore)
-      throw new UsageError(
-        `--out-of-core reads .npy and Parquet files only; convert ${data} to a float32 .npy (rows × dims) or to Parquet`,
-      );
-    return null; // other formats load whole, as before
-  }
-  if (o.resume !== undefined)
-    throw new UsageError("--resume is not supported out of core yet (train in memory, or without --resume)");
-  if (isParquet) {
-    if (o.shuffleBlock === 0) {
-      throw new UsageError(
-        `--shuffle-block 0 (a true permutation) reads random rows: out of core that needs a .npy, since a Parquet file is decoded a whole row group at a time (leave --shuffle-block out to shuffle by row group, or convert ${data} to a float32 .npy)`,
-      );
-    }
-    if (o.labelsFile !== undefined && o.labelsColumn !== undefined)
+  const lo = labelOptions(o);
+  let labels: RowLabels | null = null;
+  let labelsColumn: string | null = null;
+  if (lo.labelsFile !== undefined) {
+    if (source instanceof ParquetSource && o.labelsColumn !== undefined)
       throw new InputError(data, "give either a labels column or a labels file, not both");
-    return ParquetSource.open(data, {
-      ...(o.embeddingsColumn !== undefined ? { embeddingsColumn: o.embeddingsColumn } : {}),
-      ...(o.shuffleBlock !== undefined ? { blockRows: o.shuffleBlock } : {}),
-    });
+    labels = readLabelsFile(lo.labelsFile, source.rows, data, false);
+  } else if (source instanceof ParquetSource) {
+    const column = source.readLabels(lo); // one small column, read a row group at a time
+    labels = column?.labels ?? null;
+    labelsColumn = column?.column ?? null;
   }
-  const block = o.shuffleBlock ?? OUT_OF_CORE_BLOCK;
-  return NpySource.open(data, block > 0 ? { cacheBlockRows: block } : {});
+  if (o.clusters > source.rows)
+    throw new InputError(data, `k = ${o.clusters} clusters is more than the ${source.rows} data rows`);
+  labels = usableLabels(labels, labelsSource(data, labelsColumn, o));
+  return { file: data, X: source, ds: null, source, labels, labelsColumn } satisfies TrainingData;
 }
 
 async function trainOn(
-  data: string,
+  d: TrainingData,
   o: TrainCliOptions,
   out: string,
   checkpointDir: string | undefined,
-  source: OutOfCoreSource | null,
   progress: Progress,
 ): Promise<void> {
-  let ds: Dataset | null = null;
-  let X: Rows;
-  let labels: RowLabels | null = null;
-  let labelsColumn: string | null = null;
-  const parquet = source instanceof ParquetSource ? source : null;
-  if (source) {
-    X = source;
-    const lo = labelOptions(o);
-    if (lo.labelsFile !== undefined) labels = readLabelsFile(lo.labelsFile, source.rows, data, false);
-    else if (parquet) {
-      const column = parquet.readLabels(lo); // one small column, read a row group at a time
-      labels = column?.labels ?? null;
-      labelsColumn = column?.column ?? null;
-    }
-    labels = usableLabels(labels, labelsSource(data, labelsColumn, o));
-    if (o.clusters > source.rows)
-      throw new InputError(data, `k = ${o.clusters} clusters is more than the ${source.rows} data rows`);
-  } else {
-    ds = await loadDataset(data, o);
-    X = ds.X;
-    labels = labelsOf(ds, o);
-    labelsColumn = ds.labelsColumn;
-    checkK(o.clusters, ds);
-  }
-  const shuffleBlock = source
-    ? (o.shuffleBlock ?? (parquet ? parquet.rowGroupBlock : OUT_OF_CORE_BLOCK))
-    : o.shuffleBlock;
-  if (o.selectBestByLabels && !labels)
+  if (o.selectBestByLabels && !d.labels)
     throw new UsageError("--select-best-by-labels needs labels (a labels column or --labels-file)");
-  const batchSize = Math.min(o.batchSize, X.rows);
-  const r = resolveRecipe(o, { rows: X.rows, cols: X.cols, batchSize });
-  const sizes = r.sizes;
-  const updateInterval = o.updateInterval ?? defaultUpdateInterval(X.rows, batchSize);
+  const config = decConfig(d, o);
+  const resolved = resolveConfig(config, d.X.rows);
+  describeRun(d, o, resolved, progress);
 
-  if (o.kmeansSample !== undefined && r.centerInit === "manifold")
-    warn(
-      `--kmeans-sample applies to --init kmeans; the manifold start lays out at most ${r.manifold!.maxRows} rows (a seeded sample above that)`,
+  const dec = new DEC(config);
+  // A checkpoint of another run (other data or options) is refused here, before any work.
+  if (o.resume !== undefined) dec.checkResume(o.resume, d.X, d.labels ?? undefined);
+  const baseline = d.labels && o.baseline && d.ds ? await rawBaseline(d.ds.X, d.labels, o, progress) : null;
+  await dec.fit(d.X, {
+    ...(d.labels ? { labels: d.labels } : {}),
+    ...(o.resume !== undefined ? { resumeFrom: o.resume } : {}),
+    ...(checkpointDir !== undefined ? { checkpoint: { dir: checkpointDir, every: o.checkpointEvery! } } : {}),
+    ...progressHooks(resolved, progress),
+  });
+  progress.stop();
+  if (dec.scaling)
+    progress.log(
+      `input scaling: ${d.X.cols} features standardised while training (their scales differ more than ${AUTO_SPREAD}-fold, or --input-scaling standardize); folded into the saved model, which takes raw inputs`,
     );
-  const config: DECConfig = {
-    k: o.clusters,
-    hidden: sizes.slice(1),
-    init: r.weightInit,
-    inputScaling: r.inputScaling,
-    centerInit: r.centerInit,
-    ...(r.manifold ? { manifold: r.manifold } : {}),
-    normalizeCode: o.normalizeCode,
-    pretrain: {
-      mode: "end-to-end",
-      epochs: r.pretrainEpochs,
-      batchSize: o.batchSize,
-      optimizer: r.pretrainOptimizer,
-      noise: r.noise,
+
+  const fitted = trainingSummary(dec);
+  const baselineRecord = baseline && {
+    acc: baseline.acc,
+    nmi: baseline.nmi,
+    ari: baseline.ari,
+    inertia: baseline.inertia,
+  };
+  const timings = {
+    baselineSeconds: baseline?.seconds ?? 0,
+    ...dec.timings,
+    totalSeconds: (baseline?.seconds ?? 0) + fitted.timings.totalSeconds,
+  };
+  const labelled = d.labels ? labelledCount(d.labels) : 0;
+  saveModel(out, dec, {
+    overwrite: o.force,
+    ...(d.labels ? { labels: d.labels } : {}),
+    data: dataRecord(d, o, labelled),
+    metrics: {
+      baseline: baselineRecord,
+      selectedIteration: fitted.result.selectedIteration,
+      resumedFrom: o.resume ? resolve(o.resume) : null,
+      timings,
     },
+  });
+  const report = o.report && d.ds ? await trainingReport(out, d.ds, o, progress) : null;
+
+  const summary = {
+    data: resolve(d.file),
+    rows: d.X.rows,
+    dims: fitted.dims,
+    k: fitted.k,
+    method: fitted.method,
+    preset: o.preset,
+    inputStandardised: fitted.inputStandardised,
+    labelsColumn: d.labelsColumn,
+    /** Rows with a label: the scores are over these (null: no labels). */
+    labelled: d.labels ? labelled : null,
+    unlabelled: d.labels ? d.X.rows - labelled : null,
+    outOfCore: d.source !== null,
+    options: fitted.options,
+    baseline: baselineRecord,
+    aeKmeans: fitted.start.metrics ? { ...fitted.start.metrics, inertia: fitted.start.inertia } : null,
+    dec: { ...(fitted.result.metrics ?? {}), ...fitted.result, metrics: undefined },
+    supervisedModelSelection: o.selectBestByLabels,
+    clusterSizes: fitted.clusterSizes,
+    nonEmptyClusters: fitted.nonEmptyClusters,
+    warnings: fitted.warnings,
+    timings,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
+    out: resolve(out),
+    report: report ? resolve(report) : null,
+  };
+  if (o.json) return printJson(summary);
+  printSummary(
+    dec,
+    fitted,
+    { baseline, labels: d.labels, o, out, report, totalSeconds: timings.totalSeconds },
+    progress,
+  );
+}
+
+/** The estimator's configuration: the preset's recipe for this data, with the options given on the command line. */
+function decConfig(d: TrainingData, o: TrainCliOptions): DECConfig {
+  const shape = { rows: d.X.rows, cols: d.X.cols };
+  const base = presetConfig(o.preset, shape, o.clusters, o.batchSize, recipeOverrides(o, d.X.cols));
+  const shuffleBlock = shuffleBlockFor(d.source, o.shuffleBlock);
+  return {
+    ...base,
+    normalizeCode: o.normalizeCode,
     nInit: o.nInit,
     ...(o.kmeansSample !== undefined ? { kmeansSample: o.kmeansSample } : {}),
     seed: o.seed,
     threads: o.threads,
     device: o.device,
-    method: r.method,
     alpha: o.alpha,
     gamma: o.gamma,
-    target: r.target,
-    updateInterval,
-    tol: r.tol,
+    ...(o.updateInterval !== undefined ? { updateInterval: o.updateInterval } : {}),
     maxIter: o.maxIter,
-    batchSize: o.batchSize,
-    optimizer: r.optimizer,
     ...(o.encoderLr !== undefined ? { groupLr: { encoder: o.encoderLr } } : {}),
     clipNorm: o.clip ?? null,
     freezeEncoder: o.freezeEncoder,
@@ -548,20 +570,73 @@ async function trainOn(
     selectBestByLabels: o.selectBestByLabels,
     ...(shuffleBlock ? { shuffleBlock } : {}),
   };
-  const name = r.method.toUpperCase();
-  const labelled = labels ? labelledCount(labels) : 0;
+}
+
+/**
+ * The recipe settings given on the command line (the rest come from --preset). `--init
+ * torch|paper|glorot` (weight initialisation, before --weight-init) still works, with a note.
+ */
+function recipeOverrides(o: TrainCliOptions, cols: number): RecipeOverrides {
+  let weightInit = o.weightInit;
+  let centerInit: CenterInit | undefined;
+  if (o.init !== undefined && (INIT_NAMES as readonly string[]).includes(o.init)) {
+    warn(
+      `--init ${o.init} is a weight initialisation: use --weight-init ${o.init} (--init now chooses how the centres start: ${CENTER_INITS.join(" or ")})`,
+    );
+    weightInit = o.init as InitName;
+  } else if (o.init !== undefined) centerInit = o.init as CenterInit;
+  const given = <T extends object>(v: T) =>
+    Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined && x !== false)) as Partial<T>;
+  return given({
+    hidden: o.dims ? layerSizes(o.dims, cols).slice(1) : undefined,
+    weightInit,
+    centerInit,
+    inputScaling: o.inputScaling,
+    manifold: given({
+      nComponents: o.umapComponents,
+      nNeighbors: o.umapNeighbors,
+      nEpochs: o.umapEpochs,
+      restarts: o.gmmRestarts,
+      selfTrain: o.selfTrain,
+      anchorUpdates: o.anchorUpdates,
+      holdEpochs: o.holdEpochs,
+    }),
+    pretrainEpochs: o.pretrainEpochs,
+    pretrainOptimizer: o.pretrainOptimizer,
+    pretrainLr: o.pretrainLr,
+    pretrainMomentum: o.pretrainMomentum,
+    noise: o.noise,
+    noiseFactor: o.noiseFactor,
+    method: o.method,
+    target: o.target,
+    tol: o.tol,
+    optimizer: o.optimizer,
+    lr: o.lr,
+    momentum: o.momentum,
+  });
+}
+
+/** What is about to run, before any work: the data, the autoencoder, how the rows are read. */
+function describeRun(d: TrainingData, o: TrainCliOptions, r: ResolvedConfig, progress: Progress): void {
+  const { X, labels, labelsColumn } = d;
+  const sizes = [X.cols, ...r.hidden];
   progress.log(
-    `${name} on ${X.rows} × ${X.cols} from ${data}: autoencoder ${sizes.join("→")}, k = ${o.clusters}${labels ? `, labels from ${labelsColumn ? `column '${labelsColumn}'` : o.labelsFile}` : ", no labels"}`,
+    `${r.method.toUpperCase()} on ${X.rows} × ${X.cols} from ${d.file}: autoencoder ${sizes.join("→")}, k = ${o.clusters}${labels ? `, labels from ${labelsColumn ? `column '${labelsColumn}'` : o.labelsFile}` : ", no labels"}`,
   );
-  if (source)
+  if (o.kmeansSample !== undefined && r.centerInit === "manifold")
+    warn(
+      `--kmeans-sample applies to --init kmeans; the manifold start lays out at most ${r.manifold!.maxRows} rows (a seeded sample above that)`,
+    );
+  const shuffleBlock = shuffleBlockFor(d.source, o.shuffleBlock);
+  if (d.source)
     progress.log(
       `out of core: rows are read from disk${shuffleBlock ? ` in blocks of ${shuffleBlock} (block-shuffled passes)` : " (a true permutation, one read per run of rows)"}; no raw-data k-means baseline${o.report ? ", no report (run deepclust report on a sample)" : ""}`,
     );
-  if (parquet) {
-    const groups = parquet.rowGroupRows;
-    const largest = groups.reduce((a, b) => Math.max(a, b), 0);
+  if (d.source instanceof ParquetSource) {
+    const parquet = d.source;
+    const largest = parquet.rowGroupRows.reduce((a, b) => Math.max(a, b), 0);
     progress.log(
-      `Parquet: ${groups.length} row groups of up to ${largest} rows, decoded one at a time; up to ${parquet.cachedGroups} kept decoded (about ${Math.ceil((parquet.cachedGroups * largest * X.cols * 4) / 2 ** 20)} MiB)`,
+      `Parquet: ${parquet.rowGroupRows.length} row groups of up to ${largest} rows, decoded one at a time; up to ${parquet.cachedGroups} kept decoded (about ${Math.ceil((parquet.cachedGroups * largest * X.cols * 4) / 2 ** 20)} MiB)`,
     );
     if (shuffleBlock! < largest)
       warn(
@@ -574,31 +649,23 @@ async function trainOn(
     if (o.json) warn(note);
     else progress.log(note);
   }
+}
 
-  const dec = new DEC(config);
-  // A checkpoint of another run (other data or options) is refused here, before any work.
-  if (o.resume !== undefined) dec.checkResume(o.resume, X, labels ?? undefined);
+type Baseline = ClusteringScores & { inertia: number; seconds: number };
 
-  // k-means on the raw data: the baseline DEC must beat (scored only against labels).
-  let baseline: (ClusteringScores & { inertia: number; seconds: number }) | null = null;
-  if (labels && o.baseline && ds) {
-    const t0 = performance.now();
-    progress.status(`k-means on the raw data (${o.nInit} restarts)…`);
-    const km = await kmeans(ds.X, { k: o.clusters, nInit: o.nInit, seed: new Rng(o.seed), threads: o.threads });
-    baseline = {
-      ...evaluateClustering(labels, km.labels),
-      inertia: km.inertia,
-      seconds: (performance.now() - t0) / 1000,
-    };
-  }
+/** k-means on the raw data: the baseline DEC must beat (scored only against labels). */
+async function rawBaseline(X: Matrix, labels: RowLabels, o: TrainCliOptions, progress: Progress): Promise<Baseline> {
+  const t0 = performance.now();
+  progress.status(`k-means on the raw data (${o.nInit} restarts)…`);
+  const km = await kmeans(X, { k: o.clusters, nInit: o.nInit, seed: new Rng(o.seed), threads: o.threads });
+  return { ...evaluateClustering(labels, km.labels), inertia: km.inertia, seconds: (performance.now() - t0) / 1000 };
+}
 
-  const warnings: Array<{ iteration: number; message: string }> = [];
+/** fit's callbacks that drive the progress bars: one per pretraining stage, one for the clustering phase. */
+function progressHooks(r: ResolvedConfig, progress: Progress): Pick<FitOptions, "onPretrainEpoch" | "onUpdate"> {
   let stage = "";
-  let decStarted = false;
-  await dec.fit(X, {
-    ...(labels ? { labels } : {}),
-    ...(o.resume !== undefined ? { resumeFrom: o.resume } : {}),
-    ...(checkpointDir !== undefined ? { checkpoint: { dir: checkpointDir, every: o.checkpointEvery! } } : {}),
+  let clusteringStarted = false;
+  return {
     onPretrainEpoch: (e) => {
       if (e.stage !== stage) {
         stage = e.stage;
@@ -610,146 +677,103 @@ async function trainOn(
         progress.status(
           r.centerInit === "manifold"
             ? "UMAP of the code, then a Gaussian mixture…"
-            : `k-means on the code (${o.nInit} restarts)…`,
+            : `k-means on the code (${r.nInit} restarts)…`,
         );
       }
     },
     onUpdate: (u: UpdateRecord) => {
-      if (!decStarted) {
-        decStarted = true;
-        progress.start(name, o.maxIter, "iterations");
+      if (!clusteringStarted) {
+        clusteringStarted = true;
+        progress.start(r.method.toUpperCase(), r.maxIter, "iterations");
       }
-      for (const message of u.warnings) warnings.push({ iteration: u.iteration, message });
       const info = [
         u.deltaLabel !== null ? `Δlabel ${percent(u.deltaLabel, 2)}` : null,
         u.loss !== null ? `loss ${u.loss.toFixed(5)}` : null,
-        `${u.nonEmpty}/${o.clusters} clusters`,
+        `${u.nonEmpty}/${r.k} clusters`,
         u.metrics ? `ACC ${u.metrics.acc.toFixed(4)}` : null,
       ].filter(Boolean);
       progress.update(u.iteration, info.join(" | "));
     },
-  });
-  progress.stop();
-
-  if (dec.scaling)
-    progress.log(
-      `input scaling: ${X.cols} features standardised while training (their scales differ more than ${AUTO_SPREAD}-fold, or --input-scaling standardize); folded into the saved model, which takes raw inputs`,
-    );
-  const finalSizes = clusterSizes(dec.labels!, o.clusters);
-  const selected = o.selectBestByLabels ? selectedIteration(dec.history) : null;
-  const timings = {
-    baselineSeconds: baseline?.seconds ?? 0,
-    ...dec.timings,
-    totalSeconds:
-      (baseline?.seconds ?? 0) +
-      dec.timings.pretrainSeconds +
-      dec.timings.kmeansSeconds +
-      dec.timings.clusteringSeconds,
   };
-  const baselineRecord = baseline
-    ? { acc: baseline.acc, nmi: baseline.nmi, ari: baseline.ari, inertia: baseline.inertia }
-    : null;
-  saveModel(out, dec, {
-    overwrite: o.force,
-    ...(labels ? { labels } : {}),
-    data: {
-      file: resolve(data),
-      format: ds?.format ?? (parquet ? "parquet" : "npy"),
-      rows: X.rows,
-      embeddingsColumn: ds?.embeddingsColumn ?? parquet?.embeddingsColumn ?? null,
-      labelsColumn,
-      ...(o.labelsFile ? { labelsFile: resolve(o.labelsFile) } : {}),
-      ...(labels ? { labelled } : {}),
-    },
-    metrics: {
-      baseline: baselineRecord,
-      selectedIteration: selected,
-      resumedFrom: o.resume ? resolve(o.resume) : null,
-      timings,
-    },
-  });
-  const report = o.report && ds ? await trainingReport(out, ds, o, progress) : null;
+}
 
-  const summary = {
-    data: resolve(data),
-    rows: X.rows,
-    dims: sizes,
-    k: o.clusters,
-    method: r.method,
-    preset: o.preset,
-    inputStandardised: dec.scaling !== null,
-    labelsColumn,
-    /** Rows with a label: the scores are over these (null: no labels). */
-    labelled: labels ? labelled : null,
-    unlabelled: labels ? X.rows - labelled : null,
-    outOfCore: source !== null,
-    options: config,
-    baseline: baselineRecord,
-    aeKmeans: dec.initMetrics ? { ...dec.initMetrics, inertia: dec.initInertia } : null,
-    dec: {
-      ...(dec.metrics ?? {}),
-      iterations: dec.iterations,
-      converged: dec.converged,
-      stopReason: dec.stopReason,
-      selectedIteration: selected,
-    },
-    supervisedModelSelection: o.selectBestByLabels,
-    clusterSizes: finalSizes,
-    nonEmptyClusters: finalSizes.filter((s) => s > 0).length,
-    warnings,
-    timings,
-    peakRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
-    out: resolve(out),
-    report: report ? resolve(report) : null,
+/** config.json's record of where the training data came from. */
+function dataRecord(d: TrainingData, o: TrainCliOptions, labelled: number): Record<string, unknown> {
+  const parquet = d.source instanceof ParquetSource ? d.source : null;
+  return {
+    file: resolve(d.file),
+    format: d.ds?.format ?? (parquet ? "parquet" : "npy"),
+    rows: d.X.rows,
+    embeddingsColumn: d.ds?.embeddingsColumn ?? parquet?.embeddingsColumn ?? null,
+    labelsColumn: d.labelsColumn,
+    ...(o.labelsFile ? { labelsFile: resolve(o.labelsFile) } : {}),
+    ...(d.labels ? { labelled } : {}),
   };
-  if (o.json) {
-    printJson(summary);
-    return;
-  }
+}
 
+/** The human-readable account of a finished run: how it stopped, the scores table, sizes, times, warnings. */
+function printSummary(
+  dec: DEC,
+  s: TrainingSummary,
+  run: {
+    baseline: Baseline | null;
+    labels: RowLabels | null;
+    o: TrainCliOptions;
+    out: string;
+    report: string | null;
+    totalSeconds: number;
+  },
+  progress: Progress,
+): void {
+  const { baseline, labels, o, out, report } = run;
+  const name = s.method.toUpperCase();
   const last = dec.history.at(-1);
   const lastDelta = last?.deltaLabel != null ? ` (last Δlabel ${percent(last.deltaLabel, 2)})` : "";
   const stop =
-    dec.stopReason === "tol"
-      ? `converged: ${percent(last?.deltaLabel ?? 0, 2)} of the points changed cluster, below --tol ${percent(r.tol, 2)}`
-      : dec.stopReason === "hold"
-        ? `held the mixture's target for --hold-epochs ${r.manifold?.holdEpochs}${lastDelta}`
-        : `stopped at --max-iter ${o.maxIter}${lastDelta}`;
+    s.result.stopReason === "tol"
+      ? `converged: ${percent(last?.deltaLabel ?? 0, 2)} of the points changed cluster, below --tol ${percent(s.options.tol, 2)}`
+      : s.result.stopReason === "hold"
+        ? `held the mixture's target for --hold-epochs ${s.options.manifold?.holdEpochs}${lastDelta}`
+        : `stopped at --max-iter ${s.options.maxIter}${lastDelta}`;
   if (dec.pretrainHistory.length) {
     const p = dec.pretrainHistory.at(-1)!;
     progress.log(`pretraining: ${dec.pretrainHistory.length} epochs, final loss ${p.loss.toFixed(5)}`);
   }
   if (o.resume) progress.log(`resumed from ${o.resume}: pretraining and k-means were skipped`);
-  progress.log(`${name}: ${dec.iterations} iterations, ${stop}`);
-  if (selected !== null)
-    progress.log(`model selection (supervised, uses the labels): kept the state of iteration ${selected}`);
+  progress.log(`${name}: ${s.result.iterations} iterations, ${stop}`);
+  if (s.result.selectedIteration !== null)
+    progress.log(
+      `model selection (supervised, uses the labels): kept the state of iteration ${s.result.selectedIteration}`,
+    );
   if (labels) {
     progress.log("");
     for (const line of table([
       ["", "ACC", "NMI", "ARI"],
       ["k-means (raw data)", ...(baseline ? scoreCells(baseline) : ["skipped", "", ""])],
-      [startName(r.centerInit), ...scoreCells(dec.initMetrics)],
-      [name + (o.selectBestByLabels ? " (selected by labels)" : ""), ...scoreCells(dec.metrics)],
+      [s.start.name, ...scoreCells(s.start.metrics)],
+      [name + (o.selectBestByLabels ? " (selected by labels)" : ""), ...scoreCells(s.result.metrics)],
     ]))
       progress.log(line);
-    if (labelled < X.rows) progress.log(`scored on ${labelledText(labelled, X.rows)}`);
+    const labelled = labelledCount(labels);
+    if (labelled < s.rows) progress.log(`scored on ${labelledText(labelled, s.rows)}`);
     progress.log("");
   } else {
     progress.log(
       "no labels: ACC / NMI / ARI not computed (give --labels-column or --labels-file to score the clustering)",
     );
   }
-  progress.log(sizesLine(finalSizes));
+  progress.log(sizesLine(s.clusterSizes));
+  const t = s.timings;
   const stages = [
     ...(baseline ? [`k-means raw ${seconds(baseline.seconds)}`] : []),
-    `pretrain ${seconds(dec.timings.pretrainSeconds)}`,
-    `${r.centerInit === "manifold" ? "UMAP + GMM" : "k-means"} ${seconds(dec.timings.kmeansSeconds)}`,
-    `${name} ${seconds(dec.timings.clusteringSeconds)}`,
+    `pretrain ${seconds(t.pretrainSeconds)}`,
+    `${s.options.centerInit === "manifold" ? "UMAP + GMM" : "k-means"} ${seconds(t.kmeansSeconds)}`,
+    `${name} ${seconds(t.clusteringSeconds)}`,
   ];
-  progress.log(`time: ${stages.join(" | ")} | total ${seconds(timings.totalSeconds)}`);
-  for (const w of warnings.slice(0, MAX_WARNINGS_SHOWN)) warn(`iteration ${w.iteration}: ${w.message}`);
-  if (warnings.length > MAX_WARNINGS_SHOWN)
-    warn(`… and ${warnings.length - MAX_WARNINGS_SHOWN} more (see ${out}/${MODEL_FILES.metrics})`);
+  progress.log(`time: ${stages.join(" | ")} | total ${seconds(run.totalSeconds)}`);
+  for (const w of s.warnings.slice(0, MAX_WARNINGS_SHOWN)) warn(`iteration ${w.iteration}: ${w.message}`);
+  if (s.warnings.length > MAX_WARNINGS_SHOWN)
+    warn(`… and ${s.warnings.length - MAX_WARNINGS_SHOWN} more (see ${out}/${MODEL_FILES.metrics})`);
   progress.log(`wrote ${out}/ (${[...Object.values(MODEL_FILES), ...(report ? [REPORT_FILE] : [])].join(", ")})`);
 }
 
@@ -760,66 +784,6 @@ function holdEpochsArg(v: string): number {
   if (v.trim() === "" || !Number.isFinite(n) || n < 0)
     throw new InvalidArgumentError(`--hold-epochs must be a number ≥ 0 or 'inf', got '${v}'`);
   return n;
-}
-
-/**
- * The options as the run uses them: each one given on the command line, else the preset's value
- * for this data's shape. `--init torch|paper|glorot` (weight initialisation, before --weight-init)
- * still works, with a note.
- */
-function resolveRecipe(o: TrainCliOptions, shape: DataShape) {
-  const recipe = presetRecipe(o.preset, shape);
-  let weightInit = o.weightInit;
-  let centerInit = recipe.centerInit;
-  if (o.init !== undefined && (INIT_NAMES as readonly string[]).includes(o.init)) {
-    warn(
-      `--init ${o.init} is a weight initialisation: use --weight-init ${o.init} (--init now chooses how the centres start: ${CENTER_INITS.join(" or ")})`,
-    );
-    weightInit = o.init as InitName;
-  } else if (o.init !== undefined) centerInit = o.init as CenterInit;
-  const pretrainType = o.pretrainOptimizer ?? recipe.pretrainOptimizer.type;
-  const pretrainLr =
-    o.pretrainLr ??
-    (pretrainType === recipe.pretrainOptimizer.type ? recipe.pretrainOptimizer.lr : DEFAULT_LR[pretrainType]);
-  const noiseKind = o.noise ?? recipe.noise.kind;
-  const noiseFactor =
-    o.noiseFactor ??
-    (noiseKind === recipe.noise.kind && noiseKind !== "none" ? recipe.noise.factor : PRETRAIN_DEFAULTS.noise.factor);
-  const optimizerType = o.optimizer ?? recipe.optimizer.type;
-  const lr = o.lr ?? (optimizerType === recipe.optimizer.type ? recipe.optimizer.lr : DEFAULT_LR[optimizerType]);
-  const manifoldStart = recipe.manifold ?? MANIFOLD_RECIPE_START;
-  const manifold: Required<ManifoldOptions> | null =
-    centerInit === "manifold"
-      ? {
-          nComponents: o.umapComponents ?? manifoldStart.nComponents,
-          nNeighbors: o.umapNeighbors ?? manifoldStart.nNeighbors,
-          minDist: manifoldStart.minDist,
-          nEpochs: o.umapEpochs ?? manifoldStart.nEpochs,
-          restarts: o.gmmRestarts ?? manifoldStart.restarts,
-          selfTrain: o.selfTrain || manifoldStart.selfTrain,
-          anchorUpdates: o.anchorUpdates ?? manifoldStart.anchorUpdates,
-          holdEpochs: o.holdEpochs ?? manifoldStart.holdEpochs,
-          maxRows: manifoldStart.maxRows,
-        }
-      : null;
-  return {
-    sizes: o.dims ? layerSizes(o.dims, shape.cols) : [shape.cols, ...recipe.hidden],
-    weightInit,
-    centerInit,
-    inputScaling: o.inputScaling ?? recipe.inputScaling,
-    manifold,
-    pretrainEpochs: o.pretrainEpochs ?? recipe.pretrainEpochs,
-    pretrainOptimizer: (pretrainType === "sgd"
-      ? { type: "sgd", lr: pretrainLr, momentum: o.pretrainMomentum }
-      : { type: "adam", lr: pretrainLr }) as OptimizerConfig,
-    noise: { kind: noiseKind, factor: noiseFactor },
-    method: o.method ?? recipe.method,
-    target: o.target ?? recipe.target,
-    tol: o.tol ?? recipe.tol,
-    optimizer: (optimizerType === "sgd"
-      ? { type: "sgd", lr, momentum: o.momentum }
-      : { type: "adam", lr }) as OptimizerConfig,
-  };
 }
 
 /**
@@ -846,11 +810,4 @@ async function trainingReport(
   } finally {
     await model.release();
   }
-}
-
-/** The update whose state --select-best-by-labels kept: the first with the best ACC. */
-function selectedIteration(history: readonly UpdateRecord[]): number | null {
-  let best: UpdateRecord | null = null;
-  for (const h of history) if (h.metrics && (!best || h.metrics.acc > best.metrics!.acc)) best = h;
-  return best?.iteration ?? null;
 }

@@ -6,6 +6,7 @@
 
 import { Rng, type Matrix } from "../engine/index.js";
 import { kmeans } from "./kmeans.js";
+import { DEFAULTS } from "../config.js";
 
 export interface GaussianMixtureOptions {
   /** Number of components, 1 ≤ k ≤ rows. */
@@ -57,17 +58,17 @@ export async function gaussianMixture(
   const k = o.k;
   if (!Number.isInteger(k) || k < 1 || k > n)
     throw new RangeError(`Gaussian mixture: k must be an integer in 1..${n} (the rows), got ${k}`);
-  const nInit = o.nInit ?? 1;
+  const nInit = o.nInit ?? DEFAULTS.gmm.nInit;
   if (!Number.isInteger(nInit) || nInit < 1)
     throw new RangeError(`Gaussian mixture: nInit must be a positive integer, got ${nInit}`);
-  const maxIter = o.maxIter ?? 100;
-  const tol = o.tol ?? 1e-3;
-  const reg = o.regCovar ?? 1e-6;
+  const maxIter = o.maxIter ?? DEFAULTS.gmm.maxIter;
+  const tol = o.tol ?? DEFAULTS.gmm.tol;
+  const reg = o.regCovar ?? DEFAULTS.gmm.regCovar;
   const x = Float64Array.from(X.data);
   for (let i = 0; i < x.length; i++)
     if (!Number.isFinite(x[i]!))
       throw new RangeError(`Gaussian mixture: value at row ${Math.floor(i / d)}, column ${i % d} is not finite`);
-  const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? 0);
+  const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? DEFAULTS.seed);
   const resp = new Float64Array(n * k);
   let best: { p: Params; bound: number; nIter: number; converged: boolean } | null = null;
   for (let r = 0; r < (o.init ? 1 : nInit); r++) {
@@ -82,7 +83,7 @@ export async function gaussianMixture(
       // scikit-learn's init_params="kmeans": one k-means run, its hard labels as responsibilities.
       const km = await kmeans(
         { data: Float32Array.from(x), rows: n, cols: d },
-        { k, nInit: 1, seed: rng.fork(), threads: o.threads ?? 0 },
+        { k, nInit: 1, seed: rng.fork(), threads: o.threads ?? DEFAULTS.threads },
       );
       resp.fill(0);
       for (let i = 0; i < n; i++) resp[i * k + km.labels[i]!] = 1;

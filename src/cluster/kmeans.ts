@@ -4,19 +4,15 @@
 // random choice comes from the seeded Rng. This file: options, validation and the public API.
 
 import { Rng } from "../engine/random.js";
+import { DEFAULTS } from "../config.js";
 import type { Matrix } from "../engine/matrix.js";
 import type { Clusterer } from "./clusterer.js";
 import { SeedingKernel, assignRows, prepareData } from "./kernels.js";
 import { seedIndices, seedingTrials, type RestartStart } from "./lloyd.js";
 import { runRestarts } from "./lanes.js";
 
-/** k-means' defaults, shared by the library, DEC's centre initialisation and the CLI's --help. */
-export const KMEANS_DEFAULTS = {
-  /** Restarts from independent k-means++ seedings (what DEC uses; scikit-learn's own default is 10). */
-  nInit: 20,
-  maxIter: 300,
-  tol: 1e-4,
-} as const;
+/** k-means' defaults, shared by the library, DEC's centre initialisation and the CLI's --help (defined in config.ts). */
+export const KMEANS_DEFAULTS = DEFAULTS.kmeans;
 
 export interface KMeansOptions {
   /** Number of clusters, 1 ≤ k ≤ rows. */
@@ -83,7 +79,7 @@ function resolve(X: Matrix, o: KMeansOptions): Resolved {
   const tol = o.tol ?? KMEANS_DEFAULTS.tol;
   if (!(tol >= 0) || !Number.isFinite(tol))
     throw new RangeError(`k-means: tol must be a finite number ≥ 0, got ${tol}`);
-  const threads = o.threads ?? 0;
+  const threads = o.threads ?? DEFAULTS.threads;
   if (!Number.isInteger(threads) || threads < 0)
     throw new RangeError(`k-means: threads must be an integer ≥ 0 (0 = one per core), got ${threads}`);
   if (o.init !== undefined) {
@@ -102,7 +98,7 @@ function resolve(X: Matrix, o: KMeansOptions): Resolved {
     nInit: positiveInt("nInit", o.nInit ?? (o.init ? 1 : KMEANS_DEFAULTS.nInit)),
     maxIter: positiveInt("maxIter", o.maxIter ?? KMEANS_DEFAULTS.maxIter),
     tol,
-    rng: o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? 0),
+    rng: o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? DEFAULTS.seed),
     threads,
     init: o.init,
   };
@@ -222,6 +218,6 @@ export class KMeans implements Clusterer {
     if (X.data.length !== X.rows * X.cols)
       throw new RangeError(`KMeans.predict: X needs ${X.rows * X.cols} values, got ${X.data.length}`);
     if (X.rows === 0) return new Int32Array(0);
-    return assignRows(X, centers, this.k, mean, this.options.threads ?? 0);
+    return assignRows(X, centers, this.k, mean, this.options.threads ?? DEFAULTS.threads);
   }
 }

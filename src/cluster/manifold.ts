@@ -4,6 +4,7 @@
 // code alone does not; the mixture then finds clusters k-means would cut. Used to start DEC.
 
 import { Rng, type Matrix } from "../engine/index.js";
+import { DEFAULTS } from "../config.js";
 import { exactKnn } from "./knn.js";
 import { fuzzySimplicialSet, UmapLayout } from "./umap.js";
 import { gaussianMixture, type GaussianMixtureResult } from "./gmm.js";
@@ -23,7 +24,13 @@ export interface UmapOptions {
   onEpoch?: (epoch: number, epochs: number) => void;
 }
 
-export const MANIFOLD_DEFAULTS = { nComponents: 10, nNeighbors: 20, minDist: 0, restarts: 4 } as const;
+/** The layout's and the mixture's defaults (defined in config.ts). */
+export const MANIFOLD_DEFAULTS = {
+  nComponents: DEFAULTS.manifold.nComponents,
+  nNeighbors: DEFAULTS.manifold.nNeighbors,
+  minDist: DEFAULTS.manifold.minDist,
+  restarts: DEFAULTS.manifold.restarts,
+} as const;
 
 /**
  * The UMAP layout of X (rows × nComponents, float64). Neighbours are exact (exactKnn), every other
@@ -38,8 +45,8 @@ export async function umapEmbedding(
   const nNeighbors = Math.min(o.nNeighbors ?? MANIFOLD_DEFAULTS.nNeighbors, n - 1);
   const nComponents = o.nComponents ?? MANIFOLD_DEFAULTS.nComponents;
   if (n < 3 || nNeighbors < 2) throw new RangeError(`UMAP needs at least 3 rows, got ${n}`);
-  const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? 0);
-  const knn = await exactKnn(X, nNeighbors, o.threads ?? 0);
+  const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? DEFAULTS.seed);
+  const knn = await exactKnn(X, nNeighbors, o.threads ?? DEFAULTS.threads);
   const graph = fuzzySimplicialSet(knn.indices, knn.distances, n, nNeighbors);
   const layout = new UmapLayout(graph, {
     nComponents,
@@ -73,13 +80,13 @@ export async function manifoldClusters(
   k: number,
   o: UmapOptions & { restarts?: number } = {},
 ): Promise<ManifoldClusters> {
-  const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? 0);
+  const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? DEFAULTS.seed);
   const embedding = await umapEmbedding(X, { ...o, seed: rng.fork() });
   const mixture = await gaussianMixture(embedding, {
     k,
     nInit: o.restarts ?? MANIFOLD_DEFAULTS.restarts,
     seed: rng.fork(),
-    threads: o.threads ?? 0,
+    threads: o.threads ?? DEFAULTS.threads,
     regCovar: 1e-6,
   });
   const labels = mixture.labels;

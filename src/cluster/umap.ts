@@ -8,6 +8,7 @@
 // until SGD amplifies those ulps (test/umap.test.ts runs both). umap-js still supplies the a/b
 // curve fit (findABParams).
 
+import { DEFAULTS } from "../config.js";
 import { findABParams } from "umap-js/dist/umap.js";
 
 /** The symmetrised fuzzy simplicial set: edges sorted by (row, col), zero weights included. */
@@ -227,7 +228,7 @@ export class UmapLayout {
       weights[p] = graph.vals[e]!;
       wMax = weights[p]! > wMax ? weights[p]! : wMax;
     }
-    const negRate = o.negativeSampleRate ?? 5;
+    const negRate = o.negativeSampleRate ?? DEFAULTS.umap.negativeSampleRate;
     this.epochsPerSample = new Float64Array(m).fill(-1);
     for (let p = 0; p < m; p++) {
       const nSamples = (weights[p]! / wMax) * this.nEpochs;
@@ -236,12 +237,12 @@ export class UmapLayout {
     this.epochsPerNegativeSample = this.epochsPerSample.map((e) => e / negRate);
     this.epochOfNextNegativeSample = Float64Array.from(this.epochsPerNegativeSample);
     this.epochOfNextSample = Float64Array.from(this.epochsPerSample);
-    const { a, b } = findABParams(o.spread ?? 1, o.minDist);
+    const { a, b } = findABParams(o.spread ?? DEFAULTS.umap.spread, o.minDist);
     this.a = a;
     this.b = b;
-    this.initialAlpha = o.learningRate ?? 1;
+    this.initialAlpha = o.learningRate ?? DEFAULTS.umap.learningRate;
     this.alpha = this.initialAlpha;
-    this.gamma = o.repulsionStrength ?? 1;
+    this.gamma = o.repulsionStrength ?? DEFAULTS.umap.repulsionStrength;
   }
 
   get currentEpoch(): number {

@@ -2,6 +2,7 @@
 // decoder mirrored with a linear output. Parameter names follow the reference's PyTorch modules
 // (encoder.0, encoder.2, …; decoder.0, …) so weights load into PyTorch with load_state_dict.
 
+import { DEFAULTS } from "../config.js";
 import {
   CompiledGraph,
   Graph,
@@ -57,8 +58,8 @@ export class Autoencoder {
       throw new RangeError(`dims must be ≥ 2 positive integers (input first), got [${dims.join(", ")}]`);
     }
     this.dims = dims;
-    this.init = config.init ?? "torch";
-    this.normalizeCode = config.normalizeCode ?? false;
+    this.init = config.init ?? DEFAULTS.weightInit;
+    this.normalizeCode = config.normalizeCode ?? DEFAULTS.normalizeCode;
     const L = dims.length - 1;
     this.encoderLayers = Array.from(
       { length: L },

@@ -4,10 +4,11 @@
 // fitted state (centres, histories, metrics, timings) is inspectable.
 
 import { join } from "node:path";
-import { Rng, chunksOf, gatherRows, isMatrix, type Device, type Matrix, type Rows } from "../engine/index.js";
-import { CENTERS, StudentTAssignment } from "../nn/index.js";
-import { KMEANS_DEFAULTS, kmeans } from "../cluster/kmeans.js";
-import { MANIFOLD_DEFAULTS, manifoldClusters } from "../cluster/manifold.js";
+import { DEFAULTS, resolveConfig, trainingRecord } from "../config.js";
+import { DEVICES, Rng, chunksOf, gatherRows, isMatrix, type Device, type Matrix, type Rows } from "../engine/index.js";
+import { CENTERS, INIT_NAMES, NOISE_KINDS, StudentTAssignment } from "../nn/index.js";
+import { kmeans } from "../cluster/kmeans.js";
+import { manifoldClusters } from "../cluster/manifold.js";
 import { evaluateClustering, type ClusteringScores, type PartialLabels } from "../cluster/metrics.js";
 import type { Clusterer } from "../cluster/clusterer.js";
 import { Autoencoder } from "./autoencoder.js";
@@ -21,12 +22,18 @@ import {
   type LoadModelOptions,
   type SaveModelOptions,
 } from "./model-dir.js";
-import { chooseScaling, foldScaling, standardize, type InputScaling, type Standardizer } from "./input-scaling.js";
-import { PRETRAIN_DEFAULTS, pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
 import {
-  CLUSTERING_DEFAULTS,
+  INPUT_SCALINGS,
+  chooseScaling,
+  foldScaling,
+  standardize,
+  type InputScaling,
+  type Standardizer,
+} from "./input-scaling.js";
+import { CLUSTERING_METHODS } from "./objectives.js";
+import { pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
+import {
   SoftAssigner,
-  defaultUpdateInterval,
   hardLabels,
   trainClustering,
   type ClusteringOptions,
@@ -114,54 +121,18 @@ export interface ManifoldOptions {
   maxRows?: number;
 }
 
-/** The manifold start's settings when not given (N2D's n_neighbors 20 and min_dist 0; 10 components). */
 /** Rows above which the manifold start lays out a seeded sample (exact kNN costs rows² · code dims). */
-export const MANIFOLD_MAX_ROWS = 200_000;
+export const MANIFOLD_MAX_ROWS = DEFAULTS.manifold.maxRows;
 
-export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = {
-  ...MANIFOLD_DEFAULTS,
-  nEpochs: 200,
-  selfTrain: false,
-  anchorUpdates: 10,
-  holdEpochs: 30,
-  maxRows: MANIFOLD_MAX_ROWS,
-};
-
-/** The paper's layer sizes after the input. */
-const DEFAULT_HIDDEN: readonly number[] = [500, 500, 2000, 10];
+/** The manifold start's settings when not given (defined in config.ts). */
+export const MANIFOLD_START_DEFAULTS: Required<ManifoldOptions> = DEFAULTS.manifold;
 
 /**
- * The resolved training options (defaults filled in) as config.json's `training` records them;
- * `rows` resolves the default update interval.
+ * The resolved training options as config.json's `training` records them.
+ * @deprecated use resolveConfig (and trainingRecord) from the package root; kept for one release.
  */
 export function trainingConfig(c: DECConfig, rows: number) {
-  const { onEpoch: _onEpoch, ...pretrain } = { ...PRETRAIN_DEFAULTS, ...c.pretrain };
-  const batchSize = c.batchSize ?? CLUSTERING_DEFAULTS.batchSize;
-  return {
-    init: c.init ?? "torch",
-    centerInit: c.centerInit ?? "kmeans",
-    inputScaling: c.inputScaling ?? "none",
-    ...(c.centerInit === "manifold" ? { manifold: { ...MANIFOLD_START_DEFAULTS, ...c.manifold } } : {}),
-    pretrain,
-    nInit: c.nInit ?? KMEANS_DEFAULTS.nInit,
-    method: c.method ?? CLUSTERING_DEFAULTS.method,
-    alpha: c.alpha ?? CLUSTERING_DEFAULTS.alpha,
-    gamma: c.gamma ?? CLUSTERING_DEFAULTS.gamma,
-    target: c.target ?? CLUSTERING_DEFAULTS.target,
-    batchSize,
-    updateInterval: c.updateInterval ?? defaultUpdateInterval(rows, Math.min(batchSize, rows)),
-    tol: c.tol ?? CLUSTERING_DEFAULTS.tol,
-    maxIter: c.maxIter ?? CLUSTERING_DEFAULTS.maxIter,
-    optimizer: c.optimizer ?? CLUSTERING_DEFAULTS.optimizer,
-    groupLr: c.groupLr ?? null,
-    clipNorm: c.clipNorm ?? null,
-    freezeEncoder: c.freezeEncoder ?? false,
-    shuffle: c.shuffle ?? true,
-    selectBestByLabels: c.selectBestByLabels ?? false,
-    seed: c.seed ?? 0,
-    threads: c.threads ?? 0,
-    device: c.device ?? "cpu",
-  };
+  return trainingRecord(resolveConfig(c, rows));
 }
 
 export interface FitOptions {
@@ -215,14 +186,18 @@ export class DEC implements Clusterer {
   private savedMetrics: Record<string, unknown> | null = null;
 
   constructor(config: DECConfig) {
-    if (!Number.isInteger(config.k) || config.k < 1)
-      throw new RangeError(`k must be a positive integer, got ${config.k}`);
+    checkConfig(config);
     this.config = { ...config };
   }
 
   /** The number of clusters. */
   get k(): number {
     return this.config.k;
+  }
+
+  /** The input dimension of the fitted model. */
+  get inputDim(): number {
+    return this.autoencoder.inputDim;
   }
 
   get autoencoder(): Autoencoder {
@@ -239,8 +214,12 @@ export class DEC implements Clusterer {
    * X: a matrix in memory, or a RowSource (e.g. io's NpySource) for data larger than RAM — then
    * minibatches are gathered from it and every full pass (the code for k-means, the target updates,
    * the final labels) reads it in chunks; `shuffleBlock` makes both phases read it block by block.
+   * `y`: ground-truth labels, as scikit-learn's fit(X, y): scored against, never trained on (unless
+   * selectBestByLabels); `options`: callbacks, checkpoints, a given autoencoder. The older
+   * fit(X, { labels, … }) still works.
    */
-  async fit(Xin: Rows, options: FitOptions = {}): Promise<this> {
+  async fit(Xin: Rows, y?: PartialLabels | FitOptions, more: FitOptions = {}): Promise<this> {
+    const options = fitOptions(y, more);
     // A loaded model trains afresh from this configuration.
     await this.loaded?.release();
     this.loaded = null;
@@ -251,14 +230,11 @@ export class DEC implements Clusterer {
     if (c.k > X.rows) throw new RangeError(`k = ${c.k} is more than the ${X.rows} rows of the data`);
     if (options.labels && options.labels.length !== X.rows)
       throw new RangeError(`${options.labels.length} labels for ${X.rows} rows`);
-    const rng = new Rng(c.seed ?? 0);
-    const session = { threads: c.threads ?? 0, device: c.device ?? "cpu" };
-    const dims = [X.cols, ...(c.hidden ?? DEFAULT_HIDDEN)];
-    const ae = new Autoencoder(
-      { dims, init: c.init ?? "torch", normalizeCode: c.normalizeCode ?? false },
-      rng,
-      session,
-    );
+    const r = resolveConfig(c, X.rows);
+    const rng = new Rng(r.seed);
+    const session = { threads: r.threads, device: r.device };
+    const dims = [X.cols, ...r.hidden];
+    const ae = new Autoencoder({ dims, init: r.init, normalizeCode: r.normalizeCode }, rng, session);
     this.ae = ae;
     const evaluate = options.labels ? (pred: Int32Array) => evaluateClustering(options.labels!, pred) : undefined;
 
@@ -273,8 +249,8 @@ export class DEC implements Clusterer {
     let resume: TrainingState | undefined;
     let centers: Float32Array;
     let anchor: { target: Float32Array; updates: number; maxEpochs?: number } | undefined;
-    const m = { ...MANIFOLD_START_DEFAULTS, ...c.manifold };
-    const anchorUpdates = c.centerInit !== "manifold" ? 0 : m.selfTrain ? m.anchorUpdates : Infinity;
+    const m = { ...DEFAULTS.manifold, ...c.manifold };
+    const anchorUpdates = r.centerInit !== "manifold" ? 0 : m.selfTrain ? m.anchorUpdates : Infinity;
     if (!(m.holdEpochs >= 0))
       throw new RangeError(`manifold.holdEpochs must be ≥ 0 (Infinity: until the labels settle), got ${m.holdEpochs}`);
     const holdBudget = anchorUpdates === Infinity && Number.isFinite(m.holdEpochs) ? { maxEpochs: m.holdEpochs } : {};
@@ -306,13 +282,13 @@ export class DEC implements Clusterer {
       t0 = performance.now();
       const code = await ae.encode(X);
       const km =
-        c.centerInit === "manifold"
+        r.centerInit === "manifold"
           ? await this.manifoldStart(code, rng)
           : c.kmeansSample !== undefined && code.rows > c.kmeansSample
-            ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, c.nInit ?? KMEANS_DEFAULTS.nInit, session.threads)
+            ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, r.nInit, session.threads)
             : await kmeans(code, {
                 k: c.k,
-                nInit: c.nInit ?? KMEANS_DEFAULTS.nInit,
+                nInit: r.nInit,
                 seed: rng.fork(),
                 threads: session.threads,
               });
@@ -348,7 +324,7 @@ export class DEC implements Clusterer {
     if (this.scaling) foldScaling(ae, this.scaling);
     this.assigner = new SoftAssigner(
       ae,
-      new StudentTAssignment(c.k, ae.codeDim, c.alpha ?? CLUSTERING_DEFAULTS.alpha),
+      new StudentTAssignment(c.k, ae.codeDim, r.alpha),
       () => ae.params.tensor(CENTERS),
       true,
     );
@@ -364,7 +340,7 @@ export class DEC implements Clusterer {
    */
   private async manifoldStart(code: Matrix, rng: Rng) {
     const c = this.config;
-    const m = { ...MANIFOLD_START_DEFAULTS, ...c.manifold };
+    const m = { ...DEFAULTS.manifold, ...c.manifold };
     const options = {
       nComponents: m.nComponents,
       nNeighbors: m.nNeighbors,
@@ -372,7 +348,7 @@ export class DEC implements Clusterer {
       nEpochs: m.nEpochs,
       restarts: m.restarts,
       seed: rng.fork(),
-      threads: c.threads ?? 0,
+      threads: c.threads ?? DEFAULTS.threads,
     };
     const d = code.cols;
     if (code.rows > m.maxRows) {
@@ -394,7 +370,7 @@ export class DEC implements Clusterer {
 
   /** The data training runs on: X itself, or its standardised copy (this.scaling records which). */
   private scaledInput(X: Rows, allowed: boolean): Rows {
-    this.scaling = allowed && isMatrix(X) ? chooseScaling(X, this.config.inputScaling ?? "none") : null;
+    this.scaling = allowed && isMatrix(X) ? chooseScaling(X, this.config.inputScaling ?? DEFAULTS.inputScaling) : null;
     return this.scaling && isMatrix(X) ? standardize(X, this.scaling) : X;
   }
 
@@ -414,15 +390,9 @@ export class DEC implements Clusterer {
   }
 
   private checkpointRecord(X: Rows, labels?: PartialLabels): CheckpointRecord {
-    const c = this.config;
-    const config = {
-      k: c.k,
-      dims: c.hidden ?? DEFAULT_HIDDEN,
-      normalizeCode: c.normalizeCode ?? false,
-      kmeansSample: c.kmeansSample ?? null,
-      shuffleBlock: c.shuffleBlock ?? null,
-      ...trainingConfig(c, X.rows),
-    };
+    const r = resolveConfig(this.config, X.rows);
+    const { kmeansSample, shuffleBlock, ...training } = trainingRecord(r);
+    const config = { k: r.k, dims: r.hidden, normalizeCode: r.normalizeCode, kmeansSample, shuffleBlock, ...training };
     const f = this.fingerprinted;
     const data = f !== null && f.X === X && f.labels === labels ? f.data : dataFingerprint(X, labels);
     this.fingerprinted = { X, labels, data };
@@ -437,8 +407,8 @@ export class DEC implements Clusterer {
   }
 
   /** fit(X), then the clusters of X's own rows (the labels of the fitted run). */
-  async fitPredict(X: Rows, options: FitOptions = {}): Promise<Int32Array> {
-    await this.fit(X, options);
+  async fitPredict(X: Rows, y?: PartialLabels | FitOptions, options: FitOptions = {}): Promise<Int32Array> {
+    await this.fit(X, y, options);
     return this.labels!;
   }
 
@@ -553,4 +523,61 @@ function configOf(model: DECModel): DECConfig {
     method: c.method,
     alpha: c.alpha,
   };
+}
+
+/** fit's options from fit(X, y, options) or the older fit(X, options). */
+function fitOptions(y: PartialLabels | FitOptions | undefined, options: FitOptions): FitOptions {
+  if (y === undefined) return options;
+  const isLabels = Array.isArray(y) || ArrayBuffer.isView(y);
+  if (!isLabels) return { ...(y as FitOptions), ...options };
+  if (options.labels !== undefined) throw new RangeError("DEC.fit: labels given twice (as y and as options.labels)");
+  return { ...options, labels: y as PartialLabels };
+}
+
+/**
+ * The one check of a configuration, at construction: every setting given has a valid type and
+ * range, or a RangeError names it, what it must be and what it was. Settings left out are fine
+ * (resolveConfig fills them from DEFAULTS).
+ */
+export function checkConfig(c: DECConfig): void {
+  const fail = (name: string, must: string, value: unknown): never => {
+    throw new RangeError(`DEC: ${name} must be ${must}, got ${JSON.stringify(value) ?? String(value)}`);
+  };
+  const int = (name: string, v: unknown, min: number) => {
+    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= min)) fail(name, `an integer ≥ ${min}`, v);
+  };
+  const num = (name: string, v: unknown, ok: (x: number) => boolean, must: string) => {
+    if (v !== undefined && !(typeof v === "number" && ok(v))) fail(name, must, v);
+  };
+  const oneOf = (name: string, v: unknown, values: readonly string[]) => {
+    if (v !== undefined && !values.includes(v as string)) fail(name, `one of ${values.join(", ")}`, v);
+  };
+  int("k", c.k, 1);
+  if (c.hidden !== undefined && !(c.hidden.length >= 1 && c.hidden.every((h) => Number.isSafeInteger(h) && h >= 1)))
+    fail("hidden", "a non-empty list of positive integers (the layer sizes after the input)", c.hidden);
+  for (const name of ["batchSize", "nInit", "updateInterval", "kmeansSample", "stepsPerRun"] as const)
+    int(name, c[name], 1);
+  for (const name of ["maxIter", "seed", "threads"] as const) int(name, c[name], 0);
+  int("pretrain.epochs", c.pretrain?.epochs, 0);
+  int("pretrain.batchSize", c.pretrain?.batchSize, 1);
+  int("shuffleBlock", c.shuffleBlock, 0);
+  num("alpha", c.alpha, (x) => x > 0 && Number.isFinite(x), "a positive number");
+  num("gamma", c.gamma, (x) => x >= 0 && Number.isFinite(x), "a number ≥ 0");
+  num("tol", c.tol, (x) => x >= 0 && x <= 1, "a fraction in [0, 1]");
+  for (const [name, o] of [
+    ["optimizer", c.optimizer],
+    ["pretrain.optimizer", c.pretrain?.optimizer],
+  ] as const) {
+    if (o === undefined) continue;
+    oneOf(`${name}.type`, o.type, ["adam", "sgd"]);
+    num(`${name}.lr`, o.lr, (x) => x > 0 && Number.isFinite(x), "a positive number");
+    num(`${name}.momentum`, o.momentum, (x) => x >= 0 && x <= 1, "a number in [0, 1]");
+  }
+  oneOf("method", c.method, CLUSTERING_METHODS);
+  oneOf("target", c.target, ["full", "batch"]);
+  oneOf("centerInit", c.centerInit, CENTER_INITS);
+  oneOf("inputScaling", c.inputScaling, INPUT_SCALINGS);
+  oneOf("init", c.init, INIT_NAMES);
+  oneOf("device", c.device, DEVICES);
+  oneOf("pretrain.noise.kind", c.pretrain?.noise?.kind, NOISE_KINDS);
 }

@@ -65,6 +65,7 @@ export {
 } from "./input-scaling.js";
 export {
   DEC,
+  checkConfig,
   trainingConfig,
   startName,
   CENTER_INITS,
@@ -76,9 +77,11 @@ export {
   type FitOptions,
   type Timings,
 } from "./dec-model.js";
+export { trainingSummary, selectedIteration, type TrainingSummary } from "./training-summary.js";
 export {
   presetRecipe,
   presetConfig,
+  resolveRecipe,
   scaledHidden,
   scaledEpochs,
   DEFAULT_PRESET,
@@ -88,6 +91,7 @@ export {
   MANIFOLD_RECIPE_START,
   type PresetName,
   type Recipe,
+  type RecipeOverrides,
   type DataShape,
 } from "./presets.js";
 export {

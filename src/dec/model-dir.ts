@@ -32,7 +32,8 @@ import {
 import { InputError } from "../io/errors.js";
 import { Autoencoder } from "./autoencoder.js";
 import { hardLabels, type ClusteringMethod } from "./dec-training.js";
-import { trainingConfig, type DEC } from "./dec-model.js";
+import type { DEC } from "./dec-model.js";
+import { DEFAULTS, resolveConfig, trainingRecord } from "../config.js";
 import {
   DEEPCLUST_VERSION,
   MODEL_FORMAT,
@@ -103,7 +104,7 @@ export function saveModel(dir: string, dec: DEC, options: SaveModelOptions = {})
   if (!dec.labels) throw new Error("DEC is not fitted yet: call fit(X) first");
   const c = dec.config;
   const rows = dec.labels.length;
-  const training = trainingConfig(c, rows);
+  const training = trainingRecord(resolveConfig(c, rows));
   const batchSize = training.batchSize;
   const config = modelConfig(ae, {
     k: c.k,
@@ -287,7 +288,7 @@ export class DECModel {
     readonly autoencoder: Autoencoder,
     /** The directory it was loaded from, if any. */
     readonly dir: string | null = null,
-    precision: Precision = "fp32",
+    precision: Precision = DEFAULTS.precision,
     /** SHA-256 of the model.safetensors it was loaded from, if any. */
     readonly weightsSha256: string | null = null,
   ) {
@@ -327,7 +328,7 @@ export class DECModel {
   }
 
   /** model.onnx as bytes (int8: the quantized graph, which needs onnxruntime). */
-  toOnnx(precision: Precision = "fp32"): Uint8Array {
+  toOnnx(precision: Precision = DEFAULTS.precision): Uint8Array {
     return exportOnnx(this.autoencoder, this.config.alpha, precision);
   }
 

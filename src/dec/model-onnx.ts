@@ -4,6 +4,7 @@
 // (Python, C#, Java, the browser, Triton). It is built from the same layer code as the library's
 // own inference graph (SoftAssigner), only with constants where that graph has weight inputs.
 
+import { DEFAULTS } from "../config.js";
 import { Graph, OPSET, type Value } from "../engine/index.js";
 import {
   BuildContext,
@@ -45,7 +46,7 @@ export const INPUT_SUM = "x_sum";
 export function inferenceGraph(ae: Autoencoder, alpha: number, options: InferenceGraphOptions = {}): Graph {
   const [k, dim] = ae.params.dims(CENTERS) as [number, number];
   if (dim !== ae.codeDim) throw new RangeError(`centres are ${k} × ${dim}, the code has ${ae.codeDim} dimensions`);
-  const precision = options.precision ?? "fp32";
+  const precision = options.precision ?? DEFAULTS.precision;
   const g = new Graph(precision === "int8" ? "deepclust_dec_int8" : "deepclust_dec");
   const enc = ae.encoder();
   const assignment = new StudentTAssignment(k, dim, alpha);

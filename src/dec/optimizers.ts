@@ -2,6 +2,7 @@
 // they become an nn optimizer; and how many steps one onnxruntime run takes.
 
 import { Adam, SGD, type Optimizer } from "../nn/index.js";
+import { DEFAULTS } from "../config.js";
 
 export interface OptimizerConfig {
   type: "adam" | "sgd";
@@ -21,7 +22,7 @@ export function makeOptimizer(c: OptimizerConfig, groupLr?: Record<string, numbe
     // PyTorch's StepLR stepped once per iteration: lr·γ^⌊(t−1)/every⌋.
     ...(decay ? { schedule: (t: number) => decay.gamma ** Math.floor((t - 1) / decay.every) } : {}),
   };
-  return c.type === "adam" ? new Adam(base) : new SGD({ ...base, momentum: c.momentum ?? 0.9 });
+  return c.type === "adam" ? new Adam(base) : new SGD({ ...base, momentum: c.momentum ?? DEFAULTS.momentum });
 }
 
 /** Steps per onnxruntime run: state crosses into JS once per run (see nn/training-step.ts). */

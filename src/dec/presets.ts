@@ -3,16 +3,17 @@
 // recipe that won bench/quality-suite.ts (BENCHMARKS.md, "Quality suite"); the others reproduce the
 // reference implementation and the paper. Every setting stays overridable on its own.
 
-import type { NoiseSpec } from "../nn/index.js";
+import { DEFAULTS, optimizerOf } from "../config.js";
+import type { InitName, NoiseKind, NoiseSpec } from "../nn/index.js";
 import type { OptimizerConfig } from "./optimizers.js";
 import type { ClusteringMethod, TargetMode } from "./dec-training.js";
-import { MANIFOLD_START_DEFAULTS, type CenterInit, type DECConfig, type ManifoldOptions } from "./dec-model.js";
+import type { CenterInit, DECConfig, ManifoldOptions } from "./dec-model.js";
 import type { InputScaling } from "./input-scaling.js";
 
 export type PresetName = "manifold" | "paper" | "reference";
 export const PRESET_NAMES: readonly PresetName[] = ["manifold", "paper", "reference"];
-/** Chosen by the quality suite (see BENCHMARKS.md). */
-export const DEFAULT_PRESET: PresetName = "manifold";
+/** Chosen by the quality suite (see BENCHMARKS.md; defined in config.ts). */
+export const DEFAULT_PRESET: PresetName = DEFAULTS.preset;
 
 export const PRESET_SUMMARIES: Record<PresetName, string> = {
   manifold:
@@ -73,14 +74,12 @@ export function scaledEpochs(rows: number, batchSize: number, minSteps: number =
   return Math.max(clamped, Math.ceil(minSteps / stepsPerEpoch));
 }
 
-export const MANIFOLD_RECIPE_START: Required<ManifoldOptions> = MANIFOLD_START_DEFAULTS;
+export const MANIFOLD_RECIPE_START: Required<ManifoldOptions> = DEFAULTS.manifold;
 
 export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
-  const dec = {
-    method: "dec" as const,
-    optimizer: { type: "sgd", lr: 0.01, momentum: 0.9 } as OptimizerConfig,
-    tol: 0.001,
-  };
+  const cl = DEFAULTS.clustering;
+  const dec = { method: cl.method, optimizer: cl.optimizer, tol: cl.tol };
+  const noNoise: NoiseSpec = { kind: "none", factor: 0 };
   switch (name) {
     case "manifold":
       return {
@@ -88,21 +87,21 @@ export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
         hidden: scaledHidden(shape.cols),
         inputScaling: "auto",
         pretrainEpochs: scaledEpochs(shape.rows, shape.batchSize),
-        pretrainOptimizer: { type: "adam", lr: 1e-3 },
-        noise: { kind: "none", factor: 0 },
+        pretrainOptimizer: optimizerOf("adam"),
+        noise: noNoise,
         centerInit: "manifold",
-        manifold: { ...MANIFOLD_RECIPE_START },
+        manifold: { ...DEFAULTS.manifold },
         target: "full",
         ...dec,
       };
     case "paper":
       return {
         preset: name,
-        hidden: [500, 500, 2000, 10],
+        hidden: [...DEFAULTS.hidden],
         inputScaling: "none",
-        pretrainEpochs: 50,
-        pretrainOptimizer: { type: "sgd", lr: 1, momentum: 0.9 },
-        noise: { kind: "none", factor: 0 },
+        pretrainEpochs: DEFAULTS.pretrain.epochs,
+        pretrainOptimizer: optimizerOf("sgd", 1),
+        noise: noNoise,
         centerInit: "kmeans",
         manifold: null,
         target: "full",
@@ -111,11 +110,11 @@ export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
     case "reference":
       return {
         preset: name,
-        hidden: [256, 32],
+        hidden: [...DEFAULTS.referenceHidden],
         inputScaling: "none",
-        pretrainEpochs: 50,
-        pretrainOptimizer: { type: "adam", lr: 1e-3 },
-        noise: { kind: "mask", factor: 0.3 },
+        pretrainEpochs: DEFAULTS.pretrain.epochs,
+        pretrainOptimizer: optimizerOf("adam"),
+        noise: DEFAULTS.pretrain.noise,
         centerInit: "kmeans",
         manifold: null,
         target: "batch",
@@ -124,21 +123,111 @@ export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
   }
 }
 
-/** A DEC configuration for `k` clusters on data of this shape from a preset (the library's way to the CLI's default recipe). */
+/** Settings that replace a preset's own (the command line's flags); each unset one keeps the preset's. */
+export interface RecipeOverrides {
+  /** Layer sizes after the input. */
+  hidden?: readonly number[];
+  weightInit?: InitName;
+  centerInit?: CenterInit;
+  inputScaling?: InputScaling;
+  /** Settings of the manifold start; those unset keep the preset's (else DEFAULTS.manifold). */
+  manifold?: ManifoldOptions;
+  pretrainEpochs?: number;
+  /** Another optimizer type starts from DEFAULTS.learningRate's rate for it, unless pretrainLr is given. */
+  pretrainOptimizer?: "adam" | "sgd";
+  pretrainLr?: number;
+  pretrainMomentum?: number;
+  /** Another noise kind starts from DEFAULTS.pretrain.noise's factor, unless noiseFactor is given. */
+  noise?: NoiseKind;
+  noiseFactor?: number;
+  method?: ClusteringMethod;
+  target?: TargetMode;
+  tol?: number;
+  optimizer?: "adam" | "sgd";
+  lr?: number;
+  momentum?: number;
+}
+
+/** A preset's recipe for data of this shape, with `overrides` applied setting by setting. */
+export function resolveRecipe(
+  name: PresetName,
+  shape: DataShape,
+  overrides: RecipeOverrides = {},
+): Recipe & { weightInit: InitName } {
+  const o = overrides;
+  const recipe = presetRecipe(name, shape);
+  const centerInit = o.centerInit ?? recipe.centerInit;
+  const noiseKind = o.noise ?? recipe.noise.kind;
+  const noiseFactor =
+    o.noiseFactor ??
+    (noiseKind === recipe.noise.kind && noiseKind !== "none" ? recipe.noise.factor : DEFAULTS.pretrain.noise.factor);
+  const start = recipe.manifold ?? DEFAULTS.manifold;
+  return {
+    preset: name,
+    hidden: o.hidden ? [...o.hidden] : recipe.hidden,
+    weightInit: o.weightInit ?? DEFAULTS.weightInit,
+    inputScaling: o.inputScaling ?? recipe.inputScaling,
+    pretrainEpochs: o.pretrainEpochs ?? recipe.pretrainEpochs,
+    pretrainOptimizer: overrideOptimizer(
+      recipe.pretrainOptimizer,
+      o.pretrainOptimizer,
+      o.pretrainLr,
+      o.pretrainMomentum,
+    ),
+    noise: { kind: noiseKind, factor: noiseFactor },
+    centerInit,
+    // minDist and maxRows have no flag of their own, but stay settable from the library.
+    manifold: centerInit === "manifold" ? { ...start, ...definedOnly(o.manifold ?? {}) } : null,
+    method: o.method ?? recipe.method,
+    target: o.target ?? recipe.target,
+    optimizer: overrideOptimizer(recipe.optimizer, o.optimizer, o.lr, o.momentum),
+    tol: o.tol ?? recipe.tol,
+  };
+}
+
+/** The preset's optimizer, or one of another type (its default rate unless `lr`), with `lr` / `momentum` when given. */
+function overrideOptimizer(
+  preset: OptimizerConfig,
+  type: "adam" | "sgd" | undefined,
+  lr: number | undefined,
+  momentum: number | undefined,
+): OptimizerConfig {
+  const t = type ?? preset.type;
+  const rate = lr ?? (t === preset.type ? preset.lr : undefined);
+  const presetMomentum = preset.type === "sgd" ? preset.momentum : undefined;
+  return optimizerOf(t, rate, momentum ?? presetMomentum ?? DEFAULTS.momentum);
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * A DEC configuration for `k` clusters on data of this shape from a preset, with `overrides`
+ * applied (the library's way to the CLI's recipe: `deepclust train` builds its configuration here).
+ */
 export function presetConfig(
   name: PresetName,
   data: { rows: number; cols: number },
   k: number,
-  batchSize = 256,
+  batchSize: number = DEFAULTS.clustering.batchSize,
+  overrides: RecipeOverrides = {},
 ): DECConfig {
-  const r = presetRecipe(name, { rows: data.rows, cols: data.cols, batchSize });
+  const r = resolveRecipe(name, { rows: data.rows, cols: data.cols, batchSize }, overrides);
   return {
     k,
     hidden: r.hidden,
+    init: r.weightInit,
     inputScaling: r.inputScaling,
     centerInit: r.centerInit,
     ...(r.manifold ? { manifold: r.manifold } : {}),
-    pretrain: { epochs: r.pretrainEpochs, batchSize, optimizer: r.pretrainOptimizer, noise: r.noise },
+    pretrain: {
+      mode: DEFAULTS.pretrain.mode,
+      epochs: r.pretrainEpochs,
+      batchSize,
+      optimizer: r.pretrainOptimizer,
+      noise: r.noise,
+    },
     method: r.method,
     target: r.target,
     optimizer: r.optimizer,

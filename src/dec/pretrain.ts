@@ -28,6 +28,7 @@ import {
   type NoiseSpec,
 } from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
+import { DEFAULTS } from "../config.js";
 import { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./optimizers.js";
 
 export type PretrainMode = "end-to-end" | "layerwise";
@@ -61,13 +62,8 @@ export interface EpochRecord {
   samplesPerSecond: number;
 }
 
-export const PRETRAIN_DEFAULTS = {
-  mode: "end-to-end" as PretrainMode,
-  epochs: 50,
-  batchSize: 256,
-  optimizer: { type: "adam", lr: 1e-3 } as OptimizerConfig,
-  noise: { kind: "mask", factor: 0.3 } as NoiseSpec,
-};
+/** Pretraining's defaults (kept here under their old name; defined in config.ts). */
+export const PRETRAIN_DEFAULTS = DEFAULTS.pretrain;
 
 export interface EpochOptions {
   stage: string;

@@ -7,6 +7,7 @@
 // and optionally the mirrored decoder.0.weight [h_last, code], …. Any other tensor is an error:
 // a layer deepclust would silently skip would change the predictions.
 
+import { DEFAULTS } from "../config.js";
 import { resolve } from "node:path";
 import { Rng, type SessionOptions } from "../engine/index.js";
 import { CENTERS } from "../nn/index.js";
@@ -38,7 +39,7 @@ export interface TorchImport {
 
 /** Reads a reference DEC state_dict and checks that it is one. Throws InputError. */
 export function importTorchStateDict(file: string, options: TorchImportOptions = {}): TorchImport {
-  const alpha = options.alpha ?? 1;
+  const alpha = options.alpha ?? DEFAULTS.clustering.alpha;
   if (!(alpha > 0) || !Number.isFinite(alpha)) throw new RangeError(`alpha must be a positive number, got ${alpha}`);
   const maxImportBytes = options.maxImportBytes ?? DEFAULT_TORCH_LIMITS.maxImportBytes;
   const { tensors } = readTorchStateDict(file, { maxTensorBytes: options.maxTensorBytes, maxImportBytes });

@@ -7,6 +7,7 @@ import type { Graph } from "./graph.js";
 import { Tensor, type TensorData } from "./tensor.js";
 import { executionProviders, type Device } from "./device.js";
 import { assertFiniteRows, type Matrix } from "./matrix.js";
+import { DEFAULTS } from "../config.js";
 
 export interface SessionOptions {
   /** Intra-op threads (0 = onnxruntime's default: one per physical core). */
@@ -31,10 +32,10 @@ export class CompiledGraph {
   static async create(model: Graph | Uint8Array, options: SessionOptions = {}): Promise<CompiledGraph> {
     const bytes = model instanceof Uint8Array ? model : model.toModel();
     const session = await ort.InferenceSession.create(bytes, {
-      executionProviders: executionProviders(options.device ?? "cpu"),
+      executionProviders: executionProviders(options.device ?? DEFAULTS.device),
       graphOptimizationLevel: "all",
       executionMode: "sequential",
-      intraOpNumThreads: options.threads ?? 0,
+      intraOpNumThreads: options.threads ?? DEFAULTS.threads,
       interOpNumThreads: 1,
       enableCpuMemArena: true,
       enableMemPattern: true,

@@ -8,6 +8,7 @@
 // A Fortran-ordered file (column-major) costs one read per column for each of these reads, so
 // there the block cache matters more: without it, every row of a true permutation is `cols` reads.
 
+import { DEFAULTS } from "../config.js";
 import { closeSync } from "node:fs";
 import type { RowSource } from "../engine/index.js";
 import { npyItemSize, openNpy, readNpyRowsSync, type NpyHeader } from "./npy.js";
@@ -40,7 +41,7 @@ export class NpySource implements RowSource {
     if (b !== undefined && !(Number.isInteger(b) && b >= 1))
       throw new RangeError(`cacheBlockRows must be an integer ≥ 1, got ${b}`);
     this.block = b;
-    this.maxBlocks = Math.max(1, options.cachedBlocks ?? 2);
+    this.maxBlocks = Math.max(1, options.cachedBlocks ?? DEFAULTS.outOfCoreCachedBlocks);
   }
 
   /** Opens `file` (checks its header and size; throws InputError like readNpy). Call close() when done. */

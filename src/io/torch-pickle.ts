@@ -15,6 +15,7 @@
 // plain data for; any other global, and any opcode outside the list, stops the read with an error
 // that names it.
 
+import { DEFAULTS } from "../config.js";
 import { statSync, type Stats } from "node:fs";
 import { InputError } from "./errors.js";
 import { bytesSource, fileSource, ZipArchive, type ByteSource } from "./zip-archive.js";
@@ -634,8 +635,8 @@ export interface TorchLimits {
 }
 
 const MiB = 2 ** 20;
-/** Far above a DEC model (784→500→500→2000→10 with its decoder is 13 MiB), far below a bomb. */
-export const DEFAULT_TORCH_LIMITS: Readonly<TorchLimits> = { maxTensorBytes: 1024 * MiB, maxImportBytes: 2048 * MiB };
+/** Far above a DEC model, far below a bomb (defined in config.ts). */
+export const DEFAULT_TORCH_LIMITS: Readonly<TorchLimits> = DEFAULTS.torchLimits;
 /** data.pkl of a state_dict takes about 150 bytes a tensor; its objects take many times its size. */
 const MAX_PICKLE_BYTES = 16 * MiB;
 

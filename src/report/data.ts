@@ -5,6 +5,7 @@
 // uniform random subsample drawn from Rng(seed), the run's seed by default, so the same model and
 // data always give the same map.
 
+import { DEFAULTS } from "../config.js";
 import { basename, resolve } from "node:path";
 import { Rng, gatherRows, rowSlice, type Matrix } from "../engine/index.js";
 import {
@@ -20,7 +21,8 @@ import { startName } from "../dec/dec-model.js";
 import type { Dataset } from "../io/index.js";
 import { embed2d, type MapMethod } from "./embed2d.js";
 
-export const REPORT_DEFAULTS = { map: "umap" as MapMethod, maxPoints: 5000 };
+/** The report's defaults (defined in config.ts). */
+export const REPORT_DEFAULTS = DEFAULTS.report;
 /** Rows assigned per call: bounds the memory of q (rows × k) on large data. */
 const PREDICT_CHUNK_ROWS = 16_384;
 /** Longest pass-through text shown in a map tooltip (characters). */
@@ -219,8 +221,8 @@ export async function assembleReport(
   const training = obj(config.training) ?? {};
   const m = metrics ?? {};
   const notes: string[] = [];
-  const seed = options.seed ?? num(training.seed) ?? 0;
-  const method = String(config.method ?? "dec");
+  const seed = options.seed ?? num(training.seed) ?? DEFAULTS.seed;
+  const method = String(config.method ?? DEFAULTS.clustering.method);
   const name = method.toUpperCase();
 
   let epoch = 0;
@@ -349,7 +351,7 @@ export async function assembleReport(
       method,
       deepclustVersion: String(config.deepclustVersion ?? ""),
       createdAt: String(config.createdAt ?? ""),
-      seed: num(training.seed) ?? 0,
+      seed: num(training.seed) ?? DEFAULTS.seed,
       trainingFile,
       trainingRows: num(trainingData?.rows) ?? num(m.rows),
       trainingLabelled: num(trainingData?.labelled),

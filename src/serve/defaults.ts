@@ -1,25 +1,10 @@
 // The server's defaults and routes, apart from server.ts so that the command line can show them
 // without loading fastify.
 
-export const SERVE_DEFAULTS = {
-  /** Most rows per onnxruntime call. */
-  maxBatch: 256,
-  /** Longest wait for more rows before a batch runs, in milliseconds. */
-  maxWaitMs: 2,
-  /** Most rows in one request. */
-  maxRows: 10_000,
-  /** Longest wait for a request's headers, in ms (Node's own 60 s lets a silent client hold a socket that long). */
-  headersTimeoutMs: 10_000,
-  /** Longest wait for a whole request, body included, in ms: a client that stalls mid-body is answered 408 and cut off. */
-  requestTimeoutMs: 30_000,
-  /**
-   * How long an idle keep-alive connection stays open, in ms: longer than the 60 s idle time-out of
-   * common load balancers, so that a balancer never sends a request on a connection the server is closing.
-   */
-  keepAliveTimeoutMs: 72_000,
-  /** On SIGTERM, how long the requests in flight have to finish, in ms; then the connections still open are closed. */
-  shutdownTimeoutMs: 10_000,
-} as const;
+import { DEFAULTS } from "../config.js";
+
+/** The server's defaults (defined in config.ts, with every other default). */
+export const SERVE_DEFAULTS = DEFAULTS.serve;
 
 /**
  * Bytes one number may take in a request's JSON: a float32 written as the shortest float64 that

@@ -6,6 +6,7 @@
 // across consecutive batches and reassembled. When a batch fails, every caller with rows in it
 // gets the error (and its rows still queued are dropped).
 
+import { DEFAULTS } from "../config.js";
 import type { Matrix } from "../engine/matrix.js";
 
 /** A row-wise function: `input.rows` rows in, the same number of rows out. */
@@ -72,9 +73,9 @@ export class MicroBatcher {
     options: MicroBatcherOptions,
   ) {
     this.cols = options.cols;
-    this.maxBatch = options.maxBatch ?? 256;
-    this.maxWaitMs = options.maxWaitMs ?? 2;
-    this.maxConcurrent = options.maxConcurrent ?? 1;
+    this.maxBatch = options.maxBatch ?? DEFAULTS.serve.maxBatch;
+    this.maxWaitMs = options.maxWaitMs ?? DEFAULTS.serve.maxWaitMs;
+    this.maxConcurrent = options.maxConcurrent ?? DEFAULTS.serve.maxConcurrent;
     if (!Number.isInteger(this.cols) || this.cols < 1)
       throw new RangeError(`cols must be a positive integer, got ${this.cols}`);
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1)

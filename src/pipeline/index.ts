@@ -1,0 +1,21 @@
+// File-level jobs built from the estimator and the readers: what the command line runs, as
+// library functions.
+export {
+  predictFile,
+  clusterLabelledFile,
+  chunkRowsFor,
+  chunkColumnNames,
+  chunkColumns,
+  noLabelsError,
+  type SoftClusterer,
+  type StreamOptions,
+  type PredictFileOptions,
+  type PredictFileSummary,
+  type FileClusters,
+} from "./predict-file.js";
+export {
+  openTrainingSource,
+  shuffleBlockFor,
+  type OutOfCoreSource,
+  type TrainingSourceOptions,
+} from "./training-source.js";
