@@ -32,6 +32,7 @@ import {
   type Param,
 } from "../nn/index.js";
 import type { Autoencoder } from "./autoencoder.js";
+import { DEFAULTS, defaultUpdateInterval } from "../config.js";
 import { makeOptimizer, STEPS_PER_RUN, type OptimizerConfig } from "./optimizers.js";
 import { INPUT_SUM, encodeChecked } from "./model-onnx.js";
 import { checkStateTensors } from "./checkpoint.js";
@@ -142,24 +143,10 @@ export interface ClusteringResult {
   selectedIteration?: number;
 }
 
-/**
- * About half an epoch between target updates, within [10, 140]: 140 on MNIST-70k with batch 256,
- * as in the best-known Keras implementation; small datasets update every 10 iterations.
- */
-export function defaultUpdateInterval(rows: number, batchSize: number): number {
-  return Math.min(140, Math.max(10, Math.round(rows / (2 * batchSize))));
-}
+export { defaultUpdateInterval };
 
-export const CLUSTERING_DEFAULTS = {
-  method: "dec" as ClusteringMethod,
-  alpha: 1,
-  gamma: 0.1,
-  target: "full" as TargetMode,
-  tol: 0.001,
-  maxIter: 20_000,
-  batchSize: 256,
-  optimizer: { type: "sgd", lr: 0.01, momentum: 0.9 } as OptimizerConfig,
-};
+/** The clustering phase's defaults (kept here under their old name; defined in config.ts). */
+export const CLUSTERING_DEFAULTS = DEFAULTS.clustering;
 
 /** Hard labels: the arg-max of every row of q. */
 export function hardLabels(q: Matrix): Int32Array {
@@ -273,229 +260,316 @@ export async function trainClustering(
     throw new RangeError(`centres must be k × ${ae.codeDim}, got ${centers.length} values`);
   if (ae.params.has(CENTERS)) ae.params.set(CENTERS, centers);
   else ae.params.define(CENTERS, [k, ae.codeDim], centers);
-  const method = options.method ?? CLUSTERING_DEFAULTS.method;
-  const target = options.target ?? CLUSTERING_DEFAULTS.target;
-  const batchSize = Math.min(options.batchSize ?? CLUSTERING_DEFAULTS.batchSize, X.rows);
-  const holdIterations =
-    hooks.anchor?.maxEpochs !== undefined ? Math.ceil((hooks.anchor.maxEpochs * X.rows) / batchSize) : undefined;
-  const updateInterval = options.updateInterval ?? defaultUpdateInterval(X.rows, batchSize);
-  const tol = options.tol ?? CLUSTERING_DEFAULTS.tol;
-  const maxIter = options.maxIter ?? CLUSTERING_DEFAULTS.maxIter;
-  const stepsPerRun = Math.max(1, options.stepsPerRun ?? STEPS_PER_RUN);
-  const shuffle = options.shuffle ?? true;
-  if (!(updateInterval >= 1)) throw new RangeError(`updateInterval must be ≥ 1, got ${updateInterval}`);
-  if (X.cols !== ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the model expects ${ae.inputDim}`);
-  if (options.selectBestByLabels && !hooks.evaluate) throw new RangeError("selectBestByLabels needs labels");
-
-  const { step, assignment, params, objective } = await compileClusteringStep(ae, k, options);
-  const terms = Object.entries(objective.terms);
-  const assigner = new SoftAssigner(ae, assignment, () => ae.params.tensor(CENTERS));
-
-  // Loop state (all of it restorable from a checkpoint).
-  let iteration = 0;
-  // Without shuffling, batches follow the data's own order (the reference's DataLoader and DEC-keras).
-  let order = shuffle
-    ? shuffledOrder(rng, X.rows, options.shuffleBlock)
-    : Uint32Array.from({ length: X.rows }, (_, i) => i);
-  let position = 0;
-  let previous: Int32Array | null = null;
-  let P: Float32Array | null = null;
-  const history: UpdateRecord[] = [];
-  let best: TrainingState["best"] = null;
-  if (hooks.resume) {
-    const s = hooks.resume;
-    const file = hooks.resumeFile ?? "resume state";
-    const sizes = (store: StateStore, names: readonly string[]) =>
-      Object.fromEntries(names.map((n) => [n, store.value(n).length]));
-    checkStateTensors(file, "param/", s.params, sizes(ae.params, ae.params.names()));
-    checkStateTensors(file, "slot/", s.slots, sizes(step.slots, step.slots.names()));
-    if (s.best)
-      checkStateTensors(
-        file,
-        "best/",
-        s.best.params,
-        sizes(
-          ae.params,
-          params.map((p) => p.name),
-        ),
-      );
-    if (target === "full" && s.p?.length !== X.rows * k)
-      throw new InputError(file, `tensor 'p' holds ${s.p?.length ?? 0} values, ${X.rows} × ${k} needed`);
-    iteration = s.iteration;
-    step.t = s.stepCount;
-    rng.setState(s.rng);
-    order = Uint32Array.from(s.order);
-    position = s.position;
-    previous = Int32Array.from(s.previousLabels);
-    for (const [n, v] of Object.entries(s.params)) ae.params.set(n, v);
-    for (const [n, v] of Object.entries(s.slots)) step.slots.set(n, v);
-    P = s.p;
-    history.push(...s.history);
-    best = s.best;
-  }
-
-  let lossSum = 0;
-  // The objective's loss terms (IDEC: reconstruction and KL), summed like the loss.
-  const termSums: Partial<Record<LossTermField, number>> = {};
-  let lossCount = 0;
-  let converged = false;
-  let stopReason: StopReason = "max-iter";
+  const settings = loopSettings(ae, X, options, hooks);
+  const compiled = await compileClusteringStep(ae, k, options);
+  const loop = new ClusteringLoop(ae, X, k, rng, settings, compiled, hooks);
+  if (hooks.resume) loop.restore(hooks.resume, hooks.resumeFile ?? "resume state");
   // A resumed run starts at the update point where it was saved: that update is already recorded.
   let skipUpdate = hooks.resume !== undefined;
-  let t0 = performance.now();
-  const xBuf = new Map<string, Tensor<Float32Array>>();
-  const pBuf = new Map<string, Tensor<Float32Array>>();
-  const buf = (m: Map<string, Tensor<Float32Array>>, steps: number, rows: number, cols: number) => {
-    let b = m.get(`${steps}x${rows}`);
-    if (!b) m.set(`${steps}x${rows}`, (b = Tensor.zeros([steps, rows, cols])));
-    return b;
-  };
-  // Shuffled: every batch takes the next `batchSize` rows of the order, reshuffled when it runs
-  // out (batches may span two passes). Fixed order: passes of ⌈N / batch⌉ batches, the last one
-  // partial, as the reference iterates.
-  const batchIndex = new Uint32Array(batchSize);
-  const startPassIfDone = () => {
-    if (position < order.length) return;
-    position = 0;
-    if (shuffle) order = shuffledOrder(rng, X.rows, options.shuffleBlock);
-  };
-  const nextBatch = (rows: number) => {
-    for (let r = 0; r < rows; r++) {
-      startPassIfDone();
-      batchIndex[r] = order[position++]!;
-    }
-    return batchIndex;
-  };
-
-  const snapshot = (): Record<string, Float32Array> => {
-    const out: Record<string, Float32Array> = {};
-    for (const p of params) out[p.name] = ae.params.value(p.name).slice();
-    return out;
-  };
-
-  // Q of the latest update point, while no step has run since (the final assignment reuses it).
-  let current: Matrix | null = null;
+  let stopReason: StopReason = "max-iter";
   for (;;) {
-    if (iteration % updateInterval === 0 && !skipUpdate) {
-      const q = await assigner.predictProba(X);
-      current = q;
-      const labels = hardLabels(q);
-      const anchored = hooks.anchor !== undefined && history.length < hooks.anchor.updates;
-      if (anchored) P = hooks.anchor!.target;
-      else if (target === "full")
-        P = isMatrix(X)
-          ? await fullTarget(q, ae.session)
-          : targetFromFrequencies(q, P === hooks.anchor?.target ? undefined : (P ?? undefined));
-      const delta = previous ? labels.reduce((n, l, i) => n + (l !== previous![i] ? 1 : 0), 0) / X.rows : null;
-      const sizes = clusterSizes(labels, k);
-      const rec: UpdateRecord = {
-        iteration,
-        loss: lossCount ? lossSum / lossCount : null,
-        ...(lossCount ? Object.fromEntries(terms.map(([, field]) => [field, termSums[field]! / lossCount])) : {}),
-        deltaLabel: delta,
-        clusterSizes: sizes,
-        nonEmpty: sizes.filter((s) => s > 0).length,
-        warnings: warningsFor(sizes, X.rows, history.length ? history.at(-1)!.nonEmpty : null),
-        seconds: (performance.now() - t0) / 1000,
-      };
-      if (hooks.evaluate) rec.metrics = hooks.evaluate(labels);
-      if (options.selectBestByLabels && rec.metrics && (!best || rec.metrics.acc > best.acc))
-        best = { acc: rec.metrics.acc, iteration, params: snapshot() };
-      history.push(rec);
-      hooks.onUpdate?.(rec);
-      previous = labels;
-      lossSum = lossCount = 0;
-      for (const [, field] of terms) termSums[field] = 0;
-      t0 = performance.now();
-      // During a finite anchored phase the labels settle on the anchor; convergence counts after it.
-      if (
-        iteration > 0 &&
-        tol > 0 &&
-        delta !== null &&
-        delta < tol &&
-        (!anchored || hooks.anchor!.updates === Infinity)
-      ) {
-        converged = true;
-        stopReason = "tol";
+    if (loop.iteration % settings.updateInterval === 0 && !skipUpdate) {
+      const stop = await loop.update();
+      if (stop) {
+        stopReason = stop;
         break;
-      }
-      if (anchored && holdIterations !== undefined && iteration >= holdIterations) {
-        stopReason = "hold";
-        break;
-      }
-      const updates = history.length;
-      if (hooks.onCheckpoint && hooks.checkpointEvery && updates % hooks.checkpointEvery === 0 && iteration < maxIter) {
-        await hooks.onCheckpoint({
-          iteration,
-          stepCount: step.t,
-          rng: rng.getState(),
-          order: Array.from(order),
-          position,
-          previousLabels: Array.from(labels),
-          history: history.map((h) => ({ ...h })),
-          params: ae.params.snapshot(), // every weight, the decoder too, so a resumed DEC model saves whole
-          slots: step.slots.snapshot(),
-          p: P ? P.slice() : null,
-          best,
-        });
       }
     }
     skipUpdate = false;
-    if (iteration >= maxIter) break;
+    if (loop.iteration >= settings.maxIter) break;
+    await loop.stepToNextUpdate();
+  }
+  return loop.finish(stopReason);
+}
 
-    // Up to the next update point, stepsPerRun steps per onnxruntime run; in fixed order, a pass's last,
-    // partial batch runs on its own.
-    let steps = Math.min(stepsPerRun, updateInterval - (iteration % updateInterval), maxIter - iteration);
-    let rows = batchSize;
-    if (!shuffle) {
-      startPassIfDone();
-      const left = order.length - position;
-      if (left < batchSize) [steps, rows] = [1, left];
-      else steps = Math.min(steps, Math.floor(left / batchSize));
+/** The clustering phase's settings, defaults resolved and checked. */
+function loopSettings(ae: Autoencoder, X: Rows, options: ClusteringOptions, hooks: ClusteringHooks) {
+  const batchSize = Math.min(options.batchSize ?? CLUSTERING_DEFAULTS.batchSize, X.rows);
+  const updateInterval = options.updateInterval ?? defaultUpdateInterval(X.rows, batchSize);
+  if (!(updateInterval >= 1)) throw new RangeError(`updateInterval must be ≥ 1, got ${updateInterval}`);
+  if (X.cols !== ae.inputDim) throw new RangeError(`data has ${X.cols} columns, the model expects ${ae.inputDim}`);
+  if (options.selectBestByLabels && !hooks.evaluate) throw new RangeError("selectBestByLabels needs labels");
+  const maxEpochs = hooks.anchor?.maxEpochs;
+  return {
+    method: options.method ?? CLUSTERING_DEFAULTS.method,
+    target: options.target ?? CLUSTERING_DEFAULTS.target,
+    batchSize,
+    updateInterval,
+    tol: options.tol ?? CLUSTERING_DEFAULTS.tol,
+    maxIter: options.maxIter ?? CLUSTERING_DEFAULTS.maxIter,
+    stepsPerRun: Math.max(1, options.stepsPerRun ?? STEPS_PER_RUN),
+    shuffle: options.shuffle ?? CLUSTERING_DEFAULTS.shuffle,
+    shuffleBlock: options.shuffleBlock,
+    selectBestByLabels: options.selectBestByLabels ?? CLUSTERING_DEFAULTS.selectBestByLabels,
+    /** The anchored (held) phase's budget in iterations. */
+    holdIterations: maxEpochs !== undefined ? Math.ceil((maxEpochs * X.rows) / batchSize) : undefined,
+  };
+}
+
+type LoopSettings = ReturnType<typeof loopSettings>;
+
+/**
+ * The order minibatches take rows in. Shuffled: every batch takes the next `batchSize` rows of the
+ * order, reshuffled when it runs out (batches may span two passes). Fixed order: passes of
+ * ⌈N / batch⌉ batches, the last one partial, as the reference iterates (its DataLoader, and DEC-keras).
+ */
+class BatchOrder {
+  order: Uint32Array;
+  position = 0;
+  private readonly index: Uint32Array;
+
+  constructor(
+    private readonly rng: Rng,
+    private readonly rows: number,
+    private readonly shuffle: boolean,
+    private readonly block: number | undefined,
+    batchSize: number,
+  ) {
+    this.order = shuffle ? shuffledOrder(rng, rows, block) : Uint32Array.from({ length: rows }, (_, i) => i);
+    this.index = new Uint32Array(batchSize);
+  }
+
+  /** Rows left in the current pass (a finished pass starts the next one first). */
+  leftInPass(): number {
+    this.startPassIfDone();
+    return this.order.length - this.position;
+  }
+
+  /** The next `rows` row indices (a view, overwritten by the next call). */
+  next(rows: number): Uint32Array {
+    for (let r = 0; r < rows; r++) {
+      this.startPassIfDone();
+      this.index[r] = this.order[this.position++]!;
     }
-    const x = buf(xBuf, steps, rows, X.cols);
-    const p = target === "full" ? buf(pBuf, steps, rows, k) : null;
-    for (let s = 0; s < steps; s++) {
-      const idx = nextBatch(rows);
-      gatherFrom(X, idx, 0, rows, x.data.subarray(s * rows * X.cols, (s + 1) * rows * X.cols));
+    return this.index;
+  }
+
+  private startPassIfDone(): void {
+    if (this.position < this.order.length) return;
+    this.position = 0;
+    if (this.shuffle) this.order = shuffledOrder(this.rng, this.rows, this.block);
+  }
+}
+
+/** The loop's state between target updates: all of it restorable from a checkpoint. */
+class ClusteringLoop {
+  iteration = 0;
+  private readonly batches: BatchOrder;
+  private previous: Int32Array | null = null;
+  private P: Float32Array | null = null;
+  private readonly history: UpdateRecord[] = [];
+  private best: TrainingState["best"] = null;
+  private lossSum = 0;
+  private lossCount = 0;
+  /** The objective's loss terms (IDEC: reconstruction and KL), summed like the loss. */
+  private termSums: Partial<Record<LossTermField, number>> = {};
+  private readonly terms: Array<[string, LossTermField]>;
+  private t0 = performance.now();
+  /** Q of the latest update point, while no step has run since (the final assignment reuses it). */
+  private current: Matrix | null = null;
+  private readonly assigner: SoftAssigner;
+  private readonly buffers = new Map<string, Tensor<Float32Array>>();
+
+  constructor(
+    private readonly ae: Autoencoder,
+    private readonly X: Rows,
+    private readonly k: number,
+    private readonly rng: Rng,
+    private readonly s: LoopSettings,
+    private readonly compiled: Awaited<ReturnType<typeof compileClusteringStep>>,
+    private readonly hooks: ClusteringHooks,
+  ) {
+    this.batches = new BatchOrder(rng, X.rows, s.shuffle, s.shuffleBlock, s.batchSize);
+    this.terms = Object.entries(compiled.objective.terms) as Array<[string, LossTermField]>;
+    this.assigner = new SoftAssigner(ae, compiled.assignment, () => ae.params.tensor(CENTERS));
+  }
+
+  /** Continues from a checkpoint's state (`file` names it in errors), after checking its tensors. */
+  restore(state: TrainingState, file: string): void {
+    const { ae, X, k, compiled } = this;
+    const step = compiled.step;
+    const sizes = (store: StateStore, names: readonly string[]) =>
+      Object.fromEntries(names.map((n) => [n, store.value(n).length]));
+    checkStateTensors(file, "param/", state.params, sizes(ae.params, ae.params.names()));
+    checkStateTensors(file, "slot/", state.slots, sizes(step.slots, step.slots.names()));
+    if (state.best) checkStateTensors(file, "best/", state.best.params, sizes(ae.params, this.trainedNames()));
+    if (this.s.target === "full" && state.p?.length !== X.rows * k)
+      throw new InputError(file, `tensor 'p' holds ${state.p?.length ?? 0} values, ${X.rows} × ${k} needed`);
+    this.iteration = state.iteration;
+    step.t = state.stepCount;
+    this.rng.setState(state.rng);
+    this.batches.order = Uint32Array.from(state.order);
+    this.batches.position = state.position;
+    this.previous = Int32Array.from(state.previousLabels);
+    for (const [n, v] of Object.entries(state.params)) ae.params.set(n, v);
+    for (const [n, v] of Object.entries(state.slots)) step.slots.set(n, v);
+    this.P = state.p;
+    this.history.push(...state.history);
+    this.best = state.best;
+  }
+
+  /**
+   * A target update: Q over the data, the labels and how many changed, the new P, the update's
+   * record (and the state kept when selecting by labels), a checkpoint when one is due. Returns
+   * why the loop stops here ("tol" or "hold"), or null to go on.
+   */
+  async update(): Promise<StopReason | null> {
+    const { X, hooks, s } = this;
+    const q = await this.assigner.predictProba(X);
+    this.current = q;
+    const labels = hardLabels(q);
+    const anchored = hooks.anchor !== undefined && this.history.length < hooks.anchor.updates;
+    await this.updateTarget(q, anchored);
+    const previous = this.previous;
+    const delta = previous ? labels.reduce((n, l, i) => n + (l !== previous[i] ? 1 : 0), 0) / X.rows : null;
+    const rec = this.record(labels, delta);
+    if (s.selectBestByLabels && rec.metrics && (!this.best || rec.metrics.acc > this.best.acc))
+      this.best = { acc: rec.metrics.acc, iteration: this.iteration, params: this.snapshot() };
+    this.history.push(rec);
+    hooks.onUpdate?.(rec);
+    this.previous = labels;
+    this.lossSum = this.lossCount = 0;
+    for (const [, field] of this.terms) this.termSums[field] = 0;
+    this.t0 = performance.now();
+    // During a finite anchored phase the labels settle on the anchor; convergence counts after it.
+    const settled = this.iteration > 0 && s.tol > 0 && delta !== null && delta < s.tol;
+    if (settled && (!anchored || hooks.anchor!.updates === Infinity)) return "tol";
+    if (anchored && s.holdIterations !== undefined && this.iteration >= s.holdIterations) return "hold";
+    const due = hooks.checkpointEvery && this.history.length % hooks.checkpointEvery === 0;
+    if (hooks.onCheckpoint && due && this.iteration < s.maxIter) await hooks.onCheckpoint(this.state(labels));
+    return null;
+  }
+
+  /** P for the steps up to the next update: the anchor while it holds, else target(Q) (full mode). */
+  private async updateTarget(q: Matrix, anchored: boolean): Promise<void> {
+    const { X, hooks } = this;
+    if (anchored) this.P = hooks.anchor!.target;
+    else if (this.s.target === "full")
+      this.P = isMatrix(X)
+        ? await fullTarget(q, this.ae.session)
+        : targetFromFrequencies(q, this.P === hooks.anchor?.target ? undefined : (this.P ?? undefined));
+  }
+
+  /** The record of the update at this iteration. */
+  private record(labels: Int32Array, delta: number | null): UpdateRecord {
+    const { lossCount, history } = this;
+    const sizes = clusterSizes(labels, this.k);
+    const rec: UpdateRecord = {
+      iteration: this.iteration,
+      loss: lossCount ? this.lossSum / lossCount : null,
+      ...(lossCount
+        ? Object.fromEntries(this.terms.map(([, field]) => [field, this.termSums[field]! / lossCount]))
+        : {}),
+      deltaLabel: delta,
+      clusterSizes: sizes,
+      nonEmpty: sizes.filter((n) => n > 0).length,
+      warnings: warningsFor(sizes, this.X.rows, history.length ? history.at(-1)!.nonEmpty : null),
+      seconds: (performance.now() - this.t0) / 1000,
+    };
+    if (this.hooks.evaluate) rec.metrics = this.hooks.evaluate(labels);
+    return rec;
+  }
+
+  /** Everything a resumed run needs to continue exactly where this one is. */
+  private state(labels: Int32Array): TrainingState {
+    return {
+      iteration: this.iteration,
+      stepCount: this.compiled.step.t,
+      rng: this.rng.getState(),
+      order: Array.from(this.batches.order),
+      position: this.batches.position,
+      previousLabels: Array.from(labels),
+      history: this.history.map((h) => ({ ...h })),
+      params: this.ae.params.snapshot(), // every weight, the decoder too, so a resumed DEC model saves whole
+      slots: this.compiled.step.slots.snapshot(),
+      p: this.P ? this.P.slice() : null,
+      best: this.best,
+    };
+  }
+
+  /**
+   * Steps up to the next update point (or maxIter), stepsPerRun per onnxruntime run; in fixed
+   * order, a pass's last, partial batch runs on its own.
+   */
+  async stepToNextUpdate(): Promise<void> {
+    const { X, k, s } = this;
+    let steps = Math.min(
+      s.stepsPerRun,
+      s.updateInterval - (this.iteration % s.updateInterval),
+      s.maxIter - this.iteration,
+    );
+    let rows = s.batchSize;
+    if (!s.shuffle) {
+      const left = this.batches.leftInPass();
+      if (left < s.batchSize) [steps, rows] = [1, left];
+      else steps = Math.min(steps, Math.floor(left / s.batchSize));
+    }
+    const x = this.buffer("x", steps, rows, X.cols);
+    const p = s.target === "full" ? this.buffer("p", steps, rows, k) : null;
+    for (let i = 0; i < steps; i++) {
+      const idx = this.batches.next(rows);
+      gatherFrom(X, idx, 0, rows, x.data.subarray(i * rows * X.cols, (i + 1) * rows * X.cols));
       if (p)
         gatherRows(
-          { data: P!, rows: X.rows, cols: k },
+          { data: this.P!, rows: X.rows, cols: k },
           idx,
           0,
           rows,
-          p.data.subarray(s * rows * k, (s + 1) * rows * k),
+          p.data.subarray(i * rows * k, (i + 1) * rows * k),
         );
     }
-    current = null;
-    const r = await step.runSteps(p ? { x, p } : { x });
-    for (let s = 0; s < steps; s++) {
-      if (!Number.isFinite(r.losses[s]!))
+    this.current = null;
+    const r = await this.compiled.step.runSteps(p ? { x, p } : { x });
+    for (let i = 0; i < steps; i++) {
+      if (!Number.isFinite(r.losses[i]!))
         throw new Error(
-          `${method}: loss became ${r.losses[s]} at iteration ${iteration + s + 1} (try a lower learning rate)`,
+          `${s.method}: loss became ${r.losses[i]} at iteration ${this.iteration + i + 1} (try a lower learning rate)`,
         );
-      lossSum += r.losses[s]!;
-      for (const [metric, field] of terms) termSums[field] = (termSums[field] ?? 0) + r.metrics[metric]![s]!;
+      this.lossSum += r.losses[i]!;
+      for (const [metric, field] of this.terms)
+        this.termSums[field] = (this.termSums[field] ?? 0) + r.metrics[metric]![i]!;
     }
-    lossCount += steps;
-    iteration += steps;
+    this.lossCount += steps;
+    this.iteration += steps;
   }
 
-  if (best) for (const [n, v] of Object.entries(best.params)) ae.params.set(n, v);
-  // A run that stopped at an update point (tol, the held budget, maxIter on an update) already has
-  // Q of its final weights: one pass over the data less.
-  const q = current !== null && !best ? current : await assigner.predictProba(X);
-  await assigner.release();
-  await step.release();
-  return {
-    labels: hardLabels(q),
-    q,
-    history,
-    iterations: iteration,
-    converged,
-    stopReason,
-    ...(best ? { selectedIteration: best.iteration } : {}),
-  };
+  /** The final labels and Q (of the kept state, when selecting by labels); frees the compiled graphs. */
+  async finish(stopReason: StopReason): Promise<ClusteringResult> {
+    const best = this.best;
+    if (best) for (const [n, v] of Object.entries(best.params)) this.ae.params.set(n, v);
+    // A run that stopped at an update point (tol, the held budget, maxIter on an update) already has
+    // Q of its final weights: one pass over the data less.
+    const q = this.current !== null && !best ? this.current : await this.assigner.predictProba(this.X);
+    await this.assigner.release();
+    await this.compiled.step.release();
+    return {
+      labels: hardLabels(q),
+      q,
+      history: this.history,
+      iterations: this.iteration,
+      converged: stopReason === "tol",
+      stopReason,
+      ...(best ? { selectedIteration: best.iteration } : {}),
+    };
+  }
+
+  /** A [steps, rows, cols] input buffer, reused across runs of the same shape. */
+  private buffer(name: string, steps: number, rows: number, cols: number): Tensor<Float32Array> {
+    const key = `${name}:${steps}x${rows}`;
+    let b = this.buffers.get(key);
+    if (!b) this.buffers.set(key, (b = Tensor.zeros([steps, rows, cols])));
+    return b;
+  }
+
+  private trainedNames(): string[] {
+    return this.compiled.params.map((p) => p.name);
+  }
+
+  private snapshot(): Record<string, Float32Array> {
+    const out: Record<string, Float32Array> = {};
+    for (const name of this.trainedNames()) out[name] = this.ae.params.value(name).slice();
+    return out;
+  }
 }
 
 /**
