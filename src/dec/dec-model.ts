@@ -4,7 +4,7 @@
 // fitted state (centres, histories, metrics, timings) is inspectable.
 
 import { join } from "node:path";
-import { DEFAULTS, resolveConfig, trainingRecord } from "../config.js";
+import { DEFAULTS, resolveConfig, trainingRecord, type ResolvedConfig } from "../config.js";
 import { DEVICES, Rng, chunksOf, gatherRows, isMatrix, type Device, type Matrix, type Rows } from "../engine/index.js";
 import { CENTERS, INIT_NAMES, NOISE_KINDS, StudentTAssignment } from "../nn/index.js";
 import { kmeans } from "../cluster/kmeans.js";
@@ -263,42 +263,10 @@ export class DEC implements Clusterer {
       if (anchorUpdates > resume.history.length && resume.p)
         anchor = { target: resume.p, updates: anchorUpdates, ...holdBudget };
     } else {
-      let t0 = performance.now();
-      if (options.autoencoder) {
-        if (options.autoencoder.dims.join() !== dims.join())
-          throw new RangeError(
-            `the given autoencoder is ${options.autoencoder.dims.join("→")}, the model is ${dims.join("→")}`,
-          );
-        for (const p of ae.allParams) ae.params.set(p.name, options.autoencoder.params.value(p.name));
-      } else {
-        const shuffleBlock = c.pretrain?.shuffleBlock ?? c.shuffleBlock;
-        this.pretrainHistory = await pretrainAutoencoder(ae, X, rng, {
-          ...c.pretrain,
-          ...(shuffleBlock !== undefined ? { shuffleBlock } : {}),
-          ...(options.onPretrainEpoch ? { onEpoch: options.onPretrainEpoch } : {}),
-        });
-      }
-      this.timings.pretrainSeconds = (performance.now() - t0) / 1000;
-      t0 = performance.now();
-      const code = await ae.encode(X);
-      const km =
-        r.centerInit === "manifold"
-          ? await this.manifoldStart(code, rng)
-          : c.kmeansSample !== undefined && code.rows > c.kmeansSample
-            ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, r.nInit, session.threads)
-            : await kmeans(code, {
-                k: c.k,
-                nInit: r.nInit,
-                seed: rng.fork(),
-                threads: session.threads,
-              });
-      this.timings.kmeansSeconds = (performance.now() - t0) / 1000;
-      this.initLabels = km.labels;
-      this.initInertia = km.inertia;
-      this.initMetrics = evaluate ? evaluate(km.labels) : null;
-      centers = km.centers;
-      if ("resp" in km && km.resp && anchorUpdates > 0)
-        anchor = { target: Float32Array.from(km.resp), updates: anchorUpdates, ...holdBudget };
+      const start = await this.pretrainAndStart(ae, X, rng, r, options, evaluate);
+      centers = start.centers;
+      if (start.resp && anchorUpdates > 0)
+        anchor = { target: Float32Array.from(start.resp), updates: anchorUpdates, ...holdBudget };
     }
 
     const t0 = performance.now();
@@ -315,6 +283,62 @@ export class DEC implements Clusterer {
         : {}),
     });
     this.timings.clusteringSeconds = (performance.now() - t0) / 1000;
+    this.adopt(result, ae, r.alpha, evaluate);
+    return this;
+  }
+
+  /**
+   * Pretraining (or the given autoencoder's weights), then the centres' start on the code: k-means
+   * (on a sample with kmeansSample) or the manifold start. Records the start's labels, inertia,
+   * scores and timings; returns the centres and, from the mixture, the posteriors to anchor on.
+   */
+  private async pretrainAndStart(
+    ae: Autoencoder,
+    X: Rows,
+    rng: Rng,
+    r: ResolvedConfig,
+    options: FitOptions,
+    evaluate: ((pred: Int32Array) => ClusteringScores) | undefined,
+  ): Promise<{ centers: Float32Array; resp: ArrayLike<number> | null }> {
+    const c = this.config;
+    let t0 = performance.now();
+    if (options.autoencoder) {
+      if (options.autoencoder.dims.join() !== ae.dims.join())
+        throw new RangeError(
+          `the given autoencoder is ${options.autoencoder.dims.join("→")}, the model is ${ae.dims.join("→")}`,
+        );
+      for (const p of ae.allParams) ae.params.set(p.name, options.autoencoder.params.value(p.name));
+    } else {
+      const shuffleBlock = c.pretrain?.shuffleBlock ?? c.shuffleBlock;
+      this.pretrainHistory = await pretrainAutoencoder(ae, X, rng, {
+        ...c.pretrain,
+        ...(shuffleBlock !== undefined ? { shuffleBlock } : {}),
+        ...(options.onPretrainEpoch ? { onEpoch: options.onPretrainEpoch } : {}),
+      });
+    }
+    this.timings.pretrainSeconds = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    const code = await ae.encode(X);
+    const km =
+      r.centerInit === "manifold"
+        ? await this.manifoldStart(code, rng)
+        : c.kmeansSample !== undefined && code.rows > c.kmeansSample
+          ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, r.nInit, r.threads)
+          : await kmeans(code, { k: c.k, nInit: r.nInit, seed: rng.fork(), threads: r.threads });
+    this.timings.kmeansSeconds = (performance.now() - t0) / 1000;
+    this.initLabels = km.labels;
+    this.initInertia = km.inertia;
+    this.initMetrics = evaluate ? evaluate(km.labels) : null;
+    return { centers: km.centers, resp: "resp" in km && km.resp ? km.resp : null };
+  }
+
+  /** The clustering phase's outcome as the fitted state; predictions then go through the trained weights. */
+  private adopt(
+    result: ClusteringResult,
+    ae: Autoencoder,
+    alpha: number,
+    evaluate: ((pred: Int32Array) => ClusteringScores) | undefined,
+  ): void {
     this.history = result.history;
     this.labels = result.labels;
     this.iterations = result.iterations;
@@ -324,11 +348,10 @@ export class DEC implements Clusterer {
     if (this.scaling) foldScaling(ae, this.scaling);
     this.assigner = new SoftAssigner(
       ae,
-      new StudentTAssignment(c.k, ae.codeDim, r.alpha),
+      new StudentTAssignment(this.config.k, ae.codeDim, alpha),
       () => ae.params.tensor(CENTERS),
       true,
     );
-    return this;
   }
 
   /**
