@@ -41,7 +41,7 @@ export function dims(v: string): number[] {
 
 /**
  * The full layer list for data of `inputDim` columns. `--dims` lists the layers after the input;
- * the reference's full form (768,256,32) is accepted when its first entry equals the input dim.
+ * the reference implementation's full form (768,256,32) is accepted when its first entry equals the input dim.
  */
 export function layerSizes(given: readonly number[], inputDim: number): number[] {
   if (given.length >= 2 && given[0] === inputDim) return [...given];

@@ -65,7 +65,7 @@ export function pretrainCommand(): Command {
     )
     .option(
       "--mode <mode>",
-      "end-to-end (the reference) or layerwise (the paper: greedy layer-wise, then fine-tuning)",
+      "end-to-end (the reference implementation) or layerwise (the paper: greedy layer-wise, then fine-tuning)",
       choice("--mode", ["end-to-end", "layerwise"] as const),
       DEFAULTS.pretrain.mode,
     )
@@ -99,7 +99,7 @@ export function pretrainCommand(): Command {
     )
     .option(
       "--normalize-code",
-      "L2-normalise the code before the decoder during pretraining (the reference's quirk)",
+      "L2-normalise the code before the decoder during pretraining (the reference implementation's quirk)",
       false,
     )
     .option(

@@ -153,7 +153,7 @@ export function trainCommand(): Command {
     )
     .option(
       "--target <mode>",
-      "full: target P from the whole dataset every --update-interval iterations (the paper); batch: P from each batch (the reference) (default: the preset's)",
+      "full: target P from the whole dataset every --update-interval iterations (the paper); batch: P from each batch (the reference implementation) (default: the preset's)",
       choice("--target", ["full", "batch"] as const),
     )
     .option(
@@ -228,7 +228,7 @@ export function trainCommand(): Command {
     )
     .option(
       "--normalize-code",
-      "L2-normalise the code before the decoder during pretraining (the reference's quirk; never at inference)",
+      "L2-normalise the code before the decoder during pretraining (the reference implementation's quirk; never at inference)",
       false,
     )
     .option(
@@ -271,18 +271,18 @@ export function trainCommand(): Command {
     )
     .option(
       "--encoder-lr <f>",
-      "learning rate of the encoder in the clustering phase, e.g. the reference's 1e-6 (default: --lr)",
+      "learning rate of the encoder in the clustering phase, e.g. the reference implementation's 1e-6 (default: --lr)",
       float("--encoder-lr", { min: 0 }),
     )
     .option(
       "--clip <f>",
-      "clip the global gradient norm to this (default: no clipping; the reference: 1)",
+      "clip the global gradient norm to this (default: no clipping; the reference implementation: 1)",
       float("--clip", { min: 0 }),
     )
     .option("--freeze-encoder", "train the cluster centres only; the encoder stays as pretrained", false)
     .option(
       "--no-shuffle",
-      "iterate batches in the data's own order, each pass ending with a partial batch (the reference) (default: reshuffle every pass)",
+      "iterate batches in the data's own order, each pass ending with a partial batch (the reference implementation) (default: reshuffle every pass)",
     )
     .option(
       "--gamma <f>",
@@ -304,7 +304,7 @@ export function trainCommand(): Command {
     )
     .option(
       "--select-best-by-labels",
-      "keep the state with the best ACC against the labels (the reference's model selection: SUPERVISED, it uses the labels)",
+      "keep the state with the best ACC against the labels (the reference implementation's model selection: SUPERVISED, it uses the labels)",
       false,
     )
     .option("--no-baseline", "skip k-means on the raw data (default: run it when there are labels)")

@@ -1,4 +1,4 @@
-// Saving and loading a pretrained autoencoder: weights as safetensors with the reference's
+// Saving and loading a pretrained autoencoder: weights as safetensors with the reference implementation's
 // PyTorch names and layouts, architecture in the file's metadata.
 
 import { writeFileSync } from "node:fs";

@@ -1,5 +1,5 @@
 // The stacked autoencoder: encoder d→h1→…→code with ReLU between layers and a linear code,
-// decoder mirrored with a linear output. Parameter names follow the reference's PyTorch modules
+// decoder mirrored with a linear output. Parameter names follow the reference implementation's PyTorch modules
 // (encoder.0, encoder.2, …; decoder.0, …) so weights load into PyTorch with load_state_dict.
 
 import { DEFAULTS } from "../config.js";
@@ -32,7 +32,7 @@ export interface AutoencoderConfig {
   dims: readonly number[];
   /** Weight initialisation (default "torch": PyTorch's nn.Linear). */
   init?: InitName;
-  /** L2-normalise the code before the decoder during autoencoder training (the reference's quirk; off). */
+  /** L2-normalise the code before the decoder during autoencoder training (the reference implementation's quirk; off). */
   normalizeCode?: boolean;
 }
 

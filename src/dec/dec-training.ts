@@ -50,7 +50,7 @@ export interface ClusteringOptions {
   alpha?: number;
   /** IDEC: weight of the clustering loss in L_rec + γ·L_KL (default 0.1). */
   gamma?: number;
-  /** "full": P from the whole dataset every updateInterval iterations (the paper); "batch": from each batch's own Q (the reference, pt-dec). */
+  /** "full": P from the whole dataset every updateInterval iterations (the paper); "batch": from each batch's own Q (the reference implementation, pt-dec). */
   target?: TargetMode;
   /** Iterations between target updates / label-change checks (default: see defaultUpdateInterval). */
   updateInterval?: number;
@@ -60,16 +60,16 @@ export interface ClusteringOptions {
   batchSize?: number;
   /** Default: SGD lr 0.01, momentum 0.9 (the paper). */
   optimizer?: OptimizerConfig;
-  /** Per-group learning rates, e.g. the reference's { encoder: 1e-6, centers: 1e-5 } with Adam. */
+  /** Per-group learning rates, e.g. the reference implementation's { encoder: 1e-6, centers: 1e-5 } with Adam. */
   groupLr?: Partial<Record<"encoder" | "centers" | "decoder", number>>;
   clipNorm?: number | null;
   /** Train the centres only (the encoder stays as pretrained). */
   freezeEncoder?: boolean;
-  /** Reshuffle the batch order every pass (default true; the reference iterates in a fixed order). */
+  /** Reshuffle the batch order every pass (default true; the reference implementation iterates in a fixed order). */
   shuffle?: boolean;
   /** Block-shuffled passes with blocks of this many rows (see shuffledOrder; for data read from disk). Default: a true permutation. */
   shuffleBlock?: number;
-  /** Keep the state with the best ACC against the labels (the reference's model selection: supervised, uses the labels). */
+  /** Keep the state with the best ACC against the labels (the reference implementation's model selection: supervised, uses the labels). */
   selectBestByLabels?: boolean;
   stepsPerRun?: number;
 }
@@ -311,7 +311,7 @@ type LoopSettings = ReturnType<typeof loopSettings>;
 /**
  * The order minibatches take rows in. Shuffled: every batch takes the next `batchSize` rows of the
  * order, reshuffled when it runs out (batches may span two passes). Fixed order: passes of
- * ⌈N / batch⌉ batches, the last one partial, as the reference iterates (its DataLoader, and DEC-keras).
+ * ⌈N / batch⌉ batches, the last one partial, as the reference implementation iterates (its DataLoader, and DEC-keras).
  */
 class BatchOrder {
   order: Uint32Array;

@@ -4,7 +4,7 @@
 //   config.json        architecture (input dim, encoder dims, k, alpha, normalizeCode, method),
 //                      training hyperparameters, deepclust version, cluster → label mapping, the
 //                      SHA-256 of model.onnx and of the weights it was exported from (checked at load)
-//   model.safetensors  encoder.*, decoder.*, assignment.cluster_centers with the reference's
+//   model.safetensors  encoder.*, decoder.*, assignment.cluster_centers with the reference implementation's
 //                      PyTorch names and layouts (Linear weights [out, in]): load_state_dict-able
 //   model.onnx         the inference graph with the weights baked in (see model-onnx.ts)
 //   metrics.json       pretraining and clustering histories, timings, throughput, init and final

@@ -1,5 +1,5 @@
 // Denoising autoencoder pretraining.
-//   end-to-end (default, the reference's): corrupt the input, reconstruct the clean input, MSE, Adam.
+//   end-to-end (default, the reference implementation's): corrupt the input, reconstruct the clean input, MSE, Adam.
 //   layerwise (the paper's): each encoder layer with its mirrored decoder layer trained as a one-
 //   hidden-layer denoising autoencoder on the clean output of the layers below, then the whole
 //   stack fine-tuned end to end without noise.

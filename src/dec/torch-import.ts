@@ -23,7 +23,7 @@ import { Autoencoder } from "./autoencoder.js";
 import { modelConfig, type ModelConfig } from "./model-dir.js";
 
 export interface TorchImportOptions extends Partial<TorchLimits> {
-  /** Student-t degrees of freedom (not part of a state_dict; the reference uses 1). */
+  /** Student-t degrees of freedom (not part of a state_dict; the reference implementation uses 1). */
   alpha?: number;
   session?: SessionOptions;
 }

@@ -139,7 +139,7 @@ export class DatasetBuilder {
     this.rows++;
   }
 
-  /** A row given as a JSON array string, e.g. "[0.013, -0.2, ...]" (the reference CSV format). */
+  /** A row given as a JSON array string, e.g. "[0.013, -0.2, ...]" (the reference implementation CSV format). */
   pushJsonText(text: string, column: string): void {
     let values: unknown;
     try {

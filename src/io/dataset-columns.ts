@@ -4,7 +4,7 @@
 import { InputError } from "./errors.js";
 
 export const LABEL_NAMES = ["labels", "label"] as const;
-/** Names of an embeddings column/key, in order of preference (the reference CSV uses the first). */
+/** Names of an embeddings column/key, in order of preference (the reference implementation CSV uses the first). */
 export const EMBEDDING_NAMES = ["embeddings", "embedding", "vector", "vectors"] as const;
 
 /** Index of the column the user named; a missing one lists what the file has. */

@@ -1,6 +1,6 @@
 // CSV datasets, streamed through csv-parse (quoted fields with commas and newlines, "" escapes,
 // BOM, CRLF). Two layouts:
-// - the reference format: an embeddings column holding a JSON array string per row;
+// - the reference implementation format: an embeddings column holding a JSON array string per row;
 // - "wide": one numeric column per dimension, besides id/text/label columns.
 // The layout is decided from the header and the first data row; the rows come in chunks.
 

@@ -44,7 +44,7 @@ export function writeSafetensors(
 }
 
 /**
- * Reads a safetensors file of F32 tensors. The header is checked as strictly as the reference
+ * Reads a safetensors file of F32 tensors. The header is checked as strictly as the reference implementation
  * implementation checks it (every tensor an object with a dtype, a shape of non-negative integers
  * and data_offsets that tile the data section: no overlap, no gap, nothing missing), and every
  * value must be finite: deepclust reads weights, centres and optimizer state, where NaN or ±Inf is

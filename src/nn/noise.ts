@@ -1,5 +1,5 @@
 // Input corruption for denoising autoencoders, drawn from the run's generator so runs repeat.
-//   mask:     each value kept with probability 1−f, zeroed otherwise (no rescaling, as the reference)
+//   mask:     each value kept with probability 1−f, zeroed otherwise (no rescaling, as the reference implementation)
 //   gaussian: x + ε·f·σ_j, ε ~ N(0,1), σ_j the per-feature standard deviation of the batch (unbiased)
 // It runs in JS while the step graph is not running: the cost is measured by the benchmark.
 
@@ -10,7 +10,7 @@ export const NOISE_KINDS: readonly NoiseKind[] = ["mask", "gaussian", "none"];
 
 export interface NoiseSpec {
   kind: NoiseKind;
-  /** f: masking probability, or the multiple of the feature std. Default 0.3 (the reference). */
+  /** f: masking probability, or the multiple of the feature std. Default 0.3 (the reference implementation). */
   factor: number;
 }
 
