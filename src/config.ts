@@ -83,6 +83,25 @@ export const DEFAULTS = {
   gmm: { nInit: 1, maxIter: 100, tol: 1e-3, regCovar: 1e-6 },
   /** Inference precision of a loaded model (int8: dynamically quantised products; see docs/int8.md). */
   precision: "fp32" as "fp32" | "int8",
+  /** Cluster topics: terms and representative texts per cluster, words and word pairs, English stop words. */
+  topics: {
+    top: 10,
+    examples: 3,
+    ngrams: 2 as 1 | 2,
+    stopWords: "en" as string | null,
+    minLength: 2,
+    textColumn: "text",
+  },
+  /** Sentence embeddings (deepclust embed): mean pooling as the reference implementation, texts per call. */
+  embed: {
+    pooling: "mean" as "mean" | "cls",
+    normalize: false,
+    batchSize: 32,
+    maxLength: 512,
+    textColumn: "text",
+    /** Texts read, embedded and written per step (bounds memory). */
+    chunkRows: 1024,
+  },
   /** Rows per inference batch (predict, evaluate, the library's predictProba). */
   predictBatchSize: 1024,
   /** Training data read from disk: rows per block (65,536 × 768 float32 = 192 MiB; two are kept). */

@@ -18,6 +18,8 @@ import { reportCommand } from "../src/cli/report.js";
 import { exportCommand } from "../src/cli/export.js";
 import { importTorchCommand } from "../src/cli/import-torch.js";
 import { metricsCommand } from "../src/cli/metrics.js";
+import { topicsCommand } from "../src/cli/topics.js";
+import { embedCommand } from "../src/cli/embed.js";
 
 const src = new URL("../src/", import.meta.url).pathname;
 
@@ -175,6 +177,28 @@ const EXPECTED: Array<[Command, Record<string, unknown>]> = [
     },
   ],
   [metricsCommand(), {}],
+  [
+    embedCommand(),
+    {
+      textColumn: DEFAULTS.embed.textColumn,
+      pooling: DEFAULTS.embed.pooling,
+      batchSize: DEFAULTS.embed.batchSize,
+      threads: DEFAULTS.threads,
+      device: DEFAULTS.device,
+    },
+  ],
+  [
+    topicsCommand(),
+    {
+      textColumn: DEFAULTS.topics.textColumn,
+      top: DEFAULTS.topics.top,
+      examples: DEFAULTS.topics.examples,
+      ngrams: DEFAULTS.topics.ngrams,
+      stopWords: DEFAULTS.topics.stopWords ?? "none",
+      threads: DEFAULTS.threads,
+      device: DEFAULTS.device,
+    },
+  ],
 ];
 
 test("every default the command line shows is DEFAULTS' value", () => {

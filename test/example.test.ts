@@ -1,8 +1,9 @@
 // The bundled example as a user meets it (`npm test` builds dist/ first): the built CLI trains on
 // examples/reuters/train.csv, predicts examples/reuters/test.csv with its id and text columns
-// passed through, and scores the test split. It runs npm start's own training command (the default
-// preset, IDEC), and asserts that it beats k-means on the raw vectors: on the training split against
-// k-means fitted there, on the test split against those k-means centres assigning the test rows.
+// passed through, scores the test split, and names its clusters' topics. It runs npm start's own
+// training command (the default preset, IDEC), and asserts that it beats k-means on the raw
+// vectors: on the training split against k-means fitted there, on the test split against those
+// k-means centres assigning the test rows.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -106,6 +107,30 @@ test("train → predict → evaluate on the example through the built CLI; IDEC 
     `test split: IDEC ${JSON.stringify(scores)} vs k-means centres ${JSON.stringify(kmTest)}`,
   );
   assert.ok(!existsSync(`${out}.tmp`));
+
+  // What the clusters are about: those that the crude, interest, coffee or sugar stories make up
+  // the most of name the obvious words among their top terms.
+  const topics = JSON.parse(run("topics", model, testCsv, "--json")) as {
+    clusters: Array<{ cluster: number; terms: Array<{ term: string }>; majority: string; purity: number }>;
+  };
+  const obvious: Record<string, string[]> = {
+    crude: ["oil", "crude", "opec"],
+    interest: ["rate", "rates", "bank"],
+    coffee: ["coffee"],
+    sugar: ["sugar"],
+  };
+  const named = topics.clusters.filter((c) => c.majority in obvious && c.purity >= 0.4);
+  assert.ok(
+    named.length >= 1,
+    `no cluster is mostly crude, interest, coffee or sugar: ${JSON.stringify(topics.clusters)}`,
+  );
+  for (const c of named) {
+    const terms = c.terms.map((t) => t.term);
+    assert.ok(
+      obvious[c.majority]!.some((w) => terms.includes(w)),
+      `cluster ${c.cluster} (${c.majority}, purity ${c.purity}): ${terms.join(", ")}`,
+    );
+  }
 });
 
 test("npm start's command line, as package.json has it, works in a fresh directory, and again", () => {

@@ -23,6 +23,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "import-torch": async () => (await import("./import-torch.js")).importTorchCommand(),
   serve: async () => (await import("./serve.js")).serveCommand(),
   report: async () => (await import("./report.js")).reportCommand(),
+  topics: async () => (await import("./topics.js")).topicsCommand(),
+  embed: async () => (await import("./embed.js")).embedCommand(),
   pretrain: async () => (await import("./pretrain.js")).pretrainCommand(),
 };
 const named = process.argv[2];

@@ -39,6 +39,8 @@ import {
   type RowLabels,
 } from "../io/index.js";
 import { openTrainingSource, shuffleBlockFor, type OutOfCoreSource } from "../pipeline/training-source.js";
+import { datasetTopics } from "../pipeline/topics-file.js";
+import type { ClusterTopic } from "../text/topics.js";
 import { REPORT_FILE, writeReport } from "../report/index.js";
 import { choice, deviceOption, dims, float, int, layerSizes, threadsOption } from "./options.js";
 import { createProgress, type Progress } from "./progress.js";
@@ -120,6 +122,8 @@ interface TrainCliOptions extends DataCliOptions {
 }
 
 const MAX_WARNINGS_SHOWN = 10;
+/** Top terms per cluster in the summary. */
+const TERMS_SHOWN = 6;
 
 export function trainCommand(): Command {
   return new Command("train")
@@ -509,7 +513,10 @@ async function trainOn(
       timings,
     },
   });
-  const report = o.report && d.ds ? await trainingReport(out, d.ds, o, progress) : null;
+  const written = o.report && d.ds ? await trainingReport(out, d.ds, o, progress) : null;
+  const report = written?.file ?? null;
+  // The report computed them when it was written; else (no report, or out of core: none) here.
+  const topics = written ? written.topics : d.ds ? await datasetTopics(dec, d.ds) : null;
 
   const summary = {
     data: resolve(d.file),
@@ -536,12 +543,14 @@ async function trainOn(
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
     out: resolve(out),
     report: report ? resolve(report) : null,
+    /** What each cluster is about, when the data has a text column (see deepclust topics). */
+    topics,
   };
   if (o.json) return printJson(summary);
   printSummary(
     dec,
     fitted,
-    { baseline, labels: d.labels, o, out, report, totalSeconds: timings.totalSeconds },
+    { baseline, labels: d.labels, topics, o, out, report, totalSeconds: timings.totalSeconds },
     progress,
   );
 }
@@ -718,6 +727,7 @@ function printSummary(
   run: {
     baseline: Baseline | null;
     labels: RowLabels | null;
+    topics: ClusterTopic[] | null;
     o: TrainCliOptions;
     out: string;
     report: string | null;
@@ -763,6 +773,20 @@ function printSummary(
     );
   }
   progress.log(sizesLine(s.clusterSizes));
+  if (run.topics) {
+    progress.log(`top terms per cluster (deepclust topics ${out} <data> for more):`);
+    for (const t of run.topics) {
+      const majority = t.majority !== null ? ` — ${t.majority} (${percent(t.purity!, 0)})` : "";
+      progress.log(
+        `  ${t.cluster}: ${
+          t.terms
+            .slice(0, TERMS_SHOWN)
+            .map((w) => w.term)
+            .join(", ") || "–"
+        }${majority}`,
+      );
+    }
+  }
   const t = s.timings;
   const stages = [
     ...(baseline ? [`k-means raw ${seconds(baseline.seconds)}`] : []),
@@ -795,13 +819,13 @@ async function trainingReport(
   ds: Dataset,
   o: TrainCliOptions,
   progress: Progress,
-): Promise<string | null> {
+): Promise<{ file: string; topics: ClusterTopic[] | null } | null> {
   const file = join(out, REPORT_FILE);
   progress.status("writing the report…");
   const model = loadModel(out, { threads: o.threads });
   try {
-    await writeReport(file, model, { dataset: ds });
-    return file;
+    const { data } = await writeReport(file, model, { dataset: ds });
+    return { file, topics: data.topics };
   } catch (e) {
     warn(
       `the report was not written (${e instanceof Error ? e.message : String(e)}); run: deepclust report ${out} --data <data>`,

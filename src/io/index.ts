@@ -50,3 +50,10 @@ export { NpySource, type NpySourceOptions } from "./npy-source.js";
 export { ParquetSource, type ParquetSourceOptions, type ParquetSourceStats } from "./parquet-source.js";
 export { readColumns } from "./columns.js";
 export { DEFAULT_TORCH_LIMITS, readTorchStateDict, type TorchLimits } from "./torch-pickle.js";
+export { readTextChunks, TEXT_FORMATS, type TextChunk } from "./text-rows.js";
+export {
+  createEmbeddingWriter,
+  EMBEDDING_OUTPUTS,
+  EMBEDDINGS_COLUMN,
+  type EmbeddingWriter,
+} from "./embeddings-writer.js";

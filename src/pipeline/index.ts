@@ -19,3 +19,5 @@ export {
   type OutOfCoreSource,
   type TrainingSourceOptions,
 } from "./training-source.js";
+export { topicsOfFile, datasetTopics, type FileTopics, type FileTopicsOptions } from "./topics-file.js";
+export { embedFile, type EmbedFileOptions, type EmbedFileSummary } from "./embed-file.js";

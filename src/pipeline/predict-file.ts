@@ -176,7 +176,7 @@ export function noLabelsError(ds: Pick<DatasetChunk, "file" | "embeddingsColumn"
 }
 
 /** The file's chunks, each used before the next is read (so the reader reuses its buffers). */
-function chunksOf(model: SoftClusterer, input: string, options: StreamOptions): AsyncGenerator<DatasetChunk> {
+export function chunksOf(model: SoftClusterer, input: string, options: StreamOptions): AsyncGenerator<DatasetChunk> {
   return readDatasetChunks(input, {
     ...(options.embeddingsColumn !== undefined ? { embeddingsColumn: options.embeddingsColumn } : {}),
     ...(options.labelsColumn !== undefined ? { labelsColumn: options.labelsColumn } : {}),
@@ -190,7 +190,7 @@ function chunksOf(model: SoftClusterer, input: string, options: StreamOptions): 
 }
 
 /** q of a chunk; a NaN/±Inf in it is reported at its row and dimension of the file. */
-async function assignChunk(model: SoftClusterer, chunk: DatasetChunk, batchSize?: number): Promise<Matrix> {
+export async function assignChunk(model: SoftClusterer, chunk: DatasetChunk, batchSize?: number): Promise<Matrix> {
   try {
     return await model.predictProba(chunk.X, batchSize ?? DEFAULTS.predictBatchSize);
   } catch (e) {

@@ -7,7 +7,8 @@
 
 import { DEFAULTS } from "../config.js";
 import { basename, resolve } from "node:path";
-import { Rng, gatherRows, rowSlice, type Matrix } from "../engine/index.js";
+import { Rng, argmaxRows, gatherRows, rowSlice, type Matrix } from "../engine/index.js";
+import { TopicsBuilder, type ClusterTopic } from "../text/topics.js";
 import {
   clusterSizes,
   clusteringAccuracy,
@@ -127,6 +128,8 @@ export interface ReportData {
   sizes: { source: "data" | "training"; counts: number[] } | null;
   map: { method: MapMethod; rows: number; shown: number; seed: number; points: MapPoint[] } | null;
   contingency: ContingencyData | null;
+  /** What each cluster is about (c-TF-IDF terms, the most confident texts), when the data has a text column. */
+  topics: ClusterTopic[] | null;
   notes: string[];
 }
 
@@ -207,7 +210,7 @@ function passthroughColumn(ds: Dataset, name: string): string[] | null {
   return key === undefined ? null : ds.passthrough[key]!;
 }
 
-function truncate(text: string, max: number): string {
+export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
@@ -281,6 +284,7 @@ export async function assembleReport(
   let map: ReportData["map"] = null;
   let contingency: ContingencyData | null = null;
   let data: ReportData["data"] = null;
+  let topics: ReportData["topics"] = null;
 
   const ds = options.dataset ?? null;
   if (ds) {
@@ -298,11 +302,16 @@ export async function assembleReport(
       hasLabels: labels !== null,
       labelled,
     };
+    const texts = passthroughColumn(ds, "text");
     const clusters = new Int32Array(X.rows);
+    const topicsBuilder = texts ? new TopicsBuilder(model.k) : null;
     for (let from = 0; from < X.rows; from += PREDICT_CHUNK_ROWS) {
       const to = Math.min(X.rows, from + PREDICT_CHUNK_ROWS);
-      clusters.set(await model.predict(rowSlice(X, from, to)), from); // q of one chunk at a time
+      const { index, max } = argmaxRows(await model.predictProba(rowSlice(X, from, to))); // q of one chunk at a time
+      clusters.set(index, from);
+      topicsBuilder?.add(texts!.slice(from, to), index, max, labels ? labels.slice(from, to) : null, from);
     }
+    topics = topicsBuilder?.topics() ?? null;
     const counts = new Array<number>(model.k).fill(0);
     for (const c of clusters) counts[c]!++;
     sizes = { source: "data", counts };
@@ -321,7 +330,6 @@ export async function assembleReport(
     const { xy, method: used, note } = await embed2d(code, options.map ?? REPORT_DEFAULTS.map, seed);
     if (note) notes.push(note);
     const ids = passthroughColumn(ds, "id");
-    const texts = passthroughColumn(ds, "text");
     const round = (v: number) => Math.round(v * 1e4) / 1e4;
     const points = Array.from(index, (row, i): MapPoint => ({
       x: round(xy[2 * i]!),
@@ -368,6 +376,7 @@ export async function assembleReport(
     sizes,
     map,
     contingency,
+    topics,
     notes,
   };
 }

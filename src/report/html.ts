@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
-import type { ReportData } from "./data.js";
+import { truncate, type ReportData } from "./data.js";
 import type { Chart } from "./specs.js";
 
 const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
@@ -182,6 +182,24 @@ export function renderReportHtml(d: ReportData, charts: Chart[]): string {
       `<p class="meta">Hungarian mapping (the one-to-one cluster → class assignment that maximises matched rows; ACC = ${fmt(c.accuracy)}${left}):</p>`,
     );
     parts.push(table(["cluster", "rows", "mapped class", "rows of that class", "purity"], rows, "mapping"));
+  }
+
+  if (d.topics) {
+    parts.push(`<h2>Topics</h2>`);
+    parts.push(chartDivs(charts, "topics"));
+    const rows = d.topics.map((t) => [
+      String(t.cluster),
+      String(t.size),
+      t.terms.map((w) => w.term).join(", ") || "–",
+      t.examples[0] ? truncate(t.examples[0].text, 160) : "–",
+      t.majority !== null ? `${t.majority} (${(100 * t.purity!).toFixed(1)} %)` : "–",
+    ]);
+    parts.push(
+      `<p class="meta">Top terms by class-based TF-IDF over the data's text column (words and word pairs, English stop words left out); the most representative text is the cluster's most confident row.</p>`,
+    );
+    parts.push(
+      table(["cluster", "rows", "top terms", "most representative text", "majority label (purity)"], rows, "topics"),
+    );
   }
 
   parts.push(`<h2>Training</h2>`);

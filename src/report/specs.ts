@@ -9,7 +9,7 @@ export interface Chart {
   /** The id of the chart's container element in the page. */
   id: string;
   /** Section heading the chart appears under. */
-  section: "training" | "clusters" | "labels";
+  section: "training" | "clusters" | "labels" | "topics";
   spec: Spec;
   /** vega-embed's renderer: SVG, or canvas for the thousands of points of the map. */
   renderer: "svg" | "canvas";
@@ -288,9 +288,48 @@ export function contingencyChart(d: ReportData): Chart | null {
   };
 }
 
+/** Clusters beyond this many get no panel of term weights (the table still lists their terms). */
+export const MAX_TOPIC_PANELS = 60;
+
+/** Each cluster's top terms and their c-TF-IDF weights, a small bar chart per cluster. */
+export function topicsChart(d: ReportData): Chart | null {
+  const shown = (d.topics ?? []).filter((t) => t.terms.length > 0).slice(0, MAX_TOPIC_PANELS);
+  if (!shown.length) return null;
+  const values = shown.flatMap((t) =>
+    t.terms.map((w, rank) => ({ cluster: t.cluster, term: w.term, weight: w.weight, rank })),
+  );
+  return {
+    id: "chart-topics",
+    section: "topics",
+    renderer: "svg",
+    spec: spec({
+      title: { text: "Top terms per cluster", subtitle: "class-based TF-IDF weight of each word or word pair" },
+      data: { values },
+      columns: 3,
+      facet: { field: "cluster", type: "ordinal", title: "cluster" },
+      spec: {
+        width: 170,
+        height: { step: 12 },
+        mark: { type: "bar" },
+        encoding: {
+          y: { field: "term", type: "nominal", sort: { field: "rank", order: "ascending" }, title: null },
+          x: { field: "weight", type: "quantitative", title: "weight" },
+          color: { ...clusterColor(d.model.k), legend: null },
+          tooltip: [
+            { field: "cluster", type: "ordinal" },
+            { field: "term", type: "nominal" },
+            { field: "weight", type: "quantitative", format: ".4f" },
+          ],
+        },
+      },
+      resolve: { scale: { y: "independent", x: "independent" } },
+    }),
+  };
+}
+
 /** Every chart the data allows, in page order. */
 export function reportCharts(d: ReportData): Chart[] {
-  return [sizesChart(d), mapChart(d), contingencyChart(d), pretrainChart(d), clusteringChart(d)].filter(
+  return [sizesChart(d), mapChart(d), contingencyChart(d), topicsChart(d), pretrainChart(d), clusteringChart(d)].filter(
     (c): c is Chart => c !== null,
   );
 }

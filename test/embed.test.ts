@@ -1,0 +1,182 @@
+// Sentence embeddings against the tiny BERT that test/fixtures/gen_tiny_bert.py builds with plain
+// PyTorch and exports with torch.onnx.export: the token ids equal the script's WordPiece
+// tokenisation (accents, punctuation, an emoji, truncation, an empty text), and the mean-pooled
+// and [CLS] embeddings equal PyTorch's to 1e-5; then `deepclust embed` file to file (CSV, JSONL,
+// text in; CSV, JSONL, .npy out) and its errors (`npm test` builds dist/ first).
+
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SentenceEncoder } from "../src/text/index.js";
+import { readDataset, readNpy } from "../src/io/index.js";
+
+const model = new URL("./fixtures/tiny-bert", import.meta.url).pathname;
+const expected = JSON.parse(readFileSync(new URL("./fixtures/tiny-bert-expected.json", import.meta.url), "utf8")) as {
+  maxLength: number;
+  sentences: string[];
+  ids: number[][];
+  mean: number[][];
+  cls: number[][];
+};
+const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "deepclust-embed-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd: dir });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function maxDiff(m: { data: Float32Array; cols: number }, rows: number[][]): number {
+  let worst = 0;
+  rows.forEach((row, i) => row.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - m.data[i * m.cols + j]!)))));
+  return worst;
+}
+
+test("the fixture stays small: a committed model under 2 MB with a vocabulary under 1,000", () => {
+  const files = ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"];
+  let bytes = 0;
+  for (const f of files) bytes += readFileSync(join(model, f)).length;
+  assert.ok(bytes < 2e6, `${bytes} bytes`);
+  const vocab = (JSON.parse(readFileSync(join(model, "tokenizer.json"), "utf8")) as { model: { vocab: object } }).model
+    .vocab;
+  assert.ok(Object.keys(vocab).length < 1000);
+});
+
+test("token ids equal the generator's WordPiece tokenisation, truncation included", async () => {
+  const enc = await SentenceEncoder.load(model, { maxLength: expected.maxLength, threads: 1 });
+  try {
+    expected.sentences.forEach((s, i) => assert.deepEqual(enc.tokenize(s), expected.ids[i], JSON.stringify(s)));
+    assert.ok(
+      expected.ids.some((ids) => ids.length === expected.maxLength),
+      "a sentence was truncated",
+    );
+    assert.ok(
+      expected.ids.some((ids) => ids.includes(1)),
+      "a character became [UNK]",
+    );
+    assert.equal(enc.info.maxLength, 16, "the tokenizer's model_max_length, below max_position_embeddings");
+  } finally {
+    await enc.release();
+  }
+});
+
+test("mean-pooled and [CLS] embeddings equal PyTorch's to 1e-5, whatever the batching; normalised ones are unit length", async () => {
+  for (const batchSize of [32, 3, 1]) {
+    const enc = await SentenceEncoder.load(model, { threads: 1, batchSize });
+    const m = await enc.embed(expected.sentences);
+    await enc.release();
+    assert.deepEqual([m.rows, m.cols], [expected.sentences.length, 32]);
+    assert.ok(maxDiff(m, expected.mean) < 1e-5, `batch ${batchSize}: ${maxDiff(m, expected.mean)}`);
+  }
+  const cls = await SentenceEncoder.load(model, { threads: 1, pooling: "cls" });
+  assert.ok(maxDiff(await cls.embed(expected.sentences), expected.cls) < 1e-5);
+  await cls.release();
+  const unit = await SentenceEncoder.load(model, { threads: 1, normalize: true });
+  const u = await unit.embed(expected.sentences);
+  await unit.release();
+  expected.mean.forEach((row, i) => {
+    const norm = Math.hypot(...row);
+    row.forEach((v, j) => assert.ok(Math.abs(v / norm - u.data[i * 32 + j]!) < 1e-5));
+  });
+});
+
+test("deepclust embed: CSV → CSV in the reference format (columns carried), text → .npy, JSONL → JSONL", () => {
+  const csv = join(dir, "news.csv");
+  const rows = expected.sentences.map((s, i) => `${i},"${s.replace(/"/g, '""')}",${i % 3}`);
+  writeFileSync(csv, ["id,text,labels", ...rows].join("\n") + "\n");
+  const r = run("embed", csv, "--model", model, "--out", "news-embeddings.csv", "--threads", "1", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as { rows: number; dim: number; model: { sha256: string; pooling: string } };
+  assert.deepEqual([s.rows, s.dim, s.model.pooling], [expected.sentences.length, 32, "mean"]);
+  assert.match(s.model.sha256, /^[0-9a-f]{64}$/);
+  // What deepclust reads back is what the library computes, and the other columns are kept.
+  return readDataset(join(dir, "news-embeddings.csv")).then((ds) => {
+    assert.deepEqual([ds.X.rows, ds.X.cols, ds.embeddingsColumn], [expected.sentences.length, 32, "embeddings"]);
+    assert.deepEqual(
+      ds.passthrough.id,
+      expected.sentences.map((_, i) => String(i)),
+    );
+    assert.deepEqual(ds.passthrough.text, expected.sentences);
+    assert.deepEqual(
+      ds.labels,
+      expected.sentences.map((_, i) => i % 3),
+    );
+    assert.ok(maxDiff(ds.X, expected.mean) < 1e-5);
+
+    const txt = join(dir, "lines.txt");
+    writeFileSync(txt, expected.sentences.join("\n") + "\n");
+    assert.equal(run("embed", txt, "--model", model, "--out", "lines.npy", "--normalize").code, 0);
+    const npy = readNpy(join(dir, "lines.npy"));
+    assert.deepEqual([npy.rows, npy.cols], [expected.sentences.length, 32]);
+    for (let i = 0; i < npy.rows; i++)
+      assert.ok(Math.abs(Math.hypot(...npy.data.subarray(i * 32, (i + 1) * 32)) - 1) < 1e-5);
+
+    const jsonl = join(dir, "docs.jsonl");
+    writeFileSync(
+      jsonl,
+      expected.sentences.map((t, i) => JSON.stringify({ id: i, body: t, meta: { n: i } })).join("\n") + "\n",
+    );
+    assert.equal(
+      run("embed", jsonl, "--model", model, "--out", "docs.jsonl.out.jsonl", "--text-column", "body").code,
+      0,
+    );
+    const lines = readFileSync(join(dir, "docs.jsonl.out.jsonl"), "utf8").trim().split("\n");
+    const first = JSON.parse(lines[0]!) as { id: number; body: string; meta: { n: number }; embeddings: number[] };
+    assert.deepEqual(
+      [first.id, first.body, first.meta, first.embeddings.length],
+      [0, expected.sentences[0], { n: 0 }, 32],
+    );
+  });
+});
+
+test("deepclust embed: a missing model folder or text column is exit 2 naming what is wrong; nothing is written", () => {
+  const csv = join(dir, "bad.csv");
+  writeFileSync(csv, "id,body\n1,hello\n");
+  const noModel = run("embed", csv, "--model", join(dir, "nowhere"), "--out", "x.csv");
+  assert.equal(noModel.code, 2);
+  assert.match(
+    noModel.stderr,
+    /not an embedding model folder: config\.json, tokenizer\.json, tokenizer_config\.json, onnx\/model\.onnx missing/,
+  );
+  assert.match(noModel.stderr, /never downloads/);
+  const noColumn = run("embed", csv, "--model", model, "--out", "x.csv");
+  assert.equal(noColumn.code, 2);
+  assert.match(noColumn.stderr, /bad\.csv, row 1, column 'text': no text column 'text' \(the row has 'id', 'body'\)/);
+  assert.ok(!existsSync(join(dir, "x.csv")));
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.includes(".tmp-")),
+    [],
+    "no temporary file left",
+  );
+  writeFileSync(join(dir, "kept.csv"), "mine\n");
+  const exists = run("embed", csv, "--model", model, "--out", "kept.csv", "--text-column", "body");
+  assert.equal(exists.code, 2);
+  assert.equal(readFileSync(join(dir, "kept.csv"), "utf8"), "mine\n", "an existing file is kept without --force");
+});
+
+test("a real sentence-embedding model, when one is present (DEEPCLUST_EMBED_MODEL)", async (t) => {
+  const real = process.env.DEEPCLUST_EMBED_MODEL;
+  if (!real || !existsSync(real)) {
+    const note = `no real model found: set DEEPCLUST_EMBED_MODEL to a Hugging Face model folder (e.g. all-MiniLM-L6-v2 with onnx/model.onnx) to test one`;
+    t.diagnostic(note);
+    console.log(`# ${note}`);
+    return;
+  }
+  const enc = await SentenceEncoder.load(real, { threads: 2 });
+  const m = await enc.embed(["Oil prices rose.", "Crude output fell.", "The bank cut rates."]);
+  await enc.release();
+  assert.equal(m.cols, enc.info.dim);
+  assert.ok(m.data.every(Number.isFinite));
+  const cos = (a: number, b: number) => {
+    const x = m.data.subarray(a * m.cols, (a + 1) * m.cols);
+    const y = m.data.subarray(b * m.cols, (b + 1) * m.cols);
+    let d = 0;
+    for (let j = 0; j < m.cols; j++) d += x[j]! * y[j]!;
+    return d / (Math.hypot(...x) * Math.hypot(...y));
+  };
+  assert.ok(cos(0, 1) > cos(0, 2), "the two oil sentences are closer than oil and rates");
+});
