@@ -7,7 +7,19 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { parse } from "csv-parse/sync";
+import { stringify } from "csv-stringify/sync";
+import { loadModel } from "../src/dec/index.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SentenceEncoder } from "../src/text/index.js";
@@ -179,4 +191,73 @@ test("a real sentence-embedding model, when one is present (DEEPCLUST_EMBED_MODE
     return d / (Math.hypot(...x) * Math.hypot(...y));
   };
   assert.ok(cos(0, 1) > cos(0, 2), "the two oil sentences are closer than oil and rates");
+});
+
+test("train --embed-model trains on texts and records the model; predict, evaluate and topics take texts; another model is refused", async () => {
+  const rows = (
+    parse(readFileSync(new URL("../examples/reuters/train.csv", import.meta.url)), { columns: true }) as Array<{
+      id: string;
+      text: string;
+      labels: string;
+    }>
+  ).slice(0, 300);
+  const texts = join(dir, "stories.csv");
+  writeFileSync(texts, stringify([["id", "text", "labels"], ...rows.map((r) => [r.id, r.text, r.labels])]));
+  const out = join(dir, "text-model");
+  const t = run(
+    "train",
+    texts,
+    "--embed-model",
+    model,
+    "-k",
+    "4",
+    "--preset",
+    "reference",
+    "--pretrain-epochs",
+    "3",
+    "--max-iter",
+    "30",
+    "--no-report",
+    "--out",
+    out,
+    "--json",
+    "--threads",
+    "1",
+  );
+  assert.equal(t.code, 0, t.stderr);
+  const summary = JSON.parse(t.stdout) as { rows: number; dims: number[]; labelsColumn: string; topics: unknown[] };
+  assert.deepEqual(
+    [summary.rows, summary.dims[0], summary.labelsColumn, summary.topics.length],
+    [300, 32, "labels", 4],
+  );
+  const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as { embedding: Record<string, unknown> };
+  const enc = await SentenceEncoder.load(model, { threads: 1 });
+  assert.deepEqual(config.embedding, { ...enc.info, dir: model });
+
+  // predict on texts = the library's embeddings through the loaded model.
+  const p = run("predict", out, texts, "--out", "stories-predictions.csv", "--threads", "1");
+  assert.equal(p.code, 0, p.stderr);
+  const predicted = (
+    parse(readFileSync(join(dir, "stories-predictions.csv")), { columns: true }) as Array<Record<string, string>>
+  ).map((r) => Number(r.cluster));
+  const loaded = loadModel(out, { threads: 1 });
+  assert.deepEqual(predicted, Array.from(await loaded.predict(await enc.embed(rows.map((r) => r.text)))));
+  await loaded.release();
+  await enc.release();
+  const e = run("evaluate", out, texts, "--json");
+  assert.equal(e.code, 0, e.stderr);
+  assert.equal((JSON.parse(e.stdout) as { n: number }).n, 300);
+  const tp = run("topics", out, texts, "--json");
+  assert.equal(tp.code, 0, tp.stderr);
+
+  // The same folder with one byte more (an unknown protobuf field: a valid model, another hash).
+  const other = join(dir, "other-model");
+  cpSync(model, other, { recursive: true });
+  appendFileSync(join(other, "onnx", "model.onnx"), Buffer.from([0x98, 0x06, 0x01]));
+  const refused = run("predict", out, texts, "--out", "refused.csv", "--embed-model", other);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /is not the one .*text-model was trained with \(deepclust\/tiny-bert-test/);
+  assert.ok(!existsSync(join(dir, "refused.csv")));
+  const notText = run("predict", out.replace("text-model", "nowhere"), texts, "--out", "x2.csv");
+  assert.equal(notText.code, 2);
 });

@@ -18,6 +18,8 @@ import {
   type PredictFileSummary,
 } from "../pipeline/predict-file.js";
 import { choice, deviceOption, int, threadsOption } from "./options.js";
+import { EMBED_MODEL_HELP, encoderFor } from "./texts.js";
+import type { SentenceEncoder } from "../text/sentence-encoder.js";
 import { createProgress } from "./progress.js";
 import { PRECISION_HELP, PRECISIONS, type Precision } from "./precision.js";
 import { UsageError } from "./errors.js";
@@ -39,6 +41,8 @@ import {
 } from "./common.js";
 
 interface ApplyCliOptions extends DataCliOptions {
+  embedModel?: string;
+  textColumn: string;
   batchSize: number;
   threads: number;
   device: Device;
@@ -62,6 +66,12 @@ function withApplyOptions(cmd: Command): Command {
     .addOption(threadsOption())
     .addOption(deviceOption())
     .option("--precision <p>", PRECISION_HELP, choice("--precision", PRECISIONS), DEFAULTS.precision)
+    .option("--embed-model <dir>", EMBED_MODEL_HELP)
+    .option(
+      "--text-column <name>",
+      "for a model trained from texts: column (JSONL: key) holding the texts",
+      DEFAULTS.embed.textColumn,
+    )
     .option("--json", "print one JSON summary on stdout and nothing else", false);
 }
 
@@ -112,9 +122,13 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
   checkPredictionsPath(o.out, [data, o.labelsFile, ...modelInputFiles(modelDir)], o.force);
   const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
   let result: PredictFileSummary;
+  const encoder = await encoderFor(model, modelDir, o).catch(async (e: unknown) => {
+    await model.release();
+    throw e;
+  });
   try {
     result = await predictFile(model, data, o.out, {
-      ...streamOptions(o),
+      ...streamOptions(o, encoder),
       proba: o.proba,
       onStart: (total) => progress.start("predict", total, "rows"),
       onProgress: (rows) => progress.update(rows),
@@ -123,6 +137,7 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
   } finally {
     progress.stop();
     await model.release();
+    await encoder?.release();
   }
   const summary = {
     model: resolve(modelDir),
@@ -156,15 +171,20 @@ async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Pro
     );
   const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
   let found: FileClusters;
+  const encoder = await encoderFor(model, modelDir, o).catch(async (e: unknown) => {
+    await model.release();
+    throw e;
+  });
   try {
     found = await clusterLabelledFile(model, data, {
-      ...streamOptions(o),
+      ...streamOptions(o, encoder),
       onStart: (total) => progress.start("evaluate", total, "rows"),
       onProgress: (rows) => progress.update(rows),
     });
   } finally {
     progress.stop();
     await model.release();
+    await encoder?.release();
   }
   const { clusters: pred, labels: truth, labelsColumn } = found;
   if (labelledCount(truth) === 0)
@@ -178,9 +198,10 @@ async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Pro
   progress.log(sizesLine(summary.clusterSizes));
 }
 
-/** The library's stream options from the command line's. */
-function streamOptions(o: ApplyCliOptions) {
+/** The library's stream options from the command line's (with an encoder: the input is texts). */
+function streamOptions(o: ApplyCliOptions, encoder: SentenceEncoder | null) {
   return {
+    ...(encoder ? { encoder, textColumn: o.textColumn } : {}),
     ...(o.embeddingsColumn !== undefined ? { embeddingsColumn: o.embeddingsColumn } : {}),
     ...labelOptions(o),
     batchSize: o.batchSize,

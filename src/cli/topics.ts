@@ -11,12 +11,14 @@ import { topicsOfFile } from "../pipeline/topics-file.js";
 import type { ClusterTopic } from "../text/topics.js";
 import { deviceOption, int, threadsOption } from "./options.js";
 import { createProgress } from "./progress.js";
+import { EMBED_MODEL_HELP, encoderFor } from "./texts.js";
 import { labelOptions, labelsColumnHelp, percent, printJson, type DataCliOptions } from "./common.js";
 
 /** --stop-words' spelling of "keep every word". */
 const NO_STOP_WORDS = "none";
 
 interface TopicsCliOptions extends DataCliOptions {
+  embedModel?: string;
   textColumn: string;
   top: number;
   examples: number;
@@ -56,6 +58,7 @@ export function topicsCommand(): Command {
       "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)",
     )
     .option("--labels-column <name>", labelsColumnHelp("for each cluster's majority class and purity"))
+    .option("--embed-model <dir>", EMBED_MODEL_HELP)
     .addOption(threadsOption())
     .addOption(deviceOption())
     .option("--json", "print one JSON object on stdout and nothing else", false)
@@ -78,8 +81,13 @@ async function topics(modelDir: string, data: string, o: TopicsCliOptions): Prom
   const t0 = performance.now();
   const model = loadModel(modelDir, { threads: o.threads, device: o.device });
   let result;
+  const encoder = await encoderFor(model, modelDir, o).catch(async (e: unknown) => {
+    await model.release();
+    throw e;
+  });
   try {
     result = await topicsOfFile(model, data, {
+      ...(encoder ? { encoder } : {}),
       ...(o.embeddingsColumn !== undefined ? { embeddingsColumn: o.embeddingsColumn } : {}),
       ...labelOptions(o),
       textColumn: o.textColumn,
@@ -93,6 +101,7 @@ async function topics(modelDir: string, data: string, o: TopicsCliOptions): Prom
   } finally {
     progress.stop();
     await model.release();
+    await encoder?.release();
   }
   const seconds = (performance.now() - t0) / 1000;
   /** The process's peak resident memory (maximum RSS), in MiB. */

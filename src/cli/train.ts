@@ -40,6 +40,8 @@ import {
 } from "../io/index.js";
 import { openTrainingSource, shuffleBlockFor, type OutOfCoreSource } from "../pipeline/training-source.js";
 import { datasetTopics } from "../pipeline/topics-file.js";
+import { readTextDataset, type EmbeddingRecord } from "../pipeline/text-source.js";
+import { SentenceEncoder } from "../text/sentence-encoder.js";
 import type { ClusterTopic } from "../text/topics.js";
 import { REPORT_FILE, writeReport } from "../report/index.js";
 import { choice, deviceOption, dims, float, int, layerSizes, threadsOption } from "./options.js";
@@ -119,6 +121,8 @@ interface TrainCliOptions extends DataCliOptions {
   shuffleBlock?: number;
   kmeansSample?: number;
   json: boolean;
+  embedModel?: string;
+  textColumn: string;
 }
 
 const MAX_WARNINGS_SHOWN = 10;
@@ -324,6 +328,15 @@ export function trainCommand(): Command {
       "--embeddings-column <name>",
       "column (JSONL: key) holding the vectors (default: 'embeddings', else detected)",
     )
+    .option(
+      "--embed-model <dir>",
+      "the data is texts: embed them first with this model folder (see deepclust embed); the model directory records it, and predict, evaluate and topics then take texts",
+    )
+    .option(
+      "--text-column <name>",
+      "with --embed-model: column (JSONL: key) holding the texts",
+      DEFAULTS.embed.textColumn,
+    )
     .option("--labels-column <name>", labelsColumnHelp("used for evaluation only (scores on the labelled rows)"))
     .option("--labels-file <file>", "ground-truth labels in a separate file, one per row (.npy, IDX, or text)")
     .option("--out <dir>", `model directory to write (${Object.values(MODEL_FILES).join(", ")})`, DEFAULTS.modelDir)
@@ -392,6 +405,27 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
   checkOutputs(data, o, out, checkpointDir);
   executionProviders(o.device); // an unavailable device fails here, before any work
 
+  if (o.embedModel !== undefined) {
+    if (o.outOfCore) throw new UsageError("--embed-model trains in memory: leave out --out-of-core");
+    if (o.labelsFile !== undefined)
+      throw new UsageError("--embed-model reads labels from a column of the texts' file, not --labels-file");
+    const encoder = await SentenceEncoder.load(o.embedModel, { threads: o.threads, device: o.device });
+    let ds: Dataset;
+    try {
+      progress.start(`embedding with ${encoder.info.name}`, null, "texts");
+      ds = await readTextDataset(encoder, data, {
+        textColumn: o.textColumn,
+        ...(labelOptions(o).labelsColumn !== undefined ? { labelsColumn: labelOptions(o).labelsColumn! } : {}),
+        onProgress: (rows) => progress.update(rows),
+      });
+    } finally {
+      progress.stop();
+      await encoder.release();
+    }
+    checkK(o.clusters, ds);
+    const d = { file: data, X: ds.X, ds, source: null, labels: labelsOf(ds, o), labelsColumn: ds.labelsColumn };
+    return trainOn(d, o, out, checkpointDir, progress, { ...encoder.info, dir: resolve(o.embedModel) });
+  }
   const source = openTrainingSource(data, {
     outOfCore: o.outOfCore,
     ...(o.memoryBudget !== undefined ? { memoryBudgetMb: o.memoryBudget } : {}),
@@ -466,6 +500,7 @@ async function trainOn(
   out: string,
   checkpointDir: string | undefined,
   progress: Progress,
+  embedding?: EmbeddingRecord,
 ): Promise<void> {
   if (o.selectBestByLabels && !d.labels)
     throw new UsageError("--select-best-by-labels needs labels (a labels column or --labels-file)");
@@ -504,6 +539,7 @@ async function trainOn(
   const labelled = d.labels ? labelledCount(d.labels) : 0;
   saveModel(out, dec, {
     overwrite: o.force,
+    ...(embedding ? { embedding } : {}),
     ...(d.labels ? { labels: d.labels } : {}),
     data: dataRecord(d, o, labelled),
     metrics: {

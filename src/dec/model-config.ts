@@ -45,6 +45,20 @@ export interface ModelConfig {
   labelMapping: Record<string, string | number> | null;
   onnx: OnnxEntry;
   createdAt: string;
+  /**
+   * Trained from texts (train --embed-model): the embedding model, which predict, evaluate and
+   * topics use to embed texts the same way (its folder, name, SHA-256 of model.onnx, dimension,
+   * pooling, normalisation, most tokens). Absent for a model trained on embeddings.
+   */
+  embedding?: {
+    dir: string;
+    name: string;
+    sha256: string;
+    dim: number;
+    pooling: "mean" | "cls";
+    normalize: boolean;
+    maxLength: number;
+  };
 }
 
 export interface OnnxEntry {
@@ -121,6 +135,23 @@ export function checkModelConfig(file: string, value: unknown): ModelConfig {
     sub("weightsSha256", "a SHA-256 in hex (64 characters)", isSha256);
   }
   field("createdAt", "a string", isString);
+  if (c.embedding !== undefined) {
+    const e = field(
+      "embedding",
+      "an object {dir, name, sha256, dim, pooling, normalize, maxLength} (or absent)",
+      isObject,
+    );
+    const sub = fieldChecker(file, e, "embedding.");
+    sub("dir", "a string", isString);
+    sub("name", "a string", isString);
+    sub("sha256", "a SHA-256 in hex (64 characters)", isSha256);
+    const dim = sub("dim", "a positive integer", isPositiveInteger);
+    if (dim !== inputDim)
+      throw new InputError(file, `field 'embedding.dim' (${dim}) must equal inputDim (${inputDim})`);
+    sub("pooling", "mean or cls", (v): v is string => v === "mean" || v === "cls");
+    sub("normalize", "true or false", isBoolean);
+    sub("maxLength", "a positive integer", isPositiveInteger);
+  }
   return c as unknown as ModelConfig;
 }
 

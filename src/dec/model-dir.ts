@@ -96,6 +96,8 @@ export interface SaveModelOptions {
   data?: Record<string, unknown>;
   /** Extra entries for metrics.json (e.g. a baseline's scores). */
   metrics?: Record<string, unknown>;
+  /** The embedding model of a model trained from texts (config.json's `embedding`). */
+  embedding?: ModelConfig["embedding"];
 }
 
 /** Writes a fitted DEC estimator as a model directory. */
@@ -113,6 +115,7 @@ export function saveModel(dir: string, dec: DEC, options: SaveModelOptions = {})
     training,
     data: options.data ?? null,
     labelMapping: options.labels ? labelMapping(options.labels, dec.labels) : null,
+    ...(options.embedding ? { embedding: options.embedding } : {}),
   });
   const t = dec.timings;
   const pretrainSeconds = dec.pretrainHistory.reduce((s, e) => s + e.seconds, 0);
@@ -151,6 +154,7 @@ export function modelConfig(
     training?: Record<string, unknown>;
     data?: Record<string, unknown> | null;
     labelMapping?: Record<string, string | number> | null;
+    embedding?: ModelConfig["embedding"];
   },
 ): ModelConfig {
   return {
@@ -169,6 +173,7 @@ export function modelConfig(
     labelMapping: fields.labelMapping ?? null,
     onnx: { file: MODEL_FILES.onnx, input: ONNX_INPUT, outputs: ONNX_OUTPUTS, opset: ONNX_OPSET },
     createdAt: new Date().toISOString(),
+    ...(fields.embedding ? { embedding: fields.embedding } : {}),
   };
 }
 

@@ -21,3 +21,10 @@ export {
 } from "./training-source.js";
 export { topicsOfFile, datasetTopics, type FileTopics, type FileTopicsOptions } from "./topics-file.js";
 export { embedFile, type EmbedFileOptions, type EmbedFileSummary } from "./embed-file.js";
+export {
+  embeddedChunks,
+  readTextDataset,
+  openRecordedEncoder,
+  type EmbeddingRecord,
+  type TextSourceOptions,
+} from "./text-source.js";

@@ -10,6 +10,8 @@ import { readDatasetChunks, type DatasetChunk, type ReadDatasetOptions, type Row
 import { finalizeLabels } from "../io/dataset-builder.js";
 import { createPredictionWriter, type PredictionWriter } from "../io/predictions.js";
 import { nonFiniteInputError } from "../io/matrix-file.js";
+import type { SentenceEncoder } from "../text/sentence-encoder.js";
+import { embeddedChunks } from "./text-source.js";
 
 /** What predictFile and evaluateFile need of a model: a fitted DEC, or a DECModel from loadModel. */
 export interface SoftClusterer {
@@ -25,6 +27,10 @@ export interface StreamOptions extends Pick<ReadDatasetOptions, "embeddingsColum
   onStart?: (totalRows: number | null) => void;
   /** Called after each chunk with the rows done so far. */
   onProgress?: (rows: number) => void;
+  /** The input is texts (a model trained from texts): embedded by this encoder, a chunk at a time. */
+  encoder?: SentenceEncoder;
+  /** With `encoder`: the column (JSONL: key) of the texts (default "text"). */
+  textColumn?: string;
 }
 
 export interface PredictFileOptions extends StreamOptions {
@@ -177,6 +183,21 @@ export function noLabelsError(ds: Pick<DatasetChunk, "file" | "embeddingsColumn"
 
 /** The file's chunks, each used before the next is read (so the reader reuses its buffers). */
 export function chunksOf(model: SoftClusterer, input: string, options: StreamOptions): AsyncGenerator<DatasetChunk> {
+  if (options.encoder) {
+    if (options.encoder.dim !== model.inputDim)
+      throw new RangeError(
+        `the embedding model gives ${options.encoder.dim} dimensions, the clustering model takes ${model.inputDim}`,
+      );
+    if (options.labelsFile !== undefined)
+      throw new InputError(
+        options.labelsFile,
+        "a labels file is not read with texts: give the labels as a column of the texts' file",
+      );
+    return embeddedChunks(options.encoder, input, {
+      ...(options.textColumn !== undefined ? { textColumn: options.textColumn } : {}),
+      ...(options.labelsColumn !== undefined ? { labelsColumn: options.labelsColumn } : {}),
+    });
+  }
   return readDatasetChunks(input, {
     ...(options.embeddingsColumn !== undefined ? { embeddingsColumn: options.embeddingsColumn } : {}),
     ...(options.labelsColumn !== undefined ? { labelsColumn: options.labelsColumn } : {}),
