@@ -261,3 +261,22 @@ test("train --embed-model trains on texts and records the model; predict, evalua
   const notText = run("predict", out.replace("text-model", "nowhere"), texts, "--out", "x2.csv");
   assert.equal(notText.code, 2);
 });
+
+test("deepclust embed reads texts from Parquet (DuckDB's file), every column carried", async () => {
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const db = await DuckDBInstance.create(":memory:");
+  const con = await db.connect();
+  const file = join(dir, "docs.parquet");
+  const values = expected.sentences.map((s, i) => `(${i}, '${s.replace(/'/g, "''")}', 'c${i % 2}')`).join(", ");
+  await con.run(`COPY (SELECT * FROM (VALUES ${values}) AS t(id, text, labels)) TO '${file}' (FORMAT PARQUET)`);
+  con.closeSync();
+  const r = run("embed", file, "--model", model, "--out", "from-parquet.csv", "--threads", "1");
+  assert.equal(r.code, 0, r.stderr);
+  const ds = await readDataset(join(dir, "from-parquet.csv"));
+  assert.deepEqual(ds.passthrough.text, expected.sentences);
+  assert.deepEqual(
+    ds.labels,
+    expected.sentences.map((_, i) => `c${i % 2}`),
+  );
+  assert.ok(maxDiff(ds.X, expected.mean) < 1e-5);
+});

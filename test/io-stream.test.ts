@@ -127,6 +127,30 @@ test("JSONL: the chunks equal the whole file; a key first seen midway is a colum
   assert.deepEqual(chunks[1]!.passthrough.late!.slice(8, 12), ["", "", '{"n":30}', ""]);
 });
 
+test("CSV and JSONL with reuseBuffers: the same rows and passthrough, through two alternating buffers", async () => {
+  const csv = file("reuse.csv", csvText);
+  const whole = await readDataset(csv);
+  let jsonl = "";
+  for (let i = 0; i < N; i++) jsonl += JSON.stringify({ id: i, embedding: vector(i) }) + "\n";
+  const json = file("reuse.jsonl", jsonl);
+  for (const f of [csv, json])
+    for (const chunkRows of [1, 7, 20, 1000]) {
+      const seen: number[] = [];
+      const ids: string[] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      // Each chunk is used before the next is taken, as the option requires.
+      for await (const c of readDatasetChunks(f, { chunkRows, reuseBuffers: true })) {
+        seen.push(...c.X.data);
+        ids.push(...c.passthrough.id!);
+        buffers.add(c.X.data.buffer);
+      }
+      assert.deepEqual(seen, Array.from(whole.X.data), `${f}, chunkRows ${chunkRows}`);
+      assert.deepEqual(ids, whole.passthrough.id);
+      // The first chunk's buffer grows by doubling; from the second chunk on, two buffers take turns.
+      assert.ok(buffers.size <= 3, `${buffers.size} buffers for chunkRows ${chunkRows}`);
+    }
+});
+
 test("NPY (float32 and float64) and IDX: the chunks equal the whole file, and the total is known up front", async () => {
   const X = { data: Float32Array.from({ length: N * D }, (_, k) => value(Math.floor(k / D), k % D)), rows: N, cols: D };
   const f4 = join(dir, "x.npy");

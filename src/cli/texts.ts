@@ -3,7 +3,6 @@
 
 import type { DECModel } from "../dec/model-dir.js";
 import type { Device } from "../engine/index.js";
-import { openRecordedEncoder } from "../pipeline/text-source.js";
 import type { SentenceEncoder } from "../text/sentence-encoder.js";
 import { UsageError } from "./errors.js";
 
@@ -22,5 +21,7 @@ export async function encoderFor(
       throw new UsageError(`${modelDir} was trained on embeddings, not texts: leave out --embed-model`);
     return null;
   }
+  // Loaded only for a model trained from texts (the tokenizer and the text readers).
+  const { openRecordedEncoder } = await import("../pipeline/text-source.js");
   return openRecordedEncoder(recorded, modelDir, o.embedModel, { threads: o.threads, device: o.device });
 }

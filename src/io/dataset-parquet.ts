@@ -184,7 +184,7 @@ function gather(chunks: ColumnData[], rowStart: number, rowEnd: number): unknown
   return out;
 }
 
-function fileBuffer(fh: FileHandle, size: number): AsyncBuffer {
+export function fileBuffer(fh: FileHandle, size: number): AsyncBuffer {
   return {
     byteLength: size,
     async slice(start: number, end = size): Promise<ArrayBuffer> {

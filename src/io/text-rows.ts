@@ -1,12 +1,14 @@
 // Texts to embed, streamed a chunk of rows at a time: a CSV or TSV with a text column (every column
-// kept, as strings), JSON Lines with a text key (every key kept), or a plain text file with one
-// document per line (kept as a `text` column). A row whose text is missing is an InputError naming
+// kept, as strings), JSON Lines with a text key (every key kept), Parquet with a string column
+// (every column kept; a range of rows decoded at a time), or a plain text file with one document
+// per line (kept as a `text` column). A row whose text is missing is an InputError naming
 // the file, the row and the column.
 
 import { createReadStream } from "node:fs";
 import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { parse } from "csv-parse";
+import { open } from "node:fs/promises";
 import { InputError, openError } from "./errors.js";
 
 export interface TextChunk {
@@ -17,7 +19,7 @@ export interface TextChunk {
   records: Array<Record<string, unknown>>;
 }
 
-export const TEXT_FORMATS = [".csv", ".tsv", ".jsonl", ".ndjson", ".txt"];
+export const TEXT_FORMATS = [".csv", ".tsv", ".jsonl", ".ndjson", ".txt", ".parquet", ".pq"];
 
 export async function* readTextChunks(
   file: string,
@@ -26,6 +28,10 @@ export async function* readTextChunks(
   const ext = extname(file).toLowerCase();
   if (!TEXT_FORMATS.includes(ext))
     throw new InputError(file, `cannot read texts from '${ext || "(no extension)"}': use ${TEXT_FORMATS.join(", ")}`);
+  if (ext === ".parquet" || ext === ".pq") {
+    yield* chunksOfRecords(file, parquetRecords(file, options.chunkRows), options);
+    return;
+  }
   const stream = createReadStream(file);
   const opened = new Promise<void>((resolve, reject) => {
     stream.once("open", () => resolve());
@@ -40,30 +46,8 @@ export async function* readTextChunks(
       : ext === ".txt"
         ? lines(stream, false, (l) => ({ [options.textColumn]: l }))
         : lines(stream, true, (l, row) => jsonRecord(file, l, row));
-  let chunk: TextChunk = { firstRow: 0, texts: [], records: [] };
-  let row = 0;
   try {
-    for await (const record of rows) {
-      const text = record[options.textColumn];
-      if (typeof text !== "string") {
-        const has = Object.keys(record);
-        throw new InputError(
-          file,
-          text === undefined
-            ? `no text column '${options.textColumn}' (the row has ${has.map((c) => `'${c}'`).join(", ") || "no fields"}); name it with --text-column`
-            : `the text is ${JSON.stringify(text)}, not a string`,
-          row + 1,
-          options.textColumn,
-        );
-      }
-      chunk.texts.push(text);
-      chunk.records.push(record);
-      row++;
-      if (chunk.texts.length === options.chunkRows) {
-        yield chunk;
-        chunk = { firstRow: row, texts: [], records: [] };
-      }
-    }
+    yield* chunksOfRecords(file, rows, options);
   } catch (e) {
     if (e instanceof InputError) throw e;
     const err = e as { code?: string; lines?: number; message: string };
@@ -71,7 +55,76 @@ export async function* readTextChunks(
   } finally {
     stream.destroy();
   }
+}
+
+/** Records in chunks of texts; a record without a string text is an InputError at its row. */
+async function* chunksOfRecords(
+  file: string,
+  rows: AsyncIterable<Record<string, unknown>>,
+  options: { textColumn: string; chunkRows: number },
+): AsyncGenerator<TextChunk> {
+  let chunk: TextChunk = { firstRow: 0, texts: [], records: [] };
+  let row = 0;
+  for await (const record of rows) {
+    const text = record[options.textColumn];
+    if (typeof text !== "string") {
+      const has = Object.keys(record);
+      throw new InputError(
+        file,
+        text === undefined
+          ? `no text column '${options.textColumn}' (the row has ${has.map((c) => `'${c}'`).join(", ") || "no fields"}); name it with --text-column`
+          : `the text is ${JSON.stringify(text)}, not a string`,
+        row + 1,
+        options.textColumn,
+      );
+    }
+    chunk.texts.push(text);
+    chunk.records.push(record);
+    row++;
+    if (chunk.texts.length === options.chunkRows) {
+      yield chunk;
+      chunk = { firstRow: row, texts: [], records: [] };
+    }
+  }
   if (chunk.texts.length) yield chunk;
+}
+
+/** A Parquet file's rows as objects, a range of `chunkRows` rows decoded at a time (hyparquet). */
+async function* parquetRecords(file: string, chunkRows: number): AsyncGenerator<Record<string, unknown>> {
+  let fh;
+  try {
+    fh = await open(file, "r");
+  } catch (e) {
+    throw openError(file, e);
+  }
+  try {
+    // The Parquet reader loads with the first Parquet file.
+    const [{ parquetMetadataAsync, parquetReadObjects }, { compressors }, { fileBuffer }] = await Promise.all([
+      import("hyparquet"),
+      import("hyparquet-compressors"),
+      import("./dataset-parquet.js"),
+    ]);
+    const buffer = fileBuffer(fh, (await fh.stat()).size);
+    let metadata;
+    try {
+      metadata = await parquetMetadataAsync(buffer);
+    } catch (e) {
+      throw new InputError(file, `not a readable Parquet file (${(e as Error).message})`);
+    }
+    const total = Number(metadata.num_rows);
+    for (let rowStart = 0; rowStart < total; rowStart += chunkRows) {
+      const rows = await parquetReadObjects({
+        file: buffer,
+        metadata,
+        rowStart,
+        rowEnd: Math.min(total, rowStart + chunkRows),
+        compressors,
+      });
+      yield* rows as Array<Record<string, unknown>>;
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 /** The file's lines as records; `skipBlank`: a blank line is not a row (JSONL), else it is an empty text. */

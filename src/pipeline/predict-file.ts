@@ -11,7 +11,6 @@ import { finalizeLabels } from "../io/dataset-builder.js";
 import { createPredictionWriter, type PredictionWriter } from "../io/predictions.js";
 import { nonFiniteInputError } from "../io/matrix-file.js";
 import type { SentenceEncoder } from "../text/sentence-encoder.js";
-import { embeddedChunks } from "./text-source.js";
 
 /** What predictFile and evaluateFile need of a model: a fitted DEC, or a DECModel from loadModel. */
 export interface SoftClusterer {
@@ -193,10 +192,16 @@ export function chunksOf(model: SoftClusterer, input: string, options: StreamOpt
         options.labelsFile,
         "a labels file is not read with texts: give the labels as a column of the texts' file",
       );
-    return embeddedChunks(options.encoder, input, {
-      ...(options.textColumn !== undefined ? { textColumn: options.textColumn } : {}),
-      ...(options.labelsColumn !== undefined ? { labelsColumn: options.labelsColumn } : {}),
-    });
+    const encoder = options.encoder;
+    const texts = { ...options };
+    // Loaded only for texts: predicting embeddings keeps its start-up and memory as they were.
+    return (async function* () {
+      const { embeddedChunks } = await import("./text-source.js");
+      yield* embeddedChunks(encoder, input, {
+        ...(texts.textColumn !== undefined ? { textColumn: texts.textColumn } : {}),
+        ...(texts.labelsColumn !== undefined ? { labelsColumn: texts.labelsColumn } : {}),
+      });
+    })();
   }
   return readDatasetChunks(input, {
     ...(options.embeddingsColumn !== undefined ? { embeddingsColumn: options.embeddingsColumn } : {}),
