@@ -106,6 +106,7 @@ const EXPECTED: Array<[Command, Record<string, unknown>]> = [
       threads: DEFAULTS.threads,
       device: DEFAULTS.device,
       out: DEFAULTS.modelDir,
+      textColumn: DEFAULTS.embed.textColumn,
     },
   ],
   [
@@ -116,6 +117,7 @@ const EXPECTED: Array<[Command, Record<string, unknown>]> = [
       device: DEFAULTS.device,
       precision: DEFAULTS.precision,
       out: DEFAULTS.predictionsFile,
+      textColumn: DEFAULTS.embed.textColumn,
     },
   ],
   [
@@ -125,6 +127,7 @@ const EXPECTED: Array<[Command, Record<string, unknown>]> = [
       threads: DEFAULTS.threads,
       device: DEFAULTS.device,
       precision: DEFAULTS.precision,
+      textColumn: DEFAULTS.embed.textColumn,
     },
   ],
   [

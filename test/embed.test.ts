@@ -280,3 +280,26 @@ test("deepclust embed reads texts from Parquet (DuckDB's file), every column car
   );
   assert.ok(maxDiff(ds.X, expected.mean) < 1e-5);
 });
+
+test("deepclust embed writes Parquet (list<float> embeddings, every column) that DuckDB and deepclust read back", async () => {
+  const csv = join(dir, "for-parquet.csv");
+  writeFileSync(csv, stringify([["id", "text"], ...expected.sentences.map((s, i) => [String(i), s])]));
+  const r = run("embed", csv, "--model", model, "--out", "out.parquet", "--threads", "1");
+  assert.equal(r.code, 0, r.stderr);
+  const file = join(dir, "out.parquet");
+  const ds = await readDataset(file);
+  assert.deepEqual([ds.X.rows, ds.X.cols, ds.embeddingsColumn], [expected.sentences.length, 32, "embeddings"]);
+  assert.deepEqual(ds.passthrough.text, expected.sentences);
+  assert.ok(maxDiff(ds.X, expected.mean) < 1e-5);
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const con = await (await DuckDBInstance.create(":memory:")).connect();
+  const rows = (
+    await con.runAndReadAll(
+      `SELECT id, text, len(embeddings) AS n, embeddings[1] AS e1 FROM '${file}' ORDER BY id::INT`,
+    )
+  ).getRowObjects();
+  con.closeSync();
+  assert.equal(rows.length, expected.sentences.length);
+  assert.deepEqual([rows[4]!.id, rows[4]!.text, Number(rows[4]!.n)], ["4", expected.sentences[4], 32]);
+  assert.ok(Math.abs(Number(rows[0]!.e1) - expected.mean[0]![0]!) < 1e-5);
+});

@@ -32,14 +32,14 @@ export function embedCommand(): Command {
     .description(
       "Sentence embeddings of texts with a local model folder (Hugging Face layout, ONNX); nothing is downloaded",
     )
-    .argument("<texts>", "a CSV/TSV or JSONL file with a text column, or a .txt file with one text per line")
+    .argument("<texts>", "a CSV/TSV, JSONL or Parquet file with a text column, or a .txt file with one text per line")
     .requiredOption(
       "--model <dir>",
       "model folder: config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx (BERT, MiniLM, mpnet, bge, e5 …)",
     )
     .requiredOption(
       "--out <file>",
-      "embeddings: .csv (input columns + 'embeddings', the reference format), .jsonl or .npy",
+      "embeddings: .csv (input columns + 'embeddings', the reference format), .jsonl, .parquet (list<float>) or .npy",
     )
     .option("--text-column <name>", "column (JSONL: key) holding the texts", DEFAULTS.embed.textColumn)
     .option(

@@ -2,7 +2,9 @@
 // complete (an interrupted run leaves nothing at the path asked for):
 //   .csv / .tsv  the input's columns, then `embeddings` (a JSON array per row: the reference format);
 //   .jsonl       each input object with an `embeddings` array added;
-//   .npy         the float32 matrix alone (rows × dim); its header is written last, with the row count.
+//   .npy         the float32 matrix alone (rows × dim); its header is written last, with the row count;
+//   .parquet     the input's columns as strings, then `embeddings` as list<float> (hyparquet-writer),
+//                one row group per chunk.
 
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
@@ -12,7 +14,7 @@ import { InputError } from "./errors.js";
 import { npyHeader } from "./npy.js";
 import { formatFloat32 } from "./predictions.js";
 
-export const EMBEDDING_OUTPUTS = [".csv", ".tsv", ".jsonl", ".ndjson", ".npy"];
+export const EMBEDDING_OUTPUTS = [".csv", ".tsv", ".jsonl", ".ndjson", ".npy", ".parquet"];
 export const EMBEDDINGS_COLUMN = "embeddings";
 /** Bytes kept for the .npy header: room for any row count, rewritten at the end. */
 const NPY_HEADER_BYTES = 128;
@@ -35,6 +37,7 @@ export async function createEmbeddingWriter(file: string, dim: number): Promise<
       `cannot write embeddings as '${ext || "(no extension)"}'; use ${EMBEDDING_OUTPUTS.join(", ")}`,
     );
   const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${++counter}`);
+  if (ext === ".parquet") return parquetEmbeddingWriter(file, tmp, dim);
   let fh: FileHandle;
   try {
     fh = await open(tmp, "wx");
@@ -102,6 +105,71 @@ export async function createEmbeddingWriter(file: string, dim: number): Promise<
     },
     async abort() {
       await fh.close().catch(() => undefined);
+      await rm(tmp, { force: true });
+    },
+  };
+}
+
+/** Parquet: the string columns of the first chunk's records, then `embeddings` as list<float>; a row group per chunk. */
+async function parquetEmbeddingWriter(file: string, tmp: string, dim: number): Promise<EmbeddingWriter> {
+  const { ParquetWriter, fileWriter } = await import("hyparquet-writer");
+  let writer: InstanceType<typeof ParquetWriter> | null = null;
+  let columns: string[] = [];
+  let rows = 0;
+  const open = (first: Record<string, unknown>) => {
+    columns = Object.keys(first).filter((c) => c !== EMBEDDINGS_COLUMN);
+    writer = new ParquetWriter({
+      writer: fileWriter(tmp),
+      schema: [
+        { name: "root", num_children: columns.length + 1 },
+        ...columns.map((name) => ({
+          name,
+          type: "BYTE_ARRAY" as const,
+          converted_type: "UTF8" as const,
+          repetition_type: "OPTIONAL" as const,
+        })),
+        { name: EMBEDDINGS_COLUMN, repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
+        { name: "list", repetition_type: "REPEATED", num_children: 1 },
+        { name: "element", type: "FLOAT", repetition_type: "REQUIRED" },
+      ],
+    });
+    return writer;
+  };
+  return {
+    get rows() {
+      return rows;
+    },
+    async write(records, m) {
+      if (m.cols !== dim || m.rows !== records.length)
+        throw new RangeError(`${records.length} records and ${m.rows} × ${m.cols} embeddings (dim ${dim})`);
+      if (m.rows === 0) return;
+      const w = writer ?? open(records[0]!);
+      const text = (v: unknown) =>
+        v === null || v === undefined
+          ? null
+          : typeof v === "string"
+            ? v
+            : typeof v === "object"
+              ? JSON.stringify(v)
+              : String(v);
+      await w.write({
+        columnData: [
+          ...columns.map((name) => ({ name, data: records.map((r) => text(r[name])) })),
+          {
+            name: EMBEDDINGS_COLUMN,
+            data: Array.from({ length: m.rows }, (_, i) => Array.from(m.data.subarray(i * dim, (i + 1) * dim))),
+          },
+        ],
+        rowGroupSize: m.rows,
+      });
+      rows += m.rows;
+    },
+    async commit() {
+      if (!writer) throw new InputError(file, "no rows to write: a Parquet file needs its columns from the first row");
+      await (writer as InstanceType<typeof ParquetWriter>).finish();
+      await rename(tmp, file);
+    },
+    async abort() {
       await rm(tmp, { force: true });
     },
   };
