@@ -303,3 +303,54 @@ test("deepclust embed writes Parquet (list<float> embeddings, every column) that
   assert.deepEqual([rows[4]!.id, rows[4]!.text, Number(rows[4]!.n)], ["4", expected.sentences[4], 32]);
   assert.ok(Math.abs(Number(rows[0]!.e1) - expected.mean[0]![0]!) < 1e-5);
 });
+
+test("serve: a model trained from texts answers POST /v1/predict-texts with the clusters predict gives", async () => {
+  const textModel = join(dir, "text-model"); // trained by the test above
+  const { createServer } = await import("../src/serve/server.js");
+  const { openRecordedEncoder } = await import("../src/pipeline/index.js");
+  const m = loadModel(textModel, { threads: 1 });
+  const enc = await openRecordedEncoder(m.config.embedding!, textModel, undefined, { threads: 1 });
+  const app = createServer(m, { encoder: enc, maxRows: 5 });
+  try {
+    const texts = ["Oil prices rose.", "The bank cut its rate.", "Coffee exports fell."];
+    const r = await app.inject({ method: "POST", url: "/v1/predict-texts", payload: { texts, proba: true } });
+    assert.equal(r.statusCode, 200, r.body);
+    const body = r.json() as { labels: number[]; confidence: number[]; probabilities: number[][] };
+    assert.deepEqual(body.labels, Array.from(await m.predict(await enc.embed(texts))));
+    assert.equal(body.probabilities.length, 3);
+    const info = (await app.inject({ method: "GET", url: "/v1/model" })).json() as { embedding: { sha256: string } };
+    assert.equal(info.embedding.sha256, enc.info.sha256);
+    for (const [payload, message] of [
+      [{ texts: [1, 2] }, /texts/],
+      [{ texts: [] }, /texts/],
+      [{ texts: ["a", "b", "c", "d", "e", "f"] }, /texts/],
+      [{ embeddings: [[1]] }, /texts|embeddings/],
+    ] as const) {
+      const bad = await app.inject({ method: "POST", url: "/v1/predict-texts", payload });
+      assert.equal(bad.statusCode, 400, JSON.stringify(payload));
+      assert.match((bad.json() as { error: string }).error, message);
+    }
+    const notJson = await app.inject({
+      method: "POST",
+      url: "/v1/predict-texts",
+      payload: "{",
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(notJson.statusCode, 400);
+  } finally {
+    await app.close();
+    await m.release();
+    await enc.release();
+  }
+  // Served without an embedding model (as every model trained on embeddings is), the route is absent.
+  const plain = loadModel(textModel, { threads: 1 });
+  const noTexts = createServer(plain, {});
+  try {
+    const r = await noTexts.inject({ method: "POST", url: "/v1/predict-texts", payload: { texts: ["x"] } });
+    assert.equal(r.statusCode, 404);
+    assert.match((r.json() as { error: string }).error, /the routes: POST \/v1\/predict, /);
+  } finally {
+    await noTexts.close();
+    await plain.release();
+  }
+});

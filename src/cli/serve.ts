@@ -9,10 +9,12 @@ import type { Device } from "../engine/index.js";
 import { loadModel } from "../dec/model-dir.js";
 import { BODY_LIMIT_RULE, ROUTES, defaultBodyLimit } from "../serve/defaults.js";
 import { UsageError } from "./errors.js";
+import { EMBED_MODEL_HELP, encoderFor } from "./texts.js";
 import { choice, deviceOption, float, int, threadsOption } from "./options.js";
 import { PRECISION_HELP, PRECISIONS, type Precision } from "./precision.js";
 
 interface ServeCliOptions {
+  embedModel?: string;
   port: number;
   host: string;
   threads: number;
@@ -35,6 +37,7 @@ export function serveCommand(): Command {
     .argument("<model-dir>", "a model directory written by `deepclust train`")
     .option("--port <n>", "TCP port (0 = any free port)", int("--port", 0), DEFAULTS.serve.port)
     .option("--host <address>", "address to listen on (0.0.0.0 = every interface)", DEFAULTS.serve.host)
+    .option("--embed-model <dir>", EMBED_MODEL_HELP)
     .addOption(threadsOption())
     .addOption(deviceOption())
     .option("--precision <p>", PRECISION_HELP, choice("--precision", PRECISIONS), DEFAULTS.precision)
@@ -108,8 +111,17 @@ async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
       `--headers-timeout-ms (${o.headersTimeoutMs}) must not exceed --request-timeout-ms (${o.requestTimeoutMs})`,
     );
   const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
-  const { createServer } = await import("../serve/server.js"); // fastify loads for this command only
+  const encoder = await encoderFor(model, modelDir, o).catch(async (e: unknown) => {
+    await model.release();
+    throw e;
+  });
+  const release = async () => {
+    await model.release();
+    await encoder?.release();
+  };
+  const { createServer, TEXTS_ROUTE } = await import("../serve/server.js"); // fastify loads for this command only
   const app = createServer(model, {
+    ...(encoder ? { encoder } : {}),
     maxBatch: o.maxBatch,
     maxWaitMs: o.maxWaitMs,
     maxRows: o.maxRows,
@@ -125,14 +137,14 @@ async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
   try {
     url = await app.listen({ port: o.port, host: o.host });
   } catch (e) {
-    await model.release();
+    await release();
     throw e;
   }
   process.stderr.write(
     `deepclust serve: ${resolve(modelDir)} (${model.config.dims.join(" → ")}, k = ${model.k}) listening on ${url}\n`,
   );
   process.stderr.write(
-    `deepclust serve: ${ROUTES.join(", ")}; batches of up to ${o.maxBatch} rows, waiting up to ${o.maxWaitMs} ms\n`,
+    `deepclust serve: ${[...(encoder ? [`${TEXTS_ROUTE} (texts, embedded with ${encoder.info.name})`] : []), ...ROUTES].join(", ")}; batches of up to ${o.maxBatch} rows, waiting up to ${o.maxWaitMs} ms\n`,
   );
   process.stderr.write(
     `deepclust serve: requests of up to ${o.maxRows} rows and ${o.bodyLimit ?? defaultBodyLimit(o.maxRows, model.inputDim)} bytes; ` +
@@ -159,7 +171,7 @@ async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
             process.stderr.write(
               `deepclust serve: closed ${forcedConnections} connection(s) still open after ${o.shutdownTimeoutMs} ms\n`,
             );
-          return model.release();
+          return release();
         })
         .then(
           () => {

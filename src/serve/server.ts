@@ -2,6 +2,8 @@
 //
 //   POST /v1/predict  {"embeddings": [[...], ...], "proba"?: true}
 //                     → {"labels": [...], "confidence": [...], "probabilities"?: [[...], ...]}
+//   POST /v1/predict-texts  {"texts": ["...", ...], "proba"?: true}, for a model trained from texts
+//                     (train --embed-model): embedded with its embedding model, then as above
 //   GET  /v1/model    the model's configuration (dims, k, alpha, method, label mapping, versions)
 //   GET  /healthz     {"status": "ok"}
 //
@@ -24,6 +26,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:ht
 import type { Socket } from "node:net";
 import { argmaxRows, type Matrix } from "../engine/matrix.js";
 import type { DECModel } from "../dec/model-dir.js";
+import type { SentenceEncoder } from "../text/sentence-encoder.js";
 import { MicroBatcher } from "./micro-batcher.js";
 import { ROUTES, SERVE_DEFAULTS, defaultBodyLimit } from "./defaults.js";
 import { BODY_SHAPE, PredictBodyReader, type PredictBody } from "./predict-body.js";
@@ -65,6 +68,11 @@ export interface ServeOptions {
   logger?: FastifyServerOptions["logger"];
   /** Called with every error answered by a 5xx status (failures of the server, not of requests). */
   onServerError?: (err: Error) => void;
+  /**
+   * The embedding model of a model trained from texts (see openRecordedEncoder): adds POST
+   * /v1/predict-texts. The caller keeps it: release it after `close()`.
+   */
+  encoder?: SentenceEncoder;
 }
 
 /**
@@ -222,6 +230,8 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
     alpha: model.config.alpha,
     method: model.config.method,
     labelMapping: model.config.labelMapping,
+    /** The embedding model of a model trained from texts (POST /v1/predict-texts), else null. */
+    embedding: model.config.embedding ?? null,
     deepclustVersion: model.config.deepclustVersion,
     createdAt: model.config.createdAt,
     server: {
@@ -256,20 +266,18 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
       const X = (request.body as { [ROWS]?: Matrix | null })[ROWS];
       if (!X) throw new Error("the rows of 'embeddings' were not read");
       if (X.rows === 0) throw new RequestError(400, "'embeddings' is empty: give at least one row");
-      const q = await batcher.submit(X);
-      const { index, max } = argmaxRows(q);
-      const out: PredictResponse = { labels: Array.from(index), confidence: compact(max) };
-      if (body.proba) {
-        const rows: number[][] = new Array<number[]>(q.rows);
-        for (let i = 0; i < q.rows; i++) rows[i] = compact(q.data.subarray(i * k, (i + 1) * k));
-        out.probabilities = rows;
-      }
-      return out;
+      return response(await batcher.submit(X), k, body.proba === true);
     },
   );
 
+  const routes: string[] = [...ROUTES];
+  if (options.encoder) {
+    routes.unshift(TEXTS_ROUTE);
+    app.register(textsRoute(options.encoder, batcher, { maxRows, bodyLimit, k }));
+  }
+
   app.setNotFoundHandler((request, reply) => {
-    send(reply, 404, `no route ${request.method} ${request.url.split("?")[0]} (the routes: ${ROUTES.join(", ")})`);
+    send(reply, 404, `no route ${request.method} ${request.url.split("?")[0]} (the routes: ${routes.join(", ")})`);
   });
 
   app.setErrorHandler((err: FastifyError | RequestError, request, reply) => {
@@ -433,4 +441,66 @@ function answerClientError(
     );
   }
   socket.destroy(err);
+}
+
+/** The route of a model trained from texts. */
+export const TEXTS_ROUTE = "POST /v1/predict-texts";
+
+/**
+ * POST /v1/predict-texts in its own plugin context: its body is ordinary JSON (texts are short
+ * beside rows of numbers, so it is parsed whole, within the same byte limit), the texts are
+ * embedded by `encoder`, and their rows join the same micro-batches as /v1/predict's.
+ */
+function textsRoute(
+  encoder: SentenceEncoder,
+  batcher: MicroBatcher,
+  limits: { maxRows: number; bodyLimit: number; k: number },
+) {
+  return async (texts: FastifyInstance) => {
+    texts.removeAllContentTypeParsers();
+    texts.addContentTypeParser(
+      "application/json",
+      { parseAs: "string", bodyLimit: limits.bodyLimit },
+      (_request, body, done) => {
+        try {
+          done(null, JSON.parse(body as string));
+        } catch (e) {
+          done(new RequestError(400, `the body is not valid JSON (${(e as Error).message})`), undefined);
+        }
+      },
+    );
+    texts.post(
+      "/v1/predict-texts",
+      {
+        schema: {
+          body: {
+            type: "object",
+            required: ["texts"],
+            additionalProperties: false,
+            properties: {
+              texts: { type: "array", items: { type: "string" }, minItems: 1, maxItems: limits.maxRows },
+              proba: { type: "boolean" },
+            },
+          },
+        },
+      },
+      async (request): Promise<PredictResponse> => {
+        const body = request.body as { texts: string[]; proba?: boolean };
+        const q = await batcher.submit(await encoder.embed(body.texts));
+        return response(q, limits.k, body.proba === true);
+      },
+    );
+  };
+}
+
+/** The answer to a prediction: every row's cluster and confidence, and with `proba` every q. */
+function response(q: Matrix, k: number, proba: boolean): PredictResponse {
+  const { index, max } = argmaxRows(q);
+  const out: PredictResponse = { labels: Array.from(index), confidence: compact(max) };
+  if (proba) {
+    const rows: number[][] = new Array<number[]>(q.rows);
+    for (let i = 0; i < q.rows; i++) rows[i] = compact(q.data.subarray(i * k, (i + 1) * k));
+    out.probabilities = rows;
+  }
+  return out;
 }
