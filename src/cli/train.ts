@@ -524,6 +524,29 @@ async function trainOn(
       `input scaling: ${d.X.cols} features standardised while training (their scales differ more than ${AUTO_SPREAD}-fold, or --input-scaling standardize); folded into the saved model, which takes raw inputs`,
     );
 
+  const run = saveRun(dec, d, o, out, baseline, embedding);
+  const written = o.report && d.ds ? await trainingReport(out, d.ds, o, progress) : null;
+  const report = written?.file ?? null;
+  // The report computed them when it was written; else (no report, or out of core: none) here.
+  const topics = written ? written.topics : d.ds ? await datasetTopics(dec, d.ds) : null;
+  if (o.json) return printJson(jsonSummary(d, o, out, run, report, topics));
+  printSummary(
+    dec,
+    run.fitted,
+    { baseline, labels: d.labels, topics, o, out, report, totalSeconds: run.timings.totalSeconds },
+    progress,
+  );
+}
+
+/** Writes the model directory; returns the fit's summary, the baseline's record and the timings it holds. */
+function saveRun(
+  dec: DEC,
+  d: TrainingData,
+  o: TrainCliOptions,
+  out: string,
+  baseline: Baseline | null,
+  embedding: EmbeddingRecord | undefined,
+) {
   const fitted = trainingSummary(dec);
   const baselineRecord = baseline && {
     acc: baseline.acc,
@@ -549,12 +572,20 @@ async function trainOn(
       timings,
     },
   });
-  const written = o.report && d.ds ? await trainingReport(out, d.ds, o, progress) : null;
-  const report = written?.file ?? null;
-  // The report computed them when it was written; else (no report, or out of core: none) here.
-  const topics = written ? written.topics : d.ds ? await datasetTopics(dec, d.ds) : null;
+  return { fitted, baselineRecord, timings, labelled };
+}
 
-  const summary = {
+/** What --json prints: the run's summary, with where the data came from and what was written. */
+function jsonSummary(
+  d: TrainingData,
+  o: TrainCliOptions,
+  out: string,
+  run: ReturnType<typeof saveRun>,
+  report: string | null,
+  topics: ClusterTopic[] | null,
+) {
+  const { fitted, labelled } = run;
+  return {
     data: resolve(d.file),
     rows: d.X.rows,
     dims: fitted.dims,
@@ -568,27 +599,20 @@ async function trainOn(
     unlabelled: d.labels ? d.X.rows - labelled : null,
     outOfCore: d.source !== null,
     options: fitted.options,
-    baseline: baselineRecord,
+    baseline: run.baselineRecord,
     aeKmeans: fitted.start.metrics ? { ...fitted.start.metrics, inertia: fitted.start.inertia } : null,
     dec: { ...(fitted.result.metrics ?? {}), ...fitted.result, metrics: undefined },
     supervisedModelSelection: o.selectBestByLabels,
     clusterSizes: fitted.clusterSizes,
     nonEmptyClusters: fitted.nonEmptyClusters,
     warnings: fitted.warnings,
-    timings,
+    timings: run.timings,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
     out: resolve(out),
     report: report ? resolve(report) : null,
     /** What each cluster is about, when the data has a text column (see deepclust topics). */
     topics,
   };
-  if (o.json) return printJson(summary);
-  printSummary(
-    dec,
-    fitted,
-    { baseline, labels: d.labels, topics, o, out, report, totalSeconds: timings.totalSeconds },
-    progress,
-  );
 }
 
 /** The estimator's configuration: the preset's recipe for this data, with the options given on the command line. */
