@@ -1,5 +1,5 @@
 // deepclust embed: sentence embeddings of a file of texts, computed locally with a model folder in
-// the Hugging Face layout (nothing is downloaded), written in the reference CSV format (every input
+// the Hugging Face layout (nothing is downloaded), written in the reference implementation's CSV format (every input
 // column, then `embeddings`), as JSON Lines, or as a float32 .npy. Streams the file.
 
 import { Command } from "commander";
@@ -39,7 +39,7 @@ export function embedCommand(): Command {
     )
     .requiredOption(
       "--out <file>",
-      "embeddings: .csv (input columns + 'embeddings', the reference format), .jsonl, .parquet (list<float>) or .npy",
+      "embeddings: .csv (input columns + 'embeddings', the reference implementation's format), .jsonl, .parquet (list<float>) or .npy",
     )
     .option("--text-column <name>", "column (JSONL: key) holding the texts", DEFAULTS.embed.textColumn)
     .option(

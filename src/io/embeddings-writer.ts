@@ -1,6 +1,6 @@
 // Embedding files, written a chunk of rows at a time under a temporary name and renamed when
 // complete (an interrupted run leaves nothing at the path asked for):
-//   .csv / .tsv  the input's columns, then `embeddings` (a JSON array per row: the reference format);
+//   .csv / .tsv  the input's columns, then `embeddings` (a JSON array per row: the reference implementation's format);
 //   .jsonl       each input object with an `embeddings` array added;
 //   .npy         the float32 matrix alone (rows × dim); its header is written last, with the row count;
 //   .parquet     the input's columns as strings, then `embeddings` as list<float> (hyparquet-writer),

@@ -1,7 +1,8 @@
 // Words and word pairs of a text, for cluster topics: the platform's Unicode word segmentation
-// (Intl.Segmenter, the ICU rules), lower-cased, stop words (stopwords-iso) and bare numbers left
-// out, then the pairs of neighbouring words that remain, as scikit-learn's CountVectorizer forms
-// n-grams after removing stop words (what BERTopic's topic terms are counted from).
+// (Intl.Segmenter with the root locale's ICU rules, the same whatever the machine's locale),
+// lower-cased, stop words (stopwords-iso) and bare numbers left out, then the pairs of neighbouring
+// words that remain, as scikit-learn's CountVectorizer forms n-grams after removing stop words
+// (what BERTopic's topic terms are counted from).
 
 import { createRequire } from "node:module";
 import { DEFAULTS } from "../config.js";
@@ -33,7 +34,7 @@ export function stopWordsOf(language: string): ReadonlySet<string> {
 
 /** Counts of words and word pairs of many texts, one text at a time. */
 export class TermExtractor {
-  private readonly segmenter = new Intl.Segmenter(undefined, { granularity: "word" });
+  private readonly segmenter = new Intl.Segmenter("und", { granularity: "word" });
   private readonly stop: ReadonlySet<string>;
   private readonly ngrams: 1 | 2;
   private readonly minLength: number;
