@@ -209,3 +209,21 @@ test("deepclust topics: the model's clusters of a CSV with texts, as JSON; exit 
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /digits\.csv.*column 'body'.*no text column 'body'/);
 });
+
+test("topicsOfFile: a row whose label is missing (empty, NA) does not count towards the majority or the purity", async () => {
+  const { topicsOfFile } = await import("../src/pipeline/index.js");
+  // A one-cluster model: every row is in cluster 0.
+  const model = {
+    k: 1,
+    inputDim: 2,
+    predictProba: async (X: { rows: number }) => ({ data: new Float32Array(X.rows).fill(1), rows: X.rows, cols: 1 }),
+  };
+  const csv = join(dir, "missing-labels.csv");
+  writeFileSync(
+    csv,
+    ["text,embeddings,labels", ...["a", "", "NA", "a", "b"].map((l, i) => `row ${i} oil,"[${i},1]",${l}`)].join("\n") +
+      "\n",
+  );
+  const { clusters } = await topicsOfFile(model, csv);
+  assert.deepEqual([clusters[0]!.size, clusters[0]!.majority, clusters[0]!.purity], [5, "a", 2 / 3]);
+});

@@ -5,6 +5,7 @@
 import { DEFAULTS } from "../config.js";
 import { argmaxRows, rowSlice } from "../engine/matrix.js";
 import type { Dataset } from "../io/dataset.js";
+import { isMissingLabel } from "../io/dataset-builder.js";
 import { InputError } from "../io/errors.js";
 import { TopicsBuilder, type ClusterTopic, type TopicOptions } from "../text/topics.js";
 import { assignChunk, chunkRowsFor, chunksOf, type SoftClusterer, type StreamOptions } from "./predict-file.js";
@@ -46,7 +47,9 @@ export async function topicsOfFile(
     if (rows === 0) options.onStart?.(chunk.totalRows);
     labelsColumn = chunk.labelsColumn;
     const { index, max } = argmaxRows(await assignChunk(model, chunk, options.batchSize));
-    builder.add(texts, index, max, chunk.labels, chunk.firstRow);
+    // A chunk's labels are as written: an empty cell, NA, NaN … is a row without one.
+    const labels = chunk.labels ? chunk.labels.map((l) => (isMissingLabel(l) ? null : l)) : null;
+    builder.add(texts, index, max, labels, chunk.firstRow);
     rows += chunk.X.rows;
     options.onProgress?.(rows);
   }
