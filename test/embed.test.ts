@@ -260,6 +260,16 @@ test("train --embed-model trains on texts and records the model; predict, evalua
   assert.ok(!existsSync(join(dir, "refused.csv")));
   const notText = run("predict", out.replace("text-model", "nowhere"), texts, "--out", "x2.csv");
   assert.equal(notText.code, 2);
+  // The recorded folder moved away: the message says to give it with --embed-model.
+  const moved = join(dir, "text-model-moved");
+  cpSync(out, moved, { recursive: true });
+  const cfg = JSON.parse(readFileSync(join(moved, "config.json"), "utf8")) as { embedding: { dir: string } };
+  cfg.embedding.dir = join(dir, "gone");
+  writeFileSync(join(moved, "config.json"), JSON.stringify(cfg));
+  const gone = run("predict", moved, texts, "--out", "x3.csv");
+  assert.equal(gone.code, 2);
+  assert.match(gone.stderr, /is not there: give a copy of it with --embed-model/);
+  assert.equal(run("predict", moved, texts, "--out", "x3.csv", "--embed-model", model).code, 0);
 });
 
 test("deepclust embed reads texts from Parquet (DuckDB's file), every column carried", async () => {

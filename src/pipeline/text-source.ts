@@ -11,6 +11,7 @@ import { findConventional, LABEL_NAMES } from "../io/dataset-columns.js";
 import type { Dataset, DatasetChunk, DatasetFormat } from "../io/dataset.js";
 import { readTextChunks } from "../io/text-rows.js";
 import { SentenceEncoder, type EmbeddingModelInfo, type SentenceEncoderOptions } from "../text/sentence-encoder.js";
+import { existsSync } from "node:fs";
 import { extname } from "node:path";
 
 export interface TextSourceOptions {
@@ -106,6 +107,11 @@ export async function openRecordedEncoder(
   dir: string | undefined,
   options: SentenceEncoderOptions = {},
 ): Promise<SentenceEncoder> {
+  if (dir === undefined && !existsSync(recorded.dir))
+    throw new InputError(
+      modelDir,
+      `trained from texts embedded with ${recorded.name}, whose folder ${recorded.dir} is not there: give a copy of it with --embed-model`,
+    );
   const encoder = await SentenceEncoder.load(dir ?? recorded.dir, {
     ...options,
     pooling: recorded.pooling,
