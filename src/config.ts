@@ -17,6 +17,8 @@ import type { MapMethod } from "./report/embed2d.js";
 /** The learning rate each optimizer gets when only its type is chosen. */
 const LEARNING_RATES = { sgd: 0.01, adam: 0.001 } as const;
 const MOMENTUM = 0.9;
+/** The column (JSONL: key) of the texts, wherever texts are read (topics, embed, training from texts). */
+const TEXT_COLUMN = "text";
 
 export const DEFAULTS = {
   /** The recipe `deepclust train` uses (chosen by bench/quality-suite.ts; BENCHMARKS.md). */
@@ -90,7 +92,7 @@ export const DEFAULTS = {
     ngrams: 2 as 1 | 2,
     stopWords: "en" as string | null,
     minLength: 2,
-    textColumn: "text",
+    textColumn: TEXT_COLUMN,
   },
   /** Sentence embeddings (deepclust embed): mean pooling as the reference implementation, texts per call. */
   embed: {
@@ -98,7 +100,7 @@ export const DEFAULTS = {
     normalize: false,
     batchSize: 32,
     maxLength: 512,
-    textColumn: "text",
+    textColumn: TEXT_COLUMN,
     /** Texts read, embedded and written per step (bounds memory). */
     chunkRows: 1024,
   },

@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { DEFAULTS } from "../config.js";
 import type { Device } from "../engine/index.js";
 import { evaluateClustering } from "../cluster/index.js";
-import { loadModel, modelInputFiles, type DECModel } from "../dec/model-dir.js";
+import { modelInputFiles, type DECModel } from "../dec/model-dir.js";
 import { InputError, type RowLabels } from "../io/index.js";
 import {
   clusterLabelledFile,
@@ -18,7 +18,7 @@ import {
   type PredictFileSummary,
 } from "../pipeline/predict-file.js";
 import { choice, deviceOption, int, threadsOption } from "./options.js";
-import { EMBED_MODEL_HELP, encoderFor } from "./texts.js";
+import { EMBED_MODEL_HELP, openModel } from "./texts.js";
 import type { SentenceEncoder } from "../text/sentence-encoder.js";
 import { createProgress } from "./progress.js";
 import { PRECISION_HELP, PRECISIONS, type Precision } from "./precision.js";
@@ -120,12 +120,8 @@ export function evaluateCommand(): Command {
 async function predict(modelDir: string, data: string, o: PredictCliOptions): Promise<void> {
   const progress = createProgress({ json: o.json });
   checkPredictionsPath(o.out, [data, o.labelsFile, ...modelInputFiles(modelDir)], o.force);
-  const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
+  const { model, encoder, release } = await openModel(modelDir, o);
   let result: PredictFileSummary;
-  const encoder = await encoderFor(model, modelDir, o).catch(async (e: unknown) => {
-    await model.release();
-    throw e;
-  });
   try {
     result = await predictFile(model, data, o.out, {
       ...streamOptions(o, encoder),
@@ -136,8 +132,7 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
     });
   } finally {
     progress.stop();
-    await model.release();
-    await encoder?.release();
+    await release();
   }
   const summary = {
     model: resolve(modelDir),
@@ -169,12 +164,8 @@ async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Pro
     throw new UsageError(
       `evaluate scores the clusters against labels: --labels-column ${NO_LABELS_COLUMN} leaves none (name the labels column, or give --labels-file)`,
     );
-  const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
+  const { model, encoder, release } = await openModel(modelDir, o);
   let found: FileClusters;
-  const encoder = await encoderFor(model, modelDir, o).catch(async (e: unknown) => {
-    await model.release();
-    throw e;
-  });
   try {
     found = await clusterLabelledFile(model, data, {
       ...streamOptions(o, encoder),
@@ -183,8 +174,7 @@ async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Pro
     });
   } finally {
     progress.stop();
-    await model.release();
-    await encoder?.release();
+    await release();
   }
   const { clusters: pred, labels: truth, labelsColumn } = found;
   if (labelledCount(truth) === 0)

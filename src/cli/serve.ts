@@ -6,10 +6,9 @@ import { DEFAULTS } from "../config.js";
 import { Command } from "commander";
 import { resolve } from "node:path";
 import type { Device } from "../engine/index.js";
-import { loadModel } from "../dec/model-dir.js";
 import { BODY_LIMIT_RULE, ROUTES, defaultBodyLimit } from "../serve/defaults.js";
 import { UsageError } from "./errors.js";
-import { EMBED_MODEL_HELP, encoderFor } from "./texts.js";
+import { EMBED_MODEL_HELP, openModel } from "./texts.js";
 import { choice, deviceOption, float, int, threadsOption } from "./options.js";
 import { PRECISION_HELP, PRECISIONS, type Precision } from "./precision.js";
 
@@ -110,15 +109,7 @@ async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
     throw new UsageError(
       `--headers-timeout-ms (${o.headersTimeoutMs}) must not exceed --request-timeout-ms (${o.requestTimeoutMs})`,
     );
-  const model = loadModel(modelDir, { threads: o.threads, device: o.device, precision: o.precision });
-  const encoder = await encoderFor(model, modelDir, o).catch(async (e: unknown) => {
-    await model.release();
-    throw e;
-  });
-  const release = async () => {
-    await model.release();
-    await encoder?.release();
-  };
+  const { model, encoder, release } = await openModel(modelDir, o);
   const { createServer, TEXTS_ROUTE } = await import("../serve/server.js"); // fastify loads for this command only
   const app = createServer(model, {
     ...(encoder ? { encoder } : {}),

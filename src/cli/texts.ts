@@ -1,7 +1,8 @@
 // A model trained from texts (train --embed-model) takes texts: the commands that apply a model
 // open the embedding model it recorded (or --embed-model's folder, which must be the same model).
 
-import type { DECModel } from "../dec/model-dir.js";
+import { loadModel, type DECModel } from "../dec/model-dir.js";
+import type { Precision } from "../dec/model-onnx.js";
 import type { Device } from "../engine/index.js";
 import type { SentenceEncoder } from "../text/sentence-encoder.js";
 import { UsageError } from "./errors.js";
@@ -9,8 +10,36 @@ import { UsageError } from "./errors.js";
 export const EMBED_MODEL_HELP =
   "for a model trained from texts: the embedding model's folder (default: the one it was trained with; another model is refused)";
 
+/**
+ * A model directory loaded for applying, with the encoder of its embedding model when it was
+ * trained from texts (else null); `release` frees both. When the encoder cannot be opened, the
+ * model is released before the error is thrown.
+ */
+export async function openModel(
+  modelDir: string,
+  o: { embedModel?: string; threads: number; device: Device; precision?: Precision },
+): Promise<{ model: DECModel; encoder: SentenceEncoder | null; release: () => Promise<void> }> {
+  const model = loadModel(modelDir, {
+    threads: o.threads,
+    device: o.device,
+    ...(o.precision !== undefined ? { precision: o.precision } : {}),
+  });
+  let encoder: SentenceEncoder | null;
+  try {
+    encoder = await encoderFor(model, modelDir, o);
+  } catch (e) {
+    await model.release();
+    throw e;
+  }
+  const release = async () => {
+    await model.release();
+    await encoder?.release();
+  };
+  return { model, encoder, release };
+}
+
 /** The encoder for a model trained from texts, else null (and --embed-model is refused). */
-export async function encoderFor(
+async function encoderFor(
   model: DECModel,
   modelDir: string,
   o: { embedModel?: string; threads: number; device: Device },

@@ -6,12 +6,11 @@ import { Command } from "commander";
 import { resolve } from "node:path";
 import { DEFAULTS } from "../config.js";
 import type { Device } from "../engine/index.js";
-import { loadModel } from "../dec/model-dir.js";
 import { topicsOfFile } from "../pipeline/topics-file.js";
 import type { ClusterTopic } from "../text/topics.js";
 import { deviceOption, int, threadsOption } from "./options.js";
 import { createProgress } from "./progress.js";
-import { EMBED_MODEL_HELP, encoderFor } from "./texts.js";
+import { EMBED_MODEL_HELP, openModel } from "./texts.js";
 import { labelOptions, labelsColumnHelp, percent, printJson, type DataCliOptions } from "./common.js";
 
 /** --stop-words' spelling of "keep every word". */
@@ -79,12 +78,8 @@ async function topics(modelDir: string, data: string, o: TopicsCliOptions): Prom
   if (o.ngrams !== 1 && o.ngrams !== 2) throw new RangeError(`--ngrams must be 1 or 2, got ${o.ngrams}`);
   const progress = createProgress({ json: o.json });
   const t0 = performance.now();
-  const model = loadModel(modelDir, { threads: o.threads, device: o.device });
+  const { model, encoder, release } = await openModel(modelDir, o);
   let result;
-  const encoder = await encoderFor(model, modelDir, o).catch(async (e: unknown) => {
-    await model.release();
-    throw e;
-  });
   try {
     result = await topicsOfFile(model, data, {
       ...(encoder ? { encoder } : {}),
@@ -100,8 +95,7 @@ async function topics(modelDir: string, data: string, o: TopicsCliOptions): Prom
     });
   } finally {
     progress.stop();
-    await model.release();
-    await encoder?.release();
+    await release();
   }
   const seconds = (performance.now() - t0) / 1000;
   /** The process's peak resident memory (maximum RSS), in MiB. */

@@ -58,8 +58,7 @@ export async function createEmbeddingWriter(file: string, dim: number): Promise<
       return rows;
     },
     async write(records, m) {
-      if (m.cols !== dim || m.rows !== records.length)
-        throw new RangeError(`${records.length} records and ${m.rows} × ${m.cols} embeddings (dim ${dim})`);
+      checkChunk(records, m, dim);
       if (ext === ".npy") {
         await fh.write(new Uint8Array(m.data.buffer, m.data.byteOffset, m.rows * m.cols * 4));
       } else if (ext === ".jsonl" || ext === ".ndjson") {
@@ -140,8 +139,7 @@ async function parquetEmbeddingWriter(file: string, tmp: string, dim: number): P
       return rows;
     },
     async write(records, m) {
-      if (m.cols !== dim || m.rows !== records.length)
-        throw new RangeError(`${records.length} records and ${m.rows} × ${m.cols} embeddings (dim ${dim})`);
+      checkChunk(records, m, dim);
       if (m.rows === 0) return;
       const w = writer ?? open(records[0]!);
       const text = (v: unknown) =>
@@ -173,4 +171,10 @@ async function parquetEmbeddingWriter(file: string, tmp: string, dim: number): P
       await rm(tmp, { force: true });
     },
   };
+}
+
+/** A chunk's records and embeddings must pair up, at the writer's dimension. */
+function checkChunk(records: ReadonlyArray<unknown>, m: Matrix, dim: number): void {
+  if (m.cols !== dim || m.rows !== records.length)
+    throw new RangeError(`${records.length} records and ${m.rows} × ${m.cols} embeddings (dim ${dim})`);
 }

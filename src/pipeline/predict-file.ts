@@ -192,14 +192,13 @@ export function chunksOf(model: SoftClusterer, input: string, options: StreamOpt
         options.labelsFile,
         "a labels file is not read with texts: give the labels as a column of the texts' file",
       );
-    const encoder = options.encoder;
-    const texts = { ...options };
+    const { encoder, textColumn, labelsColumn } = options;
     // Loaded only for texts: predicting embeddings keeps its start-up and memory as they were.
     return (async function* () {
       const { embeddedChunks } = await import("./text-source.js");
       yield* embeddedChunks(encoder, input, {
-        ...(texts.textColumn !== undefined ? { textColumn: texts.textColumn } : {}),
-        ...(texts.labelsColumn !== undefined ? { labelsColumn: texts.labelsColumn } : {}),
+        ...(textColumn !== undefined ? { textColumn } : {}),
+        ...(labelsColumn !== undefined ? { labelsColumn } : {}),
       });
     })();
   }
