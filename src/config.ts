@@ -51,6 +51,21 @@ export const DEFAULTS = {
     maxIter: 300,
     tol: 1e-4,
   },
+  /** Choosing k (`deepclust choose-k`, `train -k auto`): cluster/choose-k.ts. */
+  chooseK: {
+    /** Candidates 2..30 every 1. */
+    from: 2,
+    to: 30,
+    step: 1,
+    /** k-means restarts per candidate on the data; the gap's references and the resamples get referenceNInit. */
+    nInit: 10,
+    referenceNInit: 1,
+    /** The criteria are computed on a seeded sample of at most this many rows (null: all). */
+    sampleSize: 10_000 as number | null,
+    gapReferences: 10,
+    stabilityRuns: 5,
+    stabilityTolerance: 0.02,
+  },
   clustering: {
     method: "dec" as ClusteringMethod,
     /** Student-t degrees of freedom of the soft assignment. */

@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   topics: async () => (await import("./topics.js")).topicsCommand(),
   embed: async () => (await import("./embed.js")).embedCommand(),
   pretrain: async () => (await import("./pretrain.js")).pretrainCommand(),
+  "choose-k": async () => (await import("./choose-k.js")).chooseKCommand(),
 };
 const named = process.argv[2];
 const needed = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);

@@ -6,6 +6,11 @@ import type { Precision } from "../dec/model-onnx.js";
 import type { Device } from "../engine/index.js";
 import type { SentenceEncoder } from "../text/sentence-encoder.js";
 import { UsageError } from "./errors.js";
+import { labelOptions } from "./common.js";
+import type { Progress } from "./progress.js";
+import type { Dataset } from "../io/index.js";
+import type { EmbeddingRecord } from "../pipeline/text-source.js";
+import { resolve } from "node:path";
 
 export const EMBED_MODEL_HELP =
   "for a model trained from texts: the embedding model's folder (default: the one it was trained with; another model is refused)";
@@ -53,4 +58,31 @@ async function encoderFor(
   // Loaded only for a model trained from texts (the tokenizer and the text readers).
   const { openRecordedEncoder } = await import("../pipeline/text-source.js");
   return openRecordedEncoder(recorded, modelDir, o.embedModel, { threads: o.threads, device: o.device });
+}
+
+/**
+ * Texts embedded with the model folder `o.embedModel` (a progress bar over the texts), as a
+ * dataset, with the embedding model's record for the model directory.
+ */
+export async function loadTexts(
+  data: string,
+  o: { embedModel?: string; textColumn: string; labelsColumn?: string; threads: number; device: Device },
+  progress: Progress,
+): Promise<{ ds: Dataset; embedding: EmbeddingRecord }> {
+  const { SentenceEncoder } = await import("../text/sentence-encoder.js");
+  const { readTextDataset } = await import("../pipeline/text-source.js");
+  const encoder = await SentenceEncoder.load(o.embedModel!, { threads: o.threads, device: o.device });
+  try {
+    progress.start(`embedding with ${encoder.info.name}`, null, "texts");
+    const labelsColumn = labelOptions(o).labelsColumn;
+    const ds = await readTextDataset(encoder, data, {
+      textColumn: o.textColumn,
+      ...(labelsColumn !== undefined ? { labelsColumn } : {}),
+      onProgress: (rows) => progress.update(rows),
+    });
+    return { ds, embedding: { ...encoder.info, dir: resolve(o.embedModel!) } };
+  } finally {
+    progress.stop();
+    await encoder.release();
+  }
 }

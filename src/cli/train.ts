@@ -40,8 +40,17 @@ import {
 } from "../io/index.js";
 import { openTrainingSource, shuffleBlockFor, type OutOfCoreSource } from "../pipeline/training-source.js";
 import { datasetTopics } from "../pipeline/topics-file.js";
-import { readTextDataset, type EmbeddingRecord } from "../pipeline/text-source.js";
-import { SentenceEncoder } from "../text/sentence-encoder.js";
+import type { EmbeddingRecord } from "../pipeline/text-source.js";
+import { loadTexts } from "./texts.js";
+import { chooseKOnData, type ChosenK } from "../pipeline/choose-k.js";
+import {
+  selectionJson,
+  selectionLines,
+  selectionOptions,
+  selectionProgress,
+  withSelectionOptions,
+  type SelectionCliOptions,
+} from "./choose-k.js";
 import type { ClusterTopic } from "../text/topics.js";
 import { REPORT_FILE, writeReport } from "../report/index.js";
 import { choice, deviceOption, dims, float, int, layerSizes, threadsOption } from "./options.js";
@@ -67,8 +76,9 @@ import {
   type DataCliOptions,
 } from "./common.js";
 
-interface TrainCliOptions extends DataCliOptions {
-  clusters: number;
+interface TrainCliOptions extends DataCliOptions, SelectionCliOptions {
+  /** -k: a number, or "auto" (choose it, as choose-k does). */
+  clusters: number | "auto";
   preset: PresetName;
   // Unset: the preset's value.
   dims?: number[];
@@ -129,14 +139,23 @@ const MAX_WARNINGS_SHOWN = 10;
 /** Top terms per cluster in the summary. */
 const TERMS_SHOWN = 6;
 
+/** -k's value: an integer ≥ 1, or auto. */
+function clustersArg(v: string): number | "auto" {
+  return v === "auto" ? "auto" : int("-k", 1)(v);
+}
+
 export function trainCommand(): Command {
-  return new Command("train")
+  const cmd = new Command("train")
     .description("Train a DEC / IDEC clustering model on an embeddings file and write it as a model directory")
     .argument(
       "<data>",
       "embeddings: CSV (an 'embeddings' column of JSON arrays, or one numeric column per dimension), JSONL, .npy or Parquet",
     )
-    .requiredOption("-k, --clusters <n>", "number of clusters (1 ≤ k ≤ rows)", int("-k", 1))
+    .requiredOption(
+      "-k, --clusters <n|auto>",
+      "number of clusters (1 ≤ k ≤ rows), or auto: choose it first as deepclust choose-k does (on the same pretraining; the --k-* options), and record the evidence",
+      clustersArg,
+    )
     .option(
       "--preset <name>",
       `the recipe every unset option below comes from: ${PRESET_NAMES.map((n) => `${n} (${PRESET_SUMMARIES[n]})`).join("; ")}`,
@@ -379,7 +398,8 @@ export function trainCommand(): Command {
       `block-shuffled passes, reading blocks of this many consecutive rows (default out of core: ${DEFAULTS.outOfCoreBlockRows} for .npy, the row-group size for Parquet; in memory: a true permutation; 0: a true permutation, not for Parquet out of core)`,
       int("--shuffle-block", 0),
     )
-    .option("--json", "print one JSON summary on stdout and nothing else", false)
+    .option("--json", "print one JSON summary on stdout and nothing else", false);
+  return withSelectionOptions(cmd, "--k-range")
     .addHelpText(
       "after",
       `
@@ -409,22 +429,10 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
     if (o.outOfCore) throw new UsageError("--embed-model trains in memory: leave out --out-of-core");
     if (o.labelsFile !== undefined)
       throw new UsageError("--embed-model reads labels from a column of the texts' file, not --labels-file");
-    const encoder = await SentenceEncoder.load(o.embedModel, { threads: o.threads, device: o.device });
-    let ds: Dataset;
-    try {
-      progress.start(`embedding with ${encoder.info.name}`, null, "texts");
-      ds = await readTextDataset(encoder, data, {
-        textColumn: o.textColumn,
-        ...(labelOptions(o).labelsColumn !== undefined ? { labelsColumn: labelOptions(o).labelsColumn! } : {}),
-        onProgress: (rows) => progress.update(rows),
-      });
-    } finally {
-      progress.stop();
-      await encoder.release();
-    }
-    checkK(o.clusters, ds);
+    const { ds, embedding } = await loadTexts(data, o, progress);
+    if (o.clusters !== "auto") checkK(o.clusters, ds);
     const d = { file: data, X: ds.X, ds, source: null, labels: labelsOf(ds, o), labelsColumn: ds.labelsColumn };
-    return trainOn(d, o, out, checkpointDir, progress, { ...encoder.info, dir: resolve(o.embedModel) });
+    return trainOn(d, o, out, checkpointDir, progress, embedding);
   }
   const source = openTrainingSource(data, {
     outOfCore: o.outOfCore,
@@ -473,7 +481,7 @@ interface TrainingData {
 async function readTrainingData(data: string, o: TrainCliOptions, source: OutOfCoreSource | null) {
   if (!source) {
     const ds = await loadDataset(data, o);
-    checkK(o.clusters, ds);
+    if (o.clusters !== "auto") checkK(o.clusters, ds);
     return { file: data, X: ds.X, ds, source, labels: labelsOf(ds, o), labelsColumn: ds.labelsColumn };
   }
   const lo = labelOptions(o);
@@ -488,22 +496,29 @@ async function readTrainingData(data: string, o: TrainCliOptions, source: OutOfC
     labels = column?.labels ?? null;
     labelsColumn = column?.column ?? null;
   }
-  if (o.clusters > source.rows)
+  if (o.clusters !== "auto" && o.clusters > source.rows)
     throw new InputError(data, `k = ${o.clusters} clusters is more than the ${source.rows} data rows`);
   labels = usableLabels(labels, labelsSource(data, labelsColumn, o));
   return { file: data, X: source, ds: null, source, labels, labelsColumn } satisfies TrainingData;
 }
 
+/** The command line's options once k is known (given, or chosen by -k auto). */
+type KnownK = TrainCliOptions & { clusters: number };
+
 async function trainOn(
   d: TrainingData,
-  o: TrainCliOptions,
+  given: TrainCliOptions,
   out: string,
   checkpointDir: string | undefined,
   progress: Progress,
   embedding?: EmbeddingRecord,
 ): Promise<void> {
-  if (o.selectBestByLabels && !d.labels)
+  if (given.selectBestByLabels && !d.labels)
     throw new UsageError("--select-best-by-labels needs labels (a labels column or --labels-file)");
+  if (given.clusters === "auto" && given.resume !== undefined)
+    throw new UsageError("--resume continues a run of a known k: give -k the number that run chose, not auto");
+  const chosen = given.clusters === "auto" ? await chooseKForTraining(d, given, progress) : null;
+  const o: KnownK = { ...given, clusters: chosen ? chosen.selection.recommended : (given.clusters as number) };
   const config = decConfig(d, o);
   const resolved = resolveConfig(config, d.X.rows);
   describeRun(d, o, resolved, progress);
@@ -514,6 +529,7 @@ async function trainOn(
   const baseline = d.labels && o.baseline && d.ds ? await rawBaseline(d.ds.X, d.labels, o, progress) : null;
   await dec.fit(d.X, {
     ...(d.labels ? { labels: d.labels } : {}),
+    ...(chosen ? { pretrained: chosen.pretrained } : {}),
     ...(o.resume !== undefined ? { resumeFrom: o.resume } : {}),
     ...(checkpointDir !== undefined ? { checkpoint: { dir: checkpointDir, every: o.checkpointEvery! } } : {}),
     ...progressHooks(resolved, progress),
@@ -524,12 +540,12 @@ async function trainOn(
       `input scaling: ${d.X.cols} features standardised while training (their scales differ more than ${AUTO_SPREAD}-fold, or --input-scaling standardize); folded into the saved model, which takes raw inputs`,
     );
 
-  const run = saveRun(dec, d, o, out, baseline, embedding);
+  const run = saveRun(dec, d, o, out, baseline, embedding, chosen);
   const written = o.report && d.ds ? await trainingReport(out, d.ds, o, progress) : null;
   const report = written?.file ?? null;
   // The report computed them when it was written; else (no report, or out of core: none) here.
   const topics = written ? written.topics : d.ds ? await datasetTopics(dec, d.ds) : null;
-  if (o.json) return printJson(jsonSummary(d, o, out, run, report, topics));
+  if (o.json) return printJson({ ...jsonSummary(d, o, out, run, report, topics), chooseK: run.chooseK });
   printSummary(
     dec,
     run.fitted,
@@ -546,8 +562,10 @@ function saveRun(
   out: string,
   baseline: Baseline | null,
   embedding: EmbeddingRecord | undefined,
+  chosen: ChosenK | null,
 ) {
   const fitted = trainingSummary(dec);
+  const chooseK = chosen ? selectionJson(chosen.selection) : null;
   const baselineRecord = baseline && {
     acc: baseline.acc,
     nmi: baseline.nmi,
@@ -570,9 +588,11 @@ function saveRun(
       selectedIteration: fitted.result.selectedIteration,
       resumedFrom: o.resume ? resolve(o.resume) : null,
       timings,
+      /** -k auto: the selection that chose k (null: k was given). */
+      chooseK,
     },
   });
-  return { fitted, baselineRecord, timings, labelled };
+  return { fitted, baselineRecord, timings, labelled, chooseK };
 }
 
 /** What --json prints: the run's summary, with where the data came from and what was written. */
@@ -615,8 +635,20 @@ function jsonSummary(
   };
 }
 
+/**
+ * -k auto: pretrains as this run will, chooses k on the code (choose-k's criteria and vote) and
+ * shows the table; the run then trains from the same pretraining with the recommended k.
+ */
+async function chooseKForTraining(d: TrainingData, o: TrainCliOptions, progress: Progress): Promise<ChosenK> {
+  const { k: _k, ...config } = decConfig(d, { ...o, clusters: DEFAULTS.chooseK.from });
+  const chosen = await chooseKOnData(config, d.X, { ...selectionOptions(o), ...selectionProgress(progress) });
+  progress.stop();
+  if (!o.json) for (const line of selectionLines(chosen.selection)) progress.log(line);
+  return chosen;
+}
+
 /** The estimator's configuration: the preset's recipe for this data, with the options given on the command line. */
-function decConfig(d: TrainingData, o: TrainCliOptions): DECConfig {
+function decConfig(d: TrainingData, o: KnownK): DECConfig {
   const shape = { rows: d.X.rows, cols: d.X.cols };
   const base = presetConfig(o.preset, shape, o.clusters, o.batchSize, recipeOverrides(o, d.X.cols));
   const shuffleBlock = shuffleBlockFor(d.source, o.shuffleBlock);
@@ -686,7 +718,7 @@ function recipeOverrides(o: TrainCliOptions, cols: number): RecipeOverrides {
 }
 
 /** What is about to run, before any work: the data, the autoencoder, how the rows are read. */
-function describeRun(d: TrainingData, o: TrainCliOptions, r: ResolvedConfig, progress: Progress): void {
+function describeRun(d: TrainingData, o: KnownK, r: ResolvedConfig, progress: Progress): void {
   const { X, labels, labelsColumn } = d;
   const sizes = [X.cols, ...r.hidden];
   progress.log(
@@ -723,7 +755,7 @@ function describeRun(d: TrainingData, o: TrainCliOptions, r: ResolvedConfig, pro
 type Baseline = ClusteringScores & { inertia: number; seconds: number };
 
 /** k-means on the raw data: the baseline DEC must beat (scored only against labels). */
-async function rawBaseline(X: Matrix, labels: RowLabels, o: TrainCliOptions, progress: Progress): Promise<Baseline> {
+async function rawBaseline(X: Matrix, labels: RowLabels, o: KnownK, progress: Progress): Promise<Baseline> {
   const t0 = performance.now();
   progress.status(`k-means on the raw data (${o.nInit} restarts)…`);
   const km = await kmeans(X, { k: o.clusters, nInit: o.nInit, seed: new Rng(o.seed), threads: o.threads });

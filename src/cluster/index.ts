@@ -26,3 +26,19 @@ export {
 } from "./manifold.js";
 export { exactKnn, type KnnResult } from "./knn.js";
 export { linearSumAssignment, type Assignment } from "./hungarian.js";
+export {
+  chooseK,
+  kRange,
+  recommendK,
+  gapChoice,
+  stabilityChoice,
+  kneedle,
+  CRITERIA,
+  CRITERION_RULES,
+  type ChooseKOptions,
+  type ChooseKResult,
+  type CriterionName,
+  type CriterionResult,
+} from "./choose-k.js";
+export { nearestCentres } from "./nearest-centres.js";
+export { symmetricEigen, type SymmetricEigen } from "./symmetric-eigen.js";

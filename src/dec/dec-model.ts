@@ -9,6 +9,7 @@ import { DEVICES, Rng, chunksOf, gatherRows, isMatrix, type Device, type Matrix,
 import { CENTERS, INIT_NAMES, NOISE_KINDS, StudentTAssignment } from "../nn/index.js";
 import { kmeans } from "../cluster/kmeans.js";
 import { manifoldClusters } from "../cluster/manifold.js";
+import { nearestCentres } from "../cluster/nearest-centres.js";
 import { evaluateClustering, type ClusteringScores, type PartialLabels } from "../cluster/metrics.js";
 import type { Clusterer } from "../cluster/clusterer.js";
 import { Autoencoder } from "./autoencoder.js";
@@ -140,6 +141,12 @@ export interface FitOptions {
   labels?: PartialLabels;
   /** Skip pretraining and start from this autoencoder (its weights are copied, not changed). */
   autoencoder?: Autoencoder;
+  /**
+   * Skip pretraining and go on from `DEC#pretrain(X)` of a DEC with the same configuration but
+   * for k, on this same X: the fit is then the one that pretraining itself would have given, bit
+   * for bit (how `train -k auto` pretrains once for choosing k and for training).
+   */
+  pretrained?: Pretrained;
   onPretrainEpoch?: (e: EpochRecord) => void;
   onUpdate?: (u: UpdateRecord) => void;
   /** Save a resumable checkpoint into `dir` every `every` target updates. */
@@ -149,6 +156,20 @@ export interface FitOptions {
    * Only the run that wrote it can continue: other data or options throw an InputError (see checkResume).
    */
   resumeFrom?: string;
+}
+
+/** An autoencoder pretrained by {@link DEC#pretrain}, with what a fit needs to go on from it. */
+export interface Pretrained {
+  /** The data it was pretrained on (the very object), and that data as the autoencoder takes it (standardised when `scaling`). */
+  readonly data: Rows;
+  readonly input: Rows;
+  readonly autoencoder: Autoencoder;
+  readonly scaling: Standardizer | null;
+  readonly history: EpochRecord[];
+  readonly seconds: number;
+  /** The run's generator after pretraining, and the settings that pretraining depended on. */
+  readonly rngState: ReturnType<Rng["getState"]>;
+  readonly settings: string;
 }
 
 export interface Timings {
@@ -226,7 +247,9 @@ export class DEC implements Clusterer {
     this.savedMetrics = null;
     const c = this.config;
     // A given autoencoder was trained on the raw inputs: no scaling then.
-    const X = this.scaledInput(Xin, options.autoencoder === undefined);
+    const X = options.pretrained
+      ? this.adoptScaling(options.pretrained, Xin)
+      : this.scaledInput(Xin, options.autoencoder === undefined);
     if (c.k > X.rows) throw new RangeError(`k = ${c.k} is more than the ${X.rows} rows of the data`);
     if (options.labels && options.labels.length !== X.rows)
       throw new RangeError(`${options.labels.length} labels for ${X.rows} rows`);
@@ -236,6 +259,13 @@ export class DEC implements Clusterer {
     const dims = [X.cols, ...r.hidden];
     const ae = new Autoencoder({ dims, init: r.init, normalizeCode: r.normalizeCode }, rng, session);
     this.ae = ae;
+    if (options.pretrained) {
+      if (options.pretrained.settings !== pretrainSettings(r, X))
+        throw new RangeError(
+          "the pretrained autoencoder was pretrained with other settings (layers, pretraining, seed or scaling) than this DEC's",
+        );
+      if (options.resumeFrom !== undefined) throw new RangeError("give either pretrained or resumeFrom, not both");
+    }
     const evaluate = options.labels ? (pred: Int32Array) => evaluateClustering(options.labels!, pred) : undefined;
 
     const shapes = Object.fromEntries([
@@ -302,7 +332,12 @@ export class DEC implements Clusterer {
   ): Promise<{ centers: Float32Array; resp: ArrayLike<number> | null }> {
     const c = this.config;
     let t0 = performance.now();
-    if (options.autoencoder) {
+    if (options.pretrained) {
+      const p = options.pretrained;
+      for (const param of ae.allParams) ae.params.set(param.name, p.autoencoder.params.value(param.name));
+      rng.setState(p.rngState);
+      this.pretrainHistory = p.history;
+    } else if (options.autoencoder) {
       if (options.autoencoder.dims.join() !== ae.dims.join())
         throw new RangeError(
           `the given autoencoder is ${options.autoencoder.dims.join("→")}, the model is ${ae.dims.join("→")}`,
@@ -316,7 +351,7 @@ export class DEC implements Clusterer {
         ...(options.onPretrainEpoch ? { onEpoch: options.onPretrainEpoch } : {}),
       });
     }
-    this.timings.pretrainSeconds = (performance.now() - t0) / 1000;
+    this.timings.pretrainSeconds = options.pretrained?.seconds ?? (performance.now() - t0) / 1000;
     t0 = performance.now();
     const code = await ae.encode(X);
     const km =
@@ -330,6 +365,45 @@ export class DEC implements Clusterer {
     this.initInertia = km.inertia;
     this.initMetrics = evaluate ? evaluate(km.labels) : null;
     return { centers: km.centers, resp: "resp" in km && km.resp ? km.resp : null };
+  }
+
+  /**
+   * Pretraining alone, exactly as fit(X) would run it (k plays no part in it): for choosing k on
+   * the code (`chooseKOnData`) and then fit(X, y, { pretrained }) with the chosen k, so the
+   * autoencoder is pretrained once.
+   */
+  async pretrain(Xin: Rows, options: Pick<FitOptions, "onPretrainEpoch"> = {}): Promise<Pretrained> {
+    const X = this.scaledInput(Xin, true);
+    const r = resolveConfig(this.config, X.rows);
+    const rng = new Rng(r.seed);
+    const ae = new Autoencoder({ dims: [X.cols, ...r.hidden], init: r.init, normalizeCode: r.normalizeCode }, rng, {
+      threads: r.threads,
+      device: r.device,
+    });
+    const t0 = performance.now();
+    const shuffleBlock = this.config.pretrain?.shuffleBlock ?? this.config.shuffleBlock;
+    const history = await pretrainAutoencoder(ae, X, rng, {
+      ...this.config.pretrain,
+      ...(shuffleBlock !== undefined ? { shuffleBlock } : {}),
+      ...(options.onPretrainEpoch ? { onEpoch: options.onPretrainEpoch } : {}),
+    });
+    return {
+      data: Xin,
+      input: X,
+      autoencoder: ae,
+      scaling: this.scaling,
+      history,
+      seconds: (performance.now() - t0) / 1000,
+      rngState: rng.getState(),
+      settings: pretrainSettings(r, X),
+    };
+  }
+
+  /** fit's input from a pretrained start: the same data, standardised as it was. */
+  private adoptScaling(p: Pretrained, X: Rows): Rows {
+    if (p.data !== X) throw new RangeError("the pretrained autoencoder was pretrained on other data than fit's X");
+    this.scaling = p.scaling;
+    return p.input;
   }
 
   /** The clustering phase's outcome as the fitted state; predictions then go through the trained weights. */
@@ -500,29 +574,20 @@ async function kmeansOnSample(code: Matrix, m: number, k: number, rng: Rng, nIni
   return { ...km, ...nearestCentres(code, km.centers, k) };
 }
 
-/** Every row's nearest centre, and the inertia (float64). */
-function nearestCentres(code: Matrix, centers: Float32Array, k: number): { labels: Int32Array; inertia: number } {
-  const d = code.cols;
-  const labels = new Int32Array(code.rows);
-  let inertia = 0;
-  for (let i = 0; i < code.rows; i++) {
-    let best = 0;
-    let bd = Infinity;
-    for (let j = 0; j < k; j++) {
-      let s = 0;
-      for (let q = 0; q < d; q++) {
-        const v = code.data[i * d + q]! - centers[j * d + q]!;
-        s += v * v;
-      }
-      if (s < bd) {
-        bd = s;
-        best = j;
-      }
-    }
-    labels[i] = best;
-    inertia += bd;
-  }
-  return { labels, inertia };
+/** What pretraining depends on, as a string to compare: the layers, their start, pretraining's settings, the seed, the input's shape and scaling. */
+function pretrainSettings(r: ResolvedConfig, X: Rows): string {
+  const { hidden, init, normalizeCode, inputScaling, pretrain, seed, shuffleBlock } = r;
+  return JSON.stringify({
+    hidden,
+    init,
+    normalizeCode,
+    inputScaling,
+    pretrain,
+    seed,
+    shuffleBlock,
+    rows: X.rows,
+    cols: X.cols,
+  });
 }
 
 /** q of a loaded model over a matrix or, a chunk at a time, a RowSource. */

@@ -76,6 +76,7 @@ export {
   type DECConfig,
   type FitOptions,
   type Timings,
+  type Pretrained,
 } from "./dec-model.js";
 export { trainingSummary, selectedIteration, type TrainingSummary } from "./training-summary.js";
 export {

@@ -28,3 +28,4 @@ export {
   type EmbeddingRecord,
   type TextSourceOptions,
 } from "./text-source.js";
+export { chooseKOnData, type ChooseKOnDataOptions, type ChosenK } from "./choose-k.js";

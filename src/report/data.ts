@@ -5,6 +5,7 @@
 // uniform random subsample drawn from Rng(seed), the run's seed by default, so the same model and
 // data always give the same map.
 
+import type { ChooseKResult } from "../cluster/choose-k.js";
 import { DEFAULTS } from "../config.js";
 import { basename, resolve } from "node:path";
 import { Rng, argmaxRows, gatherRows, rowSlice, type Matrix } from "../engine/index.js";
@@ -130,6 +131,8 @@ export interface ReportData {
   contingency: ContingencyData | null;
   /** What each cluster is about (c-TF-IDF terms, the most confident texts), when the data has a text column. */
   topics: ClusterTopic[] | null;
+  /** -k auto: the selection that chose k, as metrics.json records it. */
+  chooseK: ChooseKResult | null;
   notes: string[];
 }
 
@@ -377,6 +380,26 @@ export async function assembleReport(
     map,
     contingency,
     topics,
+    chooseK: chooseKRecord(m.chooseK),
     notes,
+  };
+}
+
+/** metrics.json's chooseK when it has the shape the section draws (else null: an older or foreign file). */
+function chooseKRecord(v: unknown): ChooseKResult | null {
+  const o = obj(v);
+  if (!o || num(o.recommended) === null || !Array.isArray(o.ks) || !obj(o.criteria)) return null;
+  return {
+    ks: arr(o.ks) as number[],
+    rows: num(o.rows) ?? 0,
+    sampleRows: num(o.sampleRows) ?? 0,
+    inertia: arr(o.inertia) as number[],
+    gapStandardError: arr(o.gapStandardError) as number[],
+    stabilitySd: arr(o.stabilitySd) as number[],
+    criteria: o.criteria as ChooseKResult["criteria"],
+    recommended: num(o.recommended)!,
+    reason: String(o.reason ?? ""),
+    votes: (obj(o.votes) ?? {}) as ChooseKResult["votes"],
+    seconds: num(o.seconds) ?? 0,
   };
 }

@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { truncate, type ReportData } from "./data.js";
 import type { Chart } from "./specs.js";
+import { chooseKSection } from "./choose-k-page.js";
 
 const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -83,13 +84,13 @@ function seconds(s: number): string {
       : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-function table(head: string[], rows: string[][], cls = ""): string {
+export function table(head: string[], rows: string[][], cls = ""): string {
   const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
   const body = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("\n");
   return `<div class="${cls}"><table><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
-function chartDivs(charts: Chart[], section: Chart["section"]): string {
+export function chartDivs(charts: Chart[], section: Chart["section"]): string {
   return charts
     .filter((c) => c.section === section)
     .map((c) => `<div class="chart" id="${escapeHtml(c.id)}" data-renderer="${c.renderer}"></div>`)
@@ -202,24 +203,50 @@ export function renderReportHtml(d: ReportData, charts: Chart[]): string {
     );
   }
 
+  if (d.chooseK) {
+    parts.push(`<h2>Choosing k (-k auto)</h2>`);
+    parts.push(...chooseKSection(d.chooseK, charts));
+  }
+
   parts.push(`<h2>Training</h2>`);
   const training = chartDivs(charts, "training");
   parts.push(training || `<p class="note">No training record in metrics.json (e.g. an imported model).</p>`);
 
-  const chartJson = jsonForScript(charts.map((ch) => ({ id: ch.id, renderer: ch.renderer, spec: ch.spec })));
+  return htmlPage({
+    title: `deepclust report: ${d.title}`,
+    version: m.deepclustVersion,
+    body: parts,
+    footer: `Generated ${escapeHtml(d.generatedAt)} by <code>deepclust report</code>. Charts: Vega-Lite, inlined; this file needs no network.`,
+    charts,
+  });
+}
+
+/**
+ * A self-contained page: `body` (HTML), then the charts' specs as one JSON block, the inlined Vega
+ * libraries and the script that renders every chart into its container (`chartDivs`). The body
+ * gets data-rendered="<count>" when all rendered, or "error" (shown in #render-error).
+ */
+export function htmlPage(p: {
+  title: string;
+  version: string;
+  body: string[];
+  footer: string;
+  charts: Chart[];
+}): string {
+  const chartJson = jsonForScript(p.charts.map((ch) => ({ id: ch.id, renderer: ch.renderer, spec: ch.spec })));
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="deepclust ${escapeHtml(m.deepclustVersion)}">
-<title>${escapeHtml(`deepclust report: ${d.title}`)}</title>
+<meta name="generator" content="deepclust ${escapeHtml(p.version)}">
+<title>${escapeHtml(p.title)}</title>
 <style>${STYLE}</style>
 </head>
-<body data-charts="${charts.length}">
-${parts.join("\n")}
-<p class="meta">Generated ${escapeHtml(d.generatedAt)} by <code>deepclust report</code>. Charts: Vega-Lite, inlined; this file needs no network.</p>
+<body data-charts="${p.charts.length}">
+${p.body.join("\n")}
+<p class="meta">${p.footer}</p>
 <script id="deepclust-charts" type="application/json">${chartJson}</script>
 ${vegaScripts()}
 <script>

@@ -2,6 +2,7 @@
 // its data inline (data.values), so the page needs no file or network access.
 
 import type { ReportData } from "./data.js";
+import { chooseKChart } from "./choose-k-page.js";
 
 export type Spec = Record<string, unknown>;
 
@@ -9,7 +10,7 @@ export interface Chart {
   /** The id of the chart's container element in the page. */
   id: string;
   /** Section heading the chart appears under. */
-  section: "training" | "clusters" | "labels" | "topics";
+  section: "training" | "clusters" | "labels" | "topics" | "choose-k";
   spec: Spec;
   /** vega-embed's renderer: SVG, or canvas for the thousands of points of the map. */
   renderer: "svg" | "canvas";
@@ -329,7 +330,13 @@ export function topicsChart(d: ReportData): Chart | null {
 
 /** Every chart the data allows, in page order. */
 export function reportCharts(d: ReportData): Chart[] {
-  return [sizesChart(d), mapChart(d), contingencyChart(d), topicsChart(d), pretrainChart(d), clusteringChart(d)].filter(
-    (c): c is Chart => c !== null,
-  );
+  return [
+    sizesChart(d),
+    mapChart(d),
+    contingencyChart(d),
+    topicsChart(d),
+    d.chooseK ? chooseKChart(d.chooseK) : null,
+    pretrainChart(d),
+    clusteringChart(d),
+  ].filter((c): c is Chart => c !== null);
 }

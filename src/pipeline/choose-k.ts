@@ -1,0 +1,45 @@
+// Choosing k on data: the autoencoder is pretrained once (exactly as training with any k would
+// pretrain it), its code is computed, and every candidate k is clustered and scored on the code
+// (cluster/choose-k.ts). The pretrained autoencoder is returned, so that training with the chosen
+// k goes on from it (`train -k auto`) instead of pretraining again.
+
+import { DEFAULTS } from "../config.js";
+import type { Rows } from "../engine/index.js";
+import { chooseK, type ChooseKOptions, type ChooseKResult } from "../cluster/choose-k.js";
+import { DEC, type DECConfig, type FitOptions, type Pretrained } from "../dec/dec-model.js";
+
+export interface ChooseKOnDataOptions extends Omit<ChooseKOptions, "seed" | "threads"> {
+  onPretrainEpoch?: FitOptions["onPretrainEpoch"];
+  /** Called once pretraining is done, before the candidates. */
+  onPretrained?: (p: Pretrained) => void;
+}
+
+export interface ChosenK {
+  selection: ChooseKResult;
+  pretrained: Pretrained;
+}
+
+/**
+ * Pretrains `config`'s autoencoder on X (config.k plays no part: any value does) and runs chooseK on
+ * its code with config's seed and threads. The seed of the selection is derived from config.seed,
+ * so one --seed fixes pretraining, selection and training.
+ */
+export async function chooseKOnData(
+  config: Omit<DECConfig, "k">,
+  X: Rows,
+  options: ChooseKOnDataOptions,
+): Promise<ChosenK> {
+  const dec = new DEC({ ...config, k: options.ks[0] ?? 2 });
+  const pretrained = await dec.pretrain(X, options.onPretrainEpoch ? { onPretrainEpoch: options.onPretrainEpoch } : {});
+  options.onPretrained?.(pretrained);
+  const code = await pretrained.autoencoder.encode(pretrained.input);
+  const { onPretrainEpoch: _e, onPretrained: _p, ...selection } = options;
+  return {
+    selection: await chooseK(code, {
+      ...selection,
+      seed: config.seed ?? DEFAULTS.seed,
+      threads: config.threads ?? DEFAULTS.threads,
+    }),
+    pretrained,
+  };
+}
