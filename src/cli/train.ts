@@ -43,6 +43,7 @@ import { datasetTopics } from "../pipeline/topics-file.js";
 import type { EmbeddingRecord } from "../pipeline/text-source.js";
 import { loadTexts } from "./texts.js";
 import { chooseKOnData, type ChosenK } from "../pipeline/choose-k.js";
+import { seedStability, type SeedStability } from "../pipeline/seed-stability.js";
 import {
   selectionJson,
   selectionLines,
@@ -79,6 +80,8 @@ import {
 interface TrainCliOptions extends DataCliOptions, SelectionCliOptions {
   /** -k: a number, or "auto" (choose it, as choose-k does). */
   clusters: number | "auto";
+  /** --stability n: train n seeds in all and compare their labelings (unset: off). */
+  stability?: number;
   preset: PresetName;
   // Unset: the preset's value.
   dims?: number[];
@@ -398,6 +401,11 @@ export function trainCommand(): Command {
       `block-shuffled passes, reading blocks of this many consecutive rows (default out of core: ${DEFAULTS.outOfCoreBlockRows} for .npy, the row-group size for Parquet; in memory: a true permutation; 0: a true permutation, not for Parquet out of core)`,
       int("--shuffle-block", 0),
     )
+    .option(
+      "--stability <n>",
+      "also train with the next n − 1 seeds (n trainings in all) and report how much the labelings agree: pairwise ARI, and each cluster's best-match Jaccard across seeds (default: off)",
+      int("--stability", 2),
+    )
     .option("--json", "print one JSON summary on stdout and nothing else", false);
   return withSelectionOptions(cmd, "--k-range")
     .addHelpText(
@@ -535,21 +543,22 @@ async function trainOn(
     ...progressHooks(resolved, progress),
   });
   progress.stop();
+  const stability = o.stability !== undefined ? await trainSeeds(config, d, dec, o, progress) : null;
   if (dec.scaling)
     progress.log(
       `input scaling: ${d.X.cols} features standardised while training (their scales differ more than ${AUTO_SPREAD}-fold, or --input-scaling standardize); folded into the saved model, which takes raw inputs`,
     );
 
-  const run = saveRun(dec, d, o, out, baseline, embedding, chosen);
+  const run = saveRun(dec, d, o, out, baseline, embedding, chosen, stability);
   const written = o.report && d.ds ? await trainingReport(out, d.ds, o, progress) : null;
   const report = written?.file ?? null;
   // The report computed them when it was written; else (no report, or out of core: none) here.
   const topics = written ? written.topics : d.ds ? await datasetTopics(dec, d.ds) : null;
-  if (o.json) return printJson({ ...jsonSummary(d, o, out, run, report, topics), chooseK: run.chooseK });
+  if (o.json) return printJson({ ...jsonSummary(d, o, out, run, report, topics), chooseK: run.chooseK, stability });
   printSummary(
     dec,
     run.fitted,
-    { baseline, labels: d.labels, topics, o, out, report, totalSeconds: run.timings.totalSeconds },
+    { baseline, labels: d.labels, topics, o, out, report, totalSeconds: run.timings.totalSeconds, stability },
     progress,
   );
 }
@@ -563,6 +572,7 @@ function saveRun(
   baseline: Baseline | null,
   embedding: EmbeddingRecord | undefined,
   chosen: ChosenK | null,
+  stability: SeedStability | null,
 ) {
   const fitted = trainingSummary(dec);
   const chooseK = chosen ? selectionJson(chosen.selection) : null;
@@ -590,6 +600,8 @@ function saveRun(
       timings,
       /** -k auto: the selection that chose k (null: k was given). */
       chooseK,
+      /** --stability: the labelings of the other seeds against this model's (null: not asked). */
+      stability,
     },
   });
   return { fitted, baselineRecord, timings, labelled, chooseK };
@@ -824,6 +836,7 @@ function printSummary(
     out: string;
     report: string | null;
     totalSeconds: number;
+    stability: SeedStability | null;
   },
   progress: Progress,
 ): void {
@@ -879,6 +892,7 @@ function printSummary(
       );
     }
   }
+  if (run.stability) for (const line of stabilityLines(run.stability)) progress.log(line);
   const t = s.timings;
   const stages = [
     ...(baseline ? [`k-means raw ${seconds(baseline.seconds)}`] : []),
@@ -891,6 +905,29 @@ function printSummary(
   if (s.warnings.length > MAX_WARNINGS_SHOWN)
     warn(`… and ${s.warnings.length - MAX_WARNINGS_SHOWN} more (see ${out}/${MODEL_FILES.metrics})`);
   progress.log(`wrote ${out}/ (${[...Object.values(MODEL_FILES), ...(report ? [REPORT_FILE] : [])].join(", ")})`);
+}
+
+/** A per-cluster best-match Jaccard below this is flagged as unstable (Hennig 2007: below 0.6, a cluster is not to be trusted). */
+const UNSTABLE_JACCARD = 0.6;
+
+/** --stability n: the same configuration with the next n − 1 seeds. */
+async function trainSeeds(config: DECConfig, d: TrainingData, dec: DEC, o: KnownK, progress: Progress) {
+  const seeds = Array.from({ length: o.stability! - 1 }, (_, i) => o.seed + 1 + i);
+  progress.start(`stability: training seeds ${seeds.join(", ")}`, seeds.length, "seeds");
+  const s = await seedStability(config, d.X, dec.labels!, seeds, (_seed, done) => progress.update(done));
+  progress.stop();
+  return s;
+}
+
+function stabilityLines(s: SeedStability): string[] {
+  const unstable = s.clusters.filter((c) => c.mean < UNSTABLE_JACCARD).map((c) => c.cluster);
+  return [
+    `stability over seeds ${s.seeds.join(", ")}: pairwise ARI mean ${s.meanAri.toFixed(4)}, min ${s.minAri.toFixed(4)} (${seconds(s.seconds)})`,
+    `per cluster, best-match Jaccard in the other seeds' clusterings (mean): ${s.clusters.map((c) => `${c.cluster}: ${c.mean.toFixed(2)}`).join("  ")}`,
+    unstable.length
+      ? `unstable clusters (mean Jaccard < ${UNSTABLE_JACCARD}): ${unstable.join(", ")}`
+      : `every cluster is found again by every seed (mean Jaccard ≥ ${UNSTABLE_JACCARD})`,
+  ];
 }
 
 /** --hold-epochs: a number ≥ 0, or "inf". */

@@ -302,7 +302,8 @@ function criterion(name: CriterionName, values: (number | null)[], choice: numbe
   return { values, choice, rule: CRITERION_RULES[name] };
 }
 
-function checkCandidates(ks: readonly number[], rows: number): void {
+/** Throws a RangeError unless `ks` are ascending integers ≥ 2, each less than the rows the criteria see. */
+export function checkCandidates(ks: readonly number[], rows: number): void {
   if (ks.length === 0) throw new RangeError("choose-k needs at least one candidate k");
   ks.forEach((k, i) => {
     if (!Number.isInteger(k) || k < 2) throw new RangeError(`candidate k must be an integer ≥ 2, got ${k}`);

@@ -28,6 +28,7 @@ export { exactKnn, type KnnResult } from "./knn.js";
 export { linearSumAssignment, type Assignment } from "./hungarian.js";
 export {
   chooseK,
+  checkCandidates,
   kRange,
   recommendK,
   gapChoice,
@@ -42,3 +43,4 @@ export {
 } from "./choose-k.js";
 export { nearestCentres } from "./nearest-centres.js";
 export { symmetricEigen, type SymmetricEigen } from "./symmetric-eigen.js";
+export { labelingStability, type LabelingStability } from "./labeling-stability.js";

@@ -5,7 +5,7 @@
 
 import { DEFAULTS } from "../config.js";
 import type { Rows } from "../engine/index.js";
-import { chooseK, type ChooseKOptions, type ChooseKResult } from "../cluster/choose-k.js";
+import { checkCandidates, chooseK, type ChooseKOptions, type ChooseKResult } from "../cluster/choose-k.js";
 import { DEC, type DECConfig, type FitOptions, type Pretrained } from "../dec/dec-model.js";
 
 export interface ChooseKOnDataOptions extends Omit<ChooseKOptions, "seed" | "threads"> {
@@ -29,6 +29,9 @@ export async function chooseKOnData(
   X: Rows,
   options: ChooseKOnDataOptions,
 ): Promise<ChosenK> {
+  // Checked before pretraining, on the rows the criteria will see.
+  const sampleSize = options.sampleSize === undefined ? DEFAULTS.chooseK.sampleSize : options.sampleSize;
+  checkCandidates(options.ks, sampleSize === null ? X.rows : Math.min(X.rows, sampleSize));
   const dec = new DEC({ ...config, k: options.ks[0] ?? 2 });
   const pretrained = await dec.pretrain(X, options.onPretrainEpoch ? { onPretrainEpoch: options.onPretrainEpoch } : {});
   options.onPretrained?.(pretrained);

@@ -29,3 +29,4 @@ export {
   type TextSourceOptions,
 } from "./text-source.js";
 export { chooseKOnData, type ChooseKOnDataOptions, type ChosenK } from "./choose-k.js";
+export { seedStability, type SeedStability } from "./seed-stability.js";

@@ -1,0 +1,217 @@
+// Choosing k: the criteria's rules on cases whose answer is known by construction (three
+// well-separated blobs for the gap statistic, a curve with an obvious elbow for Kneedle), the vote
+// and its tie-break, the principal axes the gap's references use, and the command line end to end
+// on scikit-learn's digits (10 classes): choose-k's recommendation, train -k auto training exactly
+// the model that -k k̂ trains, and the same command twice writing the same bytes.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CRITERIA,
+  chooseK,
+  gapChoice,
+  kRange,
+  kneedle,
+  recommendK,
+  stabilityChoice,
+  symmetricEigen,
+  Rng,
+  type CriterionName,
+  type CriterionResult,
+} from "../src/index.js";
+
+function blobs(perCluster: number, centres: number[][], seed: number) {
+  const r = new Rng(seed);
+  const d = centres[0]!.length;
+  const data = new Float32Array(perCluster * centres.length * d);
+  let i = 0;
+  for (const c of centres)
+    for (let t = 0; t < perCluster; t++, i++) for (let j = 0; j < d; j++) data[i * d + j] = c[j]! + r.normal();
+  return { data, rows: perCluster * centres.length, cols: d };
+}
+
+test("kRange: from..to every step, the last candidate always included", () => {
+  assert.deepEqual(kRange(2, 6), [2, 3, 4, 5, 6]);
+  assert.deepEqual(kRange(2, 9, 3), [2, 5, 8, 9]);
+  assert.throws(() => kRange(1, 5), /2 ≤ from/);
+  assert.throws(() => kRange(5, 4), /2 ≤ from ≤ to/);
+});
+
+test("three well-separated blobs: the gap statistic, and every other criterion, choose 3", async () => {
+  const X = blobs(
+    100,
+    [
+      [0, 0, 0],
+      [12, 0, 0],
+      [0, 12, 0],
+    ],
+    1,
+  );
+  const s = await chooseK(X, { ks: kRange(2, 8), seed: 0, threads: 1 });
+  assert.equal(s.criteria.gap.choice, 3);
+  for (const name of CRITERIA) assert.equal(s.criteria[name].choice, 3, name);
+  assert.equal(s.recommended, 3);
+  assert.match(s.reason, /6 of 6 criteria chose k = 3/);
+  // One value per candidate; the inertia falls as k grows.
+  for (const name of CRITERIA) assert.equal(s.criteria[name].values.length, 7, name);
+  for (let i = 1; i < s.inertia.length; i++) assert.ok(s.inertia[i]! < s.inertia[i - 1]!);
+  // Seeded: the same answer twice.
+  const again = await chooseK(X, { ks: kRange(2, 8), seed: 0, threads: 1 });
+  assert.deepEqual(again.criteria, s.criteria);
+});
+
+test("gapChoice is Tibshirani's rule: the smallest k with Gap(k) ≥ Gap(k+1) − s(k+1)", () => {
+  // Gap rises to k = 4; at k = 4 the next gap minus its s.e. is below Gap(4).
+  assert.equal(gapChoice([2, 3, 4, 5, 6], [0.1, 0.3, 0.6, 0.62, 0.63], [0.01, 0.01, 0.01, 0.05, 0.05]), 4);
+  // Within one s.e. already at k = 2.
+  assert.equal(gapChoice([2, 3], [0.5, 0.52], [0.1, 0.1]), 2);
+  // Never within one s.e.: the largest gap.
+  assert.equal(gapChoice([2, 3, 4], [0.1, 0.5, 0.9], [0.01, 0.01, 0.01]), 4);
+});
+
+test("kneedle finds the elbow of a curve with an obvious one", () => {
+  // Scaled difference curve: 0, .384, .662, .529, .397, …; the maximum at k = 4, and it falls
+  // below .662 − 1/7 at k = 6, before any other local maximum.
+  assert.equal(kneedle([2, 3, 4, 5, 6, 7, 8, 9], [100, 50, 10, 9, 8, 7, 6, 5]), 4);
+  assert.equal(kneedle([2, 3], [10, 5]), null);
+});
+
+test("stabilityChoice: the largest k within the tolerance of the most stable", () => {
+  assert.equal(stabilityChoice([2, 3, 4, 5], [0.95, 0.6, 0.94, 0.7], 0.02), 4);
+  assert.equal(stabilityChoice([2, 3, 4, 5], [0.95, 0.6, 0.9, 0.7], 0.02), 2);
+});
+
+function criteria(choices: Partial<Record<CriterionName, number | null>>, ks: number[]) {
+  const out = {} as Record<CriterionName, CriterionResult>;
+  for (const name of CRITERIA) {
+    const choice = choices[name] ?? null;
+    // Values that rank each criterion's own choice first (lower for Davies–Bouldin, and a
+    // falling curve whose knee is the choice for the inertia).
+    const values = ks.map((k) =>
+      name === "knee" ? 100 / k : name === "daviesBouldin" ? Math.abs(k - (choice ?? 0)) : -Math.abs(k - (choice ?? 0)),
+    );
+    out[name] = { values, choice, rule: "" };
+  }
+  return out;
+}
+
+test("recommendK: the k most criteria chose; a tie goes to the better mean rank, then the smaller k", () => {
+  const ks = kRange(2, 12);
+  const plain = recommendK(
+    ks,
+    criteria({ silhouette: 5, calinskiHarabasz: 5, daviesBouldin: 7, gap: 5, stability: 2, knee: 4 }, ks),
+  );
+  assert.equal(plain.recommended, 5);
+  assert.deepEqual(plain.votes["5"], ["silhouette", "calinskiHarabasz", "gap"]);
+  assert.match(plain.reason, /3 of 6 criteria chose k = 5/);
+  assert.match(plain.reason, /k = 7 \(daviesBouldin\)/);
+  // 2 votes each for 6 and 9: the mean ranks decide (the other criteria's values favour 6 here).
+  const tie = recommendK(
+    ks,
+    criteria({ silhouette: 6, calinskiHarabasz: 9, daviesBouldin: 6, gap: 9, stability: 6, knee: 9 }, ks),
+  );
+  assert.ok([6, 9].includes(tie.recommended));
+  assert.match(tie.reason, /tied with/);
+  // No criterion could choose: the smallest candidate.
+  assert.equal(recommendK(ks, criteria({}, ks)).recommended, 2);
+});
+
+test("symmetricEigen: A v = λ v with orthonormal vectors, values descending", () => {
+  const r = new Rng(3);
+  const n = 12;
+  const B = Array.from({ length: n * n }, () => r.normal());
+  const A = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) for (let t = 0; t < n; t++) A[i * n + j]! += B[i * n + t]! * B[j * n + t]!;
+  const { values, vectors } = symmetricEigen(A, n);
+  for (let c = 1; c < n; c++) assert.ok(values[c]! <= values[c - 1]!);
+  for (let c = 0; c < n; c++) {
+    for (let i = 0; i < n; i++) {
+      let av = 0;
+      for (let j = 0; j < n; j++) av += A[i * n + j]! * vectors[j * n + c]!;
+      assert.ok(Math.abs(av - values[c]! * vectors[i * n + c]!) < 1e-9 * values[0]!, `column ${c} row ${i}`);
+    }
+    for (let c2 = 0; c2 < n; c2++) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += vectors[i * n + c]! * vectors[i * n + c2]!;
+      assert.ok(Math.abs(dot - (c === c2 ? 1 : 0)) < 1e-12);
+    }
+  }
+});
+
+const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
+const digits = new URL("./fixtures/digits.csv", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "deepclust-choose-k-"));
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd: dir });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("choose-k on digits (10 classes): the recommendation is within 2 of 10; --json and the page", () => {
+  const r = run("choose-k", digits, "--k", "2..16", "--threads", "1", "--json", "--out", "page.html");
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as {
+    recommended: number;
+    ks: number[];
+    rows: number;
+    criteria: Record<string, { values: (number | null)[]; choice: number | null; rule: string }>;
+    reason: string;
+  };
+  assert.ok(Math.abs(out.recommended - 10) <= 2, `recommended ${out.recommended}`);
+  assert.deepEqual(out.ks, kRange(2, 16));
+  assert.equal(out.rows, 1797);
+  assert.deepEqual(Object.keys(out.criteria).sort(), [...CRITERIA].sort());
+  for (const c of Object.values(out.criteria)) {
+    assert.equal(c.values.length, out.ks.length);
+    assert.ok(c.choice === null || out.ks.includes(c.choice));
+    assert.ok(c.rule.length > 0);
+  }
+  const page = readFileSync(join(dir, "page.html"), "utf8");
+  assert.match(page, new RegExp(`Recommended: k = ${out.recommended}\\.`));
+  assert.match(page, /"facet"/);
+  // The page exists: a second run without --force refuses to replace it (exit 2).
+  const again = run("choose-k", digits, "--k", "2..4", "--out", "page.html");
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /already exists/);
+});
+
+test("train -k auto trains the model -k k̂ trains, records the selection, and the same command twice writes the same bytes", () => {
+  const args = [digits, "--k-range", "2..12", "--threads", "1", "--no-baseline"];
+  const first = run("train", ...args, "-k", "auto", "--out", "auto1", "--json");
+  assert.equal(first.code, 0, first.stderr);
+  const summary = JSON.parse(first.stdout) as { k: number; chooseK: { recommended: number; criteria: object } };
+  assert.equal(summary.k, summary.chooseK.recommended);
+  const metrics = JSON.parse(readFileSync(join(dir, "auto1", "metrics.json"), "utf8")) as {
+    chooseK: { recommended: number; ks: number[] };
+  };
+  assert.equal(metrics.chooseK.recommended, summary.k);
+  assert.deepEqual(metrics.chooseK.ks, kRange(2, 12));
+  assert.match(readFileSync(join(dir, "auto1", "report.html"), "utf8"), /Choosing k \(-k auto\)/);
+
+  const second = run("train", ...args, "-k", "auto", "--out", "auto2", "--no-report");
+  assert.equal(second.code, 0, second.stderr);
+  const given = run("train", ...args, "-k", String(summary.k), "--out", "given", "--no-report");
+  assert.equal(given.code, 0, given.stderr);
+  const weights = (d: string) => readFileSync(join(dir, d, "model.safetensors"));
+  assert.deepEqual(weights("auto2"), weights("auto1"), "the same command twice");
+  assert.deepEqual(weights("given"), weights("auto1"), "-k auto and -k k̂");
+  const given_metrics = JSON.parse(readFileSync(join(dir, "given", "metrics.json"), "utf8")) as { chooseK: unknown };
+  assert.equal(given_metrics.chooseK, null);
+});
+
+test("bad input: a bad k range, -k auto with --resume", () => {
+  const bad = run("choose-k", digits, "--k", "1..5");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /2 ≤ from ≤ to/);
+  const resume = run("train", digits, "-k", "auto", "--resume", dir, "--out", "r");
+  assert.equal(resume.code, 2);
+  assert.match(resume.stderr, /--resume continues a run of a known k/);
+  assert.ok(!existsSync(join(dir, "r")));
+  const tooMany = run("choose-k", digits, "--k", "2..1797");
+  assert.equal(tooMany.code, 2, tooMany.stderr);
+  assert.match(tooMany.stderr, /needs more than/);
+});
