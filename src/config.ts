@@ -64,7 +64,10 @@ export const DEFAULTS = {
     sampleSize: 10_000 as number | null,
     gapReferences: 10,
     stabilityRuns: 5,
-    stabilityTolerance: 0.02,
+    /** Stability's choice: the largest k within this of the best mean ARI (0.05 found the true k on 5 of the 15 tuning sets, 0.02 on 3: bench/choose-k-rules.ts). */
+    stabilityTolerance: 0.05,
+    /** choose-k --refine: none, or dec (a clustering phase per candidate). */
+    refine: "none" as "none" | "dec",
   },
   clustering: {
     method: "dec" as ClusteringMethod,

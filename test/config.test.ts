@@ -10,6 +10,7 @@ import type { Command } from "commander";
 import { DEFAULTS, resolveConfig, trainingRecord } from "../src/config.js";
 import { presetConfig } from "../src/dec/presets.js";
 import { trainCommand } from "../src/cli/train.js";
+import { chooseKCommand } from "../src/cli/choose-k.js";
 import { predictCommand, evaluateCommand } from "../src/cli/predict.js";
 import { kmeansCommand } from "../src/cli/kmeans.js";
 import { pretrainCommand } from "../src/cli/pretrain.js";
@@ -106,6 +107,29 @@ const EXPECTED: Array<[Command, Record<string, unknown>]> = [
       threads: DEFAULTS.threads,
       device: DEFAULTS.device,
       out: DEFAULTS.modelDir,
+      textColumn: DEFAULTS.embed.textColumn,
+      kRange: { from: DEFAULTS.chooseK.from, to: DEFAULTS.chooseK.to },
+      kStep: DEFAULTS.chooseK.step,
+      kNInit: DEFAULTS.chooseK.nInit,
+      kSample: DEFAULTS.chooseK.sampleSize,
+      gapReferences: DEFAULTS.chooseK.gapReferences,
+      stabilityRuns: DEFAULTS.chooseK.stabilityRuns,
+    },
+  ],
+  [
+    chooseKCommand(),
+    {
+      k: { from: DEFAULTS.chooseK.from, to: DEFAULTS.chooseK.to },
+      kStep: DEFAULTS.chooseK.step,
+      kNInit: DEFAULTS.chooseK.nInit,
+      kSample: DEFAULTS.chooseK.sampleSize,
+      gapReferences: DEFAULTS.chooseK.gapReferences,
+      stabilityRuns: DEFAULTS.chooseK.stabilityRuns,
+      refine: DEFAULTS.chooseK.refine,
+      preset: DEFAULTS.preset,
+      seed: DEFAULTS.seed,
+      threads: DEFAULTS.threads,
+      device: DEFAULTS.device,
       textColumn: DEFAULTS.embed.textColumn,
     },
   ],

@@ -126,7 +126,7 @@ export function chooseKCommand(): Command {
       "--refine <method>",
       "none, or dec: also train DEC from each candidate's start and score its clusters (silhouette, Calinski–Harabasz and Davies–Bouldin of the trained code; the other criteria stay k-means'); one clustering phase per candidate",
       choice("--refine", ["none", "dec"] as const),
-      "none",
+      DEFAULTS.chooseK.refine,
     )
     .option(
       "--preset <name>",

@@ -1,0 +1,115 @@
+// The rules choose-k could use, compared on recorded selections: every run of
+// bench/choose-k-accuracy.ts records each criterion's value for every candidate k, so a rule (how
+// stability picks its k, how the criteria's choices become one recommendation) can be replayed on
+// them without running anything again. This is how the shipped rules were chosen — on the tuning
+// set only (--set tune); the reporting set is for the results, not for choosing.
+//
+//   node --import tsx bench/choose-k-rules.ts --set tune
+
+import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import {
+  CRITERIA,
+  gapChoice,
+  kneedle,
+  recommendK,
+  stabilityChoice,
+  type CriterionName,
+  type CriterionResult,
+} from "../src/index.js";
+
+const { values: a } = parseArgs({
+  options: {
+    set: { type: "string", default: "tune" },
+    results: { type: "string", default: "bench/results/choose-k-accuracy.jsonl" },
+  },
+});
+
+interface Selection {
+  ks: number[];
+  criteria: Record<CriterionName, CriterionResult>;
+  gapStandardError: number[];
+  stabilitySd: number[];
+  inertia: number[];
+}
+interface Run {
+  set: string;
+  dataset: string;
+  k: number;
+  selection: Selection;
+}
+
+if (!existsSync(a.results!)) throw new Error(`no ${a.results}: run bench/choose-k-accuracy.ts first`);
+const latest = new Map<string, Run>();
+for (const line of readFileSync(a.results!, "utf8").split("\n").filter(Boolean)) {
+  const r = JSON.parse(line) as Run;
+  if (r.set === a.set && r.selection) latest.set(r.dataset, r);
+}
+const runs = [...latest.values()];
+console.log(`${runs.length} runs of set ${a.set}`);
+
+type StabilityRule = (ks: number[], v: number[]) => number | null;
+const stabilityRules: Record<string, StabilityRule> = {
+  "within 0.02 of the best": (ks, v) => stabilityChoice(ks, v, 0.02),
+  "within 0.05 of the best": (ks, v) => stabilityChoice(ks, v, 0.05),
+  "largest k with ARI ≥ 0.8": (ks, v) => largestAbove(ks, v, 0.8),
+  "largest k with ARI ≥ 0.9": (ks, v) => largestAbove(ks, v, 0.9),
+  "best of k ≥ 3": (ks, v) => {
+    let best: number | null = null;
+    let bv = -Infinity;
+    ks.forEach((k, i) => {
+      if (k >= 3 && v[i]! > bv) [best, bv] = [k, v[i]!];
+    });
+    return best;
+  },
+};
+
+function largestAbove(ks: number[], v: number[], t: number): number | null {
+  let c: number | null = null;
+  ks.forEach((k, i) => {
+    if (v[i]! >= t) c = k;
+  });
+  return c ?? stabilityChoice(ks, v, 0);
+}
+
+/** The recommendation rules: the shipped vote, and alternatives over the same choices. */
+type Recommend = (ks: number[], criteria: Record<CriterionName, CriterionResult>) => number;
+const recommendRules: Record<string, Recommend> = {
+  "vote, mean-rank tie-break (shipped)": (ks, c) => recommendK(ks, c).recommended,
+  "median of the choices": (_ks, c) => {
+    const v = CRITERIA.map((n) => c[n].choice)
+      .filter((x): x is number => x !== null)
+      .sort((x, y) => x - y);
+    return v[Math.floor((v.length - 1) / 2)]!;
+  },
+  "vote without the knee": (ks, c) => recommendK(ks, { ...c, knee: { ...c.knee, choice: null } }).recommended,
+  "vote without stability": (ks, c) =>
+    recommendK(ks, { ...c, stability: { ...c.stability, choice: null } }).recommended,
+};
+
+function hitRate(pick: (r: Run) => number | null): string {
+  const hits = runs.filter((r) => pick(r) === r.k).length;
+  const err = runs.reduce((s, r) => s + Math.abs((pick(r) ?? 0) - r.k), 0) / runs.length;
+  return `${hits}/${runs.length} hits, mean |k̂ − k| ${err.toFixed(2)}`;
+}
+
+console.log("\nEach criterion as recorded:");
+for (const name of CRITERIA) console.log(`  ${name}: ${hitRate((r) => r.selection.criteria[name].choice)}`);
+console.log(
+  `  gap (replayed): ${hitRate((r) => gapChoice(r.selection.ks, r.selection.criteria.gap.values as number[], r.selection.gapStandardError))}`,
+);
+console.log(`  knee (replayed): ${hitRate((r) => kneedle(r.selection.ks, r.selection.inertia))}`);
+
+for (const [sName, sRule] of Object.entries(stabilityRules)) {
+  console.log(
+    `\nstability: ${sName}: ${hitRate((r) => sRule(r.selection.ks, r.selection.criteria.stability.values as number[]))}`,
+  );
+  for (const [rName, rRule] of Object.entries(recommendRules)) {
+    const pick = (r: Run) => {
+      const c = { ...r.selection.criteria };
+      c.stability = { ...c.stability, choice: sRule(r.selection.ks, c.stability.values as number[]) };
+      return rRule(r.selection.ks, c);
+    };
+    console.log(`  recommendation by ${rName}: ${hitRate(pick)}`);
+  }
+}
