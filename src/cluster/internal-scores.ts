@@ -78,6 +78,9 @@ function checkLabelCount(k: number, rows: number, what: string): void {
 /** @internal What the silhouette's GEMMs run in (bench/silhouette-scale.ts compares them). */
 export type SilhouettePrecision = "float32" | "float64" | "mixed";
 
+/** What the silhouette runs in: float64 (the header says why). */
+const SILHOUETTE_PRECISION: SilhouettePrecision = "float64";
+
 /** @internal Engine knobs for benchmarks: the float type and the tile of distances per call. */
 export interface SilhouetteEngineOptions {
   threads?: number;
@@ -106,7 +109,7 @@ async function clusterDistanceSums(
   options: SilhouetteEngineOptions,
 ): Promise<Float64Array> {
   const { rows: n, cols: d } = X;
-  const precision = options.precision ?? "float64";
+  const precision = options.precision ?? SILHOUETTE_PRECISION;
   const gemmType = precision === "float32" ? "float32" : "float64";
   const sumType = precision === "float64" ? "float64" : "float32";
   const GemmArr = gemmType === "float64" ? Float64Array : Float32Array;
