@@ -13,6 +13,7 @@ import type { InputScaling } from "./dec/input-scaling.js";
 import type { CenterInit, DECConfig, ManifoldOptions } from "./dec/dec-model.js";
 import type { PresetName } from "./dec/presets.js";
 import type { MapMethod } from "./report/embed2d.js";
+import type { ScoreSpace } from "./pipeline/score-file.js";
 
 /** The learning rate each optimizer gets when only its type is chosen. */
 const LEARNING_RATES = { sgd: 0.01, adam: 0.001 } as const;
@@ -111,7 +112,11 @@ export const DEFAULTS = {
    * standard error), where 100,000 rows take 100× longer; Calinski–Harabasz and Davies–Bouldin
    * always use every row.
    */
-  scores: { silhouetteSample: 10_000 },
+  scores: {
+    silhouetteSample: 10_000,
+    /** evaluate's space for them: the model's code (small); the input space keeps the input vectors in memory. */
+    space: "code" as ScoreSpace,
+  },
   /** Rows per inference batch (predict, evaluate, the library's predictProba). */
   predictBatchSize: 1024,
   /** Training data read from disk: rows per block (65,536 × 768 float32 = 192 MiB; two are kept). */
