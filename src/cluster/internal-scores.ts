@@ -3,10 +3,11 @@
 // ground truth, so they judge a clustering of unlabelled data (and compare k for one data set).
 //
 // The silhouette needs every pairwise distance, O(n² d): it runs as blocked GEMMs in onnxruntime.
-// Per tile of query rows × other rows, one GEMM of the augmented rows [q, ‖q‖², 1]·[−2x, 1, ‖x‖²]
-// gives the squared distances, clamped at 0 and square-rooted, and a second GEMM with the one-hot
-// membership of the other rows ([rows, k]) sums them per cluster, so only [tile rows, k] sums
-// come back to JavaScript, where the tiles' sums add up in float64.
+// Per square tile of rows × rows (on and above the diagonal: the distances are symmetric), one GEMM
+// of the augmented rows [q, ‖q‖², 1]·[−2x, 1, ‖x‖²] gives the squared distances, clamped at 0 and
+// square-rooted, and GEMMs with the one-hot cluster membership ([rows, k]) sum them per cluster
+// for both sides' rows, so only [tile rows, k] sums come back to JavaScript, where the tiles'
+// sums add up in float64.
 //
 // Precision: float64 throughout. In float32 the expansion ‖q‖² + ‖x‖² − 2 q·x loses the small
 // distances to cancellation (a row's distance to itself or to a near duplicate comes out as
@@ -85,22 +86,24 @@ const SILHOUETTE_PRECISION: SilhouettePrecision = "float64";
 export interface SilhouetteEngineOptions {
   threads?: number;
   precision?: SilhouettePrecision;
-  /** Query rows per GEMM (default SILHOUETTE_TILE.rows). */
-  blockRows?: number;
-  /** Rows of the other side per GEMM (default SILHOUETTE_TILE.cols). */
-  blockCols?: number;
+  /** Rows per side of the square distance tiles (default SILHOUETTE_TILE_ROWS). */
+  tileRows?: number;
 }
 
 /**
- * The distance tile per onnxruntime call: 128 query rows × 4,096 rows (4 MiB of float64), which
- * stays in cache through the GEMM, the clamp, the square root and the membership GEMM. One
- * [128, n] block per call was 10–25% slower on 30,000 rows (bench/silhouette-scale.ts --tiles).
+ * Rows per side of the square distance tiles: a 1,024 × 1,024 tile is 8 MiB of float64, which
+ * stays in cache through the GEMM, the clamp, the square root and the two membership GEMMs.
  */
-export const SILHOUETTE_TILE = { rows: 128, cols: 4096 } as const;
+export const SILHOUETTE_TILE_ROWS = 1024;
 
 /**
  * Per row and cluster, the sum of the row's Euclidean distances to the cluster's rows: [rows, k],
  * row-major, float64. The blocked GEMM core of the silhouette.
+ *
+ * The distance matrix is symmetric, so only the tiles on and above the diagonal are computed: a
+ * tile D of rows I × rows J gives the sums of I's rows over J's clusters (D · M_J) and those of
+ * J's rows over I's clusters (Dᵀ · M_I), M being the one-hot membership. Half the distances and
+ * square roots of the full matrix, which are most of the time.
  */
 async function clusterDistanceSums(
   X: Matrix,
@@ -117,13 +120,16 @@ async function clusterDistanceSums(
   // Rows augmented so that one GEMM gives the squared distances: [q, ‖q‖², 1] · [−2x, 1, ‖x‖²].
   const e = d + 2;
   const g = new Graph("silhouette");
-  const q = g.input("q", gemmType, ["b", e]);
-  const all = g.input("x", gemmType, ["c", e]);
-  const member = g.input("member", sumType, ["c", k]);
+  const q = g.input("q", gemmType, ["a", e]);
+  const x = g.input("x", gemmType, ["b", e]);
+  const memberQ = g.input("member_q", sumType, ["a", k]);
+  const memberX = g.input("member_x", sumType, ["b", k]);
   // Rounding can make a zero distance slightly negative: Relu clamps it before the square root.
-  let d2 = g.relu(g.gemm(q, all, { transB: true }));
+  let d2 = g.relu(g.gemm(q, x, { transB: true }));
   if (sumType !== gemmType) d2 = g.cast(d2, sumType);
-  g.output(g.matmul(g.sqrt(d2), member), "sums");
+  const dist = g.sqrt(d2);
+  g.output(g.matmul(dist, memberX), "sums_q");
+  g.output(g.gemm(dist, memberQ, { transA: true }), "sums_x");
   const compiled = await CompiledGraph.create(g, { threads: options.threads ?? DEFAULTS.threads });
 
   const query = new GemmArr(n * e);
@@ -143,24 +149,35 @@ async function clusterDistanceSums(
   }
   const oneHot = new SumArr(n * k);
   for (let i = 0; i < n; i++) oneHot[i * k + codes[i]!] = 1;
-  const sums = new Float64Array(n * k);
-  const b = Math.max(1, Math.min(n, options.blockRows ?? SILHOUETTE_TILE.rows));
-  const c = Math.max(1, Math.min(n, options.blockCols ?? SILHOUETTE_TILE.cols));
-  const colTensors: Array<{ x: Tensor; member: Tensor }> = [];
-  for (let lo = 0; lo < n; lo += c) {
-    const hi = Math.min(n, lo + c);
-    colTensors.push({
-      x: new Tensor(other.subarray(lo * e, hi * e), [hi - lo, e]),
-      member: new Tensor(oneHot.subarray(lo * k, hi * k), [hi - lo, k]),
+  const t = Math.max(1, Math.min(n, options.tileRows ?? SILHOUETTE_TILE_ROWS));
+  const tiles: Array<{ from: number; rows: number; q: Tensor; x: Tensor; member: Tensor }> = [];
+  for (let from = 0; from < n; from += t) {
+    const to = Math.min(n, from + t);
+    tiles.push({
+      from,
+      rows: to - from,
+      q: new Tensor(query.subarray(from * e, to * e), [to - from, e]),
+      x: new Tensor(other.subarray(from * e, to * e), [to - from, e]),
+      member: new Tensor(oneHot.subarray(from * k, to * k), [to - from, k]),
     });
   }
+  const sums = new Float64Array(n * k);
+  const add = (from: number, part: Float32Array | Float64Array) => {
+    for (let i = 0; i < part.length; i++) sums[from * k + i]! += part[i]!;
+  };
   try {
-    for (let from = 0; from < n; from += b) {
-      const m = Math.min(b, n - from);
-      const qT = new Tensor(query.subarray(from * e, (from + m) * e), [m, e]);
-      for (const cols of colTensors) {
-        const out = (await compiled.run({ q: qT, ...cols }, {}, ["sums"])).sums as Float32Array | Float64Array;
-        for (let i = 0; i < m * k; i++) sums[from * k + i]! += out[i]!;
+    for (let a = 0; a < tiles.length; a++) {
+      const I = tiles[a]!;
+      for (let b = a; b < tiles.length; b++) {
+        const J = tiles[b]!;
+        const out = await compiled.run(
+          { q: I.q, x: J.x, member_q: I.member, member_x: J.member },
+          {},
+          a === b ? ["sums_q"] : ["sums_q", "sums_x"],
+        );
+        add(I.from, out.sums_q as Float32Array | Float64Array);
+        // On the diagonal, sums_q already holds every pair of the tile.
+        if (a !== b) add(J.from, out.sums_x as Float32Array | Float64Array);
       }
     }
   } finally {
