@@ -106,11 +106,12 @@ export const DEFAULTS = {
     chunkRows: 1024,
   },
   /**
-   * Internal scores (evaluate, train's metrics.json): the silhouette is of a seeded sample of this
-   * many rows when there are more (0: always exact). Exact costs rows² distances: 10,000 rows
-   * take about a second on 2 cores and estimate the mean silhouette to about ±0.005 (its
-   * standard error), where 100,000 rows take 100× longer; Calinski–Harabasz and Davies–Bouldin
-   * always use every row.
+   * Internal scores (evaluate, train's metrics.json, the report): the silhouette is of a seeded
+   * sample of this many rows when there are more (0: always exact). Exact costs rows² distances:
+   * 10,000 rows of a 10-d code take about half a second on 2 cores, 100,000 rows 100× that
+   * (BENCHMARKS.md, "Silhouette"); a mean of 10,000 per-row silhouettes has a standard error of
+   * about 0.003 for a typical per-row spread of 0.3. Calinski–Harabasz and Davies–Bouldin always
+   * use every row.
    */
   scores: {
     silhouetteSample: 10_000,
