@@ -13,6 +13,7 @@ import type { InputScaling } from "./dec/input-scaling.js";
 import type { CenterInit, DECConfig, ManifoldOptions } from "./dec/dec-model.js";
 import type { PresetName } from "./dec/presets.js";
 import type { MapMethod } from "./report/embed2d.js";
+import type { ScoreSpace } from "./pipeline/score-file.js";
 
 /** The learning rate each optimizer gets when only its type is chosen. */
 const LEARNING_RATES = { sgd: 0.01, adam: 0.001 } as const;
@@ -121,6 +122,19 @@ export const DEFAULTS = {
     textColumn: TEXT_COLUMN,
     /** Texts read, embedded and written per step (bounds memory). */
     chunkRows: 1024,
+  },
+  /**
+   * Internal scores (evaluate, train's metrics.json, the report): the silhouette is of a seeded
+   * sample of this many rows when there are more (0: always exact). Exact costs rows² distances:
+   * 10,000 rows of a 10-d code take about half a second on 2 cores, 100,000 rows 100× that
+   * (BENCHMARKS.md, "Silhouette"); a mean of 10,000 per-row silhouettes has a standard error of
+   * about 0.003 for a typical per-row spread of 0.3. Calinski–Harabasz and Davies–Bouldin always
+   * use every row.
+   */
+  scores: {
+    silhouetteSample: 10_000,
+    /** evaluate's space for them: the model's code (small); the input space keeps the input vectors in memory. */
+    space: "code" as ScoreSpace,
   },
   /** Rows per inference batch (predict, evaluate, the library's predictProba). */
   predictBatchSize: 1024,

@@ -35,13 +35,19 @@ interface Scores {
   classes: number;
   clustersFound: number;
 }
+interface InternalScores {
+  silhouette: number;
+  silhouetteRows: number;
+  calinskiHarabasz: number;
+  daviesBouldin: number;
+}
 interface TrainSummary {
   rows: number;
   dims: number[];
   method: string;
   baseline: Scores;
   aeKmeans: Scores;
-  dec: Scores & { iterations: number };
+  dec: Scores & { iterations: number; internalScores: InternalScores };
   clusterSizes: number[];
   timings: { totalSeconds: number };
   supervisedModelSelection: boolean;
@@ -70,6 +76,10 @@ test("train prints the comparison table, cluster sizes and stage times, and writ
     );
   assert.match(out, /^\s+ACC\s+NMI\s+ARI$/m);
   assert.match(out, /cluster sizes \(\d+ of 10 non-empty/);
+  assert.match(
+    out,
+    /^internal scores \(code space\): silhouette -?0\.\d{4}, Calinski-Harabasz \d+\.\d, Davies-Bouldin \d+\.\d{4}$/m,
+  );
   assert.match(out, /time: k-means raw .* \| pretrain .* \| UMAP \+ GMM .* \| DEC .* \| total/);
   // The held phase ends when the labels settle or at its 30-epoch budget (that line: the next test).
   assert.match(
@@ -144,6 +154,10 @@ test("train --json prints one summary; the same seed gives the same model", () =
     1797,
   );
   assert.ok(s.timings.totalSeconds > 0);
+  // The same model (same seed): the same internal scores as the first run's metrics.json.
+  const first = JSON.parse(readFileSync(join(model, "metrics.json"), "utf8")) as { internalScores: InternalScores };
+  assert.deepEqual(s.dec.internalScores, first.internalScores);
+  assert.ok(first.internalScores.silhouette > 0 && first.internalScores.daviesBouldin > 0);
   assert.deepEqual(
     readFileSync(join(out, "model.safetensors")),
     readFileSync(join(model, "model.safetensors")),
@@ -200,10 +214,18 @@ test("evaluate, metrics on the predictions, and kmeans report ACC, NMI, ARI, n a
   assert.equal(human.code, 0, human.stderr);
   for (const label of ["ACC", "NMI", "ARI", "n", "clusters found"])
     assert.match(human.stdout, new RegExp(`^${label}\\s+\\S`, "m"));
-  const ev = json(run("evaluate", model, digits, "--threads", "1", "--json"));
+  const ev = json<Scores & { internal: unknown }>(run("evaluate", model, digits, "--threads", "1", "--json"));
   assert.deepEqual([ev.n, ev.k, ev.classes], [1797, 10, 10]);
-  const train = JSON.parse(readFileSync(join(model, "metrics.json"), "utf8")) as { metrics: Scores; baseline: Scores };
+  const train = JSON.parse(readFileSync(join(model, "metrics.json"), "utf8")) as {
+    metrics: Scores;
+    baseline: Scores;
+    internalScores: InternalScores;
+  };
   assert.equal(ev.acc, train.metrics.acc, "evaluate on the training data = the training metrics");
+  // Beside ACC/NMI/ARI, the internal scores of the code: on the training rows, metrics.json's.
+  for (const label of ["silhouette \\(code\\)", "Calinski-Harabasz \\(code\\)", "Davies-Bouldin \\(code\\)"])
+    assert.match(human.stdout, new RegExp(`^${label}\\s+\\d+\\.\\d+$`, "m"));
+  assert.deepEqual(ev.internal, { code: train.internalScores });
 
   const file = join(dir, "pred-for-metrics.csv");
   assert.equal(run("predict", model, digits, "--out", file, "--threads", "1").code, 0);
@@ -417,7 +439,11 @@ test("bad input exits 2, names the problem, and leaves no output", () => {
       message: /p\.txt: cannot write predictions as '\.txt'; use \.csv or \.jsonl/,
       out: "p.txt",
     },
-    { args: ["evaluate", model, unlabelled], message: /unlabelled\.csv: no labels/ },
+    // Without labels evaluate gives the internal scores; a labels column named but absent is an error.
+    {
+      args: ["evaluate", model, unlabelled, "--labels-column", "labels"],
+      message: /unlabelled\.csv, column 'labels': not found/,
+    },
     { args: ["evaluate", model, wide], message: /3 dimensions, but the model expects 64/ },
     { args: ["kmeans", wide, "-k", "5"], message: /k = 5 clusters is more than the 2 data rows/, out: "km.csv" },
     { args: ["kmeans", nan, "-k", "2"], message: /nan\.csv, row 3/, out: "km.csv" },
@@ -449,6 +475,51 @@ test("bad input exits 2, names the problem, and leaves no output", () => {
     assert.deepEqual(readdirSync(bad).sort(), before, `${args.join(" ")}: no output or temporary file is left`);
   });
   assert.equal(existsSync(join(dir, "predictions.csv")), false);
+});
+
+test("evaluate without labels prints the internal scores (code, input or both) and exits 0; train records them", () => {
+  const rows = readFileSync(digits, "utf8").trim().split("\n");
+  const unlabelled = join(dir, "digits-unlabelled.csv");
+  writeFileSync(unlabelled, rows.map((l) => l.replace(/,(\d+|labels)$/, "")).join("\n") + "\n");
+  const human = run("evaluate", model, unlabelled, "--threads", "1");
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^silhouette \(code\)\s+-?0\.\d{4}$/m);
+  assert.match(human.stdout, /^Calinski-Harabasz \(code\)\s+\d+\.\d$/m);
+  assert.match(human.stdout, /^Davies-Bouldin \(code\)\s+\d+\.\d{4}$/m);
+  assert.doesNotMatch(human.stdout, /^(ACC|NMI|ARI)\s/m);
+  const metrics = JSON.parse(readFileSync(join(model, "metrics.json"), "utf8")) as { internalScores: InternalScores };
+  const both = json<{ n: number; labelsColumn: null; acc?: number; internal: Record<string, InternalScores> }>(
+    run("evaluate", model, unlabelled, "--threads", "1", "--space", "both", "--json"),
+  );
+  assert.equal(both.n, 1797);
+  assert.equal(both.labelsColumn, null);
+  assert.equal(both.acc, undefined);
+  // The same rows and clusters as training: the code-space scores are metrics.json's.
+  assert.deepEqual(both.internal.code, metrics.internalScores);
+  assert.equal(metrics.internalScores.silhouetteRows, 1797);
+  const input = both.internal.input!;
+  assert.ok(input.silhouette > -1 && input.silhouette < 1 && input.calinskiHarabasz > 0 && input.daviesBouldin > 0);
+  const inputOnly = json<{ internal: Record<string, InternalScores> }>(
+    run("evaluate", model, unlabelled, "--threads", "1", "--space", "input", "--json"),
+  );
+  assert.deepEqual(inputOnly.internal, { input });
+  // A sample smaller than the rows: seeded (the same twice), and said so.
+  const sampled = (seed: string) =>
+    json<{ internal: { code: InternalScores } }>(
+      run("evaluate", model, unlabelled, "--threads", "1", "--silhouette-sample", "300", "--seed", seed, "--json"),
+    ).internal.code;
+  const a = sampled("1");
+  assert.deepEqual(sampled("1"), a);
+  assert.equal(a.silhouetteRows, 300);
+  assert.notEqual(sampled("2").silhouette, a.silhouette);
+  assert.equal(a.calinskiHarabasz, metrics.internalScores.calinskiHarabasz, "Calinski-Harabasz uses every row");
+  assert.match(
+    run("evaluate", model, unlabelled, "--threads", "1", "--silhouette-sample", "300").stdout,
+    /silhouette on a seeded sample of 300 of the 1797 rows/,
+  );
+  const bad = run("evaluate", model, unlabelled, "--space", "latent");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--space must be one of code, input, both/);
 });
 
 test("an existing model directory is not replaced without --force", () => {

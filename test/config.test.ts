@@ -152,6 +152,9 @@ const EXPECTED: Array<[Command, Record<string, unknown>]> = [
       device: DEFAULTS.device,
       precision: DEFAULTS.precision,
       textColumn: DEFAULTS.embed.textColumn,
+      space: DEFAULTS.scores.space,
+      silhouetteSample: DEFAULTS.scores.silhouetteSample,
+      seed: DEFAULTS.seed,
     },
   ],
   [

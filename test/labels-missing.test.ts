@@ -399,9 +399,12 @@ test("--labels-column none: train without labels, evaluate refuses clearly, pred
     ),
   );
   assert.deepEqual([s.labelsColumn, s.labelled, s.baseline, s.dec.acc], [null, null, null, undefined]);
-  const ev = run("evaluate", model, gappy, "--labels-column", "none");
-  assert.equal(ev.code, 2, ev.stderr);
-  assert.match(ev.stderr, /evaluate scores the clusters against labels: --labels-column none leaves none/);
+  // No labels: evaluate gives the internal scores only.
+  const ev = run("evaluate", model, gappy, "--labels-column", "none", "--json");
+  assert.equal(ev.code, 0, ev.stderr);
+  const evaluated = JSON.parse(ev.stdout) as { acc?: number; labelsColumn: null; internal: { code: object } };
+  assert.deepEqual([evaluated.acc, evaluated.labelsColumn], [undefined, null]);
+  assert.ok(evaluated.internal.code);
   const both = run("evaluate", model, gappy, "--labels-column", "none", "--labels-file", join(dir, "y.txt"));
   assert.equal(both.code, 2, both.stderr);
   const first = file(

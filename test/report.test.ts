@@ -21,6 +21,7 @@ import {
   jsonForScript,
   pca2d,
   readTrainingMetrics,
+  renderReportHtml,
   reportCharts,
   subsampleIndices,
 } from "../src/report/index.js";
@@ -169,6 +170,20 @@ test("the contingency table and its Hungarian mapping are the ones behind the tr
       d.scores.map((s) => s.name),
       ["k-means (raw data)", "AE + UMAP + GMM", "DEC"],
     );
+    // The internal scores of the training run; the data is the training file, so no second row.
+    assert.deepEqual(d.internal, [{ name: "DEC", rows: 1797, ...(metrics.internalScores as object) }]);
+    // Another file (here a copy of the same rows): its row is computed from the code, the same values.
+    const copy = join(dir, "digits-copy.csv");
+    writeFileSync(copy, readFileSync(digits));
+    const other = await assembleReport(m, metrics, { dataset: await readDataset(copy), map: "pca" });
+    assert.deepEqual(
+      other.internal.map((s) => s.name),
+      ["DEC", "DEC on digits-copy.csv"],
+    );
+    assert.deepEqual(other.internal[1], { ...other.internal[0], name: "DEC on digits-copy.csv" });
+    const html = renderReportHtml(other, reportCharts(other));
+    assert.match(html, /Calinski–Harabasz/);
+    assert.match(html, /Internal scores \(no labels needed\), in the model's code space/);
     assert.equal(d.pretrain.length, 5);
     assert.equal(d.updates.length, (metrics.history as unknown[]).length);
     assert.ok(d.updates.every((u) => u.nonEmpty >= 1 && u.nonEmpty <= 10));

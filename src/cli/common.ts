@@ -7,7 +7,7 @@ import { extname } from "node:path";
 import { checkOutputFile } from "../io/output-paths.js";
 import { InputError } from "../io/errors.js";
 import { readDataset, type Dataset, type ReadDatasetOptions, type RowLabels } from "../io/dataset.js";
-import type { ClusteringScores } from "../cluster/index.js";
+import type { ClusteringScores, InternalScores } from "../cluster/index.js";
 import { UsageError } from "./errors.js";
 
 export interface DataCliOptions {
@@ -151,10 +151,28 @@ export function scoreLines(s: {
   acc?: number;
   nmi?: number;
   ari?: number;
+  /** Internal scores by space (evaluate). */
+  internal?: { code?: InternalScores | null; input?: InternalScores | null };
 }): string[] {
   const rows: string[][] = [];
   if (s.acc !== undefined && s.nmi !== undefined && s.ari !== undefined)
     rows.push(["ACC", s.acc.toFixed(4)], ["NMI", s.nmi.toFixed(4)], ["ARI", s.ari.toFixed(4)]);
+  const notes: string[] = [];
+  for (const space of ["code", "input"] as const) {
+    const scores = s.internal?.[space];
+    if (scores === undefined) continue;
+    if (scores === null) {
+      rows.push([`internal scores (${space})`, "undefined: fewer than 2 clusters, or one row per cluster"]);
+      continue;
+    }
+    rows.push(
+      [`silhouette (${space})`, scores.silhouette.toFixed(4)],
+      [`Calinski-Harabasz (${space})`, scores.calinskiHarabasz.toFixed(1)],
+      [`Davies-Bouldin (${space})`, scores.daviesBouldin.toFixed(4)],
+    );
+    if (scores.silhouetteRows < s.n && notes.length === 0)
+      notes.push(`silhouette on a seeded sample of ${scores.silhouetteRows} of the ${s.n} rows`);
+  }
   rows.push(
     ["n", String(s.n)],
     ["clusters found", s.k !== undefined ? `${s.clustersFound} (k = ${s.k})` : String(s.clustersFound)],
@@ -164,7 +182,15 @@ export function scoreLines(s: {
   return [
     ...table(rows),
     ...(s.labelled !== undefined && s.labelled < s.n ? [`scored on ${labelledText(s.labelled, s.n)}`] : []),
+    ...notes,
   ];
+}
+
+/** One line of internal scores: "silhouette 0.4123 (sample of 10000 rows), Calinski-Harabasz 1234.5, Davies-Bouldin 0.8123". */
+export function internalScoresLine(s: InternalScores | null, rows: number): string {
+  if (s === null) return "internal scores undefined (fewer than 2 clusters found)";
+  const sample = s.silhouetteRows < rows ? ` (seeded sample of ${s.silhouetteRows} rows)` : "";
+  return `silhouette ${s.silhouette.toFixed(4)}${sample}, Calinski-Harabasz ${s.calinskiHarabasz.toFixed(1)}, Davies-Bouldin ${s.daviesBouldin.toFixed(4)}`;
 }
 
 export function seconds(s: number): string {

@@ -2,7 +2,9 @@
 // predict writes one output row per input row (pass-through columns, cluster, confidence = max q,
 // optionally every q); it streams: reads a chunk of rows, assigns it, writes it through the atomic
 // prediction writer, so its memory does not grow with the file. evaluate scores the model's
-// clusters against the data's labels, streaming the same way (it keeps labels and clusters only).
+// clusters: against the data's labels when it has them (ACC, NMI, ARI), and always by the internal
+// scores (silhouette, Calinski–Harabasz, Davies–Bouldin) of the model's code, streaming the same way
+// (it keeps the labels, the clusters and the code; the input vectors only for --space input/both).
 
 import { Command } from "commander";
 import { resolve } from "node:path";
@@ -11,18 +13,13 @@ import type { Device } from "../engine/index.js";
 import { evaluateClustering } from "../cluster/index.js";
 import { modelInputFiles, type DECModel } from "../dec/model-dir.js";
 import { InputError, type RowLabels } from "../io/index.js";
-import {
-  clusterLabelledFile,
-  predictFile,
-  type FileClusters,
-  type PredictFileSummary,
-} from "../pipeline/predict-file.js";
+import { predictFile, type PredictFileSummary } from "../pipeline/predict-file.js";
+import { SCORE_SPACES, scoreFile, type FileScores, type ScoreSpace } from "../pipeline/score-file.js";
 import { choice, deviceOption, int, threadsOption } from "./options.js";
 import { EMBED_MODEL_HELP, openModel } from "./texts.js";
 import type { SentenceEncoder } from "../text/sentence-encoder.js";
 import { createProgress } from "./progress.js";
 import { PRECISION_HELP, PRECISIONS, type Precision } from "./precision.js";
-import { UsageError } from "./errors.js";
 import {
   checkPredictionsPath,
   classCount,
@@ -48,6 +45,12 @@ interface ApplyCliOptions extends DataCliOptions {
   device: Device;
   precision: Precision;
   json: boolean;
+}
+
+interface EvaluateCliOptions extends ApplyCliOptions {
+  space: ScoreSpace;
+  silhouetteSample: number;
+  seed: number;
 }
 
 interface PredictCliOptions extends ApplyCliOptions {
@@ -106,15 +109,36 @@ export function predictCommand(): Command {
 export function evaluateCommand(): Command {
   return withApplyOptions(
     new Command("evaluate")
-      .description("Score a trained model's clusters against the labels of a data file: ACC, NMI, ARI")
+      .description(
+        "Score a trained model's clusters of a data file: silhouette, Calinski-Harabasz and Davies-Bouldin of the model's code; with labels, also ACC, NMI, ARI",
+      )
       .argument("<model-dir>", "a model directory written by `deepclust train`")
-      .argument("<data>", "embeddings with ground-truth labels: CSV, JSONL, .npy (with --labels-file) or Parquet")
-      .option("--labels-column <name>", labelsColumnHelp("scored against on the labelled rows"))
+      .argument(
+        "<data>",
+        "embeddings of the model's input dimension, with or without ground-truth labels: CSV, JSONL, .npy or Parquet",
+      )
+      .option(
+        "--labels-column <name>",
+        labelsColumnHelp("scored against on the labelled rows; a column named here must exist"),
+      )
       .option(
         "--labels-file <file>",
         "ground-truth labels in a separate file, one per row (.npy, IDX, or text; NaN, NA or an empty line: missing)",
-      ),
-  ).action(async (modelDir: string, data: string, o: ApplyCliOptions) => evaluate(modelDir, data, o));
+      )
+      .option(
+        "--space <space>",
+        "where the internal scores are computed: code (the model's encoder output), input (the data's vectors: keeps them all in memory), or both",
+        choice("--space", SCORE_SPACES),
+        DEFAULTS.scores.space,
+      )
+      .option(
+        "--silhouette-sample <n>",
+        "the silhouette is of a seeded sample of this many rows when there are more (0: exact, over every pair of rows)",
+        int("--silhouette-sample"),
+        DEFAULTS.scores.silhouetteSample,
+      )
+      .option("--seed <n>", "seed of the silhouette's sample", int("--seed"), DEFAULTS.seed),
+  ).action(async (modelDir: string, data: string, o: EvaluateCliOptions) => evaluate(modelDir, data, o));
 }
 
 async function predict(modelDir: string, data: string, o: PredictCliOptions): Promise<void> {
@@ -158,17 +182,17 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
   progress.log(`wrote ${o.out}`);
 }
 
-async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Promise<void> {
+async function evaluate(modelDir: string, data: string, o: EvaluateCliOptions): Promise<void> {
   const progress = createProgress({ json: o.json });
-  if (o.labelsColumn === NO_LABELS_COLUMN && o.labelsFile === undefined)
-    throw new UsageError(
-      `evaluate scores the clusters against labels: --labels-column ${NO_LABELS_COLUMN} leaves none (name the labels column, or give --labels-file)`,
-    );
   const { model, encoder, release } = await openModel(modelDir, o);
-  let found: FileClusters;
+  let found: FileScores;
   try {
-    found = await clusterLabelledFile(model, data, {
+    found = await scoreFile(model, data, {
       ...streamOptions(o, encoder),
+      space: o.space,
+      silhouetteSample: o.silhouetteSample,
+      seed: o.seed,
+      threads: o.threads,
       onStart: (total) => progress.start("evaluate", total, "rows"),
       onProgress: (rows) => progress.update(rows),
     });
@@ -176,16 +200,34 @@ async function evaluate(modelDir: string, data: string, o: ApplyCliOptions): Pro
     progress.stop();
     await release();
   }
-  const { clusters: pred, labels: truth, labelsColumn } = found;
-  if (labelledCount(truth) === 0)
-    throw new InputError(
-      labelsSource(data, labelsColumn, o),
-      `every one of the ${pred.length} labels is missing (empty, NA, NaN, null …): nothing to score against`,
-    );
-  const summary = scoreSummary(model, truth, pred, { model: resolve(modelDir), data: resolve(data), labelsColumn });
-  if (o.json) return printJson(summary);
-  for (const line of scoreLines(summary)) progress.log(line);
+  const { clusters: pred, labels: truth, labelsColumn, internal } = found;
+  const where = { model: resolve(modelDir), data: resolve(data), labelsColumn };
+  let summary: ReturnType<typeof scoreSummary> | ReturnType<typeof unlabelledSummary>;
+  if (truth === null) summary = unlabelledSummary(model, pred, where);
+  else {
+    if (labelledCount(truth) === 0)
+      throw new InputError(
+        labelsSource(data, labelsColumn, o),
+        `every one of the ${pred.length} labels is missing (empty, NA, NaN, null …): nothing to score against`,
+      );
+    summary = scoreSummary(model, truth, pred, where);
+  }
+  const full = { ...summary, internal };
+  if (o.json) return printJson(full);
+  for (const line of scoreLines(full)) progress.log(line);
   progress.log(sizesLine(summary.clusterSizes));
+}
+
+/** Without labels: the rows, the clusters found and their sizes (the internal scores are added by evaluate). */
+function unlabelledSummary(model: DECModel, pred: Int32Array, extra: Record<string, unknown>) {
+  const sizes = clusterSizes(pred, model.k);
+  return {
+    ...extra,
+    n: pred.length,
+    k: model.k,
+    clustersFound: sizes.filter((s) => s > 0).length,
+    clusterSizes: sizes,
+  };
 }
 
 /** The library's stream options from the command line's (with an encoder: the input is texts). */

@@ -69,6 +69,7 @@ import {
   percent,
   printJson,
   scoreCells,
+  internalScoresLine,
   seconds,
   sizesLine,
   table,
@@ -877,6 +878,7 @@ function printSummary(
       "no labels: ACC / NMI / ARI not computed (give --labels-column or --labels-file to score the clustering)",
     );
   }
+  progress.log(`internal scores (code space): ${internalScoresLine(s.result.internalScores, s.rows)}`);
   progress.log(sizesLine(s.clusterSizes));
   if (run.topics) {
     progress.log(`top terms per cluster (deepclust topics ${out} <data> for more):`);

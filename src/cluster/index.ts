@@ -25,6 +25,16 @@ export {
   type ManifoldClusters,
 } from "./manifold.js";
 export { exactKnn, type KnnResult } from "./knn.js";
+export {
+  silhouetteSamples,
+  silhouetteScore,
+  calinskiHarabaszScore,
+  daviesBouldinScore,
+  internalScores,
+  OUTLIER_LABEL,
+  type SilhouetteOptions,
+  type InternalScores,
+} from "./internal-scores.js";
 export { linearSumAssignment, type Assignment } from "./hungarian.js";
 export {
   chooseK,

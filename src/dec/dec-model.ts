@@ -12,6 +12,7 @@ import { manifoldClusters } from "../cluster/manifold.js";
 import { nearestCentres } from "../cluster/nearest-centres.js";
 import { evaluateClustering, type ClusteringScores, type PartialLabels } from "../cluster/metrics.js";
 import type { Clusterer } from "../cluster/clusterer.js";
+import { internalScores, type InternalScores } from "../cluster/internal-scores.js";
 import { Autoencoder } from "./autoencoder.js";
 // model-dir.js imports this module too: the cycle is safe, as each side uses the other only inside functions.
 import {
@@ -195,6 +196,11 @@ export class DEC implements Clusterer {
   /** Training-set labels and metrics after the clustering phase. */
   labels: Int32Array | null = null;
   metrics: ClusteringScores | null = null;
+  /**
+   * The final clustering's internal scores in the code space on the training rows (silhouette on a
+   * seeded sample of DEFAULTS.scores.silhouetteSample rows when there are more); null when undefined.
+   */
+  internalScores: InternalScores | null = null;
   iterations = 0;
   converged = false;
   stopReason: StopReason | null = null;
@@ -313,6 +319,12 @@ export class DEC implements Clusterer {
         : {}),
     });
     this.timings.clusteringSeconds = (performance.now() - t0) / 1000;
+    // On the code of the weights trained (before adopt folds any input scaling into them).
+    this.internalScores = await internalScores(await ae.encode(X), result.labels, {
+      sampleSize: DEFAULTS.scores.silhouetteSample,
+      seed: r.seed,
+      threads: r.threads,
+    });
     this.adopt(result, ae, r.alpha, evaluate);
     return this;
   }
@@ -544,6 +556,7 @@ export class DEC implements Clusterer {
     dec.metrics = is<ClusteringScores>(record.metrics, isScores) ?? null;
     dec.initMetrics = is<ClusteringScores>(record.initMetrics, isScores) ?? null;
     dec.initInertia = is<number>(record.initInertia, (v) => typeof v === "number") ?? NaN;
+    dec.internalScores = is<InternalScores>(record.internalScores, isScores) ?? null;
     return dec;
   }
 

@@ -8,7 +8,7 @@
 //                      PyTorch names and layouts (Linear weights [out, in]): load_state_dict-able
 //   model.onnx         the inference graph with the weights baked in (see model-onnx.ts)
 //   metrics.json       pretraining and clustering histories, timings, throughput, init and final
-//                      metrics when labels were given
+//                      metrics when labels were given, the final clusters' internal scores (code space)
 //
 // The directory is written under a temporary name and renamed into place, so a failed or
 // interrupted save never leaves a half-written model. A loaded model (DECModel) predicts exactly
@@ -128,6 +128,7 @@ export function saveModel(dir: string, dec: DEC, options: SaveModelOptions = {})
     initInertia: Number.isFinite(dec.initInertia) ? dec.initInertia : null,
     initMetrics: dec.initMetrics,
     metrics: dec.metrics,
+    internalScores: dec.internalScores,
     clusterSizes: clusterSizes(dec.labels, c.k),
     timings: { ...t, totalSeconds: t.pretrainSeconds + t.kmeansSeconds + t.clusteringSeconds },
     throughput: {

@@ -5,6 +5,7 @@
 
 import { resolveConfig, type ResolvedConfig } from "../config.js";
 import { clusterSizes, type ClusteringScores } from "../cluster/metrics.js";
+import type { InternalScores } from "../cluster/internal-scores.js";
 import { startName, type DEC } from "./dec-model.js";
 import type { StopReason, UpdateRecord } from "./dec-training.js";
 
@@ -20,9 +21,11 @@ export interface TrainingSummary {
   inputStandardised: boolean;
   /** How the centres started ("AE + k-means" or "AE + UMAP + GMM"), its scores (with labels) and k-means inertia. */
   start: { name: string; metrics: ClusteringScores | null; inertia: number | null };
-  /** The clustering phase: its scores (with labels), iterations, and why it stopped. */
+  /** The clustering phase: its scores (with labels), its internal scores (code space), iterations, and why it stopped. */
   result: {
     metrics: ClusteringScores | null;
+    /** Silhouette, Calinski–Harabasz and Davies–Bouldin of the final clusters in the code space (DEC.internalScores). */
+    internalScores: InternalScores | null;
     iterations: number;
     converged: boolean;
     stopReason: StopReason | null;
@@ -57,6 +60,7 @@ export function trainingSummary(dec: DEC): TrainingSummary {
     },
     result: {
       metrics: dec.metrics,
+      internalScores: dec.internalScores,
       iterations: dec.iterations,
       converged: dec.converged,
       stopReason: dec.stopReason,

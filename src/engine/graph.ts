@@ -10,7 +10,7 @@ import {
   type GraphSpec,
 } from "./onnx-model.js";
 
-export type DType = "float32" | "int64" | "bool" | "int8";
+export type DType = "float32" | "float64" | "int64" | "bool" | "int8";
 /** A dimension: a fixed size, or a named symbolic size such as "batch". */
 export type Dim = number | string;
 export type Shape = readonly Dim[];
@@ -304,7 +304,9 @@ export class Graph {
     if (opts.transB) attrs.transB = 1;
     if (opts.alpha !== undefined) attrs.alpha = { float: opts.alpha };
     if (opts.beta !== undefined) attrs.beta = { float: opts.beta };
-    return this.node("Gemm", c ? [a, b, c] : [a, b], [{ dtype: "float32", shape: [m, n], hint }], attrs)[0]!;
+    if (a.dtype !== b.dtype || (c && c.dtype !== a.dtype))
+      throw new GraphError(`Gemm: dtypes ${a.dtype}, ${b.dtype}${c ? `, ${c.dtype}` : ""} differ`);
+    return this.node("Gemm", c ? [a, b, c] : [a, b], [{ dtype: a.dtype, shape: [m, n], hint }], attrs)[0]!;
   }
 
   /**
@@ -405,7 +407,7 @@ export class Graph {
   }
 
   cast(x: Value, to: DType, hint?: string): Value {
-    const code = { float32: 1, int64: 7, bool: 9, int8: 3 }[to];
+    const code = { float32: 1, float64: 11, int64: 7, bool: 9, int8: 3 }[to];
     return this.node("Cast", [x], [{ dtype: to, shape: x.shape, hint }], { to: code })[0]!;
   }
 

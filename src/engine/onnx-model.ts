@@ -21,7 +21,7 @@ export interface InitializerSpec {
   name: string;
   dtype: DType;
   dims: number[];
-  data: Float32Array | BigInt64Array | Int8Array;
+  data: Float32Array | Float64Array | BigInt64Array | Int8Array;
 }
 
 export interface GraphSpec {
@@ -39,6 +39,7 @@ export interface ModelSpec extends GraphSpec {
 
 const ELEM_TYPE: Record<DType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
+  float64: onnx.TensorProto.DataType.DOUBLE,
   int64: onnx.TensorProto.DataType.INT64,
   bool: onnx.TensorProto.DataType.BOOL,
   int8: onnx.TensorProto.DataType.INT8,

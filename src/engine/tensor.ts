@@ -3,7 +3,7 @@
 
 import ort from "onnxruntime-node";
 
-export type TensorData = Float32Array | BigInt64Array;
+export type TensorData = Float32Array | Float64Array | BigInt64Array;
 
 export class Tensor<T extends TensorData = TensorData> {
   private ortTensor: ort.Tensor | undefined;
@@ -23,7 +23,13 @@ export class Tensor<T extends TensorData = TensorData> {
   }
   /** @internal the onnxruntime view of this buffer (engine use only). */
   toOrt(): ort.Tensor {
-    this.ortTensor ??= new ort.Tensor(this.data instanceof Float32Array ? "float32" : "int64", this.data, this.dims);
+    const data = this.data;
+    this.ortTensor ??=
+      data instanceof Float32Array
+        ? new ort.Tensor("float32", data, this.dims)
+        : data instanceof Float64Array
+          ? new ort.Tensor("float64", data, this.dims)
+          : new ort.Tensor("int64", data, this.dims);
     return this.ortTensor;
   }
 }

@@ -14,6 +14,15 @@ export {
   type FileClusters,
 } from "./predict-file.js";
 export {
+  scoreFile,
+  SCORE_SPACES,
+  type ScoreSpace,
+  type ScoreFileOptions,
+  type FileScores,
+  type InternalScoresBySpace,
+  type EncodingClusterer,
+} from "./score-file.js";
+export {
   openTrainingSource,
   shuffleBlockFor,
   type OutOfCoreSource,

@@ -18,6 +18,7 @@ import {
   labelledSubset,
   type PartialLabels,
 } from "../cluster/metrics.js";
+import { internalScores, type InternalScores } from "../cluster/internal-scores.js";
 import type { DECModel } from "../dec/model-dir.js";
 import { startName } from "../dec/dec-model.js";
 import type { Dataset } from "../io/index.js";
@@ -46,6 +47,18 @@ export interface ScoreRow {
   acc: number;
   nmi: number;
   ari: number;
+}
+
+/** Internal scores of one clustering (no labels needed), in the model's code space. */
+export interface InternalScoreRow {
+  name: string;
+  silhouette: number;
+  /** Rows the silhouette is of (a seeded sample when fewer than the rows scored). */
+  silhouetteRows: number;
+  /** Rows scored. */
+  rows: number;
+  calinskiHarabasz: number;
+  daviesBouldin: number;
 }
 
 export interface MapPoint {
@@ -125,6 +138,8 @@ export interface ReportData {
     ari: number | null;
   }>;
   scores: ScoreRow[];
+  /** Silhouette, Calinski–Harabasz and Davies–Bouldin in the code space: of the training run (metrics.json) and of the data. */
+  internal: InternalScoreRow[];
   timings: Array<{ stage: string; seconds: number }>;
   sizes: { source: "data" | "training"; counts: number[] } | null;
   map: { method: MapMethod; rows: number; shown: number; seed: number; points: MapPoint[] } | null;
@@ -137,6 +152,40 @@ export interface ReportData {
 }
 
 type Json = Record<string, unknown>;
+
+/** metrics.json's internalScores, when recorded (a model trained before they were has none). */
+function internalOf(v: unknown): InternalScores | null {
+  const o = obj(v);
+  const silhouette = num(o?.silhouette);
+  const silhouetteRows = num(o?.silhouetteRows);
+  const calinskiHarabasz = num(o?.calinskiHarabasz);
+  const daviesBouldin = num(o?.daviesBouldin);
+  return silhouette !== null && silhouetteRows !== null && calinskiHarabasz !== null && daviesBouldin !== null
+    ? { silhouette, silhouetteRows, calinskiHarabasz, daviesBouldin }
+    : null;
+}
+
+/** The internal scores of the data's clusters in the code space (the code computed a chunk at a time). */
+async function codeInternalScores(
+  model: DECModel,
+  X: Matrix,
+  clusters: Int32Array,
+  seed: number,
+): Promise<InternalScores | null> {
+  let code: Float32Array | null = null;
+  let cols = 0;
+  for (let from = 0; from < X.rows; from += PREDICT_CHUNK_ROWS) {
+    const to = Math.min(X.rows, from + PREDICT_CHUNK_ROWS);
+    const c = await model.transform(rowSlice(X, from, to));
+    cols = c.cols;
+    code ??= new Float32Array(X.rows * cols);
+    code.set(c.data, from * cols);
+  }
+  return internalScores({ data: code!, rows: X.rows, cols }, clusters, {
+    sampleSize: DEFAULTS.scores.silhouetteSample,
+    seed,
+  });
+}
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const obj = (v: unknown): Json | null =>
@@ -267,6 +316,10 @@ export async function assembleReport(
       ...init,
     });
   if (final) scoreRows.push({ name: selectedIteration !== null ? `${name} (selected by labels)` : name, ...final });
+  const internal: InternalScoreRow[] = [];
+  const trainedInternal = internalOf(m.internalScores);
+  const trainedRows = num(m.rows);
+  if (trainedInternal && trainedRows !== null) internal.push({ name, rows: trainedRows, ...trainedInternal });
 
   const t = obj(m.timings) ?? {};
   const timings = (
@@ -324,6 +377,10 @@ export async function assembleReport(
       if (trainingFile === null || resolve(trainingFile) !== data.file)
         scoreRows.push({ name: `${name} on ${basename(ds.file)}`, ...evaluateClustering(labels, clusters) });
     }
+    if (trainingFile === null || resolve(trainingFile) !== data.file || !trainedInternal) {
+      const scored = await codeInternalScores(model, X, clusters, seed);
+      if (scored) internal.push({ name: `${name} on ${basename(ds.file)}`, rows: X.rows, ...scored });
+    }
 
     const maxPoints = Math.max(1, options.maxPoints ?? REPORT_DEFAULTS.maxPoints);
     const index = subsampleIndices(X.rows, maxPoints, seed);
@@ -375,6 +432,7 @@ export async function assembleReport(
     pretrain,
     updates,
     scores: scoreRows,
+    internal,
     timings,
     sizes,
     map,

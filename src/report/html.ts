@@ -147,6 +147,18 @@ export function renderReportHtml(d: ReportData, charts: Chart[]): string {
         d.scores.map((s) => [s.name, fmt(s.acc), fmt(s.nmi), fmt(s.ari)]),
       ),
     );
+  if (d.internal.length)
+    tables.push(
+      table(
+        ["", "silhouette", "Calinski–Harabasz", "Davies–Bouldin"],
+        d.internal.map((s) => [
+          s.name,
+          fmt(s.silhouette) + (s.silhouetteRows < s.rows ? "*" : ""),
+          s.calinskiHarabasz.toFixed(1),
+          fmt(s.daviesBouldin),
+        ]),
+      ),
+    );
   if (d.timings.length)
     tables.push(
       table(
@@ -163,6 +175,13 @@ export function renderReportHtml(d: ReportData, charts: Chart[]): string {
     parts.push(
       `<p class="meta">Scores against the labels (evaluation only): ACC with the Hungarian cluster → class mapping, NMI, ARI, over the labelled rows.${over}</p>`,
     );
+
+  if (d.internal.length) {
+    const sampled = d.internal.find((s) => s.silhouetteRows < s.rows);
+    parts.push(
+      `<p class="meta">Internal scores (no labels needed), in the model's code space: silhouette (−1 to 1, higher is better), Calinski–Harabasz (higher is better), Davies–Bouldin (lower is better, 0 at best).${sampled ? ` * silhouette of a seeded sample of ${sampled.silhouetteRows} of the ${sampled.rows} rows.` : ""}</p>`,
+    );
+  }
 
   parts.push(`<h2>Clusters</h2>`);
   parts.push(chartDivs(charts, "clusters") || `<p class="note">No cluster sizes: give --data.</p>`);

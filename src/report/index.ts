@@ -22,6 +22,7 @@ export {
   REPORT_DEFAULTS,
   type ReportData,
   type ReportOptions,
+  type InternalScoreRow,
 } from "./data.js";
 export { reportCharts, type Chart } from "./specs.js";
 export { renderReportHtml, escapeHtml, jsonForScript } from "./html.js";
