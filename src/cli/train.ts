@@ -44,7 +44,18 @@ import { readTextDataset, type EmbeddingRecord } from "../pipeline/text-source.j
 import { SentenceEncoder } from "../text/sentence-encoder.js";
 import type { ClusterTopic } from "../text/topics.js";
 import { REPORT_FILE, writeReport } from "../report/index.js";
-import { choice, deviceOption, dims, float, int, layerSizes, threadsOption } from "./options.js";
+import {
+  choice,
+  deviceOption,
+  dims,
+  float,
+  int,
+  layerSizes,
+  minConfidenceOption,
+  outlierOptions,
+  outlierRateOption,
+  threadsOption,
+} from "./options.js";
 import { createProgress, type Progress } from "./progress.js";
 import { UsageError } from "./errors.js";
 import {
@@ -123,6 +134,8 @@ interface TrainCliOptions extends DataCliOptions {
   json: boolean;
   embedModel?: string;
   textColumn: string;
+  minConfidence?: number;
+  outlierRate?: number;
 }
 
 const MAX_WARNINGS_SHOWN = 10;
@@ -379,6 +392,16 @@ export function trainCommand(): Command {
       `block-shuffled passes, reading blocks of this many consecutive rows (default out of core: ${DEFAULTS.outOfCoreBlockRows} for .npy, the row-group size for Parquet; in memory: a true permutation; 0: a true permutation, not for Parquet out of core)`,
       int("--shuffle-block", 0),
     )
+    .addOption(
+      minConfidenceOption(
+        "store a default outlier threshold in the model: predict and serve give rows whose confidence (max q) is below F the cluster -1",
+      ),
+    )
+    .addOption(
+      outlierRateOption(
+        "store a default outlier threshold in the model: the confidence that R of the training rows fall below (predict and serve give them cluster -1)",
+      ),
+    )
     .option("--json", "print one JSON summary on stdout and nothing else", false)
     .addHelpText(
       "after",
@@ -402,6 +425,7 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
   if (o.checkpointDir !== undefined && o.checkpointEvery === undefined)
     throw new UsageError("--checkpoint-dir needs --checkpoint-every");
   const checkpointDir = o.checkpointEvery !== undefined ? (o.checkpointDir ?? `${out}.checkpoint`) : undefined;
+  outlierOptions(o); // both at once fails here, before any work
   checkOutputs(data, o, out, checkpointDir);
   executionProviders(o.device); // an unavailable device fails here, before any work
 
@@ -536,6 +560,10 @@ async function trainOn(
     { baseline, labels: d.labels, topics, o, out, report, totalSeconds: run.timings.totalSeconds },
     progress,
   );
+  if (run.outliers)
+    progress.log(
+      `outliers: predict and serve give cluster -1 to rows whose confidence is below ${run.outliers.minConfidence.toFixed(4)}${run.outliers.rate !== null ? ` (${percent(run.outliers.rate, 1)} of the training rows)` : ""}`,
+    );
 }
 
 /** Writes the model directory; returns the fit's summary, the baseline's record and the timings it holds. */
@@ -560,8 +588,10 @@ function saveRun(
     totalSeconds: (baseline?.seconds ?? 0) + fitted.timings.totalSeconds,
   };
   const labelled = d.labels ? labelledCount(d.labels) : 0;
-  saveModel(out, dec, {
+  const outliers = outlierOptions(o);
+  const saved = saveModel(out, dec, {
     overwrite: o.force,
+    ...(Object.keys(outliers).length ? { outliers } : {}),
     ...(embedding ? { embedding } : {}),
     ...(d.labels ? { labels: d.labels } : {}),
     data: dataRecord(d, o, labelled),
@@ -572,7 +602,7 @@ function saveRun(
       timings,
     },
   });
-  return { fitted, baselineRecord, timings, labelled };
+  return { fitted, baselineRecord, timings, labelled, outliers: saved.outliers ?? null };
 }
 
 /** What --json prints: the run's summary, with where the data came from and what was written. */
@@ -605,6 +635,8 @@ function jsonSummary(
     supervisedModelSelection: o.selectBestByLabels,
     clusterSizes: fitted.clusterSizes,
     nonEmptyClusters: fitted.nonEmptyClusters,
+    /** The default outlier threshold stored in the model (--min-confidence / --outlier-rate), else null. */
+    outliers: run.outliers,
     warnings: fitted.warnings,
     timings: run.timings,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
