@@ -18,12 +18,15 @@ import { renderReportHtml } from "./html.js";
 export {
   assembleReport,
   contingencyReport,
+  confidenceData,
   subsampleIndices,
   REPORT_DEFAULTS,
+  type ConfidenceData,
+  type ConfidenceThreshold,
   type ReportData,
   type ReportOptions,
 } from "./data.js";
-export { reportCharts, type Chart } from "./specs.js";
+export { reportCharts, confidenceChart, type Chart } from "./specs.js";
 export { renderReportHtml, escapeHtml, jsonForScript } from "./html.js";
 export { embed2d, pca2d, umap2d, MAP_METHODS, type MapMethod } from "./embed2d.js";
 
