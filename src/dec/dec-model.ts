@@ -358,7 +358,8 @@ export class DEC implements Clusterer {
     this.converged = result.converged;
     this.stopReason = result.stopReason;
     this.metrics = evaluate ? evaluate(result.labels) : null;
-    this.confidenceQuantiles = confidenceQuantiles(rowConfidence(result.q));
+    // A float32 q may pass 1 by an ulp (a product with a reciprocal): a confidence is at most 1.
+    this.confidenceQuantiles = confidenceQuantiles(rowConfidence(result.q)).map((v) => Math.min(1, v));
     if (this.scaling) foldScaling(ae, this.scaling);
     this.assigner = new SoftAssigner(
       ae,

@@ -3,7 +3,7 @@
 //   POST /v1/predict  {"embeddings": [[...], ...], "proba"?: true, "minConfidence"?: F, "outlierRate"?: R}
 //                     → {"labels": [...], "confidence": [...], "probabilities"?: [[...], ...]}
 //                     (label -1: an outlier, confidence below the request's threshold or the model's default)
-//   POST /v1/predict-texts  {"texts": ["...", ...], "proba"?: true}, for a model trained from texts
+//   POST /v1/predict-texts  {"texts": ["...", ...], "proba"?: true, outlier fields as above}, for a model trained from texts
 //                     (train --embed-model): embedded with its embedding model, then as above
 //   GET  /v1/model    the model's configuration (dims, k, alpha, method, label mapping, versions)
 //   GET  /healthz     {"status": "ok"}
