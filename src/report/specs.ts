@@ -236,11 +236,18 @@ export function confidenceChart(d: ReportData): Chart | null {
   const t = c.threshold;
   const rows =
     c.shown === c.rows ? `all ${c.rows} rows` : `${c.shown} of ${c.rows} rows (seeded subsample, seed ${c.seed})`;
-  const line = !t
-    ? "no training record of the confidences: no threshold line"
+  // Subtitle lines short enough for the chart's width.
+  const lines = !t
+    ? ["no training record of the confidences: no threshold line"]
     : t.kind === "model"
-      ? `red line: the model's outlier threshold ${t.value.toFixed(4)}${t.rate !== null ? ` (${(100 * t.rate).toFixed(1)} % of the training rows below it)` : ""}; ${c.outliers} of the ${c.rows} rows (${((100 * c.outliers!) / Math.max(1, c.rows)).toFixed(1)} %) are outliers (cluster -1)`
-      : `dashed line: reference only, the confidence ${(100 * t.rate!).toFixed(0)} % of the training rows fall below (${t.value.toFixed(4)}); the model has no outlier threshold (train or predict --outlier-rate / --min-confidence)`;
+      ? [
+          `red line: the model's outlier threshold ${t.value.toFixed(4)}${t.rate !== null ? ` (${(100 * t.rate).toFixed(1)} % of the training rows below it)` : ""}`,
+          `${c.outliers} of the ${c.rows} rows (${((100 * c.outliers!) / Math.max(1, c.rows)).toFixed(1)} %) fall below it: cluster -1 (outliers)`,
+        ]
+      : [
+          `dashed line, a reference only: ${(100 * t.rate!).toFixed(0)} % of the training rows fall below ${t.value.toFixed(4)}`,
+          "the model has no outlier threshold (train or predict --outlier-rate / --min-confidence)",
+        ];
   const label =
     t === null
       ? ""
@@ -256,7 +263,7 @@ export function confidenceChart(d: ReportData): Chart | null {
     spec: spec({
       title: {
         text: "Confidence per cluster",
-        subtitle: [`max q of each row by its cluster (argmax), ${rows}`, line],
+        subtitle: [`max q of each row by its cluster (argmax), ${rows}`, ...lines],
       },
       width: Math.max(WIDTH, Math.min(4000, 16 * k)),
       height: 240,
