@@ -136,6 +136,13 @@ export const DEFAULTS = {
     /** evaluate's space for them: the model's code (small); the input space keeps the input vectors in memory. */
     space: "code" as ScoreSpace,
   },
+  /**
+   * Outliers (cluster -1): rows whose confidence (max q) is below a threshold. Training records the
+   * distribution of its rows' confidence as this many quantiles (probabilities 0, 1/(n-1), …, 1) in
+   * config.json; no threshold unless one is asked for. The report draws, for a model without a
+   * threshold, the quantile of the training confidences at referenceRate as a reference line.
+   */
+  outliers: { quantilePoints: 1001, minConfidence: null as number | null, referenceRate: 0.05 },
   /** Rows per inference batch (predict, evaluate, the library's predictProba). */
   predictBatchSize: 1024,
   /** Training data read from disk: rows per block (65,536 × 768 float32 = 192 MiB; two are kept). */

@@ -330,6 +330,19 @@ test("serve: a model trained from texts answers POST /v1/predict-texts with the 
     assert.equal(body.probabilities.length, 3);
     const info = (await app.inject({ method: "GET", url: "/v1/model" })).json() as { embedding: { sha256: string } };
     assert.equal(info.embedding.sha256, enc.info.sha256);
+    // Outliers per request, as the library marks them: the middle confidence as threshold makes the lowest row -1.
+    const embedded = await enc.embed(texts);
+    const middle = [...body.confidence].sort((a, b) => a - b)[1]!;
+    for (const fields of [{ minConfidence: middle }, { outlierRate: 0.5 }]) {
+      const o = await app.inject({ method: "POST", url: "/v1/predict-texts", payload: { texts, ...fields } });
+      assert.equal(o.statusCode, 200, o.body);
+      const labels = (o.json() as { labels: number[] }).labels;
+      assert.deepEqual(labels, Array.from(await m.predict(embedded, fields)), JSON.stringify(fields));
+      if ("minConfidence" in fields) assert.equal(labels.filter((l) => l === -1).length, 1);
+    }
+    const badRate = await app.inject({ method: "POST", url: "/v1/predict-texts", payload: { texts, outlierRate: 1 } });
+    assert.equal(badRate.statusCode, 400);
+    assert.match((badRate.json() as { error: string }).error, /outlierRate must be a number in \[0, 1\)/);
     for (const [payload, message] of [
       [{ texts: [1, 2] }, /texts/],
       [{ texts: [] }, /texts/],

@@ -35,10 +35,17 @@ const SMALL = ["--dims", "64,10", "--pretrain-epochs", "5", "--max-iter", "50", 
 const CHROMIUM_CANDIDATES = process.env.CHROMIUM_PATH
   ? [process.env.CHROMIUM_PATH]
   : ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium"];
-/** The page's charts with labelled data, in page order: sizes, map, contingency, pretraining, clustering phase. */
-const ALL_CHARTS = ["chart-sizes", "chart-map", "chart-contingency", "chart-pretrain", "chart-clustering"];
+/** The page's charts with labelled data, in page order: sizes, map, confidence, contingency, pretraining, clustering phase. */
+const ALL_CHARTS = [
+  "chart-sizes",
+  "chart-map",
+  "chart-confidence",
+  "chart-contingency",
+  "chart-pretrain",
+  "chart-clustering",
+];
 /** The same with a text column in the data: each cluster's top terms after the contingency. */
-const TEXT_CHARTS = [...ALL_CHARTS.slice(0, 3), "chart-topics", ...ALL_CHARTS.slice(3)];
+const TEXT_CHARTS = [...ALL_CHARTS.slice(0, 4), "chart-topics", ...ALL_CHARTS.slice(4)];
 
 function run(...args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd: dir });
@@ -371,7 +378,7 @@ test("browser: train's report renders every chart offline", async () => {
     );
     assert.deepEqual(
       charts.map((c) => (c.svg ? "svg" : "canvas")),
-      ["svg", "canvas", "svg", "svg", "svg"],
+      ["svg", "canvas", "svg", "svg", "svg", "svg"],
     );
   });
 });

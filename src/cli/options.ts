@@ -3,6 +3,7 @@
 import { InvalidArgumentError, Option } from "commander";
 import { DEFAULTS } from "../config.js";
 import { DEVICES } from "../engine/device.js";
+import { UsageError } from "./errors.js";
 
 export function int(name: string, min = 0): (v: string) => number {
   return (v) => {
@@ -27,6 +28,33 @@ export function choice<T extends string>(name: string, values: readonly T[]): (v
     if (!values.includes(v as T))
       throw new InvalidArgumentError(`${name} must be one of ${values.join(", ")}, got '${v}'`);
     return v as T;
+  };
+}
+
+/** --min-confidence F: a confidence threshold in [0, 1]. */
+export function minConfidenceOption(help: string): Option {
+  return new Option("--min-confidence <F>", help).argParser(float("--min-confidence", { min: 0, max: 1 }));
+}
+
+/** --outlier-rate R: a share of the training rows in [0, 1). */
+export function outlierRateOption(help: string): Option {
+  return new Option("--outlier-rate <R>", help).argParser((v) => {
+    const n = float("--outlier-rate", { min: 0, max: 1 })(v);
+    if (n === 1) throw new InvalidArgumentError(`--outlier-rate must be a number in [0, 1), got '${v}'`);
+    return n;
+  });
+}
+
+/** The library's outlier options from --min-confidence / --outlier-rate (a UsageError for both). */
+export function outlierOptions(o: { minConfidence?: number; outlierRate?: number }): {
+  minConfidence?: number;
+  outlierRate?: number;
+} {
+  if (o.minConfidence !== undefined && o.outlierRate !== undefined)
+    throw new UsageError("give either --min-confidence or --outlier-rate, not both");
+  return {
+    ...(o.minConfidence !== undefined ? { minConfidence: o.minConfidence } : {}),
+    ...(o.outlierRate !== undefined ? { outlierRate: o.outlierRate } : {}),
   };
 }
 

@@ -15,11 +15,20 @@ import { modelInputFiles, type DECModel } from "../dec/model-dir.js";
 import { InputError, type RowLabels } from "../io/index.js";
 import { predictFile, type PredictFileSummary } from "../pipeline/predict-file.js";
 import { SCORE_SPACES, scoreFile, type FileScores, type ScoreSpace } from "../pipeline/score-file.js";
-import { choice, deviceOption, int, threadsOption } from "./options.js";
+import {
+  choice,
+  deviceOption,
+  int,
+  minConfidenceOption,
+  outlierRateOption,
+  outlierOptions,
+  threadsOption,
+} from "./options.js";
 import { EMBED_MODEL_HELP, openModel } from "./texts.js";
 import type { SentenceEncoder } from "../text/sentence-encoder.js";
 import { createProgress } from "./progress.js";
 import { PRECISION_HELP, PRECISIONS, type Precision } from "./precision.js";
+import { UsageError } from "./errors.js";
 import {
   checkPredictionsPath,
   classCount,
@@ -57,6 +66,8 @@ interface PredictCliOptions extends ApplyCliOptions {
   out: string;
   proba: boolean;
   force: boolean;
+  minConfidence?: number;
+  outlierRate?: number;
 }
 
 function withApplyOptions(cmd: Command): Command {
@@ -102,6 +113,16 @@ export function predictCommand(): Command {
         "--force",
         "replace --out if it exists (never an input: the data, the labels file or the model's files)",
         false,
+      )
+      .addOption(
+        minConfidenceOption(
+          "rows whose confidence (max q) is below F get cluster -1 (outliers) (default: the model's threshold, if train stored one; 0: none)",
+        ),
+      )
+      .addOption(
+        outlierRateOption(
+          "cluster -1 for rows below the confidence that R of the training rows fall below (the threshold from the training confidences config.json records)",
+        ),
       ),
   ).action(async (modelDir: string, data: string, o: PredictCliOptions) => predict(modelDir, data, o));
 }
@@ -144,10 +165,18 @@ export function evaluateCommand(): Command {
 async function predict(modelDir: string, data: string, o: PredictCliOptions): Promise<void> {
   const progress = createProgress({ json: o.json });
   checkPredictionsPath(o.out, [data, o.labelsFile, ...modelInputFiles(modelDir)], o.force);
+  const asked = outlierOptions(o);
   const { model, encoder, release } = await openModel(modelDir, o);
   let result: PredictFileSummary;
   try {
+    let minConfidence: number | null;
+    try {
+      minConfidence = model.outlierThreshold(asked);
+    } catch (e) {
+      throw e instanceof RangeError ? new UsageError(`${modelDir}: ${e.message}`) : e;
+    }
     result = await predictFile(model, data, o.out, {
+      minConfidence,
       ...streamOptions(o, encoder),
       proba: o.proba,
       onStart: (total) => progress.start("predict", total, "rows"),
@@ -166,6 +195,10 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
     k: result.k,
     clustersFound: result.clustersFound,
     clusterSizes: result.clusterSizes,
+    /** Rows given cluster -1 (confidence below minConfidence), not in clusterSizes. */
+    outliers: result.outliers,
+    /** The threshold applied (null: none): --min-confidence, --outlier-rate's, or the model's default. */
+    minConfidence: result.minConfidence,
     meanConfidence: result.meanConfidence,
     probabilities: o.proba,
     precision: o.precision,
@@ -179,6 +212,10 @@ async function predict(modelDir: string, data: string, o: PredictCliOptions): Pr
     `assigned ${result.rows} rows of ${data} to ${result.k} clusters in ${seconds(result.seconds)} (mean confidence ${summary.meanConfidence.toFixed(4)}, peak memory ${summary.peakRssMb} MiB)`,
   );
   progress.log(sizesLine(result.clusterSizes));
+  if (result.minConfidence !== null)
+    progress.log(
+      `outliers (cluster -1, confidence < ${result.minConfidence.toFixed(4)}): ${result.outliers} rows (${((100 * result.outliers) / Math.max(1, result.rows)).toFixed(1)} %)`,
+    );
   progress.log(`wrote ${o.out}`);
 }
 

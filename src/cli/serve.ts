@@ -141,6 +141,11 @@ async function serve(modelDir: string, o: ServeCliOptions): Promise<void> {
     `deepclust serve: requests of up to ${o.maxRows} rows and ${o.bodyLimit ?? defaultBodyLimit(o.maxRows, model.inputDim)} bytes; ` +
       `time-outs: headers ${o.headersTimeoutMs} ms, request ${o.requestTimeoutMs} ms, keep-alive ${o.keepAliveTimeoutMs} ms, shutdown ${o.shutdownTimeoutMs} ms\n`,
   );
+  const outliers = model.config.outliers;
+  if (outliers)
+    process.stderr.write(
+      `deepclust serve: label -1 (outlier) below confidence ${outliers.minConfidence.toFixed(4)}, the model's default (a request's minConfidence / outlierRate overrides it)\n`,
+    );
 
   // The command line's own SIGINT handler exits at once; a server shuts down gracefully instead.
   process.removeAllListeners("SIGINT");

@@ -54,7 +54,18 @@ import {
 } from "./choose-k.js";
 import type { ClusterTopic } from "../text/topics.js";
 import { REPORT_FILE, writeReport } from "../report/index.js";
-import { choice, deviceOption, dims, float, int, layerSizes, threadsOption } from "./options.js";
+import {
+  choice,
+  deviceOption,
+  dims,
+  float,
+  int,
+  layerSizes,
+  minConfidenceOption,
+  outlierOptions,
+  outlierRateOption,
+  threadsOption,
+} from "./options.js";
 import { createProgress, type Progress } from "./progress.js";
 import { UsageError } from "./errors.js";
 import {
@@ -137,6 +148,8 @@ interface TrainCliOptions extends DataCliOptions, SelectionCliOptions {
   json: boolean;
   embedModel?: string;
   textColumn: string;
+  minConfidence?: number;
+  outlierRate?: number;
 }
 
 const MAX_WARNINGS_SHOWN = 10;
@@ -407,6 +420,16 @@ export function trainCommand(): Command {
       "also train with the next n − 1 seeds (n trainings in all) and report how much the labelings agree: pairwise ARI, and each cluster's best-match Jaccard across seeds (default: off)",
       int("--stability", 2),
     )
+    .addOption(
+      minConfidenceOption(
+        "store a default outlier threshold in the model: predict and serve give rows whose confidence (max q) is below F the cluster -1",
+      ),
+    )
+    .addOption(
+      outlierRateOption(
+        "store a default outlier threshold in the model: the confidence that R of the training rows fall below (predict and serve give them cluster -1)",
+      ),
+    )
     .option("--json", "print one JSON summary on stdout and nothing else", false);
   return withSelectionOptions(cmd, "--k-range")
     .addHelpText(
@@ -431,6 +454,7 @@ async function train(data: string, o: TrainCliOptions): Promise<void> {
   if (o.checkpointDir !== undefined && o.checkpointEvery === undefined)
     throw new UsageError("--checkpoint-dir needs --checkpoint-every");
   const checkpointDir = o.checkpointEvery !== undefined ? (o.checkpointDir ?? `${out}.checkpoint`) : undefined;
+  outlierOptions(o); // both at once fails here, before any work
   checkOutputs(data, o, out, checkpointDir);
   executionProviders(o.device); // an unavailable device fails here, before any work
 
@@ -562,6 +586,10 @@ async function trainOn(
     { baseline, labels: d.labels, topics, o, out, report, totalSeconds: run.timings.totalSeconds, stability },
     progress,
   );
+  if (run.outliers)
+    progress.log(
+      `outliers: predict and serve give cluster -1 to rows whose confidence is below ${run.outliers.minConfidence.toFixed(4)}${run.outliers.rate !== null ? ` (${percent(run.outliers.rate, 1)} of the training rows)` : ""}`,
+    );
 }
 
 /** Writes the model directory; returns the fit's summary, the baseline's record and the timings it holds. */
@@ -589,8 +617,10 @@ function saveRun(
     totalSeconds: (baseline?.seconds ?? 0) + fitted.timings.totalSeconds,
   };
   const labelled = d.labels ? labelledCount(d.labels) : 0;
-  saveModel(out, dec, {
+  const outliers = outlierOptions(o);
+  const saved = saveModel(out, dec, {
     overwrite: o.force,
+    ...(Object.keys(outliers).length ? { outliers } : {}),
     ...(embedding ? { embedding } : {}),
     ...(d.labels ? { labels: d.labels } : {}),
     data: dataRecord(d, o, labelled),
@@ -605,7 +635,7 @@ function saveRun(
       stability,
     },
   });
-  return { fitted, baselineRecord, timings, labelled, chooseK };
+  return { fitted, baselineRecord, timings, labelled, chooseK, outliers: saved.outliers ?? null };
 }
 
 /** What --json prints: the run's summary, with where the data came from and what was written. */
@@ -638,6 +668,8 @@ function jsonSummary(
     supervisedModelSelection: o.selectBestByLabels,
     clusterSizes: fitted.clusterSizes,
     nonEmptyClusters: fitted.nonEmptyClusters,
+    /** The default outlier threshold stored in the model (--min-confidence / --outlier-rate), else null. */
+    outliers: run.outliers,
     warnings: fitted.warnings,
     timings: run.timings,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,

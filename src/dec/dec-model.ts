@@ -36,7 +36,6 @@ import { CLUSTERING_METHODS } from "./objectives.js";
 import { pretrainAutoencoder, type EpochRecord, type PretrainOptions } from "./pretrain.js";
 import {
   SoftAssigner,
-  hardLabels,
   trainClustering,
   type ClusteringOptions,
   type ClusteringResult,
@@ -53,6 +52,14 @@ import {
   type CheckpointRecord,
 } from "./checkpoint.js";
 import { dataFingerprint, type DataFingerprint } from "./data-fingerprint.js";
+import {
+  confidenceQuantiles,
+  labelsWithOutliers,
+  outlierThreshold,
+  rowConfidence,
+  thresholdForRate,
+  type OutlierOptions,
+} from "./outliers.js";
 import type { InitName } from "../nn/index.js";
 
 export interface DECConfig extends ClusteringOptions {
@@ -205,6 +212,12 @@ export class DEC implements Clusterer {
   converged = false;
   stopReason: StopReason | null = null;
   timings: Timings = { pretrainSeconds: 0, kmeansSeconds: 0, clusteringSeconds: 0 };
+  /**
+   * The training rows' confidence (max q) at the end of the fit, as DEFAULTS.outliers.quantilePoints
+   * quantiles at probabilities 0 … 1 (config.json `confidence`): what turns an outlier rate into a
+   * threshold. Null before a fit, and for a loaded model that does not record them.
+   */
+  confidenceQuantiles: number[] | null = null;
   /** The standardisation the fit trained with (already folded into the weights), or null. */
   scaling: Standardizer | null = null;
   /** Set by DEC.load: predictions go through the loaded model's fixed-weights graph. */
@@ -431,6 +444,8 @@ export class DEC implements Clusterer {
     this.converged = result.converged;
     this.stopReason = result.stopReason;
     this.metrics = evaluate ? evaluate(result.labels) : null;
+    // A float32 q may pass 1 by an ulp (a product with a reciprocal): a confidence is at most 1.
+    this.confidenceQuantiles = confidenceQuantiles(rowConfidence(result.q)).map((v) => Math.min(1, v));
     if (this.scaling) foldScaling(ae, this.scaling);
     this.assigner = new SoftAssigner(
       ae,
@@ -543,6 +558,7 @@ export class DEC implements Clusterer {
     const dec = new DEC(configOf(model));
     dec.ae = model.autoencoder;
     dec.loaded = model;
+    dec.confidenceQuantiles = model.config.confidence?.quantiles ?? null;
     // metrics.json as saveModel writes it; a field another writer left out (import-torch) stays unset.
     const record = readTrainingMetrics(dir) ?? {};
     dec.savedMetrics = record;
@@ -566,9 +582,30 @@ export class DEC implements Clusterer {
     await this.assigner?.release();
   }
 
-  /** Hard cluster labels: argmax q. */
-  async predict(X: Rows): Promise<Int32Array> {
-    return hardLabels(await this.predictProba(X));
+  /**
+   * Hard cluster labels: argmax q, or -1 for an outlier: a row whose confidence (max q) is below
+   * options.minConfidence, or below the threshold of options.outlierRate (see confidenceThreshold);
+   * a loaded model's stored default threshold applies when neither is given (minConfidence 0: none).
+   */
+  async predict(X: Rows, options: OutlierOptions = {}): Promise<Int32Array> {
+    const t = this.outlierThreshold(options);
+    return labelsWithOutliers(await this.predictProba(X), t);
+  }
+
+  /** The confidence threshold below which about `rate` (in [0, 1)) of the training rows fall. */
+  confidenceThreshold(rate: number): number {
+    return thresholdForRate(this.confidenceQuantiles ? { quantiles: this.confidenceQuantiles } : null, rate);
+  }
+
+  /** The threshold predict applies with these options (null: none); a RangeError for bad or conflicting options. */
+  outlierThreshold(options: OutlierOptions = {}): number | null {
+    return outlierThreshold(
+      {
+        ...(this.confidenceQuantiles ? { confidence: { quantiles: this.confidenceQuantiles } } : {}),
+        ...(this.loaded?.config.outliers ? { outliers: this.loaded.config.outliers } : {}),
+      },
+      options,
+    );
   }
 
   /** The code (encoder output). */

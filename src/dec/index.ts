@@ -121,4 +121,20 @@ export {
   type Precision,
   type InferenceGraphOptions,
 } from "./model-onnx.js";
+export {
+  OUTLIER_CLUSTER,
+  checkMinConfidence,
+  checkOutlierRate,
+  confidenceQuantiles,
+  labelsWithOutliers,
+  markOutliers,
+  outlierDefault,
+  outlierThreshold,
+  rowConfidence,
+  thresholdForRate,
+  type ConfidenceRecord,
+  type OutlierDefault,
+  type OutlierOptions,
+  type OutlierRecord,
+} from "./outliers.js";
 export { importTorchStateDict, type TorchImport, type TorchImportOptions } from "./torch-import.js";

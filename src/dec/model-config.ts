@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { InputError } from "../io/errors.js";
 import { CLUSTERING_METHODS, isClusteringMethod, type ClusteringMethod } from "./objectives.js";
+import type { ConfidenceRecord, OutlierDefault } from "./outliers.js";
 
 export const MODEL_FORMAT = "deepclust-model";
 /**
@@ -59,6 +60,14 @@ export interface ModelConfig {
     normalize: boolean;
     maxLength: number;
   };
+  /**
+   * The training rows' confidence (max q) at evenly spaced probabilities 0 … 1, which turns an
+   * outlier rate into a threshold (see outliers.ts). Absent in a model trained before deepclust
+   * recorded it, or imported from PyTorch.
+   */
+  confidence?: ConfidenceRecord;
+  /** The default outlier threshold (train --min-confidence / --outlier-rate): predict and serve apply it unless told otherwise. */
+  outliers?: OutlierDefault;
 }
 
 export interface OnnxEntry {
@@ -151,6 +160,27 @@ export function checkModelConfig(file: string, value: unknown): ModelConfig {
     sub("pooling", "mean or cls", (v): v is string => v === "mean" || v === "cls");
     sub("normalize", "true or false", isBoolean);
     sub("maxLength", "a positive integer", isPositiveInteger);
+  }
+  if (c.confidence !== undefined) {
+    const conf = field("confidence", "an object {quantiles} (or absent)", isObject);
+    fieldChecker(file, conf, "confidence.")(
+      "quantiles",
+      "a list of at least 2 non-decreasing numbers in [0, 1]",
+      (v): v is number[] =>
+        Array.isArray(v) &&
+        v.length >= 2 &&
+        v.every((x, i) => typeof x === "number" && x >= 0 && x <= 1 && (i === 0 || x >= (v[i - 1] as number))),
+    );
+  }
+  if (c.outliers !== undefined) {
+    const o = field("outliers", "an object {minConfidence, rate} (or absent)", isObject);
+    const sub = fieldChecker(file, o, "outliers.");
+    sub("minConfidence", "a number in [0, 1]", (v): v is number => typeof v === "number" && v >= 0 && v <= 1);
+    sub(
+      "rate",
+      "a number in [0, 1) or null",
+      (v): v is number | null => v === null || (typeof v === "number" && v >= 0 && v < 1),
+    );
   }
   return c as unknown as ModelConfig;
 }

@@ -31,7 +31,14 @@ import {
 } from "../io/index.js";
 import { InputError } from "../io/errors.js";
 import { Autoencoder } from "./autoencoder.js";
-import { hardLabels, type ClusteringMethod } from "./dec-training.js";
+import type { ClusteringMethod } from "./dec-training.js";
+import {
+  labelsWithOutliers,
+  outlierDefault,
+  outlierThreshold,
+  thresholdForRate,
+  type OutlierOptions,
+} from "./outliers.js";
 import type { DEC } from "./dec-model.js";
 import { DEFAULTS, resolveConfig, trainingRecord } from "../config.js";
 import {
@@ -98,6 +105,11 @@ export interface SaveModelOptions {
   metrics?: Record<string, unknown>;
   /** The embedding model of a model trained from texts (config.json's `embedding`). */
   embedding?: ModelConfig["embedding"];
+  /**
+   * A default outlier threshold that predict and serve apply (config.json's `outliers`): a
+   * confidence, or a training outlier rate turned into one (needs the fit's confidence quantiles).
+   */
+  outliers?: OutlierOptions;
 }
 
 /** Writes a fitted DEC estimator as a model directory. */
@@ -108,6 +120,8 @@ export function saveModel(dir: string, dec: DEC, options: SaveModelOptions = {})
   const rows = dec.labels.length;
   const training = trainingRecord(resolveConfig(c, rows));
   const batchSize = training.batchSize;
+  const confidence = dec.confidenceQuantiles ? { quantiles: dec.confidenceQuantiles } : undefined;
+  const outliers = options.outliers ? outlierDefault({ confidence }, options.outliers) : null;
   const config = modelConfig(ae, {
     k: c.k,
     alpha: training.alpha,
@@ -116,6 +130,8 @@ export function saveModel(dir: string, dec: DEC, options: SaveModelOptions = {})
     data: options.data ?? null,
     labelMapping: options.labels ? labelMapping(options.labels, dec.labels) : null,
     ...(options.embedding ? { embedding: options.embedding } : {}),
+    ...(confidence ? { confidence } : {}),
+    ...(outliers ? { outliers } : {}),
   });
   const t = dec.timings;
   const pretrainSeconds = dec.pretrainHistory.reduce((s, e) => s + e.seconds, 0);
@@ -156,6 +172,8 @@ export function modelConfig(
     data?: Record<string, unknown> | null;
     labelMapping?: Record<string, string | number> | null;
     embedding?: ModelConfig["embedding"];
+    confidence?: ModelConfig["confidence"];
+    outliers?: ModelConfig["outliers"];
   },
 ): ModelConfig {
   return {
@@ -175,6 +193,8 @@ export function modelConfig(
     onnx: { file: MODEL_FILES.onnx, input: ONNX_INPUT, outputs: ONNX_OUTPUTS, opset: ONNX_OPSET },
     createdAt: new Date().toISOString(),
     ...(fields.embedding ? { embedding: fields.embedding } : {}),
+    ...(fields.confidence ? { confidence: fields.confidence } : {}),
+    ...(fields.outliers ? { outliers: fields.outliers } : {}),
   };
 }
 
@@ -252,7 +272,16 @@ function withOnnxHashes(config: ModelConfig, onnx: Uint8Array, weightsSha256: st
 }
 
 function configText(config: ModelConfig): string {
-  return JSON.stringify(config, null, 2) + "\n";
+  const text = JSON.stringify(config, null, 2) + "\n";
+  // The confidence quantiles on one line, not a thousand.
+  return text.replace(
+    /("quantiles": )\[([^\]]*)\]/,
+    (_, key: string, values: string) =>
+      `${key}[${values
+        .trim()
+        .split(/\s*,\s*/)
+        .join(", ")}]`,
+  );
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -323,9 +352,24 @@ export class DECModel {
     return this.assigner.predictProba(X, batchSize);
   }
 
-  /** Hard cluster labels: argmax q. */
-  async predict(X: Matrix): Promise<Int32Array> {
-    return hardLabels(await this.predictProba(X));
+  /**
+   * Hard cluster labels: argmax q, or -1 for an outlier: a row whose confidence (max q) is below
+   * options.minConfidence, below the threshold of options.outlierRate, or else below the model's
+   * stored default (config.json `outliers`; minConfidence 0 turns it off).
+   */
+  async predict(X: Matrix, options: OutlierOptions = {}): Promise<Int32Array> {
+    const t = this.outlierThreshold(options);
+    return labelsWithOutliers(await this.predictProba(X), t);
+  }
+
+  /** The confidence threshold below which about `rate` of the training rows fall (config.json `confidence`). */
+  confidenceThreshold(rate: number): number {
+    return thresholdForRate(this.config.confidence, rate);
+  }
+
+  /** The threshold predict applies with these options (null: none); a RangeError for bad or conflicting options. */
+  outlierThreshold(options: OutlierOptions = {}): number | null {
+    return outlierThreshold(this.config, options);
   }
 
   /** The code (encoder output). */

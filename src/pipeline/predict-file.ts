@@ -11,6 +11,7 @@ import { finalizeLabels } from "../io/dataset-builder.js";
 import { createPredictionWriter, type PredictionWriter } from "../io/predictions.js";
 import { nonFiniteInputError } from "../io/matrix-file.js";
 import type { SentenceEncoder } from "../text/sentence-encoder.js";
+import { checkMinConfidence, markOutliers } from "../dec/outliers.js";
 
 /** What predictFile and evaluateFile need of a model: a fitted DEC, or a DECModel from loadModel. */
 export interface SoftClusterer {
@@ -37,6 +38,11 @@ export interface PredictFileOptions extends StreamOptions {
   proba?: boolean;
   /** Called with a warning that does not stop the run (a JSONL key first seen after the first chunk). */
   onWarning?: (message: string) => void;
+  /**
+   * Rows whose confidence (max q) is below this get cluster -1 (outliers); null or absent: none.
+   * A model's stored default or an outlier rate resolve to this through model.outlierThreshold.
+   */
+  minConfidence?: number | null;
 }
 
 export interface PredictFileSummary {
@@ -44,6 +50,11 @@ export interface PredictFileSummary {
   k: number;
   clusterSizes: number[];
   clustersFound: number;
+  /** Rows marked as outliers (cluster -1), not counted in clusterSizes. */
+  outliers: number;
+  /** The threshold applied (null: none). */
+  minConfidence: number | null;
+  /** Over every row, outliers included. */
   meanConfidence: number;
   seconds: number;
   rowsPerSecond: number;
@@ -73,6 +84,11 @@ export async function predictFile(
   const t0 = performance.now();
   const k = model.k;
   const sizes = new Array<number>(k).fill(0);
+  const minConfidence =
+    options.minConfidence === undefined || options.minConfidence === null
+      ? null
+      : checkMinConfidence(options.minConfidence);
+  let outliers = 0;
   let confidenceSum = 0;
   let rows = 0;
   let writer: PredictionWriter | undefined;
@@ -100,8 +116,9 @@ export async function predictFile(
       }
       const q = await assignChunk(model, chunk, options.batchSize);
       const { index: labels, max: confidence } = argmaxRows(q);
+      outliers += markOutliers(labels, confidence, minConfidence);
       for (let i = 0; i < labels.length; i++) {
-        sizes[labels[i]!]!++;
+        if (labels[i]! >= 0) sizes[labels[i]!]!++;
         confidenceSum += confidence[i]!;
       }
       await writer.write({
@@ -124,6 +141,8 @@ export async function predictFile(
     k,
     clusterSizes: sizes,
     clustersFound: sizes.filter((s) => s > 0).length,
+    outliers,
+    minConfidence,
     meanConfidence: confidenceSum / rows,
     seconds,
     rowsPerSecond: rows / seconds,

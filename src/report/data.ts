@@ -20,6 +20,7 @@ import {
 } from "../cluster/metrics.js";
 import { internalScores, type InternalScores } from "../cluster/internal-scores.js";
 import type { DECModel } from "../dec/model-dir.js";
+import { thresholdForRate } from "../dec/outliers.js";
 import { startName } from "../dec/dec-model.js";
 import type { Dataset } from "../io/index.js";
 import { embed2d, type MapMethod } from "./embed2d.js";
@@ -68,6 +69,28 @@ export interface MapPoint {
   label?: string;
   id?: string;
   text?: string;
+}
+
+/** The threshold line of the confidence chart. */
+export interface ConfidenceThreshold {
+  value: number;
+  /** "model": the model's outlier threshold (config.json `outliers`); "reference": the training quantile at DEFAULTS.outliers.referenceRate. */
+  kind: "model" | "reference";
+  /** The training outlier rate it stands for (null: a threshold given as such). */
+  rate: number | null;
+}
+
+export interface ConfidenceData {
+  /** Rows of the data, and how many are shown (the map's subsample). */
+  rows: number;
+  shown: number;
+  seed: number;
+  /** The confidence (max q) of each shown row, with its argmax cluster. */
+  points: Array<{ cluster: number; confidence: number }>;
+  /** The line drawn: the model's threshold, else the training reference quantile, else null (no training record). */
+  threshold: ConfidenceThreshold | null;
+  /** Rows of the data (all of them, not just the shown) below the model's threshold; null without one. */
+  outliers: number | null;
 }
 
 export interface MappingRow {
@@ -143,6 +166,8 @@ export interface ReportData {
   timings: Array<{ stage: string; seconds: number }>;
   sizes: { source: "data" | "training"; counts: number[] } | null;
   map: { method: MapMethod; rows: number; shown: number; seed: number; points: MapPoint[] } | null;
+  /** Each cluster's confidence distribution over the data, with the outlier threshold (or a reference). */
+  confidence: ConfidenceData | null;
   contingency: ContingencyData | null;
   /** What each cluster is about (c-TF-IDF terms, the most confident texts), when the data has a text column. */
   topics: ClusterTopic[] | null;
@@ -256,6 +281,36 @@ export function contingencyReport(labels: PartialLabels, allClusters: Int32Array
   };
 }
 
+/**
+ * The confidence chart's data: the shown rows' confidence and cluster (argmax: the distribution
+ * each cluster's rows have, outliers included), and the line to draw: the model's threshold, or
+ * for a model without one the training confidences' quantile at DEFAULTS.outliers.referenceRate,
+ * labelled as a reference, so that a reader sees where a threshold of that rate would cut.
+ */
+export function confidenceData(
+  model: DECModel,
+  confidence: Float32Array,
+  clusters: Int32Array,
+  shownRows: Uint32Array,
+  seed: number,
+): ConfidenceData {
+  const stored = model.config.outliers;
+  const reference = DEFAULTS.outliers.referenceRate;
+  const threshold: ConfidenceThreshold | null = stored
+    ? { value: stored.minConfidence, kind: "model", rate: stored.rate }
+    : model.config.confidence
+      ? { value: thresholdForRate(model.config.confidence, reference), kind: "reference", rate: reference }
+      : null;
+  let outliers: number | null = null;
+  if (stored) {
+    outliers = 0;
+    for (const c of confidence) if (c < stored.minConfidence) outliers++;
+  }
+  const round = (v: number) => Math.round(v * 1e5) / 1e5;
+  const points = Array.from(shownRows, (row) => ({ cluster: clusters[row]!, confidence: round(confidence[row]!) }));
+  return { rows: confidence.length, shown: points.length, seed, points, threshold, outliers };
+}
+
 /** A column of the data's pass-through columns by name, case-insensitively. */
 function passthroughColumn(ds: Dataset, name: string): string[] | null {
   const key = Object.keys(ds.passthrough).find((c) => c.toLowerCase() === name);
@@ -341,6 +396,7 @@ export async function assembleReport(
   let contingency: ContingencyData | null = null;
   let data: ReportData["data"] = null;
   let topics: ReportData["topics"] = null;
+  let confidence: ConfidenceData | null = null;
 
   const ds = options.dataset ?? null;
   if (ds) {
@@ -360,11 +416,13 @@ export async function assembleReport(
     };
     const texts = passthroughColumn(ds, "text");
     const clusters = new Int32Array(X.rows);
+    const rowConfidence = new Float32Array(X.rows);
     const topicsBuilder = texts ? new TopicsBuilder(model.k) : null;
     for (let from = 0; from < X.rows; from += PREDICT_CHUNK_ROWS) {
       const to = Math.min(X.rows, from + PREDICT_CHUNK_ROWS);
       const { index, max } = argmaxRows(await model.predictProba(rowSlice(X, from, to))); // q of one chunk at a time
       clusters.set(index, from);
+      rowConfidence.set(max, from);
       topicsBuilder?.add(texts!.slice(from, to), index, max, labels ? labels.slice(from, to) : null, from);
     }
     topics = topicsBuilder?.topics() ?? null;
@@ -400,6 +458,7 @@ export async function assembleReport(
       ...(texts ? { text: truncate(texts[row]!, TOOLTIP_TEXT_CHARS) } : {}),
     }));
     map = { method: used, rows: X.rows, shown: points.length, seed, points };
+    confidence = confidenceData(model, rowConfidence, clusters, index, seed);
   } else {
     const counts = arr(m.clusterSizes).map(num);
     if (counts.length === model.k && counts.every((c) => c !== null))
@@ -436,6 +495,7 @@ export async function assembleReport(
     timings,
     sizes,
     map,
+    confidence,
     contingency,
     topics,
     chooseK: chooseKRecord(m.chooseK),

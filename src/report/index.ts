@@ -18,13 +18,16 @@ import { renderReportHtml } from "./html.js";
 export {
   assembleReport,
   contingencyReport,
+  confidenceData,
   subsampleIndices,
   REPORT_DEFAULTS,
+  type ConfidenceData,
+  type ConfidenceThreshold,
   type ReportData,
   type ReportOptions,
   type InternalScoreRow,
 } from "./data.js";
-export { reportCharts, type Chart } from "./specs.js";
+export { reportCharts, confidenceChart, type Chart } from "./specs.js";
 export { renderReportHtml, escapeHtml, jsonForScript } from "./html.js";
 export { embed2d, pca2d, umap2d, MAP_METHODS, type MapMethod } from "./embed2d.js";
 export { chooseKChart, chooseKSection, renderChooseKPage, writeChooseKPage, type RefinedRow } from "./choose-k-page.js";

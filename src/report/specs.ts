@@ -226,6 +226,101 @@ export function mapChart(d: ReportData): Chart | null {
   };
 }
 
+/**
+ * Each cluster's confidence (max q) as a box plot (min to max, quartiles, median) over the map's
+ * rows, with the outlier threshold as a solid line or, for a model without one, the reference
+ * quantile of the training confidences as a dashed one.
+ */
+export function confidenceChart(d: ReportData): Chart | null {
+  const c = d.confidence;
+  if (!c || c.points.length === 0) return null;
+  const t = c.threshold;
+  const rows =
+    c.shown === c.rows ? `all ${c.rows} rows` : `${c.shown} of ${c.rows} rows (seeded subsample, seed ${c.seed})`;
+  // Subtitle lines short enough for the chart's width.
+  const lines = !t
+    ? ["no training record of the confidences: no threshold line"]
+    : t.kind === "model"
+      ? [
+          `red line: the model's outlier threshold ${t.value.toFixed(4)}${t.rate !== null ? ` (${(100 * t.rate).toFixed(1)} % of the training rows below it)` : ""}`,
+          `${c.outliers} of the ${c.rows} rows (${((100 * c.outliers!) / Math.max(1, c.rows)).toFixed(1)} %) fall below it: cluster -1 (outliers)`,
+        ]
+      : [
+          `dashed line, a reference only: ${(100 * t.rate!).toFixed(0)} % of the training rows fall below ${t.value.toFixed(4)}`,
+          "the model has no outlier threshold (train or predict --outlier-rate / --min-confidence)",
+        ];
+  const label =
+    t === null
+      ? ""
+      : t.kind === "model"
+        ? `outlier threshold ${t.value.toFixed(3)}`
+        : `reference: training ${(100 * t.rate!).toFixed(0)} % quantile ${t.value.toFixed(3)}`;
+  const k = d.model.k;
+  const ruleColor = "#d62728";
+  return {
+    id: "chart-confidence",
+    section: "clusters",
+    renderer: "svg",
+    spec: spec({
+      title: {
+        text: "Confidence per cluster",
+        subtitle: [`max q of each row by its cluster (argmax), ${rows}`, ...lines],
+      },
+      width: Math.max(WIDTH, Math.min(4000, 16 * k)),
+      height: 240,
+      layer: [
+        {
+          data: { values: c.points },
+          mark: { type: "boxplot", extent: "min-max", size: k > 40 ? 6 : 14 },
+          encoding: {
+            x: {
+              field: "cluster",
+              type: "ordinal",
+              title: "cluster",
+              axis: k > 60 ? { labels: false, ticks: false } : { labelAngle: 0 },
+            },
+            y: { field: "confidence", type: "quantitative", title: "confidence (max q)", scale: { zero: false } },
+            color: { ...clusterColor(k), legend: null },
+          },
+        },
+        ...(t
+          ? [
+              {
+                data: { values: [{ threshold: t.value, label }] },
+                layer: [
+                  {
+                    mark: {
+                      type: "rule",
+                      color: ruleColor,
+                      strokeWidth: 1.5,
+                      ...(t.kind === "reference" ? { strokeDash: [6, 4] } : {}),
+                    },
+                    encoding: { y: { field: "threshold", type: "quantitative" } },
+                  },
+                  {
+                    mark: {
+                      type: "text",
+                      align: "left",
+                      baseline: "bottom",
+                      x: 4,
+                      dy: -3,
+                      color: ruleColor,
+                      fontSize: 11,
+                    },
+                    encoding: {
+                      y: { field: "threshold", type: "quantitative" },
+                      text: { field: "label", type: "nominal" },
+                    },
+                  },
+                ],
+              },
+            ]
+          : []),
+      ],
+    }),
+  };
+}
+
 export function contingencyChart(d: ReportData): Chart | null {
   const c = d.contingency;
   if (!c) return null;
@@ -333,6 +428,7 @@ export function reportCharts(d: ReportData): Chart[] {
   return [
     sizesChart(d),
     mapChart(d),
+    confidenceChart(d),
     contingencyChart(d),
     topicsChart(d),
     d.chooseK ? chooseKChart(d.chooseK) : null,

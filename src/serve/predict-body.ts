@@ -1,4 +1,5 @@
-// The body of POST /v1/predict, {"embeddings": [[...], ...], "proba"?: true}, read as it arrives.
+// The body of POST /v1/predict, {"embeddings": [[...], ...], "proba"?: true, "minConfidence"?: F,
+// "outlierRate"?: R}, read as it arrives.
 //
 // The rows go straight into a Float32Array, each checked as it comes: a request holds 4 bytes per
 // number instead of its JSON text and a JS array of it, a request with too many rows is refused at
@@ -16,7 +17,7 @@ import type { Matrix } from "../engine/matrix.js";
 import { maxRowBytes } from "./defaults.js";
 import { RequestError } from "./request-error.js";
 
-export const BODY_SHAPE = `{"embeddings": [[...], ...], "proba"?: true}`;
+export const BODY_SHAPE = `{"embeddings": [[...], ...], "proba"?: true, "minConfidence"?: F, "outlierRate"?: R}`;
 
 /**
  * Values per block of rows (1 MiB of float32). The rows are kept in blocks rather than one array
@@ -268,7 +269,7 @@ export class PredictBodyReader {
     if (this.skeletonLength === this.skeleton.length) {
       if (this.skeletonLength >= SKELETON_LIMIT) {
         const f = this.field;
-        if (f !== null && f !== "embeddings" && f !== "proba")
+        if (f !== null && !["embeddings", "proba", "minConfidence", "outlierRate"].includes(f))
           throw new RequestError(400, `unknown field '${f}': send ${BODY_SHAPE}`);
         throw new RequestError(
           400,

@@ -1,8 +1,9 @@
 // The HTTP server of `deepclust serve`: a model directory behind a small JSON API on fastify.
 //
-//   POST /v1/predict  {"embeddings": [[...], ...], "proba"?: true}
+//   POST /v1/predict  {"embeddings": [[...], ...], "proba"?: true, "minConfidence"?: F, "outlierRate"?: R}
 //                     → {"labels": [...], "confidence": [...], "probabilities"?: [[...], ...]}
-//   POST /v1/predict-texts  {"texts": ["...", ...], "proba"?: true}, for a model trained from texts
+//                     (label -1: an outlier, confidence below the request's threshold or the model's default)
+//   POST /v1/predict-texts  {"texts": ["...", ...], "proba"?: true, outlier fields as above}, for a model trained from texts
 //                     (train --embed-model): embedded with its embedding model, then as above
 //   GET  /v1/model    the model's configuration (dims, k, alpha, method, label mapping, versions)
 //   GET  /healthz     {"status": "ok"}
@@ -26,6 +27,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:ht
 import type { Socket } from "node:net";
 import { argmaxRows, type Matrix } from "../engine/matrix.js";
 import type { DECModel } from "../dec/model-dir.js";
+import { markOutliers, type OutlierOptions } from "../dec/outliers.js";
 import type { SentenceEncoder } from "../text/sentence-encoder.js";
 import { MicroBatcher } from "./micro-batcher.js";
 import { ROUTES, SERVE_DEFAULTS, defaultBodyLimit } from "./defaults.js";
@@ -91,6 +93,7 @@ export interface ShutdownReport {
 }
 
 export interface PredictResponse {
+  /** Every row's cluster; -1: an outlier (its confidence is below the threshold applied). */
   labels: number[];
   confidence: number[];
   probabilities?: number[][];
@@ -232,6 +235,10 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
     labelMapping: model.config.labelMapping,
     /** The embedding model of a model trained from texts (POST /v1/predict-texts), else null. */
     embedding: model.config.embedding ?? null,
+    /** The default outlier threshold predictions apply (a request's minConfidence 0 turns it off), else null. */
+    outliers: model.config.outliers ?? null,
+    /** Whether a request may give an outlierRate (the model records its training confidences). */
+    outlierRate: model.config.confidence !== undefined,
     deepclustVersion: model.config.deepclustVersion,
     createdAt: model.config.createdAt,
     server: {
@@ -256,24 +263,25 @@ export function createServer(model: DECModel, options: ServeOptions = {}): Deepc
           required: ["embeddings"],
           additionalProperties: false,
           // The rows are not described here: the body's reader checks them as it copies them ("embeddings": [] here).
-          properties: { embeddings: { type: "array" }, proba: { type: "boolean" } },
+          properties: { embeddings: { type: "array" }, proba: { type: "boolean" }, ...OUTLIER_FIELDS },
         },
       },
     },
     async (request): Promise<PredictResponse> => {
-      const body = request.body as { embeddings: unknown[]; proba?: boolean };
+      const body = request.body as { embeddings: unknown[]; proba?: boolean } & OutlierOptions;
       // Every body whose 'embeddings' passes the schema has had its rows read.
       const X = (request.body as { [ROWS]?: Matrix | null })[ROWS];
       if (!X) throw new Error("the rows of 'embeddings' were not read");
       if (X.rows === 0) throw new RequestError(400, "'embeddings' is empty: give at least one row");
-      return response(await batcher.submit(X), k, body.proba === true);
+      const threshold = requestThreshold(model, body);
+      return response(await batcher.submit(X), k, body.proba === true, threshold);
     },
   );
 
   const routes: string[] = [...ROUTES];
   if (options.encoder) {
     routes.unshift(TEXTS_ROUTE);
-    app.register(textsRoute(options.encoder, batcher, { maxRows, bodyLimit, k }));
+    app.register(textsRoute(options.encoder, batcher, model, { maxRows, bodyLimit, k }));
   }
 
   app.setNotFoundHandler((request, reply) => {
@@ -454,6 +462,7 @@ export const TEXTS_ROUTE = "POST /v1/predict-texts";
 function textsRoute(
   encoder: SentenceEncoder,
   batcher: MicroBatcher,
+  model: DECModel,
   limits: { maxRows: number; bodyLimit: number; k: number },
 ) {
   return async (texts: FastifyInstance) => {
@@ -480,22 +489,41 @@ function textsRoute(
             properties: {
               texts: { type: "array", items: { type: "string" }, minItems: 1, maxItems: limits.maxRows },
               proba: { type: "boolean" },
+              ...OUTLIER_FIELDS,
             },
           },
         },
       },
       async (request): Promise<PredictResponse> => {
-        const body = request.body as { texts: string[]; proba?: boolean };
+        const body = request.body as { texts: string[]; proba?: boolean } & OutlierOptions;
+        const threshold = requestThreshold(model, body);
         const q = await batcher.submit(await encoder.embed(body.texts));
-        return response(q, limits.k, body.proba === true);
+        return response(q, limits.k, body.proba === true, threshold);
       },
     );
   };
 }
 
-/** The answer to a prediction: every row's cluster and confidence, and with `proba` every q. */
-function response(q: Matrix, k: number, proba: boolean): PredictResponse {
+/** The request's outlier fields in the schemas (their ranges are checked by requestThreshold, with clearer messages). */
+const OUTLIER_FIELDS = { minConfidence: { type: "number" }, outlierRate: { type: "number" } } as const;
+
+/** The threshold a request asks for (or the model's default; null: none); a bad or conflicting value is a 400. */
+function requestThreshold(model: DECModel, body: OutlierOptions): number | null {
+  try {
+    return model.outlierThreshold({
+      ...(body.minConfidence !== undefined ? { minConfidence: body.minConfidence } : {}),
+      ...(body.outlierRate !== undefined ? { outlierRate: body.outlierRate } : {}),
+    });
+  } catch (e) {
+    if (e instanceof RangeError) throw new RequestError(400, e.message);
+    throw e;
+  }
+}
+
+/** The answer to a prediction: every row's cluster (-1: below the threshold) and confidence, and with `proba` every q. */
+function response(q: Matrix, k: number, proba: boolean, minConfidence: number | null): PredictResponse {
   const { index, max } = argmaxRows(q);
+  markOutliers(index, max, minConfidence);
   const out: PredictResponse = { labels: Array.from(index), confidence: compact(max) };
   if (proba) {
     const rows: number[][] = new Array<number[]>(q.rows);
