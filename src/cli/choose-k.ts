@@ -9,7 +9,7 @@ import { DEFAULTS } from "../config.js";
 import type { Device } from "../engine/index.js";
 import { CRITERIA, kRange, type ChooseKResult, type CriterionName } from "../cluster/choose-k.js";
 import { DEC, type DECConfig, type Pretrained } from "../dec/dec-model.js";
-import { PRESET_NAMES, PRESET_SUMMARIES, presetConfig, type PresetName } from "../dec/presets.js";
+import { PRESET_NAMES, presetConfig, type PresetName } from "../dec/presets.js";
 import { evaluateClustering } from "../cluster/index.js";
 import { internalScores } from "../cluster/internal-scores.js";
 import { chooseKOnData, type ChooseKOnDataOptions } from "../pipeline/choose-k.js";
