@@ -31,7 +31,7 @@ export {
   calinskiHarabaszScore,
   daviesBouldinScore,
   internalScores,
-  OUTLIER_LABEL,
+  OUTLIER_CLUSTER,
   type SilhouetteOptions,
   type InternalScores,
 } from "./internal-scores.js";

@@ -350,8 +350,8 @@ export function daviesBouldinScore(X: Matrix, labels: ArrayLike<number>): number
   return total / k;
 }
 
-/** The label marking an outlier (a row no cluster claims): left out of internalScores. */
-export const OUTLIER_LABEL = -1;
+/** The cluster of an outlier (a row no cluster claims: predict's -1), left out of internalScores. */
+export const OUTLIER_CLUSTER = -1;
 
 /** All three; null when they are undefined (fewer than 2 distinct labels, or as many labels as rows). Rows labelled -1 (outliers) are left out. */
 export async function internalScores(
@@ -362,7 +362,7 @@ export async function internalScores(
   if (labels.length !== X.rows)
     throw new RangeError(`internal scores: X has ${X.rows} rows but there are ${labels.length} labels`);
   let kept = 0;
-  for (let i = 0; i < labels.length; i++) if (labels[i] !== OUTLIER_LABEL) kept++;
+  for (let i = 0; i < labels.length; i++) if (labels[i] !== OUTLIER_CLUSTER) kept++;
   let data = X;
   let lab: ArrayLike<number> = labels;
   if (kept < X.rows) {
@@ -370,7 +370,7 @@ export async function internalScores(
     const sub = new Float32Array(kept * d);
     const subLabels = new Float64Array(kept);
     for (let i = 0, o = 0; i < X.rows; i++)
-      if (labels[i] !== OUTLIER_LABEL) {
+      if (labels[i] !== OUTLIER_CLUSTER) {
         sub.set(X.data.subarray(i * d, i * d + d), o * d);
         subLabels[o++] = labels[i]!;
       }

@@ -9,8 +9,9 @@
 import { DEFAULTS } from "../config.js";
 import { argmaxRows, type Matrix } from "../engine/index.js";
 
-/** The cluster of an outlier. */
-export const OUTLIER_CLUSTER = -1;
+import { OUTLIER_CLUSTER } from "../cluster/internal-scores.js";
+
+export { OUTLIER_CLUSTER };
 
 /** What predict takes to mark outliers; at most one of the two. */
 export interface OutlierOptions {
