@@ -180,13 +180,19 @@ export async function clusterLabelledFile(
     rows += chunk.X.rows;
     options.onProgress?.(rows);
   }
-  const clusters = new Int32Array(rows);
+  const clusters = concatenated(predicted, rows);
+  return { clusters, labels: finalizeLabels(truthText), labelsColumn };
+}
+
+/** The chunks' clusters as one array of `rows`. */
+export function concatenated(parts: readonly Int32Array[], rows: number): Int32Array {
+  const all = new Int32Array(rows);
   let offset = 0;
-  for (const p of predicted) {
-    clusters.set(p, offset);
+  for (const p of parts) {
+    all.set(p, offset);
     offset += p.length;
   }
-  return { clusters, labels: finalizeLabels(truthText), labelsColumn };
+  return all;
 }
 
 /** The InputError for data that has no labels to score against, listing the columns it has. */

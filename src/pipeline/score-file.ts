@@ -10,7 +10,14 @@ import { argmaxRows } from "../engine/index.js";
 import { internalScores, type InternalScores } from "../cluster/internal-scores.js";
 import { finalizeLabels } from "../io/dataset-builder.js";
 import type { RowLabels } from "../io/dataset.js";
-import { assignChunk, chunksOf, noLabelsError, type SoftClusterer, type StreamOptions } from "./predict-file.js";
+import {
+  assignChunk,
+  chunksOf,
+  concatenated,
+  noLabelsError,
+  type SoftClusterer,
+  type StreamOptions,
+} from "./predict-file.js";
 
 /** Where the internal scores are computed: the model's code, the input vectors, or both. */
 export type ScoreSpace = "code" | "input" | "both";
@@ -104,12 +111,7 @@ export async function scoreFile(
     rows += chunk.X.rows;
     options.onProgress?.(rows);
   }
-  const clusters = new Int32Array(rows);
-  let offset = 0;
-  for (const p of predicted) {
-    clusters.set(p, offset);
-    offset += p.length;
-  }
+  const clusters = concatenated(predicted, rows);
   const scoreOptions = {
     sampleSize: options.silhouetteSample === undefined ? DEFAULTS.scores.silhouetteSample : options.silhouetteSample,
     seed: options.seed ?? DEFAULTS.seed,
