@@ -377,3 +377,32 @@ test("serve: a model trained from texts answers POST /v1/predict-texts with the 
     await plain.release();
   }
 });
+
+test("choose-k --embed-model chooses k for texts, embedding them first", () => {
+  const rows = (
+    parse(readFileSync(new URL("../examples/reuters/train.csv", import.meta.url)), { columns: true }) as Array<{
+      text: string;
+    }>
+  ).slice(0, 200);
+  const texts = join(dir, "choose-k-stories.csv");
+  writeFileSync(texts, stringify([["text"], ...rows.map((r) => [r.text])]));
+  const r = run(
+    "choose-k",
+    texts,
+    "--embed-model",
+    model,
+    "--k",
+    "2..5",
+    "--preset",
+    "reference",
+    "--pretrain-epochs",
+    "3",
+    "--json",
+    "--threads",
+    "1",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { rows: number; dims: number[]; recommended: number; ks: number[] };
+  assert.deepEqual([out.rows, out.dims[0], out.ks], [200, 32, [2, 3, 4, 5]]);
+  assert.ok(out.ks.includes(out.recommended));
+});

@@ -8,7 +8,6 @@
 
 import { DEFAULTS } from "../config.js";
 import { argmaxRows, type Matrix } from "../engine/index.js";
-
 import { OUTLIER_CLUSTER } from "../cluster/internal-scores.js";
 
 export { OUTLIER_CLUSTER };
