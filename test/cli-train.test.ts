@@ -411,7 +411,7 @@ test("bad input exits 2, names the problem, and leaves no output", () => {
     },
     { args: ["train", wide, "-k", "3"], message: /dim3\.csv: k = 3 clusters is more than the 2 data rows/ },
     { args: ["train", digits, "-k", "0"], message: /-k must be an integer ≥ 1, got '0'/ },
-    { args: ["train", digits], message: /required option '-k, --clusters <n>' not specified/ },
+    { args: ["train", digits], message: /required option '-k, --clusters <n\|auto>' not specified/ },
     {
       args: ["train", digits, "-k", "2", "--dims", "64,x"],
       message: /--dims must be comma-separated positive integers/,
