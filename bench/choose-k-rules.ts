@@ -85,7 +85,54 @@ const recommendRules: Record<string, Recommend> = {
   "vote without the knee": (ks, c) => recommendK(ks, { ...c, knee: { ...c.knee, choice: null } }).recommended,
   "vote without stability": (ks, c) =>
     recommendK(ks, { ...c, stability: { ...c.stability, choice: null } }).recommended,
+  "vote of silhouette, CH, DB and gap": (ks, c) =>
+    recommendK(ks, { ...c, stability: { ...c.stability, choice: null }, knee: { ...c.knee, choice: null } })
+      .recommended,
+  "best mean rank (Borda)": (ks, c) => bestMeanRank(ks, c, CRITERIA),
+  "best mean rank of silhouette, CH, DB": (ks, c) =>
+    bestMeanRank(ks, c, ["silhouette", "calinskiHarabasz", "daviesBouldin"]),
+  "vote, ties to Calinski–Harabasz's choice": (ks, c) => {
+    const r = recommendK(ks, c);
+    const most = Math.max(...Object.values(r.votes).map((v) => v.length));
+    const tied = Object.entries(r.votes).filter(([, v]) => v.length === most);
+    const ch = c.calinskiHarabasz.choice;
+    return tied.length > 1 && ch !== null && tied.some(([k]) => Number(k) === ch) ? ch : r.recommended;
+  },
 };
+
+/** The candidate with the best mean rank over `names` (the knee ranks candidates by their distance from its choice). */
+function bestMeanRank(
+  ks: number[],
+  c: Record<CriterionName, CriterionResult>,
+  names: readonly CriterionName[],
+): number {
+  const dir: Record<CriterionName, number> = {
+    silhouette: 1,
+    calinskiHarabasz: 1,
+    daviesBouldin: -1,
+    gap: 1,
+    stability: 1,
+    knee: 0,
+  };
+  const sums = ks.map(() => 0);
+  for (const n of names) {
+    const choice = c[n].choice;
+    const order =
+      dir[n] === 0
+        ? choice === null
+          ? []
+          : ks.map((k, i) => ({ i, v: -Math.abs(k - choice) })).sort((x, y) => y.v - x.v)
+        : ks
+            .map((_k, i) => ({ i, v: c[n].values[i] ?? null }))
+            .sort((x, y) => (x.v === null ? 1 : y.v === null ? -1 : dir[n]! * (y.v - x.v)));
+    order.forEach(({ i }, r) => (sums[i]! += r));
+  }
+  let best = 0;
+  sums.forEach((v, i) => {
+    if (v < sums[best]!) best = i;
+  });
+  return ks[best]!;
+}
 
 function hitRate(pick: (r: Run) => number | null): string {
   const hits = runs.filter((r) => pick(r) === r.k).length;

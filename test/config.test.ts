@@ -120,7 +120,7 @@ const EXPECTED: Array<[Command, Record<string, unknown>]> = [
     chooseKCommand(),
     {
       k: { from: DEFAULTS.chooseK.from, to: DEFAULTS.chooseK.to },
-      kStep: DEFAULTS.chooseK.step,
+      step: DEFAULTS.chooseK.step,
       kNInit: DEFAULTS.chooseK.nInit,
       kSample: DEFAULTS.chooseK.sampleSize,
       gapReferences: DEFAULTS.chooseK.gapReferences,

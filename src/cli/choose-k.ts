@@ -31,9 +31,10 @@ export interface SelectionCliOptions {
   stabilityRuns: number;
 }
 
-interface ChooseKCliOptions extends DataCliOptions, Omit<SelectionCliOptions, "kRange"> {
-  /** --k: the candidate range (train's --k-range). */
+interface ChooseKCliOptions extends DataCliOptions, Omit<SelectionCliOptions, "kRange" | "kStep"> {
+  /** --k and --step: the candidates (train's --k-range and --k-step). */
   k: KRangeArg;
+  step: number;
   preset: PresetName;
   dims?: number[];
   pretrainEpochs?: number;
@@ -66,15 +67,15 @@ export function kRangeArg(v: string): KRangeArg {
 const c = DEFAULTS.chooseK;
 const DEFAULT_RANGE = `${c.from}..${c.to}`;
 
-/** The selection's options on a command (`--k-range` and the rest; choose-k's own `--k` is an alias of --k-range). */
-export function withSelectionOptions(cmd: Command, rangeFlag: string): Command {
+/** The selection's options on a command: train's `--k-range` and `--k-step` are choose-k's `--k` and `--step`. */
+export function withSelectionOptions(cmd: Command, rangeFlag: string, stepFlag: string): Command {
   return cmd
     .addOption(
       new Option(`${rangeFlag} <from..to>`, "candidate numbers of clusters")
         .argParser(kRangeArg)
         .default(kRangeArg(DEFAULT_RANGE), DEFAULT_RANGE),
     )
-    .option("--k-step <n>", "step between candidates (the last is always tried)", int("--k-step", 1), c.step)
+    .option(`${stepFlag} <n>`, "step between candidates (the last is always tried)", int(stepFlag, 1), c.step)
     .option("--k-n-init <n>", "k-means restarts per candidate", int("--k-n-init", 1), c.nInit)
     .addOption(
       new Option(
@@ -120,7 +121,7 @@ export function chooseKCommand(): Command {
       "Recommend a number of clusters: pretrain the autoencoder once, then k-means on its code for every candidate k, scored by silhouette, Calinski–Harabasz, Davies–Bouldin, the gap statistic, bootstrap stability and the inertia curve's knee",
     )
     .argument("<data>", "embeddings (CSV, JSONL, .npy or Parquet), or texts with --embed-model");
-  withSelectionOptions(cmd, "--k");
+  withSelectionOptions(cmd, "--k", "--step");
   return cmd
     .option(
       "--refine <method>",
@@ -182,7 +183,7 @@ async function run(data: string, o: ChooseKCliOptions): Promise<void> {
   const ds: Dataset = o.embedModel !== undefined ? (await loadTexts(data, o, progress)).ds : await loadDataset(data, o);
   const config = selectionConfig(o, ds);
   const chosen = await chooseKOnData(config, ds.X, {
-    ...selectionOptions({ ...o, kRange: o.k }),
+    ...selectionOptions({ ...o, kRange: o.k, kStep: o.step }),
     ...selectionProgress(progress),
   });
   const { selection } = chosen;

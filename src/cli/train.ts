@@ -431,7 +431,7 @@ export function trainCommand(): Command {
       ),
     )
     .option("--json", "print one JSON summary on stdout and nothing else", false);
-  return withSelectionOptions(cmd, "--k-range")
+  return withSelectionOptions(cmd, "--k-range", "--k-step")
     .addHelpText(
       "after",
       `
