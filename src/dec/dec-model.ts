@@ -369,12 +369,7 @@ export class DEC implements Clusterer {
         );
       for (const p of ae.allParams) ae.params.set(p.name, options.autoencoder.params.value(p.name));
     } else {
-      const shuffleBlock = c.pretrain?.shuffleBlock ?? c.shuffleBlock;
-      this.pretrainHistory = await pretrainAutoencoder(ae, X, rng, {
-        ...c.pretrain,
-        ...(shuffleBlock !== undefined ? { shuffleBlock } : {}),
-        ...(options.onPretrainEpoch ? { onEpoch: options.onPretrainEpoch } : {}),
-      });
+      this.pretrainHistory = await this.runPretraining(ae, X, rng, options.onPretrainEpoch);
     }
     this.timings.pretrainSeconds = options.pretrained?.seconds ?? (performance.now() - t0) / 1000;
     t0 = performance.now();
@@ -406,12 +401,7 @@ export class DEC implements Clusterer {
       device: r.device,
     });
     const t0 = performance.now();
-    const shuffleBlock = this.config.pretrain?.shuffleBlock ?? this.config.shuffleBlock;
-    const history = await pretrainAutoencoder(ae, X, rng, {
-      ...this.config.pretrain,
-      ...(shuffleBlock !== undefined ? { shuffleBlock } : {}),
-      ...(options.onPretrainEpoch ? { onEpoch: options.onPretrainEpoch } : {}),
-    });
+    const history = await this.runPretraining(ae, X, rng, options.onPretrainEpoch);
     return {
       data: Xin,
       input: X,
@@ -422,6 +412,16 @@ export class DEC implements Clusterer {
       rngState: rng.getState(),
       settings: pretrainSettings(r, X),
     };
+  }
+
+  /** The autoencoder's pretraining with this configuration's settings (fit's and pretrain's). */
+  private runPretraining(ae: Autoencoder, X: Rows, rng: Rng, onEpoch: FitOptions["onPretrainEpoch"]) {
+    const shuffleBlock = this.config.pretrain?.shuffleBlock ?? this.config.shuffleBlock;
+    return pretrainAutoencoder(ae, X, rng, {
+      ...this.config.pretrain,
+      ...(shuffleBlock !== undefined ? { shuffleBlock } : {}),
+      ...(onEpoch ? { onEpoch } : {}),
+    });
   }
 
   /** fit's input from a pretrained start: the same data, standardised as it was. */
