@@ -203,6 +203,39 @@ test("train -k auto trains the model -k k̂ trains, records the selection, and t
   assert.equal(given_metrics.chooseK, null);
 });
 
+test("choose-k --refine dec trains DEC per candidate from the shared pretraining and scores it", () => {
+  const r = run("choose-k", digits, "--k", "9..10", "--refine", "dec", "--threads", "1", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as {
+    refined: { k: number; silhouette: number; calinskiHarabasz: number; daviesBouldin: number; acc: number }[];
+  };
+  assert.deepEqual(
+    out.refined.map((c) => c.k),
+    [9, 10],
+  );
+  for (const c of out.refined) {
+    assert.ok(c.silhouette > 0 && c.silhouette <= 1 && c.calinskiHarabasz > 0 && c.daviesBouldin > 0);
+    // digits has a labels column: each candidate is scored against it too, and DEC beats chance by far.
+    assert.ok(c.acc > 0.5, `k = ${c.k}: ACC ${c.acc}`);
+  }
+  // k = 10 trained from the shared pretraining is the model train -k 10 writes: the same ACC.
+  const trained = run(
+    "train",
+    digits,
+    "-k",
+    "10",
+    "--threads",
+    "1",
+    "--no-baseline",
+    "--no-report",
+    "--json",
+    "--out",
+    "k10",
+  );
+  assert.equal(trained.code, 0, trained.stderr);
+  assert.equal((JSON.parse(trained.stdout) as { dec: { acc: number } }).dec.acc, out.refined[1]!.acc);
+});
+
 test("bad input: a bad k range, -k auto with --resume", () => {
   const bad = run("choose-k", digits, "--k", "1..5");
   assert.equal(bad.code, 2);

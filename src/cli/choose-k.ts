@@ -8,11 +8,14 @@ import { resolve } from "node:path";
 import { DEFAULTS } from "../config.js";
 import type { Device } from "../engine/index.js";
 import { CRITERIA, kRange, type ChooseKResult, type CriterionName } from "../cluster/choose-k.js";
-import { DEC, type DECConfig, type Pretrained } from "../dec/dec-model.js";
+import type { DECConfig, Pretrained } from "../dec/dec-model.js";
 import { PRESET_NAMES, presetConfig, type PresetName } from "../dec/presets.js";
-import { evaluateClustering } from "../cluster/index.js";
-import { internalScores } from "../cluster/internal-scores.js";
-import { chooseKOnData, type ChooseKOnDataOptions } from "../pipeline/choose-k.js";
+import {
+  chooseKOnData,
+  refineCandidates,
+  type ChooseKOnDataOptions,
+  type RefinedCandidate,
+} from "../pipeline/choose-k.js";
 import { writeChooseKPage } from "../report/choose-k-page.js";
 import type { Dataset } from "../io/index.js";
 import { checkOutputFile } from "../io/index.js";
@@ -156,7 +159,10 @@ export function chooseKCommand(): Command {
       "with --embed-model: column (JSONL: key) holding the texts",
       DEFAULTS.embed.textColumn,
     )
-    .option("--labels-column <name>", "a labels column to leave out of the data (labels are not used)")
+    .option(
+      "--labels-column <name>",
+      "the labels column: not used to choose k (--refine dec reports each candidate's ACC against it)",
+    )
     .option("--out <file>", "also write an HTML page with every criterion plotted against k (default: none)")
     .option("--force", "replace --out if it exists", false)
     .option("--json", "print one JSON object on stdout and nothing else", false)
@@ -187,7 +193,7 @@ async function run(data: string, o: ChooseKCliOptions): Promise<void> {
     ...selectionProgress(progress),
   });
   const { selection } = chosen;
-  const refined = o.refine === "dec" ? await refineWithDec(config, ds, chosen.pretrained, selection, progress) : null;
+  const refined = o.refine === "dec" ? await refine(config, ds, chosen.pretrained, selection, progress) : null;
   progress.stop();
   if (o.out !== undefined)
     await writeChooseKPage(o.out, selection, { title: `choose-k: ${data}`, data: resolve(data), refined });
@@ -238,46 +244,22 @@ export function selectionProgress(
   };
 }
 
-interface RefinedScores {
-  k: number;
-  silhouette: number | null;
-  calinskiHarabasz: number | null;
-  daviesBouldin: number | null;
-  acc: number | null;
-}
-
-/** --refine dec: DEC trained from each candidate's start (the shared pretraining), its clusters scored on its code. */
-async function refineWithDec(
+/** --refine dec: DEC from each candidate's start, with a progress bar over the candidates. */
+async function refine(
   config: Omit<DECConfig, "k">,
   ds: Dataset,
   pretrained: Pretrained,
   selection: ChooseKResult,
   progress: Progress,
-): Promise<RefinedScores[]> {
-  const out: RefinedScores[] = [];
+): Promise<RefinedCandidate[]> {
   progress.start("DEC per candidate", selection.ks.length, "candidates");
-  for (const [i, k] of selection.ks.entries()) {
-    const dec = new DEC({ ...config, k });
-    try {
-      await dec.fit(ds.X, undefined, { pretrained });
-      const code = await dec.transform(ds.X);
-      const s = await internalScores(code, dec.labels!, { seed: config.seed ?? DEFAULTS.seed });
-      out.push({
-        k,
-        silhouette: s?.silhouette ?? null,
-        calinskiHarabasz: s?.calinskiHarabasz ?? null,
-        daviesBouldin: s?.daviesBouldin ?? null,
-        acc: ds.labels ? evaluateClustering(ds.labels, dec.labels!).acc : null,
-      });
-    } finally {
-      await dec.release();
-    }
-    progress.update(i + 1, `k = ${k}`);
-  }
-  return out;
+  return refineCandidates(config, ds.X, pretrained, selection.ks, {
+    labels: ds.labels,
+    onCandidate: (k, done) => progress.update(done, `k = ${k}`),
+  });
 }
 
-function refinedLine(refined: RefinedScores[]): string {
+function refinedLine(refined: RefinedCandidate[]): string {
   const best = (key: "silhouette" | "calinskiHarabasz", sign: number) =>
     refined.reduce((b, r) => ((r[key] ?? -Infinity) * sign > (b[key] ?? -Infinity) * sign ? r : b)).k;
   const db = refined.reduce((b, r) => ((r.daviesBouldin ?? Infinity) < (b.daviesBouldin ?? Infinity) ? r : b)).k;

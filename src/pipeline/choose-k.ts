@@ -7,6 +7,7 @@ import { DEFAULTS } from "../config.js";
 import type { Rows } from "../engine/index.js";
 import { checkCandidates, chooseK, type ChooseKOptions, type ChooseKResult } from "../cluster/choose-k.js";
 import { DEC, type DECConfig, type FitOptions, type Pretrained } from "../dec/dec-model.js";
+import type { PartialLabels } from "../cluster/metrics.js";
 
 export interface ChooseKOnDataOptions extends Omit<ChooseKOptions, "seed" | "threads"> {
   onPretrainEpoch?: FitOptions["onPretrainEpoch"];
@@ -45,4 +46,48 @@ export async function chooseKOnData(
     }),
     pretrained,
   };
+}
+
+/** A candidate k trained by DEC from the shared pretraining, and how its clusters score. */
+export interface RefinedCandidate {
+  k: number;
+  /** The internal scores of the trained model's clusters in its code (DEC#internalScores). */
+  silhouette: number | null;
+  calinskiHarabasz: number | null;
+  daviesBouldin: number | null;
+  /** ACC against `labels`, when given. */
+  acc: number | null;
+}
+
+/**
+ * choose-k --refine dec: DEC (config's whole recipe: the start, the clustering phase) trained with
+ * each of `ks` from the same pretraining, and its clusters' internal scores. One clustering phase
+ * per candidate.
+ */
+export async function refineCandidates(
+  config: Omit<DECConfig, "k">,
+  X: Rows,
+  pretrained: Pretrained,
+  ks: readonly number[],
+  options: { labels?: PartialLabels | null; onCandidate?: (k: number, done: number) => void } = {},
+): Promise<RefinedCandidate[]> {
+  const out: RefinedCandidate[] = [];
+  for (const [i, k] of ks.entries()) {
+    const dec = new DEC({ ...config, k });
+    try {
+      await dec.fit(X, options.labels ?? undefined, { pretrained });
+      const s = dec.internalScores;
+      out.push({
+        k,
+        silhouette: s?.silhouette ?? null,
+        calinskiHarabasz: s?.calinskiHarabasz ?? null,
+        daviesBouldin: s?.daviesBouldin ?? null,
+        acc: dec.metrics?.acc ?? null,
+      });
+    } finally {
+      await dec.release();
+    }
+    options.onCandidate?.(k, i + 1);
+  }
+  return out;
 }

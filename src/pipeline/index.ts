@@ -37,5 +37,11 @@ export {
   type EmbeddingRecord,
   type TextSourceOptions,
 } from "./text-source.js";
-export { chooseKOnData, type ChooseKOnDataOptions, type ChosenK } from "./choose-k.js";
+export {
+  chooseKOnData,
+  refineCandidates,
+  type ChooseKOnDataOptions,
+  type ChosenK,
+  type RefinedCandidate,
+} from "./choose-k.js";
 export { seedStability, type SeedStability } from "./seed-stability.js";

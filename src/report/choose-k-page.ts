@@ -7,6 +7,7 @@ import { CRITERIA, type ChooseKResult, type CriterionName } from "../cluster/cho
 import { DEEPCLUST_VERSION } from "../version.js";
 import { chartDivs, escapeHtml, htmlPage, table } from "./html.js";
 import type { Chart } from "./specs.js";
+import type { RefinedCandidate } from "../pipeline/choose-k.js";
 
 const TITLES: Record<CriterionName, string> = {
   silhouette: "silhouette (higher is better)",
@@ -110,18 +111,10 @@ export function chooseKSection(s: ChooseKResult, charts: Chart[]): string[] {
   ];
 }
 
-export interface RefinedRow {
-  k: number;
-  silhouette: number | null;
-  calinskiHarabasz: number | null;
-  daviesBouldin: number | null;
-  acc: number | null;
-}
-
 /** choose-k --out: the page. */
 export function renderChooseKPage(
   s: ChooseKResult,
-  meta: { title: string; data: string; refined?: RefinedRow[] | null },
+  meta: { title: string; data: string; refined?: RefinedCandidate[] | null },
 ): string {
   const chart = chooseKChart(s);
   const body = [
@@ -154,7 +147,7 @@ export function renderChooseKPage(
 export async function writeChooseKPage(
   file: string,
   s: ChooseKResult,
-  meta: { title: string; data: string; refined?: RefinedRow[] | null },
+  meta: { title: string; data: string; refined?: RefinedCandidate[] | null },
 ): Promise<void> {
   writeFileAtomically(file, renderChooseKPage(s, meta));
 }
