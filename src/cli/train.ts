@@ -574,7 +574,7 @@ async function trainOn(
       `input scaling: ${d.X.cols} features standardised while training (their scales differ more than ${AUTO_SPREAD}-fold, or --input-scaling standardize); folded into the saved model, which takes raw inputs`,
     );
 
-  const run = saveRun(dec, d, o, out, baseline, embedding, chosen, stability);
+  const run = saveRun(dec, d, o, out, { baseline, embedding, chosen, stability });
   const written = o.report && d.ds ? await trainingReport(out, d.ds, o, progress) : null;
   const report = written?.file ?? null;
   // The report computed them when it was written; else (no report, or out of core: none) here.
@@ -598,11 +598,15 @@ function saveRun(
   d: TrainingData,
   o: TrainCliOptions,
   out: string,
-  baseline: Baseline | null,
-  embedding: EmbeddingRecord | undefined,
-  chosen: ChosenK | null,
-  stability: SeedStability | null,
+  extra: {
+    baseline: Baseline | null;
+    embedding: EmbeddingRecord | undefined;
+    /** -k auto's selection, --stability's comparison (null: not asked). */
+    chosen: ChosenK | null;
+    stability: SeedStability | null;
+  },
 ) {
+  const { baseline, embedding, chosen, stability } = extra;
   const fitted = trainingSummary(dec);
   const chooseK = chosen ? selectionJson(chosen.selection) : null;
   const baselineRecord = baseline && {
