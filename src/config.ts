@@ -239,6 +239,11 @@ export function resolveConfig(config: DECConfig, rows: number) {
   };
 }
 
+/** `o` without its undefined fields, so that spreading it over defaults keeps the defaults' values. */
+export function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /** An optimizer of `type` with `lr` (else DEFAULTS.learningRate's for it) and, for SGD, `momentum`. */
 export function optimizerOf(type: "sgd" | "adam", lr?: number, momentum: number = MOMENTUM): OptimizerConfig {
   const rate = lr ?? LEARNING_RATES[type];

@@ -15,7 +15,7 @@
 import { Rng } from "../engine/random.js";
 import type { Matrix } from "../engine/matrix.js";
 import { gatherRows } from "../engine/matrix.js";
-import { DEFAULTS } from "../config.js";
+import { DEFAULTS, definedOnly } from "../config.js";
 import { kmeans } from "./kmeans.js";
 import { ari } from "./metrics.js";
 import { nearestCentres } from "./nearest-centres.js";
@@ -95,7 +95,7 @@ export function kRange(from: number, to: number, step = 1): number[] {
 
 export async function chooseK(X: Matrix, options: ChooseKOptions): Promise<ChooseKResult> {
   const t0 = performance.now();
-  const o = { ...DEFAULTS.chooseK, ...definedOf(options) };
+  const o = { ...DEFAULTS.chooseK, ...definedOnly(options) };
   const ks = [...options.ks];
   const rng = options.seed instanceof Rng ? options.seed : new Rng(options.seed ?? DEFAULTS.seed);
   const threads = options.threads ?? DEFAULTS.threads;
@@ -381,8 +381,4 @@ function meanSd(values: readonly number[]): { mean: number; sd: number } {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const sd = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length);
   return { mean, sd };
-}
-
-function definedOf<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -3,7 +3,7 @@
 // recipe that won bench/quality-suite.ts (BENCHMARKS.md, "Quality suite"); the others reproduce the
 // reference implementation and the paper. Every setting stays overridable on its own.
 
-import { DEFAULTS, optimizerOf } from "../config.js";
+import { DEFAULTS, definedOnly, optimizerOf } from "../config.js";
 import type { InitName, NoiseKind, NoiseSpec } from "../nn/index.js";
 import type { OptimizerConfig } from "./optimizers.js";
 import type { ClusteringMethod, TargetMode } from "./dec-training.js";
@@ -196,10 +196,6 @@ function overrideOptimizer(
   const rate = lr ?? (t === preset.type ? preset.lr : undefined);
   const presetMomentum = preset.type === "sgd" ? preset.momentum : undefined;
   return optimizerOf(t, rate, momentum ?? presetMomentum ?? DEFAULTS.momentum);
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**

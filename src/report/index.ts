@@ -30,7 +30,7 @@ export {
 export { reportCharts, confidenceChart, type Chart } from "./specs.js";
 export { renderReportHtml, escapeHtml, jsonForScript } from "./html.js";
 export { embed2d, pca2d, umap2d, MAP_METHODS, type MapMethod } from "./embed2d.js";
-export { chooseKChart, chooseKSection, renderChooseKPage, writeChooseKPage } from "./choose-k-page.js";
+export { chooseKSection, renderChooseKPage, writeChooseKPage } from "./choose-k-page.js";
 
 /** The report's file name inside a model directory (what `deepclust train` writes). */
 export const REPORT_FILE = MODEL_REPORT_FILE;

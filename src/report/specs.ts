@@ -2,7 +2,7 @@
 // its data inline (data.values), so the page needs no file or network access.
 
 import type { ReportData } from "./data.js";
-import { chooseKChart } from "./choose-k-page.js";
+import { CRITERIA, type ChooseKResult, type CriterionName } from "../cluster/choose-k.js";
 
 export type Spec = Record<string, unknown>;
 
@@ -419,6 +419,83 @@ export function topicsChart(d: ReportData): Chart | null {
         },
       },
       resolve: { scale: { y: "independent", x: "independent" } },
+    }),
+  };
+}
+
+const CRITERION_TITLES: Record<CriterionName, string> = {
+  silhouette: "silhouette (higher is better)",
+  calinskiHarabasz: "Calinski–Harabasz (higher is better)",
+  daviesBouldin: "Davies–Bouldin (lower is better)",
+  gap: "gap statistic ± s(k)",
+  stability: "stability: mean ARI over resamples ± sd",
+  knee: "k-means inertia (knee)",
+};
+
+/** The criteria against k as one faceted Vega-Lite chart. */
+export function chooseKChart(s: ChooseKResult, id = "choose-k"): Chart {
+  const values = CRITERIA.flatMap((name) =>
+    s.ks.map((k, i) => {
+      const v = s.criteria[name].values[i] ?? null;
+      const spread = name === "gap" ? s.gapStandardError[i]! : name === "stability" ? s.stabilitySd[i]! : null;
+      return {
+        criterion: CRITERION_TITLES[name],
+        k,
+        value: v,
+        lo: v !== null && spread !== null ? v - spread : null,
+        hi: v !== null && spread !== null ? v + spread : null,
+        chosen: s.criteria[name].choice === k,
+        recommended: s.recommended === k,
+      };
+    }),
+  );
+  const x = { field: "k", type: "quantitative", title: "k", scale: { zero: false }, axis: { tickMinStep: 1 } };
+  return {
+    id,
+    section: "choose-k",
+    renderer: "svg",
+    spec: spec({
+      title: `Criteria against k (recommended: k = ${s.recommended})`,
+      data: { values },
+      columns: 3,
+      facet: { field: "criterion", type: "nominal", title: null, sort: CRITERIA.map((n) => CRITERION_TITLES[n]) },
+      resolve: { scale: { y: "independent" } },
+      spec: {
+        width: 250,
+        height: 170,
+        layer: [
+          {
+            transform: [{ filter: "datum.recommended" }],
+            mark: { type: "rule", color: "#d62728", strokeDash: [4, 3] },
+            encoding: { x },
+          },
+          {
+            mark: { type: "line", color: "#4c78a8" },
+            encoding: { x, y: { field: "value", type: "quantitative", title: null, scale: { zero: false } } },
+          },
+          {
+            transform: [{ filter: "datum.lo !== null" }],
+            mark: { type: "rule", color: "#9ecae9" },
+            encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
+          },
+          {
+            mark: { type: "point", filled: true, size: 28, color: "#4c78a8" },
+            encoding: {
+              x,
+              y: { field: "value", type: "quantitative" },
+              tooltip: [
+                { field: "k", type: "quantitative" },
+                { field: "value", type: "quantitative", format: ".4~g" },
+              ],
+            },
+          },
+          {
+            transform: [{ filter: "datum.chosen" }],
+            mark: { type: "point", shape: "diamond", filled: true, size: 120, color: "#ff7f0e" },
+            encoding: { x, y: { field: "value", type: "quantitative" } },
+          },
+        ],
+      },
     }),
   };
 }
