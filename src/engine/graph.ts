@@ -10,7 +10,7 @@ import {
   type GraphSpec,
 } from "./onnx-model.js";
 
-export type DType = "float32" | "float64" | "int64" | "bool" | "int8";
+export type DType = "float32" | "float64" | "int64" | "int32" | "bool" | "int8";
 /** A dimension: a fixed size, or a named symbolic size such as "batch". */
 export type Dim = number | string;
 export type Shape = readonly Dim[];
@@ -407,7 +407,7 @@ export class Graph {
   }
 
   cast(x: Value, to: DType, hint?: string): Value {
-    const code = { float32: 1, float64: 11, int64: 7, bool: 9, int8: 3 }[to];
+    const code = { float32: 1, float64: 11, int64: 7, int32: 6, bool: 9, int8: 3 }[to];
     return this.node("Cast", [x], [{ dtype: to, shape: x.shape, hint }], { to: code })[0]!;
   }
 

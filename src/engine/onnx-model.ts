@@ -41,6 +41,7 @@ const ELEM_TYPE: Record<DType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   float64: onnx.TensorProto.DataType.DOUBLE,
   int64: onnx.TensorProto.DataType.INT64,
+  int32: onnx.TensorProto.DataType.INT32,
   bool: onnx.TensorProto.DataType.BOOL,
   int8: onnx.TensorProto.DataType.INT8,
 };

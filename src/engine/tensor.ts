@@ -3,7 +3,7 @@
 
 import ort from "onnxruntime-node";
 
-export type TensorData = Float32Array | Float64Array | BigInt64Array;
+export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array;
 
 export class Tensor<T extends TensorData = TensorData> {
   private ortTensor: ort.Tensor | undefined;
@@ -29,7 +29,9 @@ export class Tensor<T extends TensorData = TensorData> {
         ? new ort.Tensor("float32", data, this.dims)
         : data instanceof Float64Array
           ? new ort.Tensor("float64", data, this.dims)
-          : new ort.Tensor("int64", data, this.dims);
+          : data instanceof Int32Array
+            ? new ort.Tensor("int32", data, this.dims)
+            : new ort.Tensor("int64", data, this.dims);
     return this.ortTensor;
   }
 }
