@@ -2,7 +2,7 @@
 // (CSV/JSONL/Parquet embeddings files join here with the data readers.)
 
 import { closeSync, openSync, readSync } from "node:fs";
-import { assertFiniteRows, NonFiniteValueError, type Matrix } from "../engine/index.js";
+import { assertFiniteRows, NonFiniteValueError, type Matrix } from "../engine/matrix.js";
 import { InputError, openError } from "./errors.js";
 import { readIdxImages, IdxError } from "./idx.js";
 import { readNpy } from "./npy.js";
