@@ -13,6 +13,8 @@ import { readIdxImages } from "../src/io/idx.js";
 import { KMeans, kmeans, kmeansPlusPlus } from "../src/cluster/index.js";
 import { prepareData } from "../src/cluster/kernels.js";
 import { runRestarts } from "../src/cluster/lanes.js";
+import { buildKernelModels } from "../src/cluster/kernel-graphs.js";
+import { kernelModel, type KernelModelName } from "../src/cluster/kernel-models.js";
 
 interface ParityCase {
   name: string;
@@ -148,6 +150,11 @@ for (const q of fixture.quality) {
     assert.equal(new Set(r.labels).size, q.k, "every cluster is used");
   });
 }
+
+test("the kernels' stored models are the ones kernel-graphs.ts builds (else rerun scripts/make-kernel-models.ts)", () => {
+  for (const [name, bytes] of Object.entries(buildKernelModels()))
+    assert.deepEqual(kernelModel(name as KernelModelName), new Uint8Array(bytes), `${name} differs from its builder`);
+});
 
 test("a seed reproduces a run; different seeds explore different seedings", async () => {
   const X = dataset("digits400");

@@ -6,12 +6,13 @@
 //    ‖x‖², which is the same for every centre and so irrelevant to the argmin;
 //  - for k-means++, with c̃ = [−2c, ‖c‖², 1]: the full squared distance.
 // (A bias-free GEMM measured 20–25 % faster than Gemm with a broadcast bias.)
-// Rows go through in chunks so the rows × k distance matrix stays bounded.
+// Rows go through in chunks so the rows × k distance matrix stays bounded. The graphs' bytes are
+// constants (kernel-models.ts; kernel-graphs.ts builds them).
 
 import { CompiledGraph } from "../engine/session.js";
-import { Graph } from "../engine/graph.js";
 import { Tensor } from "../engine/tensor.js";
 import type { Matrix } from "../engine/matrix.js";
+import { kernelModel } from "./kernel-models.js";
 
 const MAX_CHUNK_VALUES = 1 << 22;
 
@@ -72,7 +73,7 @@ function augmentCentre(
   dst[j * w + d + 1] = last;
 }
 
-function chunks(n: number, width: number): { from: number; rows: number }[] {
+export function chunks(n: number, width: number): { from: number; rows: number }[] {
   const step = Math.max(1, Math.floor(MAX_CHUNK_VALUES / width));
   const out = [];
   for (let from = 0; from < n; from += step) out.push({ from, rows: Math.min(step, n - from) });
@@ -84,13 +85,13 @@ function rowsTensor(data: PreparedData, from: number, rows: number): Tensor {
 }
 
 /** The low 32 bits of int64 labels (all < 2³¹, little-endian): reads them without a BigInt each. */
-function low32(a: BigInt64Array): Int32Array {
+export function low32(a: BigInt64Array): Int32Array {
   return new Int32Array(a.buffer, a.byteOffset, a.length * 2);
 }
 
-/** Copies one chunk's new labels (int64 low words) into `labels`, moving changed rows between the sums. */
+/** Copies one chunk's new labels into `labels`, moving changed rows between the sums. */
 function applyLabels(
-  lo: Int32Array,
+  next: Int32Array,
   from: number,
   labels: Int32Array,
   sums: Float64Array | null,
@@ -98,10 +99,10 @@ function applyLabels(
   data: PreparedData,
 ): number {
   const { d, w, xa } = data;
-  const end = from + lo.length / 2;
+  const end = from + next.length;
   let changed = 0;
-  for (let i = from, t = 0; i < end; i++, t += 2) {
-    const l = lo[t]!;
+  for (let i = from, t = 0; i < end; i++, t++) {
+    const l = next[t]!;
     const p = labels[i]!;
     if (l === p) continue;
     labels[i] = l;
@@ -124,7 +125,7 @@ function applyLabels(
  */
 export class AssignKernel {
   private readonly c: Tensor<Float32Array>;
-  private readonly parts: { from: number; x: Tensor; labels: Tensor<BigInt64Array> }[];
+  private readonly parts: { from: number; x: Tensor; labels: Tensor<Int32Array> }[];
 
   private constructor(
     private readonly graph: CompiledGraph,
@@ -135,21 +136,12 @@ export class AssignKernel {
     this.parts = chunks(data.n, k).map(({ from, rows }) => ({
       from,
       x: rowsTensor(data, from, rows),
-      labels: new Tensor(new BigInt64Array(rows), [rows]),
+      labels: new Tensor(new Int32Array(rows), [rows]),
     }));
   }
 
   static async create(data: PreparedData, k: number, threads: number): Promise<AssignKernel> {
-    const g = new Graph("kmeans_assign");
-    const s = g.gemm(
-      g.input("x", "float32", ["n", data.w]),
-      g.input("c", "float32", [k, data.w]),
-      { transB: true },
-      null,
-      "dist_minus_xnorm",
-    );
-    g.output(g.node("ArgMin", [s], [{ dtype: "int64", shape: ["n"] }], { axis: 1, keepdims: 0 })[0]!, "labels");
-    return new AssignKernel(await CompiledGraph.create(g, { threads }), data, k);
+    return new AssignKernel(await CompiledGraph.create(kernelModel("assign"), { threads }), data, k);
   }
 
   /** Sets the centres (k × d, centred, float64); returns them as float32, the values distances use. */
@@ -173,7 +165,7 @@ export class AssignKernel {
     let changed = 0;
     for (const part of this.parts) {
       await this.graph.run({ x: part.x, c: this.c }, { labels: part.labels }, ["labels"]);
-      changed += applyLabels(low32(part.labels.data), part.from, labels, sums, counts, this.data);
+      changed += applyLabels(part.labels.data, part.from, labels, sums, counts, this.data);
     }
     return changed;
   }
@@ -184,69 +176,78 @@ export class AssignKernel {
 }
 
 /**
- * The k-means++ distance step: for T candidate rows, min(closest, ‖x − cand‖²) for every row
- * (T × n) and each candidate's potential (row sums, float32 within a chunk, float64 across).
+ * The k-means++ distance step: for T candidate rows, each candidate's potential
+ * Σ min(closest, ‖x − cand‖²) (float32 within a chunk, float64 across). Only the T potentials come
+ * back from onnxruntime; the accepted candidate's distances are recomputed by a one-row graph
+ * instead of copying all T × n back each time (onnxruntime-node copies every output it returns).
  */
 export class SeedingKernel {
   private readonly cand: Tensor<Float32Array>;
+  private readonly chosen: Tensor<Float32Array>;
+  private readonly ids: Int32Array;
   private readonly parts: {
     from: number;
     rows: number;
     x: Tensor;
     closest: Tensor<Float32Array>;
-    dist: Tensor<Float32Array>;
+    next: Tensor<Float32Array>;
     pot: Tensor<Float32Array>;
   }[];
 
   private constructor(
     private readonly graph: CompiledGraph,
+    private readonly acceptGraph: CompiledGraph,
     private readonly data: PreparedData,
     readonly trials: number,
   ) {
     this.cand = Tensor.float32(new Float32Array(trials * data.w), [trials, data.w]);
+    this.chosen = Tensor.float32(new Float32Array(data.w), [1, data.w]);
+    this.ids = new Int32Array(trials);
     this.parts = chunks(data.n, trials).map(({ from, rows }) => ({
       from,
       rows,
       x: rowsTensor(data, from, rows),
       closest: Tensor.zeros([1, rows]),
-      dist: Tensor.zeros([trials, rows]),
+      next: Tensor.zeros([1, rows]),
       pot: Tensor.zeros([trials]),
     }));
   }
 
   static async create(data: PreparedData, trials: number, threads: number): Promise<SeedingKernel> {
-    const g = new Graph("kmeans_plusplus_step");
-    const x = g.input("x", "float32", ["n", data.w]);
-    const cand = g.input("cand", "float32", [trials, data.w]);
-    const closest = g.input("closest", "float32", [1, "n"]);
-    // Rounding can make the expansion slightly negative for a row at its own candidate.
-    const dist = g.min(g.max(g.gemm(cand, x, { transB: true }), g.scalar(0)), closest);
-    g.output(dist, "dist");
-    g.output(g.reduceSum(dist, [1]), "pot");
-    return new SeedingKernel(await CompiledGraph.create(g, { threads }), data, trials);
+    const [graph, acceptGraph] = await Promise.all([
+      CompiledGraph.create(kernelModel("seedingStep"), { threads }),
+      CompiledGraph.create(kernelModel("seedingAccept"), { threads }),
+    ]);
+    return new SeedingKernel(graph, acceptGraph, data, trials);
   }
 
   /** Sets the closest distances to those from the single centre at row `index`. */
   async init(index: number): Promise<void> {
     for (const p of this.parts) p.closest.data.fill(Infinity);
-    await this.evaluate(new Int32Array(this.trials).fill(index), new Float64Array(this.trials));
-    this.accept(0);
+    this.ids[0] = index;
+    await this.accept(0);
   }
 
-  /** Distances for candidate rows `ids` (length = trials); their potentials go to `pots`. */
+  /** Potentials for candidate rows `ids` (length = trials), written to `pots`. */
   async evaluate(ids: Int32Array, pots: Float64Array): Promise<void> {
     const { d, w, xa } = this.data;
+    this.ids.set(ids);
     for (let t = 0; t < this.trials; t++) augmentCentre(xa, ids[t]! * w, d, 1, this.cand.data, t);
     pots.fill(0);
     for (const p of this.parts) {
-      await this.graph.run({ x: p.x, cand: this.cand, closest: p.closest }, { dist: p.dist, pot: p.pot });
+      await this.graph.run({ x: p.x, cand: this.cand, closest: p.closest }, { pot: p.pot });
       for (let t = 0; t < this.trials; t++) pots[t]! += p.pot.data[t]!;
     }
   }
 
-  /** Makes candidate `t` of the last {@link evaluate} a centre: its distances become the closest ones. */
-  accept(t: number): void {
-    for (const p of this.parts) p.closest.data.set(p.dist.data.subarray(t * p.rows, (t + 1) * p.rows));
+  /** Makes candidate `t` of the last {@link evaluate} a centre: the closest distances take it in. */
+  async accept(t: number): Promise<void> {
+    const { d, w, xa } = this.data;
+    augmentCentre(xa, this.ids[t]! * w, d, 1, this.chosen.data, 0);
+    for (const p of this.parts) {
+      await this.acceptGraph.run({ x: p.x, cand: this.chosen, closest: p.closest }, { closest_next: p.next });
+      [p.closest, p.next] = [p.next, p.closest];
+    }
   }
 
   /** Fills `cumsum` (length n) with the running float64 sum of the closest distances; returns the total. */
@@ -259,53 +260,8 @@ export class SeedingKernel {
     return s;
   }
 
-  release(): Promise<void> {
-    return this.graph.release();
-  }
-}
-
-/** Nearest-centre assignment of raw rows (predict); rows and centres are centred by `mean` in the graph. */
-export async function assignRows(
-  X: Matrix,
-  centres: Float32Array,
-  k: number,
-  mean: Float64Array,
-  threads: number,
-): Promise<Int32Array> {
-  const d = X.cols;
-  const g = new Graph("kmeans_predict");
-  const x = g.sub(g.input("x", "float32", ["n", d]), g.input("mu", "float32", [1, d]));
-  const s = g.gemm(x, g.input("c", "float32", [k, d]), { transB: true, alpha: -2 }, g.input("cn", "float32", [1, k]));
-  g.output(g.node("ArgMin", [s], [{ dtype: "int64", shape: ["n"] }], { axis: 1, keepdims: 0 })[0]!, "labels");
-  const graph = await CompiledGraph.create(g, { threads });
-  try {
-    const cc = new Float32Array(k * d);
-    const cn = new Float32Array(k);
-    for (let j = 0; j < k; j++) {
-      let s2 = 0;
-      for (let q = 0; q < d; q++) {
-        const v = (cc[j * d + q] = Math.fround(centres[j * d + q]! - mean[q]!));
-        s2 += v * v;
-      }
-      cn[j] = s2;
-    }
-    const feeds = {
-      mu: Tensor.float32(Float32Array.from(mean), [1, d]),
-      c: Tensor.float32(cc, [k, d]),
-      cn: Tensor.float32(cn, [1, k]),
-    };
-    const labels = new Int32Array(X.rows);
-    for (const { from, rows } of chunks(X.rows, k)) {
-      const out = new Tensor(new BigInt64Array(rows), [rows]);
-      await graph.run(
-        { ...feeds, x: Tensor.float32(X.data.subarray(from * d, (from + rows) * d), [rows, d]) },
-        { labels: out },
-      );
-      const lo = low32(out.data);
-      for (let i = 0; i < rows; i++) labels[from + i] = lo[2 * i]!;
-    }
-    return labels;
-  } finally {
-    await graph.release();
+  async release(): Promise<void> {
+    await this.graph.release();
+    await this.acceptGraph.release();
   }
 }

@@ -7,7 +7,7 @@ import { Rng } from "../engine/random.js";
 import { DEFAULTS } from "../config.js";
 import type { Matrix } from "../engine/matrix.js";
 import type { Clusterer } from "./clusterer.js";
-import { SeedingKernel, assignRows, prepareData } from "./kernels.js";
+import { SeedingKernel, prepareData } from "./kernels.js";
 import { seedIndices, seedingTrials, type RestartStart } from "./lloyd.js";
 import { runRestarts } from "./lanes.js";
 
@@ -218,6 +218,8 @@ export class KMeans implements Clusterer {
     if (X.data.length !== X.rows * X.cols)
       throw new RangeError(`KMeans.predict: X needs ${X.rows * X.cols} values, got ${X.data.length}`);
     if (X.rows === 0) return new Int32Array(0);
+    // Imported here: the ONNX builder it needs is not loaded for fitting (kernel-graphs.ts).
+    const { assignRows } = await import("./kernel-graphs.js");
     return assignRows(X, centers, this.k, mean, this.options.threads ?? DEFAULTS.threads);
   }
 }

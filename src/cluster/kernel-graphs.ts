@@ -1,0 +1,89 @@
+// The ONNX graphs of k-means' kernels (kernels.ts runs them) and of its predict. The kernels'
+// graphs have no fixed sizes (rows, width, k and the number of candidates are symbolic), so their
+// bytes are constants: kernel-models.ts holds them, written by scripts/make-kernel-models.ts and
+// checked against these builders by test/cluster-kmeans.test.ts. The k-means command and its
+// worker lanes then start without loading the ONNX builder (about 40 ms of protobuf code).
+
+import { Graph } from "../engine/graph.js";
+import { CompiledGraph } from "../engine/session.js";
+import { Tensor } from "../engine/tensor.js";
+import type { Matrix } from "../engine/matrix.js";
+import { chunks, low32 } from "./kernels.js";
+
+/** Squared distances min(‖x − cand‖², closest) of every row to `rows` candidate rows (augmented, see kernels.ts). */
+function candidateDistances(g: Graph, rows: number | string) {
+  const x = g.input("x", "float32", ["n", "w"]);
+  const cand = g.input("cand", "float32", [rows, "w"]);
+  const closest = g.input("closest", "float32", [1, "n"]);
+  // Rounding can make the expansion slightly negative for a row at its own candidate.
+  return g.min(g.max(g.gemm(cand, x, { transB: true }), g.scalar(0)), closest);
+}
+
+/** The kernels' serialised models, as kernel-models.ts stores them. */
+export function buildKernelModels(): Record<"assign" | "seedingStep" | "seedingAccept", Uint8Array> {
+  const assign = new Graph("kmeans_assign");
+  const s = assign.gemm(
+    assign.input("x", "float32", ["n", "w"]),
+    assign.input("c", "float32", ["k", "w"]),
+    { transB: true },
+    null,
+    "dist_minus_xnorm",
+  );
+  // int32 labels: half the bytes onnxruntime copies back each iteration, read without conversion.
+  // (ArgMin over the rows measured faster than TopK(1) or ArgMin over the transposed scores:
+  // bench/diagnostics/kmeans-argmin.ts.)
+  const argmin = assign.node("ArgMin", [s], [{ dtype: "int64", shape: ["n"] }], { axis: 1, keepdims: 0 })[0]!;
+  assign.output(assign.cast(argmin, "int32"), "labels");
+
+  const step = new Graph("kmeans_plusplus_step");
+  step.output(step.reduceSum(candidateDistances(step, "trials"), [1]), "pot");
+  const accept = new Graph("kmeans_plusplus_accept");
+  accept.output(candidateDistances(accept, 1), "closest_next");
+  return { assign: assign.toModel(), seedingStep: step.toModel(), seedingAccept: accept.toModel() };
+}
+
+/** Nearest-centre assignment of raw rows (predict); rows and centres are centred by `mean` in the graph. */
+export async function assignRows(
+  X: Matrix,
+  centres: Float32Array,
+  k: number,
+  mean: Float64Array,
+  threads: number,
+): Promise<Int32Array> {
+  const d = X.cols;
+  const g = new Graph("kmeans_predict");
+  const x = g.sub(g.input("x", "float32", ["n", d]), g.input("mu", "float32", [1, d]));
+  const s = g.gemm(x, g.input("c", "float32", [k, d]), { transB: true, alpha: -2 }, g.input("cn", "float32", [1, k]));
+  g.output(g.node("ArgMin", [s], [{ dtype: "int64", shape: ["n"] }], { axis: 1, keepdims: 0 })[0]!, "labels");
+  const graph = await CompiledGraph.create(g, { threads });
+  try {
+    const cc = new Float32Array(k * d);
+    const cn = new Float32Array(k);
+    for (let j = 0; j < k; j++) {
+      let s2 = 0;
+      for (let q = 0; q < d; q++) {
+        const v = (cc[j * d + q] = Math.fround(centres[j * d + q]! - mean[q]!));
+        s2 += v * v;
+      }
+      cn[j] = s2;
+    }
+    const feeds = {
+      mu: Tensor.float32(Float32Array.from(mean), [1, d]),
+      c: Tensor.float32(cc, [k, d]),
+      cn: Tensor.float32(cn, [1, k]),
+    };
+    const labels = new Int32Array(X.rows);
+    for (const { from, rows } of chunks(X.rows, k)) {
+      const out = new Tensor(new BigInt64Array(rows), [rows]);
+      await graph.run(
+        { ...feeds, x: Tensor.float32(X.data.subarray(from * d, (from + rows) * d), [rows, d]) },
+        { labels: out },
+      );
+      const lo = low32(out.data);
+      for (let i = 0; i < rows; i++) labels[from + i] = lo[2 * i]!;
+    }
+    return labels;
+  } finally {
+    await graph.release();
+  }
+}
