@@ -29,11 +29,18 @@ export function buildKernelModels(): Record<"assign" | "seedingStep" | "seedingA
     null,
     "dist_minus_xnorm",
   );
-  // int32 labels: half the bytes onnxruntime copies back each iteration, read without conversion.
   // (ArgMin over the rows measured faster than TopK(1) or ArgMin over the transposed scores:
   // bench/diagnostics/kmeans-argmin.ts.)
   const argmin = assign.node("ArgMin", [s], [{ dtype: "int64", shape: ["n"] }], { axis: 1, keepdims: 0 })[0]!;
-  assign.output(assign.cast(argmin, "int32"), "labels");
+  const labels = assign.cast(argmin, "int32");
+  // Only the rows whose label changed come back: their indices and their new labels.
+  const previous = assign.input("previous", "int32", ["n"]);
+  const same = assign.node("Equal", [labels, previous], [{ dtype: "bool", shape: ["n"] }])[0]!;
+  const changed = assign.node("Not", [same], [{ dtype: "bool", shape: ["n"] }])[0]!;
+  const where = assign.node("NonZero", [changed], [{ dtype: "int64", shape: [1, "m"] }])[0]!;
+  const moved = assign.reshape(where, [-1]);
+  assign.output(assign.cast(moved, "int32"), "moved");
+  assign.output(assign.node("Gather", [labels, moved], [{ dtype: "int32", shape: ["m"] }], { axis: 0 })[0]!, "to");
 
   const step = new Graph("kmeans_plusplus_step");
   step.output(step.reduceSum(candidateDistances(step, "trials"), [1]), "pot");

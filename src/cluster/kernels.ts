@@ -89,24 +89,25 @@ export function low32(a: BigInt64Array): Int32Array {
   return new Int32Array(a.buffer, a.byteOffset, a.length * 2);
 }
 
-/** Copies one chunk's new labels into `labels`, moving changed rows between the sums. */
-function applyLabels(
-  next: Int32Array,
+/**
+ * Applies one chunk's changed labels (rows `moved` of the chunk, now in clusters `to`) to
+ * `labels`, moving those rows between the float64 sums and counts when given.
+ */
+function applyMoves(
+  moved: Int32Array,
+  to: Int32Array,
   from: number,
   labels: Int32Array,
   sums: Float64Array | null,
   counts: Float64Array | null,
   data: PreparedData,
-): number {
+): void {
   const { d, w, xa } = data;
-  const end = from + next.length;
-  let changed = 0;
-  for (let i = from, t = 0; i < end; i++, t++) {
-    const l = next[t]!;
+  for (let t = 0; t < moved.length; t++) {
+    const i = from + moved[t]!;
+    const l = to[t]!;
     const p = labels[i]!;
-    if (l === p) continue;
     labels[i] = l;
-    changed++;
     if (!sums || !counts) continue;
     const o = i * w;
     if (p >= 0) {
@@ -116,16 +117,17 @@ function applyLabels(
     counts[l]!++;
     for (let q = 0, s = l * d; q < d; q++, s++) sums[s]! += xa[o + q]!;
   }
-  return changed;
 }
 
 /**
  * The Lloyd step: nearest centre of every row (float32 GEMM + ArgMin in onnxruntime), and the
- * M-step's float64 per-centre sums and counts kept up to date incrementally.
+ * M-step's float64 per-centre sums and counts kept up to date incrementally. The graph compares
+ * the new labels with the previous ones and returns only the rows that changed: late iterations
+ * move a few rows, and neither the copy of every label nor a scan of them in JS is paid.
  */
 export class AssignKernel {
   private readonly c: Tensor<Float32Array>;
-  private readonly parts: { from: number; x: Tensor; labels: Tensor<Int32Array> }[];
+  private readonly parts: { from: number; rows: number; x: Tensor }[];
 
   private constructor(
     private readonly graph: CompiledGraph,
@@ -133,11 +135,7 @@ export class AssignKernel {
     readonly k: number,
   ) {
     this.c = Tensor.float32(new Float32Array(k * data.w), [k, data.w]);
-    this.parts = chunks(data.n, k).map(({ from, rows }) => ({
-      from,
-      x: rowsTensor(data, from, rows),
-      labels: new Tensor(new Int32Array(rows), [rows]),
-    }));
+    this.parts = chunks(data.n, k).map(({ from, rows }) => ({ from, rows, x: rowsTensor(data, from, rows) }));
   }
 
   static async create(data: PreparedData, k: number, threads: number): Promise<AssignKernel> {
@@ -163,9 +161,12 @@ export class AssignKernel {
    */
   async step(labels: Int32Array, sums: Float64Array | null, counts: Float64Array | null): Promise<number> {
     let changed = 0;
-    for (const part of this.parts) {
-      await this.graph.run({ x: part.x, c: this.c }, { labels: part.labels }, ["labels"]);
-      changed += applyLabels(part.labels.data, part.from, labels, sums, counts, this.data);
+    for (const { from, rows, x } of this.parts) {
+      const previous = new Tensor(labels.subarray(from, from + rows), [rows]);
+      const r = await this.graph.run({ x, c: this.c, previous }, {}, ["moved", "to"]);
+      const moved = r.moved as Int32Array;
+      applyMoves(moved, r.to as Int32Array, from, labels, sums, counts, this.data);
+      changed += moved.length;
     }
     return changed;
   }
