@@ -10,17 +10,8 @@ import { Tensor } from "../engine/tensor.js";
 import type { Matrix } from "../engine/matrix.js";
 import { chunks, low32 } from "./kernels.js";
 
-/** Squared distances min(‖x − cand‖², closest) of every row to `rows` candidate rows (augmented, see kernels.ts). */
-function candidateDistances(g: Graph, rows: number | string) {
-  const x = g.input("x", "float32", ["n", "w"]);
-  const cand = g.input("cand", "float32", [rows, "w"]);
-  const closest = g.input("closest", "float32", [1, "n"]);
-  // Rounding can make the expansion slightly negative for a row at its own candidate.
-  return g.min(g.max(g.gemm(cand, x, { transB: true }), g.scalar(0)), closest);
-}
-
 /** The kernels' serialised models, as kernel-models.ts stores them. */
-export function buildKernelModels(): Record<"assign" | "seedingStep" | "seedingAccept", Uint8Array> {
+export function buildKernelModels(): Record<"assign" | "seeding", Uint8Array> {
   const assign = new Graph("kmeans_assign");
   const s = assign.gemm(
     assign.input("x", "float32", ["n", "w"]),
@@ -42,11 +33,19 @@ export function buildKernelModels(): Record<"assign" | "seedingStep" | "seedingA
   assign.output(assign.cast(moved, "int32"), "moved");
   assign.output(assign.node("Gather", [labels, moved], [{ dtype: "int32", shape: ["m"] }], { axis: 0 })[0]!, "to");
 
-  const step = new Graph("kmeans_plusplus_step");
-  step.output(step.reduceSum(candidateDistances(step, "trials"), [1]), "pot");
-  const accept = new Graph("kmeans_plusplus_accept");
-  accept.output(candidateDistances(accept, 1), "closest_next");
-  return { assign: assign.toModel(), seedingStep: step.toModel(), seedingAccept: accept.toModel() };
+  // k-means++: for T candidate rows, min(closest, ‖x − cand‖²) for every row (T × n) and each
+  // candidate's potential (row sums). The T × n distances come back, so that the accepted
+  // candidate's row becomes the closest distances without a second pass over the data (on
+  // MNIST-width rows that pass costs more than the copy).
+  const seeding = new Graph("kmeans_plusplus_step");
+  const x = seeding.input("x", "float32", ["n", "w"]);
+  const cand = seeding.input("cand", "float32", ["trials", "w"]);
+  const closest = seeding.input("closest", "float32", [1, "n"]);
+  // Rounding can make the expansion slightly negative for a row at its own candidate.
+  const dist = seeding.min(seeding.max(seeding.gemm(cand, x, { transB: true }), seeding.scalar(0)), closest);
+  seeding.output(dist, "dist");
+  seeding.output(seeding.reduceSum(dist, [1]), "pot");
+  return { assign: assign.toModel(), seeding: seeding.toModel() };
 }
 
 /** Nearest-centre assignment of raw rows (predict); rows and centres are centred by `mean` in the graph. */

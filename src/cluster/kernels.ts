@@ -177,78 +177,61 @@ export class AssignKernel {
 }
 
 /**
- * The k-means++ distance step: for T candidate rows, each candidate's potential
- * Σ min(closest, ‖x − cand‖²) (float32 within a chunk, float64 across). Only the T potentials come
- * back from onnxruntime; the accepted candidate's distances are recomputed by a one-row graph
- * instead of copying all T × n back each time (onnxruntime-node copies every output it returns).
+ * The k-means++ distance step: for T candidate rows, min(closest, ‖x − cand‖²) for every row
+ * (T × n) and each candidate's potential (row sums, float32 within a chunk, float64 across).
  */
 export class SeedingKernel {
   private readonly cand: Tensor<Float32Array>;
-  private readonly chosen: Tensor<Float32Array>;
-  private readonly ids: Int32Array;
   private readonly parts: {
     from: number;
     rows: number;
     x: Tensor;
     closest: Tensor<Float32Array>;
-    next: Tensor<Float32Array>;
+    dist: Tensor<Float32Array>;
     pot: Tensor<Float32Array>;
   }[];
 
   private constructor(
     private readonly graph: CompiledGraph,
-    private readonly acceptGraph: CompiledGraph,
     private readonly data: PreparedData,
     readonly trials: number,
   ) {
     this.cand = Tensor.float32(new Float32Array(trials * data.w), [trials, data.w]);
-    this.chosen = Tensor.float32(new Float32Array(data.w), [1, data.w]);
-    this.ids = new Int32Array(trials);
     this.parts = chunks(data.n, trials).map(({ from, rows }) => ({
       from,
       rows,
       x: rowsTensor(data, from, rows),
       closest: Tensor.zeros([1, rows]),
-      next: Tensor.zeros([1, rows]),
+      dist: Tensor.zeros([trials, rows]),
       pot: Tensor.zeros([trials]),
     }));
   }
 
   static async create(data: PreparedData, trials: number, threads: number): Promise<SeedingKernel> {
-    const [graph, acceptGraph] = await Promise.all([
-      CompiledGraph.create(kernelModel("seedingStep"), { threads }),
-      CompiledGraph.create(kernelModel("seedingAccept"), { threads }),
-    ]);
-    return new SeedingKernel(graph, acceptGraph, data, trials);
+    return new SeedingKernel(await CompiledGraph.create(kernelModel("seeding"), { threads }), data, trials);
   }
 
   /** Sets the closest distances to those from the single centre at row `index`. */
   async init(index: number): Promise<void> {
     for (const p of this.parts) p.closest.data.fill(Infinity);
-    this.ids[0] = index;
-    await this.accept(0);
+    await this.evaluate(new Int32Array(this.trials).fill(index), new Float64Array(this.trials));
+    this.accept(0);
   }
 
-  /** Potentials for candidate rows `ids` (length = trials), written to `pots`. */
+  /** Distances for candidate rows `ids` (length = trials); their potentials go to `pots`. */
   async evaluate(ids: Int32Array, pots: Float64Array): Promise<void> {
     const { d, w, xa } = this.data;
-    this.ids.set(ids);
     for (let t = 0; t < this.trials; t++) augmentCentre(xa, ids[t]! * w, d, 1, this.cand.data, t);
     pots.fill(0);
     for (const p of this.parts) {
-      await this.graph.run({ x: p.x, cand: this.cand, closest: p.closest }, { pot: p.pot });
+      await this.graph.run({ x: p.x, cand: this.cand, closest: p.closest }, { dist: p.dist, pot: p.pot });
       for (let t = 0; t < this.trials; t++) pots[t]! += p.pot.data[t]!;
     }
   }
 
-  /** Makes candidate `t` of the last {@link evaluate} a centre: the closest distances take it in. */
-  async accept(t: number): Promise<void> {
-    const { d, w, xa } = this.data;
-    augmentCentre(xa, this.ids[t]! * w, d, 1, this.chosen.data, 0);
-    for (const p of this.parts) {
-      await this.acceptGraph.run({ x: p.x, cand: this.chosen, closest: p.closest }, { closest_next: p.next });
-      [p.closest, p.next] = [p.next, p.closest];
-    }
+  /** Makes candidate `t` of the last {@link evaluate} a centre: its distances become the closest ones. */
+  accept(t: number): void {
+    for (const p of this.parts) p.closest.data.set(p.dist.data.subarray(t * p.rows, (t + 1) * p.rows));
   }
 
   /** Fills `cumsum` (length n) with the running float64 sum of the closest distances; returns the total. */
@@ -261,8 +244,7 @@ export class SeedingKernel {
     return s;
   }
 
-  async release(): Promise<void> {
-    await this.graph.release();
-    await this.acceptGraph.release();
+  release(): Promise<void> {
+    return this.graph.release();
   }
 }
