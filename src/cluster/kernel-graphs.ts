@@ -33,18 +33,23 @@ export function buildKernelModels(): Record<"assign" | "seeding", Uint8Array> {
   assign.output(assign.cast(moved, "int32"), "moved");
   assign.output(assign.node("Gather", [labels, moved], [{ dtype: "int32", shape: ["m"] }], { axis: 0 })[0]!, "to");
 
-  // k-means++: for T candidate rows, min(closest, ‖x − cand‖²) for every row (T × n) and each
-  // candidate's potential (row sums). The T × n distances come back, so that the accepted
-  // candidate's row becomes the closest distances without a second pass over the data (on
-  // MNIST-width rows that pass costs more than the copy).
+  // k-means++: for T candidate rows, min(closest, ‖x − cand‖²) for every row (T × n), each
+  // candidate's potential (row sums), the candidate with the least potential (ArgMin: the first on
+  // ties) and its row of distances, which become the closest ones when it is accepted.
   const seeding = new Graph("kmeans_plusplus_step");
   const x = seeding.input("x", "float32", ["n", "w"]);
   const cand = seeding.input("cand", "float32", ["trials", "w"]);
   const closest = seeding.input("closest", "float32", [1, "n"]);
   // Rounding can make the expansion slightly negative for a row at its own candidate.
   const dist = seeding.min(seeding.max(seeding.gemm(cand, x, { transB: true }), seeding.scalar(0)), closest);
-  seeding.output(dist, "dist");
-  seeding.output(seeding.reduceSum(dist, [1]), "pot");
+  const pot = seeding.reduceSum(dist, [1]);
+  seeding.output(pot, "pot");
+  const pick = seeding.node("ArgMin", [pot], [{ dtype: "int64", shape: [1] }], { axis: 0, keepdims: 1 })[0]!;
+  seeding.output(seeding.cast(pick, "int32"), "pick");
+  seeding.output(
+    seeding.node("Gather", [dist, pick], [{ dtype: "float32", shape: [1, "n"] }], { axis: 0 })[0]!,
+    "best",
+  );
   return { assign: assign.toModel(), seeding: seeding.toModel() };
 }
 

@@ -6,7 +6,9 @@
 //    ‖x‖², which is the same for every centre and so irrelevant to the argmin;
 //  - for k-means++, with c̃ = [−2c, ‖c‖², 1]: the full squared distance.
 // (A bias-free GEMM measured 20–25 % faster than Gemm with a broadcast bias.)
-// Rows go through in chunks so the rows × k distance matrix stays bounded. The graphs' bytes are
+// The E-step takes the rows in chunks so that its rows × k distance matrix stays bounded; k-means++
+// takes them in one run, its T × n distances (T = 2 + ⌊ln k⌋ candidates) held inside onnxruntime,
+// at most about as many floats as the augmented rows themselves for T ≤ w. The graphs' bytes are
 // constants (kernel-models.ts; kernel-graphs.ts builds them).
 
 import { CompiledGraph } from "../engine/session.js";
@@ -177,19 +179,19 @@ export class AssignKernel {
 }
 
 /**
- * The k-means++ distance step: for T candidate rows, min(closest, ‖x − cand‖²) for every row
- * (T × n) and each candidate's potential (row sums, float32 within a chunk, float64 across).
+ * The k-means++ distance step: for T candidate rows, each candidate's potential
+ * Σ min(closest, ‖x − cand‖²) (float32), and the distances of the candidate with the least
+ * potential, which greedy k-means++ accepts. Only that row of the T × n distances comes back
+ * (onnxruntime-node copies every output it returns); the rows go through in one run, the T × n
+ * distances staying inside onnxruntime.
  */
 export class SeedingKernel {
   private readonly cand: Tensor<Float32Array>;
-  private readonly parts: {
-    from: number;
-    rows: number;
-    x: Tensor;
-    closest: Tensor<Float32Array>;
-    dist: Tensor<Float32Array>;
-    pot: Tensor<Float32Array>;
-  }[];
+  private readonly x: Tensor;
+  private closest: Tensor<Float32Array>;
+  private best: Tensor<Float32Array>;
+  private readonly pot: Tensor<Float32Array>;
+  private readonly pick = new Tensor(new Int32Array(1), [1]);
 
   private constructor(
     private readonly graph: CompiledGraph,
@@ -197,14 +199,10 @@ export class SeedingKernel {
     readonly trials: number,
   ) {
     this.cand = Tensor.float32(new Float32Array(trials * data.w), [trials, data.w]);
-    this.parts = chunks(data.n, trials).map(({ from, rows }) => ({
-      from,
-      rows,
-      x: rowsTensor(data, from, rows),
-      closest: Tensor.zeros([1, rows]),
-      dist: Tensor.zeros([trials, rows]),
-      pot: Tensor.zeros([trials]),
-    }));
+    this.x = rowsTensor(data, 0, data.n);
+    this.closest = Tensor.zeros([1, data.n]);
+    this.best = Tensor.zeros([1, data.n]);
+    this.pot = Tensor.zeros([trials]);
   }
 
   static async create(data: PreparedData, trials: number, threads: number): Promise<SeedingKernel> {
@@ -213,34 +211,40 @@ export class SeedingKernel {
 
   /** Sets the closest distances to those from the single centre at row `index`. */
   async init(index: number): Promise<void> {
-    for (const p of this.parts) p.closest.data.fill(Infinity);
+    this.closest.data.fill(Infinity);
     await this.evaluate(new Int32Array(this.trials).fill(index), new Float64Array(this.trials));
-    this.accept(0);
+    // Every candidate is the same row, but the GEMM's rows can differ in the last bit: take the one
+    // the graph picked, whose distances came back.
+    this.accept(this.pick.data[0]!);
   }
 
-  /** Distances for candidate rows `ids` (length = trials); their potentials go to `pots`. */
+  /** Potentials of the candidate rows `ids` (length = trials), written to `pots`. */
   async evaluate(ids: Int32Array, pots: Float64Array): Promise<void> {
     const { d, w, xa } = this.data;
     for (let t = 0; t < this.trials; t++) augmentCentre(xa, ids[t]! * w, d, 1, this.cand.data, t);
-    pots.fill(0);
-    for (const p of this.parts) {
-      await this.graph.run({ x: p.x, cand: this.cand, closest: p.closest }, { dist: p.dist, pot: p.pot });
-      for (let t = 0; t < this.trials; t++) pots[t]! += p.pot.data[t]!;
-    }
+    await this.graph.run(
+      { x: this.x, cand: this.cand, closest: this.closest },
+      { pot: this.pot, pick: this.pick, best: this.best },
+    );
+    for (let t = 0; t < this.trials; t++) pots[t] = this.pot.data[t]!;
   }
 
-  /** Makes candidate `t` of the last {@link evaluate} a centre: its distances become the closest ones. */
+  /**
+   * Makes candidate `t` of the last {@link evaluate} a centre: its distances become the closest
+   * ones. `t` must be the candidate with the least potential (the first, on ties), as greedy
+   * k-means++ chooses it: only that candidate's distances came back.
+   */
   accept(t: number): void {
-    for (const p of this.parts) p.closest.data.set(p.dist.data.subarray(t * p.rows, (t + 1) * p.rows));
+    if (t !== this.pick.data[0])
+      throw new Error(`k-means++: candidate ${t} accepted, but the least potential is candidate ${this.pick.data[0]}`);
+    [this.closest, this.best] = [this.best, this.closest];
   }
 
   /** Fills `cumsum` (length n) with the running float64 sum of the closest distances; returns the total. */
   cumulative(cumsum: Float64Array): number {
+    const c = this.closest.data;
     let s = 0;
-    for (const p of this.parts) {
-      const c = p.closest.data;
-      for (let i = 0; i < p.rows; i++) cumsum[p.from + i] = s += c[i]!;
-    }
+    for (let i = 0; i < c.length; i++) cumsum[i] = s += c[i]!;
     return s;
   }
 
