@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { Rng, type Matrix } from "../src/engine/index.js";
 import { readIdxImages } from "../src/io/idx.js";
 import { KMeans, kmeans, kmeansPlusPlus } from "../src/cluster/index.js";
-import { prepareData } from "../src/cluster/kernels.js";
+import { SeedingKernel, prepareData } from "../src/cluster/kernels.js";
+import { seedIndices, seedingTrials } from "../src/cluster/lloyd.js";
 import { runRestarts } from "../src/cluster/lanes.js";
 import { buildKernelModels } from "../src/cluster/kernel-graphs.js";
 import { kernelModel, type KernelModelName } from "../src/cluster/kernel-models.js";
@@ -154,6 +155,42 @@ for (const q of fixture.quality) {
 test("the kernels' stored models are the ones kernel-graphs.ts builds (else rerun scripts/make-kernel-models.ts)", () => {
   for (const [name, bytes] of Object.entries(buildKernelModels()))
     assert.deepEqual(kernelModel(name as KernelModelName), new Uint8Array(bytes), `${name} differs from its builder`);
+});
+
+test("k-means++ over several row chunks: the closest distances are those to the chosen centres, and the choices match one chunk's", async () => {
+  const rng = new Rng(5);
+  const rows = 1000;
+  const cols = 6;
+  const X: Matrix = { rows, cols, data: Float32Array.from({ length: rows * cols }, () => 3 * rng.normal()) };
+  const data = prepareData(X);
+  const k = 12;
+  const trials = seedingTrials(k);
+  const seedWith = async (chunkValues?: number) => {
+    const kernel = await SeedingKernel.create(data, trials, 1, chunkValues);
+    try {
+      const chosen = await seedIndices(kernel, rows, k, new Rng(9));
+      return { chosen, closest: kernel.closestDistances() };
+    } finally {
+      await kernel.release();
+    }
+  };
+  const whole = await seedWith();
+  // 64-row chunks: a chunk's own least-potential candidate often differs from the accepted one.
+  const chunked = await seedWith(64 * trials);
+  assert.deepEqual(chunked.chosen, whole.chosen);
+  const { xa, w, d } = data;
+  for (let i = 0; i < rows; i++) {
+    let best = Infinity;
+    for (const r of chunked.chosen) {
+      let s = 0;
+      for (let q = 0; q < d; q++) s += (xa[i * w + q]! - xa[r * w + q]!) ** 2;
+      best = Math.min(best, s);
+    }
+    assert.ok(
+      Math.abs(chunked.closest[i]! - best) <= 1e-4 * (1 + best),
+      `row ${i}: ${chunked.closest[i]} against ${best}`,
+    );
+  }
 });
 
 test("a seed reproduces a run; different seeds explore different seedings", async () => {

@@ -6,10 +6,8 @@
 //    ‖x‖², which is the same for every centre and so irrelevant to the argmin;
 //  - for k-means++, with c̃ = [−2c, ‖c‖², 1]: the full squared distance.
 // (A bias-free GEMM measured 20–25 % faster than Gemm with a broadcast bias.)
-// The E-step takes the rows in chunks so that its rows × k distance matrix stays bounded; k-means++
-// takes them in one run, its T × n distances (T = 2 + ⌊ln k⌋ candidates) held inside onnxruntime,
-// at most about as many floats as the augmented rows themselves for T ≤ w. The graphs' bytes are
-// constants (kernel-models.ts; kernel-graphs.ts builds them).
+// Rows go through in chunks so the rows × k (E-step) and rows × T (k-means++) distance matrices
+// stay bounded. The graphs' bytes are constants (kernel-models.ts; kernel-graphs.ts builds them).
 
 import { CompiledGraph } from "../engine/session.js";
 import { Tensor } from "../engine/tensor.js";
@@ -75,8 +73,8 @@ function augmentCentre(
   dst[j * w + d + 1] = last;
 }
 
-export function chunks(n: number, width: number): { from: number; rows: number }[] {
-  const step = Math.max(1, Math.floor(MAX_CHUNK_VALUES / width));
+export function chunks(n: number, width: number, maxValues = MAX_CHUNK_VALUES): { from: number; rows: number }[] {
+  const step = Math.max(1, Math.floor(maxValues / width));
   const out = [];
   for (let from = 0; from < n; from += step) out.push({ from, rows: Math.min(step, n - from) });
   return out;
@@ -180,71 +178,114 @@ export class AssignKernel {
 
 /**
  * The k-means++ distance step: for T candidate rows, each candidate's potential
- * Σ min(closest, ‖x − cand‖²) (float32), and the distances of the candidate with the least
- * potential, which greedy k-means++ accepts. Only that row of the T × n distances comes back
- * (onnxruntime-node copies every output it returns); the rows go through in one run, the T × n
- * distances staying inside onnxruntime.
+ * Σ min(closest, ‖x − cand‖²) (float32 within a chunk, float64 across), and per chunk the
+ * distances of the chunk's least-potential candidate, which is almost always the one greedy
+ * k-means++ accepts: only that row of the T × n distances comes back (onnxruntime-node copies
+ * every output it returns). A chunk whose pick differs from the accepted candidate (only possible
+ * with several chunks) computes the accepted one's distances again on its own.
  */
 export class SeedingKernel {
   private readonly cand: Tensor<Float32Array>;
-  private readonly x: Tensor;
-  private closest: Tensor<Float32Array>;
-  private best: Tensor<Float32Array>;
-  private readonly pot: Tensor<Float32Array>;
-  private readonly pick = new Tensor(new Int32Array(1), [1]);
+  private readonly one: { cand: Tensor<Float32Array>; pot: Tensor<Float32Array>; pick: Tensor<Int32Array> };
+  private readonly ids: Int32Array;
+  private readonly parts: {
+    from: number;
+    rows: number;
+    x: Tensor;
+    closest: Tensor<Float32Array>;
+    best: Tensor<Float32Array>;
+    pot: Tensor<Float32Array>;
+    pick: Tensor<Int32Array>;
+  }[];
 
   private constructor(
     private readonly graph: CompiledGraph,
     private readonly data: PreparedData,
     readonly trials: number,
+    chunkValues: number,
   ) {
     this.cand = Tensor.float32(new Float32Array(trials * data.w), [trials, data.w]);
-    this.x = rowsTensor(data, 0, data.n);
-    this.closest = Tensor.zeros([1, data.n]);
-    this.best = Tensor.zeros([1, data.n]);
-    this.pot = Tensor.zeros([trials]);
+    this.one = {
+      cand: Tensor.float32(new Float32Array(data.w), [1, data.w]),
+      pot: Tensor.zeros([1]),
+      pick: new Tensor(new Int32Array(1), [1]),
+    };
+    this.ids = new Int32Array(trials);
+    this.parts = chunks(data.n, trials, chunkValues).map(({ from, rows }) => ({
+      from,
+      rows,
+      x: rowsTensor(data, from, rows),
+      closest: Tensor.zeros([1, rows]),
+      best: Tensor.zeros([1, rows]),
+      pot: Tensor.zeros([trials]),
+      pick: new Tensor(new Int32Array(1), [1]),
+    }));
   }
 
-  static async create(data: PreparedData, trials: number, threads: number): Promise<SeedingKernel> {
-    return new SeedingKernel(await CompiledGraph.create(kernelModel("seeding"), { threads }), data, trials);
+  /** `chunkValues` bounds the rows × T distances of one run (tests make it small to get several chunks). */
+  static async create(
+    data: PreparedData,
+    trials: number,
+    threads: number,
+    chunkValues = MAX_CHUNK_VALUES,
+  ): Promise<SeedingKernel> {
+    const graph = await CompiledGraph.create(kernelModel("seeding"), { threads });
+    return new SeedingKernel(graph, data, trials, chunkValues);
+  }
+
+  /** The closest squared distance of every row to the accepted centres (float32, a copy). */
+  closestDistances(): Float32Array {
+    const out = new Float32Array(this.data.n);
+    for (const p of this.parts) out.set(p.closest.data, p.from);
+    return out;
   }
 
   /** Sets the closest distances to those from the single centre at row `index`. */
   async init(index: number): Promise<void> {
-    this.closest.data.fill(Infinity);
-    await this.evaluate(new Int32Array(this.trials).fill(index), new Float64Array(this.trials));
-    // Every candidate is the same row, but the GEMM's rows can differ in the last bit: take the one
-    // the graph picked, whose distances came back.
-    this.accept(this.pick.data[0]!);
+    for (const p of this.parts) {
+      p.closest.data.fill(Infinity);
+      await this.distancesTo(p, index);
+      [p.closest, p.best] = [p.best, p.closest];
+    }
   }
 
   /** Potentials of the candidate rows `ids` (length = trials), written to `pots`. */
   async evaluate(ids: Int32Array, pots: Float64Array): Promise<void> {
     const { d, w, xa } = this.data;
+    this.ids.set(ids);
     for (let t = 0; t < this.trials; t++) augmentCentre(xa, ids[t]! * w, d, 1, this.cand.data, t);
-    await this.graph.run(
-      { x: this.x, cand: this.cand, closest: this.closest },
-      { pot: this.pot, pick: this.pick, best: this.best },
-    );
-    for (let t = 0; t < this.trials; t++) pots[t] = this.pot.data[t]!;
+    pots.fill(0);
+    for (const p of this.parts) {
+      await this.graph.run({ x: p.x, cand: this.cand, closest: p.closest }, { pot: p.pot, pick: p.pick, best: p.best });
+      for (let t = 0; t < this.trials; t++) pots[t]! += p.pot.data[t]!;
+    }
   }
 
-  /**
-   * Makes candidate `t` of the last {@link evaluate} a centre: its distances become the closest
-   * ones. `t` must be the candidate with the least potential (the first, on ties), as greedy
-   * k-means++ chooses it: only that candidate's distances came back.
-   */
-  accept(t: number): void {
-    if (t !== this.pick.data[0])
-      throw new Error(`k-means++: candidate ${t} accepted, but the least potential is candidate ${this.pick.data[0]}`);
-    [this.closest, this.best] = [this.best, this.closest];
+  /** Makes candidate `t` of the last {@link evaluate} a centre: its distances become the closest ones. */
+  async accept(t: number): Promise<void> {
+    for (const p of this.parts) {
+      if (p.pick.data[0] !== t) await this.distancesTo(p, this.ids[t]!);
+      [p.closest, p.best] = [p.best, p.closest];
+    }
+  }
+
+  /** min(closest, distance to row `index`) of the chunk's rows, into its `best`. */
+  private async distancesTo(p: (typeof this.parts)[number], index: number): Promise<void> {
+    const { d, w, xa } = this.data;
+    augmentCentre(xa, index * w, d, 1, this.one.cand.data, 0);
+    await this.graph.run(
+      { x: p.x, cand: this.one.cand, closest: p.closest },
+      { pot: this.one.pot, pick: this.one.pick, best: p.best },
+    );
   }
 
   /** Fills `cumsum` (length n) with the running float64 sum of the closest distances; returns the total. */
   cumulative(cumsum: Float64Array): number {
-    const c = this.closest.data;
     let s = 0;
-    for (let i = 0; i < c.length; i++) cumsum[i] = s += c[i]!;
+    for (const p of this.parts) {
+      const c = p.closest.data;
+      for (let i = 0; i < p.rows; i++) cumsum[p.from + i] = s += c[i]!;
+    }
     return s;
   }
 

@@ -44,7 +44,7 @@ export async function seedIndices(seeding: SeedingKernel, n: number, k: number, 
     await seeding.evaluate(ids, pots);
     let best = 0;
     for (let t = 1; t < trials; t++) if (pots[t]! < pots[best]!) best = t;
-    seeding.accept(best);
+    await seeding.accept(best);
     chosen[c] = ids[best]!;
   }
   return chosen;
