@@ -20,8 +20,8 @@ export function buildKernelModels(): Record<"assign" | "seeding", Uint8Array> {
     null,
     "dist_minus_xnorm",
   );
-  // (ArgMin over the rows measured faster than TopK(1) or ArgMin over the transposed scores:
-  // bench/diagnostics/kmeans-argmin.ts.)
+  // ArgMin over the rows measured faster than TopK(1) or ArgMin over the transposed scores
+  // (bench/diagnostics/kmeans-argmin.ts). The labels are int32: half the bytes of int64.
   const argmin = assign.node("ArgMin", [s], [{ dtype: "int64", shape: ["n"] }], { axis: 1, keepdims: 0 })[0]!;
   const labels = assign.cast(argmin, "int32");
   // Only the rows whose label changed come back: their indices and their new labels.
