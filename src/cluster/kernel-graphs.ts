@@ -8,7 +8,7 @@ import { Graph } from "../engine/graph.js";
 import { CompiledGraph } from "../engine/session.js";
 import { Tensor } from "../engine/tensor.js";
 import type { Matrix } from "../engine/matrix.js";
-import { chunks, low32 } from "./kernels.js";
+import { chunks } from "./kernels.js";
 
 /** The kernels' serialised models, as kernel-models.ts stores them. */
 export function buildKernelModels(): Record<"assign" | "seeding", Uint8Array> {
@@ -65,7 +65,10 @@ export async function assignRows(
   const g = new Graph("kmeans_predict");
   const x = g.sub(g.input("x", "float32", ["n", d]), g.input("mu", "float32", [1, d]));
   const s = g.gemm(x, g.input("c", "float32", [k, d]), { transB: true, alpha: -2 }, g.input("cn", "float32", [1, k]));
-  g.output(g.node("ArgMin", [s], [{ dtype: "int64", shape: ["n"] }], { axis: 1, keepdims: 0 })[0]!, "labels");
+  g.output(
+    g.cast(g.node("ArgMin", [s], [{ dtype: "int64", shape: ["n"] }], { axis: 1, keepdims: 0 })[0]!, "int32"),
+    "labels",
+  );
   const graph = await CompiledGraph.create(g, { threads });
   try {
     const cc = new Float32Array(k * d);
@@ -85,13 +88,10 @@ export async function assignRows(
     };
     const labels = new Int32Array(X.rows);
     for (const { from, rows } of chunks(X.rows, k)) {
-      const out = new Tensor(new BigInt64Array(rows), [rows]);
       await graph.run(
         { ...feeds, x: Tensor.float32(X.data.subarray(from * d, (from + rows) * d), [rows, d]) },
-        { labels: out },
+        { labels: new Tensor(labels.subarray(from, from + rows), [rows]) },
       );
-      const lo = low32(out.data);
-      for (let i = 0; i < rows; i++) labels[from + i] = lo[2 * i]!;
     }
     return labels;
   } finally {

@@ -84,11 +84,6 @@ function rowsTensor(data: PreparedData, from: number, rows: number): Tensor {
   return Tensor.float32(data.xa.subarray(from * data.w, (from + rows) * data.w), [rows, data.w]);
 }
 
-/** The low 32 bits of int64 labels (all < 2³¹, little-endian): reads them without a BigInt each. */
-export function low32(a: BigInt64Array): Int32Array {
-  return new Int32Array(a.buffer, a.byteOffset, a.length * 2);
-}
-
 /**
  * Applies one chunk's changed labels (rows `moved` of the chunk, now in clusters `to`) to
  * `labels`, moving those rows between the float64 sums and counts when given.
