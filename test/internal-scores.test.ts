@@ -99,14 +99,19 @@ function blobs(n: number, d: number, k: number, seed: number): { X: Matrix; labe
 }
 
 test("the tiled silhouette equals a direct per-pair float64 loop on 3,000 rows (several tiles, symmetric halves)", async () => {
-  const { X, labels } = blobs(3000, 5, 6, 7);
-  const want = directSilhouette(X, labels);
-  // The default tile (1,024: 3 × 3 tiles, the last of 952 rows) and uneven ones (7 × 7, the last of 300).
-  for (const tile of [{}, { tileRows: 450 }, { tileRows: 3000 }]) {
-    const got = await silhouetteSamplesWith(X, labels, tile);
-    let worst = 0;
-    for (let i = 0; i < X.rows; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
-    assert.ok(worst <= 1e-9, `tile ${JSON.stringify(tile)}: worst difference ${worst}`);
+  // Rows are sorted by cluster and tiled: 6 clusters of about 500 rows give tiles inside one
+  // cluster and tiles across two; 40 clusters of about 75 give tiles across 6–7.
+  for (const k of [6, 40]) {
+    const { X, labels } = blobs(3000, 5, k, 7);
+    const want = directSilhouette(X, labels);
+    // The default tile (768: 4 × 4 tiles, the last of 696 rows), uneven ones (7 × 7, the last of
+    // 300) and one tile holding every cluster.
+    for (const tile of [{}, { tileRows: 450 }, { tileRows: 3000 }]) {
+      const got = await silhouetteSamplesWith(X, labels, tile);
+      let worst = 0;
+      for (let i = 0; i < X.rows; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+      assert.ok(worst <= 1e-9, `k ${k}, tile ${JSON.stringify(tile)}: worst difference ${worst}`);
+    }
   }
 });
 
