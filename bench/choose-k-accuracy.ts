@@ -19,11 +19,11 @@
 
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
-import { cpus } from "node:os";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Rng, writeNpy } from "../src/index.js";
+import { cpuName } from "./cpu.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -132,7 +132,7 @@ function readRecords(): Record_[] {
 const set = a.set!;
 const all = datasets(set).filter((d) => !a.only || a.only.split(",").includes(d.name));
 const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-const cpu = cpus()[0]?.model ?? "unknown";
+const cpu = cpuName();
 
 if (a.table) {
   printTable(readRecords().filter((r) => r.set === set));

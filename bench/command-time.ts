@@ -10,6 +10,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { median } from "./torch-sweep.js";
+import { cpuName } from "./cpu.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -22,7 +23,7 @@ const { values: a } = parseArgs({
   allowNegative: true,
 });
 const tmp = mkdtempSync(join(tmpdir(), "deepclust-command-time-"));
-const cpu = cpus()[0]?.model ?? "unknown";
+const cpu = cpuName();
 const runs: { seed: number; seconds: number; stages: string }[] = [];
 try {
   for (const seed of a.seeds!.split(",").map(Number)) {

@@ -12,12 +12,13 @@
 
 import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { readIdxImages, writeNpy } from "../src/index.js";
 import { BASE_ENV, compareBest, machine, median, sweepConfigs, type PeerConfig } from "./torch-sweep.js";
+import { cpuName } from "./cpu.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -36,7 +37,7 @@ const rows = Number(opts.rows ?? (quick ? 3000 : 10_000));
 const iterations = Number(quick ? 70 : opts.iterations);
 const interval = Number(quick ? 35 : opts["update-interval"]);
 const dims = "500,500,2000,10";
-const cpu = cpus()[0]?.model ?? "unknown";
+const cpu = cpuName();
 const tmp = mkdtempSync(join(tmpdir(), "deepclust-dec-phase-"));
 
 interface Result {

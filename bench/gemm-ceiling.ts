@@ -18,6 +18,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { CompiledGraph, Graph, Rng, Tensor } from "../src/index.js";
+import { cpuName } from "./cpu.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -160,7 +161,7 @@ const [o, p] = [mid(runs.onnxruntime), mid(runs.pytorch)];
 const peak = Math.max(o.encoder_gflops, o.square_gflops, p.encoder_gflops, p.square_gflops);
 const f = (x: number) => Math.round(x).toLocaleString("en-US");
 console.log(
-  `float32 GEMM ceiling, ${threads} threads (${cpus()[0]?.model ?? "cpu"}), medians of ${rounds} rounds; machine peak (best median GEMM rate): ${peak.toFixed(0)} GFLOP/s`,
+  `float32 GEMM ceiling, ${threads} threads (${cpuName()}), medians of ${rounds} rounds; machine peak (best median GEMM rate): ${peak.toFixed(0)} GFLOP/s`,
 );
 console.log(`| measure | onnxruntime (deepclust) | PyTorch (reference) | ratio |`);
 console.log(`|---|---|---|---|`);
@@ -181,7 +182,7 @@ writeFileSync(
       batch,
       rows,
       square,
-      cpu: cpus()[0]?.model,
+      cpu: cpuName(),
       statistic: "median of rounds",
       peak_gflops: peak,
       onnxruntime: o,

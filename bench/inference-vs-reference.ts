@@ -47,6 +47,7 @@ import ort from "onnxruntime-node";
 import type { Matrix } from "../src/index.js";
 import { snapshotBuild, writeRepeatedNpy } from "./generated-data.js";
 import { BASE_ENV, OUT_OF_THE_BOX, median as medianOf, sweepConfigs, type PeerConfig } from "./torch-sweep.js";
+import { cpuName } from "./cpu.js";
 
 type Lib = typeof import("../src/index.js");
 const lib = async (dist: string): Promise<Lib> =>
@@ -288,8 +289,7 @@ process.on("SIGINT", () => process.exit(130));
 
 const { dist, cli, build } = snapshotBuild(opts.dist!, tmp);
 
-const cpuInfo = readFileSync("/proc/cpuinfo", "utf8");
-const cpuModel = /model name\s*:\s*(.*)/.exec(cpuInfo)?.[1] ?? "unknown";
+const cpuModel = cpuName();
 
 const log = (s: string) => process.stderr.write(s + "\n");
 const loadBefore = loadavg();

@@ -20,11 +20,12 @@
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readDataset, readIdxImages, writeNpy } from "../src/index.js";
+import { cpuName } from "./cpu.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -37,7 +38,7 @@ const { values: a } = parseArgs({
 const rounds = Number(a.rounds);
 const sweepRounds = a["sweep-rounds"] === undefined ? rounds : Number(a["sweep-rounds"]);
 const tmp = mkdtempSync(join(tmpdir(), "deepclust-kmeans-e2e-"));
-const cpu = cpus()[0]?.model ?? "unknown";
+const cpu = cpuName();
 const avx512 = readFileSync("/proc/cpuinfo", "utf8").includes("avx512f");
 
 async function prepare(name: string): Promise<{ file: string; k: number; rows: number; cols: number }> {

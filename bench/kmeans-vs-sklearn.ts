@@ -22,6 +22,7 @@ import { parseArgs } from "node:util";
 import { CompiledGraph, Graph, Rng, Tensor, type Matrix } from "../src/engine/index.js";
 import { readIdxImages, writeNpy } from "../src/io/index.js";
 import { kmeans } from "../src/cluster/index.js";
+import { cpuName } from "./cpu.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -171,7 +172,7 @@ process.stderr.write(`data ready in ${((performance.now() - t0) / 1000).toFixed(
 
 const report: Record<string, unknown> = {
   date: new Date().toISOString(),
-  cpu: cpus()[0]?.model,
+  cpu: cpuName(),
   cores: cpus().length,
   node: process.version,
   threads,

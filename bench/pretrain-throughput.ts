@@ -13,12 +13,13 @@
 
 import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, rmSync, mkdirSync, openSync, writeSync, closeSync } from "node:fs";
-import { tmpdir, cpus } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { Rng, npyHeader, readIdxImages, writeNpy } from "../src/index.js";
 import { BASE_ENV, compareBest, machine, median, sweepConfigs, type PeerConfig } from "./torch-sweep.js";
+import { cpuName } from "./cpu.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -33,7 +34,7 @@ const { values: opts } = parseArgs({
 const quick = opts.quick!;
 const rounds = Number(opts.rounds ?? (quick ? 1 : 3));
 const tmp = mkdtempSync(join(tmpdir(), "deepclust-bench-"));
-const cpu = cpus()[0]?.model ?? "unknown";
+const cpu = cpuName();
 
 interface Result {
   engine: string;

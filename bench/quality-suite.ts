@@ -23,11 +23,12 @@
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readIdxImages, readIdxLabels, writeNpy } from "../src/index.js";
+import { cpuName } from "./cpu.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -131,7 +132,7 @@ interface RunRecord {
   date: string;
 }
 
-const cpu = cpus()[0]?.model ?? "unknown";
+const cpu = cpuName();
 const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
 const threads = a.threads!;
 

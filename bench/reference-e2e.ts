@@ -40,6 +40,7 @@ import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { snapshotBuild } from "./generated-data.js";
+import { cpuName } from "./cpu.js";
 
 // Everything deepclust runs here is a build (`npm run build` first): the CLI children, and the
 // library the inference child and the row count use (typed from src/). The build (--dist, default
@@ -707,7 +708,7 @@ report(runs, {
   command: `nice -n 19 node --import tsx bench/reference-e2e.ts ${process.argv.slice(2).join(" ")}`.trim(),
   build: { ...build, train_flags_added: reportFlag },
   machine: {
-    cpu: cpus()[0]?.model,
+    cpu: cpuName(),
     cores: cpus().length,
     node: process.version,
     openblas_core_for_pytorch: openblasCore,

@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { Rng } from "../src/engine/index.js";
 import { PredictBodyReader, toMatrix } from "../src/serve/index.js";
+import { cpuName } from "./cpu.js";
 
 const { values: a } = parseArgs({
   options: { rounds: { type: "string", default: "7" }, json: { type: "boolean", default: false } },
@@ -120,7 +121,7 @@ if (a.json)
   console.log(
     JSON.stringify({
       date: new Date().toISOString(),
-      cpu: cpus()[0]?.model,
+      cpu: cpuName(),
       cores: cpus().length,
       node: process.version,
       d: D,

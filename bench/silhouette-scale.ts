@@ -14,12 +14,13 @@
 // Results: one JSON line appended to bench/results/silhouette-scale.jsonl; see BENCHMARKS.md.
 
 import { execFileSync } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Rng, writeNpy, type Matrix } from "../src/index.js";
 import { silhouetteSamplesWith, type SilhouettePrecision } from "../src/cluster/internal-scores.js";
+import { cpuName } from "./cpu.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -85,7 +86,7 @@ function sklearn(threads: "1" | "2" | "default"): { seconds: number; silhouette:
   return JSON.parse(out.trim().split("\n").at(-1)!) as { seconds: number; silhouette: number };
 }
 
-const cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown";
+const cpu = cpuName();
 const small = head(X, ratioRows);
 const smallLabels = labels.subarray(0, ratioRows);
 const times: Record<string, number[]> = { deepclust: [], sklearn1: [], sklearn2: [], sklearnDefault: [], big: [] };

@@ -32,6 +32,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { Autoencoder, CENTERS, Rng, modelConfig, writeModelDir, type Matrix } from "../src/index.js";
+import { cpuName } from "./cpu.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -405,7 +406,7 @@ try {
 const result = {
   date: new Date().toISOString(),
   command: `node --import tsx bench/soak-serve.ts ${process.argv.slice(2).join(" ")}`.trim(),
-  cpu: cpus()[0]?.model,
+  cpu: cpuName(),
   cores: cpus().length,
   node: process.version,
   loadAverageBefore: load,

@@ -5,6 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { cpuName } from "./cpu.js";
 
 /** The OpenBLAS kernel that matches this CPU, when auto-detection might pick another. */
 export const nativeCore: string | null = (() => {
@@ -65,7 +66,7 @@ export function compareBest<M extends { engine: string; label: string }>(medians
 /** The machine a result was measured on, as every result line records it. */
 export function machine() {
   return {
-    cpu: cpus()[0]?.model ?? "unknown",
+    cpu: cpuName(),
     cores: cpus().length,
     node: process.version,
     date: new Date().toISOString(),

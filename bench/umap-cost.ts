@@ -11,12 +11,12 @@
 
 import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync } from "node:fs";
-import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { UMAP } from "umap-js";
 import { Rng } from "../src/engine/index.js";
 import { exactKnn } from "../src/cluster/knn.js";
 import { fuzzySimplicialSet, UmapLayout } from "../src/cluster/umap.js";
+import { cpuName } from "./cpu.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -79,7 +79,7 @@ if (!a.variant) {
     rows: n,
     epochs,
     threads: Number(a.threads),
-    cpu: cpus()[0]?.model ?? "unknown",
+    cpu: cpuName(),
     date: new Date().toISOString(),
     rounds: Number(a.rounds),
     deterministic: true,

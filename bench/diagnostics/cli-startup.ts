@@ -8,11 +8,12 @@
 
 import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readDataset, writeNpy } from "../../src/index.js";
 import { median } from "../torch-sweep.js";
+import { cpuName } from "../cpu.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -65,7 +66,7 @@ try {
       });
     }
   }
-  const cpu = cpus()[0]?.model ?? "unknown";
+  const cpu = cpuName();
   for (const cli of clis) {
     const s = samples.get(cli)!;
     const m = (f: (x: Sample) => number) => median(s.map(f));

@@ -7,7 +7,6 @@
 //   bash bench/datasets/build.sh && node --import tsx bench/diagnostics/kmeans-argmin.ts [--rounds 5]
 
 import { appendFileSync, existsSync, mkdirSync } from "node:fs";
-import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { Graph, type Value } from "../../src/engine/graph.js";
 import { CompiledGraph } from "../../src/engine/session.js";
@@ -16,6 +15,7 @@ import { Rng } from "../../src/engine/random.js";
 import { prepareData } from "../../src/cluster/kernels.js";
 import { readDataset } from "../../src/index.js";
 import { median } from "../torch-sweep.js";
+import { cpuName } from "../cpu.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -110,7 +110,7 @@ for (let r = 0; r < rounds; r++) {
 const msPerStep = Object.fromEntries(VARIANTS.map((v) => [v, median(ms[v])])) as Record<Variant, number>;
 const record = {
   date: new Date().toISOString(),
-  cpu: cpus()[0]?.model ?? "unknown",
+  cpu: cpuName(),
   shape: [n, data.d],
   k,
   threads: 1,

@@ -6,12 +6,12 @@
 //   node --import tsx bench/diagnostics/knn-blocks.ts [--rounds 3]
 
 import { appendFileSync, mkdirSync } from "node:fs";
-import { cpus } from "node:os";
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import { Rng } from "../../src/engine/index.js";
 import { blockRows, exactKnn } from "../../src/cluster/knn.js";
 import { median } from "../torch-sweep.js";
+import { cpuName } from "../cpu.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -21,7 +21,7 @@ const { values: a } = parseArgs({
 });
 const rounds = Number(a.rounds);
 const oldBlock = (n: number) => Math.max(1, Math.min(n, Math.floor((16 * 2 ** 20) / n)));
-const cpu = cpus()[0]?.model ?? "unknown";
+const cpu = cpuName();
 mkdirSync("bench/results", { recursive: true });
 
 // Reuters' code (6,018 × 10), the report's map sample (5,000 × 10), the 20,000 × 16 mixture's shape.

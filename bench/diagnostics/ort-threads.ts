@@ -11,6 +11,7 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { Autoencoder, Rng, pretrainAutoencoder, readDataset } from "../../src/index.js";
+import { cpuName } from "../cpu.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -65,7 +66,7 @@ if (a.threads !== undefined) {
   appendFileSync(
     a.results!,
     JSON.stringify({
-      cpu: cpus()[0]?.model ?? "unknown",
+      cpu: cpuName(),
       cores: cpus().length,
       date: new Date().toISOString(),
       epochs,

@@ -8,10 +8,11 @@
 
 import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { scaledEpochs } from "../../src/dec/presets.js";
+import { cpuName } from "../cpu.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -33,7 +34,7 @@ const sets = [
 const batch = 256;
 const out = join(tmpdir(), "deepclust-pretrain-floor");
 mkdirSync("bench/results", { recursive: true });
-const cpu = cpus()[0]?.model ?? "unknown";
+const cpu = cpuName();
 
 for (const s of sets) {
   const stepsPerEpoch = Math.ceil(s.rows / Math.min(batch, s.rows));

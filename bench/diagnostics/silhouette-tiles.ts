@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { Rng, type Matrix } from "../../src/index.js";
 import { silhouetteSamplesWith, type SilhouetteEngineOptions } from "../../src/cluster/internal-scores.js";
 import { median } from "../torch-sweep.js";
+import { cpuName } from "../cpu.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -44,7 +45,7 @@ function blobs(k: number): { X: Matrix; labels: Int32Array } {
   return { X: { data, rows: n, cols: d }, labels };
 }
 
-const cpu = cpus()[0]?.model ?? "unknown";
+const cpu = cpuName();
 for (const k of a.ks.split(",").map(Number)) {
   const { X, labels } = blobs(k);
   const seconds: Record<string, number[]> = {};
