@@ -3,11 +3,11 @@
 // ground truth, so they judge a clustering of unlabelled data (and compare k for one data set).
 //
 // The silhouette needs every pairwise distance, O(n² d): it runs as blocked GEMMs in onnxruntime.
-// Per square tile of rows × rows (on and above the diagonal: the distances are symmetric), one GEMM
-// of the augmented rows [q, ‖q‖², 1]·[−2x, 1, ‖x‖²] gives the squared distances, clamped at 0 and
-// square-rooted, and GEMMs with the one-hot cluster membership ([rows, k]) sum them per cluster
-// for both sides' rows, so only [tile rows, k] sums come back to JavaScript, where the tiles'
-// sums add up in float64.
+// The rows are sorted by cluster; per square tile of rows × rows (on and above the diagonal: the
+// distances are symmetric), one GEMM of the augmented rows [q, ‖q‖², 1]·[−2x, 1, ‖x‖²] gives the
+// squared distances, clamped at 0 and square-rooted, and GEMMs with the tile's one-hot cluster
+// membership ([rows, the clusters the tile spans]) sum them per cluster for both sides' rows, so
+// only those small sums come back to JavaScript, where the tiles' sums add up in float64.
 //
 // Precision: float64 throughout. In float32 the expansion ‖q‖² + ‖x‖² − 2 q·x loses the small
 // distances to cancellation (a row's distance to itself or to a near duplicate comes out as
@@ -93,9 +93,9 @@ export interface SilhouetteEngineOptions {
 }
 
 /**
- * Rows per side of the square distance tiles. A 768 × 768 float64 tile is 4.5 MiB; 512–1,024 were
- * within noise of each other on 100,000 rows, and smaller tiles pay onnxruntime's per-run cost
- * more often (BENCHMARKS.md, "Silhouette").
+ * Rows per side of the square distance tiles (a 768 × 768 float64 tile is 4.5 MiB). Of 512, 768
+ * and 1,024, 768 was the fastest on 30,000 and 100,000 rows at k = 10 and within 7 % of 512 at
+ * k = 50; smaller tiles pay onnxruntime's per-run cost more often (BENCHMARKS.md, "Silhouette").
  */
 export const SILHOUETTE_TILE_ROWS = 768;
 
@@ -120,8 +120,8 @@ function sortByCluster(codes: Int32Array, counts: Float64Array): { order: Int32A
  *
  * The rows are sorted by cluster first, so a tile of consecutive rows spans one cluster or a few
  * neighbouring ones: its one-hot membership has that span's columns, not k. Summing a tile's
- * distances per cluster is then a GEMM with 1–3 columns instead of k, which made the sums cost
- * about the same for any k, and halved the time on 30,000 rows at k = 10 against unsorted rows.
+ * distances per cluster is then a GEMM with 1–3 columns instead of k: against unsorted rows, 1.5×
+ * faster on 30,000 rows at k = 10, 3× at k = 50, where the unsorted layout's cost grew with k.
  *
  * The distance matrix is symmetric, so only the tiles on and above the diagonal are computed: a
  * tile D of rows I × rows J gives the sums of I's rows over J's clusters (D · M_J) and those of
@@ -207,8 +207,8 @@ async function clusterDistanceSums(
       member: new Tensor(member, [to - from, span]),
     });
   }
-  // Sums in sorted row order; each tile's partial sums land on its span of clusters.
-  const sorted = new Float64Array(n * k);
+  // Each tile's partial sums land on its span of clusters, in the rows' original order.
+  const sums = new Float64Array(n * k);
   try {
     for (let a = 0; a < tiles.length; a++) {
       const I = tiles[a]!;
@@ -221,19 +221,17 @@ async function clusterDistanceSums(
         );
         const toI = out.sums_q as Float32Array | Float64Array; // [I.rows, J.span]
         for (let i = 0; i < I.rows; i++)
-          for (let c = 0; c < J.span; c++) sorted[(I.from + i) * k + J.first + c]! += toI[i * J.span + c]!;
+          for (let c = 0; c < J.span; c++) sums[order[I.from + i]! * k + J.first + c]! += toI[i * J.span + c]!;
         // On the diagonal, sums_q already holds every pair of the tile.
         if (a === b) continue;
         const toJ = out.sums_x as Float32Array | Float64Array; // [I.span, J.rows]
         for (let c = 0; c < I.span; c++)
-          for (let j = 0; j < J.rows; j++) sorted[(J.from + j) * k + I.first + c]! += toJ[c * J.rows + j]!;
+          for (let j = 0; j < J.rows; j++) sums[order[J.from + j]! * k + I.first + c]! += toJ[c * J.rows + j]!;
       }
     }
   } finally {
     await compiled.release();
   }
-  const sums = new Float64Array(n * k);
-  for (let r = 0; r < n; r++) sums.set(sorted.subarray(r * k, r * k + k), order[r]! * k);
   return sums;
 }
 
