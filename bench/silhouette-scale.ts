@@ -18,9 +18,10 @@ import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Rng, writeNpy, type Matrix } from "../src/index.js";
+import { writeNpy, type Matrix } from "../src/index.js";
 import { silhouetteSamplesWith, type SilhouettePrecision } from "../src/cluster/internal-scores.js";
 import { cpuName } from "./cpu.js";
+import { blobs } from "./blobs.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -35,20 +36,6 @@ const bigRows = Number(opts.rows);
 const ratioRows = Number(opts["ratio-rows"]);
 const d = 10;
 const k = 10;
-
-/** k blobs: centres N(0, 4²) per coordinate, unit spread; labels in order of generation. */
-function blobs(n: number): { X: Matrix; labels: Int32Array } {
-  const rng = new Rng(2026);
-  const centres = Array.from({ length: k * d }, () => 4 * rng.normal());
-  const data = new Float32Array(n * d);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = rng.int(k);
-    labels[i] = c;
-    for (let j = 0; j < d; j++) data[i * d + j] = centres[c * d + j]! + rng.normal();
-  }
-  return { X: { data, rows: n, cols: d }, labels };
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -65,7 +52,7 @@ async function ours(X: Matrix, labels: Int32Array, precision: SilhouettePrecisio
   return { seconds, silhouette: sum / s.length };
 }
 
-const { X, labels } = blobs(Math.max(bigRows, ratioRows));
+const { X, labels } = blobs(Math.max(bigRows, ratioRows), k, d);
 const dir = mkdtempSync(join(tmpdir(), "deepclust-silhouette-"));
 const xFile = join(dir, "x.npy");
 const yFile = join(dir, "y.npy");

@@ -9,10 +9,10 @@
 import { appendFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
-import { Rng, type Matrix } from "../../src/index.js";
 import { silhouetteSamplesWith, type SilhouetteEngineOptions } from "../../src/cluster/internal-scores.js";
 import { median } from "../torch-sweep.js";
 import { cpuName } from "../cpu.js";
+import { blobs } from "../blobs.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -32,22 +32,9 @@ const variants = a.variants.split(",").map((v) => {
   return { name: v, options: { sortRows: layout === "sorted", tileRows: Number(tile) } as SilhouetteEngineOptions };
 });
 
-function blobs(k: number): { X: Matrix; labels: Int32Array } {
-  const rng = new Rng(2026);
-  const centres = Array.from({ length: k * d }, () => 4 * rng.normal());
-  const data = new Float32Array(n * d);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = rng.int(k);
-    labels[i] = c;
-    for (let j = 0; j < d; j++) data[i * d + j] = centres[c * d + j]! + rng.normal();
-  }
-  return { X: { data, rows: n, cols: d }, labels };
-}
-
 const cpu = cpuName();
 for (const k of a.ks.split(",").map(Number)) {
-  const { X, labels } = blobs(k);
+  const { X, labels } = blobs(n, k, d);
   const seconds: Record<string, number[]> = {};
   const reference: { values?: Float64Array } = {};
   const worst: Record<string, number> = {};
