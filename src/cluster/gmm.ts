@@ -2,11 +2,13 @@
 // it (covariance_type="full"): k-means initialisation, reg_covar on the diagonal, convergence when
 // the per-sample log-likelihood bound changes by less than tol, a final E-step so that labels agree
 // with the returned parameters, and the best of nInit restarts by that bound. float64 throughout.
-// It clusters low-dimensional data (a UMAP layout of the code); the cost is O(n k d²) per iteration.
+// It clusters low-dimensional data (a UMAP layout of the code); the cost is O(n k d²) per iteration,
+// in the passes over the rows (gmm-steps.ts, GEMMs in onnxruntime); this module does the rest.
 
 import { Rng, type Matrix } from "../engine/index.js";
 import { kmeans } from "./kmeans.js";
 import { DEFAULTS } from "../config.js";
+import { EmPasses, type StepParams, type StepSums } from "./gmm-steps.js";
 
 export interface GaussianMixtureOptions {
   /** Number of components, 1 ≤ k ≤ rows. */
@@ -69,153 +71,118 @@ export async function gaussianMixture(
     if (!Number.isFinite(x[i]!))
       throw new RangeError(`Gaussian mixture: value at row ${Math.floor(i / d)}, column ${i % d} is not finite`);
   const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? DEFAULTS.seed);
-  const resp = new Float64Array(n * k);
-  let best: { p: Params; bound: number; nIter: number; converged: boolean } | null = null;
-  for (let r = 0; r < (o.init ? 1 : nInit); r++) {
-    let p: Params;
-    if (o.init) {
-      p = {
-        weights: Float64Array.from(o.init.weights),
-        means: Float64Array.from(o.init.means),
-        precChol: precisionCholesky(o.init.precisions, k, d),
-      };
-    } else {
-      // scikit-learn's init_params="kmeans": one k-means run, its hard labels as responsibilities.
-      const km = await kmeans(
-        { data: Float32Array.from(x), rows: n, cols: d },
-        { k, nInit: 1, seed: rng.fork(), threads: o.threads ?? DEFAULTS.threads },
-      );
-      resp.fill(0);
-      for (let i = 0; i < n; i++) resp[i * k + km.labels[i]!] = 1;
-      p = mStep(x, n, d, k, resp, reg);
-    }
-    let bound = -Infinity;
-    let converged = false;
-    let iter = 0;
-    for (iter = 1; iter <= maxIter; iter++) {
-      const prev = bound;
-      bound = eStep(x, n, d, k, p, resp);
-      p = mStep(x, n, d, k, resp, reg);
-      if (Math.abs(bound - prev) < tol) {
-        converged = true;
-        break;
+  const passes = await EmPasses.create(x, n, d, k, o.threads ?? DEFAULTS.threads);
+  try {
+    let best: { p: Params; bound: number; nIter: number; converged: boolean } | null = null;
+    for (let r = 0; r < (o.init ? 1 : nInit); r++) {
+      let p: Params;
+      if (o.init) {
+        p = {
+          weights: Float64Array.from(o.init.weights),
+          means: Float64Array.from(o.init.means),
+          precChol: precisionCholesky(o.init.precisions, k, d),
+        };
+      } else {
+        // scikit-learn's init_params="kmeans": one k-means run, its hard labels as responsibilities.
+        const km = await kmeans(
+          { data: Float32Array.from(x), rows: n, cols: d },
+          { k, nInit: 1, seed: rng.fork(), threads: o.threads ?? DEFAULTS.threads },
+        );
+        passes.resp.fill(0);
+        for (let i = 0; i < n; i++) passes.resp[i * k + km.labels[i]!] = 1;
+        p = mStep(await passes.moments(), passes.mean, k, d, reg);
       }
+      let bound = -Infinity;
+      let converged = false;
+      let iter = 0;
+      for (iter = 1; iter <= maxIter; iter++) {
+        const prev = bound;
+        const e = await passes.eStep(stepParams(p, passes.mean, k, d));
+        bound = e.bound;
+        p = mStep(e.sums, passes.mean, k, d, reg);
+        if (Math.abs(bound - prev) < tol) {
+          converged = true;
+          break;
+        }
+      }
+      if (!best || bound > best.bound) best = { p, bound, nIter: Math.min(iter, maxIter), converged };
     }
-    if (!best || bound > best.bound) best = { p, bound, nIter: Math.min(iter, maxIter), converged };
+    // Final E-step: labels and responsibilities consistent with the returned parameters.
+    await passes.eStep(stepParams(best!.p, passes.mean, k, d));
+    const resp = passes.resp;
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      let arg = 0;
+      for (let j = 1; j < k; j++) if (resp[i * k + j]! > resp[i * k + arg]!) arg = j;
+      labels[i] = arg;
+    }
+    return {
+      weights: best!.p.weights,
+      means: best!.p.means,
+      covariances: covariancesOf(best!.p.precChol, k, d),
+      labels,
+      resp,
+      lowerBound: best!.bound,
+      nIter: best!.nIter,
+      converged: best!.converged,
+    };
+  } finally {
+    await passes.release();
   }
-  // Final E-step: labels and responsibilities consistent with the returned parameters.
-  eStep(x, n, d, k, best!.p, resp);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let arg = 0;
-    for (let j = 1; j < k; j++) if (resp[i * k + j]! > resp[i * k + arg]!) arg = j;
-    labels[i] = arg;
-  }
-  return {
-    weights: best!.p.weights,
-    means: best!.p.means,
-    covariances: covariancesOf(best!.p.precChol, k, d),
-    labels,
-    resp,
-    lowerBound: best!.bound,
-    nIter: best!.nIter,
-    converged: best!.converged,
-  };
 }
 
-/** Weighted log-probabilities → normalised responsibilities (in place); returns the mean log-likelihood. */
-function eStep(x: Float64Array, n: number, d: number, k: number, p: Params, resp: Float64Array): number {
-  // Component-major (one component's factor stays in cache), with the same arithmetic per (row,
-  // component) as the textbook row-major loop.
-  const logDet = new Float64Array(k);
-  for (let j = 0; j < k; j++) for (let a = 0; a < d; a++) logDet[j]! += Math.log(p.precChol[j * d * d + a * d + a]!);
-  const c = d * Math.log(2 * Math.PI);
-  const y = new Float64Array(d);
-  const L = new Float64Array(d * d);
-  const mu = new Float64Array(d);
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/** The parameters as the passes read them (see gmm-steps.ts), about the rows' mean x̄. */
+function stepParams(p: Params, mean: Float64Array, k: number, d: number): StepParams {
+  const s = Math.SQRT1_2;
+  const kd = k * d;
+  const w = new Float64Array((d + 1) * kd);
+  const bias = new Float64Array(k);
   for (let j = 0; j < k; j++) {
-    L.set(p.precChol.subarray(j * d * d, (j + 1) * d * d));
-    mu.set(p.means.subarray(j * d, (j + 1) * d));
-    const logW = Math.log(p.weights[j]!);
-    const ld = logDet[j]!;
-    for (let i = 0, xi = 0; i < n; i++, xi += d) {
-      // With M = L⁻¹ (Σ = L Lᵀ), the squared Mahalanobis distance is |M (x − μ)|².
-      for (let b = 0; b < d; b++) y[b] = x[xi + b]! - mu[b]!;
-      let m = 0;
-      for (let a = 0, row = 0; a < d; a++, row += d) {
-        let s = 0;
-        for (let b = 0; b <= a; b++) s += L[row + b]! * y[b]!;
-        m += s * s;
+    const M = j * d * d;
+    let logDet = 0;
+    for (let c = 0; c < d; c++) {
+      logDet += Math.log(p.precChol[M + c * d + c]!);
+      let mu = 0;
+      for (let a = 0; a <= c; a++) {
+        const m = p.precChol[M + c * d + a]!;
+        w[a * kd + j * d + c] = m * s;
+        mu += m * (p.means[j * d + a]! - mean[a]!);
       }
-      resp[i * k + j] = -0.5 * (c + m) + ld + logW;
+      w[d * kd + j * d + c] = -mu * s;
     }
+    bias[j] = Math.log(p.weights[j]!) + logDet - d * HALF_LOG_2PI;
   }
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const r = i * k;
-    let max = -Infinity;
-    for (let j = 0; j < k; j++) if (resp[r + j]! > max) max = resp[r + j]!;
-    // exp underflows to exactly 0 below −745.2, so skipping those terms changes no bit.
-    let s = 0;
-    for (let j = 0; j < k; j++) {
-      const e = resp[r + j]! - max;
-      if (e > -750) s += Math.exp(e);
-    }
-    const lse = max + Math.log(s);
-    total += lse;
-    for (let j = 0; j < k; j++) {
-      const e = resp[r + j]! - lse;
-      resp[r + j] = e > -750 ? Math.exp(e) : 0;
-    }
-  }
-  return total / n;
+  return { w, bias };
 }
 
-function mStep(x: Float64Array, n: number, d: number, k: number, resp: Float64Array, reg: number): Params {
-  // Component-major, like the E-step: each sum still adds its rows in row order, so the bits are
-  // those of the row-major loop, with one component's mean and covariance held in cache.
+/**
+ * Weights, means and covariances from the sums about the rows' mean x̄ (scikit-learn's M-step:
+ * N_j = Σ r_ij + 10·eps, μ_j = Σ r_ij x_i / N_j, Σ_j = Σ r_ij (x_i − μ_j)(x_i − μ_j)ᵀ / N_j + reg·I),
+ * in centred coordinates: Σ r (x̃ − μ̃)(x̃ − μ̃)ᵀ = S2 − μ̃ S1ᵀ − S1 μ̃ᵀ + S0 μ̃ μ̃ᵀ.
+ */
+function mStep(sums: StepSums, mean: Float64Array, k: number, d: number, reg: number): Params {
+  const { s0, s1, s2 } = sums;
   const nk = new Float64Array(k);
+  // scikit-learn adds 10·eps to every component's weight so that an empty one stays defined.
+  for (let j = 0; j < k; j++) nk[j] = s0[j]! + 10 * Number.EPSILON;
   const means = new Float64Array(k * d);
   const mu = new Float64Array(d);
-  for (let j = 0; j < k; j++) {
-    let w = 0;
-    mu.fill(0);
-    for (let i = 0, r = j, xi = 0; i < n; i++, r += k, xi += d) {
-      const ri = resp[r]!;
-      if (ri === 0) continue;
-      w += ri;
-      for (let a = 0; a < d; a++) mu[a]! += ri * x[xi + a]!;
-    }
-    nk[j] = w;
-    means.set(mu, j * d);
-  }
-  // scikit-learn adds 10·eps to every component's weight so that an empty one stays defined.
-  for (let j = 0; j < k; j++) nk[j]! += 10 * Number.EPSILON;
-  for (let j = 0; j < k; j++) for (let a = 0; a < d; a++) means[j * d + a]! /= nk[j]!;
   const cov = new Float64Array(k * d * d);
-  const v = new Float64Array(d);
-  const S = new Float64Array(d * d);
   for (let j = 0; j < k; j++) {
-    mu.set(means.subarray(j * d, (j + 1) * d));
-    S.fill(0);
-    for (let i = 0, r = j, xi = 0; i < n; i++, r += k, xi += d) {
-      const ri = resp[r]!;
-      if (ri === 0) continue;
-      for (let a = 0; a < d; a++) v[a] = x[xi + a]! - mu[a]!;
-      for (let a = 0, row = 0; a < d; a++, row += d) {
-        const ra = ri * v[a]!;
-        for (let b = 0; b <= a; b++) S[row + b]! += ra * v[b]!;
-      }
+    for (let a = 0; a < d; a++) {
+      mu[a] = s1[j * d + a]! / nk[j]!;
+      means[j * d + a] = mu[a]! + mean[a]!;
     }
-    cov.set(S, j * d * d);
-  }
-  for (let j = 0; j < k; j++) {
     const C = j * d * d;
     for (let a = 0; a < d; a++) {
+      const sa = s1[j * d + a]!;
       for (let b = 0; b <= a; b++) {
-        const val = cov[C + a * d + b]! / nk[j]!;
-        cov[C + a * d + b] = val;
-        cov[C + b * d + a] = val;
+        const sb = s1[j * d + b]!;
+        const v = (s2[C + a * d + b]! - mu[a]! * sb - sa * mu[b]! + s0[j]! * mu[a]! * mu[b]!) / nk[j]!;
+        cov[C + a * d + b] = v;
+        cov[C + b * d + a] = v;
       }
       cov[C + a * d + a]! += reg;
     }
