@@ -55,6 +55,7 @@ const rec = {
   medianSeconds: median(runs.map((r) => r.seconds)),
   runs,
   cpu,
+  commit: spawnSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout.trim(),
   cores: cpus().length,
   date: new Date().toISOString(),
 };
