@@ -15,12 +15,14 @@
 //   bash bench/datasets/build.sh && npm run build && node --import tsx bench/gmm-vs-sklearn.ts [--rounds 3] [--datasets gmm-large-k,reuters]
 
 import { execFileSync } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ari, gaussianMixture, npyHeader, readDataset, umapEmbedding } from "../src/index.js";
 import { cpuName } from "./cpu.js";
+import { PEER_BASE_ENV, sklearnConfigs } from "./sklearn-sweep.js";
+import { median } from "./torch-sweep.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -32,7 +34,6 @@ const { values: a } = parseArgs({
 const rounds = Number(a.rounds);
 const tmp = mkdtempSync(join(tmpdir(), "deepclust-gmm-"));
 const cpu = cpuName();
-const avx512 = readFileSync("/proc/cpuinfo", "utf8").includes("avx512f");
 const SOURCES: Record<string, { file: string; k: number }> = {
   "gmm-large-k": { file: "bench/datasets/data/gmm-large-k.csv", k: 40 },
   reuters: { file: "examples/reuters/train.csv", k: 10 },
@@ -46,23 +47,7 @@ interface Fit {
   ari: number;
 }
 
-const BASE_ENV = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !/^(OMP_|OPENBLAS_|MKL_)/.test(k)),
-) as Record<string, string>;
-const configs: Array<{ label: string; env: Record<string, string> }> = [{ label: "out of the box", env: {} }];
-for (const omp of ["1", "2"])
-  for (const blas of ["1", "2"])
-    for (const wait of ["", "PASSIVE"])
-      for (const core of avx512 ? ["", "SkylakeX"] : [""])
-        configs.push({
-          label: `OMP_NUM_THREADS=${omp}, OPENBLAS_NUM_THREADS=${blas}${wait ? `, OMP_WAIT_POLICY=${wait}` : ""}${core ? `, OPENBLAS_CORETYPE=${core}` : ""}`,
-          env: {
-            OMP_NUM_THREADS: omp,
-            OPENBLAS_NUM_THREADS: blas,
-            ...(wait ? { OMP_WAIT_POLICY: wait } : {}),
-            ...(core ? { OPENBLAS_CORETYPE: core } : {}),
-          },
-        });
+const configs = sklearnConfigs();
 
 function sklearnFit(data: string, labels: string, k: number, seed: number, env: Record<string, string>): Fit {
   const out = execFileSync(
@@ -80,7 +65,7 @@ function sklearnFit(data: string, labels: string, k: number, seed: number, env: 
       "--seed",
       String(seed),
     ],
-    { env: { ...BASE_ENV, ...env }, encoding: "utf8" },
+    { env: { ...PEER_BASE_ENV, ...env }, encoding: "utf8" },
   );
   const j = JSON.parse(out.trim().split("\n").at(-1)!) as {
     seconds: number;
@@ -91,7 +76,6 @@ function sklearnFit(data: string, labels: string, k: number, seed: number, env: 
   return { seconds: j.seconds, lowerBound: j.lower_bound, nIter: j.n_iter, ari: j.ari };
 }
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
 const medianFit = (fits: Fit[]): Fit => ({
   seconds: median(fits.map((f) => f.seconds)),
   lowerBound: median(fits.map((f) => f.lowerBound)),

@@ -19,13 +19,15 @@
 //   npm run build && node --import tsx bench/kmeans-e2e.ts [--rounds 3] [--sweep-rounds 1] [--datasets mixture-20k,mnist-70k]
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readDataset, readIdxImages, writeNpy } from "../src/index.js";
 import { cpuName } from "./cpu.js";
+import { PEER_BASE_ENV, sklearnConfigs } from "./sklearn-sweep.js";
+import { median } from "./torch-sweep.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -39,7 +41,6 @@ const rounds = Number(a.rounds);
 const sweepRounds = a["sweep-rounds"] === undefined ? rounds : Number(a["sweep-rounds"]);
 const tmp = mkdtempSync(join(tmpdir(), "deepclust-kmeans-e2e-"));
 const cpu = cpuName();
-const avx512 = readFileSync("/proc/cpuinfo", "utf8").includes("avx512f");
 
 async function prepare(name: string): Promise<{ file: string; k: number; rows: number; cols: number }> {
   const file = join(tmp, `${name}.npy`);
@@ -60,31 +61,6 @@ async function prepare(name: string): Promise<{ file: string; k: number; rows: n
   return { file, k: 10, rows: A.rows + B.rows, cols: A.cols };
 }
 
-interface SkConfig {
-  label: string;
-  env: Record<string, string>;
-}
-const BASE_ENV = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !/^(OMP_|OPENBLAS_|MKL_)/.test(k)),
-) as Record<string, string>;
-function sklearnConfigs(): SkConfig[] {
-  const out: SkConfig[] = [{ label: "out of the box", env: {} }];
-  for (const omp of ["1", "2"])
-    for (const blas of ["1", "2"])
-      for (const wait of ["", "PASSIVE"])
-        for (const core of avx512 ? ["", "SkylakeX"] : [""])
-          out.push({
-            label: `OMP_NUM_THREADS=${omp}, OPENBLAS_NUM_THREADS=${blas}${wait ? `, OMP_WAIT_POLICY=${wait}` : ""}${core ? `, OPENBLAS_CORETYPE=${core}` : ""}`,
-            env: {
-              OMP_NUM_THREADS: omp,
-              OPENBLAS_NUM_THREADS: blas,
-              ...(wait ? { OMP_WAIT_POLICY: wait } : {}),
-              ...(core ? { OPENBLAS_CORETYPE: core } : {}),
-            },
-          });
-  return out;
-}
-
 function sklearnFit(
   file: string,
   k: number,
@@ -94,7 +70,7 @@ function sklearnFit(
   const out = execFileSync(
     "/usr/bin/python3",
     ["bench/reference/kmeans_sklearn.py", "--data", file, "--k", String(k), "--n-init", "20", "--seed", String(seed)],
-    { env: { ...BASE_ENV, ...env }, encoding: "utf8" },
+    { env: { ...PEER_BASE_ENV, ...env }, encoding: "utf8" },
   );
   const j = JSON.parse(out.trim().split("\n").at(-1)!) as { best_seconds: number; inertia_f64: number };
   return { seconds: j.best_seconds, inertia: j.inertia_f64 };
@@ -120,7 +96,7 @@ function deepclustEndToEnd(file: string, k: number, seed: number): { seconds: nu
       out,
       "--json",
     ],
-    { env: BASE_ENV, encoding: "utf8" },
+    { env: PEER_BASE_ENV, encoding: "utf8" },
   );
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0 || !existsSync(out)) throw new Error(`deepclust kmeans failed: ${r.stderr}`);
@@ -128,7 +104,6 @@ function deepclustEndToEnd(file: string, k: number, seed: number): { seconds: nu
   return { seconds, inertia: j.inertia };
 }
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
 mkdirSync("bench/results", { recursive: true });
 try {
   for (const name of a.datasets!.split(",")) {
