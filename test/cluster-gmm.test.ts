@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gaussianMixture } from "../src/cluster/gmm.js";
+import { EmPasses } from "../src/cluster/gmm-steps.js";
 
 interface Case {
   name: string;
@@ -71,6 +72,41 @@ test("GMM with k-means starts: seeded, restarts never lower the bound, posterior
   }
   // On well-separated blobs the fitted mixture reaches at least scikit-learn's bound from its start.
   assert.ok(many.lowerBound >= c.lowerBound - 1e-3, `${many.lowerBound} vs ${c.lowerBound}`);
+});
+
+test("GMM: the same fit on 1 and 2 threads, bit for bit (the EM passes' chunks do not depend on threads)", async () => {
+  const c = fixture.cases[2]!;
+  const X = { data: Float64Array.from(c.data), rows: c.rows, cols: c.cols };
+  const one = await gaussianMixture(X, { k: c.k, nInit: 2, seed: 3, threads: 1 });
+  const two = await gaussianMixture(X, { k: c.k, nInit: 2, seed: 3, threads: 2 });
+  assert.equal(one.lowerBound, two.lowerBound);
+  assert.deepEqual(one.covariances, two.covariances);
+  assert.deepEqual(one.resp, two.resp);
+});
+
+test("GMM's EM pass: chunks of rows add up to the one-chunk pass", async () => {
+  const c = fixture.cases[2]!;
+  const { rows: n, cols: d, k } = c;
+  const x = Float64Array.from(c.data);
+  const whole = await EmPasses.create(x, n, d, k, 1);
+  const chunked = await EmPasses.create(x, n, d, k, 1, 7 * k * d); // 7 rows a chunk
+  // Arbitrary but valid parameters: M_j = diag(1 + j/10), means at rows j, weights 1/k.
+  const w = new Float64Array((d + 1) * k * d);
+  const bias = new Float64Array(k);
+  for (let j = 0; j < k; j++) {
+    const s = (1 + j / 10) * Math.SQRT1_2;
+    for (let a = 0; a < d; a++) {
+      w[a * k * d + j * d + a] = s;
+      w[d * k * d + j * d + a] = -s * (x[j * d + a]! - whole.mean[a]!);
+    }
+    bias[j] = Math.log(1 / k) + d * Math.log(1 + j / 10) - (d / 2) * Math.log(2 * Math.PI);
+  }
+  const a = await whole.eStep({ w, bias });
+  const b = await chunked.eStep({ w, bias });
+  close([b.bound], [a.bound], 1e-12, "bound");
+  close(chunked.resp, Array.from(whole.resp), 1e-12, "responsibilities");
+  for (const key of ["s0", "s1", "s2"] as const) close(b.sums[key], Array.from(a.sums[key]), 1e-12, key);
+  await Promise.all([whole.release(), chunked.release()]);
 });
 
 test("GMM refuses bad k and non-finite values", async () => {

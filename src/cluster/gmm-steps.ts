@@ -90,8 +90,15 @@ export class EmPasses {
     readonly resp: Float64Array,
   ) {}
 
-  /** Compiles the passes for the rows of x (n × d, float64). */
-  static async create(x: Float64Array, n: number, d: number, k: number, threads: number): Promise<EmPasses> {
+  /** Compiles the passes for the rows of x (n × d, float64); `chunkValues` bounds a chunk's rows × k × d. */
+  static async create(
+    x: Float64Array,
+    n: number,
+    d: number,
+    k: number,
+    threads: number,
+    chunkValues = CHUNK_VALUES,
+  ): Promise<EmPasses> {
     const [em, momentPass] = await Promise.all([
       CompiledGraph.create(emGraph(k, d), { threads }),
       CompiledGraph.create(momentGraph(k, d), { threads }),
@@ -112,7 +119,7 @@ export class EmPasses {
       moments[row + d] = 1;
       for (let a = 0, q = row + d + 1; a < d; a++) for (let b = 0; b <= a; b++) moments[q++] = v[a]! * v[b]!;
     }
-    const step = Math.max(1, Math.floor(CHUNK_VALUES / (k * d)));
+    const step = Math.max(1, Math.floor(chunkValues / (k * d)));
     const resp = new Float64Array(n * k);
     const lse = new Float64Array(n);
     const chunks: Chunk[] = [];
