@@ -160,7 +160,9 @@ function stepParams(p: Params, mean: Float64Array, k: number, d: number): StepPa
 /**
  * Weights, means and covariances from the sums about the rows' mean x̄ (scikit-learn's M-step:
  * N_j = Σ r_ij + 10·eps, μ_j = Σ r_ij x_i / N_j, Σ_j = Σ r_ij (x_i − μ_j)(x_i − μ_j)ᵀ / N_j + reg·I),
- * in centred coordinates: Σ r (x̃ − μ̃)(x̃ − μ̃)ᵀ = S2 − μ̃ S1ᵀ − S1 μ̃ᵀ + S0 μ̃ μ̃ᵀ.
+ * in centred coordinates: Σ r (x̃ − μ̃)(x̃ − μ̃)ᵀ = S2 − μ̃ S1ᵀ − S1 μ̃ᵀ + S0 μ̃ μ̃ᵀ. The mean is x̄ + S1/N_j,
+ * which differs from scikit-learn's by x̄·10·eps/N_j: nothing, except that an empty component sits at
+ * x̄ rather than at the origin.
  */
 function mStep(sums: StepSums, mean: Float64Array, k: number, d: number, reg: number): Params {
   const { s0, s1, s2 } = sums;
