@@ -92,8 +92,7 @@ try {
     if (!ds.labels) throw new Error(`${src.file} has no labels`);
     const codes = new Map<number | string | null, number>();
     const truth = Int32Array.from(ds.labels, (l) => codes.get(l) ?? codes.set(l, codes.size).get(l)!);
-    const layout = await umapEmbedding(ds.X, { seed: 0 });
-    const X = layout;
+    const X = await umapEmbedding(ds.X, { seed: 0 });
     const dataFile = join(tmp, `${name}.npy`);
     const labelFile = join(tmp, `${name}-labels.npy`);
     writeFileSync(dataFile, Buffer.concat([npyHeader([X.rows, X.cols], "<f8"), Buffer.from(X.data.buffer)]));

@@ -72,6 +72,8 @@ export async function gaussianMixture(
       throw new RangeError(`Gaussian mixture: value at row ${Math.floor(i / d)}, column ${i % d} is not finite`);
   const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? DEFAULTS.seed);
   const passes = await EmPasses.create(x, n, d, k, o.threads ?? DEFAULTS.threads);
+  // k-means reads float32 rows; every restart starts from the same copy.
+  const rows32 = o.init ? null : { data: Float32Array.from(x), rows: n, cols: d };
   try {
     let best: { p: Params; bound: number; nIter: number; converged: boolean } | null = null;
     for (let r = 0; r < (o.init ? 1 : nInit); r++) {
@@ -84,10 +86,7 @@ export async function gaussianMixture(
         };
       } else {
         // scikit-learn's init_params="kmeans": one k-means run, its hard labels as responsibilities.
-        const km = await kmeans(
-          { data: Float32Array.from(x), rows: n, cols: d },
-          { k, nInit: 1, seed: rng.fork(), threads: o.threads ?? DEFAULTS.threads },
-        );
+        const km = await kmeans(rows32!, { k, nInit: 1, seed: rng.fork(), threads: o.threads ?? DEFAULTS.threads });
         passes.resp.fill(0);
         for (let i = 0; i < n; i++) passes.resp[i * k + km.labels[i]!] = 1;
         p = mStep(await passes.moments(), passes.mean, k, d, reg);
