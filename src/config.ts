@@ -212,7 +212,7 @@ export function resolveConfig(config: DECConfig, rows: number) {
     normalizeCode: c.normalizeCode ?? DEFAULTS.normalizeCode,
     centerInit,
     inputScaling: c.inputScaling ?? DEFAULTS.inputScaling,
-    ...(centerInit === "manifold" ? { manifold: { ...DEFAULTS.manifold, ...c.manifold } } : {}),
+    ...(centerInit === "manifold" || centerInit === "gmm" ? { manifold: { ...DEFAULTS.manifold, ...c.manifold } } : {}),
     pretrain,
     nInit: c.nInit ?? DEFAULTS.kmeans.nInit,
     /** null: k-means on every row of the code. */

@@ -10,11 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readDataset } from "../src/io/dataset.js";
 import { blockRows, exactKnn } from "../src/cluster/knn.js";
-import { umapEmbedding, manifoldClusters } from "../src/cluster/manifold.js";
+import { umapEmbedding, manifoldClusters, mixtureClusters, clusterMeans } from "../src/cluster/manifold.js";
 import { evaluateClustering } from "../src/cluster/metrics.js";
 import { kmeans } from "../src/cluster/kmeans.js";
 import { DEC } from "../src/dec/dec-model.js";
-import type { Matrix } from "../src/engine/index.js";
+import { Rng, type Matrix } from "../src/engine/index.js";
 
 const digits = await readDataset(new URL("./fixtures/digits.csv", import.meta.url).pathname);
 const dir = mkdtempSync(join(tmpdir(), "deepclust-manifold-"));
@@ -155,4 +155,64 @@ test("a negative or NaN holdEpochs is refused before pretraining", async () => {
     });
     await assert.rejects(dec.fit(head(digits.X, 60)), /holdEpochs must be ≥ 0/);
   }
+});
+
+/** Two Gaussian clusters in 2-D, a narrow one (sd 0.3) beside a broad one (sd 1.5): k-means' boundary is halfway, the Bayes rule's near the narrow one. */
+function unequalSpreads(perCluster: number, seed: number): { X: Matrix; y: Int32Array } {
+  const rng = new Rng(seed);
+  const n = 2 * perCluster;
+  const data = new Float32Array(n * 2);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i < perCluster ? 0 : 1;
+    const sd = c === 0 ? 0.3 : 1.5;
+    y[i] = c;
+    data[i * 2] = c * 2.5 + sd * rng.normal();
+    data[i * 2 + 1] = sd * rng.normal();
+  }
+  return { X: { data, rows: n, cols: 2 }, y };
+}
+
+test("--init gmm's mixture of the rows themselves places the boundary between unequal clusters where k-means cannot", async () => {
+  const { X, y } = unequalSpreads(400, 3);
+  const gmm = await mixtureClusters(X, 2, { restarts: 4, seed: 1, threads: 1 });
+  const km = await kmeans(X, { k: 2, nInit: 10, seed: 1, threads: 1 });
+  const gmmAcc = evaluateClustering(y, gmm.labels).acc;
+  const kmAcc = evaluateClustering(y, km.labels).acc;
+  assert.ok(gmmAcc > kmAcc + 0.04, `mixture ACC ${gmmAcc} against k-means ${kmAcc}`);
+  const again = await mixtureClusters(X, 2, { restarts: 4, seed: 1, threads: 1 });
+  assert.deepEqual(again.labels, gmm.labels, "seeded");
+  // The centres are the mean row of each of the mixture's clusters.
+  assert.deepEqual(gmm.centers, clusterMeans(X, gmm.labels, 2));
+});
+
+test("DEC with centerInit gmm starts from the mixture of the code and holds its posteriors as the target", async () => {
+  const base = {
+    k: 10,
+    hidden: [32, 10],
+    seed: 4,
+    threads: 1,
+    centerInit: "gmm" as const,
+    pretrain: { epochs: 3 },
+    updateInterval: 10,
+    tol: 1e-9,
+    maxIter: 200,
+    manifold: { holdEpochs: 3 },
+  };
+  const a = await new DEC(base).fit(digits.X, { labels: digits.labels! });
+  const b = await new DEC(base).fit(digits.X, { labels: digits.labels! });
+  assert.equal(a.stopReason, "hold");
+  assert.equal(a.iterations, 30);
+  assert.deepEqual(a.labels, b.labels, "seeded");
+  // The start is the code's own mixture: refitting it from the pretrained code and the generator's
+  // state after pretraining gives the same partition.
+  const pre = await new DEC(base).pretrain(digits.X);
+  const code = await pre.autoencoder.encode(pre.input as Matrix);
+  const rng = new Rng(0);
+  rng.setState(pre.rngState);
+  const mixture = await mixtureClusters(code, 10, { restarts: 4, seed: rng.fork(), threads: 1 });
+  assert.deepEqual(a.initLabels, mixture.labels);
+  // A k-means start on the same code is another partition.
+  const km = await new DEC({ ...base, centerInit: "kmeans" }).fit(digits.X, { labels: digits.labels! });
+  assert.notDeepEqual(km.initLabels, a.initLabels);
 });

@@ -17,6 +17,7 @@ import {
   OBJECTIVES,
   CENTER_INITS,
   trainingSummary,
+  startStage,
   type CenterInit,
   type ClusteringMethod,
   type DECConfig,
@@ -192,7 +193,7 @@ export function trainCommand(): Command {
     )
     .option(
       "--init <name>",
-      `how the centres start: ${CENTER_INITS.join(" or ")} (UMAP of the code + Gaussian mixture, after N2D) (default: the preset's)`,
+      `how the centres start: ${CENTER_INITS.join(", ")} (manifold: UMAP of the code + Gaussian mixture, after N2D; gmm: a Gaussian mixture on the code itself) (default: the preset's)`,
       choice("--init", [...CENTER_INITS, ...INIT_NAMES]),
     )
     .option(
@@ -247,22 +248,22 @@ export function trainCommand(): Command {
     )
     .option(
       "--gmm-restarts <n>",
-      `--init manifold: Gaussian-mixture restarts on the layout (default ${DEFAULTS.manifold.restarts})`,
+      `--init manifold or gmm: Gaussian-mixture restarts (on the layout or the code) (default ${DEFAULTS.manifold.restarts})`,
       int("--gmm-restarts", 1),
     )
     .option(
       "--self-train",
-      "--init manifold: after --anchor-updates target updates with the mixture's posteriors as the target, go on with DEC's own target (default: keep the mixture's until the labels settle or --hold-epochs)",
+      "--init manifold or gmm: after --anchor-updates target updates with the mixture's posteriors as the target, go on with DEC's own target (default: keep the mixture's until the labels settle or --hold-epochs)",
       false,
     )
     .option(
       "--hold-epochs <n>",
-      `--init manifold: most epochs of clustering iterations with the mixture's posteriors held as the target, or 'inf' (until the labels settle) (default ${DEFAULTS.manifold.holdEpochs})`,
+      `--init manifold or gmm: most epochs of clustering iterations with the mixture's posteriors held as the target, or 'inf' (until the labels settle) (default ${DEFAULTS.manifold.holdEpochs})`,
       holdEpochsArg,
     )
     .option(
       "--anchor-updates <n>",
-      `--init manifold --self-train: target updates with the mixture's posteriors as the target (default ${DEFAULTS.manifold.anchorUpdates})`,
+      `--init manifold or gmm with --self-train: target updates with the mixture's posteriors as the target (default ${DEFAULTS.manifold.anchorUpdates})`,
       int("--anchor-updates", 1),
     )
     .option(
@@ -773,9 +774,9 @@ function describeRun(d: TrainingData, o: KnownK, r: ResolvedConfig, progress: Pr
   progress.log(
     `${r.method.toUpperCase()} on ${X.rows} × ${X.cols} from ${d.file}: autoencoder ${sizes.join("→")}, k = ${o.clusters}${labels ? `, labels from ${labelsColumn ? `column '${labelsColumn}'` : o.labelsFile}` : ", no labels"}`,
   );
-  if (o.kmeansSample !== undefined && r.centerInit === "manifold")
+  if (o.kmeansSample !== undefined && r.centerInit !== "kmeans")
     warn(
-      `--kmeans-sample applies to --init kmeans; the manifold start lays out at most ${r.manifold!.maxRows} rows (a seeded sample above that)`,
+      `--kmeans-sample applies to --init kmeans; the mixture starts fit at most ${r.manifold!.maxRows} rows (a seeded sample above that)`,
     );
   const shuffleBlock = shuffleBlockFor(d.source, o.shuffleBlock);
   if (d.source)
@@ -827,7 +828,9 @@ function progressHooks(r: ResolvedConfig, progress: Progress): Pick<FitOptions, 
         progress.status(
           r.centerInit === "manifold"
             ? "UMAP of the code, then a Gaussian mixture…"
-            : `k-means on the code (${r.nInit} restarts)…`,
+            : r.centerInit === "gmm"
+              ? "a Gaussian mixture on the code…"
+              : `k-means on the code (${r.nInit} restarts)…`,
         );
       }
     },
@@ -935,7 +938,7 @@ function printSummary(
   const stages = [
     ...(baseline ? [`k-means raw ${seconds(baseline.seconds)}`] : []),
     `pretrain ${seconds(t.pretrainSeconds)}`,
-    `${s.options.centerInit === "manifold" ? "UMAP + GMM" : "k-means"} ${seconds(t.kmeansSeconds)}`,
+    `${startStage(s.options.centerInit)} ${seconds(t.kmeansSeconds)}`,
     `${name} ${seconds(t.clusteringSeconds)}`,
   ];
   progress.log(`time: ${stages.join(" | ")} | total ${seconds(run.totalSeconds)}`);

@@ -19,6 +19,7 @@ export { gaussianMixture, type GaussianMixtureOptions, type GaussianMixtureResul
 export {
   umapEmbedding,
   manifoldClusters,
+  mixtureClusters,
   clusterMeans,
   MANIFOLD_DEFAULTS,
   type UmapOptions,

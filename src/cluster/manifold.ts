@@ -93,6 +93,28 @@ export async function manifoldClusters(
   return { labels, centers: clusterMeans(X, labels, k), embedding, mixture };
 }
 
+/**
+ * A Gaussian mixture with k components fitted to X itself (best of `restarts`), without a layout:
+ * the start for data whose groups are Gaussian-like in X (deepclust's `--init gmm`). The same
+ * result as manifoldClusters, the embedding being X in float64.
+ */
+export async function mixtureClusters(
+  X: Matrix,
+  k: number,
+  o: { restarts?: number; seed?: number | Rng; threads?: number } = {},
+): Promise<ManifoldClusters> {
+  const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? DEFAULTS.seed);
+  const embedding = { data: Float64Array.from(X.data), rows: X.rows, cols: X.cols };
+  const mixture = await gaussianMixture(embedding, {
+    k,
+    nInit: o.restarts ?? MANIFOLD_DEFAULTS.restarts,
+    seed: rng.fork(),
+    threads: o.threads ?? DEFAULTS.threads,
+    regCovar: 1e-6,
+  });
+  return { labels: mixture.labels, centers: clusterMeans(X, mixture.labels, k), embedding, mixture };
+}
+
 /** Mean row per label (k × cols); an empty cluster keeps the overall mean. */
 export function clusterMeans(X: Matrix, labels: Int32Array, k: number): Float32Array {
   const d = X.cols;

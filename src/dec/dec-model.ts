@@ -8,7 +8,7 @@ import { DEFAULTS, resolveConfig, trainingRecord, type ResolvedConfig } from "..
 import { DEVICES, Rng, chunksOf, gatherRows, isMatrix, type Device, type Matrix, type Rows } from "../engine/index.js";
 import { CENTERS, INIT_NAMES, NOISE_KINDS, StudentTAssignment } from "../nn/index.js";
 import { kmeans } from "../cluster/kmeans.js";
-import { manifoldClusters } from "../cluster/manifold.js";
+import { manifoldClusters, mixtureClusters } from "../cluster/manifold.js";
 import { nearestCentres } from "../cluster/nearest-centres.js";
 import { evaluateClustering, type ClusteringScores, type PartialLabels } from "../cluster/metrics.js";
 import type { Clusterer } from "../cluster/clusterer.js";
@@ -72,8 +72,10 @@ export interface DECConfig extends ClusteringOptions {
   /** Pretraining (default: end-to-end, 50 epochs, masking noise 0.3, Adam 1e-3). */
   pretrain?: PretrainOptions;
   /**
-   * How the centres start: "kmeans" on the code (the paper), or "manifold": a UMAP layout of the
-   * code clustered by a Gaussian mixture, the mean code per cluster (after N2D). Default "kmeans".
+   * How the centres start: "kmeans" on the code (the paper), "manifold": a UMAP layout of the
+   * code clustered by a Gaussian mixture, the mean code per cluster (after N2D), or "gmm": the
+   * Gaussian mixture fitted to the code itself. Default "kmeans". Both mixture starts hold the
+   * mixture's posteriors as DEC's target at first (the `manifold` settings).
    */
   centerInit?: CenterInit;
   /** Settings of the manifold start (defaults: MANIFOLD_START_DEFAULTS). */
@@ -97,12 +99,22 @@ export interface DECConfig extends ClusteringOptions {
   device?: Device;
 }
 
-export type CenterInit = "kmeans" | "manifold";
-export const CENTER_INITS: readonly CenterInit[] = ["kmeans", "manifold"];
+export type CenterInit = "kmeans" | "manifold" | "gmm";
+export const CENTER_INITS: readonly CenterInit[] = ["kmeans", "manifold", "gmm"];
+
+/** Whether the start is a Gaussian mixture (of the layout or of the code), whose posteriors DEC can hold. */
+export function isMixtureStart(init: CenterInit | undefined): boolean {
+  return init === "manifold" || init === "gmm";
+}
 
 /** How the start is named in tables: the clustering that gives DEC its initial centres. */
 export function startName(init: CenterInit | undefined): string {
-  return init === "manifold" ? "AE + UMAP + GMM" : "AE + k-means";
+  return `AE + ${startStage(init)}`;
+}
+
+/** The start's own stage, as progress lines and timings name it. */
+export function startStage(init: CenterInit | undefined): string {
+  return init === "manifold" ? "UMAP + GMM" : init === "gmm" ? "GMM" : "k-means";
 }
 
 export interface ManifoldOptions {
@@ -299,7 +311,7 @@ export class DEC implements Clusterer {
     let centers: Float32Array;
     let anchor: { target: Float32Array; updates: number; maxEpochs?: number } | undefined;
     const m = { ...DEFAULTS.manifold, ...c.manifold };
-    const anchorUpdates = r.centerInit !== "manifold" ? 0 : m.selfTrain ? m.anchorUpdates : Infinity;
+    const anchorUpdates = !isMixtureStart(r.centerInit) ? 0 : m.selfTrain ? m.anchorUpdates : Infinity;
     if (!(m.holdEpochs >= 0))
       throw new RangeError(`manifold.holdEpochs must be ≥ 0 (Infinity: until the labels settle), got ${m.holdEpochs}`);
     const holdBudget = anchorUpdates === Infinity && Number.isFinite(m.holdEpochs) ? { maxEpochs: m.holdEpochs } : {};
@@ -374,12 +386,11 @@ export class DEC implements Clusterer {
     this.timings.pretrainSeconds = options.pretrained?.seconds ?? (performance.now() - t0) / 1000;
     t0 = performance.now();
     const code = await ae.encode(X);
-    const km =
-      r.centerInit === "manifold"
-        ? await this.manifoldStart(code, rng)
-        : c.kmeansSample !== undefined && code.rows > c.kmeansSample
-          ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, r.nInit, r.threads)
-          : await kmeans(code, { k: c.k, nInit: r.nInit, seed: rng.fork(), threads: r.threads });
+    const km = isMixtureStart(r.centerInit)
+      ? await this.manifoldStart(code, rng, r.centerInit === "manifold")
+      : c.kmeansSample !== undefined && code.rows > c.kmeansSample
+        ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, r.nInit, r.threads)
+        : await kmeans(code, { k: c.k, nInit: r.nInit, seed: rng.fork(), threads: r.threads });
     this.timings.kmeansSeconds = (performance.now() - t0) / 1000;
     this.initLabels = km.labels;
     this.initInertia = km.inertia;
@@ -460,9 +471,10 @@ export class DEC implements Clusterer {
    * the k-means inertia of that partition and the mixture's posteriors (the anchored target). Above
    * maxRows rows (default MANIFOLD_MAX_ROWS) the layout (exact kNN is quadratic) is of a seeded sample: its clusters
    * give the centres, every row goes to its nearest, and there are no posteriors to hold, so DEC's
-   * own target trains from those centres.
+   * own target trains from those centres. Without `layout` (`--init gmm`) the mixture is fitted to
+   * the code itself, on the same rows.
    */
-  private async manifoldStart(code: Matrix, rng: Rng) {
+  private async manifoldStart(code: Matrix, rng: Rng, layout: boolean) {
     const c = this.config;
     const m = { ...DEFAULTS.manifold, ...c.manifold };
     const options = {
@@ -474,16 +486,17 @@ export class DEC implements Clusterer {
       seed: rng.fork(),
       threads: c.threads ?? DEFAULTS.threads,
     };
+    const clusters = layout ? manifoldClusters : mixtureClusters;
     const d = code.cols;
     if (code.rows > m.maxRows) {
       const pick = rng.fork().permutation(code.rows).subarray(0, m.maxRows).sort();
       const sample = new Float32Array(m.maxRows * d);
       gatherRows(code, pick, 0, m.maxRows, sample);
-      const mc = await manifoldClusters({ data: sample, rows: m.maxRows, cols: d }, c.k, options);
+      const mc = await clusters({ data: sample, rows: m.maxRows, cols: d }, c.k, options);
       const { labels, inertia } = nearestCentres(code, mc.centers, c.k);
       return { labels, centers: mc.centers, inertia };
     }
-    const mc = await manifoldClusters(code, c.k, options);
+    const mc = await clusters(code, c.k, options);
     let inertia = 0;
     for (let i = 0; i < code.rows; i++) {
       const l = mc.labels[i]!;

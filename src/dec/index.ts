@@ -68,6 +68,8 @@ export {
   checkConfig,
   trainingConfig,
   startName,
+  startStage,
+  isMixtureStart,
   CENTER_INITS,
   MANIFOLD_START_DEFAULTS,
   MANIFOLD_MAX_ROWS,

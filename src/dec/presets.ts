@@ -177,7 +177,7 @@ export function resolveRecipe(
     noise: { kind: noiseKind, factor: noiseFactor },
     centerInit,
     // minDist and maxRows have no flag of their own, but stay settable from the library.
-    manifold: centerInit === "manifold" ? { ...start, ...definedOnly(o.manifold ?? {}) } : null,
+    manifold: centerInit === "manifold" || centerInit === "gmm" ? { ...start, ...definedOnly(o.manifold ?? {}) } : null,
     method: o.method ?? recipe.method,
     target: o.target ?? recipe.target,
     optimizer: overrideOptimizer(recipe.optimizer, o.optimizer, o.lr, o.momentum),

@@ -21,7 +21,7 @@ import {
 import { internalScores, type InternalScores } from "../cluster/internal-scores.js";
 import type { DECModel } from "../dec/model-dir.js";
 import { thresholdForRate } from "../dec/outliers.js";
-import { startName } from "../dec/dec-model.js";
+import { CENTER_INITS, startName, startStage } from "../dec/dec-model.js";
 import type { Dataset } from "../io/index.js";
 import { embed2d, type MapMethod } from "./embed2d.js";
 
@@ -365,11 +365,8 @@ export async function assembleReport(
   const final = scores(m.metrics);
   const selectedIteration = num(m.selectedIteration);
   if (baseline) scoreRows.push({ name: "k-means (raw data)", ...baseline });
-  if (init)
-    scoreRows.push({
-      name: startName(obj(config.training)?.centerInit === "manifold" ? "manifold" : "kmeans"),
-      ...init,
-    });
+  const centerInit = CENTER_INITS.find((c) => c === obj(config.training)?.centerInit) ?? DEFAULTS.centerInit;
+  if (init) scoreRows.push({ name: startName(centerInit), ...init });
   if (final) scoreRows.push({ name: selectedIteration !== null ? `${name} (selected by labels)` : name, ...final });
   const internal: InternalScoreRow[] = [];
   const trainedInternal = internalOf(m.internalScores);
@@ -381,7 +378,7 @@ export async function assembleReport(
     [
       ["k-means (raw data)", t.baselineSeconds],
       ["pretraining", t.pretrainSeconds],
-      [obj(config.training)?.centerInit === "manifold" ? "UMAP + GMM (code)" : "k-means (code)", t.kmeansSeconds],
+      [`${startStage(centerInit)} (code)`, t.kmeansSeconds],
       [name, t.clusteringSeconds],
       ["total", t.totalSeconds],
     ] as const
