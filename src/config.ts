@@ -98,6 +98,12 @@ export const DEFAULTS = {
     /** Rows above which the layout is of a seeded sample (exact kNN costs rows² · code dims). */
     maxRows: 200_000,
   } satisfies Required<ManifoldOptions>,
+  /**
+   * The default recipe starts from a Gaussian mixture of the code itself (`--init gmm`), without
+   * the UMAP layout, on inputs of at most this many features: twice the code's 10 dimensions.
+   * Chosen on the tuning seeds (BENCHMARKS.md, "The start on narrow inputs").
+   */
+  mixtureStartMaxCols: 20,
   /** The UMAP layout's own constants: umap-learn's defaults. */
   umap: { negativeSampleRate: 5, spread: 1, learningRate: 1, repulsionStrength: 1 },
   /** Gaussian mixtures: scikit-learn's GaussianMixture defaults. */

@@ -13,7 +13,7 @@ const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const digits = new URL("./fixtures/digits.csv", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "deepclust-presets-"));
 
-test("manifold (the default): an autoencoder scaled to the input, Adam without noise for about 8,000 steps, UMAP + GMM start held as the target", () => {
+test("manifold (the default): an autoencoder scaled to the input, Adam without noise for about 8,000 steps, UMAP + GMM start (a GMM of the code on narrow inputs) held as the target", () => {
   assert.equal(DEFAULT_PRESET, "manifold");
   const mnist = presetRecipe("manifold", { rows: 70_000, cols: 784, batchSize: 256 });
   assert.deepEqual(mnist.hidden, [500, 500, 2000, 10]);
@@ -37,8 +37,13 @@ test("manifold (the default): an autoencoder scaled to the input, Adam without n
   assert.deepEqual(mnist.optimizer, { type: "sgd", lr: 0.01, momentum: 0.9 });
   const reuters = presetRecipe("manifold", { rows: 6018, cols: 100, batchSize: 256 });
   assert.deepEqual([reuters.hidden, reuters.pretrainEpochs], [[200, 200, 800, 10], 100]);
+  assert.equal(reuters.centerInit, "manifold");
+  // Inputs of at most 20 features start from a Gaussian mixture of the code, with the same held phase.
   const tabular = presetRecipe("manifold", { rows: 20_000, cols: 16, batchSize: 256 });
   assert.deepEqual([tabular.hidden, tabular.pretrainEpochs], [[64, 64, 256, 10], 100]);
+  assert.deepEqual([tabular.centerInit, tabular.manifold], ["gmm", mnist.manifold]);
+  assert.equal(presetRecipe("manifold", { rows: 569, cols: 20, batchSize: 256 }).centerInit, "gmm");
+  assert.equal(presetRecipe("manifold", { rows: 569, cols: 21, batchSize: 256 }).centerInit, "manifold");
   // Small data: at least 1,000 steps, however many epochs that takes.
   const iris = presetRecipe("manifold", { rows: 150, cols: 4, batchSize: 256 });
   assert.deepEqual([iris.hidden, iris.pretrainEpochs], [[64, 64, 256, 10], 1000]);

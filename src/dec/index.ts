@@ -87,6 +87,7 @@ export {
   resolveRecipe,
   scaledHidden,
   scaledEpochs,
+  scaledStart,
   DEFAULT_PRESET,
   PRESET_NAMES,
   PRESET_SUMMARIES,

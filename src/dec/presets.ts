@@ -18,7 +18,7 @@ export const DEFAULT_PRESET: PresetName = DEFAULTS.preset;
 export const PRESET_SUMMARIES: Record<PresetName, string> = {
   manifold:
     "features standardised when their scales differ more than 10-fold, autoencoder scaled to the input (w = clamp(2·dims, 64, 500): w, w, 4w (≤ 2000), 10), Adam 1e-3 without noise for about 8,000 steps (20–100 epochs, but at least 1,000 steps), " +
-    "centres from UMAP + Gaussian mixture on the code (after N2D), whose posteriors stay DEC's target until the labels settle or 30 epochs have passed",
+    `centres from UMAP + Gaussian mixture on the code (after N2D; on inputs of at most ${DEFAULTS.mixtureStartMaxCols} features, a Gaussian mixture of the code itself), whose posteriors stay DEC's target until the labels settle or ${DEFAULTS.manifold.holdEpochs} epochs have passed`,
   paper:
     "the DEC paper's 500, 500, 2000, 10 autoencoder, SGD lr 1 momentum 0.9 without noise, 50 epochs, k-means centres, DEC with P over the full dataset",
   reference:
@@ -64,6 +64,15 @@ export function scaledHidden(cols: number): number[] {
   return [w, w, Math.min(2000, 4 * w), 10];
 }
 
+/**
+ * The manifold recipe's start: UMAP + Gaussian mixture on the code, except on narrow inputs (at most
+ * DEFAULTS.mixtureStartMaxCols features), whose groups the code keeps about as Gaussian as the input
+ * and UMAP's neighbour graph cuts apart where they overlap: a mixture of the code itself there.
+ */
+export function scaledStart(cols: number): CenterInit {
+  return cols <= DEFAULTS.mixtureStartMaxCols ? "gmm" : "manifold";
+}
+
 /** Epochs that make about MANIFOLD_PRETRAIN.steps steps of `batchSize` on `rows` rows, clamped, and at least `minSteps` steps. */
 export function scaledEpochs(rows: number, batchSize: number, minSteps: number = MANIFOLD_PRETRAIN.minSteps): number {
   const stepsPerEpoch = Math.ceil(rows / Math.min(batchSize, rows));
@@ -89,7 +98,7 @@ export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
         pretrainEpochs: scaledEpochs(shape.rows, shape.batchSize),
         pretrainOptimizer: optimizerOf("adam"),
         noise: noNoise,
-        centerInit: "manifold",
+        centerInit: scaledStart(shape.cols),
         manifold: { ...DEFAULTS.manifold },
         target: "full",
         ...dec,
