@@ -95,8 +95,8 @@ export async function manifoldClusters(
 
 /**
  * A Gaussian mixture with k components fitted to X itself (best of `restarts`), without a layout:
- * the start for data whose groups are Gaussian-like in X (deepclust's `--init gmm`). The same
- * result as manifoldClusters, the embedding being X in float64.
+ * the start for data whose groups are Gaussian-like in X (deepclust's `--init gmm`). Returned as
+ * manifoldClusters returns its clusters, the embedding being X itself in float64.
  */
 export async function mixtureClusters(
   X: Matrix,

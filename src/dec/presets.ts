@@ -7,7 +7,7 @@ import { DEFAULTS, definedOnly, optimizerOf } from "../config.js";
 import type { InitName, NoiseKind, NoiseSpec } from "../nn/index.js";
 import type { OptimizerConfig } from "./optimizers.js";
 import type { ClusteringMethod, TargetMode } from "./dec-training.js";
-import type { CenterInit, DECConfig, ManifoldOptions } from "./dec-model.js";
+import { isMixtureStart, type CenterInit, type DECConfig, type ManifoldOptions } from "./dec-model.js";
 import type { InputScaling } from "./input-scaling.js";
 
 export type PresetName = "manifold" | "paper" | "reference";
@@ -186,7 +186,7 @@ export function resolveRecipe(
     noise: { kind: noiseKind, factor: noiseFactor },
     centerInit,
     // minDist and maxRows have no flag of their own, but stay settable from the library.
-    manifold: centerInit === "manifold" || centerInit === "gmm" ? { ...start, ...definedOnly(o.manifold ?? {}) } : null,
+    manifold: isMixtureStart(centerInit) ? { ...start, ...definedOnly(o.manifold ?? {}) } : null,
     method: o.method ?? recipe.method,
     target: o.target ?? recipe.target,
     optimizer: overrideOptimizer(recipe.optimizer, o.optimizer, o.lr, o.momentum),
