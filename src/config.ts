@@ -99,11 +99,13 @@ export const DEFAULTS = {
     maxRows: 200_000,
   } satisfies Required<ManifoldOptions>,
   /**
-   * The default recipe starts from a Gaussian mixture of the code itself (`--init gmm`), without
-   * the UMAP layout, on inputs of at most this many features: twice the code's 10 dimensions.
-   * Chosen on the tuning seeds (BENCHMARKS.md, "The start on narrow inputs").
+   * The start from a Gaussian mixture of the code itself (`--init gmm`). The default recipe uses it
+   * on inputs of at most `maxCols` features (twice the code's 10 dimensions), and its posteriors are
+   * held for at most `holdEpochs` epochs: the encoder and centres need longer to reproduce a
+   * mixture of the code than one of the layout. Both chosen on the tuning seeds (BENCHMARKS.md,
+   * "The start on narrow inputs").
    */
-  mixtureStartMaxCols: 20,
+  mixtureStart: { maxCols: 20, holdEpochs: 100 },
   /** The UMAP layout's own constants: umap-learn's defaults. */
   umap: { negativeSampleRate: 5, spread: 1, learningRate: 1, repulsionStrength: 1 },
   /** Gaussian mixtures: scikit-learn's GaussianMixture defaults. */
@@ -197,6 +199,11 @@ export function defaultUpdateInterval(rows: number, batchSize: number): number {
   return Math.min(140, Math.max(10, Math.round(rows / (2 * batchSize))));
 }
 
+/** The mixture starts' settings when not given: the manifold start's, the code's mixture held longer. */
+export function startDefaults(init: CenterInit): Required<ManifoldOptions> {
+  return init === "gmm" ? { ...DEFAULTS.manifold, holdEpochs: DEFAULTS.mixtureStart.holdEpochs } : DEFAULTS.manifold;
+}
+
 /** A DECConfig with every default filled in, as fit runs it. */
 export type ResolvedConfig = ReturnType<typeof resolveConfig>;
 
@@ -218,7 +225,9 @@ export function resolveConfig(config: DECConfig, rows: number) {
     normalizeCode: c.normalizeCode ?? DEFAULTS.normalizeCode,
     centerInit,
     inputScaling: c.inputScaling ?? DEFAULTS.inputScaling,
-    ...(centerInit === "manifold" || centerInit === "gmm" ? { manifold: { ...DEFAULTS.manifold, ...c.manifold } } : {}),
+    ...(centerInit === "manifold" || centerInit === "gmm"
+      ? { manifold: { ...startDefaults(centerInit), ...c.manifold } }
+      : {}),
     pretrain,
     nInit: c.nInit ?? DEFAULTS.kmeans.nInit,
     /** null: k-means on every row of the code. */

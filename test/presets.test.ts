@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { presetRecipe, presetConfig, DEFAULT_PRESET } from "../src/dec/presets.js";
+import { presetRecipe, presetConfig, resolveRecipe, DEFAULT_PRESET } from "../src/dec/presets.js";
 
 const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
 const digits = new URL("./fixtures/digits.csv", import.meta.url).pathname;
@@ -41,7 +41,16 @@ test("manifold (the default): an autoencoder scaled to the input, Adam without n
   // Inputs of at most 20 features start from a Gaussian mixture of the code, with the same held phase.
   const tabular = presetRecipe("manifold", { rows: 20_000, cols: 16, batchSize: 256 });
   assert.deepEqual([tabular.hidden, tabular.pretrainEpochs], [[64, 64, 256, 10], 100]);
-  assert.deepEqual([tabular.centerInit, tabular.manifold], ["gmm", mnist.manifold]);
+  assert.deepEqual([tabular.centerInit, tabular.manifold], ["gmm", { ...mnist.manifold, holdEpochs: 100 }]);
+  // Choosing the other start begins from that start's own defaults.
+  const layoutOnNarrow = resolveRecipe(
+    "manifold",
+    { rows: 20_000, cols: 16, batchSize: 256 },
+    { centerInit: "manifold" },
+  );
+  assert.deepEqual(layoutOnNarrow.manifold, mnist.manifold);
+  const mixtureOnWide = resolveRecipe("manifold", { rows: 6018, cols: 100, batchSize: 256 }, { centerInit: "gmm" });
+  assert.equal(mixtureOnWide.manifold!.holdEpochs, 100);
   assert.equal(presetRecipe("manifold", { rows: 569, cols: 20, batchSize: 256 }).centerInit, "gmm");
   assert.equal(presetRecipe("manifold", { rows: 569, cols: 21, batchSize: 256 }).centerInit, "manifold");
   // Small data: at least 1,000 steps, however many epochs that takes.

@@ -258,7 +258,7 @@ export function trainCommand(): Command {
     )
     .option(
       "--hold-epochs <n>",
-      `--init manifold or gmm: most epochs of clustering iterations with the mixture's posteriors held as the target, or 'inf' (until the labels settle) (default ${DEFAULTS.manifold.holdEpochs})`,
+      `--init manifold or gmm: most epochs of clustering iterations with the mixture's posteriors held as the target, or 'inf' (until the labels settle) (default ${DEFAULTS.manifold.holdEpochs}; ${DEFAULTS.mixtureStart.holdEpochs} with --init gmm)`,
       holdEpochsArg,
     )
     .option(

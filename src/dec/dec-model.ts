@@ -4,7 +4,7 @@
 // fitted state (centres, histories, metrics, timings) is inspectable.
 
 import { join } from "node:path";
-import { DEFAULTS, resolveConfig, trainingRecord, type ResolvedConfig } from "../config.js";
+import { DEFAULTS, resolveConfig, startDefaults, trainingRecord, type ResolvedConfig } from "../config.js";
 import { DEVICES, Rng, chunksOf, gatherRows, isMatrix, type Device, type Matrix, type Rows } from "../engine/index.js";
 import { CENTERS, INIT_NAMES, NOISE_KINDS, StudentTAssignment } from "../nn/index.js";
 import { kmeans } from "../cluster/kmeans.js";
@@ -310,7 +310,7 @@ export class DEC implements Clusterer {
     let resume: TrainingState | undefined;
     let centers: Float32Array;
     let anchor: { target: Float32Array; updates: number; maxEpochs?: number } | undefined;
-    const m = { ...DEFAULTS.manifold, ...c.manifold };
+    const m = { ...startDefaults(r.centerInit), ...c.manifold };
     const anchorUpdates = !isMixtureStart(r.centerInit) ? 0 : m.selfTrain ? m.anchorUpdates : Infinity;
     if (!(m.holdEpochs >= 0))
       throw new RangeError(`manifold.holdEpochs must be ≥ 0 (Infinity: until the labels settle), got ${m.holdEpochs}`);

@@ -3,7 +3,7 @@
 // recipe that won bench/quality-suite.ts (BENCHMARKS.md, "Quality suite"); the others reproduce the
 // reference implementation and the paper. Every setting stays overridable on its own.
 
-import { DEFAULTS, definedOnly, optimizerOf } from "../config.js";
+import { DEFAULTS, definedOnly, optimizerOf, startDefaults } from "../config.js";
 import type { InitName, NoiseKind, NoiseSpec } from "../nn/index.js";
 import type { OptimizerConfig } from "./optimizers.js";
 import type { ClusteringMethod, TargetMode } from "./dec-training.js";
@@ -18,7 +18,7 @@ export const DEFAULT_PRESET: PresetName = DEFAULTS.preset;
 export const PRESET_SUMMARIES: Record<PresetName, string> = {
   manifold:
     "features standardised when their scales differ more than 10-fold, autoencoder scaled to the input (w = clamp(2·dims, 64, 500): w, w, 4w (≤ 2000), 10), Adam 1e-3 without noise for about 8,000 steps (20–100 epochs, but at least 1,000 steps), " +
-    `centres from UMAP + Gaussian mixture on the code (after N2D; on inputs of at most ${DEFAULTS.mixtureStartMaxCols} features, a Gaussian mixture of the code itself), whose posteriors stay DEC's target until the labels settle or ${DEFAULTS.manifold.holdEpochs} epochs have passed`,
+    `centres from UMAP + Gaussian mixture on the code (after N2D; on inputs of at most ${DEFAULTS.mixtureStart.maxCols} features, a Gaussian mixture of the code itself), whose posteriors stay DEC's target until the labels settle or ${DEFAULTS.manifold.holdEpochs} epochs (${DEFAULTS.mixtureStart.holdEpochs} from the code's mixture) have passed`,
   paper:
     "the DEC paper's 500, 500, 2000, 10 autoencoder, SGD lr 1 momentum 0.9 without noise, 50 epochs, k-means centres, DEC with P over the full dataset",
   reference:
@@ -66,11 +66,11 @@ export function scaledHidden(cols: number): number[] {
 
 /**
  * The manifold recipe's start: UMAP + Gaussian mixture on the code, except on narrow inputs (at most
- * DEFAULTS.mixtureStartMaxCols features), whose groups the code keeps about as Gaussian as the input
+ * DEFAULTS.mixtureStart.maxCols features), whose groups the code keeps about as Gaussian as the input
  * and UMAP's neighbour graph cuts apart where they overlap: a mixture of the code itself there.
  */
 export function scaledStart(cols: number): CenterInit {
-  return cols <= DEFAULTS.mixtureStartMaxCols ? "gmm" : "manifold";
+  return cols <= DEFAULTS.mixtureStart.maxCols ? "gmm" : "manifold";
 }
 
 /** Epochs that make about MANIFOLD_PRETRAIN.steps steps of `batchSize` on `rows` rows, clamped, and at least `minSteps` steps. */
@@ -99,7 +99,7 @@ export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
         pretrainOptimizer: optimizerOf("adam"),
         noise: noNoise,
         centerInit: scaledStart(shape.cols),
-        manifold: { ...DEFAULTS.manifold },
+        manifold: { ...startDefaults(scaledStart(shape.cols)) },
         target: "full",
         ...dec,
       };
@@ -170,7 +170,8 @@ export function resolveRecipe(
   const noiseFactor =
     o.noiseFactor ??
     (noiseKind === recipe.noise.kind && noiseKind !== "none" ? recipe.noise.factor : DEFAULTS.pretrain.noise.factor);
-  const start = recipe.manifold ?? DEFAULTS.manifold;
+  // Another start than the recipe's begins from that start's own defaults.
+  const start = recipe.manifold && centerInit === recipe.centerInit ? recipe.manifold : startDefaults(centerInit);
   return {
     preset: name,
     hidden: o.hidden ? [...o.hidden] : recipe.hidden,
