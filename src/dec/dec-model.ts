@@ -78,7 +78,7 @@ export interface DECConfig extends ClusteringOptions {
    * mixture's posteriors as DEC's target at first (the `manifold` settings).
    */
   centerInit?: CenterInit;
-  /** Settings of the manifold start (defaults: MANIFOLD_START_DEFAULTS). */
+  /** Settings of the mixture starts (defaults: MANIFOLD_START_DEFAULTS; the code's own mixture is held DEFAULTS.mixtureStart.holdEpochs). */
   manifold?: ManifoldOptions;
   /**
    * Standardise the features while training, folded into the model at the end (see

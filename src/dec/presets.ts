@@ -90,7 +90,8 @@ export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
   const dec = { method: cl.method, optimizer: cl.optimizer, tol: cl.tol };
   const noNoise: NoiseSpec = { kind: "none", factor: 0 };
   switch (name) {
-    case "manifold":
+    case "manifold": {
+      const start = scaledStart(shape.cols);
       return {
         preset: name,
         hidden: scaledHidden(shape.cols),
@@ -98,11 +99,12 @@ export function presetRecipe(name: PresetName, shape: DataShape): Recipe {
         pretrainEpochs: scaledEpochs(shape.rows, shape.batchSize),
         pretrainOptimizer: optimizerOf("adam"),
         noise: noNoise,
-        centerInit: scaledStart(shape.cols),
-        manifold: { ...startDefaults(scaledStart(shape.cols)) },
+        centerInit: start,
+        manifold: { ...startDefaults(start) },
         target: "full",
         ...dec,
       };
+    }
     case "paper":
       return {
         preset: name,
