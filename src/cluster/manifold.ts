@@ -104,14 +104,14 @@ export async function mixtureClusters(
   o: { restarts?: number; seed?: number | Rng; threads?: number } = {},
 ): Promise<ManifoldClusters> {
   const rng = o.seed instanceof Rng ? o.seed : new Rng(o.seed ?? DEFAULTS.seed);
-  const embedding = { data: Float64Array.from(X.data), rows: X.rows, cols: X.cols };
-  const mixture = await gaussianMixture(embedding, {
+  const mixture = await gaussianMixture(X, {
     k,
     nInit: o.restarts ?? MANIFOLD_DEFAULTS.restarts,
     seed: rng.fork(),
     threads: o.threads ?? DEFAULTS.threads,
     regCovar: 1e-6,
   });
+  const embedding = { data: Float64Array.from(X.data), rows: X.rows, cols: X.cols };
   return { labels: mixture.labels, centers: clusterMeans(X, mixture.labels, k), embedding, mixture };
 }
 

@@ -387,7 +387,7 @@ export class DEC implements Clusterer {
     t0 = performance.now();
     const code = await ae.encode(X);
     const km = isMixtureStart(r.centerInit)
-      ? await this.manifoldStart(code, rng, r.centerInit === "manifold")
+      ? await this.mixtureStart(code, rng, r.centerInit === "manifold")
       : c.kmeansSample !== undefined && code.rows > c.kmeansSample
         ? await kmeansOnSample(code, c.kmeansSample, c.k, rng, r.nInit, r.threads)
         : await kmeans(code, { k: c.k, nInit: r.nInit, seed: rng.fork(), threads: r.threads });
@@ -467,14 +467,14 @@ export class DEC implements Clusterer {
   }
 
   /**
-   * The manifold start: UMAP + Gaussian mixture on the code; its labels, the mean code per cluster,
+   * The mixture starts. With `layout`, the manifold start: UMAP + Gaussian mixture on the code; its labels, the mean code per cluster,
    * the k-means inertia of that partition and the mixture's posteriors (the anchored target). Above
    * maxRows rows (default MANIFOLD_MAX_ROWS) the layout (exact kNN is quadratic) is of a seeded sample: its clusters
    * give the centres, every row goes to its nearest, and there are no posteriors to hold, so DEC's
    * own target trains from those centres. Without `layout` (`--init gmm`) the mixture is fitted to
    * the code itself, on the same rows.
    */
-  private async manifoldStart(code: Matrix, rng: Rng, layout: boolean) {
+  private async mixtureStart(code: Matrix, rng: Rng, layout: boolean) {
     const c = this.config;
     const m = { ...DEFAULTS.manifold, ...c.manifold };
     const options = {
