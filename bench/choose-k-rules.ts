@@ -1,10 +1,14 @@
 // The rules choose-k could use, compared on recorded selections: every run of
 // bench/choose-k-accuracy.ts records each criterion's value for every candidate k, so a rule (how
 // stability picks its k, how the criteria's choices become one recommendation) can be replayed on
-// them without running anything again. This is how the shipped rules were chosen — on the tuning
-// set only (--set tune); the reporting set is for the results, not for choosing.
+// them without running anything again. The stability tolerance and the first recommendation rule
+// (the plain vote) were chosen on the tuning set only; the shipped rule (Calinski–Harabasz unless
+// at the range's edge, then the six's vote) was chosen on the 126 sets recorded before it, and then
+// judged once on the second fresh set (BENCHMARKS.md, "Choosing k").
 //
 //   node --import tsx bench/choose-k-rules.ts --set tune
+//   node --import tsx bench/choose-k-rules.ts --set tune,report,holdout \
+//     --results bench/results/choose-k-accuracy.jsonl,bench/results/choose-k-holdout.jsonl
 
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -39,14 +43,17 @@ interface Run {
   selection: Selection;
 }
 
-if (!existsSync(a.results!)) throw new Error(`no ${a.results}: run bench/choose-k-accuracy.ts first`);
+const sets = a.set!.split(",");
 const latest = new Map<string, Run>();
-for (const line of readFileSync(a.results!, "utf8").split("\n").filter(Boolean)) {
-  const r = JSON.parse(line) as Run;
-  if (r.set === a.set && r.selection) latest.set(r.dataset, r);
+for (const file of a.results!.split(",")) {
+  if (!existsSync(file)) throw new Error(`no ${file}: run bench/choose-k-accuracy.ts first`);
+  for (const line of readFileSync(file, "utf8").split("\n").filter(Boolean)) {
+    const r = JSON.parse(line) as Run;
+    if (sets.includes(r.set) && r.selection) latest.set(`${r.set}/${r.dataset}`, r);
+  }
 }
 const runs = [...latest.values()];
-console.log(`${runs.length} runs of set ${a.set}`);
+console.log(`${runs.length} runs of sets ${sets.join(", ")}`);
 
 type StabilityRule = (ks: number[], v: number[]) => number | null;
 const stabilityRules: Record<string, StabilityRule> = {
@@ -75,7 +82,13 @@ function largestAbove(ks: number[], v: number[], t: number): number | null {
 /** The recommendation rules: the shipped vote, and alternatives over the same choices. */
 type Recommend = (ks: number[], criteria: Record<CriterionName, CriterionResult>) => number;
 const recommendRules: Record<string, Recommend> = {
-  "vote, mean-rank tie-break (shipped)": (ks, c) => recommendK(ks, c).recommended,
+  "Calinski–Harabasz inside the range, else the six's vote (shipped)": (ks, c) => recommendK(ks, c).recommended,
+  "vote of all six (the rule until 209b33b; its tie-break approximated)": (ks, c) => plainVote(ks, c),
+  "Calinski–Harabasz inside the range, else the other five's vote (209b33b)": (ks, c) => {
+    const ch = c.calinskiHarabasz.choice;
+    if (ch !== null && ch !== ks[0] && ch !== ks.at(-1)) return ch;
+    return recommendK(ks, { ...c, calinskiHarabasz: { ...c.calinskiHarabasz, choice: null } }).recommended;
+  },
   "median of the choices": (_ks, c) => {
     const v = CRITERIA.map((n) => c[n].choice)
       .filter((x): x is number => x !== null)
@@ -100,11 +113,26 @@ const recommendRules: Record<string, Recommend> = {
   },
 };
 
+/** The earlier rule: the k most criteria chose; a tie to the best mean rank (bestMeanRank's ranks), then the smaller k. */
+function plainVote(ks: number[], c: Record<CriterionName, CriterionResult>): number {
+  const votes = new Map<number, number>();
+  for (const n of CRITERIA) {
+    const k = c[n].choice;
+    if (k !== null) votes.set(k, (votes.get(k) ?? 0) + 1);
+  }
+  if (!votes.size) return ks[0]!;
+  const most = Math.max(...votes.values());
+  const tied = [...votes].filter(([, v]) => v === most).map(([k]) => k);
+  if (tied.length === 1) return tied[0]!;
+  return bestMeanRank(ks, c, CRITERIA, tied);
+}
+
 /** The candidate with the best mean rank over `names` (the knee ranks candidates by their distance from its choice). */
 function bestMeanRank(
   ks: number[],
   c: Record<CriterionName, CriterionResult>,
   names: readonly CriterionName[],
+  among: readonly number[] = ks,
 ): number {
   const dir: Record<CriterionName, number> = {
     silhouette: 1,
@@ -127,9 +155,9 @@ function bestMeanRank(
             .sort((x, y) => (x.v === null ? 1 : y.v === null ? -1 : dir[n]! * (y.v - x.v)));
     order.forEach(({ i }, r) => (sums[i]! += r));
   }
-  let best = 0;
+  let best = -1;
   sums.forEach((v, i) => {
-    if (v < sums[best]!) best = i;
+    if (among.includes(ks[i]!) && (best < 0 || v < sums[best]!)) best = i;
   });
   return ks[best]!;
 }

@@ -1,6 +1,6 @@
 // Choosing k: the criteria's rules on cases whose answer is known by construction (three
-// well-separated blobs for the gap statistic, a curve with an obvious elbow for Kneedle), the vote
-// and its tie-break, the principal axes the gap's references use, and the command line end to end
+// well-separated blobs for the gap statistic, a curve with an obvious elbow for Kneedle), the
+// recommendation (Calinski–Harabasz inside the range, else the six's vote and its tie-break), the principal axes the gap's references use, and the command line end to end
 // on scikit-learn's digits (10 classes): choose-k's recommendation, train -k auto training exactly
 // the model that -k k̂ trains, and the same command twice writing the same bytes.
 
@@ -55,7 +55,7 @@ test("three well-separated blobs: the gap statistic, and every other criterion, 
   assert.equal(s.criteria.gap.choice, 3);
   for (const name of CRITERIA) assert.equal(s.criteria[name].choice, 3, name);
   assert.equal(s.recommended, 3);
-  assert.match(s.reason, /6 of 6 criteria chose k = 3/);
+  assert.match(s.reason, /Calinski–Harabasz peaks inside the range at k = 3; 6 of 6 criteria chose k = 3/);
   // One value per candidate; the inertia falls as k grows.
   for (const name of CRITERIA) assert.equal(s.criteria[name].values.length, 7, name);
   for (let i = 1; i < s.inertia.length; i++) assert.ok(s.inertia[i]! < s.inertia[i - 1]!);
@@ -99,25 +99,60 @@ function criteria(choices: Partial<Record<CriterionName, number | null>>, ks: nu
   return out;
 }
 
-test("recommendK: the k most criteria chose; a tie goes to the better mean rank, then the smaller k", () => {
+test("recommendK: Calinski–Harabasz's choice when it peaks inside the range, even when outvoted", () => {
   const ks = kRange(2, 12);
-  const plain = recommendK(
+  const agreed = recommendK(
     ks,
     criteria({ silhouette: 5, calinskiHarabasz: 5, daviesBouldin: 7, gap: 5, stability: 2, knee: 4 }, ks),
   );
-  assert.equal(plain.recommended, 5);
-  assert.deepEqual(plain.votes["5"], ["silhouette", "calinskiHarabasz", "gap"]);
-  assert.match(plain.reason, /3 of 6 criteria chose k = 5/);
-  assert.match(plain.reason, /k = 7 \(daviesBouldin\)/);
-  // 2 votes each for 6 and 9: the mean ranks decide (the other criteria's values favour 6 here).
+  assert.equal(agreed.recommended, 5);
+  assert.deepEqual(agreed.votes["5"], ["silhouette", "calinskiHarabasz", "gap"]);
+  assert.match(
+    agreed.reason,
+    /Calinski–Harabasz peaks inside the range at k = 5; 3 of 6 criteria chose k = 5 \(silhouette, calinskiHarabasz, gap\)/,
+  );
+  assert.match(agreed.reason, /k = 7 \(daviesBouldin\)/);
+  // Three criteria chose 6; Calinski–Harabasz's interior peak at 4 still decides.
+  const outvoted = recommendK(
+    ks,
+    criteria({ silhouette: 6, calinskiHarabasz: 4, daviesBouldin: 6, gap: 6, stability: 2, knee: 9 }, ks),
+  );
+  assert.equal(outvoted.recommended, 4);
+  assert.match(outvoted.reason, /the others: k = 6 \(silhouette, daviesBouldin, gap\)/);
+});
+
+test("recommendK: Calinski–Harabasz at either edge of the range does not decide; all six vote, its choice one vote", () => {
+  const ks = kRange(2, 12);
+  for (const edge of [2, 12]) {
+    const r = recommendK(
+      ks,
+      criteria({ silhouette: 8, calinskiHarabasz: edge, daviesBouldin: 8, gap: 8, stability: 3, knee: 9 }, ks),
+    );
+    assert.equal(r.recommended, 8, `Calinski–Harabasz at ${edge}`);
+    assert.match(
+      r.reason,
+      new RegExp(`edge \\(k = ${edge}\\), no peak, so the criteria vote: 3 of 6 criteria chose k = 8`),
+    );
+  }
+  // Its edge vote counts: with silhouette and Davies–Bouldin it outvotes the gap and stability.
+  const two = recommendK(
+    ks,
+    criteria({ silhouette: 2, calinskiHarabasz: 2, daviesBouldin: 2, gap: 3, stability: 3, knee: 9 }, ks),
+  );
+  assert.equal(two.recommended, 2);
+  assert.deepEqual(two.votes["2"], ["silhouette", "calinskiHarabasz", "daviesBouldin"]);
+  // 2 votes each for 6 and 9: the mean ranks decide (the values favour 6 here).
   const tie = recommendK(
     ks,
-    criteria({ silhouette: 6, calinskiHarabasz: 9, daviesBouldin: 6, gap: 9, stability: 6, knee: 9 }, ks),
+    criteria({ silhouette: 6, calinskiHarabasz: 2, daviesBouldin: 9, gap: 9, stability: 6, knee: 4 }, ks),
   );
   assert.ok([6, 9].includes(tie.recommended));
   assert.match(tie.reason, /tied with/);
-  // No criterion could choose: the smallest candidate.
-  assert.equal(recommendK(ks, criteria({}, ks)).recommended, 2);
+  // Only Calinski–Harabasz chose: its edge; nobody chose: the smallest candidate.
+  assert.equal(recommendK(ks, criteria({ calinskiHarabasz: 12 }, ks)).recommended, 12);
+  const none = recommendK(ks, criteria({}, ks));
+  assert.equal(none.recommended, 2);
+  assert.match(none.reason, /no criterion could choose/);
 });
 
 test("symmetricEigen: A v = λ v with orthonormal vectors, values descending", () => {

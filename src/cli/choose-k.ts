@@ -169,8 +169,10 @@ export function chooseKCommand(): Command {
     .addHelpText(
       "after",
       `
-The recommendation is the k chosen by the most criteria; a tie goes to the tied k with the best mean
-rank over all six criteria, then to the smaller k. Each criterion's own choice is listed beside it.
+The recommendation is Calinski–Harabasz's choice, unless that lies at the edge of the range of k (its
+best value at the smallest or largest candidate is no peak); then it is the k chosen by the most
+criteria, its edge choice one vote among six, a tie going to the tied k with the best mean rank over
+all six, then to the smaller k. Each criterion's own choice is listed beside it.
 
 Example:
   deepclust choose-k train.csv --k 2..20 --out choose-k.html

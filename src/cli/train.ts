@@ -686,7 +686,7 @@ function jsonSummary(
 }
 
 /**
- * -k auto: pretrains as this run will, chooses k on the code (choose-k's criteria and vote) and
+ * -k auto: pretrains as this run will, chooses k on the code (choose-k's criteria and recommendation) and
  * shows the table; the run then trains from the same pretraining with the recommended k.
  */
 async function chooseKForTraining(d: TrainingData, o: TrainCliOptions, progress: Progress): Promise<ChosenK> {
