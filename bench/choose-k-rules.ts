@@ -18,6 +18,7 @@ import {
   kneedle,
   recommendK,
   stabilityChoice,
+  voteK,
   type CriterionName,
   type CriterionResult,
 } from "../src/index.js";
@@ -26,6 +27,9 @@ const { values: a } = parseArgs({
   options: {
     set: { type: "string", default: "tune" },
     results: { type: "string", default: "bench/results/choose-k-accuracy.jsonl" },
+    // One markdown table instead: each criterion and each recommendation rule (the shipped stability
+    // rule) per set, as BENCHMARKS.md shows them.
+    markdown: { type: "boolean", default: false },
   },
 });
 
@@ -83,7 +87,7 @@ function largestAbove(ks: number[], v: number[], t: number): number | null {
 type Recommend = (ks: number[], criteria: Record<CriterionName, CriterionResult>) => number;
 const recommendRules: Record<string, Recommend> = {
   "Calinski–Harabasz inside the range, else the six's vote (shipped)": (ks, c) => recommendK(ks, c).recommended,
-  "vote of all six (the rule until 209b33b; its tie-break approximated)": (ks, c) => plainVote(ks, c),
+  "vote of all six (the rule until 209b33b)": (ks, c) => voteK(ks, c).recommended,
   "Calinski–Harabasz inside the range, else the other five's vote (209b33b)": (ks, c) => {
     const ch = c.calinskiHarabasz.choice;
     if (ch !== null && ch !== ks[0] && ch !== ks.at(-1)) return ch;
@@ -112,20 +116,6 @@ const recommendRules: Record<string, Recommend> = {
     return tied.length > 1 && ch !== null && tied.some(([k]) => Number(k) === ch) ? ch : r.recommended;
   },
 };
-
-/** The earlier rule: the k most criteria chose; a tie to the best mean rank (bestMeanRank's ranks), then the smaller k. */
-function plainVote(ks: number[], c: Record<CriterionName, CriterionResult>): number {
-  const votes = new Map<number, number>();
-  for (const n of CRITERIA) {
-    const k = c[n].choice;
-    if (k !== null) votes.set(k, (votes.get(k) ?? 0) + 1);
-  }
-  if (!votes.size) return ks[0]!;
-  const most = Math.max(...votes.values());
-  const tied = [...votes].filter(([, v]) => v === most).map(([k]) => k);
-  if (tied.length === 1) return tied[0]!;
-  return bestMeanRank(ks, c, CRITERIA, tied);
-}
 
 /** The candidate with the best mean rank over `names` (the knee ranks candidates by their distance from its choice). */
 function bestMeanRank(
@@ -166,6 +156,30 @@ function hitRate(pick: (r: Run) => number | null): string {
   const hits = runs.filter((r) => pick(r) === r.k).length;
   const err = runs.reduce((s, r) => s + Math.abs((pick(r) ?? 0) - r.k), 0) / runs.length;
   return `${hits}/${runs.length} hits, mean |k̂ − k| ${err.toFixed(2)}`;
+}
+
+if (a.markdown) {
+  const rows: [string, (r: Run) => number | null][] = [
+    ...CRITERIA.map((n) => [n, (r: Run) => r.selection.criteria[n].choice] as [string, (r: Run) => number | null]),
+    ...Object.entries(recommendRules).map(
+      ([n, rule]) =>
+        [`recommendation: ${n}`, (r: Run) => rule(r.selection.ks, r.selection.criteria)] as [
+          string,
+          (r: Run) => number | null,
+        ],
+    ),
+  ];
+  const bySet = sets.map((s) => runs.filter((r) => r.set === s));
+  console.log(
+    `| | ${sets.map((s, i) => `${s} (${bySet[i]!.length})`).join(" | ")} | all ${runs.length}: hits | mean abs(k̂ − k) |`,
+  );
+  console.log(`|---|${sets.map(() => "---|").join("")}---|---|`);
+  for (const [name, pick] of rows) {
+    const hits = (rs: Run[]) => rs.filter((r) => pick(r) === r.k).length;
+    const err = runs.reduce((s, r) => s + Math.abs((pick(r) ?? 0) - r.k), 0) / runs.length;
+    console.log(`| ${name} | ${bySet.map((rs) => hits(rs)).join(" | ")} | ${hits(runs)} | ${err.toFixed(2)} |`);
+  }
+  process.exit(0);
 }
 
 console.log("\nEach criterion as recorded:");

@@ -17,6 +17,7 @@ import {
   kRange,
   kneedle,
   recommendK,
+  voteK,
   stabilityChoice,
   symmetricEigen,
   Rng,
@@ -113,11 +114,14 @@ test("recommendK: Calinski–Harabasz's choice when it peaks inside the range, e
   );
   assert.match(agreed.reason, /k = 7 \(daviesBouldin\)/);
   // Three criteria chose 6; Calinski–Harabasz's interior peak at 4 still decides.
-  const outvoted = recommendK(
+  const outvotedCriteria = criteria(
+    { silhouette: 6, calinskiHarabasz: 4, daviesBouldin: 6, gap: 6, stability: 2, knee: 9 },
     ks,
-    criteria({ silhouette: 6, calinskiHarabasz: 4, daviesBouldin: 6, gap: 6, stability: 2, knee: 9 }, ks),
   );
+  const outvoted = recommendK(ks, outvotedCriteria);
   assert.equal(outvoted.recommended, 4);
+  // The plain vote, which recommendK falls back on, goes with the three.
+  assert.deepEqual(voteK(ks, outvotedCriteria), { recommended: 6, tied: [6] });
   assert.match(outvoted.reason, /the others: k = 6 \(silhouette, daviesBouldin, gap\)/);
 });
 

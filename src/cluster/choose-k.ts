@@ -209,20 +209,10 @@ export function recommendK(
     };
 
   // No interior peak of Calinski–Harabasz: the six vote.
-  const counted = Object.entries(votes).map(([k, by]) => ({ k: Number(k), by }));
-  if (counted.length === 0)
+  const vote = voteK(ks, criteria);
+  if (vote.tied.length === 0)
     return { recommended: ks[0]!, reason: "no criterion could choose: the smallest candidate", votes };
-  const most = Math.max(...counted.map((c) => c.by.length));
-  const tied = counted.filter((c) => c.by.length === most).map((c) => c.k);
-  let recommended = Math.min(...tied);
-  if (tied.length > 1) {
-    const ranks = meanRanks(ks, criteria);
-    recommended = tied.reduce((best, k) => {
-      const r = ranks.get(k)!;
-      const rb = ranks.get(best)!;
-      return r < rb || (r === rb && k < best) ? k : best;
-    });
-  }
+  const { recommended, tied } = vote;
   const why =
     ch === null
       ? "Calinski–Harabasz made no choice"
@@ -233,6 +223,36 @@ export function recommendK(
       : "";
   const reason = `${why}, so the criteria vote: ${chosenBy(recommended)} (${votes[String(recommended)]!.join(", ")})${tie}${withOthers(recommended)}`;
   return { recommended, reason, votes };
+}
+
+/**
+ * The criteria's plain vote: the k most criteria chose; a tie to the tied k with the best mean rank
+ * over all six, then to the smaller k; no criterion with a choice: the smallest candidate. `tied`
+ * holds the candidates with the most votes (empty when none chose). recommendK falls back on it; it
+ * was choose-k's whole recommendation before the Calinski–Harabasz rule.
+ */
+export function voteK(
+  ks: readonly number[],
+  criteria: Record<CriterionName, CriterionResult>,
+): { recommended: number; tied: number[] } {
+  const counts = new Map<number, number>();
+  for (const name of CRITERIA) {
+    const choice = criteria[name].choice;
+    if (choice !== null) counts.set(choice, (counts.get(choice) ?? 0) + 1);
+  }
+  if (counts.size === 0) return { recommended: ks[0]!, tied: [] };
+  const most = Math.max(...counts.values());
+  const tied = [...counts].filter(([, n]) => n === most).map(([k]) => k);
+  let recommended = Math.min(...tied);
+  if (tied.length > 1) {
+    const ranks = meanRanks(ks, criteria);
+    recommended = tied.reduce((best, k) => {
+      const r = ranks.get(k)!;
+      const rb = ranks.get(best)!;
+      return r < rb || (r === rb && k < best) ? k : best;
+    });
+  }
+  return { recommended, tied };
 }
 
 /** Each candidate's mean rank over the criteria (1 = a criterion's best). */

@@ -45,6 +45,7 @@ export {
   gapChoice,
   stabilityChoice,
   kneedle,
+  voteK,
   CRITERIA,
   CRITERION_RULES,
   type ChooseKOptions,
