@@ -199,7 +199,8 @@ function printTable(records: Record_[]): void {
   const rs = [...latest.values()];
   const rows = [
     ...CRITERIA.map((c) => [c, (r: Record_) => r.choices[c] ?? null] as const),
-    // Replayed from the recorded selection, so records made under an earlier rule count under the shipped one.
+    // Replayed from the recorded selection: records made under an earlier rule count under the
+    // shipped one.
     ["recommendation", (r: Record_) => shipped(r)] as const,
   ];
   console.log(

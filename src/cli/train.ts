@@ -686,8 +686,9 @@ function jsonSummary(
 }
 
 /**
- * -k auto: pretrains as this run will, chooses k on the code (choose-k's criteria and recommendation) and
- * shows the table; the run then trains from the same pretraining with the recommended k.
+ * -k auto: pretrains as this run will, chooses k on the code (choose-k's criteria and
+ * recommendation) and shows the table; the run then trains from the same pretraining with the
+ * recommended k.
  */
 async function chooseKForTraining(d: TrainingData, o: TrainCliOptions, progress: Progress): Promise<ChosenK> {
   const { k: _k, ...config } = decConfig(d, { ...o, clusters: DEFAULTS.chooseK.from });
