@@ -204,6 +204,20 @@ export function startDefaults(init: CenterInit): Required<ManifoldOptions> {
   return init === "gmm" ? { ...DEFAULTS.manifold, holdEpochs: DEFAULTS.mixtureStart.holdEpochs } : DEFAULTS.manifold;
 }
 
+/** The layout's settings, which the code's own mixture (`gmm`) does not use. */
+const LAYOUT_SETTINGS = ["nComponents", "nNeighbors", "minDist", "nEpochs"] as const;
+
+/** The start's settings as config.json records them: those it uses (the gmm start has no layout). */
+function startRecord(init: "manifold" | "gmm", m: Required<ManifoldOptions>): StartRecord {
+  if (init === "manifold") return m;
+  const used: StartRecord = { ...m };
+  for (const key of LAYOUT_SETTINGS) delete used[key];
+  return used;
+}
+type LayoutSetting = (typeof LAYOUT_SETTINGS)[number];
+type StartRecord = Omit<Required<ManifoldOptions>, LayoutSetting> &
+  Partial<Pick<Required<ManifoldOptions>, LayoutSetting>>;
+
 /** A DECConfig with every default filled in, as fit runs it. */
 export type ResolvedConfig = ReturnType<typeof resolveConfig>;
 
@@ -226,7 +240,7 @@ export function resolveConfig(config: DECConfig, rows: number) {
     centerInit,
     inputScaling: c.inputScaling ?? DEFAULTS.inputScaling,
     ...(centerInit === "manifold" || centerInit === "gmm"
-      ? { manifold: { ...startDefaults(centerInit), ...c.manifold } }
+      ? { manifold: startRecord(centerInit, { ...startDefaults(centerInit), ...c.manifold }) }
       : {}),
     pretrain,
     nInit: c.nInit ?? DEFAULTS.kmeans.nInit,

@@ -138,6 +138,56 @@ test("a held phase that reaches its --hold-epochs budget says so, with the last 
   assert.equal(metrics.stopReason, "hold");
 });
 
+test("start options the chosen start does not use are named in a warning; config.json records the start's own settings", () => {
+  const common = ["--dims", "64,10", "--pretrain-epochs", "2", "--threads", "1", "--no-baseline", "--no-report"];
+  const gmm = run(
+    "train",
+    digits,
+    "-k",
+    "10",
+    ...common,
+    "--init",
+    "gmm",
+    "--umap-neighbors",
+    "30",
+    "--hold-epochs",
+    "1",
+    "--out",
+    join(dir, "gmm-unused"),
+  );
+  assert.equal(gmm.code, 0, gmm.stderr);
+  assert.match(
+    gmm.stderr,
+    /--umap-neighbors: only --init manifold lays out the code with UMAP; this run starts from GMM, so they are unused/,
+  );
+  assert.doesNotMatch(gmm.stderr, /--hold-epochs/);
+  const training = JSON.parse(readFileSync(join(dir, "gmm-unused", "config.json"), "utf8")).training;
+  assert.equal(training.centerInit, "gmm");
+  assert.equal(training.manifold.holdEpochs, 1);
+  assert.deepEqual(
+    ["nComponents", "nNeighbors", "minDist", "nEpochs"].filter((key) => key in training.manifold),
+    [],
+  );
+  const km = run(
+    "train",
+    digits,
+    "-k",
+    "10",
+    ...SMALL,
+    "--hold-epochs",
+    "5",
+    "--self-train",
+    "--no-report",
+    "--out",
+    join(dir, "kmeans-unused"),
+  );
+  assert.equal(km.code, 0, km.stderr);
+  assert.match(
+    km.stderr,
+    /--hold-epochs, --self-train: only the mixture starts \(--init manifold or gmm\) use them; this run starts from k-means/,
+  );
+});
+
 test("train --json prints one summary; the same seed gives the same model", () => {
   const out = join(dir, "model-json");
   const s = json<TrainSummary>(run("train", digits, "-k", "10", ...DEFAULT, "--out", out, "--no-report", "--json"));

@@ -18,6 +18,7 @@ import {
   CENTER_INITS,
   trainingSummary,
   startStage,
+  isMixtureStart,
   type CenterInit,
   type ClusteringMethod,
   type DECConfig,
@@ -768,6 +769,30 @@ function recipeOverrides(o: TrainCliOptions, cols: number): RecipeOverrides {
   });
 }
 
+/** Warns of start options that the chosen start does not use (the run goes on without them). */
+function unusedStartOptions(o: TrainCliOptions, start: CenterInit): void {
+  const named = (flags: [string, unknown][]) => flags.filter(([, v]) => v !== undefined && v !== false).map(([f]) => f);
+  const layout = named([
+    ["--umap-components", o.umapComponents],
+    ["--umap-neighbors", o.umapNeighbors],
+    ["--umap-epochs", o.umapEpochs],
+  ]);
+  if (layout.length && start !== "manifold")
+    warn(
+      `${layout.join(", ")}: only --init manifold lays out the code with UMAP; this run starts from ${startStage(start)}, so they are unused`,
+    );
+  const mixture = named([
+    ["--gmm-restarts", o.gmmRestarts],
+    ["--hold-epochs", o.holdEpochs],
+    ["--self-train", o.selfTrain],
+    ["--anchor-updates", o.anchorUpdates],
+  ]);
+  if (mixture.length && !isMixtureStart(start))
+    warn(
+      `${mixture.join(", ")}: only the mixture starts (--init manifold or gmm) use them; this run starts from k-means, so they are unused`,
+    );
+}
+
 /** What is about to run, before any work: the data, the autoencoder, how the rows are read. */
 function describeRun(d: TrainingData, o: KnownK, r: ResolvedConfig, progress: Progress): void {
   const { X, labels, labelsColumn } = d;
@@ -779,6 +804,7 @@ function describeRun(d: TrainingData, o: KnownK, r: ResolvedConfig, progress: Pr
     warn(
       `--kmeans-sample applies to --init kmeans; the mixture starts fit at most ${r.manifold!.maxRows} rows (a seeded sample above that)`,
     );
+  unusedStartOptions(o, r.centerInit);
   const shuffleBlock = shuffleBlockFor(d.source, o.shuffleBlock);
   if (d.source)
     progress.log(
