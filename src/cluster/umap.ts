@@ -308,14 +308,14 @@ export class UmapLayout {
         }
         if (ds > 0) {
           const gc = repel / ((0.001 + ds) * (a * Math.exp(b * Math.log(ds)) + 1));
-          for (let d = 0; d < dim; d++) {
-            let g = 4.0;
-            if (gc > 0) {
-              g = gc * (Y[cur + d]! - Y[o2 + d]!);
+          // gc is the same for every coordinate: the branch on its sign is taken once.
+          if (gc > 0)
+            for (let d = 0; d < dim; d++) {
+              let g = gc * (Y[cur + d]! - Y[o2 + d]!);
               g = g > 4 ? 4 : g < -4 ? -4 : g;
+              Y[cur + d]! += g * alpha;
             }
-            Y[cur + d]! += g * alpha;
-          }
+          else for (let d = 0; d < dim; d++) Y[cur + d]! += 4.0 * alpha;
         } else if (j !== k) for (let d = 0; d < dim; d++) Y[cur + d]! += 4.0 * alpha;
       }
       epochOfNextNegativeSample[i]! += nNeg * perNeg;
