@@ -122,7 +122,6 @@ function bestMeanRank(
   ks: number[],
   c: Record<CriterionName, CriterionResult>,
   names: readonly CriterionName[],
-  among: readonly number[] = ks,
 ): number {
   const dir: Record<CriterionName, number> = {
     silhouette: 1,
@@ -145,9 +144,9 @@ function bestMeanRank(
             .sort((x, y) => (x.v === null ? 1 : y.v === null ? -1 : dir[n]! * (y.v - x.v)));
     order.forEach(({ i }, r) => (sums[i]! += r));
   }
-  let best = -1;
+  let best = 0;
   sums.forEach((v, i) => {
-    if (among.includes(ks[i]!) && (best < 0 || v < sums[best]!)) best = i;
+    if (v < sums[best]!) best = i;
   });
   return ks[best]!;
 }
