@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
   CRITERIA,
+  CRITERION_RULES,
   gapChoice,
   kneedle,
   recommendK,
@@ -53,7 +54,14 @@ for (const file of a.results!.split(",")) {
   if (!existsSync(file)) throw new Error(`no ${file}: run bench/choose-k-accuracy.ts first`);
   for (const line of readFileSync(file, "utf8").split("\n").filter(Boolean)) {
     const r = JSON.parse(line) as Run;
-    if (sets.includes(r.set) && r.selection) latest.set(`${r.set}/${r.dataset}`, r);
+    if (!sets.includes(r.set) || !r.selection) continue;
+    // Runs recorded before the layout's criterion lack it: recommendK then applies the rule before it.
+    r.selection.criteria.layoutDaviesBouldin ??= {
+      values: r.selection.ks.map(() => null),
+      choice: null,
+      rule: CRITERION_RULES.layoutDaviesBouldin,
+    };
+    latest.set(`${r.set}/${r.dataset}`, r);
   }
 }
 const runs = [...latest.values()];
@@ -86,12 +94,15 @@ function largestAbove(ks: number[], v: number[], t: number): number | null {
 /** The recommendation rules: the shipped vote, and alternatives over the same choices. */
 type Recommend = (ks: number[], criteria: Record<CriterionName, CriterionResult>) => number;
 const recommendRules: Record<string, Recommend> = {
-  "Calinski–Harabasz inside the range, else the six's vote (shipped)": (ks, c) => recommendK(ks, c).recommended,
-  "vote of all six (the rule until 209b33b)": (ks, c) => voteK(ks, c).recommended,
+  "the layout's Davies–Bouldin, or Calinski–Harabasz's interior peak above it (shipped; without the layout: the next rule)":
+    (ks, c) => recommendK(ks, c).recommended,
+  "Calinski–Harabasz inside the range, else the six's vote (799c858)": (ks, c) =>
+    recommendK(ks, withoutLayout(c)).recommended,
+  "vote of all six (the rule until 209b33b)": (ks, c) => voteK(ks, withoutLayout(c)).recommended,
   "Calinski–Harabasz inside the range, else the other five's vote (209b33b)": (ks, c) => {
     const ch = c.calinskiHarabasz.choice;
     if (ch !== null && ch !== ks[0] && ch !== ks.at(-1)) return ch;
-    return recommendK(ks, { ...c, calinskiHarabasz: { ...c.calinskiHarabasz, choice: null } }).recommended;
+    return voteK(ks, withoutLayout({ ...c, calinskiHarabasz: { ...c.calinskiHarabasz, choice: null } })).recommended;
   },
   "median of the choices": (_ks, c) => {
     const v = CRITERIA.map((n) => c[n].choice)
@@ -99,23 +110,27 @@ const recommendRules: Record<string, Recommend> = {
       .sort((x, y) => x - y);
     return v[Math.floor((v.length - 1) / 2)]!;
   },
-  "vote without the knee": (ks, c) => recommendK(ks, { ...c, knee: { ...c.knee, choice: null } }).recommended,
+  "vote without the knee": (ks, c) => voteK(ks, withoutLayout({ ...c, knee: { ...c.knee, choice: null } })).recommended,
   "vote without stability": (ks, c) =>
-    recommendK(ks, { ...c, stability: { ...c.stability, choice: null } }).recommended,
+    voteK(ks, withoutLayout({ ...c, stability: { ...c.stability, choice: null } })).recommended,
   "vote of silhouette, CH, DB and gap": (ks, c) =>
-    recommendK(ks, { ...c, stability: { ...c.stability, choice: null }, knee: { ...c.knee, choice: null } })
+    voteK(ks, withoutLayout({ ...c, stability: { ...c.stability, choice: null }, knee: { ...c.knee, choice: null } }))
       .recommended,
-  "best mean rank (Borda)": (ks, c) => bestMeanRank(ks, c, CRITERIA),
+  "best mean rank of the six (Borda)": (ks, c) => bestMeanRank(ks, c, CRITERIA.slice(0, 6)),
   "best mean rank of silhouette, CH, DB": (ks, c) =>
     bestMeanRank(ks, c, ["silhouette", "calinskiHarabasz", "daviesBouldin"]),
   "vote, ties to Calinski–Harabasz's choice": (ks, c) => {
-    const r = recommendK(ks, c);
-    const most = Math.max(...Object.values(r.votes).map((v) => v.length));
-    const tied = Object.entries(r.votes).filter(([, v]) => v.length === most);
+    const r = voteK(ks, withoutLayout(c));
     const ch = c.calinskiHarabasz.choice;
-    return tied.length > 1 && ch !== null && tied.some(([k]) => Number(k) === ch) ? ch : r.recommended;
+    return r.tied.length > 1 && ch !== null && r.tied.includes(ch) ? ch : r.recommended;
   },
 };
+
+/** The criteria as recorded before the layout's criterion. */
+function withoutLayout(c: Record<CriterionName, CriterionResult>): Record<CriterionName, CriterionResult> {
+  const none = { ...c.layoutDaviesBouldin, values: c.layoutDaviesBouldin.values.map(() => null), choice: null };
+  return { ...c, layoutDaviesBouldin: none };
+}
 
 /** The candidate with the best mean rank over `names` (the knee ranks candidates by their distance from its choice). */
 function bestMeanRank(
@@ -130,6 +145,7 @@ function bestMeanRank(
     gap: 1,
     stability: 1,
     knee: 0,
+    layoutDaviesBouldin: -1,
   };
   const sums = ks.map(() => 0);
   for (const n of names) {
@@ -175,8 +191,14 @@ if (a.markdown) {
   console.log(`|---|${sets.map(() => "---|").join("")}---|---|`);
   for (const [name, pick] of rows) {
     const hits = (rs: Run[]) => rs.filter((r) => pick(r) === r.k).length;
-    const err = runs.reduce((s, r) => s + Math.abs((pick(r) ?? 0) - r.k), 0) / runs.length;
-    console.log(`| ${name} | ${bySet.map((rs) => hits(rs)).join(" | ")} | ${hits(runs)} | ${err.toFixed(2)} |`);
+    // The layout's criterion exists only on the sets recorded since it: "–" elsewhere, totals over those.
+    const layoutOnly = name === "layoutDaviesBouldin";
+    const has = (r: Run) => !layoutOnly || pick(r) !== null;
+    const defined = runs.filter(has);
+    const err = defined.reduce((s, r) => s + Math.abs((pick(r) ?? 0) - r.k), 0) / Math.max(1, defined.length);
+    const cells = bySet.map((rs) => (rs.some(has) ? String(hits(rs.filter(has))) : "–"));
+    const all = defined.length === runs.length ? String(hits(runs)) : `${hits(defined)} of ${defined.length}`;
+    console.log(`| ${name} | ${cells.join(" | ")} | ${all} | ${err.toFixed(2)} |`);
   }
   process.exit(0);
 }

@@ -67,6 +67,8 @@ export const DEFAULTS = {
     stabilityRuns: 5,
     /** Stability's choice: the largest k within this of the best mean ARI (0.05 found the true k on 5 of the 15 tuning sets, 0.02 on 3: bench/choose-k-rules.ts). */
     stabilityTolerance: 0.05,
+    /** The layout's criterion (a UMAP layout of the sample, k-means on it per candidate): on, as the recommendation leans on it. */
+    layout: true,
     /** choose-k --refine: none, or dec (a clustering phase per candidate). */
     refine: "none" as "none" | "dec",
   },

@@ -56,7 +56,10 @@ test("three well-separated blobs: the gap statistic, and every other criterion, 
   assert.equal(s.criteria.gap.choice, 3);
   for (const name of CRITERIA) assert.equal(s.criteria[name].choice, 3, name);
   assert.equal(s.recommended, 3);
-  assert.match(s.reason, /Calinski–Harabasz peaks inside the range at k = 3; 6 of 6 criteria chose k = 3/);
+  assert.match(
+    s.reason,
+    /the layout's Davies–Bouldin chose k = 3 and Calinski–Harabasz's peak \(k = 3\) is not above it; 7 of 7 criteria chose k = 3/,
+  );
   // One value per candidate; the inertia falls as k grows.
   for (const name of CRITERIA) assert.equal(s.criteria[name].values.length, 7, name);
   for (let i = 1; i < s.inertia.length; i++) assert.ok(s.inertia[i]! < s.inertia[i - 1]!);
@@ -92,15 +95,49 @@ function criteria(choices: Partial<Record<CriterionName, number | null>>, ks: nu
     const choice = choices[name] ?? null;
     // Values that rank each criterion's own choice first (lower for Davies–Bouldin, and a
     // falling curve whose knee is the choice for the inertia).
+    // The layout's criterion without a choice was not computed (turned off): no values.
     const values = ks.map((k) =>
-      name === "knee" ? 100 / k : name === "daviesBouldin" ? Math.abs(k - (choice ?? 0)) : -Math.abs(k - (choice ?? 0)),
+      name === "layoutDaviesBouldin" && choice === null
+        ? null
+        : name === "knee"
+          ? 100 / k
+          : name === "daviesBouldin" || name === "layoutDaviesBouldin"
+            ? Math.abs(k - (choice ?? 0))
+            : -Math.abs(k - (choice ?? 0)),
     );
     out[name] = { values, choice, rule: "" };
   }
   return out;
 }
 
-test("recommendK: Calinski–Harabasz's choice when it peaks inside the range, even when outvoted", () => {
+test("recommendK: the layout's Davies–Bouldin choice, or Calinski–Harabasz's interior peak above it", () => {
+  const ks = kRange(2, 12);
+  const others = { silhouette: 6, daviesBouldin: 6, gap: 6, stability: 2, knee: 9 };
+  // Calinski–Harabasz peaks inside the range above the layout's choice: its peak.
+  const above = recommendK(ks, criteria({ ...others, calinskiHarabasz: 9, layoutDaviesBouldin: 7 }, ks));
+  assert.equal(above.recommended, 9);
+  assert.match(
+    above.reason,
+    /the layout's Davies–Bouldin chose k = 7, and Calinski–Harabasz peaks inside the range above it, at k = 9/,
+  );
+  // Its peak below the layout's choice, or equal to it: the layout's choice, even against three votes for 6.
+  const below = recommendK(ks, criteria({ ...others, calinskiHarabasz: 5, layoutDaviesBouldin: 7 }, ks));
+  assert.equal(below.recommended, 7);
+  assert.match(
+    below.reason,
+    /the layout's Davies–Bouldin chose k = 7 and Calinski–Harabasz's peak \(k = 5\) is not above it; 1 of 7 criteria chose k = 7/,
+  );
+  assert.match(below.reason, /the others: k = 6 \(silhouette, daviesBouldin, gap\)/);
+  assert.equal(recommendK(ks, criteria({ ...others, calinskiHarabasz: 7, layoutDaviesBouldin: 7 }, ks)).recommended, 7);
+  // Calinski–Harabasz at either edge is no peak, even above the layout's choice.
+  for (const edge of [2, 12]) {
+    const r = recommendK(ks, criteria({ ...others, calinskiHarabasz: edge, layoutDaviesBouldin: 7 }, ks));
+    assert.equal(r.recommended, 7, `Calinski–Harabasz at ${edge}`);
+    assert.match(r.reason, new RegExp(`Calinski–Harabasz's best is at the range's edge \\(k = ${edge}\\), no peak`));
+  }
+});
+
+test("recommendK without the layout: Calinski–Harabasz's choice when it peaks inside the range, even when outvoted", () => {
   const ks = kRange(2, 12);
   const agreed = recommendK(
     ks,
@@ -110,7 +147,7 @@ test("recommendK: Calinski–Harabasz's choice when it peaks inside the range, e
   assert.deepEqual(agreed.votes["5"], ["silhouette", "calinskiHarabasz", "gap"]);
   assert.match(
     agreed.reason,
-    /Calinski–Harabasz peaks inside the range at k = 5; 3 of 6 criteria chose k = 5 \(silhouette, calinskiHarabasz, gap\)/,
+    /no layout criterion; Calinski–Harabasz peaks inside the range at k = 5; 3 of 6 criteria chose k = 5 \(silhouette, calinskiHarabasz, gap\)/,
   );
   assert.match(agreed.reason, /k = 7 \(daviesBouldin\)/);
   // Three criteria chose 6; Calinski–Harabasz's interior peak at 4 still decides.
@@ -125,7 +162,7 @@ test("recommendK: Calinski–Harabasz's choice when it peaks inside the range, e
   assert.match(outvoted.reason, /the others: k = 6 \(silhouette, daviesBouldin, gap\)/);
 });
 
-test("recommendK: Calinski–Harabasz at either edge of the range does not decide; all six vote, its choice one vote", () => {
+test("recommendK without the layout: Calinski–Harabasz at either edge of the range does not decide; the others vote, its choice one vote", () => {
   const ks = kRange(2, 12);
   for (const edge of [2, 12]) {
     const r = recommendK(

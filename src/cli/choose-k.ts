@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { resolve } from "node:path";
 import { DEFAULTS } from "../config.js";
 import type { Device } from "../engine/index.js";
-import { CRITERIA, kRange, type ChooseKResult, type CriterionName } from "../cluster/choose-k.js";
+import { computedCriteria, kRange, type ChooseKResult, type CriterionName } from "../cluster/choose-k.js";
 import type { DECConfig, Pretrained } from "../dec/dec-model.js";
 import { PRESET_NAMES, presetConfig, type PresetName } from "../dec/presets.js";
 import {
@@ -292,6 +292,7 @@ const HEADERS: Record<CriterionName, string> = {
   gap: "gap",
   stability: "stability",
   knee: "inertia",
+  layoutDaviesBouldin: "layout D–B.",
 };
 
 /** The table (a * marks each criterion's choice, ← the recommendation), the choices and the reason. */
@@ -306,19 +307,20 @@ export function selectionLines(s: ChooseKResult): string[] {
           : v.toFixed(4);
     return s.criteria[name].choice === s.ks[i] ? `${text}*` : `${text} `;
   };
+  const shown = computedCriteria(s.criteria);
   const rows = [
-    ["k", ...CRITERIA.map((n) => `${HEADERS[n]} `), ""],
+    ["k", ...shown.map((n) => `${HEADERS[n]} `), ""],
     ...s.ks.map((k, i) => [
       String(k),
-      ...CRITERIA.map((n) => fmt(n, s.criteria[n].values[i] ?? null, i)),
+      ...shown.map((n) => fmt(n, s.criteria[n].values[i] ?? null, i)),
       k === s.recommended ? "← recommended" : "",
     ]),
   ];
   const sampled = s.sampleRows < s.rows ? ` (a seeded sample of ${s.sampleRows} of the ${s.rows} rows)` : "";
   return [
-    `k-means on the code for k = ${s.ks[0]}..${s.ks.at(-1)}${sampled} in ${seconds(s.seconds)}; * marks each criterion's choice`,
+    `k-means on the code${shown.includes("layoutDaviesBouldin") ? " and on its UMAP layout" : ""} for k = ${s.ks[0]}..${s.ks.at(-1)}${sampled} in ${seconds(s.seconds)}; * marks each criterion's choice`,
     ...table(rows),
-    `choices: ${CRITERIA.map((n) => `${HEADERS[n].trim()} ${s.criteria[n].choice ?? "none"}`).join(", ")}`,
+    `choices: ${shown.map((n) => `${HEADERS[n].trim()} ${s.criteria[n].choice ?? "none"}`).join(", ")}`,
     `recommended k = ${s.recommended}: ${s.reason}`,
   ];
 }

@@ -48,6 +48,8 @@ export {
   voteK,
   CRITERIA,
   CRITERION_RULES,
+  RECOMMENDATION_RULE,
+  computedCriteria,
   type ChooseKOptions,
   type ChooseKResult,
   type CriterionName,

@@ -3,7 +3,7 @@
 // same section appears in a training report when the model was trained with `-k auto`.
 
 import { writeFileAtomically } from "../io/atomic-file.js";
-import { CRITERIA, type ChooseKResult } from "../cluster/choose-k.js";
+import { RECOMMENDATION_RULE, computedCriteria, type ChooseKResult } from "../cluster/choose-k.js";
 import { DEEPCLUST_VERSION } from "../version.js";
 import { chartDivs, escapeHtml, htmlPage, table } from "./html.js";
 import { chooseKChart, type Chart } from "./specs.js";
@@ -12,9 +12,10 @@ import type { RefinedCandidate } from "../pipeline/choose-k.js";
 /** The section's HTML: the chart's container, the recommendation and the per-k table. */
 export function chooseKSection(s: ChooseKResult, charts: Chart[]): string[] {
   const sampled = s.sampleRows < s.rows ? ` on a seeded sample of ${s.sampleRows} of the ${s.rows} rows` : "";
+  const shown = computedCriteria(s.criteria);
   const rows = s.ks.map((k, i) => [
     String(k),
-    ...CRITERIA.map((n) => {
+    ...shown.map((n) => {
       const v = s.criteria[n].values[i];
       const text =
         v === null || v === undefined
@@ -28,8 +29,8 @@ export function chooseKSection(s: ChooseKResult, charts: Chart[]): string[] {
   return [
     `<p><strong>Recommended: k = ${s.recommended}.</strong> ${escapeHtml(s.reason)}.</p>`,
     chartDivs(charts, "choose-k"),
-    `<p class="meta">k-means on the autoencoder's code for every candidate${escapeHtml(sampled)}; the dashed line is the recommended k, a diamond each criterion's own choice. Rules: ${CRITERIA.map((n) => `${escapeHtml(n)}: ${escapeHtml(s.criteria[n].rule)}`).join("; ")}. The recommendation is the k chosen by the most criteria (a tie: the best mean rank over all criteria, then the smaller k).</p>`,
-    table(["k", ...CRITERIA.map((n) => n)], rows),
+    `<p class="meta">k-means on the autoencoder's code for every candidate${escapeHtml(sampled)}${shown.includes("layoutDaviesBouldin") ? ", and on the code's UMAP layout for layoutDaviesBouldin" : ""}; the dashed line is the recommended k, a diamond each criterion's own choice. Rules: ${shown.map((n) => `${escapeHtml(n)}: ${escapeHtml(s.criteria[n].rule)}`).join("; ")}. ${escapeHtml(RECOMMENDATION_RULE)}</p>`,
+    table(["k", ...shown], rows),
   ];
 }
 

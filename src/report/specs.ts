@@ -2,7 +2,7 @@
 // its data inline (data.values), so the page needs no file or network access.
 
 import type { ReportData } from "./data.js";
-import { CRITERIA, type ChooseKResult, type CriterionName } from "../cluster/choose-k.js";
+import { computedCriteria, type ChooseKResult, type CriterionName } from "../cluster/choose-k.js";
 
 export type Spec = Record<string, unknown>;
 
@@ -430,11 +430,13 @@ const CRITERION_TITLES: Record<CriterionName, string> = {
   gap: "gap statistic ± s(k)",
   stability: "stability: mean ARI over resamples ± sd",
   knee: "k-means inertia (knee)",
+  layoutDaviesBouldin: "Davies–Bouldin on the UMAP layout (lower is better)",
 };
 
 /** The criteria against k as one faceted Vega-Lite chart. */
 export function chooseKChart(s: ChooseKResult, id = "choose-k"): Chart {
-  const values = CRITERIA.flatMap((name) =>
+  const shown = computedCriteria(s.criteria);
+  const values = shown.flatMap((name) =>
     s.ks.map((k, i) => {
       const v = s.criteria[name].values[i] ?? null;
       const spread = name === "gap" ? s.gapStandardError[i]! : name === "stability" ? s.stabilitySd[i]! : null;
@@ -458,7 +460,7 @@ export function chooseKChart(s: ChooseKResult, id = "choose-k"): Chart {
       title: `Criteria against k (recommended: k = ${s.recommended})`,
       data: { values },
       columns: 3,
-      facet: { field: "criterion", type: "nominal", title: null, sort: CRITERIA.map((n) => CRITERION_TITLES[n]) },
+      facet: { field: "criterion", type: "nominal", title: null, sort: shown.map((n) => CRITERION_TITLES[n]) },
       resolve: { scale: { y: "independent" } },
       spec: {
         width: 250,
