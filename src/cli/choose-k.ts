@@ -32,6 +32,8 @@ export interface SelectionCliOptions {
   kSample: number | null;
   gapReferences: number;
   stabilityRuns: number;
+  /** --no-k-layout: skip the layout's criterion. */
+  kLayout: boolean;
 }
 
 interface ChooseKCliOptions extends DataCliOptions, Omit<SelectionCliOptions, "kRange" | "kStep"> {
@@ -99,6 +101,12 @@ export function withSelectionOptions(cmd: Command, rangeFlag: string, stepFlag: 
       "bootstrap resamples of the stability criterion",
       int("--stability-runs", 1),
       c.stabilityRuns,
+    )
+    .addOption(
+      new Option(
+        "--no-k-layout",
+        "skip the layout's criterion (a UMAP layout of the sample, k-means on it per candidate: a few seconds on 10,000 rows); the recommendation then falls back on the code's criteria",
+      ).default(c.layout),
     );
 }
 
@@ -115,13 +123,14 @@ export function selectionOptions(o: SelectionCliOptions): Omit<ChooseKOnDataOpti
     sampleSize: o.kSample,
     gapReferences: o.gapReferences,
     stabilityRuns: o.stabilityRuns,
+    layout: o.kLayout,
   };
 }
 
 export function chooseKCommand(): Command {
   const cmd = new Command("choose-k")
     .description(
-      "Recommend a number of clusters: pretrain the autoencoder once, then k-means on its code for every candidate k, scored by silhouette, Calinski–Harabasz, Davies–Bouldin, the gap statistic, bootstrap stability and the inertia curve's knee",
+      "Recommend a number of clusters: pretrain the autoencoder once, then k-means on its code for every candidate k, scored by silhouette, Calinski–Harabasz, Davies–Bouldin, the gap statistic, bootstrap stability and the inertia curve's knee, and k-means on the code's UMAP layout, scored by Davies–Bouldin there",
     )
     .argument("<data>", "embeddings (CSV, JSONL, .npy or Parquet), or texts with --embed-model");
   withSelectionOptions(cmd, "--k", "--step");
@@ -169,10 +178,12 @@ export function chooseKCommand(): Command {
     .addHelpText(
       "after",
       `
-The recommendation is Calinski–Harabasz's choice, unless that lies at the edge of the range of k (its
-best value at the smallest or largest candidate is no peak); then it is the k chosen by the most
-criteria, its edge choice one vote among six, a tie going to the tied k with the best mean rank over
-all six, then to the smaller k. Each criterion's own choice is listed beside it.
+The recommendation is the layout's Davies–Bouldin choice (k-means on the code's UMAP layout, the
+manifold start's), unless Calinski–Harabasz on the code peaks inside the range of k above it: then
+that peak (the layout merges groups that touch, so its misses fall below the true k; a best value at
+the smallest or largest candidate is no peak). With --no-k-layout: Calinski–Harabasz's interior peak,
+else the k chosen by the most criteria (a tie: the best mean rank, then the smaller k). Each
+criterion's own choice is listed beside it.
 
 Example:
   deepclust choose-k train.csv --k 2..20 --out choose-k.html
