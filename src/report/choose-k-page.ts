@@ -27,7 +27,7 @@ export function chooseKSection(s: ChooseKResult, charts: Chart[]): string[] {
     }),
   ]);
   return [
-    `<p><strong>Recommended: k = ${s.recommended}.</strong> ${escapeHtml(s.reason)}.</p>`,
+    `<p><strong>Recommended: k = ${s.recommended}.</strong> ${escapeHtml(s.reason.charAt(0).toUpperCase() + s.reason.slice(1))}.</p>`,
     chartDivs(charts, "choose-k"),
     `<p class="meta">k-means on the autoencoder's code for every candidate${escapeHtml(sampled)}${shown.includes("layoutDaviesBouldin") ? ", and on the code's UMAP layout for layoutDaviesBouldin" : ""}; the dashed line is the recommended k, a diamond each criterion's own choice. Rules: ${shown.map((n) => `${escapeHtml(n)}: ${escapeHtml(s.criteria[n].rule)}`).join("; ")}. ${escapeHtml(RECOMMENDATION_RULE)}</p>`,
     table(["k", ...shown], rows),

@@ -461,7 +461,8 @@ export function chooseKChart(s: ChooseKResult, id = "choose-k"): Chart {
       data: { values },
       columns: 3,
       facet: { field: "criterion", type: "nominal", title: null, sort: shown.map((n) => CRITERION_TITLES[n]) },
-      resolve: { scale: { y: "independent" } },
+      // An axis per panel: a shared x axis would also be drawn under the empty cells of the last row.
+      resolve: { scale: { y: "independent" }, axis: { x: "independent" } },
       spec: {
         width: 250,
         height: 170,
