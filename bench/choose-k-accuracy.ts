@@ -18,7 +18,8 @@
 // mixtures (seeds 3000–3035), run once after the recommendation rule was changed on the other 90;
 // "fresh2" = 48 more (seeds 4000–4047), run once after the rule was changed again on all 126;
 // "fresh3" = 36 more (seeds 5000–5035), run once after the layout's criterion and the rule that leans
-// on it were chosen on "tune" (see BENCHMARKS.md). Held out entirely: Fashion-MNIST, UCI letter recognition, OpenCV's digits.png.
+// on it were chosen on "tune"; "fresh4" = 36 more (seeds 6000–6035), run once after the rule became
+// the layout's choice alone, on "tune" and "fresh3" (see BENCHMARKS.md). Held out entirely: Fashion-MNIST, UCI letter recognition, OpenCV's digits.png.
 
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -116,7 +117,8 @@ function datasets(set: string): Dataset[] {
   if (set === "fresh") return mixtureSet(Array.from({ length: 36 }, (_, i) => 3000 + i));
   if (set === "fresh2") return mixtureSet(Array.from({ length: 48 }, (_, i) => 4000 + i));
   if (set === "fresh3") return mixtureSet(Array.from({ length: 36 }, (_, i) => 5000 + i));
-  throw new Error(`--set tune, report, holdout, fresh, fresh2 or fresh3, got ${set}`);
+  if (set === "fresh4") return mixtureSet(Array.from({ length: 36 }, (_, i) => 6000 + i));
+  throw new Error(`--set tune, report, holdout, fresh, fresh2, fresh3 or fresh4, got ${set}`);
 }
 
 interface Record_ {

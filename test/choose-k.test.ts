@@ -56,10 +56,7 @@ test("three well-separated blobs: the gap statistic, and every other criterion, 
   assert.equal(s.criteria.gap.choice, 3);
   for (const name of CRITERIA) assert.equal(s.criteria[name].choice, 3, name);
   assert.equal(s.recommended, 3);
-  assert.match(
-    s.reason,
-    /the layout's Davies–Bouldin chose k = 3 and Calinski–Harabasz's peak \(k = 3\) is not above it; 7 of 7 criteria chose k = 3/,
-  );
+  assert.match(s.reason, /the layout's Davies–Bouldin chose k = 3; 7 of 7 criteria chose k = 3/);
   // One value per candidate; the inertia falls as k grows.
   for (const name of CRITERIA) assert.equal(s.criteria[name].values.length, 7, name);
   for (let i = 1; i < s.inertia.length; i++) assert.ok(s.inertia[i]! < s.inertia[i - 1]!);
@@ -110,31 +107,32 @@ function criteria(choices: Partial<Record<CriterionName, number | null>>, ks: nu
   return out;
 }
 
-test("recommendK: the layout's Davies–Bouldin choice, or Calinski–Harabasz's interior peak above it", () => {
+test("recommendK: the layout's Davies–Bouldin choice, whatever the others chose", () => {
   const ks = kRange(2, 12);
   const others = { silhouette: 6, daviesBouldin: 6, gap: 6, stability: 2, knee: 9 };
-  // Calinski–Harabasz peaks inside the range above the layout's choice: its peak.
-  const above = recommendK(ks, criteria({ ...others, calinskiHarabasz: 9, layoutDaviesBouldin: 7 }, ks));
-  assert.equal(above.recommended, 9);
-  assert.match(
-    above.reason,
-    /the layout's Davies–Bouldin chose k = 7, and Calinski–Harabasz peaks inside the range above it, at k = 9/,
-  );
-  // Its peak below the layout's choice, or equal to it: the layout's choice, even against three votes for 6.
-  const below = recommendK(ks, criteria({ ...others, calinskiHarabasz: 5, layoutDaviesBouldin: 7 }, ks));
-  assert.equal(below.recommended, 7);
-  assert.match(
-    below.reason,
-    /the layout's Davies–Bouldin chose k = 7 and Calinski–Harabasz's peak \(k = 5\) is not above it; 1 of 7 criteria chose k = 7/,
-  );
-  assert.match(below.reason, /the others: k = 6 \(silhouette, daviesBouldin, gap\)/);
-  assert.equal(recommendK(ks, criteria({ ...others, calinskiHarabasz: 7, layoutDaviesBouldin: 7 }, ks)).recommended, 7);
-  // Calinski–Harabasz at either edge is no peak, even above the layout's choice.
-  for (const edge of [2, 12]) {
-    const r = recommendK(ks, criteria({ ...others, calinskiHarabasz: edge, layoutDaviesBouldin: 7 }, ks));
-    assert.equal(r.recommended, 7, `Calinski–Harabasz at ${edge}`);
-    assert.match(r.reason, new RegExp(`Calinski–Harabasz's best is at the range's edge \\(k = ${edge}\\), no peak`));
+  for (const ch of [2, 5, 7, 9, 12]) {
+    const r = recommendK(ks, criteria({ ...others, calinskiHarabasz: ch, layoutDaviesBouldin: 7 }, ks));
+    assert.equal(r.recommended, 7, `Calinski–Harabasz at ${ch}`);
   }
+  // Three criteria chose 6: the reason names the layout's choice and who else chose what.
+  const r = recommendK(ks, criteria({ ...others, calinskiHarabasz: 9, layoutDaviesBouldin: 7 }, ks));
+  assert.match(
+    r.reason,
+    /^the layout's Davies–Bouldin chose k = 7; 1 of 7 criteria chose k = 7 \(layoutDaviesBouldin\)/,
+  );
+  assert.match(r.reason, /the others: k = 6 \(silhouette, daviesBouldin, gap\)/);
+  assert.deepEqual(r.votes["7"], ["layoutDaviesBouldin"]);
+  // At the largest candidate it has no minimum: Calinski–Harabasz's interior peak, else the vote.
+  const top = recommendK(ks, criteria({ ...others, calinskiHarabasz: 9, layoutDaviesBouldin: 12 }, ks));
+  assert.equal(top.recommended, 9);
+  assert.match(
+    top.reason,
+    /lowest at the largest candidate \(k = 12\), no minimum; Calinski–Harabasz peaks inside the range at k = 9/,
+  );
+  const topVote = recommendK(ks, criteria({ ...others, calinskiHarabasz: 2, layoutDaviesBouldin: 12 }, ks));
+  assert.equal(topVote.recommended, 6);
+  // The smallest candidate is a choice like any other.
+  assert.equal(recommendK(ks, criteria({ ...others, calinskiHarabasz: 9, layoutDaviesBouldin: 2 }, ks)).recommended, 2);
 });
 
 test("recommendK without the layout: Calinski–Harabasz's choice when it peaks inside the range, even when outvoted", () => {

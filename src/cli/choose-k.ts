@@ -178,12 +178,11 @@ export function chooseKCommand(): Command {
     .addHelpText(
       "after",
       `
-The recommendation is the layout's Davies–Bouldin choice (k-means on the code's UMAP layout, the
-manifold start's), unless Calinski–Harabasz on the code peaks inside the range of k above it: then
-that peak (the layout merges groups that touch, so its misses fall below the true k; a best value at
-the smallest or largest candidate is no peak). With --no-k-layout: Calinski–Harabasz's interior peak,
-else the k chosen by the most criteria (a tie: the best mean rank, then the smaller k). Each
-criterion's own choice is listed beside it.
+The recommendation is the layout's Davies–Bouldin choice: k-means on the code's UMAP layout (the
+manifold start's), the candidate whose clusters are most compact and apart there, unless that is the
+largest candidate (still falling: no minimum). Without it, or with --no-k-layout: Calinski–Harabasz's choice when it peaks inside the range of k (a best value at the smallest or
+largest candidate is no peak), else the k chosen by the most criteria (a tie: the best mean rank,
+then the smaller k). Each criterion's own choice is listed beside it.
 
 Example:
   deepclust choose-k train.csv --k 2..20 --out choose-k.html
