@@ -179,8 +179,9 @@ export function chooseKCommand(): Command {
       "after",
       `
 The recommendation is the layout's Davies–Bouldin choice: k-means on the code's UMAP layout (the
-manifold start's), the candidate whose clusters are most compact and apart there, unless that is the
-largest candidate (still falling: no minimum). Without it, or with --no-k-layout: Calinski–Harabasz's choice when it peaks inside the range of k (a best value at the smallest or
+manifold start's), the candidate whose clusters are most compact and apart there, unless that is
+the largest candidate (still falling: no minimum). Without it, or with --no-k-layout:
+Calinski–Harabasz's choice when it peaks inside the range of k (a best value at the smallest or
 largest candidate is no peak), else the k chosen by the most criteria (a tie: the best mean rank,
 then the smaller k). Each criterion's own choice is listed beside it.
 
@@ -235,10 +236,10 @@ function selectionConfig(o: ChooseKCliOptions, ds: Dataset): Omit<DECConfig, "k"
   return { ...config, seed: o.seed, threads: o.threads, device: o.device };
 }
 
-/** Progress of pretraining (epochs) and of the candidates. */
+/** Progress of pretraining (epochs), of the candidates, and of the layout's criterion (UMAP epochs, then candidates). */
 export function selectionProgress(
   progress: Progress,
-): Pick<ChooseKOnDataOptions, "onPretrainEpoch" | "onPretrained" | "onCandidate"> {
+): Pick<ChooseKOnDataOptions, "onPretrainEpoch" | "onPretrained" | "onCandidate" | "onLayout"> {
   let stage = "";
   return {
     onPretrainEpoch: (e) => {
@@ -252,6 +253,15 @@ export function selectionProgress(
     onCandidate: (k, done, total) => {
       if (done === 1) progress.start("choosing k", total, "candidates");
       progress.update(done, `k = ${k}`);
+    },
+    onLayout: (stage, done, total) => {
+      if (done === 1)
+        progress.start(
+          stage === "umap" ? "UMAP layout" : "k-means on the layout",
+          total,
+          stage === "umap" ? "epochs" : "candidates",
+        );
+      progress.update(done);
     },
   };
 }

@@ -203,15 +203,14 @@ export async function chooseK(X: Matrix, options: ChooseKOptions): Promise<Choos
 }
 
 /**
- * The recommendation: the layout's Davies–Bouldin choice. It was the best single criterion on the 39
- * tuning sets (26 hits, against 21 for the best of the code's own, Calinski–Harabasz: the best
+ * The recommendation: the layout's Davies–Bouldin choice. It is the best single criterion on the 39
+ * tuning sets (24 hits, against 21 for the best of the code's own, Calinski–Harabasz: the best
  * single rule in Milligan & Cooper's 1985 comparison of 30) and on the fresh set judged after it (28
  * of 36, against 24). A first form took Calinski–Harabasz's interior peak where it lay above the
- * layout's choice (27 of 39 on the tuning sets) but lost two of the fresh sets to it and gained none
- * (26 of 36), so the layout's choice stands alone; except at the largest candidate, where the index
- * is still falling (no minimum: the layout is splitting its groups; twice on the fresh set, k = 60
- * for 2 and 4 groups), as Calinski–Harabasz's best at the range's edge is no peak (BENCHMARKS.md,
- * "Choosing k").
+ * layout's choice (25 of the 39) but was wrong on each of the three fresh sets where it did (26 of
+ * 36), so the layout's choice stands alone; except at the largest candidate, where the index is still
+ * falling (no minimum: the layout is splitting its groups; twice on the fresh set, k = 60 for 2 and
+ * 4 groups), as Calinski–Harabasz's best at the range's edge is no peak (BENCHMARKS.md, "Choosing k").
  *
  * Without the layout's choice (turned off, UMAP could not lay the rows out, or at the largest
  * candidate): Calinski–Harabasz's choice when it peaks inside the candidate range; its best value at
