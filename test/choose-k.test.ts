@@ -253,6 +253,30 @@ test("choose-k on digits (10 classes): the recommendation is within 2 of 10; --j
   assert.match(again.stderr, /already exists/);
 });
 
+test("choose-k --no-k-layout: no layout criterion, and the recommendation falls back on the code's", () => {
+  const r = run(
+    "choose-k",
+    digits,
+    "--k",
+    "2..5",
+    "--pretrain-epochs",
+    "2",
+    "--threads",
+    "1",
+    "--json",
+    "--no-k-layout",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as {
+    criteria: Record<string, { values: (number | null)[]; choice: number | null }>;
+    reason: string;
+  };
+  assert.equal(out.criteria.layoutDaviesBouldin!.choice, null);
+  assert.ok(out.criteria.layoutDaviesBouldin!.values.every((v) => v === null));
+  assert.match(out.reason, /^no layout criterion/);
+  assert.match(out.reason, /of 6 criteria chose/);
+});
+
 test("train -k auto trains the model -k k̂ trains, records the selection, and the same command twice writes the same bytes", () => {
   const args = [digits, "--k-range", "2..12", "--threads", "1", "--no-baseline"];
   const first = run("train", ...args, "-k", "auto", "--out", "auto1", "--json");
