@@ -33,6 +33,10 @@ const { values: a } = parseArgs({
     // One markdown table instead: each criterion and each recommendation rule (the shipped stability
     // rule) per set, as BENCHMARKS.md shows them.
     markdown: { type: "boolean", default: false },
+    // Whether any rule over the six code criteria could beat Calinski–Harabasz (BENCHMARKS.md, step 4):
+    // the best any such rule could do, the criteria where Calinski–Harabasz's peak is flat, and the
+    // jump method on the recorded inertia.
+    ceiling: { type: "boolean", default: false },
   },
 });
 
@@ -180,6 +184,36 @@ function hitRate(pick: (r: Run) => number | null): string {
   const hits = runs.filter((r) => pick(r) === r.k).length;
   const err = runs.reduce((s, r) => s + Math.abs((pick(r) ?? 0) - r.k), 0) / runs.length;
   return `${hits}/${runs.length} hits, mean |k̂ − k| ${err.toFixed(2)}`;
+}
+
+if (a.ceiling) {
+  const six = CRITERIA.slice(0, 6);
+  const anyRight = runs.filter((r) => six.some((n) => r.selection.criteria[n].choice === r.k)).length;
+  console.log(`some criterion of the six right (the most any rule choosing among their choices finds): ${anyRight}`);
+  // Calinski–Harabasz's interior peaks with a neighbour within 5 % of the peak value.
+  const flat = runs.filter((r) => {
+    const { ks } = r.selection;
+    const v = r.selection.criteria.calinskiHarabasz.values as number[];
+    const i = ks.indexOf(r.selection.criteria.calinskiHarabasz.choice ?? -1);
+    return i > 0 && i < ks.length - 1 && Math.max(v[i - 1]! / v[i]!, v[i + 1]! / v[i]!) >= 0.95;
+  });
+  const hitsIn = (pick: (r: Run) => number | null) => flat.filter((r) => pick(r) === r.k).length;
+  console.log(
+    `flat interior peaks of Calinski–Harabasz: ${flat.length} sets; hits there: ${six.map((n) => `${n} ${hitsIn((r) => r.selection.criteria[n].choice)}`).join(", ")}, the plain vote ${hitsIn((r) => voteK(r.selection.ks, withoutLayout(r.selection.criteria)).recommended)}`,
+  );
+  // The jump method (Sugar & James 2003): transformed distortion W_k^(−Y), the k after the largest jump
+  // (the first candidate has no jump: W at k − 1 is not recorded).
+  for (const Y of [0.5, 1, 1.5, 2, 2.5, 3, 4, 5]) {
+    const pick = (r: Run) => {
+      const { ks, inertia } = r.selection;
+      const d = inertia.map((w) => Math.pow(w / inertia[0]!, -Y));
+      let best = 1;
+      for (let i = 2; i < ks.length; i++) if (d[i]! - d[i - 1]! > d[best]! - d[best - 1]!) best = i;
+      return ks[best]!;
+    };
+    console.log(`jump method, Y = ${Y}: ${hitRate(pick)}`);
+  }
+  process.exit(0);
 }
 
 if (a.markdown) {
