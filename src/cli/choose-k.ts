@@ -1,6 +1,7 @@
 // deepclust choose-k: which number of clusters the data supports. The autoencoder is pretrained
 // once (as `train` would), then every candidate k is clustered by k-means on the code and scored
-// by six criteria; the table shows them, each criterion's own choice, and the recommendation.
+// by six criteria, and by k-means on the code's UMAP layout for a seventh; the table shows them,
+// each criterion's own choice, and the recommendation.
 // `train -k auto` runs the same selection (these options) and trains with the recommended k.
 
 import { Command, InvalidArgumentError, Option } from "commander";

@@ -1,6 +1,6 @@
 // Choosing the number of clusters: k-means for every candidate k on one matrix (in deepclust, the
-// pretrained autoencoder's code), scored by six criteria, each with its own choice of k, and one
-// recommendation from their choices. All of it on a seeded sample of rows (at most `sampleSize`), so
+// pretrained autoencoder's code), scored by six criteria and by a seventh on the matrix's UMAP
+// layout, each with its own choice of k, and one recommendation from their choices. All of it on a seeded sample of rows (at most `sampleSize`), so
 // that a 30-candidate sweep of 70,000 rows takes about as long as one of 10,000.
 //
 // The criteria:
@@ -279,7 +279,7 @@ export function recommendK(
 
 /**
  * The criteria's plain vote: the k most criteria chose; a tie to the tied k with the best mean rank
- * over all six, then to the smaller k; no criterion with a choice: the smallest candidate. `tied`
+ * over the computed criteria, then to the smaller k; no criterion with a choice: the smallest candidate. `tied`
  * holds the candidates with the most votes (empty when none chose). recommendK falls back on it; it
  * was choose-k's whole recommendation before the Calinski–Harabasz rule.
  */
